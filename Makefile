@@ -1,0 +1,37 @@
+# Two set-up commands: `make run` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run sandbox test lint bench migrate check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/ccbot run
+
+sandbox: $(STAMP)
+	$(BIN)/ccbot sandbox
+
+migrate: $(STAMP)
+	$(BIN)/ccbot migrate
+
+check: $(STAMP)
+	$(BIN)/ccbot check
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot storage tests bench
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.numbers_pipeline
+
+clean:
+	rm -rf $(VENV) .pytest_cache

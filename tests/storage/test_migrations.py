@@ -1,0 +1,36 @@
+from sqlalchemy import inspect
+
+from storage.db import Database
+from storage.migrate import current_revision, head_revision, is_up_to_date, upgrade
+from storage.models import AuditEntry
+from storage.queries import add_audit_entry, recent_audit_entries
+
+
+def test_upgrade_creates_schema_and_is_idempotent(database_url: str) -> None:
+    assert not is_up_to_date(database_url)
+    upgrade(database_url)
+    upgrade(database_url)  # a second run changes nothing and does not fail
+    assert is_up_to_date(database_url)
+    db = Database(database_url)
+    try:
+        assert current_revision(db.engine) == head_revision(database_url)
+        assert "audit_log" in inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()
+
+
+async def test_audit_entries_round_trip(database: Database) -> None:
+    for i in range(3):
+        entry = AuditEntry(
+            user_id=10_000_000_000 + i,  # Telegram ids exceed 32 bits
+            chat_id=-1001234567890,
+            command="/groups",
+            endpoint="seatGroup/query",
+            result_code="0",
+            ok=True,
+            duration_ms=12,
+        )
+        await database.run(lambda s, e=entry: add_audit_entry(s, e))
+    rows = await database.run(lambda s: recent_audit_entries(s, 2))
+    assert [r.user_id for r in rows] == [10_000_000_002, 10_000_000_001]
+    assert rows[0].chat_id == -1001234567890
