@@ -34,3 +34,18 @@ async def test_audit_entries_round_trip(database: Database) -> None:
     rows = await database.run(lambda s: recent_audit_entries(s, 2))
     assert [r.user_id for r in rows] == [10_000_000_002, 10_000_000_001]
     assert rows[0].chat_id == -1001234567890
+
+
+def test_models_match_migrations(migrated_url: str) -> None:
+    """A table or column added to storage/models.py without a migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    db = Database(migrated_url)
+    try:
+        with db.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    finally:
+        db.dispose()
+    assert diffs == []
