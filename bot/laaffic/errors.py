@@ -96,7 +96,10 @@ _MEANINGS: dict[str, tuple[str, str]] = {
         "the price for this destination has not been confirmed yet",
         "Ask your Laaffic account manager to confirm the pricing.",
     ),
-    "-20": ("this already exists on the platform", "Use a different name, or use the existing one."),
+    "-20": (
+        "this already exists on the platform",
+        "Use a different name, or use the existing one.",
+    ),
     "-21": ("the platform's data check failed", _CHECK_VALUES),
     "-22": ("the platform did not accept one of the values (parameter error)", _CHECK_VALUES),
     "-23": (
@@ -313,7 +316,8 @@ def normalise_code(code: str | int) -> str:
         return text
 
 
-def _action(endpoint: str) -> str:
+def action(endpoint: str) -> str:
+    """What a request to `endpoint` does, as in "Could not <action>"."""
     return ACTIONS.get(endpoint_key(endpoint), f"complete the request ({endpoint})")
 
 
@@ -327,11 +331,11 @@ def explain(code: str | int, endpoint: str, reason: str = "") -> str:
     if meaning is None:
         said = f' and said "{reason}"' if reason else ""
         return (
-            f"Could not {_action(endpoint)}: the platform answered with code {code}{said}, "
+            f"Could not {action(endpoint)}: the platform answered with code {code}{said}, "
             "which the bot does not know. Contact Laaffic support and give them this code."
         )
     what, todo = meaning
-    return f"Could not {_action(endpoint)}: {what}. {todo}"
+    return f"Could not {action(endpoint)}: {what}. {todo}"
 
 
 class PlatformError(Exception):
@@ -343,7 +347,7 @@ class PlatformError(Exception):
     message: str
 
     def __init__(self, code: str | int, reason: str, endpoint: str, message: str | None = None):
-        self.code = normalise_code(code) if code != "" else ""
+        self.code = normalise_code(code)
         self.reason = reason
         self.endpoint = endpoint
         self.message = message if message is not None else explain(self.code, endpoint, reason)
@@ -392,7 +396,7 @@ class PlatformUnavailable(PlatformError):
                 after = "The request never reached the platform, so nothing changed. Try again in a few minutes."
             else:
                 after = "Nothing was changed. Try again in a few minutes."
-            message = f"Could not reach the Laaffic platform to {_action(endpoint)}. {after}"
+            message = f"Could not reach the Laaffic platform to {action(endpoint)}. {after}"
         super().__init__("", reason, endpoint, message)
 
 
@@ -402,7 +406,7 @@ class PlatformOutcomeUnknown(PlatformError):
     def __init__(self, endpoint: str, reason: str, *, where: str, message: str | None = None):
         if message is None:
             message = (
-                f"The bot asked the platform to {_action(endpoint)}, but the answer was lost and "
+                f"The bot asked the platform to {action(endpoint)}, but the answer was lost and "
                 f"the bot could not confirm whether it happened. Check {where} in the Laaffic "
                 "console before trying again, so nothing is done twice."
             )
@@ -417,3 +421,26 @@ def error_for(code: str | int, reason: str, endpoint: str) -> PlatformError:
     if code == CLOCK_CODE:
         return PlatformClockError(code, reason, endpoint)
     return PlatformError(code, reason, endpoint)
+
+
+def http_status_error(status: int, reason: str, endpoint: str, base_url: str) -> PlatformError:
+    """A non-5xx HTTP failure without the platform's envelope: most likely a wrong base URL."""
+    return PlatformError(
+        f"HTTP {status}",
+        reason,
+        endpoint,
+        f"Could not {action(endpoint)}: the platform's address {base_url} answered HTTP {status}, "
+        "so it is probably not the platform's API. Check LAAFFIC_BASE_URL (normally "
+        "https://api.laaffic.com).",
+    )
+
+
+def bad_answer_error(endpoint: str, reason: str) -> PlatformError:
+    """Status 0, but `data` is not what the docs describe."""
+    return PlatformError(
+        "bad-answer",
+        reason,
+        endpoint,
+        f"Could not {action(endpoint)}: the platform's answer was not in the expected form. "
+        "Try again; if it keeps happening, report it with the time it happened.",
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import IntEnum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -225,7 +225,9 @@ class PageRequest(PlatformModel):
 
 
 class AgentGroup(PlatformModel):
-    voice_group_id: int = Field(validation_alias=AliasChoices("voiceGroupId", "seatGroupId", "voice_group_id"))
+    voice_group_id: int = Field(
+        validation_alias=AliasChoices("voiceGroupId", "seatGroupId", "voice_group_id")
+    )
     group_name: str = ""
     count_seat: OptInt = None
     callin_strategy: OptInt = None
@@ -233,7 +235,9 @@ class AgentGroup(PlatformModel):
 
 
 class GroupSettings(PlatformModel):
-    voice_group_id: int = Field(validation_alias=AliasChoices("voiceGroupId", "seatGroupId", "voice_group_id"))
+    voice_group_id: int = Field(
+        validation_alias=AliasChoices("voiceGroupId", "seatGroupId", "voice_group_id")
+    )
     group_name: OptStr = None
     app_name: OptStr = None
     callin_strategy: OptInt = None
@@ -410,7 +414,9 @@ class Task(PlatformModel):
     # Documented as List<Integer> under the name voiceGroupId; accept a bare number too.
     voice_group_ids: IntList = Field(
         default_factory=list,
-        validation_alias=AliasChoices("voiceGroupId", "voiceGroupIds", "seatGroupId", "voice_group_ids"),
+        validation_alias=AliasChoices(
+            "voiceGroupId", "voiceGroupIds", "seatGroupId", "voice_group_ids"
+        ),
     )
     seat_group_name: OptStr = None
     remain_count: OptInt = None
@@ -531,14 +537,7 @@ def parse_platform_time(value: str | None, tz: tzinfo) -> datetime | None:
 
 
 def format_platform_time(moment: datetime, tz: tzinfo) -> str:
-    """"yyyy-MM-dd HH:mm:ss" in the platform's zone; a naive datetime is taken as that zone already."""
+    """ "yyyy-MM-dd HH:mm:ss" in the platform's zone; a naive datetime is taken as that zone already."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(tz)
     return moment.strftime(PLATFORM_TIME_FORMAT)
-
-
-def to_decimal(value: Any) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return Decimal(0)

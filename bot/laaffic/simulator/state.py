@@ -160,6 +160,7 @@ class Agent:
     ccode: str | None = None
     status: int = AGENT_IDLE
     idle_since: float = 0.0  # for "longest idle first"
+    rings: list[tuple[datetime, bool]] = field(default_factory=list)  # (when, answered): seat/query stats
 
     @property
     def available(self) -> bool:
