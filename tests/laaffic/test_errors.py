@@ -61,7 +61,11 @@ def test_documented_codes_do_not_share_sentences() -> None:
 @pytest.mark.parametrize(
     ("code", "endpoint", "words"),
     [
-        ("-1", "/v3/cc/seatGroup/query", ["authentication failed", "API_KEY", "API_SECRET", "APP_ID"]),
+        (
+            "-1",
+            "/v3/cc/seatGroup/query",
+            ["authentication failed", "API_KEY", "API_SECRET", "APP_ID"],
+        ),
         ("-2", "/v3/cc/seatGroup/query", ["IP address", "whitelist", "console"]),
         ("-31", "/v3/cc/seatGroup/query", ["IP address", "whitelist", "console"]),
         ("-16", "/v3/cc/seatGroup/query", ["clock"]),
@@ -100,7 +104,13 @@ def test_endpoint_dependent_codes_differ(code: str, first: str, second: str) -> 
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["/v3/cc/seatGroup/addGroup", "seatGroup/addGroup", "addGroup", "https://api.laaffic.com/v3/cc/seatGroup/addGroup?x=1"]
+    "endpoint",
+    [
+        "/v3/cc/seatGroup/addGroup",
+        "seatGroup/addGroup",
+        "addGroup",
+        "https://api.laaffic.com/v3/cc/seatGroup/addGroup?x=1",
+    ],
 )
 def test_endpoint_may_be_named_in_several_ways(endpoint: str) -> None:
     assert endpoint_key(endpoint) == "seatGroup/addGroup"
@@ -145,12 +155,20 @@ def test_clock_and_plain_errors() -> None:
 
 
 def test_unavailable_sentences_say_whether_it_may_have_happened() -> None:
-    read = PlatformUnavailable("/v3/cc/seatGroup/query", "no answer in time", may_have_taken_effect=False)
+    read = PlatformUnavailable(
+        "/v3/cc/seatGroup/query", "no answer in time", may_have_taken_effect=False
+    )
     maybe = PlatformUnavailable(
-        "/v3/cc/seatGroup/deleteGroup", "no answer in time", may_have_taken_effect=True, is_write=True
+        "/v3/cc/seatGroup/deleteGroup",
+        "no answer in time",
+        may_have_taken_effect=True,
+        is_write=True,
     )
     never = PlatformUnavailable(
-        "/v3/cc/seatGroup/deleteGroup", "connection failed", may_have_taken_effect=False, is_write=True
+        "/v3/cc/seatGroup/deleteGroup",
+        "connection failed",
+        may_have_taken_effect=False,
+        is_write=True,
     )
     assert "Could not reach the Laaffic platform to list the agent groups" in read.message
     assert "may or may not have taken effect" in maybe.message and "check" in maybe.message

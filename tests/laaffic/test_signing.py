@@ -21,7 +21,9 @@ def test_timestamp_as_string_gives_the_same_sign() -> None:
     ("key", "secret", "ts"),
     [("SQLHdsQFe0Gk8ckwJZqcwxfaYRm0Qu0o", "s3cr3t", 1700000000), ("k", "ü-secret", 1)],
 )
-def test_sign_is_md5_of_key_secret_timestamp_in_lowercase_hex(key: str, secret: str, ts: int) -> None:
+def test_sign_is_md5_of_key_secret_timestamp_in_lowercase_hex(
+    key: str, secret: str, ts: int
+) -> None:
     value = sign(key, secret, ts)
     assert value == hashlib.md5(f"{key}{secret}{ts}".encode()).hexdigest()
     assert len(value) == 32 and value == value.lower()

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from tests.laaffic.scripted import ScriptedPlatform, Script
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[Callable[[Script], ScriptedPlatform]]:
+    """Start a scripted platform: `platform = await scripted(script)`."""
+    started: list[ScriptedPlatform] = []
+
+    async def start(script: Script) -> ScriptedPlatform:
+        platform = ScriptedPlatform(script)
+        await platform.start()
+        started.append(platform)
+        return platform
+
+    yield start
+    for platform in started:
+        await platform.stop()
