@@ -561,27 +561,31 @@ class LaafficClient:
     # ------------------------------------------------------------------ agent groups
 
     async def add_group(self, group_name: str, app_id: str | None = None) -> int:
-        """Create an agent group and return its voiceGroupId (found by name: addGroup returns none)."""
+        """Create an agent group and return its voiceGroupId.
+
+        addGroup returns no id, so the new group is found by exact name in the group list. Groups
+        with that name listed before the create (other applications may use it) are left out.
+        """
         _check_group_name(group_name)
         app_id = app_id or self.app_id
         body = AddGroupRequest(group_name=group_name, app_id=app_id).wire()
+        before = await self._group_ids_named(group_name)
 
-        async def exists() -> int | None:
-            return await self._find_group_id(group_name)
+        async def new_group() -> int | None:
+            new = await self._group_ids_named(group_name) - before
+            return max(new) if new else None
 
         try:
             outcome = await self._create(
                 ADD_GROUP,
                 body,
-                took_effect=exists,
+                took_effect=new_group,
                 where=f"the agent group list for {group_name!r}",
             )
         except PlatformError as exc:
             # -20 on the second send: the first one did arrive after all.
-            if exc.code == "-20" and (found := await self._find_group_id(group_name)) is not None:
-                log.warning(
-                    "%s: the group %r exists after all (id %s)", ADD_GROUP, group_name, found
-                )
+            if exc.code == "-20" and (found := await new_group()) is not None:
+                log.warning("%s: group %r exists after all (id %s)", ADD_GROUP, group_name, found)
                 return found
             raise
         if isinstance(outcome, int):
@@ -589,7 +593,7 @@ class LaafficClient:
         for attempt in range(3):
             if attempt:
                 await asyncio.sleep(self.backoff * attempt)
-            found = await self._find_group_id(group_name)
+            found = await new_group()
             if found is not None:
                 return found
         raise PlatformError(
@@ -600,9 +604,9 @@ class LaafficClient:
             "so the bot does not know its ID. List the groups again in a minute.",
         )
 
-    async def _find_group_id(self, group_name: str) -> int | None:
-        matches = [g for g in await self.list_groups(group_name) if g.group_name == group_name]
-        return max(g.voice_group_id for g in matches) if matches else None
+    async def _group_ids_named(self, group_name: str) -> set[int]:
+        groups = await self.list_groups(group_name)
+        return {g.voice_group_id for g in groups if g.group_name == group_name}
 
     async def update_group(self, voice_group_id: int, group_name: str) -> None:
         _check_group_name(group_name)

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from tests.laaffic.scripted import ScriptedPlatform, Script
+from tests.laaffic.scripted import Script, ScriptedPlatform
 
 
 @pytest.fixture
-async def scripted() -> AsyncIterator[Callable[[Script], ScriptedPlatform]]:
+async def scripted() -> AsyncIterator[Callable[[Script], Awaitable[ScriptedPlatform]]]:
     """Start a scripted platform: `platform = await scripted(script)`."""
     started: list[ScriptedPlatform] = []
 

@@ -200,7 +200,9 @@ class CallEngine:
                     group = self._state.groups.get(agent.voice_group_id)
                     outcome.update(agent=agent, group_name=group.name if group else None)
                     if group and group.label_names and label_draw < 0.4:
-                        outcome["labels"] = [group.label_names[int(label_draw * 1000) % len(group.label_names)]]
+                        outcome["labels"] = [
+                            group.label_names[int(label_draw * 1000) % len(group.label_names)]
+                        ]
                     await line.wait(talk)
                     outcome["reason"] = HANGUP_AFTER_TRANSFER
                     if agent_side_hangup:
@@ -225,7 +227,11 @@ class CallEngine:
         missed: list[Agent] = []
         waited = 0.0
         wait_limit = max(
-            (self._state.groups[g].timeout_wait_sec or 0 for g in task.voice_group_ids if g in self._state.groups),
+            (
+                self._state.groups[g].timeout_wait_sec or 0
+                for g in task.voice_group_ids
+                if g in self._state.groups
+            ),
             default=0,
         )
         for picks_up, ring_s in agent_picks:
@@ -324,9 +330,7 @@ class CallEngine:
             call_start=line.start,
             answer=outcome["answer"],
             call_end=line.now,
-            voice_url=(
-                f"https://recordings.simulator.invalid/{session_id}.mp3" if agent else None
-            ),
+            voice_url=(f"https://recordings.simulator.invalid/{session_id}.mp3" if agent else None),
             task_id=task.task_id,
             voice_group_id=agent.voice_group_id if agent else None,
             seat_id=agent.key_id if agent else None,

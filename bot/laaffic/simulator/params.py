@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.laaffic.simulator.state import PlatformError
 
+
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -76,7 +77,8 @@ class Params:
         value = self.integer(name, required=required)
         if value is not None and value not in allowed:
             raise PlatformError(
-                -22, f"{self._name(name)} must be one of {', '.join(map(str, allowed))}, not {value}"
+                -22,
+                f"{self._name(name)} must be one of {', '.join(map(str, allowed))}, not {value}",
             )
         return value
 

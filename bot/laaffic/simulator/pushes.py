@@ -34,7 +34,9 @@ class Background:
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("simulator background task %s failed", task.get_name(), exc_info=task.exception())
+            log.error(
+                "simulator background task %s failed", task.get_name(), exc_info=task.exception()
+            )
 
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)

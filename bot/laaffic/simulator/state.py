@@ -90,7 +90,9 @@ def country_name(ccode: str | None) -> str:
         return COUNTRY_NAMES[ccode]
     import phonenumbers
 
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(ccode), ()) if ccode.isdigit() else ()
+    regions = (
+        phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(ccode), ()) if ccode.isdigit() else ()
+    )
     return regions[0] if regions else ""
 
 
@@ -160,7 +162,9 @@ class Agent:
     ccode: str | None = None
     status: int = AGENT_IDLE
     idle_since: float = 0.0  # for "longest idle first"
-    rings: list[tuple[datetime, bool]] = field(default_factory=list)  # (when, answered): seat/query stats
+    rings: list[tuple[datetime, bool]] = field(
+        default_factory=list
+    )  # (when, answered): seat/query stats
 
     @property
     def available(self) -> bool:

@@ -1,0 +1,89 @@
+"""The whole bot (BotService: PTB Application + listener) against the fake Bot API and the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.app import BotService
+from bot.config import load_settings
+
+ADMIN = 1001
+OPERATOR = 2002
+VIEWER = 3003
+GROUP = -1001234567890
+PUSH_TOKEN = "push-token-for-tests-0123456789"
+
+
+@dataclass
+class BotHarness:
+    service: BotService
+    telegram: Any  # tests.fakes.telegram.FakeTelegram
+    platform: Any  # the running simulator fixture
+
+    async def say(self, chat_id: int, user_id: int, text: str, *, timeout: float = 10,
+                  **options: Any) -> Any:
+        """Send a command or text; return the bot's first answer in that chat (a sent or edited message)."""
+        mark = self.telegram.mark()
+        if text.startswith("/"):
+            self.telegram.send_command(chat_id, user_id, text, **options)
+        else:
+            self.telegram.send_text(chat_id, user_id, text, **options)
+        return await self.answer(chat_id, mark, timeout=timeout)
+
+    async def answer(self, chat_id: int, since: int, *, timeout: float = 10,
+                     methods: tuple[str, ...] = ("sendMessage", "editMessageText")) -> Any:
+        return await self.telegram.wait_for(
+            lambda c: c.method in methods and c.chat_id == chat_id, timeout, since=since)
+
+    async def press(self, chat_id: int, user_id: int, message_id: int, data: str, *,
+                    timeout: float = 10) -> Any:
+        """Press a button; return the answerCallbackQuery call."""
+        mark = self.telegram.mark()
+        self.telegram.press_button(chat_id, user_id, message_id, data)
+        return await self.telegram.wait_for(lambda c: c.method == "answerCallbackQuery", timeout,
+                                            since=mark)
+
+    async def bind(self, chat_id: int = GROUP, operators: tuple[int, ...] = (OPERATOR,)) -> None:
+        reply = await self.say(chat_id, ADMIN, "/bind")
+        assert "Bound" in reply.text, reply.text
+        for user in operators:
+            reply = await self.say(chat_id, ADMIN, f"/role operator {user}")
+            assert "is now" in reply.text, reply.text
+
+
+def make_settings(telegram: Any, platform: Any, database_url: str, **overrides: Any):
+    values = dict(
+        telegram_bot_token=telegram.token,
+        telegram_api_url=telegram.url,
+        laaffic_base_url=platform.base_url,
+        laaffic_api_key=platform.config.api_key,
+        laaffic_api_secret=platform.config.api_secret,
+        laaffic_app_id=platform.config.app_id,
+        database_url=database_url,
+        listen_host="127.0.0.1",
+        listen_port=0,
+        push_token=PUSH_TOKEN,
+        admin_user_ids=str(ADMIN),
+    )
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@pytest.fixture
+def bot_database_url(tmp_path) -> str:
+    """End-to-end tests run on SQLite; the storage-level races are tested on both backends."""
+    return f"sqlite:///{tmp_path / 'bot.db'}"
+
+
+@pytest.fixture
+async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHarness]:
+    service = BotService(make_settings(fake_telegram, simulator, bot_database_url))
+    await service.start()
+    try:
+        yield BotHarness(service, fake_telegram, simulator)
+    finally:
+        await service.stop()

@@ -1,0 +1,93 @@
+"""/groups, /newgroup, /group, /agents, /addagents, /agentcreds, /balance, /settings end to end."""
+
+from __future__ import annotations
+
+from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
+
+
+async def test_newgroup_creates_routes_and_lists(bot: BotHarness) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup Sales-Team-1")
+    assert "Created the agent group" in reply.text and "Sales-Team-1" in reply.text
+    reply = await bot.say(GROUP, VIEWER, "/groups")
+    assert "Sales-Team-1" in reply.text and "0 agent(s)" in reply.text and "events here" in reply.text
+
+
+async def test_newgroup_bad_names_never_reach_the_platform(bot: BotHarness) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup")
+    assert "Usage: /newgroup" in reply.text and "Example" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup abc")
+    assert "4–32 characters" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup " + "x" * 33)
+    assert "4–32 characters" in reply.text
+    assert bot.platform.simulator.requests["/v3/cc/seatGroup/addGroup"] == 0
+
+
+async def test_duplicate_group_name_gets_the_platform_sentence_and_code(bot: BotHarness) -> None:
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Team-Dup")
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup Team-Dup")
+    assert "platform code -20" in reply.text
+
+
+async def test_addagents_checks_quota_and_lists_agents(bot: BotHarness) -> None:
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Agents-Team")
+    reply = await bot.say(GROUP, OPERATOR, "/addagents Agents-Team 3 1234 91")
+    assert "Created 3 agent(s)" in reply.text
+    quota = bot.platform.config.agent_quota_per_group
+    reply = await bot.say(GROUP, OPERATOR, f"/addagents Agents-Team {quota}")
+    assert f"only {quota - 3} more" in reply.text and "Nothing was created" in reply.text
+    assert bot.platform.simulator.requests["/v3/cc/seat/addSeatList"] == 1
+    reply = await bot.say(GROUP, VIEWER, "/agents Agents-Team")
+    assert "3 agent(s)" in reply.text and "idle" in reply.text
+    reply = await bot.say(GROUP, VIEWER, "/group Agents-Team")
+    assert "quota" in reply.text and "Agents: 3" in reply.text
+
+
+async def test_addagents_usage_and_unknown_group(bot: BotHarness) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, OPERATOR, "/addagents Nope")
+    assert "Usage: /addagents" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/addagents Nope 0")
+    assert "between 1 and" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/addagents No-Such-Group 2")
+    assert "no agent group" in reply.text.lower() and "/groups" in reply.text
+
+
+async def test_agentcreds_go_privately_to_the_admin_only(bot: BotHarness) -> None:
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Creds-Team")
+    await bot.say(GROUP, OPERATOR, "/addagents Creds-Team 2")
+    reply = await bot.say(GROUP, OPERATOR, "/agentcreds Creds-Team")
+    assert "needs the admin role" in reply.text
+    mark = bot.telegram.mark()
+    bot.telegram.send_command(GROUP, ADMIN, "/agentcreds Creds-Team")
+    private = await bot.answer(ADMIN, mark)
+    assert "password" in private.text
+    group_reply = await bot.answer(GROUP, mark)
+    assert "private message" in group_reply.text
+    # no password ever reaches the group
+    for message in bot.telegram.messages(GROUP):
+        assert "password" not in (message.text or "").lower() or "private" in message.text
+
+
+async def test_balance_and_settings(bot: BotHarness) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, VIEWER, "/balance")
+    assert "Account balance" in reply.text and "USD" in reply.text
+    reply = await bot.say(GROUP, VIEWER, "/settings ccode 91")
+    assert "needs the operator role" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings ccode 999")
+    assert "not a country calling code" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings timezone Mars/Base")
+    assert "not a time zone" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings ccode 91")
+    assert "Saved" in reply.text and "91" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings app Xq7Lm2Pa")
+    assert "needs the admin role" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings timezone Asia/Kolkata")
+    assert "Asia/Kolkata" in reply.text
+    reply = await bot.say(GROUP, VIEWER, "/settings")
+    assert "91" in reply.text and "Asia/Kolkata" in reply.text
