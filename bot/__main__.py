@@ -11,7 +11,9 @@ from bot.logs import register_secret, setup_logging
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ccbot", description="Run the Laaffic call center from Telegram.")
+    p = argparse.ArgumentParser(
+        prog="ccbot", description="Run the Laaffic call center from Telegram."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="bot + push listener + scheduler in one process")
     sub.add_parser("sandbox", help="the same, against the built-in platform simulator")
@@ -31,14 +33,20 @@ def _parser() -> argparse.ArgumentParser:
     nc = nsub.add_parser("check", help="check and clean a callee number file")
     nc.add_argument("file")
     nc.add_argument("--ccode", default=None, help="country code for national numbers, e.g. 91")
-    nc.add_argument("--out", default=None, help="write the platform-ready file here (.xls or .xlsx)")
+    nc.add_argument(
+        "--out", default=None, help="write the platform-ready file here (.xls or .xlsx)"
+    )
     nc.add_argument("--sheet", default=None, help="sheet name (default: the first sheet)")
     return p
 
 
 def _secrets(settings: Settings) -> None:
-    for secret in (settings.telegram_bot_token, settings.laaffic_api_secret, settings.push_token,
-                   settings.telegram_webhook_secret):
+    for secret in (
+        settings.telegram_bot_token,
+        settings.laaffic_api_secret,
+        settings.push_token,
+        settings.telegram_webhook_secret,
+    ):
         if secret is not None:
             register_secret(secret.get_secret_value())
 

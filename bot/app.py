@@ -91,24 +91,33 @@ class BotService:
 
         base_url = settings.laaffic_base_url
         api_key = settings.laaffic_api_key or ""
-        api_secret = settings.laaffic_api_secret.get_secret_value() if settings.laaffic_api_secret else ""
+        api_secret = (
+            settings.laaffic_api_secret.get_secret_value() if settings.laaffic_api_secret else ""
+        )
         app_id = settings.laaffic_app_id or ""
         if self.sandbox:
             from bot.laaffic.simulator import SimulatorConfig
             from bot.laaffic.simulator.server import start_simulator_server
 
-            push_token = settings.push_token.get_secret_value() if settings.push_token else "sandbox"
+            push_token = (
+                settings.push_token.get_secret_value() if settings.push_token else "sandbox"
+            )
             config = SimulatorConfig.from_env(push_url=f"{self.listener_url}/push/{push_token}")
             self._simulator = await start_simulator_server(config)
             base_url = self._simulator.base_url
             api_key, api_secret, app_id = config.api_key, config.api_secret, config.app_id
-            log.info("sandbox: platform simulator at %s (app %s); nothing real is dialled", base_url, app_id)
+            log.info(
+                "sandbox: platform simulator at %s (app %s); nothing real is dialled",
+                base_url,
+                app_id,
+            )
 
         client = LaafficClient(
             base_url, api_key, api_secret, app_id, observer=AuditRecorder(database)
         )
-        self.runtime = Runtime(settings=settings, database=database, client=client,
-                               simulator=self._simulator)
+        self.runtime = Runtime(
+            settings=settings, database=database, client=client, simulator=self._simulator
+        )
         self.application = application = build_application(self.runtime)
 
         await application.initialize()
@@ -141,8 +150,11 @@ class BotService:
             if self._server_task.done():
                 self._server_task.result()
             await asyncio.sleep(0.01)
-        log.info("ccbot is running: listener on %s, Telegram %s mode", self.listener_url,
-                 settings.telegram_mode)
+        log.info(
+            "ccbot is running: listener on %s, Telegram %s mode",
+            self.listener_url,
+            settings.telegram_mode,
+        )
 
     async def stop(self) -> None:
         if self._server is not None:

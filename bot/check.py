@@ -26,11 +26,18 @@ async def _check_config(settings: Settings) -> CheckResult:
         if not value:
             missing.append(name)
     if settings.telegram_mode == "webhook":
-        missing += [n for n in ("TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET")
-                    if not getattr(settings, n.lower())]
+        missing += [
+            n
+            for n in ("TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET")
+            if not getattr(settings, n.lower())
+        ]
     if missing:
-        return CheckResult("configuration", False, f"not set: {', '.join(missing)}; set them in the "
-                                                   f"environment or .env (see .env.example)")
+        return CheckResult(
+            "configuration",
+            False,
+            f"not set: {', '.join(missing)}; set them in the "
+            f"environment or .env (see .env.example)",
+        )
     return CheckResult("configuration", True, f"complete ({settings.telegram_mode} mode)")
 
 
@@ -42,21 +49,31 @@ async def _check_database(settings: Settings) -> CheckResult:
         db = Database(settings.database_url)
         try:
             if not db.ping():
-                return CheckResult("database", False, "does not answer: check DATABASE_URL and that the "
-                                                      "database server is running")
+                return CheckResult(
+                    "database",
+                    False,
+                    "does not answer: check DATABASE_URL and that the database server is running",
+                )
             current, head = current_revision(db.engine), head_revision(settings.database_url)
             if current != head:
-                return CheckResult("database", False, f"schema is at {current or 'nothing'}, the newest "
-                                                      f"is {head}: run `ccbot migrate`")
-            return CheckResult("database", True, f"reachable, schema up to date ({head}, "
-                                                 f"{db.engine.dialect.name})")
+                return CheckResult(
+                    "database",
+                    False,
+                    f"schema is at {current or 'nothing'}, the newest "
+                    f"is {head}: run `ccbot migrate`",
+                )
+            return CheckResult(
+                "database", True, f"reachable, schema up to date ({head}, {db.engine.dialect.name})"
+            )
         finally:
             db.dispose()
 
     try:
         return await asyncio.to_thread(probe)
     except Exception as exc:  # a malformed URL or a missing driver
-        return CheckResult("database", False, f"cannot connect ({type(exc).__name__}): check DATABASE_URL")
+        return CheckResult(
+            "database", False, f"cannot connect ({type(exc).__name__}): check DATABASE_URL"
+        )
 
 
 async def _check_platform(settings: Settings) -> CheckResult:
@@ -64,11 +81,18 @@ async def _check_platform(settings: Settings) -> CheckResult:
     from bot.laaffic.errors import PlatformError
 
     if not (settings.laaffic_api_key and settings.laaffic_api_secret and settings.laaffic_app_id):
-        return CheckResult("platform", False, "credentials not set: LAAFFIC_API_KEY, LAAFFIC_API_SECRET "
-                                              "and LAAFFIC_APP_ID")
-    client = LaafficClient(settings.laaffic_base_url, settings.laaffic_api_key,
-                           settings.laaffic_api_secret.get_secret_value(), settings.laaffic_app_id,
-                           retries=0)
+        return CheckResult(
+            "platform",
+            False,
+            "credentials not set: LAAFFIC_API_KEY, LAAFFIC_API_SECRET and LAAFFIC_APP_ID",
+        )
+    client = LaafficClient(
+        settings.laaffic_base_url,
+        settings.laaffic_api_key,
+        settings.laaffic_api_secret.get_secret_value(),
+        settings.laaffic_app_id,
+        retries=0,
+    )
     try:
         await client.query_groups(page=1, size=1)
         return CheckResult("platform", True, f"credentials accepted by {settings.laaffic_base_url}")
@@ -83,17 +107,25 @@ async def _check_telegram(settings: Settings) -> CheckResult:
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
     if settings.telegram_bot_token is None:
-        return CheckResult("telegram", False, "TELEGRAM_BOT_TOKEN is not set: ask @BotFather for it")
+        return CheckResult(
+            "telegram", False, "TELEGRAM_BOT_TOKEN is not set: ask @BotFather for it"
+        )
     api = settings.telegram_api_url
-    bot = Bot(settings.telegram_bot_token.get_secret_value(), base_url=f"{api}/bot",
-              base_file_url=f"{api}/file/bot")
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+    )
     try:
         me = await bot.get_me()
     except InvalidToken:
-        return CheckResult("telegram", False, "the bot token was refused: copy it again from @BotFather")
+        return CheckResult(
+            "telegram", False, "the bot token was refused: copy it again from @BotFather"
+        )
     except NetworkError:
-        return CheckResult("telegram", False, f"could not reach {api}: check TELEGRAM_API_URL and the "
-                                              f"network")
+        return CheckResult(
+            "telegram", False, f"could not reach {api}: check TELEGRAM_API_URL and the network"
+        )
     except TelegramError as exc:
         return CheckResult("telegram", False, f"getMe failed: {exc.message}")
     finally:

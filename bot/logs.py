@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 _SECRETS: set[str] = set()
 # Bot tokens look like 123456:ABC-def...; they also appear inside Bot API URLs.
-_BOT_TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
+_BOT_TOKEN_RE = re.compile(r"(?<![0-9])\d{5,}:[A-Za-z0-9_-]{30,}")
 
 
 def register_secret(value: str | None) -> None:

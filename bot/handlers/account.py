@@ -17,8 +17,10 @@ from storage.models import BoundChat
 @command("/balance", Role.VIEWER)
 async def balance(req: Request) -> None:
     b = await req.runtime.client.balance()
-    await req.reply(f"<b>Account balance</b>: {esc(b.balance)} USD\nGift balance: {esc(b.gift)} USD\n"
-                    f"Credit line: {esc(b.credit)} USD")
+    await req.reply(
+        f"<b>Account balance</b>: {esc(b.balance)} USD\nGift balance: {esc(b.gift)} USD\n"
+        f"Credit line: {esc(b.credit)} USD"
+    )
 
 
 SETTINGS_USAGE = (
@@ -34,16 +36,18 @@ SETTINGS_USAGE = (
 
 def _show(req: Request, chat: BoundChat) -> str:
     s = req.runtime.settings
-    return "\n".join([
-        "<b>This chat's settings</b>",
-        f"Country code: {code(chat.ccode) if chat.ccode else 'not set (number files need +country codes)'}",
-        f"Display number: {code(chat.display_num) if chat.display_num else 'not set'}",
-        f"Time zone: {code(chat.timezone or s.default_timezone)}"
-        f"{'' if chat.timezone else ' (the default)'}",
-        f"Voice application: {code(chat.app_id or req.runtime.client.app_id)}"
-        f"{'' if chat.app_id else ' (the default)'}",
-        f"Notifications go to: {'topic ' + code(chat.thread_id) if chat.thread_id else 'this chat'}",
-    ])
+    return "\n".join(
+        [
+            "<b>This chat's settings</b>",
+            f"Country code: {code(chat.ccode) if chat.ccode else 'not set (number files need +country codes)'}",
+            f"Display number: {code(chat.display_num) if chat.display_num else 'not set'}",
+            f"Time zone: {code(chat.timezone or s.default_timezone)}"
+            f"{'' if chat.timezone else ' (the default)'}",
+            f"Voice application: {code(chat.app_id or req.runtime.client.app_id)}"
+            f"{'' if chat.app_id else ' (the default)'}",
+            f"Notifications go to: {'topic ' + code(chat.thread_id) if chat.thread_id else 'this chat'}",
+        ]
+    )
 
 
 @command("/settings", Role.VIEWER)
@@ -63,10 +67,13 @@ async def settings(req: Request) -> None:
     clear = value == "-"
     if key == "ccode":
         value = value.lstrip("+")
-        if not clear and (not value.isdigit()
-                          or phonenumbers.region_code_for_country_code(int(value)) == "ZZ"):
-            raise UserFacingError(f"{esc(value)} is not a country calling code. Use digits such as 91 "
-                                  f"(India) or 86 (China).")
+        if not clear and (
+            not value.isdigit() or phonenumbers.region_code_for_country_code(int(value)) == "ZZ"
+        ):
+            raise UserFacingError(
+                f"{esc(value)} is not a country calling code. Use digits such as 91 "
+                f"(India) or 86 (China)."
+            )
         field = "ccode"
     elif key in ("displaynum", "display", "display_num"):
         if not clear and (len(value) > 20 or not value.isalnum()):
@@ -76,12 +83,16 @@ async def settings(req: Request) -> None:
         try:
             clear or ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise UserFacingError(f"{esc(value)} is not a time zone I know. Use an IANA name such as "
-                                  f"Asia/Kolkata or Europe/Berlin.") from None
+            raise UserFacingError(
+                f"{esc(value)} is not a time zone I know. Use an IANA name such as "
+                f"Asia/Kolkata or Europe/Berlin."
+            ) from None
         field = "timezone"
     elif key in ("app", "appid"):
         if not clear and not (1 <= len(value) <= 64 and value.isalnum()):
-            raise UserFacingError("An application id is letters and digits, as shown in the console.")
+            raise UserFacingError(
+                "An application id is letters and digits, as shown in the console."
+            )
         field = "app_id"
     else:
         raise UsageError(SETTINGS_USAGE)

@@ -86,7 +86,9 @@ class Request:
 
     @property
     def app_id(self) -> str:
-        return (self.chat.app_id if self.chat and self.chat.app_id else None) or self.runtime.client.app_id
+        return (
+            self.chat.app_id if self.chat and self.chat.app_id else None
+        ) or self.runtime.client.app_id
 
     @property
     def ccode(self) -> str | None:
@@ -100,12 +102,18 @@ class Request:
             markup = keyboard(rows) if i == len(chunks) - 1 else None
             if self.message is not None:
                 sent = await self.message.reply_text(
-                    chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
-                    disable_web_page_preview=True, do_quote=False,
+                    chunk,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_web_page_preview=True,
+                    do_quote=False,
                 )
             else:
                 sent = await self.context.bot.send_message(
-                    self.chat_id, chunk, parse_mode=ParseMode.HTML, reply_markup=markup,
+                    self.chat_id,
+                    chunk,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
                     disable_web_page_preview=True,
                 )
         assert sent is not None
@@ -114,8 +122,12 @@ class Request:
     async def edit(self, message: Message, text: str, rows: Keyboard | None = None) -> None:
         """Edit a message the bot sent; an unchanged text is not an error."""
         try:
-            await message.edit_text(text[:4096], parse_mode=ParseMode.HTML, reply_markup=keyboard(rows),
-                                    disable_web_page_preview=True)
+            await message.edit_text(
+                text[:4096],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(rows),
+                disable_web_page_preview=True,
+            )
         except BadRequest as exc:
             if "not modified" not in str(exc).lower():
                 raise
@@ -142,16 +154,30 @@ async def resolve(update: Update, context: Context) -> Request | None:
         if runtime.is_admin(user.id):
             if bound is None and is_private:
                 # An admin's private chat needs no /bind: it is theirs.
-                bound, _ = access.bind_chat(session, chat.id, title=user.full_name, chat_type="private",
-                                            thread_id=None, by_user=user.id)
+                bound, _ = access.bind_chat(
+                    session,
+                    chat.id,
+                    title=user.full_name,
+                    chat_type="private",
+                    thread_id=None,
+                    by_user=user.id,
+                )
             return bound, Role.ADMIN
         if is_private:
             return None, Role.NONE
         return bound, access.role_in_chat(session, chat.id, user.id)
 
     bound, role = await runtime.database.run(load)
-    return Request(update=update, context=context, runtime=runtime, chat_id=chat.id, user_id=user.id,
-                   role=role, chat=bound, is_private=is_private)
+    return Request(
+        update=update,
+        context=context,
+        runtime=runtime,
+        chat_id=chat.id,
+        user_id=user.id,
+        role=role,
+        chat=bound,
+        is_private=is_private,
+    )
 
 
 Handler = Callable[[Request], Awaitable[Any]]
@@ -168,9 +194,12 @@ async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("handler %s failed (ref %s)", name, ref)
-        await _answer(req, f"Something went wrong on our side while handling {name}; nothing else "
-                           f"was changed after the failure. Try again in a minute; if it keeps "
-                           f"failing, tell your admin the reference {ref}.")
+        await _answer(
+            req,
+            f"Something went wrong on our side while handling {name}; nothing else "
+            f"was changed after the failure. Try again in a minute; if it keeps "
+            f"failing, tell your admin the reference {ref}.",
+        )
     finally:
         current_actor.reset(token)
 
@@ -200,7 +229,9 @@ def _strip_tags(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-def command(name: str, required: Role, *, needs_binding: bool = True) -> Callable[[Handler], Callable]:
+def command(
+    name: str, required: Role, *, needs_binding: bool = True
+) -> Callable[[Handler], Callable]:
     """Decorate a command handler: resolve the request, check `required`, parse arguments."""
 
     def decorate(fn: Handler) -> Callable:
@@ -213,12 +244,20 @@ def command(name: str, required: Role, *, needs_binding: bool = True) -> Callabl
             message = update.effective_message
             req.text = (message.text or message.caption or "") if message else ""
             if needs_binding and req.chat is None and not req.is_private:
-                log.info("refused %s from user %s: chat %s is not bound", name, req.user_id, req.chat_id)
+                log.info(
+                    "refused %s from user %s: chat %s is not bound", name, req.user_id, req.chat_id
+                )
                 await req.reply(NOT_BOUND)
                 return
             if req.role < required:
-                log.warning("refused %s: user %s is %s in chat %s, needs %s", name, req.user_id,
-                            req.role.label, req.chat_id, required.label)
+                log.warning(
+                    "refused %s: user %s is %s in chat %s, needs %s",
+                    name,
+                    req.user_id,
+                    req.role.label,
+                    req.chat_id,
+                    required.label,
+                )
                 await req.reply(refusal(req, required, name))
                 return
             await _run_guarded(req, name, fn)
@@ -231,11 +270,15 @@ def command(name: str, required: Role, *, needs_binding: bool = True) -> Callabl
 
 def refusal(req: Request, required: Role, what: str) -> str:
     if req.is_private and req.role == Role.NONE:
-        return (f"{what} works in a team chat the bot is bound to. Add me to your team's group and "
-                f"ask a ccbot admin to run /bind there.")
-    return (f"You can't use {what} here: it needs the {required.label} role and you are "
-            f"{'a ' + req.role.label if req.role else 'not allowed in this chat'}. "
-            f"Ask a ccbot admin to give you the role with /role {required.label}.")
+        return (
+            f"{what} works in a team chat the bot is bound to. Add me to your team's group and "
+            f"ask a ccbot admin to run /bind there."
+        )
+    return (
+        f"You can't use {what} here: it needs the {required.label} role and you are "
+        f"{'a ' + req.role.label if req.role else 'not allowed in this chat'}. "
+        f"Ask a ccbot admin to give you the role with /role {required.label}."
+    )
 
 
 def button(prefix: str, required: Role) -> Callable[[Handler], Callable]:
@@ -253,10 +296,18 @@ def button(prefix: str, required: Role) -> Callable[[Handler], Callable]:
                 await req.toast("This chat is not bound to ccbot any more; nothing was done.", True)
                 return
             if req.role < required:
-                log.warning("refused button %s: user %s is %s in chat %s, needs %s", data,
-                            req.user_id, req.role.label, req.chat_id, required.label)
-                await req.toast(f"Only members with the {required.label} role can do this; nothing "
-                                f"was done.", alert=True)
+                log.warning(
+                    "refused button %s: user %s is %s in chat %s, needs %s",
+                    data,
+                    req.user_id,
+                    req.role.label,
+                    req.chat_id,
+                    required.label,
+                )
+                await req.toast(
+                    f"Only members with the {required.label} role can do this; nothing was done.",
+                    alert=True,
+                )
                 return
             await _run_guarded(req, f"button {prefix}", fn)
 

@@ -42,8 +42,10 @@ def _report_text(upload_id: int, report: NumberReport, parts: int) -> str:
     lines = [f"<b>Number file check</b> — upload #{upload_id}"]
     lines += [esc(line) for line in report.lines()]
     if parts > 1:
-        lines.append(f"The platform takes at most 100,000 numbers per file, so this becomes {parts} files "
-                     f"(upload #{upload_id}.1 … #{upload_id}.{parts}).")
+        lines.append(
+            f"The platform takes at most 100,000 numbers per file, so this becomes {parts} files "
+            f"(upload #{upload_id}.1 … #{upload_id}.{parts})."
+        )
     return "\n".join(lines)
 
 
@@ -54,13 +56,16 @@ async def handle_document(req: Request) -> None:
     name = document.file_name or "numbers"
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_EXTENSIONS:
-        raise UserFacingError(f"I can't read {esc(name)}: number files must be {', '.join(SUPPORTED_EXTENSIONS)}. "
-                              f"Save it in one of those formats and send it again.")
+        raise UserFacingError(
+            f"I can't read {esc(name)}: number files must be {', '.join(SUPPORTED_EXTENSIONS)}. "
+            f"Save it in one of those formats and send it again."
+        )
     if document.file_size and document.file_size > MAX_FILE_BYTES:
         raise UserFacingError(
             f"{esc(name)} is {document.file_size / 1024 / 1024:.1f} MB; Telegram lets bots download at "
             f"most 20 MB. Split the list into smaller files (or save it as .csv, which is smaller) "
-            f"and send them one by one.")
+            f"and send them one by one."
+        )
     progress = await req.reply(f"Downloading {esc(name)}…")
     with tempfile.TemporaryDirectory(prefix="ccbot-doc-") as tmp:
         path = Path(tmp) / f"input{suffix}"
@@ -70,15 +75,23 @@ async def handle_document(req: Request) -> None:
         fmt = req.runtime.settings.number_file_format
         try:
             checked = await upload_service.check_file(
-                req.runtime.database, path=path, file_name=name, chat_id=req.chat_id,
-                user_id=req.user_id, ccode=req.ccode, fmt=fmt)
+                req.runtime.database,
+                path=path,
+                file_name=name,
+                chat_id=req.chat_id,
+                user_id=req.user_id,
+                ccode=req.ccode,
+                fmt=fmt,
+            )
         except UserFacingError as exc:
             await req.edit(progress, f"I couldn't check {esc(name)}: {exc}")
             return
     upload = checked.upload
     text = _report_text(upload.id, checked.report, len(checked.parts))
     if checked.parts:
-        rows = [[("⬆ Upload to platform", f"up:{upload.id}:go"), ("✖ Discard", f"up:{upload.id}:drop")]]
+        rows = [
+            [("⬆ Upload to platform", f"up:{upload.id}:go"), ("✖ Discard", f"up:{upload.id}:drop")]
+        ]
     else:
         text += "\nNo valid numbers, so there is nothing to upload. Fix the file and send it again."
         rows = None
@@ -86,9 +99,12 @@ async def handle_document(req: Request) -> None:
     await _save_message_id(req, upload.id, progress.message_id)
     if checked.rejected_bytes is not None:
         await message.reply_document(
-            checked.rejected_bytes, filename=checked.rejected_name,
-            caption=f"Rejected rows of {esc(name)}, with the reason for each.", parse_mode=ParseMode.HTML,
-            do_quote=False)
+            checked.rejected_bytes,
+            filename=checked.rejected_name,
+            caption=f"Rejected rows of {esc(name)}, with the reason for each.",
+            parse_mode=ParseMode.HTML,
+            do_quote=False,
+        )
 
 
 async def _save_message_id(req: Request, upload_id: int, message_id: int) -> None:
@@ -109,18 +125,27 @@ async def on_document(update: Update, context: Context) -> None:
     if message is None or message.document is None:
         return
     reply_to = message.reply_to_message
-    answers_prompt = (reply_to is not None and reply_to.from_user is not None
-                      and reply_to.from_user.id == context.bot.id
-                      and UPLOAD_PROMPT in (reply_to.text or ""))
+    answers_prompt = (
+        reply_to is not None
+        and reply_to.from_user is not None
+        and reply_to.from_user.id == context.bot.id
+        and UPLOAD_PROMPT in (reply_to.text or "")
+    )
     req = await resolve(update, context)
     if req is None or (req.chat is None and not req.is_private):
         return  # unbound chats are ignored, except for commands
     if req.role < Role.OPERATOR:
-        log.info("ignored a document from user %s (%s) in chat %s", req.user_id, req.role.label,
-                 req.chat_id)
+        log.info(
+            "ignored a document from user %s (%s) in chat %s",
+            req.user_id,
+            req.role.label,
+            req.chat_id,
+        )
         if answers_prompt or req.is_private:
-            await req.reply("Only members with the operator role can upload number files. Ask a ccbot "
-                            "admin for the role with /role operator.")
+            await req.reply(
+                "Only members with the operator role can upload number files. Ask a ccbot "
+                "admin for the role with /role operator."
+            )
         return
     await _run_guarded(req, "number file", handle_document)
 
@@ -131,16 +156,20 @@ async def upload_button(req: Request) -> None:
     db = req.runtime.database
     message = req.query.message if req.query else None
     if action == "drop":
-        if await db.run(lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "checked",
-                                                              "discarded")):
+        if await db.run(
+            lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "checked", "discarded")
+        ):
             await req.toast("Discarded.")
             if message is not None:
-                await req.edit(message, f"{message.text_html}\n\n✖ Discarded; nothing was uploaded.")
+                await req.edit(
+                    message, f"{message.text_html}\n\n✖ Discarded; nothing was uploaded."
+                )
         else:
             await req.toast("This file was already uploaded or discarded.", alert=True)
         return
-    if not await db.run(lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "checked",
-                                                              "uploading")):
+    if not await db.run(
+        lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "checked", "uploading")
+    ):
         upload, _ = await db.run(lambda s: upload_service.get_upload(s, upload_id))
         state = upload.status if upload else "gone"
         await req.toast(f"Nothing done: this file is already {state}.", alert=True)
@@ -151,20 +180,31 @@ async def upload_button(req: Request) -> None:
         parts = await upload_service.upload_parts(db, req.runtime.client, upload_id, parts)
     except PlatformError as exc:
         # Back to "checked": uploading again is safe (an unused file costs nothing on the platform).
-        await db.run(lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "uploading", "checked"))
+        await db.run(
+            lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "uploading", "checked")
+        )
         done = sum(1 for p in parts if p.platform_file_path)
         if message is not None:
-            await req.edit(message, f"{message.text_html}\n\n✗ The upload failed: {esc(str(exc))}\n"
-                                    f"{done} of {len(parts)} file(s) reached the platform. Press Upload "
-                                    f"to try again.",
-                           [[("⬆ Upload to platform", f"up:{upload_id}:go"),
-                             ("✖ Discard", f"up:{upload_id}:drop")]])
+            await req.edit(
+                message,
+                f"{message.text_html}\n\n✗ The upload failed: {esc(str(exc))}\n"
+                f"{done} of {len(parts)} file(s) reached the platform. Press Upload "
+                f"to try again.",
+                [
+                    [
+                        ("⬆ Upload to platform", f"up:{upload_id}:go"),
+                        ("✖ Discard", f"up:{upload_id}:drop"),
+                    ]
+                ],
+            )
         return
     lines = [f"✓ Uploaded upload #{upload_id} to the platform:"]
     for p in parts:
         label = f"#{upload_id}.{p.part}" if len(parts) > 1 else f"#{upload_id}"
-        lines.append(f"{label} {code(p.file_name)}: the platform counted {p.platform_total} number(s), "
-                     f"{p.platform_same} duplicate(s).")
+        lines.append(
+            f"{label} {code(p.file_name)}: the platform counted {p.platform_total} number(s), "
+            f"{p.platform_same} duplicate(s)."
+        )
     rows = [[("📞 Create task…", f"nt:new:{p.id}")] for p in parts]
     if message is not None:
         await req.edit(message, f"{message.text_html}\n\n" + "\n".join(lines), rows)
@@ -173,7 +213,12 @@ async def upload_button(req: Request) -> None:
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("upload", upload_prompt))
     # A document whose caption is /upload: CommandHandler does not look at captions.
-    application.add_handler(MessageHandler(filters.Document.ALL & filters.CaptionRegex(r"^/upload(@\w+)?\b"),
-                                           upload_prompt))
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & filters.CaptionRegex(r"^/upload(@\w+)?\b"), upload_prompt
+        )
+    )
     application.add_handler(MessageHandler(filters.Document.ALL, on_document))
-    application.add_handler(CallbackQueryHandler(upload_button, pattern=upload_button.callback_pattern))
+    application.add_handler(
+        CallbackQueryHandler(upload_button, pattern=upload_button.callback_pattern)
+    )

@@ -27,11 +27,18 @@ TYPE_LABEL = {0: "automatic calling", 1: "group call with transfer to agents"}
 
 # ---- the draft card ---------------------------------------------------------------------------
 
+
 async def _draft_view(req: Request, draft: TaskDraft) -> tuple[str, Keyboard | None]:
     db = req.runtime.database
     part = await db.run(lambda s: s.get(UploadPart, draft.upload_part_id))
-    numbers = part.platform_total if part and part.platform_total is not None else (part.rows if part else 0)
-    head = [f"<b>New calling task</b> from {code(part.file_name if part else '?')} ({numbers} numbers)"]
+    numbers = (
+        part.platform_total
+        if part and part.platform_total is not None
+        else (part.rows if part else 0)
+    )
+    head = [
+        f"<b>New calling task</b> from {code(part.file_name if part else '?')} ({numbers} numbers)"
+    ]
     if draft.task_type is not None:
         head.append(f"Type: {TYPE_LABEL[draft.task_type]}")
     d = draft.id
@@ -40,15 +47,20 @@ async def _draft_view(req: Request, draft: TaskDraft) -> tuple[str, Keyboard | N
         return "\n".join(head + ["How should the numbers be called?"]), [
             [("🤖 Automatic calling", f"nt:{d}:type:0")],
             [("👥 Transfer to agents", f"nt:{d}:type:1")],
-            [("✖ Cancel", f"nt:{d}:cancel")]]
+            [("✖ Cancel", f"nt:{d}:cancel")],
+        ]
     if step.startswith("group"):
         page = int(step.split(":")[1]) if ":" in step else 0
-        groups = sorted(await req.runtime.client.list_groups(), key=lambda g: (g.group_name or "").lower())
+        groups = sorted(
+            await req.runtime.client.list_groups(), key=lambda g: (g.group_name or "").lower()
+        )
         if not groups:
             raise UserFacingError("There are no agent groups yet: create one with /newgroup first.")
-        chunk = groups[page * GROUPS_PER_PAGE:(page + 1) * GROUPS_PER_PAGE]
+        chunk = groups[page * GROUPS_PER_PAGE : (page + 1) * GROUPS_PER_PAGE]
         rows: list[list[tuple[str, str]]] = [
-            [(f"{g.group_name} ({g.count_seat or 0} agents)", f"nt:{d}:grp:{g.voice_group_id}")] for g in chunk]
+            [(f"{g.group_name} ({g.count_seat or 0} agents)", f"nt:{d}:grp:{g.voice_group_id}")]
+            for g in chunk
+        ]
         nav = []
         if page > 0:
             nav.append(("◀ Previous", f"nt:{d}:gpage:{page - 1}"))
@@ -63,48 +75,75 @@ async def _draft_view(req: Request, draft: TaskDraft) -> tuple[str, Keyboard | N
     if draft.voice_group_id:
         head.append(f"Agent group: {code(draft.voice_group_id)}")
     if step == "rate":
-        return "\n".join(head + ["Call-out rate: how many numbers to dial at once per available agent?"]), [
-            [("1", f"nt:{d}:rate:1"), ("2", f"nt:{d}:rate:2"), ("3", f"nt:{d}:rate:3"),
-             ("Type…", f"nt:{d}:rate:typed")], [("✖ Cancel", f"nt:{d}:cancel")]]
+        return "\n".join(
+            head + ["Call-out rate: how many numbers to dial at once per available agent?"]
+        ), [
+            [
+                ("1", f"nt:{d}:rate:1"),
+                ("2", f"nt:{d}:rate:2"),
+                ("3", f"nt:{d}:rate:3"),
+                ("Type…", f"nt:{d}:rate:typed"),
+            ],
+            [("✖ Cancel", f"nt:{d}:cancel")],
+        ]
     if step == "rate_text":
         return "\n".join(head + ["Reply to this message with the call-out rate (1–50)."]), None
     if draft.callout_rate:
         head.append(f"Call-out rate: {draft.callout_rate}")
     if step == "ring":
         return "\n".join(head + ["Maximum ringing time before giving up on a number?"]), [
-            [("30 s", f"nt:{d}:ring:30"), ("40 s", f"nt:{d}:ring:40"), ("60 s", f"nt:{d}:ring:60"),
-             ("Type…", f"nt:{d}:ring:typed")],
-            [("Platform default", f"nt:{d}:ring:0"), ("✖ Cancel", f"nt:{d}:cancel")]]
+            [
+                ("30 s", f"nt:{d}:ring:30"),
+                ("40 s", f"nt:{d}:ring:40"),
+                ("60 s", f"nt:{d}:ring:60"),
+                ("Type…", f"nt:{d}:ring:typed"),
+            ],
+            [("Platform default", f"nt:{d}:ring:0"), ("✖ Cancel", f"nt:{d}:cancel")],
+        ]
     if step == "ring_text":
-        return "\n".join(head + ["Reply to this message with the ringing time in seconds (20–120)."]), None
+        return "\n".join(
+            head + ["Reply to this message with the ringing time in seconds (20–120)."]
+        ), None
     if draft.max_ringing_time:
         head.append(f"Maximum ringing: {draft.max_ringing_time} s")
     if step == "remark":
         return "\n".join(head + ["Add a remark (shown on the platform, at most 50 characters)?"]), [
             [("No remark", f"nt:{d}:remark:none"), ("Type…", f"nt:{d}:remark:typed")],
-            [("✖ Cancel", f"nt:{d}:cancel")]]
+            [("✖ Cancel", f"nt:{d}:cancel")],
+        ]
     if step == "remark_text":
-        return "\n".join(head + ["Reply to this message with the remark (at most 50 characters)."]), None
+        return "\n".join(
+            head + ["Reply to this message with the remark (at most 50 characters)."]
+        ), None
     return await _confirm_view(req, draft, part, numbers)
 
 
-async def _confirm_view(req: Request, draft: TaskDraft, part: UploadPart | None,
-                        numbers: int) -> tuple[str, Keyboard | None]:
+async def _confirm_view(
+    req: Request, draft: TaskDraft, part: UploadPart | None, numbers: int
+) -> tuple[str, Keyboard | None]:
     d = draft.id
-    lines = ["<b>Confirm the calling task</b>",
-             f"Numbers: {numbers} from {code(part.file_name if part else '?')}",
-             f"Type: {TYPE_LABEL[draft.task_type or 0]}"]
+    lines = [
+        "<b>Confirm the calling task</b>",
+        f"Numbers: {numbers} from {code(part.file_name if part else '?')}",
+        f"Type: {TYPE_LABEL[draft.task_type or 0]}",
+    ]
     if draft.voice_group_id:
         group = await group_service.find_group(req.runtime.client, str(draft.voice_group_id))
         agents = await req.runtime.client.list_agents(draft.voice_group_id)
         enabled = sum(1 for a in agents if a.enable != 1)
-        lines.append(f"Agent group: {esc(group.group_name)} ({code(group.voice_group_id)}), "
-                     f"{enabled} enabled agent(s) of {len(agents)}")
+        lines.append(
+            f"Agent group: {esc(group.group_name)} ({code(group.voice_group_id)}), "
+            f"{enabled} enabled agent(s) of {len(agents)}"
+        )
         if draft.task_type == TaskType.AGENT_GROUP_CALL and enabled == 0:
-            lines.append("⚠ No enabled agents in this group: calls would have nobody to transfer to.")
+            lines.append(
+                "⚠ No enabled agents in this group: calls would have nobody to transfer to."
+            )
     if draft.task_type == TaskType.AGENT_GROUP_CALL:
         lines.append(f"Call-out rate: {draft.callout_rate} number(s) at once per available agent")
-    lines.append(f"Maximum ringing: {f'{draft.max_ringing_time} s' if draft.max_ringing_time else 'platform default'}")
+    lines.append(
+        f"Maximum ringing: {f'{draft.max_ringing_time} s' if draft.max_ringing_time else 'platform default'}"
+    )
     lines.append(f"Remark: {esc(draft.remark) if draft.remark else '—'}")
     if req.chat and req.chat.display_num:
         lines.append(f"Display number: {code(req.chat.display_num)}")
@@ -120,9 +159,12 @@ async def _show_draft(req: Request, draft: TaskDraft, *, new_message: bool = Fal
     if draft.step.endswith("_text"):
         # Typed answers must be replies to the bot: with privacy mode on they are all we see.
         prompt = await req.context.bot.send_message(
-            req.chat_id, text, parse_mode="HTML",
+            req.chat_id,
+            text,
+            parse_mode="HTML",
             message_thread_id=_thread(req),
-            reply_markup=ForceReply(selective=True, input_field_placeholder="Type your answer"))
+            reply_markup=ForceReply(selective=True, input_field_placeholder="Type your answer"),
+        )
         draft.message_id = prompt.message_id
     elif message is not None:
         await req.edit(message, text, rows)
@@ -154,6 +196,7 @@ def _next_step(draft: TaskDraft) -> str:
 
 # ---- /newtask -------------------------------------------------------------------------------------
 
+
 @command("/newtask", Role.OPERATOR)
 async def new_task(req: Request) -> None:
     if not req.args:
@@ -162,8 +205,11 @@ async def new_task(req: Request) -> None:
     db = req.runtime.database
     if len(req.args) == 1:
         part = await db.run(lambda s: task_service.resolve_part(s, req.chat_id, req.args[0]))
-        draft = await db.run(lambda s: task_service.new_draft(s, chat_id=req.chat_id, user_id=req.user_id,
-                                                              part_id=part.id))
+        draft = await db.run(
+            lambda s: task_service.new_draft(
+                s, chat_id=req.chat_id, user_id=req.user_id, part_id=part.id
+            )
+        )
         await _show_draft(req, draft, new_message=True)
         return
     spec = task_service.parse_one_line(text)
@@ -175,7 +221,9 @@ async def new_task(req: Request) -> None:
         spec.rate = 1
 
     def create(session):  # noqa: ANN001, ANN202
-        draft = task_service.new_draft(session, chat_id=req.chat_id, user_id=req.user_id, part_id=part.id)
+        draft = task_service.new_draft(
+            session, chat_id=req.chat_id, user_id=req.user_id, part_id=part.id
+        )
         draft.task_type = int(spec.task_type)
         draft.voice_group_id = group_id
         draft.callout_rate = spec.rate
@@ -194,8 +242,11 @@ async def draft_button(req: Request) -> None:
     db = req.runtime.database
     if req.args[0] == "new":
         part_id = int(req.args[1])
-        draft = await db.run(lambda s: task_service.new_draft(s, chat_id=req.chat_id, user_id=req.user_id,
-                                                              part_id=part_id))
+        draft = await db.run(
+            lambda s: task_service.new_draft(
+                s, chat_id=req.chat_id, user_id=req.user_id, part_id=part_id
+            )
+        )
         await req.toast("New task")
         await _show_draft(req, draft, new_message=True)
         return
@@ -271,14 +322,19 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
     message = req.query.message if req.query else None
     try:
         task_id = await client.submit_task(
-            file_path=part.platform_file_path, file_name=part.file_name,
+            file_path=part.platform_file_path,
+            file_name=part.file_name,
             task_type=TaskType(draft.task_type or 0),
             voice_group_ids=[draft.voice_group_id] if draft.voice_group_id else [],
-            callout_rate=draft.callout_rate if draft.task_type == TaskType.AGENT_GROUP_CALL else None,
+            callout_rate=draft.callout_rate
+            if draft.task_type == TaskType.AGENT_GROUP_CALL
+            else None,
             display_num=req.chat.display_num if req.chat else None,
             ccode=req.chat.ccode if req.chat else None,
-            remark=draft.remark or None, max_ringing_time=draft.max_ringing_time or None,
-            app_id=req.app_id)
+            remark=draft.remark or None,
+            max_ringing_time=draft.max_ringing_time or None,
+            app_id=req.app_id,
+        )
     except PlatformOutcomeUnknown as exc:
         draft.status, draft.error = "unknown", str(exc)
         await db.run(lambda s: task_service.save_draft(s, draft))
@@ -307,9 +363,13 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
     log.info("user %s submitted task %s in chat %s", req.user_id, task_id, req.chat_id)
     if message is not None:
         text, _ = await _confirm_view(req, draft, part, part.platform_total or part.rows)
-        text = text.replace("<b>Confirm the calling task</b>", f"<b>✓ Task {code(task_id)} submitted</b>")
-        text = text.replace("Calls start as soon as you press Submit, and they cost money.",
-                            f"Follow it with /task {task_id}.")
+        text = text.replace(
+            "<b>Confirm the calling task</b>", f"<b>✓ Task {code(task_id)} submitted</b>"
+        )
+        text = text.replace(
+            "Calls start as soon as you press Submit, and they cost money.",
+            f"Follow it with /task {task_id}.",
+        )
         await req.edit(message, text, _task_buttons(task_id) if task_id else None)
 
 
@@ -318,13 +378,17 @@ async def typed_answer(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None or message.reply_to_message is None or message.from_user is None:
         return
-    if message.reply_to_message.from_user is None or message.reply_to_message.from_user.id != context.bot.id:
+    if (
+        message.reply_to_message.from_user is None
+        or message.reply_to_message.from_user.id != context.bot.id
+    ):
         return
     req = await resolve(update, context)
     if req is None or req.role < Role.OPERATOR:
         return
     draft = await req.runtime.database.run(
-        lambda s: task_service.draft_awaiting_text(s, req.chat_id, req.user_id))
+        lambda s: task_service.draft_awaiting_text(s, req.chat_id, req.user_id)
+    )
     if draft is None or draft.message_id != message.reply_to_message.message_id:
         return
 
@@ -344,23 +408,35 @@ async def typed_answer(update: Update, context: Context) -> None:
 
 # ---- the task's life ------------------------------------------------------------------------------
 
+
 def _task_buttons(task_id: int) -> Keyboard:
-    return [[("🔄 Refresh", f"tk:{task_id}:refresh"), ("✖ Cancel", f"tk:{task_id}:cancel")],
-            [("⚙ Rate…", f"tk:{task_id}:rate"), ("🔁 Re-run failed", f"tk:{task_id}:rerun")]]
+    return [
+        [("🔄 Refresh", f"tk:{task_id}:refresh"), ("✖ Cancel", f"tk:{task_id}:cancel")],
+        [("⚙ Rate…", f"tk:{task_id}:rate"), ("🔁 Re-run failed", f"tk:{task_id}:rerun")],
+    ]
 
 
 def _task_card(task: Task) -> str:
-    status = TaskStatus(task.task_status).label if task.task_status in TaskStatus._value2member_map_ else str(task.task_status)
+    status = (
+        TaskStatus(task.task_status).label
+        if task.task_status in TaskStatus._value2member_map_
+        else str(task.task_status)
+    )
     total = task.total_count or 0
     remaining = task.remain_count or 0
     done = max(total - remaining, 0)
-    rate = f"{task.completed_rate:.0f}%" if task.completed_rate is not None else (
-        f"{100 * done / total:.0f}%" if total else "—")
-    lines = [f"<b>Task {code(task.task_id)}</b> — {esc(status)}",
-             f"Type: {TYPE_LABEL.get(task.task_type or 0, task.task_type)}",
-             f"Group: {esc(task.seat_group_name or ', '.join(map(str, task.voice_group_ids or [])) or '—')}",
-             f"Progress: {done} of {total} called ({rate}), {remaining} remaining",
-             f"Transferred to agents: {task.transfers_num or 0} · lost calls: {task.call_failures_num or 0}"]
+    rate = (
+        f"{task.completed_rate:.0f}%"
+        if task.completed_rate is not None
+        else (f"{100 * done / total:.0f}%" if total else "—")
+    )
+    lines = [
+        f"<b>Task {code(task.task_id)}</b> — {esc(status)}",
+        f"Type: {TYPE_LABEL.get(task.task_type or 0, task.task_type)}",
+        f"Group: {esc(task.seat_group_name or ', '.join(map(str, task.voice_group_ids or [])) or '—')}",
+        f"Progress: {done} of {total} called ({rate}), {remaining} remaining",
+        f"Transferred to agents: {task.transfers_num or 0} · lost calls: {task.call_failures_num or 0}",
+    ]
     if task.remark:
         lines.append(f"Remark: {esc(task.remark)}")
     return "\n".join(lines)
@@ -369,7 +445,9 @@ def _task_card(task: Task) -> str:
 async def _load_task(req: Request, task_id: int) -> Task:
     task = await req.runtime.client.get_task(task_id)
     if task is None:
-        raise UserFacingError(f"The platform has no task {task_id}. /tasks lists this chat's tasks.")
+        raise UserFacingError(
+            f"The platform has no task {task_id}. /tasks lists this chat's tasks."
+        )
     return task
 
 
@@ -397,15 +475,24 @@ async def list_tasks(req: Request) -> None:
                 tasks.append(found)
         title = f"<b>This chat's tasks</b> ({len(tasks)})"
     if not tasks:
-        await req.reply("No tasks yet. Upload a number file, then press [Create task…] or use /newtask."
-                        if not show_all else "The application has no tasks yet.")
+        await req.reply(
+            "No tasks yet. Upload a number file, then press [Create task…] or use /newtask."
+            if not show_all
+            else "The application has no tasks yet."
+        )
         return
     lines = [title]
     for t in tasks:
-        status = TaskStatus(t.task_status).label if t.task_status in TaskStatus._value2member_map_ else t.task_status
+        status = (
+            TaskStatus(t.task_status).label
+            if t.task_status in TaskStatus._value2member_map_
+            else t.task_status
+        )
         total, remaining = t.total_count or 0, t.remain_count or 0
-        lines.append(f"• {code(t.task_id)} {esc(status)} — {total - remaining}/{total} called"
-                     f"{' · ' + esc(t.remark) if t.remark else ''}")
+        lines.append(
+            f"• {code(t.task_id)} {esc(status)} — {total - remaining}/{total} called"
+            f"{' · ' + esc(t.remark) if t.remark else ''}"
+        )
     lines.append("Details: /task &lt;id&gt;")
     await req.reply("\n".join(lines))
 
@@ -420,15 +507,21 @@ async def show_task(req: Request) -> None:
 
 
 async def _ask_confirm(req: Request, kind: str, payload: dict, question: str, yes: str) -> None:
-    action = await req.runtime.database.run(lambda s: task_service.new_pending(
-        s, chat_id=req.chat_id, user_id=req.user_id, kind=kind, payload=payload))
-    await req.reply(question, [[(yes, f"pa:{action.id}:yes"), ("Keep it as it is", f"pa:{action.id}:no")]])
+    action = await req.runtime.database.run(
+        lambda s: task_service.new_pending(
+            s, chat_id=req.chat_id, user_id=req.user_id, kind=kind, payload=payload
+        )
+    )
+    await req.reply(
+        question, [[(yes, f"pa:{action.id}:yes"), ("Keep it as it is", f"pa:{action.id}:no")]]
+    )
 
 
 CANCEL_USAGE = "Usage: /cancel &lt;task id&gt;. Example: <code>/cancel 5000123</code>"
 RATE_USAGE = "Usage: /rate &lt;task id&gt; &lt;rate 1–50&gt;. Example: <code>/rate 5000123 3</code>"
-RERUN_USAGE = ("Usage: /rerun &lt;task id&gt; failed|uncalled|all. "
-               "Example: <code>/rerun 5000123 failed</code>")
+RERUN_USAGE = (
+    "Usage: /rerun &lt;task id&gt; failed|uncalled|all. Example: <code>/rerun 5000123 failed</code>"
+)
 RERUN_KINDS = {"failed": ResendType.FAILED, "uncalled": ResendType.UNCALLED, "all": ResendType.ALL}
 
 
@@ -441,10 +534,14 @@ async def cancel_task(req: Request) -> None:
 
 async def _confirm_cancel(req: Request, task_id: int) -> None:
     task = await _load_task(req, task_id)
-    await _ask_confirm(req, "cancel", {"task_id": task_id},
-                       f"Cancel task {code(task_id)}? {task.remain_count or 0} number(s) not yet called "
-                       f"will not be called. This can't be undone (a re-run can call them later).",
-                       "Yes, cancel the task")
+    await _ask_confirm(
+        req,
+        "cancel",
+        {"task_id": task_id},
+        f"Cancel task {code(task_id)}? {task.remain_count or 0} number(s) not yet called "
+        f"will not be called. This can't be undone (a re-run can call them later).",
+        "Yes, cancel the task",
+    )
 
 
 @command("/rate", Role.OPERATOR)
@@ -454,9 +551,13 @@ async def rate_task(req: Request) -> None:
     task_id = _task_id(req.args[0], RATE_USAGE)
     rate = task_service.parse_rate(req.args[1])
     await _load_task(req, task_id)
-    await _ask_confirm(req, "rate", {"task_id": task_id, "rate": rate},
-                       f"Change the call-out rate of task {code(task_id)} to {rate}?",
-                       f"Yes, set rate {rate}")
+    await _ask_confirm(
+        req,
+        "rate",
+        {"task_id": task_id, "rate": rate},
+        f"Change the call-out rate of task {code(task_id)} to {rate}?",
+        f"Yes, set rate {rate}",
+    )
 
 
 @command("/rerun", Role.OPERATOR)
@@ -469,9 +570,13 @@ async def rerun_task(req: Request) -> None:
 
 async def _confirm_rerun(req: Request, task_id: int, which: str) -> None:
     await _load_task(req, task_id)
-    await _ask_confirm(req, "rerun", {"task_id": task_id, "which": which},
-                       f"Call the {which} numbers of task {code(task_id)} again? The calls cost money.",
-                       f"Yes, re-run {which}")
+    await _ask_confirm(
+        req,
+        "rerun",
+        {"task_id": task_id, "which": which},
+        f"Call the {which} numbers of task {code(task_id)} again? The calls cost money.",
+        f"Yes, re-run {which}",
+    )
 
 
 @button("tk", Role.VIEWER)
@@ -484,8 +589,12 @@ async def task_button(req: Request) -> None:
             await req.edit(req.query.message, _task_card(task), _task_buttons(task_id))
         return
     if req.role < Role.OPERATOR:
-        log.warning("refused task button %s from viewer %s in chat %s", action, req.user_id, req.chat_id)
-        await req.toast("Only members with the operator role can change tasks; nothing was done.", True)
+        log.warning(
+            "refused task button %s from viewer %s in chat %s", action, req.user_id, req.chat_id
+        )
+        await req.toast(
+            "Only members with the operator role can change tasks; nothing was done.", True
+        )
         return
     await req.toast("")
     if action == "cancel":
@@ -493,21 +602,30 @@ async def task_button(req: Request) -> None:
     elif action == "rerun":
         await _confirm_rerun(req, task_id, "failed")
     elif action == "rate":
-        await req.reply(f"New call-out rate for task {code(task_id)}:",
-                        [[(str(n), f"tk:{task_id}:setrate:{n}") for n in (1, 2, 3, 4, 5)]])
+        await req.reply(
+            f"New call-out rate for task {code(task_id)}:",
+            [[(str(n), f"tk:{task_id}:setrate:{n}") for n in (1, 2, 3, 4, 5)]],
+        )
     elif action == "setrate":
         rate = task_service.parse_rate(req.args[2])
-        await _ask_confirm(req, "rate", {"task_id": task_id, "rate": rate},
-                           f"Change the call-out rate of task {code(task_id)} to {rate}?",
-                           f"Yes, set rate {rate}")
+        await _ask_confirm(
+            req,
+            "rate",
+            {"task_id": task_id, "rate": rate},
+            f"Change the call-out rate of task {code(task_id)} to {rate}?",
+            f"Yes, set rate {rate}",
+        )
 
 
 @button("pa", Role.OPERATOR)
 async def confirm_button(req: Request) -> None:
     action_id, answer = int(req.args[0]), req.args[1]
     db = req.runtime.database
-    action = await db.run(lambda s: task_service.claim_pending(
-        s, action_id, req.chat_id, "done" if answer == "yes" else "cancelled"))
+    action = await db.run(
+        lambda s: task_service.claim_pending(
+            s, action_id, req.chat_id, "done" if answer == "yes" else "cancelled"
+        )
+    )
     message = req.query.message if req.query else None
     if action is None:
         await req.toast("This question was already answered; nothing more was done.", alert=True)
@@ -543,18 +661,35 @@ async def _rerun(req: Request, task_id: int, which: str) -> str:
     known = await req.runtime.database.run(lambda s: s.get(CallTask, task_id))
     task = await _load_task(req, task_id)
     task_type = TaskType(known.task_type if known else (task.task_type or 0))
-    groups = [known.voice_group_id] if known and known.voice_group_id else list(task.voice_group_ids or [])
+    groups = (
+        [known.voice_group_id]
+        if known and known.voice_group_id
+        else list(task.voice_group_ids or [])
+    )
     rate = (known.callout_rate if known else None) or 1
-    await client.resend_task(task_id, RERUN_KINDS[which], task_type, voice_group_ids=groups,
-                             callout_rate=rate if task_type == TaskType.AGENT_GROUP_CALL else None,
-                             app_id=(known.app_id if known and known.app_id else req.app_id))
+    await client.resend_task(
+        task_id,
+        RERUN_KINDS[which],
+        task_type,
+        voice_group_ids=groups,
+        callout_rate=rate if task_type == TaskType.AGENT_GROUP_CALL else None,
+        app_id=(known.app_id if known and known.app_id else req.app_id),
+    )
     return f"✓ Task {code(task_id)}: the {which} numbers are queued to be called again."
 
 
 def register(application: Application) -> None:
-    for name, fn in (("newtask", new_task), ("tasks", list_tasks), ("task", show_task),
-                     ("cancel", cancel_task), ("rate", rate_task), ("rerun", rerun_task)):
+    for name, fn in (
+        ("newtask", new_task),
+        ("tasks", list_tasks),
+        ("task", show_task),
+        ("cancel", cancel_task),
+        ("rate", rate_task),
+        ("rerun", rerun_task),
+    ):
         application.add_handler(CommandHandler(name, fn))
     for fn in (draft_button, task_button, confirm_button):
         application.add_handler(CallbackQueryHandler(fn, pattern=fn.callback_pattern))
-    application.add_handler(MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, typed_answer))
+    application.add_handler(
+        MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, typed_answer)
+    )

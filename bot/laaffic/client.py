@@ -247,6 +247,9 @@ def _platform_date(moment: date | datetime, tz: tzinfo) -> str:
 class LaafficClient:
     """Async client for the platform's call-center API. One shared keep-alive connection pool."""
 
+    # Page size used when the client pages through a whole list itself (list_*, checks).
+    list_page_size: int = MAX_PAGE_SIZE
+
     def __init__(
         self,
         base_url: str,
@@ -627,7 +630,9 @@ class LaafficClient:
 
     async def list_groups(self, group_name: str | None = None) -> list[AgentGroup]:
         """Every group (all pages). `group_name` is passed to the platform's own filter."""
-        return await self._all_pages(lambda n: self.query_groups(group_name, page=n, size=100))
+        return await self._all_pages(
+            lambda n: self.query_groups(group_name, page=n, size=self.list_page_size)
+        )
 
     async def get_group_settings(self, voice_group_id: int) -> GroupSettings:
         envelope = await self._read(
@@ -800,7 +805,7 @@ class LaafficClient:
         filters.pop("page", None)
         filters.pop("size", None)
         return await self._all_pages(
-            lambda n: self.query_agents(voice_group_id, page=n, size=100, **filters)
+            lambda n: self.query_agents(voice_group_id, page=n, size=self.list_page_size, **filters)
         )
 
     async def agent_quota(self, voice_group_id: int) -> AgentQuota:
@@ -965,10 +970,10 @@ class LaafficClient:
         """Tasks of this type and groups on the first and the last page (the newest are on one
         of them, whichever order the platform lists in)."""
         query = {"task_type": task_type, "voice_group_ids": groups or None}
-        first = await self.query_tasks(**query, page=1, size=100)
+        first = await self.query_tasks(**query, page=1, size=self.list_page_size)
         tasks = {t.task_id: t for t in first.records}
         if first.pages > 1:
-            last = await self.query_tasks(**query, page=first.pages, size=100)
+            last = await self.query_tasks(**query, page=first.pages, size=self.list_page_size)
             tasks.update({t.task_id: t for t in last.records})
         return tasks
 

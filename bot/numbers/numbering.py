@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
-from phonenumbers.phonemetadata import NumberDesc
+from phonenumbers.phonemetadata import PhoneNumberDesc
 
 REGION_CODE_FOR_NON_GEO_ENTITY = "001"
 MIN_NSN_LENGTH = 2  # phonenumbers' _MIN_LENGTH_FOR_NSN
@@ -28,7 +28,7 @@ def _lengths_lookahead(lengths: tuple[int, ...]) -> str:
     return "(?=(?:" + "|".join(r"\d{%d}" % n for n in lengths) + r")\Z)"
 
 
-def _desc_regex(desc: NumberDesc | None) -> str | None:
+def _desc_regex(desc: PhoneNumberDesc | None) -> str | None:
     """A regex fragment matching exactly what `_is_number_matching_desc(nsn, desc)` accepts."""
     if desc is None or not desc.national_number_pattern:
         return None

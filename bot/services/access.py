@@ -23,7 +23,9 @@ class Role(IntEnum):
 ROLE_NAMES = {"operator": Role.OPERATOR, "viewer": Role.VIEWER, "none": Role.NONE}
 
 
-def remember_user(session: Session, user_id: int, username: str | None, full_name: str | None) -> None:
+def remember_user(
+    session: Session, user_id: int, username: str | None, full_name: str | None
+) -> None:
     user = session.get(KnownUser, user_id)
     if user is None:
         user = KnownUser(user_id=user_id)
@@ -44,7 +46,12 @@ def get_bound_chat(session: Session, chat_id: int) -> BoundChat | None:
 
 
 def bind_chat(
-    session: Session, chat_id: int, *, title: str | None, chat_type: str, thread_id: int | None,
+    session: Session,
+    chat_id: int,
+    *,
+    title: str | None,
+    chat_type: str,
+    thread_id: int | None,
     by_user: int,
 ) -> tuple[BoundChat, bool]:
     """Bind (or re-bind) a chat; returns the chat and whether it was bound before."""
@@ -76,8 +83,11 @@ def unbind_chat(session: Session, chat_id: int) -> int:
 
 
 def disable_routes(session: Session, chat_id: int) -> int:
-    routes = list(session.exec(select(GroupRoute).where(GroupRoute.chat_id == chat_id,
-                                                         GroupRoute.active == True)))  # noqa: E712
+    routes = list(
+        session.exec(
+            select(GroupRoute).where(GroupRoute.chat_id == chat_id, GroupRoute.active == True)
+        )
+    )  # noqa: E712
     for route in routes:
         route.active = False
         session.add(route)
@@ -95,7 +105,9 @@ def role_in_chat(session: Session, chat_id: int, user_id: int) -> Role:
 
 
 def set_role(session: Session, chat_id: int, user_id: int, role: Role, by_user: int) -> None:
-    row = session.get(ChatRole, (chat_id, user_id)) or ChatRole(chat_id=chat_id, user_id=user_id, role="")
+    row = session.get(ChatRole, (chat_id, user_id)) or ChatRole(
+        chat_id=chat_id, user_id=user_id, role=""
+    )
     row.role = role.label
     row.granted_by = by_user
     row.granted_at = utcnow()
@@ -114,8 +126,15 @@ def migrate_chat(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
     session.add(old)
     for role in list(session.exec(select(ChatRole).where(ChatRole.chat_id == old_chat_id))):
         if session.get(ChatRole, (new_chat_id, role.user_id)) is None:
-            session.add(ChatRole(chat_id=new_chat_id, user_id=role.user_id, role=role.role,
-                                 granted_by=role.granted_by, granted_at=role.granted_at))
+            session.add(
+                ChatRole(
+                    chat_id=new_chat_id,
+                    user_id=role.user_id,
+                    role=role.role,
+                    granted_by=role.granted_by,
+                    granted_at=role.granted_at,
+                )
+            )
         session.delete(role)
     for route in session.exec(select(GroupRoute).where(GroupRoute.chat_id == old_chat_id)):
         route.chat_id = new_chat_id

@@ -34,13 +34,17 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
     lowered = [g for g in groups if (g.group_name or "").lower() == key.lower()]
     if len(lowered) == 1:
         return lowered[0]
-    raise UserFacingError(f"There is no agent group “{key[:40]}”. /groups lists the groups and their ids.")
+    raise UserFacingError(
+        f"There is no agent group “{key[:40]}”. /groups lists the groups and their ids."
+    )
 
 
-def route_group(session: Session, group: AgentGroup, chat_id: int, app_id: str | None,
-                user_id: int | None) -> GroupRoute:
+def route_group(
+    session: Session, group: AgentGroup, chat_id: int, app_id: str | None, user_id: int | None
+) -> GroupRoute:
     route = session.get(GroupRoute, group.voice_group_id) or GroupRoute(
-        voice_group_id=group.voice_group_id, chat_id=chat_id, group_name=group.group_name or "")
+        voice_group_id=group.voice_group_id, chat_id=chat_id, group_name=group.group_name or ""
+    )
     route.chat_id = chat_id
     route.group_name = group.group_name or route.group_name
     route.app_id = app_id

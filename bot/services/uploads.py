@@ -29,8 +29,9 @@ class CheckedUpload:
     rejected_bytes: bytes | None
 
 
-def _check_and_write(path: Path, file_name: str, ccode: str | None, fmt: str,
-                     work: Path) -> tuple[CheckedNumbers, list[tuple[str, int, bytes]], tuple[str, bytes] | None]:
+def _check_and_write(
+    path: Path, file_name: str, ccode: str | None, fmt: str, work: Path
+) -> tuple[CheckedNumbers, list[tuple[str, int, bytes]], tuple[str, bytes] | None]:
     checked = check_number_file(path, file_name=file_name, default_ccode=ccode)
     parts: list[tuple[str, int, bytes]] = []
     if checked.report.valid:
@@ -43,37 +44,59 @@ def _check_and_write(path: Path, file_name: str, ccode: str | None, fmt: str,
     return checked, parts, rejected
 
 
-async def check_file(database, *, path: Path, file_name: str, chat_id: int, user_id: int,  # noqa: ANN001
-                     ccode: str | None, fmt: str) -> CheckedUpload:
+async def check_file(
+    database,
+    *,
+    path: Path,
+    file_name: str,
+    chat_id: int,
+    user_id: int,  # noqa: ANN001
+    ccode: str | None,
+    fmt: str,
+) -> CheckedUpload:
     """Run the pipeline off the event loop, store the report and the clean parts."""
     with tempfile.TemporaryDirectory(prefix="ccbot-check-") as tmp:
         work = Path(tmp)
         try:
-            checked, parts, rejected = await asyncio.to_thread(_check_and_write, path, file_name, ccode,
-                                                               fmt, work)
+            checked, parts, rejected = await asyncio.to_thread(
+                _check_and_write, path, file_name, ccode, fmt, work
+            )
         except NumberFileError as exc:
-            raise UserFacingError(_esc(exc.message if hasattr(exc, "message") else str(exc))) from None
+            raise UserFacingError(
+                _esc(exc.message if hasattr(exc, "message") else str(exc))
+            ) from None
     report = checked.report
 
     def store(session: Session) -> tuple[NumberUpload, list[UploadPart]]:
-        upload = NumberUpload(chat_id=chat_id, user_id=user_id, original_name=file_name[:256],
-                              report=json.dumps(asdict(report), ensure_ascii=False, default=str),
-                              ccode=ccode, valid=report.valid,
-                              status="checked" if parts else "empty")
+        upload = NumberUpload(
+            chat_id=chat_id,
+            user_id=user_id,
+            original_name=file_name[:256],
+            report=json.dumps(asdict(report), ensure_ascii=False, default=str),
+            ccode=ccode,
+            valid=report.valid,
+            status="checked" if parts else "empty",
+        )
         session.add(upload)
         session.flush()
         rows = []
         for i, (name, count, content) in enumerate(parts, start=1):
-            part = UploadPart(upload_id=upload.id, part=i, file_name=name, rows=count, content=content)
+            part = UploadPart(
+                upload_id=upload.id, part=i, file_name=name, rows=count, content=content
+            )
             session.add(part)
             rows.append(part)
         session.flush()
         return upload, rows
 
     upload, stored = await database.run(store)
-    return CheckedUpload(upload=upload, parts=stored, report=report,
-                         rejected_name=rejected[0] if rejected else None,
-                         rejected_bytes=rejected[1] if rejected else None)
+    return CheckedUpload(
+        upload=upload,
+        parts=stored,
+        report=report,
+        rejected_name=rejected[0] if rejected else None,
+        rejected_bytes=rejected[1] if rejected else None,
+    )
 
 
 def _esc(text: str) -> str:
@@ -82,12 +105,17 @@ def _esc(text: str) -> str:
     return esc(text)
 
 
-def claim_upload(session: Session, upload_id: int, chat_id: int, from_status: str, to_status: str) -> bool:
+def claim_upload(
+    session: Session, upload_id: int, chat_id: int, from_status: str, to_status: str
+) -> bool:
     """Move an upload between states only if nobody else did (double taps, two operators)."""
     result = session.execute(
         update(NumberUpload)
-        .where(NumberUpload.id == upload_id, NumberUpload.chat_id == chat_id,
-               NumberUpload.status == from_status)
+        .where(
+            NumberUpload.id == upload_id,
+            NumberUpload.chat_id == chat_id,
+            NumberUpload.status == from_status,
+        )
         .values(status=to_status)
     )
     return result.rowcount == 1
@@ -95,13 +123,26 @@ def claim_upload(session: Session, upload_id: int, chat_id: int, from_status: st
 
 def get_upload(session: Session, upload_id: int) -> tuple[NumberUpload | None, list[UploadPart]]:
     upload = session.get(NumberUpload, upload_id)
-    parts = list(session.exec(select(UploadPart).where(UploadPart.upload_id == upload_id)
-                              .order_by(UploadPart.part))) if upload else []
+    parts = (
+        list(
+            session.exec(
+                select(UploadPart)
+                .where(UploadPart.upload_id == upload_id)
+                .order_by(UploadPart.part)
+            )
+        )
+        if upload
+        else []
+    )
     return upload, parts
 
 
-async def upload_parts(database, client: LaafficClient, upload_id: int,  # noqa: ANN001
-                       parts: list[UploadPart]) -> list[UploadPart]:
+async def upload_parts(
+    database,
+    client: LaafficClient,
+    upload_id: int,  # noqa: ANN001
+    parts: list[UploadPart],
+) -> list[UploadPart]:
     """Upload each clean part that has no platform path yet; record what the platform counted."""
     done: list[UploadPart] = []
     for part in parts:

@@ -24,8 +24,9 @@ class BotHarness:
     telegram: Any  # tests.fakes.telegram.FakeTelegram
     platform: Any  # the running simulator fixture
 
-    async def say(self, chat_id: int, user_id: int, text: str, *, timeout: float = 10,
-                  **options: Any) -> Any:
+    async def say(
+        self, chat_id: int, user_id: int, text: str, *, timeout: float = 10, **options: Any
+    ) -> Any:
         """Send a command or text; return the bot's first answer in that chat (a sent or edited message)."""
         mark = self.telegram.mark()
         if text.startswith("/"):
@@ -34,18 +35,27 @@ class BotHarness:
             self.telegram.send_text(chat_id, user_id, text, **options)
         return await self.answer(chat_id, mark, timeout=timeout)
 
-    async def answer(self, chat_id: int, since: int, *, timeout: float = 10,
-                     methods: tuple[str, ...] = ("sendMessage", "editMessageText")) -> Any:
+    async def answer(
+        self,
+        chat_id: int,
+        since: int,
+        *,
+        timeout: float = 10,
+        methods: tuple[str, ...] = ("sendMessage", "editMessageText"),
+    ) -> Any:
         return await self.telegram.wait_for(
-            lambda c: c.method in methods and c.chat_id == chat_id, timeout, since=since)
+            lambda c: c.method in methods and c.chat_id == chat_id, timeout, since=since
+        )
 
-    async def press(self, chat_id: int, user_id: int, message_id: int, data: str, *,
-                    timeout: float = 10) -> Any:
+    async def press(
+        self, chat_id: int, user_id: int, message_id: int, data: str, *, timeout: float = 10
+    ) -> Any:
         """Press a button; return the answerCallbackQuery call."""
         mark = self.telegram.mark()
         self.telegram.press_button(chat_id, user_id, message_id, data)
-        return await self.telegram.wait_for(lambda c: c.method == "answerCallbackQuery", timeout,
-                                            since=mark)
+        return await self.telegram.wait_for(
+            lambda c: c.method == "answerCallbackQuery", timeout, since=mark
+        )
 
     async def bind(self, chat_id: int = GROUP, operators: tuple[int, ...] = (OPERATOR,)) -> None:
         reply = await self.say(chat_id, ADMIN, "/bind")

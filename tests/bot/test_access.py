@@ -48,7 +48,9 @@ async def test_role_by_username_and_by_reply(bot: BotHarness) -> None:
     reply = await bot.say(GROUP, VIEWER, "/whoami")
     assert "operator" in reply.text
     user_msg = bot.telegram.send_text(GROUP, OPERATOR, "hello")
-    reply = await bot.say(GROUP, ADMIN, "/role operator", reply_to=user_msg["message"]["message_id"])
+    reply = await bot.say(
+        GROUP, ADMIN, "/role operator", reply_to=user_msg["message"]["message_id"]
+    )
     assert str(OPERATOR) in reply.text and "operator" in reply.text
     reply = await bot.say(GROUP, ADMIN, "/role boss 5")
     assert "Usage: /role" in reply.text

@@ -10,7 +10,9 @@ async def test_newgroup_creates_routes_and_lists(bot: BotHarness) -> None:
     reply = await bot.say(GROUP, OPERATOR, "/newgroup Sales-Team-1")
     assert "Created the agent group" in reply.text and "Sales-Team-1" in reply.text
     reply = await bot.say(GROUP, VIEWER, "/groups")
-    assert "Sales-Team-1" in reply.text and "0 agent(s)" in reply.text and "events here" in reply.text
+    assert (
+        "Sales-Team-1" in reply.text and "0 agent(s)" in reply.text and "events here" in reply.text
+    )
 
 
 async def test_newgroup_bad_names_never_reach_the_platform(bot: BotHarness) -> None:

@@ -65,9 +65,13 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
     mark = bot.telegram.mark()
     await bot.press(GROUP, OPERATOR, message.message_id, data)
     await bot.telegram.wait_for_text(GROUP, "How should the numbers be called", since=mark)
-    steps = [("nt:", ":type:1", "Which agent group"), ("nt:", ":grp:", "Call-out rate"),
-             ("nt:", ":rate:2", "Maximum ringing"), ("nt:", ":ring:40", "Add a remark"),
-             ("nt:", ":remark:none", "Confirm the calling task")]
+    steps = [
+        ("nt:", ":type:1", "Which agent group"),
+        ("nt:", ":grp:", "Call-out rate"),
+        ("nt:", ":rate:2", "Maximum ringing"),
+        ("nt:", ":ring:40", "Add a remark"),
+        ("nt:", ":remark:none", "Confirm the calling task"),
+    ]
     for prefix, suffix, expect in steps:
         card, _ = find_button(bot, GROUP, prefix)
         data = next(b["callback_data"] for b in card.buttons if suffix in b["callback_data"])
@@ -76,7 +80,9 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
         await bot.telegram.wait_for_text(GROUP, expect, since=mark)
     card, submit = find_button(bot, GROUP, "nt:")
     assert "Flow-Team" in card.text and "2 enabled agent(s)" in card.text and "rate: 2" in card.text
-    submit = next(b["callback_data"] for b in card.buttons if b["callback_data"].endswith(":submit"))
+    submit = next(
+        b["callback_data"] for b in card.buttons if b["callback_data"].endswith(":submit")
+    )
 
     # double tap, and a second operator pressing at the same moment: one task
     mark = bot.telegram.mark()
@@ -85,8 +91,11 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
     done = await bot.telegram.wait_for_text(GROUP, "submitted", timeout=15, since=mark)
     await asyncio.sleep(0.5)
     assert bot.platform.simulator.requests["/v3/cc/preview/submitTask"] == 1
-    answers = [c.params.get("text", "") for c in bot.telegram.calls_of("answerCallbackQuery")
-               if c.seq > mark]
+    answers = [
+        c.params.get("text", "")
+        for c in bot.telegram.calls_of("answerCallbackQuery")
+        if c.seq > mark
+    ]
     assert any("nothing more was done" in a for a in answers), answers
     task_id = done.text.split("Task ")[1].split()[0]
 
@@ -117,7 +126,9 @@ async def test_one_line_newtask_shows_the_confirmation_card(bot: BotHarness) -> 
     mark = bot.telegram.mark()
     await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
     await bot.telegram.wait_for_text(GROUP, "Uploaded upload", timeout=15, since=mark)
-    reply = await bot.say(GROUP, OPERATOR, f'/newtask {upload_id} agents Flow-Team rate=3 ring=45 "March leads"')
+    reply = await bot.say(
+        GROUP, OPERATOR, f'/newtask {upload_id} agents Flow-Team rate=3 ring=45 "March leads"'
+    )
     assert "Confirm the calling task" in reply.text
     assert "rate: 3" in reply.text and "45 s" in reply.text and "March leads" in reply.text
     reply = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} agents")
@@ -134,16 +145,18 @@ async def test_document_answering_the_upload_prompt_is_taken(bot: BotHarness) ->
     prompt = await bot.say(GROUP, OPERATOR, "/upload")
     assert "reply to this message" in prompt.text
     mark = bot.telegram.mark()
-    bot.telegram.send_document(GROUP, OPERATOR, "list.csv", numbers_csv(),
-                               reply_to_message_id=prompt.result["message_id"])
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "list.csv", numbers_csv(), reply_to_message_id=prompt.result["message_id"]
+    )
     await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15, since=mark)
 
 
 async def test_oversized_document_is_refused_before_download(bot: BotHarness) -> None:
     await prepare(bot)
     mark = bot.telegram.mark()
-    bot.telegram.send_document(GROUP, OPERATOR, "huge.xlsx", b"PK", caption="/upload",
-                               file_size=25 * 1024 * 1024)
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "huge.xlsx", b"PK", caption="/upload", file_size=25 * 1024 * 1024
+    )
     reply = await bot.answer(GROUP, mark)
     assert "20 MB" in reply.text and "Split" in reply.text
     assert not bot.telegram.calls_of("getFile")
@@ -156,11 +169,16 @@ async def test_bad_files_get_one_sentence_and_nothing_is_stored(bot: BotHarness)
     reply = await bot.answer(GROUP, mark)
     assert "can't read notes.pdf" in reply.text
     mark = bot.telegram.mark()
-    bot.telegram.send_document(GROUP, OPERATOR, "fake.xlsx", b"\x00\x01binary" * 100, caption="/upload")
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "fake.xlsx", b"\x00\x01binary" * 100, caption="/upload"
+    )
     reply = await bot.telegram.wait_for_text(GROUP, "couldn't check", timeout=10, since=mark)
     assert "fake.xlsx" in reply.text
-    assert not any(b.get("callback_data", "").startswith("up:")
-                   for m in bot.telegram.messages(GROUP) for b in m.buttons)
+    assert not any(
+        b.get("callback_data", "").startswith("up:")
+        for m in bot.telegram.messages(GROUP)
+        for b in m.buttons
+    )
 
 
 async def test_viewer_document_is_refused(bot: BotHarness) -> None:

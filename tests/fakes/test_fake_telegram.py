@@ -54,10 +54,6 @@ def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d) for t, d in buttons]])
 
 
-def seconds(value: int | dtm.timedelta) -> float:
-    return value.total_seconds() if isinstance(value, dtm.timedelta) else value
-
-
 # -- plain Bot API calls ------------------------------------------------------------------------
 
 
@@ -116,9 +112,9 @@ async def test_send_message_with_html_and_keyboard(fake_telegram: FakeTelegram, 
 async def test_invalid_html_is_refused_like_telegram(
     bot: Bot, fake_telegram: FakeTelegram, text: str, complaint: str
 ) -> None:
-    with pytest.raises(BadRequest, match="parse entities") as error:
+    with pytest.raises(BadRequest, match="(?i)parse entities") as error:
         await bot.send_message(GROUP, text, parse_mode=ParseMode.HTML)
-    assert complaint in str(error.value)
+    assert complaint.lower() in str(error.value).lower()
     assert fake_telegram.messages(GROUP) == []
 
 
@@ -136,11 +132,11 @@ def test_html_parsing_details() -> None:
 
 
 async def test_empty_and_too_long_texts_are_refused(bot: Bot) -> None:
-    with pytest.raises(BadRequest, match="message text is empty"):
+    with pytest.raises(BadRequest, match="(?i)message text is empty"):
         await bot.send_message(GROUP, "<b> </b>", parse_mode=ParseMode.HTML)
-    with pytest.raises(BadRequest, match="message is too long"):
+    with pytest.raises(BadRequest, match="(?i)message is too long"):
         await bot.send_message(GROUP, "x" * 4097)
-    with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match="(?i)BUTTON_DATA_INVALID"):
         await bot.send_message(GROUP, "hi", reply_markup=keyboard(("b", "d" * 65)))
 
 
@@ -154,7 +150,7 @@ async def test_edits_and_message_not_modified(fake_telegram: FakeTelegram, bot: 
         reply_markup=keyboard(("Stop", "s:1")),
     )
     assert edited.text == "Task 1: done" and edited.edit_date is not None
-    with pytest.raises(BadRequest, match="message is not modified"):
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
         await bot.edit_message_text(
             "Task 1: <b>done</b>",
             chat_id=GROUP,
@@ -162,7 +158,7 @@ async def test_edits_and_message_not_modified(fake_telegram: FakeTelegram, bot: 
             parse_mode=ParseMode.HTML,
             reply_markup=keyboard(("Stop", "s:1")),
         )
-    with pytest.raises(BadRequest, match="message is not modified"):
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
         await bot.edit_message_reply_markup(
             GROUP, sent.message_id, reply_markup=keyboard(("Stop", "s:1"))
         )
@@ -171,11 +167,11 @@ async def test_edits_and_message_not_modified(fake_telegram: FakeTelegram, bot: 
     [message] = fake_telegram.messages(GROUP)
     assert (message.text, message.reply_markup, message.edits) == ("Task 1: done", None, 2)
     assert message.sent_text == "Task 1: done"
-    with pytest.raises(BadRequest, match="message to edit not found"):
+    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
         await bot.edit_message_text("x", chat_id=GROUP, message_id=999)
     assert await bot.delete_message(GROUP, sent.message_id) is True
     assert fake_telegram.messages(GROUP) == []
-    with pytest.raises(BadRequest, match="message to delete not found"):
+    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
         await bot.delete_message(GROUP, sent.message_id)
 
 
@@ -184,7 +180,7 @@ async def test_replies_need_an_existing_message(fake_telegram: FakeTelegram, bot
     reply = await bot.send_message(USER, "hi", reply_to_message_id=update["message"]["message_id"])
     assert reply.reply_to_message.text == "hello"
     assert fake_telegram.calls_of("sendMessage")[0].reply_to_message_id == reply.reply_to_message.message_id
-    with pytest.raises(BadRequest, match="message to be replied not found"):
+    with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
         await bot.send_message(USER, "hi", reply_to_message_id=12345)
 
 
@@ -236,20 +232,23 @@ async def test_user_files_download_and_big_files_are_refused(
     assert bytes(buffer) == b"PK\x03\x04 sheet"
 
     big = fake_telegram.send_document(USER, USER, "huge.csv", b"x", file_size=21 * 1024 * 1024)
-    with pytest.raises(BadRequest, match="file is too big"):
+    with pytest.raises(BadRequest, match="(?i)file is too big"):
         await bot.get_file(big["message"]["document"]["file_id"])
-    with pytest.raises(BadRequest, match="invalid file_id"):
+    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
         await bot.get_file("no-such-file")
 
 
 # -- error injection ----------------------------------------------------------------------------
 
 
-async def test_flood_limit_surfaces_as_retry_after(fake_telegram: FakeTelegram, bot: Bot) -> None:
+async def test_flood_limit_surfaces_as_retry_after(
+    fake_telegram: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # PTB 22's future retry_after type, no warning
     fake_telegram.fail_next("sendMessage", 429, retry_after=3)
     with pytest.raises(RetryAfter) as error:
         await bot.send_message(GROUP, "first")
-    assert seconds(error.value.retry_after) == 3
+    assert error.value.retry_after == dtm.timedelta(seconds=3)
     await bot.send_message(GROUP, "second")  # times=1: only the next call failed
     failed, ok = fake_telegram.calls_of("sendMessage")
     assert (failed.status, failed.description) == (429, "Too Many Requests: retry after 3")
@@ -261,14 +260,14 @@ async def test_failures_per_chat_and_forbidden(fake_telegram: FakeTelegram, bot:
         "sendMessage", 403, "Forbidden: bot was kicked from the group chat", chat_id=OLD_GROUP, times=None
     )
     for _ in range(2):
-        with pytest.raises(Forbidden, match="kicked"):
+        with pytest.raises(Forbidden, match="(?i)kicked"):
             await bot.send_message(OLD_GROUP, "hello")
     await bot.send_message(GROUP, "other chats still work")
     fake_telegram.clear_failures()
     await bot.send_message(OLD_GROUP, "hello again")
 
     fake_telegram.my_chat_member(USER, "member", "kicked", USER)  # the user blocked the bot
-    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+    with pytest.raises(Forbidden, match="(?i)bot was blocked by the user"):
         await bot.send_message(USER, "hi")
 
 
@@ -284,14 +283,14 @@ async def test_migrated_group_answers_chat_migrated(fake_telegram: FakeTelegram,
 
 async def test_bad_request_injection_keeps_description(bot: Bot, fake_telegram: FakeTelegram) -> None:
     fake_telegram.fail_next("editMessageText", 400, "Bad Request: message is not modified")
-    with pytest.raises(BadRequest, match="message is not modified"):
+    with pytest.raises(BadRequest, match="(?i)message is not modified"):
         await bot.edit_message_text("x", chat_id=GROUP, message_id=1)
     with pytest.raises(ValueError, match="does not implement 'sendDice'"):
         fake_telegram.fail_next("sendDice")
 
 
 async def test_unknown_methods_are_404_and_recorded(fake_telegram: FakeTelegram, bot: Bot) -> None:
-    with pytest.raises(InvalidToken, match="method not found"):  # PTB maps 404 to InvalidToken
+    with pytest.raises(InvalidToken, match="(?i)method not found"):  # PTB maps 404 to InvalidToken
         await bot.send_dice(GROUP)
     [call] = fake_telegram.unsupported_calls
     assert (call.method, call.status, call.chat_id) == ("sendDice", 404, GROUP)
@@ -318,7 +317,7 @@ async def test_commands_are_kept_per_scope(fake_telegram: FakeTelegram, bot: Bot
     assert [c.command for c in await bot.get_my_commands()] == ["start", "help"]
     await bot.delete_my_commands()
     assert fake_telegram.commands() == []
-    with pytest.raises(BadRequest, match="BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("New-Group", "bad name")])
 
 
@@ -334,13 +333,13 @@ async def test_chat_and_member_lookups(fake_telegram: FakeTelegram, bot: Bot) ->
     assert (await bot.get_chat_member(OLD_GROUP, USER)).status == "member"
     admins = await bot.get_chat_administrators(GROUP)
     assert sorted(m.user.id for m in admins) == [777, USER]
-    with pytest.raises(BadRequest, match="chat not found"):
+    with pytest.raises(BadRequest, match="(?i)chat not found"):
         await bot.get_chat(-4999)
     assert await bot.send_chat_action(GROUP, "typing") is True
-    with pytest.raises(BadRequest, match="wrong parameter action"):
+    with pytest.raises(BadRequest, match="(?i)wrong parameter action"):
         await bot.send_chat_action(GROUP, "dancing")
     assert await bot.leave_chat(GROUP) is True
-    with pytest.raises(Forbidden, match="not a member"):
+    with pytest.raises(Forbidden, match="(?i)not a member"):
         await bot.send_message(GROUP, "still here?")
 
 
@@ -352,7 +351,7 @@ async def test_callback_queries_are_answered_once(fake_telegram: FakeTelegram, b
     assert await bot.answer_callback_query(query["id"], "Cancelled", show_alert=True) is True
     call = fake_telegram.calls_of("answerCallbackQuery")[0]
     assert (call.params["text"], call.params["show_alert"]) == ("Cancelled", True)
-    with pytest.raises(BadRequest, match="query is too old"):
+    with pytest.raises(BadRequest, match="(?i)query is too old"):
         await bot.answer_callback_query(query["id"])
     with pytest.raises(AssertionError, match=r"no button 'maybe'.*\('Yes', 'y'\)"):
         fake_telegram.press_button(USER, USER, sent.message_id, "maybe")
@@ -507,7 +506,7 @@ async def test_webhook_mode_posts_updates(
     url = f"http://127.0.0.1:{webhook_receiver.server_address[1]}/telegram/s3cret"
     await bot.set_webhook(url, secret_token="s3cret-Token_1")
     assert fake_telegram.webhook_url == url
-    with pytest.raises(Conflict, match="webhook is active"):
+    with pytest.raises(Conflict, match="(?i)webhook is active"):
         await bot.get_updates()
     update = fake_telegram.send_command(GROUP, USER, "/status")
     deadline = time.monotonic() + 3
@@ -518,7 +517,7 @@ async def test_webhook_mode_posts_updates(
     info = await bot.get_webhook_info()
     assert (info.url, info.pending_update_count) == (url, 0)
     assert "500" in info.last_error_message
-    with pytest.raises(BadRequest, match="secret token"):
+    with pytest.raises(BadRequest, match="(?i)secret token"):
         await bot.set_webhook(url, secret_token="not allowed!")
     await bot.delete_webhook()
     assert await bot.get_updates(timeout=0) == ()
