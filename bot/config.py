@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///data/ccbot.db"
     listen_host: str = "0.0.0.0"
-    listen_port: int = Field(default=8080, ge=1, le=65535)
+    listen_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
     push_token: SecretStr | None = None
     admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_timezone: str = "UTC"

@@ -71,27 +71,28 @@ class NumberNormaliser:
 
     def normalise(self, cell: object) -> tuple[str | None, str | None]:
         """(digits, None) for a valid number, (None, reason) for an invalid one, (None, None) if empty."""
-        kind = type(cell)
-        if kind is float:
-            if not cell.is_integer():  # type: ignore[union-attr]
-                return None, (NOT_WHOLE if math.isfinite(cell) else NOT_A_NUMBER)  # type: ignore[arg-type]
-            if cell <= 0:  # type: ignore[operator]
+        if type(cell) is float:
+            if not cell.is_integer():
+                return None, (NOT_WHOLE if math.isfinite(cell) else NOT_A_NUMBER)
+            if cell <= 0:
                 return None, NOT_A_NUMBER
-            if cell >= 1e15:  # type: ignore[operator]
+            if cell >= 1e15:
                 return None, TOO_MANY_DIGITS_AS_NUMBER
-            return self._digits(str(int(cell)), international=False)  # type: ignore[call-overload]
-        if kind is str:
-            return self._text(cell)  # type: ignore[arg-type]
+            return self._digits(str(int(cell)), False)
+        if type(cell) is str:
+            return self._text(cell)
         if cell is None:
             return None, None
-        if kind is int:
-            return (self._digits(str(cell), international=False)) if cell > 0 else (None, NOT_A_NUMBER)  # type: ignore[operator]
+        if type(cell) is int:
+            if cell <= 0:
+                return None, NOT_A_NUMBER
+            return self._digits(str(cell), False)
         if isinstance(cell, dt.datetime | dt.date | dt.time | dt.timedelta):
             return None, A_DATE
         return None, NOT_A_NUMBER
 
     def _text(self, text: str) -> tuple[str | None, str | None]:
-        text = text.strip()
+        text = text.strip().lstrip("'")  # a leading ' is Excel's "keep as text" mark
         if not text:
             return None, None
         if not text.isascii():
@@ -108,13 +109,14 @@ class NumberNormaliser:
             digits = digits[1:]
         if not (digits.isascii() and digits.isdigit()):
             return None, NOT_A_NUMBER
-        return self._digits(digits, international=international)
+        return self._digits(digits, international)
 
-    def _digits(self, digits: str, *, international: bool) -> tuple[str | None, str | None]:
-        default = self.default
+    def _digits(self, digits: str, international: bool) -> tuple[str | None, str | None]:
+        plan = self.default
         if not international:
-            idd = default.international_prefix if default else None
-            match = idd.match(digits) if idd else None
+            match = None
+            if plan is not None and plan.international_prefix_match is not None:
+                match = plan.international_prefix_match(digits)
             if match is None and digits.startswith("00"):
                 match = _DOUBLE_ZERO.match(digits)
             if match is not None and digits[match.end() : match.end() + 1] not in ("", "0"):
@@ -128,27 +130,22 @@ class NumberNormaliser:
                 return None, f"unknown country code (+{digits[:3]}…)"
             plan = numbering_plan(split[0])
             assert plan is not None
-            return self._check(plan, split[1])
-        if default is None:
+            return _check(plan, split[1])
+        if plan is None:
             return self._without_default(digits)
-        if digits.startswith(default.prefix):
+        nsn = digits
+        if digits.startswith(plan.prefix):
             # A number that already carries the default code, as CRM exports write them.
-            rest = default.strip_national_prefix(digits[len(default.prefix) :])
-            if (not default.matches_general(digits) and default.matches_general(rest)) or (
-                default.length_verdict(digits) == TOO_LONG
+            rest = digits[len(plan.prefix) :]
+            prefix_match = plan.national_prefix_match
+            if prefix_match is not None and prefix_match(rest) is not None:
+                rest = plan.strip_national_prefix(rest)
+            general = plan.general_fullmatch
+            if (general(digits) is None and general(rest) is not None) or (
+                plan.length_verdict(digits) == TOO_LONG
             ):
-                return self._check(default, rest)
-        return self._check(default, digits)
-
-    def _check(self, plan: NumberingPlan, nsn: str) -> tuple[str | None, str | None]:
-        if len(nsn) < MIN_NSN_LENGTH:
-            return None, f"too short for +{plan.calling_code}"
-        nsn = plan.strip_for_parsing(nsn)
-        if len(nsn) > MAX_NSN_LENGTH:
-            return None, f"too long for +{plan.calling_code}"
-        if plan.is_valid(nsn):
-            return plan.prefix + nsn, None
-        return None, _length_reason(plan, nsn)
+                nsn = rest
+        return _check(plan, nsn)
 
     def _without_default(self, digits: str) -> tuple[str | None, str | None]:
         if len(digits) >= 11 and digits[0] != "0":
@@ -156,10 +153,24 @@ class NumberNormaliser:
             if split is not None:
                 plan = numbering_plan(split[0])
                 assert plan is not None
-                number, _ = self._check(plan, split[1])
+                number, _ = _check(plan, split[1])
                 if number is not None:
                     return number, None
         return None, NO_COUNTRY_CODE
+
+
+def _check(plan: NumberingPlan, nsn: str) -> tuple[str | None, str | None]:
+    """parse's last steps (length floor, trunk prefix, length ceiling), then is_valid_number."""
+    if len(nsn) < MIN_NSN_LENGTH:
+        return None, f"too short for +{plan.calling_code}"
+    prefix_match = plan.national_prefix_match
+    if prefix_match is not None and prefix_match(nsn) is not None:
+        nsn = plan.strip_for_parsing(nsn)
+    if len(nsn) > MAX_NSN_LENGTH:
+        return None, f"too long for +{plan.calling_code}"
+    if plan.valid_fullmatch(nsn):
+        return plan.prefix + nsn, None
+    return None, _length_reason(plan, nsn)
 
 
 _DOUBLE_ZERO = re.compile("00")

@@ -10,6 +10,7 @@ the verdicts agree with phonenumbers on thousands of generated numbers.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -48,19 +49,21 @@ class _RegionRules:
 
 def _region_rules(region: str, metadata: PhoneMetadata) -> _RegionRules:
     general = _desc_regex(metadata.general_desc)
-    types = [
-        metadata.premium_rate,
+    # Validity does not depend on the type's order; the common types go first because
+    # the regex engine tries the alternatives left to right.
+    types = [metadata.fixed_line]
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        types.insert(0, metadata.mobile)
+    types += [
         metadata.toll_free,
+        metadata.premium_rate,
         metadata.shared_cost,
         metadata.voip,
         metadata.personal_number,
         metadata.pager,
         metadata.uan,
         metadata.voicemail,
-        metadata.fixed_line,
     ]
-    if not metadata.same_mobile_and_fixed_line_pattern:
-        types.append(metadata.mobile)
     alternatives = [fragment for fragment in map(_desc_regex, types) if fragment]
     valid = None
     if general and alternatives:
@@ -99,25 +102,34 @@ class NumberingPlan:
         # Parsing uses the main region's metadata, as phonenumbers.parse does.
         main = _metadata(calling_code, self.main_region)
         assert main is not None
-        general = main.general_desc
-        self._general = (
-            re.compile(general.national_number_pattern) if general.national_number_pattern else None
+        general = main.general_desc.national_number_pattern
+        # Bound methods, so the per-row code in normalise.py makes as few Python calls as it can.
+        self.general_fullmatch: Callable[[str], object] = (
+            re.compile(general).fullmatch if general else _never
         )
-        self._possible_lengths = tuple(general.possible_length)
-        self._local_lengths = tuple(general.possible_length_local_only or ())
+        self._possible_lengths = tuple(main.general_desc.possible_length)
+        self._local_lengths = tuple(main.general_desc.possible_length_local_only or ())
         self._national_prefix = (
             re.compile(main.national_prefix_for_parsing) if main.national_prefix_for_parsing else None
         )
-        self._transform_rule = main.national_prefix_transform_rule or None
-        self.international_prefix = (
-            re.compile(main.international_prefix) if main.international_prefix else None
+        self.national_prefix_match: Callable[[str], object] | None = (
+            self._national_prefix.match if self._national_prefix else None
         )
+        self._transform_rule = main.national_prefix_transform_rule or None
+        self.international_prefix_match: Callable[[str], re.Match[str] | None] | None = (
+            re.compile(main.international_prefix).match if main.international_prefix else None
+        )
+        if self._single_region:
+            only = self._regions[0].valid if self._regions else None
+            self.valid_fullmatch: Callable[[str], object] = only.fullmatch if only else _never
+        else:
+            self.valid_fullmatch = self._valid_in_some_region
 
     def __repr__(self) -> str:
         return f"NumberingPlan(+{self.calling_code})"
 
     def matches_general(self, number: str) -> bool:
-        return self._general is not None and self._general.fullmatch(number) is not None
+        return self.general_fullmatch(number) is not None
 
     def length_verdict(self, number: str) -> int:
         """phonenumbers' `_test_number_length` for the main region's general description."""
@@ -156,7 +168,7 @@ class NumberingPlan:
     def strip_for_parsing(self, number: str) -> str:
         """The last step of `parse`: strip the prefix only if what remains has a possible length."""
         stripped = self.strip_national_prefix(number)
-        if stripped is number:
+        if stripped == number:
             return number
         if self.length_verdict(stripped) in (TOO_SHORT, LOCAL_ONLY, INVALID_LENGTH):
             return number
@@ -164,9 +176,10 @@ class NumberingPlan:
 
     def is_valid(self, nsn: str) -> bool:
         """`is_valid_number` for a national significant number of this calling code."""
-        if self._single_region:
-            valid = self._regions[0].valid if self._regions else None
-            return valid is not None and valid.fullmatch(nsn) is not None
+        return bool(self.valid_fullmatch(nsn))
+
+    def _valid_in_some_region(self, nsn: str) -> bool:
+        # phonenumbers picks the region first (by leading digits, else by validity), then validates.
         for rules in self._regions:
             if rules.leading_digits is not None:
                 if rules.leading_digits.match(nsn):
@@ -174,6 +187,10 @@ class NumberingPlan:
             elif rules.valid is not None and rules.valid.fullmatch(nsn) is not None:
                 return True
         return False
+
+
+def _never(_: str) -> None:
+    return None
 
 
 @lru_cache(maxsize=None)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -86,6 +87,34 @@ class RunningSimulator:
             self._thread.run(self._server.stop())
         finally:
             self._thread.close()
+
+
+class SignedClient:
+    """Signed requests to a running simulator, for tests that speak to it without our platform client."""
+
+    def __init__(self, running: RunningSimulator, timeout: float = 10) -> None:
+        self.running = running
+        self.http = httpx.Client(base_url=running.base_url, timeout=timeout)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """POST `body` as JSON, expect HTTP 200, return the decoded envelope."""
+        response = self.http.post(path, json=body, headers=self.running.headers(), **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        response = self.http.get(path, params=params, headers=self.running.headers())
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def data(self, path: str, body: Any = None) -> Any:
+        """POST and return `data`, failing the test with the platform's reason on a non-zero status."""
+        answer = self.post(path, body)
+        assert answer["status"] == "0", f"{path}: {answer}"
+        return answer["data"]
+
+    def close(self) -> None:
+        self.http.close()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ What it imitates from the real API, because tests should fail where production w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import hmac
@@ -620,6 +621,9 @@ class FakeTelegram:
         self._stopping = False
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = threading.Event()
+        self._stop_requested: asyncio.Event | None = None
         self._methods: dict[str, Callable[[dict[str, Any], dict[str, UploadedFile]], Any]] = {
             "getMe": self._get_me,
             "logOut": lambda p, f: True,
@@ -661,7 +665,9 @@ class FakeTelegram:
         return f"{self.url}/file/bot"
 
     def start(self) -> FakeTelegram:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets with that proto, and
+        # without it every response waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         app = Starlette(
@@ -676,49 +682,73 @@ class FakeTelegram:
             access_log=False,
             lifespan="off",
             ws="none",
-            timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._run_server, args=(sock,), name="fake-telegram", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the fake Telegram server did not start: {self.server_errors}")
-            time.sleep(0.005)
+        if not self._started.wait(timeout=10) or not self._server.started:
+            raise RuntimeError(f"the fake Telegram server did not start: {self.server_errors}")
         return self
 
     def _run_server(self, sock: socket.socket) -> None:
-        loop = asyncio.new_event_loop()
+        self._loop = asyncio.new_event_loop()
         try:
-            loop.run_until_complete(self._serve(sock))
-        except Exception:
+            self._loop.run_until_complete(self._serve(sock))
+        except BaseException:
             self.server_errors.append(traceback.format_exc())
         finally:
-            loop.close()
+            self._loop.close()
             sock.close()
+            self._started.set()  # start() must not wait out its timeout when startup failed
 
     async def _serve(self, sock: socket.socket) -> None:
-        assert self._server is not None
+        server = self._server
+        assert server is not None
+        server.config.load()
+        server.lifespan = server.config.lifespan_class(server.config)
+        self._stop_requested = asyncio.Event()
+        await server.startup(sockets=[sock])
+        self._started.set()
         delivery = asyncio.create_task(self._deliver_to_webhook())
         try:
-            await self._server.serve(sockets=[sock])
+            await self._stop_requested.wait()
         finally:
             self._stopping = True
             delivery.cancel()
             await asyncio.gather(delivery, return_exceptions=True)
+            await self._close_connections(server)
+
+    @staticmethod
+    async def _close_connections(server: uvicorn.Server) -> None:
+        # uvicorn's own main loop and shutdown wait in 0.1 s steps; a fake runs per test, so stop
+        # the same way (close listeners, end connections, finish requests) without the waits.
+        for listener in server.servers:
+            listener.close()
+        for connection in list(server.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + 2
+        while server.server_state.connections or server.server_state.tasks:
+            if time.monotonic() > deadline:
+                for task in server.server_state.tasks:
+                    task.cancel()
+                break
+            await asyncio.sleep(0.005)
+        for listener in server.servers:
+            await listener.wait_closed()
 
     def stop(self) -> None:
-        self._stopping = True
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            if self._thread.is_alive():
-                raise RuntimeError("the fake Telegram server did not stop within 10 s")
-            self._thread = None
+        self._stopping = True  # ends long polls at once
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        if self._loop is not None and self._stop_requested is not None and thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop may have just closed
+                self._loop.call_soon_threadsafe(self._stop_requested.set)
+        thread.join(timeout=10)
+        if thread.is_alive():
+            raise RuntimeError("the fake Telegram server did not stop within 10 s")
 
     def __enter__(self) -> FakeTelegram:
         return self.start()

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import logging
 import socket
+from datetime import datetime
 from decimal import Decimal
 from email.utils import formatdate
+from typing import Any
 
 import pytest
 
 from bot.laaffic.client import CallOutcome, LaafficClient
 from bot.laaffic.errors import PlatformClockError, PlatformError, PlatformUnavailable
-from bot.laaffic.models import TaskType
+from bot.laaffic.models import AgentAction, TaskType
 from bot.laaffic.signing import sign
 from tests.laaffic.scripted import Answer, Seen
 
@@ -211,3 +213,56 @@ async def test_unexpected_data_shape_gives_a_clear_error(scripted) -> None:
             await client.query_groups()
     assert caught.value.code == "bad-answer"
     assert "not in the expected form" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"task_type": TaskType.AGENT_GROUP_CALL, "callout_rate": 1}, "exactly one agent group; 0"),
+        ({"task_type": TaskType.AGENT_GROUP_CALL, "voice_group_ids": [1, 2], "callout_rate": 1}, "exactly one agent group; 2"),
+        ({"task_type": TaskType.AGENT_GROUP_CALL, "voice_group_ids": [1]}, "needs a call-out rate"),
+        ({"task_type": TaskType.AUTOMATIC, "callout_rate": 0}, "1 or more"),
+        ({"task_type": TaskType.AUTOMATIC, "max_ringing_time": 10}, "20 to 120 seconds"),
+        ({"task_type": TaskType.AUTOMATIC, "display_num": "12-34"}, "letters or digits"),
+        ({"task_type": TaskType.AUTOMATIC, "file_path": ""}, "upload the file first"),
+    ],
+)  # fmt: skip
+async def test_submit_task_rules_are_checked_before_sending(
+    scripted, kwargs: dict[str, Any], words: str
+) -> None:
+    platform = await scripted(lambda seen: Answer(empty_page(seen)))
+    arguments = {"file_path": "/mnt/cc/x.csv", "file_name": "x.csv", **kwargs}
+    async with client_for(platform.base_url) as client:
+        with pytest.raises(ValueError, match=words):
+            await client.submit_task(**arguments)
+    assert platform.seen == []
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda c: c.add_group("abc"), "must have 4 to 32"),
+        (lambda c: c.upload_numbers("a.xl", b"1"), "5 to 32"),
+        (lambda c: c.upload_numbers("numbers.csv", b""), "empty"),
+        (lambda c: c.add_agents(1, 0), "1 or more"),
+        (lambda c: c.query_groups(size=101), "between 1 and 100"),
+        (lambda c: c.update_agent(1, 1, "n", "e", password="no spaces"), "letters and digits"),
+        (lambda c: c.batch_agents(AgentAction.DELETE, []), "at least one agent"),
+        (lambda c: c.edit_task(1, 1, remark="x" * 51), "at most 50"),
+        (lambda c: c.query_agents(start=datetime(2025, 1, 1), end=datetime(2025, 3, 1)), "32 days"),
+        (lambda c: c.query_records(datetime(2025, 2, 1), datetime(2025, 1, 1)), "before its end"),
+        (lambda c: c.query_records(datetime(2025, 1, 1), datetime(2025, 1, 2), colour="red"), "Unknown call-record filter"),
+        (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, volume=3), "Unknown group setting"),
+        (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, label_name=["a"] * 2), "must not repeat"),
+        (lambda c: c.update_group_settings(1, display_switch=2, encrypt_number=0), "display_switch"),
+        (lambda c: c.resend_task(1, 9, TaskType.AUTOMATIC), "re-run option"),
+    ],
+)  # fmt: skip
+async def test_bad_input_gets_a_clear_error_before_anything_is_sent(
+    scripted, call: Any, words: str
+) -> None:
+    platform = await scripted(lambda seen: Answer(empty_page(seen)))
+    async with client_for(platform.base_url) as client:
+        with pytest.raises(ValueError, match=words):
+            await call(client)
+    assert platform.seen == []

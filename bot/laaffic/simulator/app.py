@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -122,9 +122,12 @@ class Simulator:
                 return PlainTextResponse("Internal Server Error", status_code=500)
             if fault and fault.kind == "drop":
                 return _DroppedConnection()
+            try:
+                body = await request.body()
+            except ClientDisconnect:
+                return Response(status_code=400)  # nobody is listening any more
             if fault and fault.kind == "delay_before_apply":
-                await asyncio.sleep(fault.seconds)
-            body = await request.body()
+                await asyncio.sleep(fault.seconds)  # then applied, even if the client gave up meanwhile
             response = self._answer(endpoint, request, body)
             if fault and fault.kind == "delay_after_apply":
                 await asyncio.sleep(fault.seconds)

@@ -43,6 +43,7 @@ class SimulatorConfig:
     submit_delay_s: float = 3.0  # a task stays "submitting" (16) this long before "calling" (11)
     answer_rate: float = 0.45  # share of customers who pick up
     agent_answer_rate: float = 0.75  # chance that a ringing agent picks up
+    early_hangup_rate: float = 0.08  # customers who answer, then hang up before reaching an agent
     agent_ring_timeout_s: float = 15.0
     max_agents_rung_per_call: int = 3
     auto_call_concurrency: int = 5  # lines used by an automatic-call task (type 0)
@@ -61,8 +62,9 @@ class SimulatorConfig:
     def __post_init__(self) -> None:
         if self.speed <= 0:
             raise ValueError("speed must be greater than 0 (simulated seconds per real second)")
-        if not 0 <= self.answer_rate <= 1 or not 0 <= self.agent_answer_rate <= 1:
-            raise ValueError("answer_rate and agent_answer_rate must be between 0 and 1")
+        for name in ("answer_rate", "agent_answer_rate", "early_hangup_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
         if self.ringing_attempts < 1 or self.record_retry_count < 0:
             raise ValueError("ringing_attempts must be >= 1 and record_retry_count >= 0")
         self.extra_app_ids = tuple(a for a in self.extra_app_ids if a != self.app_id)

@@ -176,14 +176,14 @@ class CallEngine:
             await line.wait(rng.uniform(3, 20))
             outcome.update(answer=line.now, sip="200", direction=DIRECTION_CUSTOMER)
             answered_at = line.elapsed
-            early_hangup = rng.random() < 0.08
+            early_hangup = rng.random() < cfg.early_hangup_rate
             talk = int(rng.triangular(8, 300, 40))
             agent_side_hangup = rng.random() >= 0.55
             agent_picks = [
                 (rng.random() < cfg.agent_answer_rate, rng.uniform(2, 8))
                 for _ in range(max(1, cfg.max_agents_rung_per_call))
             ]
-            label_draw = rng.random()
+            label_draw = (rng.random(), rng.randrange(1 << 16))
             if early_hangup:
                 await line.wait(rng.randint(1, 6))
                 outcome["reason"] = HANGUP_OUTBOUND_HUNG_UP
@@ -199,9 +199,9 @@ class CallEngine:
                     task.transfers += 1
                     group = self._state.groups.get(agent.voice_group_id)
                     outcome.update(agent=agent, group_name=group.name if group else None)
-                    if group and group.label_names and label_draw < 0.4:
+                    if group and group.label_names and label_draw[0] < 0.4:
                         outcome["labels"] = [
-                            group.label_names[int(label_draw * 1000) % len(group.label_names)]
+                            group.label_names[label_draw[1] % len(group.label_names)]
                         ]
                     await line.wait(talk)
                     outcome["reason"] = HANGUP_AFTER_TRANSFER

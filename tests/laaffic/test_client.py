@@ -1,0 +1,597 @@
+"""The client against the platform simulator over real HTTP: every endpoint, errors, clock skew,
+retries of reads, and creates that are checked instead of being sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bot.laaffic import client as endpoints
+from bot.laaffic.client import CallOutcome, LaafficClient
+from bot.laaffic.errors import (
+    PlatformAuthError,
+    PlatformError,
+    PlatformOutcomeUnknown,
+    PlatformUnavailable,
+    explain,
+)
+from bot.laaffic.models import (
+    AgentAction,
+    AgentStatus,
+    ResendType,
+    TaskStatus,
+    TaskType,
+    parse_platform_time,
+)
+from bot.laaffic.signing import sign
+from tests.fakes.simulator import RunningSimulator
+
+READ_TIMEOUT = 0.3
+SLOW = 0.5  # a fault delay longer than the client's read timeout
+
+NUMBERS_CSV = (
+    b"phone,name,tier\n"
+    b"919876500001,Asha,gold\n"
+    b"919876500002,Ravi,silver\n"
+    b"919876500003,Meena,gold\n"
+    b"919876500002,Ravi,silver\n"
+)
+
+
+class Outcomes(list[CallOutcome]):
+    async def __call__(self, outcome: CallOutcome) -> None:
+        self.append(outcome)
+
+
+def make_client(running: RunningSimulator, observer: Any = None, **kwargs: Any) -> LaafficClient:
+    config = running.config
+    kwargs.setdefault("read_timeout", READ_TIMEOUT)
+    kwargs.setdefault("upload_timeout", READ_TIMEOUT)
+    kwargs.setdefault("connect_timeout", 1.0)
+    kwargs.setdefault("backoff", 0.01)
+    kwargs.setdefault("retries", 2)
+    return LaafficClient(
+        running.base_url,
+        config.api_key,
+        config.api_secret,
+        config.app_id,
+        observer=observer,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def outcomes() -> Outcomes:
+    return Outcomes()
+
+
+@pytest.fixture
+async def client(simulator: RunningSimulator, outcomes: Outcomes) -> AsyncIterator[LaafficClient]:
+    async with make_client(simulator, outcomes) as laaffic:
+        yield laaffic
+
+
+def count(running: RunningSimulator, path: str) -> int:
+    return running.call(lambda: running.simulator.requests[path])
+
+
+def fault(
+    running: RunningSimulator, path: str, kind: str, seconds: float = 0, times: int = 1
+) -> None:
+    running.call(running.simulator.inject_fault, path, kind, seconds, times)
+
+
+async def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+# ---------------------------------------------------------------- every endpoint
+
+
+async def test_agent_group_lifecycle(client: LaafficClient, simulator: RunningSimulator) -> None:
+    group_id = await client.add_group("Sales Team A")
+    page = await client.query_groups("Sales Team A")
+    assert [(g.voice_group_id, g.group_name, g.count_seat) for g in page.records] == [
+        (group_id, "Sales Team A", 0)
+    ]
+    assert page.total == 1 and page.current == 1
+
+    await client.update_group(group_id, "Sales Team B")
+    names = {g.voice_group_id: g.group_name for g in await client.list_groups()}
+    assert names[group_id] == "Sales Team B"
+
+    settings = await client.get_group_settings(group_id)
+    assert settings.voice_group_id == group_id and settings.group_name == "Sales Team B"
+    await client.update_group_settings(
+        group_id,
+        display_switch=0,
+        encrypt_number=0,
+        label_name=["hot", "callback"],
+        wrap_up_time=15,
+    )
+    changed = await client.get_group_settings(group_id)
+    assert changed.label_name == ["hot", "callback"] and changed.wrap_up_time == 15
+    assert (changed.display_switch, changed.encrypt_number) == (0, 0)
+    # Settings not named keep their values; None clears one.
+    assert changed.timeout_wait_sec == settings.timeout_wait_sec
+    assert changed.callin_strategy == settings.callin_strategy
+    await client.update_group_settings(
+        group_id, display_switch=1, encrypt_number=1, wrap_up_time=None
+    )
+    cleared = await client.get_group_settings(group_id)
+    assert cleared.wrap_up_time is None and cleared.label_name == ["hot", "callback"]
+
+    await client.delete_group(group_id)
+    assert group_id not in {g.voice_group_id for g in await client.list_groups()}
+
+
+async def test_list_groups_reads_every_page(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    ids = [await client.add_group(f"Pager group {n}") for n in range(5)]
+    client.list_page_size = 2
+    before = count(simulator, endpoints.QUERY_GROUPS)
+    listed = await client.list_groups("Pager group")
+    assert sorted(g.voice_group_id for g in listed) == sorted(ids)
+    assert count(simulator, endpoints.QUERY_GROUPS) - before == 3
+
+
+async def test_add_group_ignores_same_named_groups_of_other_applications(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    other_app = simulator.config.extra_app_ids[0]
+    other = await client.add_group("Shared Name", app_id=other_app)
+    mine = await client.add_group("Shared Name")
+    assert mine != other
+
+
+async def test_agents_lifecycle(client: LaafficClient, outcomes: Outcomes) -> None:
+    group_id = await client.add_group("Agents Group")
+    quota = await client.agent_quota(group_id)
+    created = await client.add_agents(group_id, 3, display_num="1234", ccode="91")
+    assert len(created) == 3 and all(a.key_id and a.name for a in created)
+    after = await client.agent_quota(group_id)
+    assert after.total == quota.total and after.remaining == quota.remaining - 3
+
+    page = await client.query_agents(group_id, page=1, size=2)
+    assert page.total == 3 and page.pages == 2 and len(page.records) == 2
+    agents = await client.list_agents(group_id)
+    assert sorted(a.key_id for a in agents) == sorted(a.key_id for a in created)
+    first = agents[0]
+    assert (
+        first.is_enabled and first.status is AgentStatus.IDLE and first.voice_group_id == group_id
+    )
+    assert first.display_num == "1234" and first.ccode == "91" and first.password
+
+    await client.update_agent(
+        first.key_id, group_id, first.name, "E-001", pet_name="Asha", password="Secret123"
+    )
+    updated = await client.list_agents(group_id, name=first.name)
+    assert (updated[0].emp_no, updated[0].pet_name, updated[0].password) == (
+        "E-001",
+        "Asha",
+        "Secret123",
+    )
+    update_outcome = next(o for o in outcomes if o.endpoint == endpoints.UPDATE_AGENT)
+    assert update_outcome.arguments["password"] == "<hidden>"
+    assert "Secret123" not in repr(outcomes)
+
+    ids = [a.key_id for a in created]
+    await client.batch_agents(AgentAction.DISABLE, ids[:2])
+    assert {a.key_id for a in await client.list_agents(group_id, enable=1)} == set(ids[:2])
+    await client.batch_agents(AgentAction.ENABLE, ids[:1])
+    assert {a.key_id for a in await client.list_agents(group_id, enable=1)} == {ids[1]}
+    await client.batch_agents(AgentAction.DELETE, ids)
+    assert await client.list_agents(group_id) == []
+
+
+async def test_numbers_tasks_and_records(
+    start_simulator: Callable[..., RunningSimulator], outcomes: Outcomes
+) -> None:
+    running = start_simulator(speed=4000, answer_rate=1.0, agent_answer_rate=1.0)
+    started = datetime.now(running.simulator.now().tzinfo) - timedelta(minutes=1)
+    async with make_client(running, outcomes) as client:
+        group_id = await client.add_group("Task Group")
+        await client.add_agents(group_id, 2)
+        upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+        assert upload.file_path and upload.number_total_count == 3 and upload.number_same_count == 1
+        upload_outcome = next(o for o in outcomes if o.endpoint == endpoints.UPLOAD)
+        assert upload_outcome.arguments == {
+            "fileName": "numbers.csv",
+            "file": f"<{len(NUMBERS_CSV)} bytes>",
+        }
+
+        task_id = await client.submit_task(
+            file_path=upload.file_path,
+            file_name="numbers.csv",
+            task_type=TaskType.AGENT_GROUP_CALL,
+            voice_group_ids=[group_id],
+            callout_rate=1,
+            remark="spring campaign",
+            max_ringing_time=30,
+        )
+        assert isinstance(task_id, int)
+        await client.edit_task(task_id, 2, remark="faster")
+
+        async def finished() -> Any:
+            task = await client.get_task(task_id)
+            return task if task and task.is_finished else None
+
+        task = await wait_until(finished)
+        assert task.task_status is TaskStatus.COMPLETED and task.voice_group_ids == [group_id]
+        assert task.total_count == 3 and task.remain_count == 0 and task.completed_rate == 100.0
+        assert task.remark == "faster" and task.task_type is TaskType.AGENT_GROUP_CALL
+
+        listed = await client.query_tasks(
+            statuses=[TaskStatus.COMPLETED], voice_group_ids=[group_id]
+        )
+        assert [t.task_id for t in listed.records] == [task_id]
+        assert (await client.query_tasks(task_type=TaskType.AUTOMATIC)).total == 0
+        assert (await client.query_tasks(start=started, finish_flag=True)).total == 1
+
+        detail = await client.task_detail(task_id)
+        assert detail.total == 3
+        assert {row.extra.get("var01") for row in detail.records} == {"Asha", "Ravi", "Meena"}
+        only = await client.task_detail(task_id, called="919876500003")
+        assert [row.extra for row in only.records] == [{"var01": "Meena", "var02": "gold"}]
+
+        records = await client.query_records(
+            started, datetime.now(started.tzinfo) + timedelta(hours=1)
+        )
+        assert records.total == 3
+        record = records.records[0]
+        assert record.call_session_id and record.agent_group_name == "Task Group"
+        assert parse_platform_time(record.call_start_time, client.platform_tz) >= started
+        typed = await client.query_records(
+            started,
+            datetime.now(started.tzinfo) + timedelta(hours=1),
+            voice_group_id=group_id,
+            call_types=[1],
+            called_or_caller="919876500001",
+        )
+        assert typed.total == 1 and typed.records[0].called == "919876500001"
+        records_call = next(o for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS)
+        start_sent = records_call.arguments["params"]["startTime"]
+        assert len(start_sent) == 19 and start_sent[10] == " "  # "yyyy-MM-dd HH:mm:ss"
+
+        await client.resend_task(
+            task_id,
+            ResendType.ALL,
+            TaskType.AGENT_GROUP_CALL,
+            voice_group_ids=[group_id],
+            callout_rate=1,
+        )
+        await wait_until(finished)
+
+        balance = await client.balance()
+        assert isinstance(balance.balance, Decimal) and balance.balance < Decimal("100")
+
+
+async def test_automatic_task_and_cancel(start_simulator: Callable[..., RunningSimulator]) -> None:
+    running = start_simulator(speed=1)  # slow enough to cancel while submitting
+    async with make_client(running) as client:
+        upload = await client.upload_numbers("auto-list.csv", NUMBERS_CSV)
+        task_id = await client.submit_task(
+            file_path=upload.file_path, file_name="auto-list.csv", task_type=TaskType.AUTOMATIC
+        )
+        await client.cancel_task(task_id)
+        task = await client.get_task(task_id)
+        assert task is not None and task.task_status is TaskStatus.CANCELLED and task.is_finished
+        assert await client.get_task(999) is None
+        with pytest.raises(PlatformError) as caught:
+            await client.cancel_task(task_id)
+        assert caught.value.code == "-41"
+
+
+# ---------------------------------------------------------------- platform errors, in plain words
+
+
+async def test_wrong_secret_gives_the_auth_sentence_and_hides_the_secret(
+    simulator: RunningSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "wrongSecret99"
+    async with LaafficClient(
+        simulator.base_url, simulator.config.api_key, secret, simulator.config.app_id, backoff=0.01
+    ) as laaffic:
+        with pytest.raises(PlatformAuthError) as caught:
+            await laaffic.balance()
+        text = str(caught.value)
+        assert text.startswith(explain("-1", endpoints.BALANCE))
+        assert "authentication failed" in text and "LAAFFIC_API_SECRET" in text
+        assert "(platform code -1: " in text
+        now = int(time.time())
+        signs = {sign(simulator.config.api_key, secret, ts) for ts in range(now - 30, now + 30)}
+        for exposed in (text, repr(caught.value), repr(laaffic), caplog.text):
+            assert secret not in exposed
+            assert not any(s in exposed for s in signs)
+
+
+async def test_secret_and_sign_never_appear_in_logs_reprs_or_outcomes(
+    simulator: RunningSimulator, caplog: pytest.LogCaptureFixture, outcomes: Outcomes
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = simulator.config.api_secret
+    fault(simulator, endpoints.ADD_GROUP, "delay_after_apply", SLOW)
+    async with make_client(simulator, outcomes) as laaffic:
+        await laaffic.add_group("Hygiene Group")
+        with pytest.raises(PlatformError) as caught:
+            await laaffic.add_group("Hygiene Group")
+        text = " ".join(
+            [str(caught.value), repr(caught.value), repr(laaffic), caplog.text, repr(outcomes)]
+        )
+    now = int(time.time())
+    signs = {sign(simulator.config.api_key, secret, ts) for ts in range(now - 60, now + 5)}
+    assert secret not in text
+    assert not any(s in text for s in signs)
+
+
+async def test_platform_codes_become_plain_sentences(client: LaafficClient) -> None:
+    group_id = await client.add_group("Existing Group")
+    [agent] = await client.add_agents(group_id, 1)
+    cases = [
+        (client.add_group("Existing Group"), "-20", "group with this name already exists"),
+        (client.delete_group(group_id), "-64", "still has agents"),
+        (client.delete_group(group_id + 999), "-24", "no agent group with this ID"),
+        (client.add_agents(group_id, 50), "-36", "agent quota is used up"),
+        (client.edit_task(5_999_999, 1), "-24", "does not exist"),
+        (client.update_agent(agent.key_id, group_id, agent.name, "E1", ccode="999"), "-66", "country code"),
+    ]  # fmt: skip
+    for call, code, words in cases:
+        with pytest.raises(PlatformError) as caught:
+            await call
+        err = caught.value
+        assert err.code == code and words in err.message
+        assert str(err) == f"{err.message} (platform code {code}: {err.reason})" and err.reason
+
+
+async def test_group_of_another_application_is_refused_with_minus_74(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    foreign = await client.add_group("Foreign Group", app_id=simulator.config.extra_app_ids[0])
+    upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+    with pytest.raises(PlatformError) as caught:
+        await client.submit_task(
+            file_path=upload.file_path,
+            file_name="numbers.csv",
+            task_type=TaskType.AGENT_GROUP_CALL,
+            voice_group_ids=[foreign],
+            callout_rate=1,
+        )
+    assert caught.value.code == "-74" and "LAAFFIC_APP_ID" in caught.value.message
+
+
+# ---------------------------------------------------------------- clock skew and retries
+
+
+async def test_clock_skew_is_corrected_from_the_date_header(
+    client: LaafficClient, simulator: RunningSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator.simulator.clock_offset_s = 3600
+    assert (await client.balance()).balance == Decimal("100.0000")
+    assert count(simulator, endpoints.BALANCE) == 2  # -16, then the corrected retry
+    assert abs(client.clock_offset_s - 3600) < 2
+    assert "clock" in caplog.text
+    await client.balance()
+    assert count(simulator, endpoints.BALANCE) == 3  # no retry needed any more
+
+
+async def test_read_is_retried_after_http_500(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    fault(simulator, endpoints.QUERY_GROUPS, "http_500")
+    page = await client.query_groups()
+    assert page.total == 0 and count(simulator, endpoints.QUERY_GROUPS) == 2
+
+
+async def test_read_is_retried_after_a_timeout_and_a_dropped_connection(
+    client: LaafficClient, simulator: RunningSimulator, outcomes: Outcomes
+) -> None:
+    fault(simulator, endpoints.BALANCE, "delay_before_apply", SLOW)
+    fault(simulator, endpoints.BALANCE, "drop")
+    assert (await client.balance()).balance == Decimal("100.0000")
+    assert count(simulator, endpoints.BALANCE) == 3
+    assert [o.ok for o in outcomes] == [False, False, True]
+    assert outcomes[0].error.startswith("no answer in time")
+
+
+async def test_read_gives_up_with_a_plain_sentence(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    fault(simulator, endpoints.AGENT_QUOTA, "http_500", times=3)
+    with pytest.raises(PlatformUnavailable) as caught:
+        await client.agent_quota(1)
+    assert count(simulator, endpoints.AGENT_QUOTA) == 3  # 1 + retries=2
+    assert caught.value.message.startswith(
+        "Could not reach the Laaffic platform to read the agent quota"
+    )
+
+
+# ---------------------------------------------------------------- creates are checked, never sent blindly twice
+
+
+async def group_names(client: LaafficClient, name: str) -> list[int]:
+    return [g.voice_group_id for g in await client.list_groups(name) if g.group_name == name]
+
+
+async def test_add_group_with_lost_answer_is_recovered_without_resending(
+    client: LaafficClient, simulator: RunningSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    fault(simulator, endpoints.ADD_GROUP, "delay_after_apply", SLOW)
+    group_id = await client.add_group("Slow Group")
+    assert count(simulator, endpoints.ADD_GROUP) == 1
+    assert await group_names(client, "Slow Group") == [group_id]
+    assert "recovered without sending it again" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["drop", "http_500"])
+async def test_add_group_that_did_not_happen_is_checked_then_sent_once_more(
+    client: LaafficClient, simulator: RunningSimulator, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    fault(simulator, endpoints.ADD_GROUP, kind)
+    group_id = await client.add_group("Dropped Group")
+    assert count(simulator, endpoints.ADD_GROUP) == 2
+    assert await group_names(client, "Dropped Group") == [group_id]
+    assert "did not take effect; sending it once more" in caplog.text
+
+
+async def test_add_group_delayed_before_apply_ends_with_one_group(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    # The simulator still applies the delayed request after the client gave up on it; the resend
+    # wins, and the late original is refused as a duplicate name.
+    fault(simulator, endpoints.ADD_GROUP, "delay_before_apply", SLOW)
+    group_id = await client.add_group("Late Group")
+    await asyncio.sleep(SLOW)
+    assert await group_names(client, "Late Group") == [group_id]
+
+
+async def test_add_group_failing_twice_says_nothing_was_created(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    fault(simulator, endpoints.ADD_GROUP, "drop", times=2)
+    with pytest.raises(PlatformUnavailable) as caught:
+        await client.add_group("Never Group")
+    assert count(simulator, endpoints.ADD_GROUP) == 2
+    assert not caught.value.may_have_taken_effect
+    assert "nothing was created" in caught.value.message
+
+
+async def test_create_whose_check_fails_is_outcome_unknown(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    fault(simulator, endpoints.ADD_GROUP, "delay_after_apply", SLOW)
+    adding = asyncio.create_task(client.add_group("Unsure Group"))
+
+    async def create_arrived() -> bool:
+        return count(simulator, endpoints.ADD_GROUP) == 1
+
+    await wait_until(create_arrived)  # the snapshot is done; now every group query fails
+    fault(simulator, endpoints.QUERY_GROUPS, "http_500", times=3)
+    with pytest.raises(PlatformOutcomeUnknown) as caught:
+        await adding
+    assert count(simulator, endpoints.ADD_GROUP) == 1
+    assert "could not confirm whether it happened" in caught.value.message
+    assert "before trying again" in caught.value.message
+
+
+async def test_submit_task_with_lost_answer_is_recovered_without_resending(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+    older = await client.submit_task(
+        file_path=upload.file_path, file_name="numbers.csv", task_type=TaskType.AUTOMATIC
+    )
+    second = await client.upload_numbers("numbers2.csv", NUMBERS_CSV)
+    fault(simulator, endpoints.SUBMIT_TASK, "delay_after_apply", SLOW)
+    task_id = await client.submit_task(
+        file_path=second.file_path, file_name="numbers2.csv", task_type=TaskType.AUTOMATIC
+    )
+    assert count(simulator, endpoints.SUBMIT_TASK) == 2  # the first task, and this one once
+    tasks = (await client.query_tasks()).records
+    assert sorted(t.task_id for t in tasks) == sorted([older, task_id]) and task_id != older
+
+
+async def test_submit_task_that_did_not_happen_is_sent_once_more(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    group_id = await client.add_group("Drop Task Group")
+    upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+    fault(simulator, endpoints.SUBMIT_TASK, "drop")
+    task_id = await client.submit_task(
+        file_path=upload.file_path,
+        file_name="numbers.csv",
+        task_type=TaskType.AGENT_GROUP_CALL,
+        voice_group_ids=[group_id],
+        callout_rate=1,
+    )
+    assert count(simulator, endpoints.SUBMIT_TASK) == 2
+    assert [t.task_id for t in (await client.query_tasks()).records] == [task_id]
+
+
+async def test_add_agents_with_lost_answer_returns_the_created_agents(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    group_id = await client.add_group("Slow Agents")
+    await client.add_agents(group_id, 2)
+    fault(simulator, endpoints.ADD_AGENTS, "delay_after_apply", SLOW)
+    created = await client.add_agents(group_id, 3)
+    assert count(simulator, endpoints.ADD_AGENTS) == 2
+    agents = await client.list_agents(group_id)
+    assert len(agents) == 5
+    newest = sorted(agents, key=lambda a: a.key_id)[-3:]
+    assert [(a.key_id, a.name) for a in created] == [(a.key_id, a.name) for a in newest]
+
+
+async def test_add_agents_that_did_not_happen_is_sent_once_more(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    group_id = await client.add_group("Drop Agents")
+    fault(simulator, endpoints.ADD_AGENTS, "http_500")
+    created = await client.add_agents(group_id, 2)
+    assert len(created) == 2 and count(simulator, endpoints.ADD_AGENTS) == 2
+    assert len(await client.list_agents(group_id)) == 2
+
+
+async def test_upload_with_lost_answer_is_sent_once_more(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    fault(simulator, endpoints.UPLOAD, "delay_after_apply", SLOW)
+    result = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+    assert result.number_total_count == 3 and count(simulator, endpoints.UPLOAD) == 2
+
+
+async def test_other_writes_are_not_repeated_after_a_lost_answer(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    group_id = await client.add_group("Write Group")
+    [agent] = await client.add_agents(group_id, 1)
+    upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+    task_id = await client.submit_task(
+        file_path=upload.file_path, file_name="numbers.csv", task_type=TaskType.AUTOMATIC
+    )
+    writes = [
+        (endpoints.CANCEL_TASK, client.cancel_task(task_id)),
+        (endpoints.UPDATE_GROUP, client.update_group(group_id, "Renamed Group")),
+        (endpoints.BATCH_AGENTS, client.batch_agents(AgentAction.DISABLE, [agent.key_id])),
+        (endpoints.DELETE_GROUP, client.delete_group(group_id)),
+    ]
+    for path, call in writes:
+        fault(simulator, path, "delay_after_apply", SLOW)
+        with pytest.raises(PlatformUnavailable) as caught:
+            await call
+        assert count(simulator, path) == 1, path
+        assert caught.value.may_have_taken_effect
+        assert "check on the platform before trying again" in caught.value.message
+    # They did take effect: the check is the user's, as the message says.
+    assert (await client.get_task(task_id)).task_status is TaskStatus.CANCELLED
+    assert [a.enable for a in await client.list_agents(group_id)] == [1]
+
+
+async def test_observer_gets_one_outcome_per_request(
+    client: LaafficClient, simulator: RunningSimulator, outcomes: Outcomes
+) -> None:
+    with pytest.raises(PlatformError):
+        await client.delete_group(123)
+    await client.balance()
+    assert [(o.endpoint, o.code, o.ok) for o in outcomes] == [
+        (endpoints.DELETE_GROUP, "-24", False),
+        (endpoints.BALANCE, "0", True),
+    ]
+    assert outcomes[0].arguments == {"voiceGroupId": 123}
+    assert outcomes[0].error == explain("-24", endpoints.DELETE_GROUP)
+    assert all(o.duration_ms >= 0 for o in outcomes) and outcomes[1].error is None
