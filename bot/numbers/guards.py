@@ -197,7 +197,7 @@ def too_many_rows() -> NumberFileError:
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for byte in letters:
+    for byte in letters.upper():
         number = number * 26 + byte - 64
     return number
 
@@ -280,13 +280,14 @@ def _at_least(n: int) -> bytes:
 # sheet has that form, a few C-speed searches bound the grid without looking at each cell:
 # at most 26 columns (no two-letter column) and no row beyond 192,307 is within MAX_CELLS.
 _NARROW_ROWS = MAX_CELLS // 26
-_XLSX_ODD_CELL = re.compile(rb"<c[\t\r\n>]|:c[\s>/]|<c r=\"(?![A-Z]{1,3}[1-9][0-9]{0,6}\")")
-_XLSX_WIDE = re.compile(rb'<c r="[A-Z]{2}')
-_XLSX_TALL = re.compile(rb'<c r="[A-Z]{1,3}' + _at_least(_NARROW_ROWS + 1) + rb'"')
+_XLSX_ODD_CELL = re.compile(rb"<c[\t\r\n>]|:c[\s>/]")
+_XLSX_WIDE = re.compile(rb'<c r="[A-Za-z]{2}')
+# calamine reads lower-case letters and leading zeros too; an r-less cell takes its row's number.
+_XLSX_TALL = re.compile(rb'<(?:c r="[A-Za-z]{1,3}|row r=")0*' + _at_least(_NARROW_ROWS + 1) + rb'"')
 
 # Otherwise one findall per piece gives every position (when the attributes are simple);
 # empty styled cells are self-closing and calamine skips them.
-_XLSX_CELL_FAST = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?:\s+[a-zA-Z:]+="[^"<]*")*\s*>')
+_XLSX_CELL_FAST = re.compile(rb'<c r="([A-Za-z]+)([0-9]+)"(?:\s+[a-zA-Z:]+="[^"<]*")*\s*>')
 _XLSX_CELL_ANY_OPEN = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c(?=[\s>])[^<]*?(?<!/)>")
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s>]")
 
@@ -323,7 +324,7 @@ def _xlsx_extent_exact(chunks: Iterator[bytes]) -> Extent:
     """The general case (no `r`, prefixes, odd attribute order), with expat: slower, still exact."""
     extent = Extent()
     state = {"row": 0, "col": 0, "cell": None}
-    ref = re.compile(r"([A-Z]{1,3})([0-9]{1,7})$")
+    ref = re.compile(r"([A-Za-z]+)([0-9]+)$")
 
     def start(name: str, attrs: dict[str, str]) -> None:
         local = name.rsplit(":", 1)[-1]

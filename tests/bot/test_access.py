@@ -118,3 +118,16 @@ async def test_group_upgraded_to_supergroup_keeps_binding_roles_and_routes(bot: 
     assert "operator" in reply.text
     reply = await bot.say(new, OPERATOR, "/groups")
     assert "Migrating-Team" in reply.text and "events here" in reply.text
+
+
+async def test_bind_in_a_forum_topic_makes_it_the_notification_place(bot: BotHarness) -> None:
+    reply = await bot.say(GROUP, ADMIN, "/bind", message_thread_id=77)
+    assert "notifications go to this topic" in reply.text
+    assert reply.params.get("message_thread_id") == 77
+    reply = await bot.say(GROUP, ADMIN, "/settings")
+    assert "topic <code>77</code>" in reply.text
+
+
+async def test_bind_tells_which_privacy_case_applies(bot: BotHarness) -> None:
+    reply = await bot.say(GROUP, ADMIN, "/bind")
+    assert "Privacy mode is on" in reply.text and "caption /upload" in reply.text

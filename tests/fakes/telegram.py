@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import dataclasses
 import hmac
 import itertools
 import json
@@ -122,9 +121,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
-QUERY_TOO_OLD = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -325,7 +322,9 @@ def _parse_attributes(text: str, i: int, tag: str, offset: int) -> tuple[dict[st
             i += 1
         name = text[start:i].lower()
         if not name:
-            raise EntityParseError(f'Empty attribute name in the tag "{tag}" at byte offset {offset}')
+            raise EntityParseError(
+                f'Empty attribute name in the tag "{tag}" at byte offset {offset}'
+            )
         while i < n and text[i].isspace():
             i += 1
         if i < n and text[i] != "=":
@@ -398,9 +397,13 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
             raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {offset}')
         attributes, i = _parse_attributes(text, j, name, offset)
         if name == "span" and attributes.get("class") != "tg-spoiler":
-            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {offset}')
+            raise EntityParseError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {offset}'
+            )
         if name == "tg-emoji" and not attributes.get("emoji-id"):
-            raise EntityParseError(f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {offset}')
+            raise EntityParseError(
+                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {offset}'
+            )
         stack.append((name, position, attributes))
     if stack:
         raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
@@ -806,7 +809,9 @@ class FakeTelegram:
         """
         canonical = self._method_names.get(method.lower())
         if canonical is None:
-            raise ValueError(f"the fake does not implement {method!r}; known: {sorted(self._method_names.values())}")
+            raise ValueError(
+                f"the fake does not implement {method!r}; known: {sorted(self._method_names.values())}"
+            )
         if error_code == 429 and retry_after is None:
             retry_after = 1
         parameters: dict[str, Any] = {}
@@ -1078,7 +1083,9 @@ class FakeTelegram:
         by_user_id = by_user_id or 1
         self.migrate_chat(old_chat_id, new_chat_id)
         with self._lock:
-            old = self._service_message(old_chat_id, by_user_id, {"migrate_to_chat_id": new_chat_id})
+            old = self._service_message(
+                old_chat_id, by_user_id, {"migrate_to_chat_id": new_chat_id}
+            )
             new = self._service_message(
                 new_chat_id, by_user_id, {"migrate_from_chat_id": old_chat_id}
             )
@@ -1125,7 +1132,8 @@ class FakeTelegram:
         return [
             call
             for call in self.sent
-            if call.method.lower() == method.lower() and (chat_id is None or call.chat_id == chat_id)
+            if call.method.lower() == method.lower()
+            and (chat_id is None or call.chat_id == chat_id)
         ]
 
     @property
@@ -1176,7 +1184,9 @@ class FakeTelegram:
         messages = self.messages(chat_id)
         return messages[-1].text if messages else None
 
-    def commands(self, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, str]]:
+    def commands(
+        self, scope: dict[str, Any] | None = None, language_code: str = ""
+    ) -> list[dict[str, str]]:
         """The command list the bot set for a scope (default scope when None)."""
         with self._lock:
             return copy.deepcopy(self._commands.get(_scope_key(scope, language_code), []))
@@ -1208,21 +1218,51 @@ class FakeTelegram:
         self, chat_id: int, fragment: str, timeout: float = 5.0, *, since: int = 0
     ) -> BotApiCall:
         """The first successful send or edit to `chat_id` whose text or caption has `fragment`."""
-        methods = {"sendMessage", "editMessageText", "editMessageCaption", "sendDocument", "sendPhoto"}
+        methods = {
+            "sendMessage",
+            "editMessageText",
+            "editMessageCaption",
+            "sendDocument",
+            "sendPhoto",
+        }
         return await self.wait_for(
-            lambda c: c.ok and c.method in methods and c.chat_id == chat_id and fragment in (c.text or ""),
+            lambda c: (
+                c.ok and c.method in methods and c.chat_id == chat_id and fragment in (c.text or "")
+            ),
             timeout,
             since=since,
         )
 
-    def _timeout_report(self, timeout: float, problem: str | None) -> str:
-        lines = [f"no Bot API call matched within {timeout} s. Last calls (getUpdates left out):"]
+    async def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 5.0, *, what: str = "the condition"
+    ) -> None:
+        """Poll `condition` (e.g. about webhook_deliveries or pending_updates) until it holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if condition():
+                return
+            if time.monotonic() >= deadline:
+                raise AssertionError(self._timeout_report(timeout, None, what=what))
+            await asyncio.sleep(0.01)
+
+    def _timeout_report(
+        self,
+        timeout: float,
+        problem: str | None,
+        *,
+        what: str = "a Bot API call matching the predicate",
+    ) -> str:
+        lines = [
+            f"timed out after {timeout} s waiting for {what}. Last calls (getUpdates left out):"
+        ]
         lines += ["  " + call.summary() for call in self.sent[-25:]] or ["  (none)"]
         if problem:
             lines.append(f"last predicate error: {problem}")
         with self._lock:
             if self._pending:
-                lines.append(f"updates still pending (not fetched by the bot): {len(self._pending)}")
+                lines.append(
+                    f"updates still pending (not fetched by the bot): {len(self._pending)}"
+                )
             if self._withheld:
                 lines.append(
                     f"updates withheld by privacy mode (bot not admin, can_read_all_group_messages"
@@ -1260,7 +1300,10 @@ class FakeTelegram:
         except Exception as exc:  # a bug in the fake: make it loud, not a silent bot error
             self.server_errors.append(f"{method}: {traceback.format_exc()}")
             return self._record_error(
-                method, params, files, _ApiError(500, f"Internal Server Error: fake failed: {exc!r}")
+                method,
+                params,
+                files,
+                _ApiError(500, f"Internal Server Error: fake failed: {exc!r}"),
             )
 
     def _record_ok(
@@ -1268,7 +1311,9 @@ class FakeTelegram:
     ) -> Response:
         with self._lock:
             self._calls.append(
-                BotApiCall(next(self._seq), method, params, files, time.time(), 200, copy.deepcopy(result))
+                BotApiCall(
+                    next(self._seq), method, params, files, time.time(), 200, copy.deepcopy(result)
+                )
             )
         return JSONResponse({"ok": True, "result": result})
 
@@ -1278,17 +1323,30 @@ class FakeTelegram:
         with self._lock:
             self._calls.append(
                 BotApiCall(
-                    next(self._seq), method, params, files, time.time(), error.code, None, error.description
+                    next(self._seq),
+                    method,
+                    params,
+                    files,
+                    time.time(),
+                    error.code,
+                    None,
+                    error.description,
                 )
             )
-        body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": error.code,
+            "description": error.description,
+        }
         if error.parameters:
             body["parameters"] = error.parameters
         return JSONResponse(body, status_code=error.code)
 
     async def _handle_download(self, request: Request) -> Response:
         if not hmac.compare_digest(request.path_params["token"].encode(), self.token.encode()):
-            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
+            return JSONResponse(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
+            )
         with self._lock:
             stored = self._files_by_path.get(unquote(request.path_params["file_path"]))
         if stored is None:
@@ -1355,13 +1413,17 @@ class FakeTelegram:
                     response = await client.post(hook.url, json=update, headers=headers)
                     status, error = response.status_code, None
                     if not 200 <= status < 300:
-                        error = f"Wrong response from the webhook: {status} {response.reason_phrase}"
+                        error = (
+                            f"Wrong response from the webhook: {status} {response.reason_phrase}"
+                        )
                 except httpx.HTTPError as exc:
                     status, error = None, f"Connection failed: {exc!r}"
                 with self._lock:
                     self._deliveries.append(WebhookDelivery(update["update_id"], status, error))
                     if error is None:
-                        self._pending = [u for u in self._pending if u["update_id"] != update["update_id"]]
+                        self._pending = [
+                            u for u in self._pending if u["update_id"] != update["update_id"]
+                        ]
                     elif self._webhook is not None:
                         self._webhook.last_error_date = int(time.time())
                         self._webhook.last_error_message = error
@@ -1454,12 +1516,18 @@ class FakeTelegram:
             return None  # reply keyboards are not part of the returned Message
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be an Object")
+            raise _bad_request(
+                "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+            )
         for button in (b for row in rows for b in row):
             if not isinstance(button, dict) or not button.get("text"):
-                raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise _bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
             if not BUTTON_ACTIONS & button.keys():
-                raise _bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise _bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
                 raise _bad_request("BUTTON_DATA_INVALID")
@@ -1535,12 +1603,16 @@ class FakeTelegram:
         if not isinstance(commands, list) or len(commands) > 100:
             raise _bad_request("can't parse commands JSON object")
         for command in commands:
-            if not isinstance(command, dict) or not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))):
+            if not isinstance(command, dict) or not re.fullmatch(
+                r"[a-z0-9_]{1,32}", str(command.get("command", ""))
+            ):
                 raise _bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _bad_request("command description must be non-empty")
         key = _scope_key(params.get("scope"), params.get("language_code") or "")
-        self._commands[key] = [{"command": c["command"], "description": c["description"]} for c in commands]
+        self._commands[key] = [
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
         return True
 
     def _get_my_commands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
@@ -1625,25 +1697,36 @@ class FakeTelegram:
         plain, entities = self._formatted(
             params["text"], params.get("parse_mode"), limit=MAX_TEXT_LENGTH, caption=False
         )
-        return self._apply_edit(message, params, {"text": plain, "entities": entities}, params["text"])
+        return self._apply_edit(
+            message, params, {"text": plain, "entities": entities}, params["text"]
+        )
 
     def _edit_message_caption(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         message = self._bot_message(params, "edit")
         if "text" in message.data:
             raise _bad_request("there is no caption in the message to edit")
         plain, entities = self._formatted(
-            params.get("caption") or "", params.get("parse_mode"), limit=MAX_CAPTION_LENGTH, caption=True
+            params.get("caption") or "",
+            params.get("parse_mode"),
+            limit=MAX_CAPTION_LENGTH,
+            caption=True,
         )
         return self._apply_edit(
             message, params, {"caption": plain, "caption_entities": entities}, params.get("caption")
         )
 
-    def _edit_message_reply_markup(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+    def _edit_message_reply_markup(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> Any:
         message = self._bot_message(params, "edit")
         return self._apply_edit(message, params, {}, None)
 
     def _apply_edit(
-        self, message: ChatMessage, params: dict[str, Any], content: dict[str, Any], sent_text: str | None
+        self,
+        message: ChatMessage,
+        params: dict[str, Any],
+        content: dict[str, Any],
+        sent_text: str | None,
     ) -> Any:
         # Without reply_markup an edit removes the inline keyboard, as on Telegram.
         markup = self._inline_markup(params)
@@ -1719,7 +1802,9 @@ class FakeTelegram:
             raise _bad_request("invalid user_id specified")
         return self._member(chat, user_id)
 
-    def _get_chat_administrators(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
+    def _get_chat_administrators(
+        self, params: dict[str, Any], files: dict[str, UploadedFile]
+    ) -> Any:
         chat = self._target_chat(params)
         user_ids = {self.bot_id, *self._users, *(u for (_, u) in self._member_status)}
         members = [self._member(chat, user_id) for user_id in sorted(user_ids)]
@@ -1763,7 +1848,12 @@ class FakeTelegram:
             known["first_name"] = first_name
         if username:
             known["username"] = username
-        user = {"id": user_id, "is_bot": False, "first_name": known["first_name"], "language_code": "en"}
+        user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": known["first_name"],
+            "language_code": "en",
+        }
         if known.get("username"):
             user["username"] = known["username"]
         return user
@@ -1866,12 +1956,16 @@ class FakeTelegram:
             if reply_to_message_id is not None:
                 reply_to = chat.messages.get(reply_to_message_id)
                 if reply_to is None:
-                    raise ValueError(f"chat {chat_id} has no message {reply_to_message_id} to reply to")
+                    raise ValueError(
+                        f"chat {chat_id} has no message {reply_to_message_id} to reply to"
+                    )
             data = self._message_data(chat, user, fields, message_thread_id, reply_to)
             chat.messages[data["message_id"]] = ChatMessage(data, from_bot=False, file=file)
             return {"update_id": next(self._update_ids), "message": copy.deepcopy(data)}
 
-    def _service_message(self, chat_id: int, by_user_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+    def _service_message(
+        self, chat_id: int, by_user_id: int, fields: dict[str, Any]
+    ) -> dict[str, Any]:
         chat = self._chat(chat_id)
         data = self._message_data(chat, self._user(by_user_id), fields, None, None)
         chat.messages[data["message_id"]] = ChatMessage(data, from_bot=False)

@@ -344,16 +344,16 @@ async def test_platform_codes_become_plain_sentences(client: LaafficClient) -> N
     group_id = await client.add_group("Existing Group")
     [agent] = await client.add_agents(group_id, 1)
     cases = [
-        (client.add_group("Existing Group"), "-20", "group with this name already exists"),
-        (client.delete_group(group_id), "-64", "still has agents"),
-        (client.delete_group(group_id + 999), "-24", "no agent group with this ID"),
-        (client.add_agents(group_id, 50), "-36", "agent quota is used up"),
-        (client.edit_task(5_999_999, 1), "-24", "does not exist"),
-        (client.update_agent(agent.key_id, group_id, agent.name, "E1", ccode="999"), "-66", "country code"),
+        (lambda: client.add_group("Existing Group"), "-20", "group with this name already exists"),
+        (lambda: client.delete_group(group_id), "-64", "still has agents"),
+        (lambda: client.delete_group(group_id + 999), "-24", "no agent group with this ID"),
+        (lambda: client.add_agents(group_id, 50), "-36", "agent quota is used up"),
+        (lambda: client.edit_task(5_999_999, 1), "-24", "does not exist"),
+        (lambda: client.update_agent(agent.key_id, group_id, agent.name, "E1", ccode="999"), "-66", "country code"),
     ]  # fmt: skip
     for call, code, words in cases:
         with pytest.raises(PlatformError) as caught:
-            await call
+            await call()
         err = caught.value
         assert err.code == code and words in err.message
         assert str(err) == f"{err.message} (platform code {code}: {err.reason})" and err.reason
@@ -565,15 +565,15 @@ async def test_other_writes_are_not_repeated_after_a_lost_answer(
         file_path=upload.file_path, file_name="numbers.csv", task_type=TaskType.AUTOMATIC
     )
     writes = [
-        (endpoints.CANCEL_TASK, client.cancel_task(task_id)),
-        (endpoints.UPDATE_GROUP, client.update_group(group_id, "Renamed Group")),
-        (endpoints.BATCH_AGENTS, client.batch_agents(AgentAction.DISABLE, [agent.key_id])),
-        (endpoints.DELETE_GROUP, client.delete_group(group_id)),
+        (endpoints.CANCEL_TASK, lambda: client.cancel_task(task_id)),
+        (endpoints.UPDATE_GROUP, lambda: client.update_group(group_id, "Renamed Group")),
+        (endpoints.BATCH_AGENTS, lambda: client.batch_agents(AgentAction.DISABLE, [agent.key_id])),
+        (endpoints.DELETE_GROUP, lambda: client.delete_group(group_id)),
     ]
     for path, call in writes:
         fault(simulator, path, "delay_after_apply", SLOW)
         with pytest.raises(PlatformUnavailable) as caught:
-            await call
+            await call()
         assert count(simulator, path) == 1, path
         assert caught.value.may_have_taken_effect
         assert "check on the platform before trying again" in caught.value.message

@@ -1,0 +1,61 @@
+"""`ccbot check` against the simulator and the fake Bot API, and webhook mode end to end."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+
+from bot.app import BotService
+from bot.check import run_checks
+from tests.bot.conftest import ADMIN, make_settings
+
+
+async def test_check_passes_when_everything_answers(fake_telegram, simulator, tmp_path) -> None:
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    upgrade(url)
+    out = io.StringIO()
+    code = await run_checks(make_settings(fake_telegram, simulator, url), out)
+    text = out.getvalue()
+    assert code == 0, text
+    assert text.count("✓") == 4 and "@ccbot_test_bot" in text
+
+
+async def test_check_names_each_failure_and_never_the_secret(fake_telegram, simulator, tmp_path) -> None:
+    settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'new.db'}",
+                             laaffic_api_secret="wrong-secret-value-xyz", telegram_bot_token="999:nope")
+    out = io.StringIO()
+    code = await run_checks(settings, out)
+    text = out.getvalue()
+    assert code == 1
+    assert "✗ platform" in text and "authentication" in text.lower() and "code -1" in text
+    assert "✗ telegram" in text and "refused" in text
+    assert "✗ database" in text and "ccbot migrate" in text
+    assert "wrong-secret-value-xyz" not in text
+
+
+async def test_webhook_mode_takes_updates_on_the_listener(fake_telegram, simulator, tmp_path) -> None:
+    secret = "hook-secret-abc123"
+    settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'w.db'}",
+                             telegram_mode="webhook", telegram_webhook_url="https://bot.example.com",
+                             telegram_webhook_secret=secret)
+    service = BotService(settings)
+    await service.start()
+    try:
+        assert fake_telegram.webhook_url == f"https://bot.example.com/telegram/{secret}"
+        update = fake_telegram.build_command(ADMIN, ADMIN, "/whoami")
+        mark = fake_telegram.mark()
+        async with httpx.AsyncClient() as http:
+            base = service.listener_url
+            bad = await http.post(f"{base}/telegram/wrong", json=update,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            assert bad.status_code == 404
+            ok = await http.post(f"{base}/telegram/{secret}", json=update,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            assert ok.status_code == 200
+        reply = await fake_telegram.wait_for_text(ADMIN, "admin", since=mark)
+        assert str(ADMIN) in reply.text
+    finally:
+        await service.stop()
