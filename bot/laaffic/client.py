@@ -545,6 +545,20 @@ class LaafficClient:
             ),
         )
 
+    def _aware(self, moment: datetime) -> datetime:
+        """A naive datetime is platform wall time (UTC+8), as the platform's own strings are."""
+        return moment if moment.tzinfo else moment.replace(tzinfo=self.platform_tz)
+
+    @staticmethod
+    async def _snapshot(path: str, read: Awaitable[R]) -> R:
+        """The state a create is later checked against; if it cannot be read, nothing was sent."""
+        try:
+            return await read
+        except PlatformUnavailable as exc:
+            raise PlatformUnavailable(
+                path, exc.reason, may_have_taken_effect=False, is_write=True
+            ) from None
+
     @staticmethod
     def _parse(model: type[M], data: Any, path: str) -> M:
         try:
@@ -572,7 +586,7 @@ class LaafficClient:
         _check_group_name(group_name)
         app_id = app_id or self.app_id
         body = AddGroupRequest(group_name=group_name, app_id=app_id).wire()
-        before = await self._group_ids_named(group_name)
+        before = await self._snapshot(ADD_GROUP, self._group_ids_named(group_name))
 
         async def new_group() -> int | None:
             new = await self._group_ids_named(group_name) - before
@@ -593,18 +607,22 @@ class LaafficClient:
             raise
         if isinstance(outcome, int):
             return outcome
-        for attempt in range(3):
-            if attempt:
-                await asyncio.sleep(self.backoff * attempt)
-            found = await new_group()
-            if found is not None:
-                return found
+        reason = "created, but not in the group list"
+        try:
+            for attempt in range(3):
+                if attempt:
+                    await asyncio.sleep(self.backoff * attempt)
+                found = await new_group()
+                if found is not None:
+                    return found
+        except PlatformError as exc:
+            reason = f"created, but the group list could not be read: {exc.detail}"
         raise PlatformError(
             "",
-            "created but not listed",
+            reason,
             ADD_GROUP,
-            f"The agent group {group_name!r} was created, but the platform does not list it yet, "
-            "so the bot does not know its ID. List the groups again in a minute.",
+            f"The agent group {group_name!r} was created, but the bot could not read its ID from "
+            "the platform. Do not create it again; list the groups in a minute to find it.",
         )
 
     async def _group_ids_named(self, group_name: str) -> set[int]:
@@ -736,7 +754,8 @@ class LaafficClient:
         body = AddAgentsRequest(
             voice_group_id=voice_group_id, size=size, display_num=display_num, ccode=ccode
         ).wire()
-        before = {a.key_id for a in await self.list_agents(voice_group_id)}
+        agents = await self._snapshot(ADD_AGENTS, self.list_agents(voice_group_id))
+        before = {a.key_id for a in agents}
 
         async def created() -> list[CreatedAgent] | None:
             new = [a for a in await self.list_agents(voice_group_id) if a.key_id not in before]
@@ -758,7 +777,20 @@ class LaafficClient:
         try:
             return _CREATED_AGENTS.validate_python(outcome.data or [])
         except ValidationError as exc:
-            raise bad_answer_error(ADD_AGENTS, f"{exc.error_count()} field problem(s)") from None
+            problem = f"created, but the answer had {exc.error_count()} field problem(s)"
+        try:  # they were created: read them from the group instead
+            found = await created()
+        except PlatformError:
+            found = None
+        if found is not None:
+            return found
+        raise PlatformError(
+            "bad-answer",
+            problem,
+            ADD_AGENTS,
+            f"The agents were created, but the bot could not read which ones from the platform's "
+            f"answer. Do not create them again; list the agents of group {voice_group_id}.",
+        )
 
     async def query_agents(
         self,
@@ -778,8 +810,8 @@ class LaafficClient:
         last 24 hours and may span at most 32 days.
         """
         _check_page(page, size)
-        end = end or datetime.now(self.platform_tz)
-        start = start or end - timedelta(hours=24)
+        end = self._aware(end) if end else datetime.now(self.platform_tz)
+        start = self._aware(start) if start else end - timedelta(hours=24)
         _check(start <= end, "The start of the statistics window must be before its end.")
         _check(
             end - start <= AGENT_STATS_MAX_WINDOW,
@@ -943,7 +975,7 @@ class LaafficClient:
             remark=remark,
             max_ringing_time=max_ringing_time,
         )
-        before = await self._recent_tasks(task_type, groups)
+        before = await self._snapshot(SUBMIT_TASK, self._recent_tasks(task_type, groups))
         where = f"the task list (file {file_name!r})"
 
         async def submitted() -> int | None:
@@ -981,16 +1013,14 @@ class LaafficClient:
         self, request: SubmitTaskRequest, before: dict[int, Task], where: str
     ) -> int | None:
         now = await self._recent_tasks(TaskType(request.type), list(request.voice_group_id or []))
-        newest_before = max(before, default=0)
+        # Only tasks absent before count; no assumption that task ids grow, as a wrong guess
+        # here would mean submitting (and calling everyone) twice.
         new = [
             t
             for t in now.values()
             if t.task_id not in before
-            and t.task_id > newest_before
             and t.task_type == request.type
-            and (
-                not request.voice_group_id or set(t.voice_group_ids) == set(request.voice_group_id)
-            )
+            and set(t.voice_group_ids) == set(request.voice_group_id or [])
             and (request.remark is None or t.remark in (None, request.remark))
             and (request.ccode is None or t.ccode in (None, request.ccode))
         ]
@@ -1139,6 +1169,7 @@ class LaafficClient:
         """One page of call records between `start` and `end` (sent as "yyyy-MM-dd HH:mm:ss" in the
         platform's zone; a naive datetime is taken as platform wall time)."""
         _check_page(page, size)
+        start, end = self._aware(start), self._aware(end)
         _check(start <= end, "The start of the time range must be before its end.")
         unknown = sorted(set(filters) - set(self._RECORD_FILTERS))
         _check(

@@ -184,7 +184,10 @@ class BotApiCall:
         return self.params.get("reply_to_message_id")
 
     def summary(self) -> str:
-        shown = {key: _shorten(value) for key, value in self.params.items()}
+        shown = {
+            key: "***" if "secret" in key or "token" in key else _shorten(value)
+            for key, value in self.params.items()
+        }
         files = {name: f"{f.file_name} ({len(f.content)} bytes)" for name, f in self.files.items()}
         outcome = str(self.status) + (f" {self.description}" if self.description else "")
         extra = f" files={files}" if files else ""
@@ -679,12 +682,9 @@ class FakeTelegram:
                 Route("/file/bot{token}/{file_path:path}", self._handle_download, methods=["GET"]),
             ]
         )
+        # log_config/log_level None: uvicorn must not reconfigure logging the bot's tests inspect.
         config = uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
+            app, log_config=None, log_level=None, access_log=False, lifespan="off", ws="none"
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

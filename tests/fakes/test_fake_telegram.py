@@ -537,6 +537,8 @@ async def test_webhook_mode_posts_updates(
     assert "500" in info.last_error_message
     with pytest.raises(BadRequest, match="(?i)secret token"):
         await bot.set_webhook(url, secret_token="not allowed!")
+    summary = fake_telegram.calls_of("setWebhook")[0].summary()
+    assert "'secret_token': '***'" in summary and "s3cret-Token_1" not in summary
     await bot.delete_webhook()
     assert await bot.get_updates(timeout=0) == ()
 
@@ -603,3 +605,14 @@ async def test_application_polling_end_to_end(fake_telegram: FakeTelegram) -> No
     assert stopping < 2.5
     assert fake.unsupported_calls == []
     assert fake.pending_updates == []
+
+
+async def test_factory_options_turn_privacy_mode_off(fake_telegram_factory) -> None:
+    fake = fake_telegram_factory(can_read_all_group_messages=True, long_poll_cap=0.2)
+    async with Bot(fake.token, base_url=fake.base_url) as bot:
+        assert (await bot.get_me()).can_read_all_group_messages is True
+        update = fake.send_text(GROUP, USER, "plain group chatter")
+        assert [u.update_id for u in await bot.get_updates(timeout=0)] == [update["update_id"]]
+        started = time.monotonic()
+        await bot.get_updates(offset=update["update_id"] + 1, timeout=5)
+        assert time.monotonic() - started < 1

@@ -21,3 +21,9 @@ async def scripted() -> AsyncIterator[Callable[[Script], Awaitable[ScriptedPlatf
     yield start
     for platform in started:
         await platform.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "impatient: the `client` fixture uses a short read timeout (slow-answer faults)"
+    )

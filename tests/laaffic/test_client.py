@@ -33,8 +33,9 @@ from bot.laaffic.models import (
 from bot.laaffic.signing import sign
 from tests.fakes.simulator import RunningSimulator
 
-READ_TIMEOUT = 0.3
-SLOW = 0.5  # a fault delay longer than the client's read timeout
+PATIENT = 5.0  # read timeout of ordinary tests: a busy test machine must not cause a timeout
+READ_TIMEOUT = 0.3  # read timeout of tests marked `impatient`, which inject slow answers
+SLOW = 0.5  # a fault delay longer than READ_TIMEOUT
 
 NUMBERS_CSV = (
     b"phone,name,tier\n"
@@ -52,8 +53,8 @@ class Outcomes(list[CallOutcome]):
 
 def make_client(running: RunningSimulator, observer: Any = None, **kwargs: Any) -> LaafficClient:
     config = running.config
-    kwargs.setdefault("read_timeout", READ_TIMEOUT)
-    kwargs.setdefault("upload_timeout", READ_TIMEOUT)
+    kwargs.setdefault("read_timeout", PATIENT)
+    kwargs.setdefault("upload_timeout", kwargs["read_timeout"])
     kwargs.setdefault("connect_timeout", 1.0)
     kwargs.setdefault("backoff", 0.01)
     kwargs.setdefault("retries", 2)
@@ -73,9 +74,16 @@ def outcomes() -> Outcomes:
 
 
 @pytest.fixture
-async def client(simulator: RunningSimulator, outcomes: Outcomes) -> AsyncIterator[LaafficClient]:
-    async with make_client(simulator, outcomes) as laaffic:
+async def client(
+    request: pytest.FixtureRequest, simulator: RunningSimulator, outcomes: Outcomes
+) -> AsyncIterator[LaafficClient]:
+    impatient = request.node.get_closest_marker("impatient") is not None
+    timeout = READ_TIMEOUT if impatient else PATIENT
+    async with make_client(simulator, outcomes, read_timeout=timeout) as laaffic:
         yield laaffic
+
+
+impatient = pytest.mark.impatient
 
 
 def count(running: RunningSimulator, path: str) -> int:
@@ -327,7 +335,7 @@ async def test_secret_and_sign_never_appear_in_logs_reprs_or_outcomes(
     caplog.set_level(logging.DEBUG)
     secret = simulator.config.api_secret
     fault(simulator, endpoints.ADD_GROUP, "delay_after_apply", SLOW)
-    async with make_client(simulator, outcomes) as laaffic:
+    async with make_client(simulator, outcomes, read_timeout=READ_TIMEOUT) as laaffic:
         await laaffic.add_group("Hygiene Group")
         with pytest.raises(PlatformError) as caught:
             await laaffic.add_group("Hygiene Group")
@@ -398,6 +406,7 @@ async def test_read_is_retried_after_http_500(
     assert page.total == 0 and count(simulator, endpoints.QUERY_GROUPS) == 2
 
 
+@impatient
 async def test_read_is_retried_after_a_timeout_and_a_dropped_connection(
     client: LaafficClient, simulator: RunningSimulator, outcomes: Outcomes
 ) -> None:
@@ -428,6 +437,7 @@ async def group_names(client: LaafficClient, name: str) -> list[int]:
     return [g.voice_group_id for g in await client.list_groups(name) if g.group_name == name]
 
 
+@impatient
 async def test_add_group_with_lost_answer_is_recovered_without_resending(
     client: LaafficClient, simulator: RunningSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -449,6 +459,7 @@ async def test_add_group_that_did_not_happen_is_checked_then_sent_once_more(
     assert "did not take effect; sending it once more" in caplog.text
 
 
+@impatient
 async def test_add_group_delayed_before_apply_ends_with_one_group(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
@@ -471,6 +482,7 @@ async def test_add_group_failing_twice_says_nothing_was_created(
     assert "nothing was created" in caught.value.message
 
 
+@impatient
 async def test_create_whose_check_fails_is_outcome_unknown(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
@@ -489,6 +501,7 @@ async def test_create_whose_check_fails_is_outcome_unknown(
     assert "before trying again" in caught.value.message
 
 
+@impatient
 async def test_submit_task_with_lost_answer_is_recovered_without_resending(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
@@ -523,6 +536,7 @@ async def test_submit_task_that_did_not_happen_is_sent_once_more(
     assert [t.task_id for t in (await client.query_tasks()).records] == [task_id]
 
 
+@impatient
 async def test_add_agents_with_lost_answer_returns_the_created_agents(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
@@ -547,6 +561,7 @@ async def test_add_agents_that_did_not_happen_is_sent_once_more(
     assert len(await client.list_agents(group_id)) == 2
 
 
+@impatient
 async def test_upload_with_lost_answer_is_sent_once_more(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
@@ -555,6 +570,7 @@ async def test_upload_with_lost_answer_is_sent_once_more(
     assert result.number_total_count == 3 and count(simulator, endpoints.UPLOAD) == 2
 
 
+@impatient
 async def test_other_writes_are_not_repeated_after_a_lost_answer(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
@@ -595,3 +611,17 @@ async def test_observer_gets_one_outcome_per_request(
     assert outcomes[0].arguments == {"voiceGroupId": 123}
     assert outcomes[0].error == explain("-24", endpoints.DELETE_GROUP)
     assert all(o.duration_ms >= 0 for o in outcomes) and outcomes[1].error is None
+
+
+async def test_create_is_not_sent_when_its_snapshot_cannot_be_read(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    group_id = await client.add_group("Snapshot Group")
+    fault(simulator, endpoints.QUERY_AGENTS, "http_500", times=3)
+    with pytest.raises(PlatformUnavailable) as caught:
+        await client.add_agents(group_id, 2)
+    assert count(simulator, endpoints.ADD_AGENTS) == 0
+    assert caught.value.message.startswith(
+        "Could not reach the Laaffic platform to create the agents"
+    )
+    assert "nothing changed" in caught.value.message and not caught.value.may_have_taken_effect
