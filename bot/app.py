@@ -6,15 +6,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
-from collections.abc import Iterator
 
-import uvicorn
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
+from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
 from bot.runtime import Runtime
@@ -22,14 +20,6 @@ from storage.db import Database
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the bot owns SIGINT/SIGTERM for the whole process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def build_application(runtime: Runtime) -> Application:
@@ -68,8 +58,7 @@ class BotService:
         self.sandbox = sandbox
         self.runtime: Runtime | None = None
         self.application: Application | None = None
-        self._server: _EmbeddedServer | None = None
-        self._server_task: asyncio.Task | None = None
+        self._listener: AsgiServer | None = None
         self._simulator = None
         self.listen_port: int | None = None
 
@@ -84,12 +73,7 @@ class BotService:
         await asyncio.to_thread(upgrade, settings.database_url)
         database = Database(settings.database_url)
 
-        family = socket.AF_INET6 if ":" in settings.listen_host else socket.AF_INET
-        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on such sockets (else ~40 ms per reply).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.listen_host, settings.listen_port))
-        sock.setblocking(False)
+        sock = bind_socket(settings.listen_host, settings.listen_port)
         self.listen_port = sock.getsockname()[1]
 
         base_url = settings.laaffic_base_url
@@ -99,13 +83,14 @@ class BotService:
         )
         app_id = settings.laaffic_app_id or ""
         if self.sandbox:
-            from bot.laaffic.simulator import SimulatorConfig
-            from bot.laaffic.simulator.server import start_simulator_server
+            from bot.laaffic.simulator.server import config_from_settings, start_simulator_server
 
             push_token = (
                 settings.push_token.get_secret_value() if settings.push_token else "sandbox"
             )
-            config = SimulatorConfig.from_env(push_url=f"{self.listener_url}/push/{push_token}")
+            config = config_from_settings(
+                settings, push_url=f"{self.listener_url}/push/{push_token}"
+            )
             self._simulator = await start_simulator_server(config)
             base_url = self._simulator.base_url
             api_key, api_secret, app_id = config.api_key, config.api_secret, config.app_id
@@ -146,13 +131,7 @@ class BotService:
             )
 
         listener = create_listener_app(self.runtime, application)
-        config = uvicorn.Config(listener, log_config=None, access_log=False, lifespan="off")
-        self._server = _EmbeddedServer(config)
-        self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._server_task.done():
-                self._server_task.result()
-            await asyncio.sleep(0.01)
+        self._listener = await start_asgi_server(listener, sock=sock)
         log.info(
             "ccbot is running: listener on %s, Telegram %s mode",
             self.listener_url,
@@ -160,11 +139,8 @@ class BotService:
         )
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            if self._server_task is not None:
-                with contextlib.suppress(Exception):
-                    await self._server_task
+        if self._listener is not None:
+            await self._listener.stop()
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:

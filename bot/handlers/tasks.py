@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Keyboard, Request, _run_guarded, button, command, resolve
 from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
-from bot.laaffic.models import ResendType, Task, TaskStatus, TaskType
+from bot.laaffic.models import ResendType, Task, TaskType
 from bot.render import code, esc
 from bot.services import groups as group_service
 from bot.services import tasks as task_service
@@ -417,11 +417,7 @@ def _task_buttons(task_id: int) -> Keyboard:
 
 
 def _task_card(task: Task) -> str:
-    status = (
-        TaskStatus(task.task_status).label
-        if task.task_status in TaskStatus._value2member_map_
-        else str(task.task_status)
-    )
+    status = task.status_label
     total = task.total_count or 0
     remaining = task.remain_count or 0
     done = max(total - remaining, 0)
@@ -483,11 +479,7 @@ async def list_tasks(req: Request) -> None:
         return
     lines = [title]
     for t in tasks:
-        status = (
-            TaskStatus(t.task_status).label
-            if t.task_status in TaskStatus._value2member_map_
-            else t.task_status
-        )
+        status = t.status_label
         total, remaining = t.total_count or 0, t.remain_count or 0
         lines.append(
             f"• {code(t.task_id)} {esc(status)} — {total - remaining}/{total} called"

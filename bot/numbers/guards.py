@@ -59,7 +59,7 @@ _OTHER_FORMATS = (
 _BUFFER = 8 * 1024 * 1024
 
 
-def _renamed(ext: str, what: str) -> NumberFileError:
+def renamed_file(ext: str, what: str) -> NumberFileError:
     shown = ext or "no extension"
     return NumberFileError(
         f"This file is named with {shown} but is really {what}, not a list of numbers: "
@@ -75,12 +75,12 @@ def detect_kind(data: bytes, ext: str) -> str:
         return _ole2_kind(data, ext)
     for magic, what in _OTHER_FORMATS:
         if data.startswith(magic):
-            raise _renamed(ext, what)
+            raise renamed_file(ext, what)
     head = data[:4096]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return TEXT  # UTF-16 with a BOM: Excel's "Unicode text"
     if b"\x00" in head:
-        raise _renamed(ext, "a binary file")
+        raise renamed_file(ext, "a binary file")
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or (
         lowered.startswith(b"<") and b"<table" in head.lower()
@@ -117,12 +117,12 @@ def _zip_kind(data: bytes, ext: str) -> str:
                 "open it in Excel, save it as .xlsx, and send that."
             )
         if "word/document.xml" in names:
-            raise _renamed(ext, "a Word document")
+            raise renamed_file(ext, "a Word document")
         if "ppt/presentation.xml" in names:
-            raise _renamed(ext, "a PowerPoint presentation")
+            raise renamed_file(ext, "a PowerPoint presentation")
         if "[Content_Types].xml" in names or ext in (".xlsx", ".ods"):
             raise NumberFileError(CORRUPT)
-        raise _renamed(ext, "a zip archive")
+        raise renamed_file(ext, "a zip archive")
 
 
 def _ole2_kind(data: bytes, ext: str) -> str:
@@ -138,8 +138,8 @@ def _ole2_kind(data: bytes, ext: str) -> str:
     if "Workbook" in streams or "Book" in streams:
         return XLS
     if "WordDocument" in streams:
-        raise _renamed(ext, "a Word document")
-    raise _renamed(ext, "an Office file that is not a workbook")
+        raise renamed_file(ext, "a Word document")
+    raise renamed_file(ext, "an Office file that is not a workbook")
 
 
 # --- grid extents ---------------------------------------------------------------------------

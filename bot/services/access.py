@@ -83,11 +83,8 @@ def unbind_chat(session: Session, chat_id: int) -> int:
 
 
 def disable_routes(session: Session, chat_id: int) -> int:
-    routes = list(
-        session.exec(
-            select(GroupRoute).where(GroupRoute.chat_id == chat_id, GroupRoute.active == True)
-        )
-    )  # noqa: E712
+    active = select(GroupRoute).where(GroupRoute.chat_id == chat_id, GroupRoute.active.is_(True))  # type: ignore[union-attr]
+    routes = list(session.exec(active))
     for route in routes:
         route.active = False
         session.add(route)

@@ -23,8 +23,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from bot.http_server import AsgiServer, start_asgi_server
 from bot.laaffic.simulator import Simulator, SimulatorConfig
-from bot.laaffic.simulator.server import AsgiServer, start_asgi_server, start_simulator_server
+from bot.laaffic.simulator.server import start_simulator_server
 
 T = TypeVar("T")
 PushKind = Literal["ringing", "record"]

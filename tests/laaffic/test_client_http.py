@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 
 from bot.laaffic.client import CallOutcome, LaafficClient
-from bot.laaffic.errors import PlatformClockError, PlatformError, PlatformUnavailable
+from bot.laaffic.errors import (
+    PlatformClockError,
+    PlatformError,
+    PlatformOutcomeUnknown,
+    PlatformUnavailable,
+)
 from bot.laaffic.models import AgentAction, TaskType
 from bot.laaffic.signing import sign
 from tests.laaffic.scripted import Answer, Seen
@@ -266,3 +271,22 @@ async def test_bad_input_gets_a_clear_error_before_anything_is_sent(
         with pytest.raises(ValueError, match=words):
             await call(client)
     assert platform.seen == []
+
+
+async def test_add_agents_that_half_happened_is_outcome_unknown(scripted) -> None:
+    agents: list[dict] = []
+
+    def script(seen: Seen) -> Answer:
+        if seen.path.endswith("addSeatList"):
+            agents.append({"keyId": 3000001 + len(agents), "name": "1344C025cb_001"})
+            return Answer(close=True)  # one of two agents made, then the answer is lost
+        data = {"total": len(agents), "size": 100, "current": 1, "pages": 1, "records": agents}
+        return Answer({"status": "0", "reason": "success", "data": data})
+
+    platform = await scripted(script)
+    async with client_for(platform.base_url) as client:
+        with pytest.raises(PlatformOutcomeUnknown) as caught:
+            await client.add_agents(1000001, 2)
+    assert [s.path for s in platform.seen].count("/v3/cc/seat/addSeatList") == 1
+    assert "Check the agents of group 1000001 in the Laaffic console" in caught.value.message
+    assert "1 new agents found, 2 asked for" in str(caught.value)

@@ -286,6 +286,21 @@ def test_agents_are_created_in_batches_with_the_documented_fields(platform: Sign
     )
     assert (agent["displayNum"], agent["ccode"], agent["appId"]) == ("1234", "91", APP)
     assert (agent["num"], agent["connectNum"], agent["connectRate"]) == (0, 0, "0.00%")
+    window = {"strTime": "2025-01-01 00:00:00", "endTime": "2025-02-01 12:12:12"}
+    assert (
+        platform.post("/v3/cc/seat/query", {"current": 1, "size": 10, "params": window})["status"]
+        == "0"
+    )
+    too_long = {**window, "endTime": "2025-02-03 00:00:00"}
+    assert (
+        platform.post("/v3/cc/seat/query", {"current": 1, "size": 10, "params": too_long})["status"]
+        == "-25"
+    )
+    bad_time = {**window, "strTime": "01/01/2025"}
+    assert (
+        platform.post("/v3/cc/seat/query", {"current": 1, "size": 10, "params": bad_time})["status"]
+        == "-11"
+    )
     more = platform.data(
         "/v3/cc/seat/addSeatList", {"voiceGroupId": add_group(platform, "agents 2"), "size": 1}
     )

@@ -231,6 +231,38 @@ def test_cancel_then_resend_the_uncalled_numbers(start_simulator) -> None:
     sandbox.close()
 
 
+def test_an_automatic_call_task_without_groups_calls_without_agents(
+    start_simulator, push_receiver: PushReceiver
+) -> None:
+    running = start_simulator(speed=2000, push_url=push_receiver.url, auto_call_concurrency=3)
+    sandbox = Sandbox(running, agents=2)
+    rows = "919800000001\n919800000002\n919800000003\n919800000004\n"
+    upload = sandbox.platform.data(
+        "/v3/cc/preview/upload",
+        {"fileName": "auto.csv", "file": base64.b64encode(rows.encode()).decode()},
+    )
+    body = {
+        "filePath": upload["filePath"],
+        "fileName": "auto.csv",
+        "type": 0,
+        "displayNum": "4455",
+        "ccode": "91",
+    }
+    task_id = sandbox.platform.data("/v3/cc/preview/submitTask", body)
+    task = sandbox.wait_status(task_id, 12)
+    assert (task["taskType"], task["transfersNum"], task["voiceGroupId"]) == (0, 0, [])
+    records = [r.body for r in push_receiver.wait_for(4, kind="record")]
+    assert {r["callType"] for r in records} == {3} and {r["caller"] for r in records} == {"4455"}
+    assert all(r["agentName"] is None for r in records) and push_receiver.of_kind("ringing") == []
+    assert (
+        sandbox.platform.post(
+            "/v3/cc/preview/agent/editTask", {"taskId": task_id, "calloutRate": 2}
+        )["status"]
+        == "-22"
+    )
+    sandbox.close()
+
+
 def test_edit_task_changes_rate_and_remark(start_simulator) -> None:
     sandbox = Sandbox(start_simulator(speed=20, submit_delay_s=1000, max_callout_rate=5), agents=1)
     task_id = sandbox.submit(2)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import string
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.laaffic.simulator.numberfile import decode_upload, parse_numbers
-from bot.laaffic.simulator.params import Params, is_alnum, to_int
+from bot.laaffic.simulator.params import Params, is_alnum
 from bot.laaffic.simulator.state import (
     AGENT_BUSY,
     NUMBER_ABNORMAL,
@@ -650,7 +650,7 @@ def query_task_numbers(sim: Simulator, p: Params) -> dict[str, Any]:
         and (group_id is None or n.group_name == group_name)
         and (seat_names is None or n.seat_name in seat_names)
         and (labels is None or set(labels) & set(n.labels))
-        and (remark is None or remark == "")
+        and remark is None  # rows carry no remark, so a remark filter matches none
         and (statuses is None or n.status in statuses)
     ]
     masked = any(
@@ -774,10 +774,3 @@ def balance(sim: Simulator, p: Params) -> dict[str, str]:
         "gift": sim.config.gift,
         "credit": sim.config.credit,
     }
-
-
-def endpoint_paths() -> Iterable[str]:
-    return (e.path for e in ENDPOINTS)
-
-
-__all__ = ["ENDPOINTS", "Endpoint", "endpoint_paths", "to_int"]

@@ -127,7 +127,8 @@ class Simulator:
             except ClientDisconnect:
                 return Response(status_code=400)  # nobody is listening any more
             if fault and fault.kind == "delay_before_apply":
-                await asyncio.sleep(fault.seconds)  # then applied, even if the client gave up meanwhile
+                # Applied after the wait, even if the client gave up meanwhile.
+                await asyncio.sleep(fault.seconds)
             response = self._answer(endpoint, request, body)
             if fault and fault.kind == "delay_after_apply":
                 await asyncio.sleep(fault.seconds)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit
 
 # The credentials printed in the platform's public docs (platform-api.md §1.1). They sign nothing real.
 SAMPLE_API_KEY = "bDqJFiq9"
 SAMPLE_API_SECRET = "7bz1lzh9"
 SAMPLE_APP_ID = "HsiT9A6d"
+
+
+def url_origin(url: str) -> str:
+    """scheme://host:port/… of a URL: enough to recognise it, without a token in its path or userinfo."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname or ''}{port}/…"
 
 
 @dataclass
@@ -78,12 +86,17 @@ class SimulatorConfig:
         return self.api_key == SAMPLE_API_KEY and self.api_secret == SAMPLE_API_SECRET
 
     def __repr__(self) -> str:
-        # The secret never shows up in logs or test output.
-        shown = ", ".join(
-            f"{f.name}={'***' if f.name == 'api_secret' else repr(getattr(self, f.name))}"
-            for f in fields(self)
-        )
-        return f"SimulatorConfig({shown})"
+        # Neither the secret nor the push URL's path (the listener's token) shows up in logs or test output.
+        def shown(name: str) -> str:
+            value = getattr(self, name)
+            if name == "api_secret":
+                return "'***'"
+            if name == "push_url" and value:
+                return repr(url_origin(value))
+            return repr(value)
+
+        listed = ", ".join(f"{f.name}={shown(f.name)}" for f in fields(self))
+        return f"SimulatorConfig({listed})"
 
     @classmethod
     def from_env(cls, **overrides: object) -> SimulatorConfig:

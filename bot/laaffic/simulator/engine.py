@@ -12,9 +12,9 @@ import logging
 import math
 import random
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from bot.laaffic.simulator.config import SimulatorConfig
 from bot.laaffic.simulator.pushes import Background, PushSender
@@ -53,6 +53,20 @@ HANGUP_OUTBOUND_HUNG_UP, HANGUP_TRANSFER_RINGING, HANGUP_AFTER_TRANSFER = 1, 2, 
 DIRECTION_CUSTOMER, DIRECTION_AGENT, DIRECTION_SYSTEM = 0, 1, 3
 CALL_TYPE_GROUP_TO_AGENT, CALL_TYPE_OUTBOUND = 1, 3
 RINGING_GROUP_CALL, RINGING_CALL_CENTER = 1, 2
+
+
+@dataclass
+class _Outcome:
+    """How a call ended, filled in as it goes."""
+
+    hangup_reason: int = 0
+    hangup_code: str = ""
+    direction: int = DIRECTION_SYSTEM
+    answer: datetime | None = None
+    duration: int = 0
+    agent: Agent | None = None
+    group_name: str | None = None
+    labels: list[str] = field(default_factory=list)
 
 
 class _Timeline:
@@ -156,13 +170,7 @@ class CallEngine:
         ccode = task.ccode or country_code_of(number.called)
         called_info = ",".join(v for v in number.info if v) or None
 
-        outcome: dict[str, Any] = {
-            "agent": None,
-            "group_name": None,
-            "labels": [],
-            "answer": None,
-            "direction": DIRECTION_SYSTEM,
-        }
+        outcome = _Outcome()
         if rng.random() >= cfg.answer_rate:
             reason, _, sip, text = rng.choices(_FAILURES, weights=[f[1] for f in _FAILURES])[0]
             max_ring = task.max_ringing_time or cfg.default_max_ringing_time_s
@@ -170,11 +178,15 @@ class CallEngine:
                 reason, rng.uniform(1, 4)
             )
             await line.wait(ring)
-            outcome.update(reason=reason, sip=sip)
+            outcome.hangup_reason, outcome.hangup_code = reason, sip
             number.status, number.error_reason = NUMBER_ABNORMAL, text
         else:
             await line.wait(rng.uniform(3, 20))
-            outcome.update(answer=line.now, sip="200", direction=DIRECTION_CUSTOMER)
+            outcome.answer, outcome.hangup_code, outcome.direction = (
+                line.now,
+                "200",
+                DIRECTION_CUSTOMER,
+            )
             answered_at = line.elapsed
             early_hangup = rng.random() < cfg.early_hangup_rate
             talk = int(rng.triangular(8, 300, 40))
@@ -186,30 +198,27 @@ class CallEngine:
             label_draw = (rng.random(), rng.randrange(1 << 16))
             if early_hangup:
                 await line.wait(rng.randint(1, 6))
-                outcome["reason"] = HANGUP_OUTBOUND_HUNG_UP
+                outcome.hangup_reason = HANGUP_OUTBOUND_HUNG_UP
             elif task.task_type == 0 and not task.voice_group_ids:
                 await line.wait(talk)  # automatic call: the prompt plays, nobody transfers
-                outcome["reason"] = HANGUP_OUTBOUND_HUNG_UP
+                outcome.hangup_reason = HANGUP_OUTBOUND_HUNG_UP
             else:
                 agent = await self._transfer(task, number, call_id, called_info, line, agent_picks)
                 if agent is None:
                     task.call_failures += 1
-                    outcome["reason"] = HANGUP_TRANSFER_RINGING
+                    outcome.hangup_reason = HANGUP_TRANSFER_RINGING
                 else:
                     task.transfers += 1
                     group = self._state.groups.get(agent.voice_group_id)
-                    outcome.update(agent=agent, group_name=group.name if group else None)
+                    outcome.agent, outcome.group_name = agent, group.name if group else None
                     if group and group.label_names and label_draw[0] < 0.4:
-                        outcome["labels"] = [
-                            group.label_names[label_draw[1] % len(group.label_names)]
-                        ]
+                        outcome.labels = [group.label_names[label_draw[1] % len(group.label_names)]]
                     await line.wait(talk)
-                    outcome["reason"] = HANGUP_AFTER_TRANSFER
+                    outcome.hangup_reason = HANGUP_AFTER_TRANSFER
                     if agent_side_hangup:
-                        outcome["direction"] = DIRECTION_AGENT
+                        outcome.direction = DIRECTION_AGENT
                     self._release(agent, group.wrap_up_time if group else None)
-            duration = int(line.elapsed - answered_at)
-            outcome["duration"] = duration
+            outcome.duration = int(line.elapsed - answered_at)
             number.status, number.error_reason = NUMBER_CALLED, None
         self._finish(task, number, call_id, ccode, called_info, line, outcome)
 
@@ -297,12 +306,13 @@ class CallEngine:
         ccode: str,
         called_info: str | None,
         line: _Timeline,
-        outcome: dict[str, Any],
+        outcome: _Outcome,
     ) -> None:
-        agent: Agent | None = outcome["agent"]
-        duration = outcome.get("duration", 0)
+        agent = outcome.agent
+        duration = outcome.duration
         rate = Decimal(self._config.rate_per_minute)
-        cost = rate * math.ceil(duration / 60) if outcome["answer"] is not None else Decimal(0)
+        # Billed per started minute of an answered call.
+        cost = rate * math.ceil(duration / 60) if outcome.answer is not None else Decimal(0)
         self._state.balance -= cost
         start = line.start.astimezone(PLATFORM_TZ)
         session_id = f"{start:%y%m%d%H%M%S}{self._state.next_call_seq() % 100000:05d}"
@@ -316,19 +326,19 @@ class CallEngine:
             or self._config.default_display_num,
             ccode=ccode,
             agent_name=agent.name if agent else None,
-            agent_group_name=outcome["group_name"],
+            agent_group_name=outcome.group_name,
             agent_account=agent.account if agent else None,
             call_duration=duration,
             call_type=CALL_TYPE_GROUP_TO_AGENT if task.task_type == 1 else CALL_TYPE_OUTBOUND,
-            hangup_code=outcome["sip"],
-            hangup_reason=outcome["reason"],
-            hanging_direction=outcome["direction"],
-            labels=outcome["labels"],
+            hangup_code=outcome.hangup_code,
+            hangup_reason=outcome.hangup_reason,
+            hanging_direction=outcome.direction,
+            labels=outcome.labels,
             base_cost=cost,
             cost=cost,
             remark="",
             call_start=line.start,
-            answer=outcome["answer"],
+            answer=outcome.answer,
             call_end=line.now,
             voice_url=(f"https://recordings.simulator.invalid/{session_id}.mp3" if agent else None),
             task_id=task.task_id,

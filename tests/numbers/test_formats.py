@@ -1,0 +1,160 @@
+"""Every accepted input format and encoding, header detection, and the rows the user sees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.numbers import NumberFileError, check_number_file
+from tests.numbers.files import make_ods, make_text, make_xls, make_xlsx
+
+ROWS = [
+    ["Name", "Mobile", "City"],
+    ["Asha", "+91 98765 43210", "Pune"],
+    ["Ravi", "098765 43211", "Delhi"],
+    ["Meera", "98765-43212", "Mumbai"],
+    ["Ajay", "12345", "Agra"],
+]
+EXPECTED_VALID = 3
+
+
+def _check(path: Path, **kwargs: object):
+    return check_number_file(path, default_ccode="91", **kwargs)  # type: ignore[arg-type]
+
+
+def _assert_standard(report, phone_column: str = "Mobile") -> None:
+    assert report.phone_column == phone_column
+    assert report.info_columns == ["Name", "City"]
+    assert (report.total_rows, report.valid, report.invalid) == (4, EXPECTED_VALID, 1)
+    assert [(r.row, r.value) for r in report.rejected_samples] == [(5, "12345")]
+
+
+def test_xlsx(tmp_path: Path) -> None:
+    report = _check(make_xlsx(tmp_path / "list.xlsx", ROWS)).report
+    _assert_standard(report)
+    assert report.sheet_name == "Sheet1"
+
+
+def test_xls(tmp_path: Path) -> None:
+    _assert_standard(_check(make_xls(tmp_path / "list.xls", ROWS)).report)
+
+
+def test_ods(tmp_path: Path) -> None:
+    _assert_standard(_check(make_ods(tmp_path / "list.ods", ROWS)).report)
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_csv_delimiters_are_sniffed(tmp_path: Path, delimiter: str) -> None:
+    # Commas inside the data of a ;/tab/| file must not fool the sniffing.
+    rows = [ROWS[0]] + [
+        [*row[:2], f"{row[2]}, India" if delimiter != "," else row[2]] for row in ROWS[1:]
+    ]
+    checked = _check(make_text(tmp_path / "list.csv", rows, delimiter=delimiter))
+    _assert_standard(checked.report)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
+def test_text_encodings(tmp_path: Path, encoding: str) -> None:
+    rows = [["姓名", "手机号码", "城市"], ["张伟", "13800138000", "北京"], ["李娜", "139 0013 9000", "上海"]]
+    path = make_text(tmp_path / "名单.txt", rows, delimiter="\t", encoding=encoding)
+    report = check_number_file(path, default_ccode="86").report
+    assert report.phone_column == "手机号码"
+    assert report.info_columns == ["姓名", "城市"]
+    assert report.valid == 2
+
+
+def test_unicode_text_as_excel_saves_it(tmp_path: Path) -> None:
+    """Excel's "Unicode text": UTF-16 LE with BOM, tab-separated."""
+    path = tmp_path / "export.txt"
+    path.write_bytes("\ufeffphone\tname\r\n919876543210\tAsha\r\n".encode("utf-16-le"))
+    report = _check(path).report
+    assert (report.phone_column, report.valid) == ("phone", 1)
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["phone", "Phone Number", "MOBILE", "Tel.", "telephone", "called", "MSISDN", "number", "手机", "电话", "号码", "联系电话"],
+)
+def test_header_words(tmp_path: Path, header: str) -> None:
+    rows = [["Customer ID", header, "Note"], ["A-1", "919876543210", "x"], ["A-2", "919876543211", "y"]]
+    report = _check(make_text(tmp_path / "list.csv", rows)).report
+    assert report.phone_column == header
+    assert report.valid == 2
+
+
+def test_strongest_header_word_wins(tmp_path: Path) -> None:
+    rows = [["Order number", "Mobile"], ["100234", "919876543210"], ["100235", "919876543211"]]
+    assert _check(make_text(tmp_path / "list.csv", rows)).report.phone_column == "Mobile"
+
+
+def test_headerless_list_uses_the_column_of_numbers(tmp_path: Path) -> None:
+    rows = [["Asha", "919876543210"], ["Ravi", "919876543211"], ["Meera", "not given"]]
+    checked = _check(make_text(tmp_path / "list.csv", rows))
+    report = checked.report
+    assert (report.phone_column, report.info_columns) == ("phone", ["Column A"])
+    assert (report.total_rows, report.valid, report.invalid) == (3, 2, 1)
+    assert report.rejected_samples[0].row == 3
+
+
+def test_plain_text_file_of_pasted_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "pasted.txt"
+    path.write_text("98765 43210\n+91 98765 43211\n\n98765-43212\n\n\n", encoding="utf-8")
+    report = _check(path).report
+    assert (report.phone_column, report.info_columns) == ("phone", [])
+    assert (report.total_rows, report.valid, report.empty) == (4, 3, 1)  # trailing blanks are no rows
+
+
+def test_unknown_header_names_with_a_numeric_column(tmp_path: Path) -> None:
+    rows = [["Customer", "Contact"], ["Asha", 919876543210.0], ["Ravi", 919876543211.0]]
+    report = _check(make_xlsx(tmp_path / "list.xlsx", rows)).report
+    assert (report.phone_column, report.info_columns, report.valid) == ("Contact", ["Customer"], 2)
+
+
+def test_excel_floats_and_scientific_notation(tmp_path: Path) -> None:
+    rows = [["phone"], [919876543210.0], ["9.19877E+11"], [9876543211.0]]
+    report = _check(make_xlsx(tmp_path / "list.xlsx", rows)).report
+    assert report.valid == 2
+    (lost,) = report.rejected_samples
+    assert (lost.row, lost.value) == (3, "9.19877E+11")
+    assert "scientific notation" in lost.reason
+
+
+def test_row_numbers_match_the_sheet_when_data_starts_lower(tmp_path: Path) -> None:
+    rows = [["Phone", "Name"], ["919876543210", "a"], ["bad", "b"]]
+    path = make_xlsx(tmp_path / "list.xlsx", rows, first_row=4, first_col=2)  # header at C5
+    report = _check(path).report
+    assert report.rejected_samples[0].row == 7
+    assert report.info_columns == ["Name"]
+
+
+def test_sheet_by_name(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path / "book.xlsx", ROWS, sheet="Leads", extra_sheets=["Summary"])
+    _assert_standard(_check(path, sheet="Leads").report)
+    with pytest.raises(NumberFileError, match="no phone number|No column of phone numbers"):
+        _check(path)  # the first sheet has no numbers
+    with pytest.raises(NumberFileError) as caught:
+        _check(path, sheet="Nope")
+    assert "'Summary', 'Leads'" in caught.value.message
+
+
+def test_sheet_by_name_in_xls_and_ods(tmp_path: Path) -> None:
+    _assert_standard(_check(make_xls(tmp_path / "l.xls", ROWS, sheet="Leads"), sheet="Leads").report)
+    _assert_standard(_check(make_ods(tmp_path / "l.ods", ROWS, sheet="Leads"), sheet="Leads").report)
+    with pytest.raises(NumberFileError, match="no sheet named 'X'"):
+        _check(make_ods(tmp_path / "m.ods", ROWS), sheet="X")
+
+
+def test_bytes_input_with_a_file_name(tmp_path: Path) -> None:
+    data = make_xlsx(tmp_path / "list.xlsx", ROWS).read_bytes()
+    checked = check_number_file(data, file_name="from-chat.xlsx", default_ccode="91")
+    assert checked.report.file_name == "from-chat.xlsx"
+    _assert_standard(checked.report)
+
+
+def test_content_decides_the_format_not_the_extension(tmp_path: Path) -> None:
+    """CRMs often export CSV/TSV text, or xlsx, under a .xls name."""
+    make_text(tmp_path / "export.xls", [["phone"], ["919876543210"]], delimiter="\t")
+    assert _check(tmp_path / "export.xls").report.valid == 1
+    make_xlsx(tmp_path / "real.xls", [["phone"], ["919876543210"]])
+    assert _check(tmp_path / "real.xls").report.valid == 1
