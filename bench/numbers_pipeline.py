@@ -53,7 +53,9 @@ def generate(path: Path, rows: int, seed: int = 1) -> dict[str, int]:
             duplicates += 1
             sheet.write_number(row, 0, rng.choice(issued))
         else:
-            number = float(91_00_0000_0000 + rng.choice((6, 7, 8, 9)) * 10**9 + rng.randrange(10**9))
+            number = float(
+                91_00_0000_0000 + rng.choice((6, 7, 8, 9)) * 10**9 + rng.randrange(10**9)
+            )
             issued.append(number)
             sheet.write_number(row, 0, number)
         sheet.write_string(row, 1, f"Customer {row}")
@@ -155,7 +157,15 @@ def _child(which: str, source: Path, out_dir: Path) -> None:
 
 def _in_child(which: str, source: Path, out_dir: Path) -> dict[str, float]:
     output = subprocess.run(
-        [sys.executable, "-m", "bench.numbers_pipeline", "--child", which, str(source), str(out_dir)],
+        [
+            sys.executable,
+            "-m",
+            "bench.numbers_pipeline",
+            "--child",
+            which,
+            str(source),
+            str(out_dir),
+        ],
         check=True,
         capture_output=True,
         text=True,
@@ -168,7 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-baseline", action="store_true")
-    parser.add_argument("--child", nargs=3, metavar=("WHICH", "SOURCE", "OUT_DIR"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("WHICH", "SOURCE", "OUT_DIR"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child:
         _child(args.child[0], Path(args.child[1]), Path(args.child[2]))
@@ -195,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
             f"valid {best['valid']:,}, invalid {best['invalid']:,}, duplicates {best['duplicates']:,}"
         )
         floor = _in_child("imports", source, work)["max_rss_mb"]
-        print(f"ours:     peak RSS {ours_memory['max_rss_mb']:.0f} MB (interpreter + imports: {floor:.0f} MB)")
+        print(
+            f"ours:     peak RSS {ours_memory['max_rss_mb']:.0f} MB (interpreter + imports: {floor:.0f} MB)"
+        )
         ok = best["seconds"] <= TARGET_SECONDS
         if not args.skip_baseline:
             baseline = _in_child("baseline", source, work)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
+from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
@@ -252,7 +253,13 @@ async def chat_migrated(update: Update, context: Context) -> None:
         old, new = message.migrate_from_chat_id, message.chat_id
     else:
         return
-    moved = await runtime_of(context).database.run(lambda s: access.migrate_chat(s, old, new))
+    database = runtime_of(context).database
+    try:
+        moved = await database.run(lambda s: access.migrate_chat(s, old, new))
+    except IntegrityError:
+        # Telegram sends two service messages (old and new chat) and we handle updates
+        # concurrently: the other one won the race; running again finds its rows and is a no-op.
+        moved = await database.run(lambda s: access.migrate_chat(s, old, new))
     if moved:
         log.info("chat %s migrated to %s: binding, roles and routes moved", old, new)
 

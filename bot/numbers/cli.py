@@ -32,7 +32,9 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
         else:
             files = checked.write_clean(out_dir, fmt=settings.number_file_format)
         for clean in files:
-            print(f"Clean file: {clean.path} ({clean.rows:,} numbers; upload name {clean.file_name})")
+            print(
+                f"Clean file: {clean.path} ({clean.rows:,} numbers; upload name {clean.file_name})"
+            )
         rejected = checked.write_rejected(out_dir)
         if rejected is not None:
             print(f"Rejected rows: {rejected}")

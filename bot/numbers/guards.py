@@ -38,22 +38,24 @@ PASSWORD = (
     "remove the password (File → Info → Protect Workbook), save it, and send it again."
 )
 
-# Magic numbers of files people attach by mistake, to say what the file really is.
+# Magic numbers of files people attach by mistake, to say what the file really is. The short
+# ones could begin a text file ("MZ code,phone"), so they count only with a NUL byte nearby,
+# which no text file has.
 _OTHER_FORMATS = (
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf", "a 7-Zip archive"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"\x7fELF", "a program"),
-    (b"MZ", "a Windows program"),
-    (b"RIFF", "a media file"),
-    (b"\x00\x00\x00", "a media file"),
-    (b"OggS", "an audio file"),
-    (b"ID3", "an audio file"),
-    (b"SQLite format 3", "a database file"),
+    (b"%PDF", "a PDF document", False),
+    (b"\x89PNG", "a PNG image", False),
+    (b"\xff\xd8\xff", "a JPEG image", False),
+    (b"GIF8", "a GIF image", False),
+    (b"Rar!", "a RAR archive", False),
+    (b"7z\xbc\xaf", "a 7-Zip archive", False),
+    (b"\x1f\x8b", "a gzip archive", False),
+    (b"\x7fELF", "a program", False),
+    (b"SQLite format 3", "a database file", False),
+    (b"MZ", "a Windows program", True),
+    (b"RIFF", "a media file", True),
+    (b"OggS", "an audio file", True),
+    (b"ID3", "an audio file", True),
+    (b"\x00\x00\x00", "a media file", True),
 )
 
 _BUFFER = 8 * 1024 * 1024
@@ -73,10 +75,10 @@ def detect_kind(data: bytes, ext: str) -> str:
         return _zip_kind(data, ext)
     if data.startswith(OLE2_MAGIC):
         return _ole2_kind(data, ext)
-    for magic, what in _OTHER_FORMATS:
-        if data.startswith(magic):
-            raise renamed_file(ext, what)
     head = data[:4096]
+    for magic, what, needs_nul in _OTHER_FORMATS:
+        if data.startswith(magic) and (not needs_nul or b"\x00" in head):
+            raise renamed_file(ext, what)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return TEXT  # UTF-16 with a BOM: Excel's "Unicode text"
     if b"\x00" in head:
@@ -236,7 +238,14 @@ class _Unpacker:
                     yield chunk
         except NumberFileError:
             raise
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            NotImplementedError,
+            RuntimeError,
+        ):
             # Bad CRC, a lying size, an unsupported method: calamine would fail too.
             raise NumberFileError(CORRUPT) from None
 
@@ -402,7 +411,9 @@ def check_xlsx(data: bytes, sheet: str | None) -> None:
         if parts:
             chosen = [next((p for p in parts if p[0] == sheet), parts[0])]
         else:  # an unusual package: measure every worksheet
-            chosen = [("", n) for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+            chosen = [
+                ("", n) for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")
+            ]
         for name, part in chosen:
             if _xlsx_is_small(_complete_tags(unpacker.chunks(part))):
                 continue
@@ -414,7 +425,9 @@ def check_xlsx(data: bytes, sheet: str | None) -> None:
 
 def no_such_sheet(sheet: str, names: list[str]) -> NumberFileError:
     listed = ", ".join(repr(n) for n in names[:10])
-    return NumberFileError(f"There is no sheet named {sheet!r} in this file; its sheets are {listed}: give one of those names.")
+    return NumberFileError(
+        f"There is no sheet named {sheet!r} in this file; its sheets are {listed}: give one of those names."
+    )
 
 
 _ODS_TOKEN = re.compile(
@@ -434,17 +447,20 @@ def check_ods(data: bytes) -> None:
         table = b""
         row = last_row = width = 0
         row_repeat = col = row_last_col = 0
+        in_row = False
         for piece in _complete_tags(unpacker.chunks("content.xml")):
             for closing, name, rest in _ODS_TOKEN.findall(piece):
                 self_closing = rest.rstrip().endswith(b"/>")
                 if name == b"table":
                     if closing:
-                        _ods_extent(table, last_row, width).check(table.decode("utf-8", "replace"))
+                        _ods_extent(last_row, width).check(table.decode("utf-8", "replace"))
+                        last_row = width = 0
                     else:
                         found = _ODS_NAME.search(rest)
                         table = found.group(1) if found else b""
                         row = last_row = width = 0
                 elif name == b"table-row":
+                    in_row = not closing and not self_closing
                     if closing:
                         if row_last_col:
                             last_row = row + row_repeat
@@ -461,9 +477,13 @@ def check_ods(data: bytes) -> None:
                     col += int(found.group(1)) if found else 1
                     if not self_closing:
                         row_last_col = col
+        # A table left open by a truncated file still counts: calamine expands as it parses.
+        if in_row and row_last_col:
+            last_row, width = row + row_repeat, max(width, row_last_col)
+        _ods_extent(last_row, width).check(None)
 
 
-def _ods_extent(table: bytes, last_row: int, width: int) -> Extent:
+def _ods_extent(last_row: int, width: int) -> Extent:
     extent = Extent()
     if last_row and width:
         extent.add(1, 1)

@@ -25,7 +25,9 @@ def unique_suffix() -> str:
     return secrets.token_hex(3)
 
 
-def platform_file_name(original: str, extension: str, *, suffix: str | None = None, part: int | None = None) -> str:
+def platform_file_name(
+    original: str, extension: str, *, suffix: str | None = None, part: int | None = None
+) -> str:
     """`stem_ab12cd.xls`, or `stem_ab12cd-2.xlsx` for a part of a split list: 5-32 characters."""
     tail = f"_{suffix or unique_suffix()}" + (f"-{part}" if part else "") + extension
     stem = safe_stem(original)[: PLATFORM_NAME_MAX - len(tail)].rstrip("_-") or _FALLBACK_STEM[:1]

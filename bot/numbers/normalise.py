@@ -37,7 +37,9 @@ A_DATE = "a date or time, not a phone number"
 
 _SCIENTIFIC_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _FLOAT_TEXT_RE = re.compile(r"(\+?\d{5,})\.0+")  # "919876543210.0" from a float-typed export
-_SEPARATORS = str.maketrans("", "", " \t\u00a0\u2007\u202f-.()[]{}/\u2010\u2011\u2012\u2013\u2014\u2015")
+_SEPARATORS = str.maketrans(
+    "", "", " \t\u00a0\u2007\u202f-.()[]{}/\u2010\u2011\u2012\u2013\u2014\u2015"
+)
 
 
 def cell_text(cell: object) -> str:

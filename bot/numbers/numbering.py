@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
 from phonenumbers.phonemetadata import PhoneNumberDesc
@@ -26,7 +26,7 @@ POSSIBLE, LOCAL_ONLY, TOO_SHORT, TOO_LONG, INVALID_LENGTH = range(5)
 
 
 def _lengths_lookahead(lengths: tuple[int, ...]) -> str:
-    return "(?=(?:" + "|".join(r"\d{%d}" % n for n in lengths) + r")\Z)"
+    return "(?=(?:" + "|".join(rf"\d{{{n}}}" for n in lengths) + r")\Z)"
 
 
 def _desc_regex(desc: PhoneNumberDesc | None) -> str | None:
@@ -110,7 +110,9 @@ class NumberingPlan:
         self._possible_lengths = tuple(main.general_desc.possible_length)
         self._local_lengths = tuple(main.general_desc.possible_length_local_only or ())
         self._national_prefix = (
-            re.compile(main.national_prefix_for_parsing) if main.national_prefix_for_parsing else None
+            re.compile(main.national_prefix_for_parsing)
+            if main.national_prefix_for_parsing
+            else None
         )
         self.national_prefix_match: Callable[[str], object] | None = (
             self._national_prefix.match if self._national_prefix else None
@@ -193,7 +195,7 @@ def _never(_: str) -> None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def numbering_plan(calling_code: int) -> NumberingPlan | None:
     """The plan for a calling code (built once, then cached), or None for an unknown code."""
     if calling_code not in COUNTRY_CODE_TO_REGION_CODE:

@@ -13,7 +13,6 @@ from pathlib import Path
 from bot.numbers import guards
 from bot.numbers.columns import (
     SAMPLE_ROWS,
-    Layout,
     column_letter,
     find_layout,
     header_name,
@@ -131,7 +130,11 @@ class CheckedNumbers:
         files = []
         for part, (start, end) in enumerate(bounds, start=1):
             numbered = len(bounds) > 1
-            path = out_path.with_name(f"{out_path.stem}-{part}{out_path.suffix}") if numbered else out_path
+            path = (
+                out_path.with_name(f"{out_path.stem}-{part}{out_path.suffix}")
+                if numbered
+                else out_path
+            )
             _write_platform_file(path, header, [column[start:end] for column in columns])
             name = platform_file_name(
                 out_path.name, extension, suffix=suffix, part=part if numbered else None
@@ -153,7 +156,8 @@ class CheckedNumbers:
         width = len(self._source_header)
         header = unique_headers([*self._source_header, "row", "reason"])
         columns: list[list[object]] = [
-            [row[col] if col < len(row) else "" for _, row, _ in self._rejected] for col in range(width)
+            [row[col] if col < len(row) else "" for _, row, _ in self._rejected]
+            for col in range(width)
         ]
         columns.append([str(number) for number, _, _ in self._rejected])
         columns.append([reason for _, _, reason in self._rejected])
@@ -191,7 +195,9 @@ def _load(source: Path | str | bytes, file_name: str | None) -> tuple[bytes, str
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise NumberFileError(f"There is no file at {str(path)!r}: check the path.") from None
     except PermissionError:
-        raise NumberFileError(f"The file {str(path)!r} cannot be read (permission denied).") from None
+        raise NumberFileError(
+            f"The file {str(path)!r} cannot be read (permission denied)."
+        ) from None
     if len(data) > MAX_FILE_BYTES:  # it grew while we looked
         raise _too_big(len(data))
     return data, name

@@ -107,7 +107,25 @@ def _read_text(data: bytes, kind: str) -> Table:
     if "\x00" in text:
         raise guards.renamed_file("." + kind, "a binary file")
     delimiter = sniff_delimiter(text)
-    return Table(_text_rows(text, delimiter), first_row=1, first_col=0, kind=kind, delimiter=delimiter)
+    if text.count("\n") > MAX_ROWS + 1 and _count_records(text, delimiter) > MAX_ROWS + 1:
+        # Refuse before checking a single number (lines can hold quoted newlines: count records).
+        raise guards.too_many_rows()
+    return Table(
+        _text_rows(text, delimiter), first_row=1, first_col=0, kind=kind, delimiter=delimiter
+    )
+
+
+def _count_records(text: str, delimiter: str) -> int:
+    count = 0
+    try:
+        for count, _ in enumerate(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1
+        ):
+            if count > MAX_ROWS + 1:
+                break
+    except csv.Error:
+        pass  # reported with its line number when the rows are read
+    return count
 
 
 def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:

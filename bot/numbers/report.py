@@ -34,7 +34,9 @@ class NumberReport:
     sheet_name: str | None = None
 
     def lines(self) -> list[str]:
-        where = f"{self.file_name}, sheet {self.sheet_name!r}" if self.sheet_name else self.file_name
+        where = (
+            f"{self.file_name}, sheet {self.sheet_name!r}" if self.sheet_name else self.file_name
+        )
         lines = [f"File: {where}"]
         lines.append(f"Phone column: {self.phone_column}")
         info = ", ".join(self.info_columns) if self.info_columns else "none"
@@ -52,7 +54,11 @@ class NumberReport:
         )
         if self.rejected_samples:
             shown = len(self.rejected_samples)
-            heading = "Invalid numbers" if shown == self.invalid else f"First {shown} of {self.invalid:,} invalid numbers"
+            heading = (
+                "Invalid numbers"
+                if shown == self.invalid
+                else f"First {shown} of {self.invalid:,} invalid numbers"
+            )
             lines.append(f"{heading}:")
             for rejected in self.rejected_samples:
                 value = rejected.value
@@ -67,7 +73,9 @@ class NumberReport:
                 f"({PLATFORM_MAX_ROWS:,}): they are split into {self.parts} files."
             )
         if self.valid == 0:
-            lines.append("No valid numbers, so there is nothing to upload: fix the rows above and send the file again.")
+            lines.append(
+                "No valid numbers, so there is nothing to upload: fix the rows above and send the file again."
+            )
         return lines
 
 

@@ -112,7 +112,9 @@ def _xml_column(values: list[object]) -> list[str]:
 
 _ONLY_STR = {str}
 _FORMULA_AFTER_NEWLINE = re.compile("\n[=+\\-@\t\r]")
-_EMPTY_CELL = re.compile(r'<c r="[A-Z]+[0-9]+" t="inlineStr"><is><t xml:space="preserve"></t></is></c>')
+_EMPTY_CELL = re.compile(
+    r'<c r="[A-Z]+[0-9]+" t="inlineStr"><is><t xml:space="preserve"></t></is></c>'
+)
 _EMPTY_CELL_MARK = 'preserve"></t>'
 
 
@@ -127,7 +129,9 @@ def write_xlsx(path: Path, header: Sequence[str], columns: Sequence[Sequence[obj
 
     def batch_xml(first_number: int, batch: list[list[object]]) -> bytes:
         texts = [_xml_column(column) for column in batch]
-        xml = "".join([row_xml(n, *values) for n, values in enumerate(zip(*texts), first_number)])
+        xml = "".join(
+            [row_xml(n, *values) for n, values in enumerate(zip(*texts, strict=True), first_number)]
+        )
         if _EMPTY_CELL_MARK in xml:
             xml = _EMPTY_CELL.sub("", xml)
         return xml.encode()
@@ -156,7 +160,7 @@ def write_xls(path: Path, header: Sequence[str], columns: Sequence[Sequence[obje
     header_row = sheet.row(0)
     for col, name in enumerate(header):
         header_row.set_cell_text(col, safe_text(name))
-    for number, values in enumerate(zip(*columns), start=1):
+    for number, values in enumerate(zip(*columns, strict=True), start=1):
         row = sheet.row(number)
         for col, value in enumerate(values):
             if value != "" and value is not None:
@@ -179,7 +183,7 @@ def write_ods(path: Path, header: Sequence[str], columns: Sequence[Sequence[obje
                 )
         return "<table:table-row>" + "".join(cells) + "</table:table-row>"
 
-    body = row_xml(header) + "".join(row_xml(values) for values in zip(*columns))
+    body = row_xml(header) + "".join(row_xml(values) for values in zip(*columns, strict=True))
     content = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -209,5 +213,5 @@ def write_delimited(
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, delimiter=delimiter)
         writer.writerow([safe_text(value) for value in header])
-        for values in zip(*columns):
+        for values in zip(*columns, strict=True):
             writer.writerow([safe_text(value) if value != "" else "" for value in values])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from tests.bot.conftest import GROUP, OPERATOR, VIEWER, BotHarness
 
@@ -42,11 +43,12 @@ async def prepare(bot: BotHarness) -> None:
 async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness) -> None:
     await prepare(bot)
     message_id, data = await upload_file(bot, numbers_csv())
-    text = bot.telegram.last_text(GROUP)
     report = next(m.text for m in bot.telegram.messages(GROUP) if m.message_id == message_id)
     assert "12" in report and "invalid" in report.lower() and "duplicate" in report.lower()
-    rejected = [c for c in bot.telegram.calls_of("sendDocument", GROUP)]
-    assert rejected and "Rejected rows" in rejected[-1].text
+    rejected = await bot.telegram.wait_for(lambda c: c.method == "sendDocument" and c.ok)
+    assert "Rejected rows" in rejected.text and rejected.chat_id == GROUP
+    (upload,) = rejected.files.values()
+    assert b"12345" in upload.content and b"reason" in upload.content.lower()
     upload_id = data.split(":")[1]
 
     # a viewer's press is refused and nothing happens
@@ -97,10 +99,10 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
         if c.seq > mark
     ]
     assert any("nothing more was done" in a for a in answers), answers
-    task_id = done.text.split("Task ")[1].split()[0]
+    task_id = re.search(r"Task <code>(\d+)</code> submitted", done.text).group(1)
 
     reply = await bot.say(GROUP, VIEWER, f"/task {task_id}")
-    assert f"Task {task_id}" in reply.text and "Progress" in reply.text
+    assert f"Task <code>{task_id}</code>" in reply.text and "Progress" in reply.text
     reply = await bot.say(GROUP, VIEWER, "/tasks")
     assert task_id in reply.text
 
@@ -110,10 +112,15 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
     confirm, yes = find_button(bot, GROUP, "pa:")
     yes = next(b["callback_data"] for b in confirm.buttons if b["callback_data"].endswith(":yes"))
     mark = bot.telegram.mark()
-    await bot.press(GROUP, OPERATOR, confirm.message_id, yes)
+    bot.telegram.press_button(GROUP, OPERATOR, confirm.message_id, yes)
+    bot.telegram.press_button(GROUP, OPERATOR, confirm.message_id, yes)
     await bot.telegram.wait_for_text(GROUP, "cancelled", since=mark)
-    answer = await bot.press(GROUP, OPERATOR, confirm.message_id, yes)
-    assert "already answered" in answer.params["text"]
+    await bot.telegram.wait_until(
+        lambda: len([c for c in bot.telegram.calls_of("answerCallbackQuery") if c.seq > mark]) == 2,
+        5, what="both presses answered")
+    answers = [c.params.get("text", "") for c in bot.telegram.calls_of("answerCallbackQuery")
+               if c.seq > mark]
+    assert any("already answered" in a for a in answers), answers
     assert bot.platform.simulator.requests["/v3/cc/preview/agent/cancelTask"] == 1
     reply = await bot.say(GROUP, VIEWER, f"/task {task_id}")
     assert "cancelled" in reply.text

@@ -15,7 +15,15 @@ import xlwt
 Cell = str | int | float | None
 
 
-def make_xlsx(path: Path, rows: Sequence[Sequence[Cell]], sheet: str = "Sheet1", *, first_row: int = 0, first_col: int = 0, extra_sheets: Sequence[str] = ()) -> Path:
+def make_xlsx(
+    path: Path,
+    rows: Sequence[Sequence[Cell]],
+    sheet: str = "Sheet1",
+    *,
+    first_row: int = 0,
+    first_col: int = 0,
+    extra_sheets: Sequence[str] = (),
+) -> Path:
     workbook = xlsxwriter.Workbook(str(path))
     for name in extra_sheets:
         workbook.add_worksheet(name).write(0, 0, "other sheet")
@@ -82,7 +90,8 @@ def ods_bytes(table_xml: str, name: str = "Sheet1") -> bytes:
 def make_ods(path: Path, rows: Sequence[Sequence[Cell]], sheet: str = "Sheet1") -> Path:
     """Written as LibreOffice does, trailing filler row of a million empty rows included."""
     body = "".join(
-        "<table:table-row>" + "".join(_ods_cell(v) for v in row) + "</table:table-row>" for row in rows
+        "<table:table-row>" + "".join(_ods_cell(v) for v in row) + "</table:table-row>"
+        for row in rows
     )
     filler = (
         '<table:table-row table:number-rows-repeated="1048000">'
@@ -92,7 +101,9 @@ def make_ods(path: Path, rows: Sequence[Sequence[Cell]], sheet: str = "Sheet1") 
     return path
 
 
-def make_text(path: Path, rows: Sequence[Sequence[str]], *, delimiter: str = ",", encoding: str = "utf-8") -> Path:
+def make_text(
+    path: Path, rows: Sequence[Sequence[str]], *, delimiter: str = ",", encoding: str = "utf-8"
+) -> Path:
     """Delimited text; encoding 'utf-8-sig' and 'utf-16' (BOM) as Excel writes them."""
     lines = [delimiter.join(row) for row in rows]
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
@@ -112,7 +123,9 @@ def sparse_xlsx(path: Path, far_cell: str) -> Path:
     return write_xlsx_package(path, sheet)
 
 
-def write_xlsx_package(path: Path, sheet_xml: str | bytes, *, sheet_size: int | None = None) -> Path:
+def write_xlsx_package(
+    path: Path, sheet_xml: str | bytes, *, sheet_size: int | None = None
+) -> Path:
     """A minimal .xlsx package around the given worksheet XML."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
@@ -179,13 +192,22 @@ def ole2_bytes(streams: dict[str, bytes]) -> bytes:
         fat += [start + i + 1 for i in range(count - 1)] + [end]
     fat += [free] * (fat_sectors * (sector // 4) - len(fat))
 
-    def entry(name: str, kind: int, start: int, size: int, child: int = 0xFFFFFFFF, right: int = 0xFFFFFFFF) -> bytes:
+    def entry(
+        name: str,
+        kind: int,
+        start: int,
+        size: int,
+        child: int = 0xFFFFFFFF,
+        right: int = 0xFFFFFFFF,
+    ) -> bytes:
         encoded = name.encode("utf-16-le") + b"\0\0"
         return (
             encoded.ljust(64, b"\0")
             + struct.pack("<HBB", len(encoded), kind, 1)
             + struct.pack("<III", 0xFFFFFFFF, right, child)
-            + b"\0" * 16 + b"\0" * 4 + b"\0" * 16
+            + b"\0" * 16
+            + b"\0" * 4
+            + b"\0" * 16
             + struct.pack("<III", start, size, 0)
         )
 
@@ -193,11 +215,18 @@ def ole2_bytes(streams: dict[str, bytes]) -> bytes:
     names = list(padded)
     for i, name in enumerate(names):
         right = i + 2 if i + 1 < len(names) else 0xFFFFFFFF
-        directory += entry(name, 2, starts[i], len(streams[name]) if len(streams[name]) >= 4096 else 4096, right=right)
+        directory += entry(
+            name,
+            2,
+            starts[i],
+            len(streams[name]) if len(streams[name]) >= 4096 else 4096,
+            right=right,
+        )
     directory = directory.ljust(dir_sectors * sector, b"\0")
 
     header = (
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        + b"\0" * 16
         + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
         + b"\0" * 6
         + struct.pack("<IIIIIIIII", 0, fat_sectors, first_dir, 0, 4096, end, 0, end, 0)
@@ -208,3 +237,32 @@ def ole2_bytes(streams: dict[str, bytes]) -> bytes:
     for data, count in zip(padded.values(), data_sectors, strict=True):
         body += data.ljust(count * sector, b"\0")
     return header + body
+
+
+def handmade_zip(entries: Sequence[tuple[str, bytes, int]]) -> bytes:
+    """A zip whose headers say whatever we like: (name, content, declared uncompressed size).
+    Contents are deflated; the CRC is that of the real content."""
+    import zlib
+
+    local, central = b"", b""
+    for name, content, declared in entries:
+        packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+        data = packer.compress(content) + packer.flush()
+        crc = zlib.crc32(content)
+        encoded = name.encode()
+        fields = struct.pack(
+            "<HHHHHIIIHH", 20, 0, 8, 0, 0x21, crc, len(data), declared, len(encoded), 0
+        )
+        offset = len(local)
+        local += b"PK\x03\x04" + fields + encoded + data
+        central += (
+            b"PK\x01\x02"
+            + struct.pack("<H", 20)
+            + fields
+            + struct.pack("<HHHII", 0, 0, 0, 0, offset)
+            + encoded
+        )
+    end = b"PK\x05\x06" + struct.pack(
+        "<HHHHIIH", 0, 0, len(entries), len(entries), len(central), len(local), 0
+    )
+    return local + central + end

@@ -36,7 +36,9 @@ def test_report_counts_and_samples(tmp_path: Path) -> None:
     rows += [["", ""], ["", ""]]  # trailing blank lines are not rows
     report = check_number_file(make_text(tmp_path / "l.csv", rows), default_ccode="91").report
     assert (report.valid, report.duplicates, report.empty, report.invalid) == (10, 1, 2, 25)
-    assert report.total_rows == 38 == report.valid + report.duplicates + report.empty + report.invalid
+    assert (
+        report.total_rows == 38 == report.valid + report.duplicates + report.empty + report.invalid
+    )
     assert len(report.rejected_samples) == 20
     first = report.rejected_samples[0]
     assert (first.row, first.value) == (15, "bad0")
@@ -49,7 +51,12 @@ def test_report_counts_and_samples(tmp_path: Path) -> None:
 
 
 def test_duplicates_after_normalising_keep_the_first(tmp_path: Path) -> None:
-    rows = [["phone", "who"], ["+91 98765 43210", "first"], ["098765-43210", "second"], [919876543210.0, "third"]]
+    rows = [
+        ["phone", "who"],
+        ["+91 98765 43210", "first"],
+        ["098765-43210", "second"],
+        [919876543210.0, "third"],
+    ]
     checked = check_number_file(make_xlsx(tmp_path / "d.xlsx", rows), default_ccode="91")
     assert (checked.report.valid, checked.report.duplicates) == (1, 2)
     (clean,) = checked.write_clean(tmp_path / "out")
@@ -63,7 +70,12 @@ def test_clean_file_puts_the_phone_first_and_makes_headers_unique(tmp_path: Path
         ["Ravi", "", "919876543211", "R.", "", "n2"],
     ]
     checked = check_number_file(make_xlsx(tmp_path / "h.xlsx", rows), default_ccode="91")
-    assert checked.report.info_columns == ["Name", "Note", "name_2", "Note_2"]  # the empty column dropped
+    assert checked.report.info_columns == [
+        "Name",
+        "Note",
+        "name_2",
+        "Note_2",
+    ]  # the empty column dropped
     (clean,) = checked.write_clean(tmp_path / "out")
     assert clean.path.suffix == ".xls" and clean.rows == 2
     sheet = read_sheet(clean.path)
@@ -73,7 +85,9 @@ def test_clean_file_puts_the_phone_first_and_makes_headers_unique(tmp_path: Path
 
 
 def test_phone_numbers_are_text_in_both_formats(tmp_path: Path) -> None:
-    checked = check_number_file(make_xlsx(tmp_path / "f.xlsx", [["phone"], [919876543210.0]]), default_ccode="91")
+    checked = check_number_file(
+        make_xlsx(tmp_path / "f.xlsx", [["phone"], [919876543210.0]]), default_ccode="91"
+    )
     for fmt in ("xls", "xlsx"):
         (clean,) = checked.write_clean(tmp_path / fmt, fmt=fmt)
         assert clean.path.suffix == f".{fmt}"
@@ -83,12 +97,14 @@ def test_phone_numbers_are_text_in_both_formats(tmp_path: Path) -> None:
     assert (cell.value, cell.data_type) == ("919876543210", "s")
 
 
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+2", "-3+4", "@SUM(A1)", "\t=1", "plain", "a=b"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-3+4", "@SUM(A1)", "\t=1", "plain", "a=b"]
 
 
 @pytest.mark.parametrize("fmt", ["xls", "xlsx"])
 def test_formulas_in_callee_information_cannot_run(tmp_path: Path, fmt: str) -> None:
-    rows = [["phone", "=cmd|' /C calc'!A0"]] + [[f"9198765432{i:02d}", f] for i, f in enumerate(FORMULAS)]
+    rows = [["phone", "=cmd|' /C calc'!A0"]] + [
+        [f"9198765432{i:02d}", f] for i, f in enumerate(FORMULAS)
+    ]
     checked = check_number_file(make_xlsx(tmp_path / "f.xlsx", rows), default_ccode="91")
     (clean,) = checked.write_clean(tmp_path / "out", fmt=fmt)
     sheet = read_sheet(clean.path)
@@ -100,11 +116,29 @@ def test_formulas_in_callee_information_cannot_run(tmp_path: Path, fmt: str) -> 
 
 
 def test_xlsx_writer_output_reads_back_in_calamine_and_openpyxl(tmp_path: Path) -> None:
-    tricky = ["a & b <c>", "  spaced  ", "line\nbreak", "ctrl\x01char", "中文名字", "x" * 40_000, 12.5, ""]
+    tricky = [
+        "a & b <c>",
+        "  spaced  ",
+        "line\nbreak",
+        "ctrl\x01char",
+        "中文名字",
+        "x" * 40_000,
+        12.5,
+        "",
+    ]
     rows = [["phone", "info"]] + [[f"9198765432{i:02d}", v] for i, v in enumerate(tricky)]
     checked = check_number_file(make_xlsx(tmp_path / "t.xlsx", rows), default_ccode="91")
     (clean,) = checked.write_clean(tmp_path / "out", fmt="xlsx")
-    expected = ["a & b <c>", "  spaced  ", "line\nbreak", "ctrlchar", "中文名字", "x" * 32_767, "12.5", ""]
+    expected = [
+        "a & b <c>",
+        "  spaced  ",
+        "line\nbreak",
+        "ctrlchar",
+        "中文名字",
+        "x" * 32_767,
+        "12.5",
+        "",
+    ]
     assert [row[1] for row in read_sheet(clean.path)[1:]] == expected
     book = openpyxl.load_workbook(clean.path, read_only=True)
     values = list(book.active.iter_rows(values_only=True))
@@ -162,7 +196,9 @@ def test_write_clean_to_uses_the_extension(tmp_path: Path) -> None:
 
 
 def test_no_valid_numbers_writes_no_clean_file(tmp_path: Path) -> None:
-    checked = check_number_file(make_text(tmp_path / "l.csv", [["phone"], ["12"], ["abc"]]), default_ccode="91")
+    checked = check_number_file(
+        make_text(tmp_path / "l.csv", [["phone"], ["12"], ["abc"]]), default_ccode="91"
+    )
     assert checked.report.valid == 0 and checked.report.parts == 0
     assert checked.write_clean(tmp_path / "out") == []
     assert any(line.startswith("No valid numbers") for line in checked.report.lines())
@@ -170,10 +206,22 @@ def test_no_valid_numbers_writes_no_clean_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("maker", "suffix"),
-    [(make_xlsx, ".xlsx"), (make_xls, ".xls"), (make_ods, ".ods"), (make_text, ".csv"), (make_text, ".txt")],
+    [
+        (make_xlsx, ".xlsx"),
+        (make_xls, ".xls"),
+        (make_ods, ".ods"),
+        (make_text, ".csv"),
+        (make_text, ".txt"),
+    ],
 )
 def test_rejected_rows_file_keeps_the_input_format(tmp_path: Path, maker, suffix: str) -> None:
-    rows = [["name", "phone"], ["Asha", "919876543210"], ["Ravi", "12345"], ["Dup", "919876543210"], ["Eve", "=2+3"]]
+    rows = [
+        ["name", "phone"],
+        ["Asha", "919876543210"],
+        ["Ravi", "12345"],
+        ["Dup", "919876543210"],
+        ["Eve", "=2+3"],
+    ]
     source = maker(tmp_path / f"in{suffix}", rows)
     checked = check_number_file(source, default_ccode="91")
     path = checked.write_rejected(tmp_path / "out")

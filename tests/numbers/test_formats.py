@@ -56,7 +56,11 @@ def test_csv_delimiters_are_sniffed(tmp_path: Path, delimiter: str) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
 def test_text_encodings(tmp_path: Path, encoding: str) -> None:
-    rows = [["姓名", "手机号码", "城市"], ["张伟", "13800138000", "北京"], ["李娜", "139 0013 9000", "上海"]]
+    rows = [
+        ["姓名", "手机号码", "城市"],
+        ["张伟", "13800138000", "北京"],
+        ["李娜", "139 0013 9000", "上海"],
+    ]
     path = make_text(tmp_path / "名单.txt", rows, delimiter="\t", encoding=encoding)
     report = check_number_file(path, default_ccode="86").report
     assert report.phone_column == "手机号码"
@@ -74,10 +78,27 @@ def test_unicode_text_as_excel_saves_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "header",
-    ["phone", "Phone Number", "MOBILE", "Tel.", "telephone", "called", "MSISDN", "number", "手机", "电话", "号码", "联系电话"],
+    [
+        "phone",
+        "Phone Number",
+        "MOBILE",
+        "Tel.",
+        "telephone",
+        "called",
+        "MSISDN",
+        "number",
+        "手机",
+        "电话",
+        "号码",
+        "联系电话",
+    ],
 )
 def test_header_words(tmp_path: Path, header: str) -> None:
-    rows = [["Customer ID", header, "Note"], ["A-1", "919876543210", "x"], ["A-2", "919876543211", "y"]]
+    rows = [
+        ["Customer ID", header, "Note"],
+        ["A-1", "919876543210", "x"],
+        ["A-2", "919876543211", "y"],
+    ]
     report = _check(make_text(tmp_path / "list.csv", rows)).report
     assert report.phone_column == header
     assert report.valid == 2
@@ -102,7 +123,11 @@ def test_plain_text_file_of_pasted_numbers(tmp_path: Path) -> None:
     path.write_text("98765 43210\n+91 98765 43211\n\n98765-43212\n\n\n", encoding="utf-8")
     report = _check(path).report
     assert (report.phone_column, report.info_columns) == ("phone", [])
-    assert (report.total_rows, report.valid, report.empty) == (4, 3, 1)  # trailing blanks are no rows
+    assert (report.total_rows, report.valid, report.empty) == (
+        4,
+        3,
+        1,
+    )  # trailing blanks are no rows
 
 
 def test_unknown_header_names_with_a_numeric_column(tmp_path: Path) -> None:
@@ -139,8 +164,12 @@ def test_sheet_by_name(tmp_path: Path) -> None:
 
 
 def test_sheet_by_name_in_xls_and_ods(tmp_path: Path) -> None:
-    _assert_standard(_check(make_xls(tmp_path / "l.xls", ROWS, sheet="Leads"), sheet="Leads").report)
-    _assert_standard(_check(make_ods(tmp_path / "l.ods", ROWS, sheet="Leads"), sheet="Leads").report)
+    _assert_standard(
+        _check(make_xls(tmp_path / "l.xls", ROWS, sheet="Leads"), sheet="Leads").report
+    )
+    _assert_standard(
+        _check(make_ods(tmp_path / "l.ods", ROWS, sheet="Leads"), sheet="Leads").report
+    )
     with pytest.raises(NumberFileError, match="no sheet named 'X'"):
         _check(make_ods(tmp_path / "m.ods", ROWS), sheet="X")
 
@@ -158,3 +187,9 @@ def test_content_decides_the_format_not_the_extension(tmp_path: Path) -> None:
     assert _check(tmp_path / "export.xls").report.valid == 1
     make_xlsx(tmp_path / "real.xls", [["phone"], ["919876543210"]])
     assert _check(tmp_path / "real.xls").report.valid == 1
+
+
+def test_text_that_starts_like_a_program_is_still_text(tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("MZ code,phone\nA1,919876543210\n", encoding="utf-8")
+    assert _check(path).report.valid == 1
