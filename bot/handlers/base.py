@@ -21,7 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, ChatMigrated
 from telegram.ext import ContextTypes
 
 from bot.audit import Actor, current_actor
@@ -94,30 +94,45 @@ class Request:
     def ccode(self) -> str | None:
         return self.chat.ccode if self.chat else None
 
+    @property
+    def thread_id(self) -> int | None:
+        msg = self.message
+        return msg.message_thread_id if msg is not None and msg.is_topic_message else None
+
     async def reply(self, text: str, rows: Keyboard | None = None) -> Message:
-        """Answer in the chat (and topic) the request came from; long text is split."""
-        chunks = split_message(text)
+        """Answer in the chat (and forum topic) the request came from; long text is split."""
         sent: Message | None = None
+        chunks = split_message(text)
         for i, chunk in enumerate(chunks):
             markup = keyboard(rows) if i == len(chunks) - 1 else None
-            if self.message is not None:
-                sent = await self.message.reply_text(
-                    chunk,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
-                    do_quote=False,
-                )
-            else:
-                sent = await self.context.bot.send_message(
-                    self.chat_id,
-                    chunk,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                    disable_web_page_preview=True,
-                )
+            sent = await self._send(chunk, markup)
         assert sent is not None
         return sent
+
+    async def _send(self, text: str, markup: InlineKeyboardMarkup | None) -> Message:
+        try:
+            return await self.context.bot.send_message(
+                self.chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                message_thread_id=self.thread_id,
+                disable_web_page_preview=True,
+            )
+        except ChatMigrated as exc:
+            # The group became a supergroup and we missed (or have not yet handled) the service
+            # message: move the chat's binding and answer in the new chat.
+            old, new = self.chat_id, exc.new_chat_id
+            await self.runtime.database.run(lambda s: access.migrate_chat(s, old, new))
+            log.info("chat %s migrated to %s (learned on send)", old, new)
+            self.chat_id = new
+            return await self.context.bot.send_message(
+                new,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
 
     async def edit(self, message: Message, text: str, rows: Keyboard | None = None) -> None:
         """Edit a message the bot sent; an unchanged text is not an error."""

@@ -131,3 +131,15 @@ async def test_bind_in_a_forum_topic_makes_it_the_notification_place(bot: BotHar
 async def test_bind_tells_which_privacy_case_applies(bot: BotHarness) -> None:
     reply = await bot.say(GROUP, ADMIN, "/bind")
     assert "Privacy mode is on" in reply.text and "caption /upload" in reply.text
+
+
+async def test_reply_to_a_chat_that_migrated_unseen_moves_the_binding(bot: BotHarness) -> None:
+    old, new = -5001, -1005001
+    await bot.bind(chat_id=old)
+    bot.telegram.migrate_chat(old, new)  # sends to `old` now fail with migrate_to_chat_id
+    mark = bot.telegram.mark()
+    bot.telegram.send_command(old, OPERATOR, "/whoami")
+    reply = await bot.answer(new, mark)
+    assert "operator" in reply.text
+    reply = await bot.say(new, OPERATOR, "/whoami")
+    assert "operator" in reply.text
