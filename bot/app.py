@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
+import sys
 
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application
@@ -59,6 +61,7 @@ class BotService:
         self.runtime: Runtime | None = None
         self.application: Application | None = None
         self._listener: AsgiServer | None = None
+        self._sock: socket.socket | None = None
         self._simulator = None
         self.listen_port: int | None = None
 
@@ -73,7 +76,7 @@ class BotService:
         await asyncio.to_thread(upgrade, settings.database_url)
         database = Database(settings.database_url)
 
-        sock = bind_socket(settings.listen_host, settings.listen_port)
+        sock = self._sock = bind_socket(settings.listen_host, settings.listen_port)
         self.listen_port = sock.getsockname()[1]
 
         base_url = settings.laaffic_base_url
@@ -139,20 +142,30 @@ class BotService:
         )
 
     async def stop(self) -> None:
+        """Stop whatever was started, in reverse order; safe after a failed start."""
+        steps = []
         if self._listener is not None:
-            await self._listener.stop()
+            steps.append(self._listener.stop)
+        elif self._sock is not None:
+            self._sock.close()
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:
-                await application.updater.stop()
+                steps.append(application.updater.stop)
             if application.running:
-                await application.stop()
-            await application.shutdown()
+                steps.append(application.stop)
+            steps.append(application.shutdown)
         if self.runtime is not None:
-            await self.runtime.client.aclose()
-            self.runtime.database.dispose()
+            steps.append(self.runtime.client.aclose)
         if self._simulator is not None:
-            await self._simulator.stop()
+            steps.append(self._simulator.stop)
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("error while stopping")
+        if self.runtime is not None:
+            self.runtime.database.dispose()
 
 
 async def serve(settings: Settings, *, sandbox: bool = False) -> None:
@@ -162,14 +175,41 @@ async def serve(settings: Settings, *, sandbox: bool = False) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await service.start()
     try:
+        await service.start()
         await stop.wait()
     finally:
         log.info("stopping")
         await service.stop()
 
 
+def startup_problem(exc: BaseException, settings: Settings) -> str | None:
+    """One line for the start-up failures a user can fix; None for bugs (shown as tracebacks)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    if isinstance(exc, InvalidToken):
+        return "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather."
+    if isinstance(exc, NetworkError):
+        return (
+            f"could not reach Telegram at {settings.telegram_api_url}: check the network and "
+            f"TELEGRAM_API_URL, then start again."
+        )
+    if isinstance(exc, OSError) and exc.errno in (98, 13, 99):  # in use, permission, bad address
+        return (
+            f"cannot listen on {settings.listen_host}:{settings.listen_port} ({exc.strerror}): "
+            f"choose another LISTEN_PORT or LISTEN_HOST."
+        )
+    return None
+
+
 def run_bot(settings: Settings, *, sandbox: bool = False) -> int:
-    asyncio.run(serve(settings, sandbox=sandbox))
+    try:
+        asyncio.run(serve(settings, sandbox=sandbox))
+    except Exception as exc:
+        problem = startup_problem(exc, settings)
+        if problem is None:
+            raise
+        log.error("ccbot could not start: %s", problem)
+        print(f"ccbot: {problem}", file=sys.stderr)
+        return 1
     return 0

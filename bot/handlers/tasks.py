@@ -348,10 +348,6 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
             text, rows = await _draft_view(req, draft)
             await req.edit(message, text, rows)
         return
-    if task_id is None:
-        # Older platform versions return no id: find the task by its file.
-        found = await client.query_tasks(page=1, size=20)
-        task_id = next((t.task_id for t in found.records), None)
     draft.status, draft.task_id, draft.error = "submitted", task_id, None
 
     def finish(session):  # noqa: ANN001, ANN202
@@ -361,6 +357,15 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
 
     await db.run(finish)
     log.info("user %s submitted task %s in chat %s", req.user_id, task_id, req.chat_id)
+    if task_id is None:
+        # An older platform version answered without the id and the client could not find it.
+        if message is not None:
+            await req.edit(
+                message,
+                "✓ The platform accepted the task but did not say its id. "
+                "/tasks all lists the application's tasks; the newest is yours.",
+            )
+        return
     if message is not None:
         text, _ = await _confirm_view(req, draft, part, part.platform_total or part.rows)
         text = text.replace(

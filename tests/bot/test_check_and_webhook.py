@@ -67,3 +67,27 @@ async def test_webhook_mode_takes_updates_on_the_listener(fake_telegram, simulat
         assert str(ADMIN) in reply.text
     finally:
         await service.stop()
+
+
+def test_run_with_a_refused_token_stops_with_one_line(fake_telegram, simulator, tmp_path, capsys) -> None:
+    from bot.app import run_bot
+
+    settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'r.db'}",
+                             telegram_bot_token="999999:refused-token-abcdefghijklmnopqrstuvwxyz")
+    assert run_bot(settings) == 1
+    err = capsys.readouterr().err
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in err
+    assert "refused-token" not in err and "Traceback" not in err
+
+
+def test_run_on_a_busy_port_stops_with_one_line(fake_telegram, simulator, tmp_path, capsys) -> None:
+    from bot.app import run_bot
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'p.db'}",
+                                 listen_port=port)
+        assert run_bot(settings) == 1
+    assert "choose another LISTEN_PORT" in capsys.readouterr().err
