@@ -18,6 +18,7 @@ from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
 from bot.runtime import Runtime
+from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -34,9 +35,10 @@ def build_application(runtime: Runtime) -> Application:
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(AIORateLimiter(max_retries=3))
-        # Updates of different chats are handled at once; shared state lives in the database,
-        # which is what makes a double-tapped Submit create one task.
-        .concurrent_updates(16)
+        # Different chats are handled at once, each chat's updates in order. Shared state lives
+        # in the database, which is what makes a double-tapped Submit create one task even
+        # across replicas.
+        .concurrent_updates(PerChatUpdateProcessor(64))
         .connect_timeout(10)
         .read_timeout(30)
         .write_timeout(60)

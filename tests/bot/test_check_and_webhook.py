@@ -24,9 +24,16 @@ async def test_check_passes_when_everything_answers(fake_telegram, simulator, tm
     assert text.count("✓") == 4 and "@ccbot_test_bot" in text
 
 
-async def test_check_names_each_failure_and_never_the_secret(fake_telegram, simulator, tmp_path) -> None:
-    settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'new.db'}",
-                             laaffic_api_secret="wrong-secret-value-xyz", telegram_bot_token="999:nope")
+async def test_check_names_each_failure_and_never_the_secret(
+    fake_telegram, simulator, tmp_path
+) -> None:
+    settings = make_settings(
+        fake_telegram,
+        simulator,
+        f"sqlite:///{tmp_path / 'new.db'}",
+        laaffic_api_secret="wrong-secret-value-xyz",
+        telegram_bot_token="999:nope",
+    )
     out = io.StringIO()
     code = await run_checks(settings, out)
     text = out.getvalue()
@@ -43,20 +50,31 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_webhook_mode_takes_updates_on_the_listener(fake_telegram, simulator, tmp_path) -> None:
+async def test_webhook_mode_takes_updates_on_the_listener(
+    fake_telegram, simulator, tmp_path
+) -> None:
     secret = "hook-secret-abc123"
     port = _free_port()
-    settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'w.db'}",
-                             telegram_mode="webhook", telegram_webhook_url=f"http://127.0.0.1:{port}",
-                             telegram_webhook_secret=secret, listen_port=port)
+    settings = make_settings(
+        fake_telegram,
+        simulator,
+        f"sqlite:///{tmp_path / 'w.db'}",
+        telegram_mode="webhook",
+        telegram_webhook_url=f"http://127.0.0.1:{port}",
+        telegram_webhook_secret=secret,
+        listen_port=port,
+    )
     service = BotService(settings)
     await service.start()
     try:
         assert fake_telegram.webhook_url == f"http://127.0.0.1:{port}/telegram/{secret}"
         async with httpx.AsyncClient() as http:
             update = fake_telegram.build_command(ADMIN, ADMIN, "/whoami")
-            bad = await http.post(f"{service.listener_url}/telegram/wrong", json=update,
-                                  headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+            bad = await http.post(
+                f"{service.listener_url}/telegram/wrong",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+            )
             assert bad.status_code == 404
             no_header = await http.post(f"{service.listener_url}/telegram/{secret}", json=update)
             assert no_header.status_code == 404
@@ -69,11 +87,17 @@ async def test_webhook_mode_takes_updates_on_the_listener(fake_telegram, simulat
         await service.stop()
 
 
-def test_run_with_a_refused_token_stops_with_one_line(fake_telegram, simulator, tmp_path, capsys) -> None:
+def test_run_with_a_refused_token_stops_with_one_line(
+    fake_telegram, simulator, tmp_path, capsys
+) -> None:
     from bot.app import run_bot
 
-    settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'r.db'}",
-                             telegram_bot_token="999999:refused-token-abcdefghijklmnopqrstuvwxyz")
+    settings = make_settings(
+        fake_telegram,
+        simulator,
+        f"sqlite:///{tmp_path / 'r.db'}",
+        telegram_bot_token="999999:refused-token-abcdefghijklmnopqrstuvwxyz",
+    )
     assert run_bot(settings) == 1
     err = capsys.readouterr().err
     assert "Telegram refused TELEGRAM_BOT_TOKEN" in err
@@ -87,7 +111,8 @@ def test_run_on_a_busy_port_stops_with_one_line(fake_telegram, simulator, tmp_pa
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        settings = make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'p.db'}",
-                                 listen_port=port)
+        settings = make_settings(
+            fake_telegram, simulator, f"sqlite:///{tmp_path / 'p.db'}", listen_port=port
+        )
         assert run_bot(settings) == 1
     assert "choose another LISTEN_PORT" in capsys.readouterr().err

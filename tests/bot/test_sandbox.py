@@ -8,9 +8,15 @@ from tests.bot.conftest import ADMIN, PUSH_TOKEN
 
 
 async def test_sandbox_runs_against_the_in_process_simulator(fake_telegram, tmp_path) -> None:
-    settings = load_settings(telegram_bot_token=fake_telegram.token, telegram_api_url=fake_telegram.url,
-                             database_url=f"sqlite:///{tmp_path / 's.db'}", listen_host="127.0.0.1",
-                             listen_port=0, push_token=PUSH_TOKEN, admin_user_ids=str(ADMIN))
+    settings = load_settings(
+        telegram_bot_token=fake_telegram.token,
+        telegram_api_url=fake_telegram.url,
+        database_url=f"sqlite:///{tmp_path / 's.db'}",
+        listen_host="127.0.0.1",
+        listen_port=0,
+        push_token=PUSH_TOKEN,
+        admin_user_ids=str(ADMIN),
+    )
     service = BotService(settings, sandbox=True)
     await service.start()
     try:

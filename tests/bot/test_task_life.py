@@ -19,12 +19,16 @@ async def uploaded(bot: BotHarness) -> str:
     return upload_id
 
 
-async def submit_one_line(bot: BotHarness, upload_id: str, spec: str = "agents Flow-Team rate=1") -> str:
+async def submit_one_line(
+    bot: BotHarness, upload_id: str, spec: str = "agents Flow-Team rate=1"
+) -> str:
     card = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} {spec}")
     assert "Confirm the calling task" in card.text, card.text
     submit = f"nt:{card.result['message_id']}"  # placeholder, replaced below
     message, _ = find_button(bot, GROUP, "nt:")
-    submit = next(b["callback_data"] for b in message.buttons if b["callback_data"].endswith(":submit"))
+    submit = next(
+        b["callback_data"] for b in message.buttons if b["callback_data"].endswith(":submit")
+    )
     mark = bot.telegram.mark()
     await bot.press(GROUP, OPERATOR, message.message_id, submit)
     done = await bot.telegram.wait_for_text(GROUP, "submitted", timeout=15, since=mark)
@@ -43,8 +47,11 @@ async def confirm(bot: BotHarness) -> str:
 async def test_typed_rate_and_remark_in_the_guided_flow(bot: BotHarness) -> None:
     upload_id = await uploaded(bot)
     await bot.say(GROUP, OPERATOR, f"/newtask {upload_id}")
-    for suffix, expect in ((":type:1", "Which agent group"), (":grp:", "Call-out rate"),
-                           (":rate:typed", "Reply to this message with the call-out rate")):
+    for suffix, expect in (
+        (":type:1", "Which agent group"),
+        (":grp:", "Call-out rate"),
+        (":rate:typed", "Reply to this message with the call-out rate"),
+    ):
         card, _ = find_button(bot, GROUP, "nt:")
         data = next(b["callback_data"] for b in card.buttons if suffix in b["callback_data"])
         mark = bot.telegram.mark()
@@ -56,16 +63,25 @@ async def test_typed_rate_and_remark_in_the_guided_flow(bot: BotHarness) -> None
     assert "Maximum ringing" in reply.text and "Call-out rate: 4" in reply.text
     card, _ = find_button(bot, GROUP, "nt:")
     mark = bot.telegram.mark()
-    await bot.press(GROUP, OPERATOR, card.message_id,
-                    next(b["callback_data"] for b in card.buttons if ":ring:0" in b["callback_data"]))
+    await bot.press(
+        GROUP,
+        OPERATOR,
+        card.message_id,
+        next(b["callback_data"] for b in card.buttons if ":ring:0" in b["callback_data"]),
+    )
     await bot.telegram.wait_for_text(GROUP, "Add a remark", since=mark)
     card, _ = find_button(bot, GROUP, "nt:")
     mark = bot.telegram.mark()
-    await bot.press(GROUP, OPERATOR, card.message_id,
-                    next(b["callback_data"] for b in card.buttons if ":remark:typed" in b["callback_data"]))
+    await bot.press(
+        GROUP,
+        OPERATOR,
+        card.message_id,
+        next(b["callback_data"] for b in card.buttons if ":remark:typed" in b["callback_data"]),
+    )
     prompt = await bot.telegram.wait_for_text(GROUP, "with the remark", since=mark)
-    reply = await bot.say(GROUP, OPERATOR, "Leads <March> & co",
-                          reply_to_message_id=prompt.result["message_id"])
+    reply = await bot.say(
+        GROUP, OPERATOR, "Leads <March> & co", reply_to_message_id=prompt.result["message_id"]
+    )
     assert "Confirm the calling task" in reply.text
     assert "Leads &lt;March&gt; &amp; co" in reply.text  # escaped, and the fake parsed it
     assert "rate: 4" in reply.text and "platform default" in reply.text
@@ -134,7 +150,9 @@ async def test_discard_keeps_the_file_off_the_platform(bot: BotHarness) -> None:
 async def test_a_failed_write_says_whether_it_took_effect(bot: BotHarness) -> None:
     upload_id = await uploaded(bot)
     task_id = await submit_one_line(bot, upload_id)
-    bot.platform.call(bot.platform.simulator.inject_fault, "/v3/cc/preview/agent/cancelTask", "http_500")
+    bot.platform.call(
+        bot.platform.simulator.inject_fault, "/v3/cc/preview/agent/cancelTask", "http_500"
+    )
     await bot.say(GROUP, OPERATOR, f"/cancel {task_id}")
     outcome = await confirm(bot)
     assert "Could not reach the Laaffic platform" in outcome and "check" in outcome.lower()
@@ -142,7 +160,9 @@ async def test_a_failed_write_says_whether_it_took_effect(bot: BotHarness) -> No
 
 async def test_a_create_that_failed_twice_says_nothing_was_created(bot: BotHarness) -> None:
     await prepare(bot)
-    bot.platform.call(bot.platform.simulator.inject_fault, "/v3/cc/seat/addSeatList", "http_500", 0, 2)
+    bot.platform.call(
+        bot.platform.simulator.inject_fault, "/v3/cc/seat/addSeatList", "http_500", 0, 2
+    )
     reply = await bot.say(GROUP, OPERATOR, "/addagents Flow-Team 2", timeout=20)
     assert "nothing" in reply.text.lower() and "created" in reply.text.lower(), reply.text
     reply = await bot.say(GROUP, VIEWER, "/agents Flow-Team")

@@ -117,9 +117,14 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
     await bot.telegram.wait_for_text(GROUP, "cancelled", since=mark)
     await bot.telegram.wait_until(
         lambda: len([c for c in bot.telegram.calls_of("answerCallbackQuery") if c.seq > mark]) == 2,
-        5, what="both presses answered")
-    answers = [c.params.get("text", "") for c in bot.telegram.calls_of("answerCallbackQuery")
-               if c.seq > mark]
+        5,
+        what="both presses answered",
+    )
+    answers = [
+        c.params.get("text", "")
+        for c in bot.telegram.calls_of("answerCallbackQuery")
+        if c.seq > mark
+    ]
     assert any("already answered" in a for a in answers), answers
     assert bot.platform.simulator.requests["/v3/cc/preview/agent/cancelTask"] == 1
     reply = await bot.say(GROUP, VIEWER, f"/task {task_id}")
