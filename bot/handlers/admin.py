@@ -9,6 +9,7 @@ import logging
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.errors import UsageError
@@ -99,9 +100,9 @@ async def bind(req: Request) -> None:
         "Members are viewers until you give them a role with /role operator (as a reply to "
         "their message, or with their @username or id)."
     ]
-    if req.runtime.can_read_all_group_messages:
+    if req.runtime.can_read_all_group_messages or await _bot_is_admin(req):
         lines.append(
-            "I can see every message here (privacy mode is off), so operators can simply drop "
+            "I can see every message here (I am a group admin, or privacy mode is off), so operators can simply drop "
             "number files into the chat."
         )
     else:
@@ -111,6 +112,15 @@ async def bind(req: Request) -> None:
             "(Make me a group admin, or turn privacy off with @BotFather, to take any file.)"
         )
     await req.reply("\n".join(lines))
+
+
+async def _bot_is_admin(req: Request) -> bool:
+    """A group admin bot sees every message even with privacy mode on."""
+    try:
+        member = await req.context.bot.get_chat_member(req.chat_id, req.context.bot.id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 @command("/unbind", Role.ADMIN)

@@ -103,6 +103,7 @@ TASK_DETAIL = "/v3/cc/preview/queryTaskDetail"
 EDIT_TASK = "/v3/cc/preview/agent/editTask"
 CANCEL_TASK = "/v3/cc/preview/agent/cancelTask"
 QUERY_RECORDS = "/v3/cc/record/query"
+QUERY_RECORDS_LEGACY = "/v3/voice/ccRecordQuery"
 BALANCE = "/v3/getBalance"
 
 PLATFORM_TZ = ZoneInfo("Asia/Shanghai")  # UTC+8, the zone of the platform's wall-clock strings
@@ -1191,6 +1192,44 @@ class LaafficClient:
         body = PageRequest(current=page, size=size, params=params).wire()
         envelope = await self._read("POST", QUERY_RECORDS, body=body)
         return self._parse(Page[CallRecord], envelope.data, QUERY_RECORDS)
+
+    # The older record query: no group or agent-id filters, a 31-day window in the last 2 months.
+    _LEGACY_RECORD_FILTERS = {k: v for k, v in _RECORD_FILTERS.items() if k != "seat_id"}
+
+    async def query_records_legacy(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        call_types: Iterable[int] | None = None,
+        page: int = 1,
+        size: int = 100,
+        **filters: Any,
+    ) -> Page[CallRecord]:
+        """One page of call records from the older `/v3/voice/ccRecordQuery` (§3.20): times go as
+        ISO-8601 with the platform's offset; the window is at most 31 days."""
+        _check_page(page, size)
+        start, end = self._aware(start), self._aware(end)
+        _check(start <= end, "The start of the time range must be before its end.")
+        _check(end - start <= timedelta(days=31), "The older record query covers at most 31 days.")
+        unknown = sorted(set(filters) - set(self._LEGACY_RECORD_FILTERS))
+        _check(
+            not unknown,
+            f"Unknown call-record filter(s): {', '.join(unknown)}. "
+            f"Known: call_types, {', '.join(self._LEGACY_RECORD_FILTERS)}.",
+        )
+        params: dict[str, Any] = {
+            "strTime": start.astimezone(self.platform_tz).isoformat(timespec="seconds"),
+            "endTime": end.astimezone(self.platform_tz).isoformat(timespec="seconds"),
+        }
+        if call_types is not None:
+            params["callType"] = [int(c) for c in call_types]
+        for name, value in filters.items():
+            if value is not None:
+                params[self._LEGACY_RECORD_FILTERS[name]] = value
+        body = PageRequest(current=page, size=size, params=params).wire()
+        envelope = await self._read("POST", QUERY_RECORDS_LEGACY, body=body)
+        return self._parse(Page[CallRecord], envelope.data, QUERY_RECORDS_LEGACY)
 
     async def balance(self) -> Balance:
         """Balance, gift and credit: top-level fields of the answer, not inside `data` (§3.21)."""

@@ -143,3 +143,9 @@ async def test_reply_to_a_chat_that_migrated_unseen_moves_the_binding(bot: BotHa
     assert "operator" in reply.text
     reply = await bot.say(new, OPERATOR, "/whoami")
     assert "operator" in reply.text
+
+
+async def test_bind_as_group_admin_says_files_can_simply_be_dropped(bot: BotHarness) -> None:
+    bot.telegram.set_member_status(GROUP, bot.telegram.bot_id, "administrator")
+    reply = await bot.say(GROUP, ADMIN, "/bind")
+    assert "simply drop number files" in reply.text

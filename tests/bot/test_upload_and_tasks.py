@@ -200,3 +200,17 @@ async def test_viewer_document_is_refused(bot: BotHarness) -> None:
     reply = await bot.answer(GROUP, mark)
     assert "needs the operator role" in reply.text
     assert not bot.telegram.calls_of("getFile")
+
+
+async def test_a_dropped_file_is_taken_when_the_bot_sees_all_messages(bot: BotHarness) -> None:
+    bot.telegram.set_member_status(GROUP, bot.telegram.bot_id, "administrator")
+    await prepare(bot)
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(GROUP, OPERATOR, "dropped.csv", numbers_csv())
+    await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15, since=mark)
+    # a viewer's dropped file is ignored without noise
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(GROUP, VIEWER, "other.csv", numbers_csv())
+    reply = await bot.say(GROUP, VIEWER, "/whoami")
+    assert "viewer" in reply.text
+    assert not [c for c in bot.telegram.sent if c.seq > mark and "operator role" in (c.text or "")]

@@ -275,6 +275,16 @@ async def test_numbers_tasks_and_records(
         records_call = next(o for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS)
         start_sent = records_call.arguments["params"]["startTime"]
         assert len(start_sent) == 19 and start_sent[10] == " "  # "yyyy-MM-dd HH:mm:ss"
+        legacy = await client.query_records_legacy(
+            started, datetime.now(started.tzinfo) + timedelta(hours=1), call_types=[1]
+        )
+        assert {r.call_session_id for r in legacy.records} == {
+            r.call_session_id for r in records.records
+        }
+        legacy_call = next(o for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS_LEGACY)
+        assert legacy_call.arguments["params"]["strTime"].endswith("+08:00")
+        with pytest.raises(ValueError, match="31 days"):
+            await client.query_records_legacy(started - timedelta(days=40), started)
 
         await client.resend_task(
             task_id,
