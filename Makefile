@@ -32,6 +32,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.numbers_pipeline
+	$(BIN)/python -m bench.number_checker
 
 clean:
 	rm -rf $(VENV) .pytest_cache

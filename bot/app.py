@@ -159,6 +159,7 @@ class BotService:
             steps.append(application.shutdown)
         if self.runtime is not None:
             steps.append(self.runtime.client.aclose)
+            self.runtime.number_checker.close()
         if self._simulator is not None:
             steps.append(self._simulator.stop)
         for step in steps:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
+from bot.numbers.worker import NumberChecker
 from storage.db import Database
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ class Runtime:
     client: LaafficClient
     # The in-process simulator in `ccbot sandbox`; None against the real platform.
     simulator: Any = None
+    number_checker: NumberChecker = field(default_factory=NumberChecker)
     bot_username: str | None = None
     can_read_all_group_messages: bool = False
     extras: dict[str, Any] = field(default_factory=dict)

@@ -76,6 +76,7 @@ async def handle_document(req: Request) -> None:
         try:
             checked = await upload_service.check_file(
                 req.runtime.database,
+                req.runtime.number_checker,
                 path=path,
                 file_name=name,
                 chat_id=req.chat_id,

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -14,7 +12,8 @@ from sqlmodel import Session, select
 
 from bot.errors import UserFacingError
 from bot.laaffic.client import LaafficClient
-from bot.numbers import CheckedNumbers, NumberFileError, NumberReport, check_number_file
+from bot.numbers import NumberFileError, NumberReport
+from bot.numbers.worker import NumberChecker
 from storage.models import NumberUpload, UploadPart, utcnow
 
 log = logging.getLogger(__name__)
@@ -29,42 +28,23 @@ class CheckedUpload:
     rejected_bytes: bytes | None
 
 
-def _check_and_write(
-    path: Path, file_name: str, ccode: str | None, fmt: str, work: Path
-) -> tuple[CheckedNumbers, list[tuple[str, int, bytes]], tuple[str, bytes] | None]:
-    checked = check_number_file(path, file_name=file_name, default_ccode=ccode)
-    parts: list[tuple[str, int, bytes]] = []
-    if checked.report.valid:
-        for clean in checked.write_clean(work / "clean", fmt=fmt):
-            parts.append((clean.file_name, clean.rows, clean.path.read_bytes()))
-    rejected = None
-    rejected_path = checked.write_rejected(work / "rejected")
-    if rejected_path is not None:
-        rejected = (rejected_path.name, rejected_path.read_bytes())
-    return checked, parts, rejected
-
-
 async def check_file(
     database,
+    checker: NumberChecker,
     *,
     path: Path,
-    file_name: str,
+    file_name: str,  # noqa: ANN001
     chat_id: int,
-    user_id: int,  # noqa: ANN001
+    user_id: int,
     ccode: str | None,
     fmt: str,
 ) -> CheckedUpload:
-    """Run the pipeline off the event loop, store the report and the clean parts."""
-    with tempfile.TemporaryDirectory(prefix="ccbot-check-") as tmp:
-        work = Path(tmp)
-        try:
-            checked, parts, rejected = await asyncio.to_thread(
-                _check_and_write, path, file_name, ccode, fmt, work
-            )
-        except NumberFileError as exc:
-            raise UserFacingError(
-                _esc(exc.message if hasattr(exc, "message") else str(exc))
-            ) from None
+    """Run the pipeline in a checker process, store the report and the clean parts."""
+    try:
+        checked = await checker.check(path, file_name, ccode, fmt)
+    except NumberFileError as exc:
+        raise UserFacingError(_esc(exc.message)) from None
+    parts, rejected = checked.parts, checked.rejected
     report = checked.report
 
     def store(session: Session) -> tuple[NumberUpload, list[UploadPart]]:
