@@ -548,6 +548,10 @@ async def rate_task(req: Request) -> None:
     task_id = _task_id(req.args[0], RATE_USAGE)
     rate = task_service.parse_rate(req.args[1])
     await _load_task(req, task_id)
+    await _confirm_rate(req, task_id, rate)
+
+
+async def _confirm_rate(req: Request, task_id: int, rate: int) -> None:
     await _ask_confirm(
         req,
         "rate",
@@ -604,14 +608,7 @@ async def task_button(req: Request) -> None:
             [[(str(n), f"tk:{task_id}:setrate:{n}") for n in (1, 2, 3, 4, 5)]],
         )
     elif action == "setrate":
-        rate = task_service.parse_rate(req.args[2])
-        await _ask_confirm(
-            req,
-            "rate",
-            {"task_id": task_id, "rate": rate},
-            f"Change the call-out rate of task {code(task_id)} to {rate}?",
-            f"Yes, set rate {rate}",
-        )
+        await _confirm_rate(req, task_id, task_service.parse_rate(req.args[2]))
 
 
 @button("pa", Role.OPERATOR)
