@@ -18,6 +18,7 @@ from bot.handlers.catalogue import commands_for
 from bot.render import code, esc
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
+from storage.models import KnownUser
 from storage.queries import recent_audit_entries
 
 log = logging.getLogger(__name__)
@@ -157,7 +158,9 @@ async def role(req: Request) -> None:
     if len(req.args) >= 2:
         who = req.args[1]
         if who.lstrip("-").isdigit():
-            target_id, target_label = int(who), who
+            target_id = int(who)
+            known = await req.runtime.database.run(lambda s: s.get(KnownUser, target_id))
+            target_label = (known.full_name or f"@{known.username}") if known else "user"
         else:
             user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
             if user is None:

@@ -84,8 +84,8 @@ async def show_group(req: Request) -> None:
         f"<b>{esc(group.group_name)}</b> — id {code(group.voice_group_id)}",
         f"Application: {esc(group.app_name)}",
         f"Inbound routing: {esc(STRATEGY.get(settings.callin_strategy or 0, settings.callin_strategy))}",
-        f"Transfer after: {esc(settings.timeout_transfer_sec)} s · wrap-up: {esc(settings.wrap_up_time)} s"
-        f" · queue wait: {esc(settings.timeout_wait_sec)} s",
+        f"Transfer after: {_seconds(settings.timeout_transfer_sec)} · wrap-up: "
+        f"{_seconds(settings.wrap_up_time)} · queue wait: {_seconds(settings.timeout_wait_sec)}",
         f"Number masking: {'on' if settings.encrypt_number == 0 else 'off'} · media node: "
         f"{esc(settings.fs_node)}",
         f"Agents: {len(agents)} (quota {quota.total}, {quota.remaining} more can be created)",
@@ -94,6 +94,10 @@ async def show_group(req: Request) -> None:
     if len(agents) > 50:
         lines.append(f"… and {len(agents) - 50} more: /agents {esc(group.group_name)}")
     await req.reply("\n".join(lines))
+
+
+def _seconds(value: int | None) -> str:
+    return "not set" if value is None else f"{value} s"
 
 
 def _agent_line(agent: Agent) -> str:
