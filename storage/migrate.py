@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from storage.db import make_engine, normalise_url
@@ -32,9 +33,33 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+# Any constant shared by every replica: PostgreSQL serialises migrations on it.
+_MIGRATION_LOCK_ID = 0x63636274  # "ccbt"
+
+
 def upgrade(url: str) -> str | None:
-    """Bring the schema at `url` to the newest revision; return that revision."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the schema at `url` to the newest revision; return that revision.
+
+    On PostgreSQL several replicas may start at once: an advisory lock lets one migrate while the
+    others wait, then find nothing left to do.
+    """
+    cfg = alembic_config(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+                conn.commit()
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
+                    conn.commit()
+    finally:
+        engine.dispose()
     return head_revision(url)
 
 

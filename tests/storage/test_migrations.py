@@ -1,3 +1,4 @@
+import pytest
 from sqlalchemy import inspect
 
 from storage.db import Database
@@ -49,3 +50,23 @@ def test_models_match_migrations(migrated_url: str) -> None:
     finally:
         db.dispose()
     assert diffs == []
+
+
+def test_replicas_starting_together_migrate_once(database_url: str) -> None:
+    """Three processes migrate the same PostgreSQL database at once (replicas starting): the
+    advisory lock lets one work while the others wait, and all of them succeed."""
+    import subprocess
+    import sys
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several replicas share a database only on PostgreSQL")
+    code = "import sys; from storage.migrate import upgrade; upgrade(sys.argv[1])"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, database_url], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
+    assert all(rc == 0 for rc, _ in results), results
+    assert is_up_to_date(database_url)

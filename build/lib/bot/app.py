@@ -1,0 +1,218 @@
+"""Wiring: the PTB Application, the HTTP listener and the scheduler in one process, one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application
+
+from bot.audit import AuditRecorder
+from bot.config import Settings
+from bot.http_server import AsgiServer, bind_socket, start_asgi_server
+from bot.laaffic.client import LaafficClient
+from bot.listener import create_listener_app
+from bot.runtime import Runtime
+from bot.updates import PerChatUpdateProcessor
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def build_application(runtime: Runtime) -> Application:
+    settings = runtime.settings
+    assert settings.telegram_bot_token is not None
+    api = settings.telegram_api_url
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Different chats are handled at once, each chat's updates in order. Shared state lives
+        # in the database, which is what makes a double-tapped Submit create one task even
+        # across replicas.
+        .concurrent_updates(PerChatUpdateProcessor(64))
+        .connect_timeout(10)
+        .read_timeout(30)
+        .write_timeout(60)
+        .get_updates_read_timeout(30)
+    )
+    if settings.telegram_mode == "webhook":
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["runtime"] = runtime
+    from bot.handlers import register_handlers
+
+    register_handlers(application)
+    return application
+
+
+class BotService:
+    """Starts and stops everything `ccbot run` (or `sandbox`) runs; tests drive it directly."""
+
+    def __init__(self, settings: Settings, *, sandbox: bool = False) -> None:
+        self.settings = settings
+        self.sandbox = sandbox
+        self.runtime: Runtime | None = None
+        self.application: Application | None = None
+        self._listener: AsgiServer | None = None
+        self._sock: socket.socket | None = None
+        self._simulator = None
+        self.listen_port: int | None = None
+
+    @property
+    def listener_url(self) -> str:
+        host = self.settings.listen_host
+        host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        return f"http://{host}:{self.listen_port}"
+
+    async def start(self) -> None:
+        settings = self.settings
+        await asyncio.to_thread(upgrade, settings.database_url)
+        database = Database(settings.database_url)
+
+        sock = self._sock = bind_socket(settings.listen_host, settings.listen_port)
+        self.listen_port = sock.getsockname()[1]
+
+        base_url = settings.laaffic_base_url
+        api_key = settings.laaffic_api_key or ""
+        api_secret = (
+            settings.laaffic_api_secret.get_secret_value() if settings.laaffic_api_secret else ""
+        )
+        app_id = settings.laaffic_app_id or ""
+        if self.sandbox:
+            from bot.laaffic.simulator.server import config_from_settings, start_simulator_server
+
+            push_token = (
+                settings.push_token.get_secret_value() if settings.push_token else "sandbox"
+            )
+            config = config_from_settings(
+                settings, push_url=f"{self.listener_url}/push/{push_token}"
+            )
+            self._simulator = await start_simulator_server(config)
+            base_url = self._simulator.base_url
+            api_key, api_secret, app_id = config.api_key, config.api_secret, config.app_id
+            log.info(
+                "sandbox: platform simulator at %s (app %s); nothing real is dialled",
+                base_url,
+                app_id,
+            )
+
+        client = LaafficClient(
+            base_url, api_key, api_secret, app_id, observer=AuditRecorder(database)
+        )
+        self.runtime = Runtime(
+            settings=settings, database=database, client=client, simulator=self._simulator
+        )
+        self.application = application = build_application(self.runtime)
+
+        await application.initialize()
+        me = application.bot.bot
+        self.runtime.bot_username = me.username
+        self.runtime.can_read_all_group_messages = bool(me.can_read_all_group_messages)
+        from bot.handlers import set_command_menus
+
+        await set_command_menus(application.bot)
+        await application.start()
+        if settings.telegram_mode == "webhook":
+            assert settings.telegram_webhook_url and settings.telegram_webhook_secret
+            secret = settings.telegram_webhook_secret.get_secret_value()
+            await application.bot.set_webhook(
+                url=f"{settings.telegram_webhook_url.rstrip('/')}/telegram/{secret}",
+                secret_token=secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(
+                drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
+            )
+
+        listener = create_listener_app(self.runtime, application)
+        self._listener = await start_asgi_server(listener, sock=sock)
+        log.info(
+            "ccbot is running: listener on %s, Telegram %s mode",
+            self.listener_url,
+            settings.telegram_mode,
+        )
+
+    async def stop(self) -> None:
+        """Stop whatever was started, in reverse order; safe after a failed start."""
+        steps = []
+        if self._listener is not None:
+            steps.append(self._listener.stop)
+        elif self._sock is not None:
+            self._sock.close()
+        application = self.application
+        if application is not None:
+            if application.updater is not None and application.updater.running:
+                steps.append(application.updater.stop)
+            if application.running:
+                steps.append(application.stop)
+            steps.append(application.shutdown)
+        if self.runtime is not None:
+            steps.append(self.runtime.client.aclose)
+            self.runtime.number_checker.close()
+        if self._simulator is not None:
+            steps.append(self._simulator.stop)
+        for step in steps:
+            try:
+                await step()
+            except Exception:
+                log.exception("error while stopping")
+        if self.runtime is not None:
+            self.runtime.database.dispose()
+
+
+async def serve(settings: Settings, *, sandbox: bool = False) -> None:
+    service = BotService(settings, sandbox=sandbox)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await service.stop()
+
+
+def startup_problem(exc: BaseException, settings: Settings) -> str | None:
+    """One line for the start-up failures a user can fix; None for bugs (shown as tracebacks)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    if isinstance(exc, InvalidToken):
+        return "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather."
+    if isinstance(exc, NetworkError):
+        return (
+            f"could not reach Telegram at {settings.telegram_api_url}: check the network and "
+            f"TELEGRAM_API_URL, then start again."
+        )
+    if isinstance(exc, OSError) and exc.errno in (98, 13, 99):  # in use, permission, bad address
+        return (
+            f"cannot listen on {settings.listen_host}:{settings.listen_port} ({exc.strerror}): "
+            f"choose another LISTEN_PORT or LISTEN_HOST."
+        )
+    return None
+
+
+def run_bot(settings: Settings, *, sandbox: bool = False) -> int:
+    try:
+        asyncio.run(serve(settings, sandbox=sandbox))
+    except Exception as exc:
+        problem = startup_problem(exc, settings)
+        if problem is None:
+            raise
+        log.error("ccbot could not start: %s", problem)
+        print(f"ccbot: {problem}", file=sys.stderr)
+        return 1
+    return 0

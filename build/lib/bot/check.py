@@ -1,0 +1,148 @@
+"""`ccbot check`: one line per check, ✓ or ✗ with what to fix; exit 1 on any ✗."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.config import REQUIRED_FOR, Settings
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def _check_config(settings: Settings) -> CheckResult:
+    missing = []
+    for name in REQUIRED_FOR["run"]:
+        value = getattr(settings, name.lower())
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        if not value:
+            missing.append(name)
+    if settings.telegram_mode == "webhook":
+        missing += [
+            n
+            for n in ("TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET")
+            if not getattr(settings, n.lower())
+        ]
+    if missing:
+        return CheckResult(
+            "configuration",
+            False,
+            f"not set: {', '.join(missing)}; set them in the "
+            f"environment or .env (see .env.example)",
+        )
+    return CheckResult("configuration", True, f"complete ({settings.telegram_mode} mode)")
+
+
+async def _check_database(settings: Settings) -> CheckResult:
+    from storage.db import Database
+    from storage.migrate import current_revision, head_revision
+
+    def probe() -> CheckResult:
+        db = Database(settings.database_url)
+        try:
+            if not db.ping():
+                return CheckResult(
+                    "database",
+                    False,
+                    "does not answer: check DATABASE_URL and that the database server is running",
+                )
+            current, head = current_revision(db.engine), head_revision(settings.database_url)
+            if current != head:
+                return CheckResult(
+                    "database",
+                    False,
+                    f"schema is at {current or 'nothing'}, the newest "
+                    f"is {head}: run `ccbot migrate`",
+                )
+            return CheckResult(
+                "database", True, f"reachable, schema up to date ({head}, {db.engine.dialect.name})"
+            )
+        finally:
+            db.dispose()
+
+    try:
+        return await asyncio.to_thread(probe)
+    except Exception as exc:  # a malformed URL or a missing driver
+        return CheckResult(
+            "database", False, f"cannot connect ({type(exc).__name__}): check DATABASE_URL"
+        )
+
+
+async def _check_platform(settings: Settings) -> CheckResult:
+    from bot.laaffic.client import LaafficClient
+    from bot.laaffic.errors import PlatformError
+
+    if not (settings.laaffic_api_key and settings.laaffic_api_secret and settings.laaffic_app_id):
+        return CheckResult(
+            "platform",
+            False,
+            "credentials not set: LAAFFIC_API_KEY, LAAFFIC_API_SECRET and LAAFFIC_APP_ID",
+        )
+    client = LaafficClient(
+        settings.laaffic_base_url,
+        settings.laaffic_api_key,
+        settings.laaffic_api_secret.get_secret_value(),
+        settings.laaffic_app_id,
+        retries=0,
+    )
+    try:
+        await client.query_groups(page=1, size=1)
+        return CheckResult("platform", True, f"credentials accepted by {settings.laaffic_base_url}")
+    except PlatformError as exc:
+        return CheckResult("platform", False, str(exc))
+    finally:
+        await client.aclose()
+
+
+async def _check_telegram(settings: Settings) -> CheckResult:
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    if settings.telegram_bot_token is None:
+        return CheckResult(
+            "telegram", False, "TELEGRAM_BOT_TOKEN is not set: ask @BotFather for it"
+        )
+    api = settings.telegram_api_url
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+    )
+    try:
+        me = await bot.get_me()
+    except InvalidToken:
+        return CheckResult(
+            "telegram", False, "the bot token was refused: copy it again from @BotFather"
+        )
+    except NetworkError:
+        return CheckResult(
+            "telegram", False, f"could not reach {api}: check TELEGRAM_API_URL and the network"
+        )
+    except TelegramError as exc:
+        return CheckResult("telegram", False, f"getMe failed: {exc.message}")
+    finally:
+        try:
+            await bot.shutdown()
+        except Exception:
+            pass
+    privacy = "sees all group messages" if me.can_read_all_group_messages else "privacy mode on"
+    return CheckResult("telegram", True, f"@{me.username} answers getMe ({privacy})")
+
+
+CHECKS: tuple[Callable, ...] = (_check_config, _check_database, _check_platform, _check_telegram)
+
+
+async def run_checks(settings: Settings, out=None) -> int:  # noqa: ANN001
+    out = out or sys.stdout
+    results = await asyncio.gather(*(check(settings) for check in CHECKS))
+    for r in results:
+        print(f"{'✓' if r.ok else '✗'} {r.name}: {r.detail}", file=out)
+    return 0 if all(r.ok for r in results) else 1

@@ -1,0 +1,140 @@
+"""One `Settings` for the whole process, read from the environment and `.env`.
+
+The names are the external contract in DESIGN.md: add, never rename.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Which variables each command cannot start without.
+REQUIRED_FOR: dict[str, tuple[str, ...]] = {
+    "run": (
+        "TELEGRAM_BOT_TOKEN",
+        "LAAFFIC_API_KEY",
+        "LAAFFIC_API_SECRET",
+        "LAAFFIC_APP_ID",
+        "PUSH_TOKEN",
+    ),
+    "sandbox": ("TELEGRAM_BOT_TOKEN",),
+}
+
+HOW_TO_FIX: dict[str, str] = {
+    "TELEGRAM_BOT_TOKEN": "ask @BotFather for the bot's token and set it",
+    "LAAFFIC_API_KEY": "copy it from the platform console, Home → Developers",
+    "LAAFFIC_API_SECRET": "copy it from the platform console, Home → Developers",
+    "LAAFFIC_APP_ID": "copy the voice application ID from the platform console",
+    "PUSH_TOKEN": "choose a long random string (for example `openssl rand -hex 24`)",
+    "TELEGRAM_WEBHOOK_URL": "set the public https URL Telegram should post updates to",
+    "TELEGRAM_WEBHOOK_SECRET": "choose a random string of letters, digits, _ and -",
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, told in one line that names the variable and the fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+
+    laaffic_api_key: str | None = None
+    laaffic_api_secret: SecretStr | None = None
+    laaffic_app_id: str | None = None
+    laaffic_base_url: str = "https://api.laaffic.com"
+
+    database_url: str = "sqlite:///data/ccbot.db"
+    listen_host: str = "0.0.0.0"
+    listen_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+    push_token: SecretStr | None = None
+    admin_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_timezone: str = "UTC"
+    platform_timezone: str = "Asia/Shanghai"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    number_file_format: Literal["auto", "xls", "xlsx"] = "auto"
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(p) for p in parts if p)
+            except ValueError as exc:
+                raise ValueError("must be comma-separated numeric Telegram user ids") from exc
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("telegram_mode", "log_format", "number_file_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("default_timezone", "platform_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
+        return value
+
+    @field_validator("telegram_api_url", "laaffic_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    def require(self, command: str) -> None:
+        """Raise ConfigError naming the first variable `command` needs but lacks."""
+        needed = list(REQUIRED_FOR.get(command, ()))
+        if command in ("run", "sandbox") and self.telegram_mode == "webhook":
+            needed += ["TELEGRAM_WEBHOOK_URL", "TELEGRAM_WEBHOOK_SECRET"]
+        for name in needed:
+            value = getattr(self, name.lower())
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if not value:
+                raise ConfigError(f"{name} is not set: {HOW_TO_FIX.get(name, 'set it')}.")
+
+    @property
+    def platform_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.platform_timezone)
+
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; a malformed variable becomes one ConfigError line, not a traceback."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "configuration"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{name} is invalid: {msg}. Fix it in the environment or .env.") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,294 @@
+"""/start, /help, /whoami, /bind, /unbind, /role, /audit, and the chat's own life
+(bot removed, group upgraded to a supergroup)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy.exc import IntegrityError
+from telegram import Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
+
+from bot.errors import UsageError
+from bot.handlers.base import Context, Request, command, runtime_of
+from bot.handlers.catalogue import commands_for
+from bot.render import code, esc
+from bot.services import access
+from bot.services.access import ROLE_NAMES, Role
+from storage.models import KnownUser
+from storage.queries import recent_audit_entries
+
+log = logging.getLogger(__name__)
+
+
+@command("/start", Role.NONE, needs_binding=False)
+async def start(req: Request) -> None:
+    if req.chat is None and not req.is_private:
+        await req.reply(
+            "Hello! I run the Laaffic call center from this chat once I'm bound: a ccbot "
+            "admin has to run /bind here. /help lists what I can do."
+        )
+        return
+    await req.reply(
+        "Hello! I run the Laaffic call center from Telegram: agent groups, agents, number "
+        "files and calling tasks, and I relay call events into your team chats. "
+        "/help lists what you can do here."
+    )
+
+
+@command("/help", Role.NONE, needs_binding=False)
+async def help_command(req: Request) -> None:
+    lines = [f"<b>ccbot</b> — you are <b>{esc(req.role.label)}</b> here."]
+    if req.chat is None and not req.is_private:
+        lines.append("This chat is not bound yet: a ccbot admin must run /bind here before I act.")
+    elif req.is_private and req.role == Role.NONE:
+        lines.append(
+            "I work in team chats: add me to your team's group and ask a ccbot admin to run "
+            "/bind there. Here you can use /help and /whoami."
+        )
+    for info in commands_for(req.role):
+        if info.group_only and req.is_private:
+            continue
+        lines.append(f"/{info.name} — {esc(info.summary)}\n    e.g. {code(info.example)}")
+    if req.role >= Role.OPERATOR:
+        lines.append(
+            "Number files: send the file with the caption /upload (or reply to my /upload "
+            "prompt with it); I check it and offer to upload it."
+        )
+    await req.reply("\n".join(lines))
+
+
+@command("/whoami", Role.NONE, needs_binding=False)
+async def whoami(req: Request) -> None:
+    where = (
+        "this private chat"
+        if req.is_private
+        else ("this chat" if req.chat else "this unbound chat")
+    )
+    await req.reply(
+        f"Your Telegram user id is {code(req.user_id)}; your role in {where} is "
+        f"<b>{esc(req.role.label)}</b>. Chat id: {code(req.chat_id)}."
+    )
+
+
+@command("/bind", Role.ADMIN, needs_binding=False)
+async def bind(req: Request) -> None:
+    if req.is_private:
+        await req.reply("Your private chat with me needs no binding. Run /bind in a team group.")
+        return
+    message = req.message
+    assert message is not None
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    title = message.chat.title
+
+    def do(session):  # noqa: ANN001, ANN202
+        return access.bind_chat(
+            session,
+            req.chat_id,
+            title=title,
+            chat_type=message.chat.type,
+            thread_id=thread_id,
+            by_user=req.user_id,
+        )
+
+    _, was_bound = await req.runtime.database.run(do)
+    where = "this topic" if thread_id else "this chat"
+    lines = [
+        f"{'Re-bound' if was_bound else 'Bound'}: I act in this chat now, and notifications go to {where}. "
+        "Members are viewers until you give them a role with /role operator (as a reply to "
+        "their message, or with their @username or id)."
+    ]
+    if req.runtime.can_read_all_group_messages or await _bot_is_admin(req):
+        lines.append(
+            "I can see every message here (I am a group admin, or privacy mode is off), so operators can simply drop "
+            "number files into the chat."
+        )
+    else:
+        lines.append(
+            "Privacy mode is on, so I only see commands and replies to me: operators send a "
+            "number file with the caption /upload, or reply to my /upload prompt with it. "
+            "(Make me a group admin, or turn privacy off with @BotFather, to take any file.)"
+        )
+    await req.reply("\n".join(lines))
+
+
+async def _bot_is_admin(req: Request) -> bool:
+    """A group admin bot sees every message even with privacy mode on."""
+    try:
+        member = await req.context.bot.get_chat_member(req.chat_id, req.context.bot.id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+@command("/unbind", Role.ADMIN)
+async def unbind(req: Request) -> None:
+    if req.is_private:
+        await req.reply("Your private chat with me can't be unbound.")
+        return
+    routes = await req.runtime.database.run(lambda s: access.unbind_chat(s, req.chat_id))
+    await req.reply(
+        f"Unbound: I no longer act in this chat, and {routes} agent group(s) no longer send "
+        f"their events here. /bind undoes this."
+    )
+
+
+ROLE_USAGE = (
+    "Usage: /role operator|viewer|none as a reply to the member's message, or "
+    "/role operator @username, or /role operator 123456789.\n"
+    "Example: <code>/role operator @alice</code>"
+)
+
+
+@command("/role", Role.ADMIN)
+async def role(req: Request) -> None:
+    if req.is_private:
+        await req.reply("Roles are per team chat: run /role in the group.")
+        return
+    if not req.args or req.args[0].lower() not in ROLE_NAMES:
+        raise UsageError(ROLE_USAGE)
+    new_role = ROLE_NAMES[req.args[0].lower()]
+    message = req.message
+    assert message is not None
+    target_id: int | None = None
+    target_label = ""
+    if len(req.args) >= 2:
+        who = req.args[1]
+        if who.lstrip("-").isdigit():
+            target_id = int(who)
+            known = await req.runtime.database.run(lambda s: s.get(KnownUser, target_id))
+            target_label = (known.full_name or f"@{known.username}") if known else "user"
+        else:
+            user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
+            if user is None:
+                await req.reply(
+                    f"I haven't seen {esc(who)} yet, so I don't know their user id. Ask them "
+                    "to send any command here (for example /whoami), or run /role as a "
+                    "reply to one of their messages."
+                )
+                return
+            target_id, target_label = user.user_id, f"@{user.username}"
+    elif message.reply_to_message is not None and message.reply_to_message.from_user is not None:
+        target = message.reply_to_message.from_user
+        if target.is_bot:
+            await req.reply("Bots can't be given a role.")
+            return
+        target_id, target_label = target.id, target.full_name
+    else:
+        raise UsageError(ROLE_USAGE)
+    await req.runtime.database.run(
+        lambda s: access.set_role(s, req.chat_id, target_id, new_role, req.user_id)
+    )
+    log.info(
+        "user %s set role %s for %s in chat %s", req.user_id, new_role.label, target_id, req.chat_id
+    )
+    what = {
+        Role.OPERATOR: "can now create groups and agents, upload numbers and run tasks here",
+        Role.VIEWER: "can now only look (groups, agents, tasks, balance) here",
+        Role.NONE: "can no longer use the bot in this chat",
+    }[new_role]
+    await req.reply(
+        f"{esc(target_label)} ({code(target_id)}) is now <b>{new_role.label}</b>: {what}."
+    )
+
+
+@command("/audit", Role.ADMIN)
+async def audit(req: Request) -> None:
+    try:
+        limit = int(req.args[0]) if req.args else 10
+    except ValueError:
+        raise UsageError(
+            "Usage: /audit [how many, 1–50]. Example: <code>/audit 20</code>"
+        ) from None
+    limit = max(1, min(limit, 50))
+    rows = await req.runtime.database.run(lambda s: recent_audit_entries(s, limit))
+    if not rows:
+        await req.reply("No platform calls have been made through the bot yet.")
+        return
+    lines = [f"<b>Last {len(rows)} platform calls</b>"]
+    for row in rows:
+        mark = "✓" if row.ok else "✗"
+        args = json.loads(row.arguments or "{}")
+        arg_text = ", ".join(f"{k}={v}" for k, v in list(args.items())[:4])
+        lines.append(
+            f"{mark} {row.at:%m-%d %H:%M:%S} {esc(row.command or 'system')} by "
+            f"{code(row.user_id or '-')} in {code(row.chat_id or '-')}: {esc(row.endpoint)} "
+            f"({esc(arg_text[:120])}) → code {esc(row.result_code or '-')}, {row.duration_ms} ms"
+        )
+    await req.reply("\n".join(lines))
+
+
+async def bot_membership_changed(update: Update, context: Context) -> None:
+    """Removed from a chat: its routes stop, and admins are told."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    runtime = runtime_of(context)
+    status = change.new_chat_member.status
+    if status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        return
+    chat = change.chat
+
+    def do(session):  # noqa: ANN001, ANN202
+        bound = access.get_bound_chat(session, chat.id)
+        routes = access.unbind_chat(session, chat.id) if bound else 0
+        return bound is not None, routes
+
+    was_bound, routes = await runtime.database.run(do)
+    if not was_bound:
+        return
+    log.warning("bot removed from chat %s (%s); %s route(s) disabled", chat.id, chat.title, routes)
+    text = (
+        f"I was removed from the chat {esc(chat.title or chat.id)} ({code(chat.id)}). I unbound it; "
+        f"{routes} agent group(s) no longer send their events anywhere. Add me back and run /bind "
+        f"there, or create the routes again in another chat."
+    )
+    for admin_id in runtime.settings.admin_user_ids:
+        try:
+            await context.bot.send_message(admin_id, text, parse_mode="HTML")
+        except Exception:
+            log.warning(
+                "could not tell admin %s that the bot was removed from %s", admin_id, chat.id
+            )
+
+
+async def chat_migrated(update: Update, context: Context) -> None:
+    """A group became a supergroup: move its binding, roles and routes to the new id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        old, new = message.chat_id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat_id
+    else:
+        return
+    database = runtime_of(context).database
+    try:
+        moved = await database.run(lambda s: access.migrate_chat(s, old, new))
+    except IntegrityError:
+        # Telegram sends two service messages (old and new chat) and we handle updates
+        # concurrently: the other one won the race; running again finds its rows and is a no-op.
+        moved = await database.run(lambda s: access.migrate_chat(s, old, new))
+    if moved:
+        log.info("chat %s migrated to %s: binding, roles and routes moved", old, new)
+
+
+def register(application: Application) -> None:
+    for name, fn in (
+        ("start", start),
+        ("help", help_command),
+        ("whoami", whoami),
+        ("bind", bind),
+        ("unbind", unbind),
+        ("role", role),
+        ("audit", audit),
+    ):
+        application.add_handler(CommandHandler(name, fn))
+    application.add_handler(
+        ChatMemberHandler(bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))

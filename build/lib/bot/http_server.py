@@ -1,0 +1,115 @@
+"""Serving an ASGI app with uvicorn as a task of the current loop: the bot's listener, the
+simulator and the tests' HTTP doubles all start their servers this one way."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.types import ASGIApp
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to whoever owns the process, and stops at once."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._exit = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def main_loop(self) -> None:
+        # uvicorn polls should_exit every 0.1 s; waiting on an event makes stop() (and tests) quicker.
+        await self.on_tick(0)
+        await self._exit.wait()
+
+    def request_exit(self) -> None:
+        self.should_exit = True
+        self._exit.set()
+
+
+@dataclass
+class AsgiServer:
+    """An ASGI app served by uvicorn as a task of the current loop."""
+
+    base_url: str
+    port: int
+    _server: _EmbeddedServer = field(repr=False)
+    _task: asyncio.Task[None] = field(repr=False)
+
+    async def stop(self) -> None:
+        self._server.request_exit()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=10)
+        except TimeoutError:
+            self._server.force_exit = True
+            await self._task
+
+    async def wait_closed(self) -> None:
+        await self._task
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on such sockets, and without it every
+    # keep-alive answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready TCP socket; port 0 picks a free one (read it with getsockname)."""
+    return _bind(host, port)
+
+
+async def start_asgi_server(
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    access_log: bool = False,
+    date_header: bool = True,
+    sock: socket.socket | None = None,
+) -> AsgiServer:
+    """Serve `app` in the current loop on `sock`, or on a new socket for host:port (0 = a free
+    port); returns once it answers."""
+    sock = sock if sock is not None else _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_config=None,
+        log_level="warning" if not access_log else "info",
+        access_log=access_log,
+        # The simulator stamps its own Date (the platform clock); uvicorn's would be a second one.
+        date_header=date_header,
+        server_header=False,
+        timeout_graceful_shutdown=2,
+    )
+    server = _EmbeddedServer(config)
+    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]), name="uvicorn")
+    while not server.started:
+        if task.done():
+            sock.close()
+            exc = task.exception() if not task.cancelled() else None
+            raise RuntimeError(f"the HTTP server on {host}:{bound_port} did not start: {exc!r}")
+        await asyncio.sleep(0.005)
+    return AsgiServer(_url(host, bound_port), bound_port, server, task)

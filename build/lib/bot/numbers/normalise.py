@@ -1,0 +1,188 @@
+"""One cell in, one platform number out: digits only, country code first, no `+`.
+
+The order of the rules follows phonenumbers.parse so that the verdicts agree with
+`is_valid_number(parse(text, region))`; the differences are deliberate and small: `00` is always
+read as an international prefix, and without a default country code a bare number of 11+ digits
+that is valid under its leading country code counts as international (CRM exports look like that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+
+from bot.numbers.numbering import (
+    MAX_NSN_LENGTH,
+    MIN_NSN_LENGTH,
+    TOO_LONG,
+    NumberingPlan,
+    numbering_plan,
+    split_calling_code,
+)
+
+NO_COUNTRY_CODE = "no country code: set one with --ccode or /settings"
+SCIENTIFIC = (
+    "Excel shortened it to scientific notation and digits were lost: "
+    "format the column as Text and export it again"
+)
+TOO_MANY_DIGITS_AS_NUMBER = (
+    "stored as a number with more than 15 digits, so digits were lost: "
+    "format the column as Text and export it again"
+)
+NOT_A_NUMBER = "not a phone number (letters or symbols)"
+NOT_WHOLE = "not a whole number"
+A_DATE = "a date or time, not a phone number"
+
+_SCIENTIFIC_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
+_FLOAT_TEXT_RE = re.compile(r"(\+?\d{5,})\.0+")  # "919876543210.0" from a float-typed export
+_SEPARATORS = str.maketrans(
+    "", "", " \t\u00a0\u2007\u202f-.()[]{}/\u2010\u2011\u2012\u2013\u2014\u2015"
+)
+
+
+def cell_text(cell: object) -> str:
+    """A cell as the user sees it written (floats without a needless `.0`)."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float):
+        if math.isfinite(cell) and cell.is_integer() and abs(cell) < 1e16:
+            return str(int(cell))
+        return repr(cell)
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, dt.datetime | dt.date | dt.time):
+        return cell.isoformat()
+    return str(cell)
+
+
+def _length_reason(plan: NumberingPlan, nsn: str) -> str:
+    if len(nsn) < plan.min_length:
+        return f"too short for +{plan.calling_code}"
+    if len(nsn) > plan.max_length:
+        return f"too long for +{plan.calling_code}"
+    return f"not a valid +{plan.calling_code} number"
+
+
+class NumberNormaliser:
+    """Turns cells into platform numbers for one default country code (or none)."""
+
+    def __init__(self, default_calling_code: int | None) -> None:
+        self.default = numbering_plan(default_calling_code) if default_calling_code else None
+
+    def normalise(self, cell: object) -> tuple[str | None, str | None]:
+        """(digits, None) for a valid number, (None, reason) for an invalid one, (None, None) if empty."""
+        if type(cell) is float:
+            if not cell.is_integer():
+                return None, (NOT_WHOLE if math.isfinite(cell) else NOT_A_NUMBER)
+            if cell <= 0:
+                return None, NOT_A_NUMBER
+            if cell >= 1e15:
+                return None, TOO_MANY_DIGITS_AS_NUMBER
+            return self._digits(str(int(cell)), False)
+        if type(cell) is str:
+            return self._text(cell)
+        if cell is None:
+            return None, None
+        if type(cell) is int:
+            if cell <= 0:
+                return None, NOT_A_NUMBER
+            return self._digits(str(cell), False)
+        if isinstance(cell, dt.datetime | dt.date | dt.time | dt.timedelta):
+            return None, A_DATE
+        return None, NOT_A_NUMBER
+
+    def _text(self, text: str) -> tuple[str | None, str | None]:
+        text = text.strip().lstrip("'")  # a leading ' is Excel's "keep as text" mark
+        if not text:
+            return None, None
+        if not text.isascii():
+            # Full-width digits and plus signs, as Chinese input methods type them.
+            text = unicodedata.normalize("NFKC", text).strip()
+        if _SCIENTIFIC_RE.fullmatch(text):
+            return None, SCIENTIFIC
+        floaty = _FLOAT_TEXT_RE.fullmatch(text)
+        if floaty:
+            text = floaty.group(1)
+        digits = text.translate(_SEPARATORS)
+        international = digits.startswith("+")
+        if international:
+            digits = digits[1:]
+        if not (digits.isascii() and digits.isdigit()):
+            return None, NOT_A_NUMBER
+        return self._digits(digits, international)
+
+    def _digits(self, digits: str, international: bool) -> tuple[str | None, str | None]:
+        plan = self.default
+        if not international:
+            match = None
+            if plan is not None and plan.international_prefix_match is not None:
+                match = plan.international_prefix_match(digits)
+            if match is None and digits.startswith("00"):
+                match = _DOUBLE_ZERO.match(digits)
+            if match is not None and digits[match.end() : match.end() + 1] not in ("", "0"):
+                digits = digits[match.end() :]
+                international = True
+        if international:
+            split = split_calling_code(digits)
+            if split is None:
+                if len(digits) <= MIN_NSN_LENGTH:
+                    return None, NOT_A_NUMBER
+                return None, f"unknown country code (+{digits[:3]}…)"
+            plan = numbering_plan(split[0])
+            assert plan is not None
+            return _check(plan, split[1])
+        if plan is None:
+            return self._without_default(digits)
+        nsn = digits
+        if digits.startswith(plan.prefix):
+            # A number that already carries the default code, as CRM exports write them.
+            rest = digits[len(plan.prefix) :]
+            prefix_match = plan.national_prefix_match
+            if prefix_match is not None and prefix_match(rest) is not None:
+                rest = plan.strip_national_prefix(rest)
+            general = plan.general_fullmatch
+            if (general(digits) is None and general(rest) is not None) or (
+                plan.length_verdict(digits) == TOO_LONG
+            ):
+                nsn = rest
+        return _check(plan, nsn)
+
+    def _without_default(self, digits: str) -> tuple[str | None, str | None]:
+        if len(digits) >= 11 and digits[0] != "0":
+            split = split_calling_code(digits)
+            if split is not None:
+                plan = numbering_plan(split[0])
+                assert plan is not None
+                number, _ = _check(plan, split[1])
+                if number is not None:
+                    return number, None
+        return None, NO_COUNTRY_CODE
+
+
+def _check(plan: NumberingPlan, nsn: str) -> tuple[str | None, str | None]:
+    """parse's last steps (length floor, trunk prefix, length ceiling), then is_valid_number."""
+    if len(nsn) < MIN_NSN_LENGTH:
+        return None, f"too short for +{plan.calling_code}"
+    prefix_match = plan.national_prefix_match
+    if prefix_match is not None and prefix_match(nsn) is not None:
+        nsn = plan.strip_for_parsing(nsn)
+    if len(nsn) > MAX_NSN_LENGTH:
+        return None, f"too long for +{plan.calling_code}"
+    if plan.valid_fullmatch(nsn):
+        return plan.prefix + nsn, None
+    return None, _length_reason(plan, nsn)
+
+
+_DOUBLE_ZERO = re.compile("00")
+
+
+def parse_calling_code(text: str | int | None) -> int | None:
+    """'91', '+91', 91 → 91; None/'' → None; raises ValueError for a code no country uses."""
+    if text is None or text == "":
+        return None
+    cleaned = str(text).strip().lstrip("+").strip()
+    if not cleaned.isdigit() or numbering_plan(int(cleaned)) is None:
+        raise ValueError(cleaned or str(text))
+    return int(cleaned)

@@ -1,0 +1,356 @@
+"""check_number_file: any accepted file in, a report and platform-ready rows out.
+
+CPU-bound and synchronous by design; the bot runs it in a worker thread or process.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.numbers import guards
+from bot.numbers.columns import (
+    SAMPLE_ROWS,
+    column_letter,
+    find_layout,
+    header_name,
+    is_blank,
+    unique_headers,
+)
+from bot.numbers.errors import (
+    MAX_FILE_BYTES,
+    PLATFORM_MAX_ROWS,
+    SUPPORTED_EXTENSIONS,
+    XLS_MAX_ROWS,
+    NumberFileError,
+)
+from bot.numbers.names import platform_file_name, safe_stem, unique_suffix
+from bot.numbers.normalise import NumberNormaliser, cell_text, parse_calling_code
+from bot.numbers.read import Table, read_table
+from bot.numbers.report import SAMPLE_SIZE, CleanFile, NumberReport, RejectedRow
+from bot.numbers.write import write_delimited, write_ods, write_xls, write_xlsx
+
+EMPTY_FILE = (
+    "The file is empty: export the list again and check that it has a column of phone numbers."
+)
+HEADER_ONLY = (
+    "The file has a header row but no rows under it: put the numbers below the header "
+    "and send it again."
+)
+_REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
+
+
+def _too_big(size: int) -> NumberFileError:
+    return NumberFileError(
+        f"The file is {size / 2**20:.1f} MB, more than the 20 MB a Telegram bot can download: "
+        "split the list into smaller files (or save it as .csv, which is smaller) and send them one by one."
+    )
+
+
+@dataclass
+class CheckedNumbers:
+    """The outcome of a check: the report, and what is needed to write the files."""
+
+    report: NumberReport
+    _phones: list[str] = field(repr=False)
+    _kept_rows: list[list[object]] = field(repr=False)
+    _info_cols: list[int] = field(repr=False)  # indices into the source rows
+    _source_header: list[str] = field(repr=False)  # every source column, for the rejected file
+    _rejected: list[tuple[int, list[object], str]] = field(repr=False)
+    _table_kind: str = field(repr=False, default="csv")
+    _delimiter: str = field(repr=False, default=",")
+
+    def _clean_columns(self) -> list[list[object]]:
+        rows = self._kept_rows
+        columns: list[list[object]] = [self._phones]  # type: ignore[list-item]
+        for col in self._info_cols:
+            columns.append([row[col] if col < len(row) else "" for row in rows])
+        return columns
+
+    def _part_bounds(self, parts: int) -> list[tuple[int, int]]:
+        """Evenly sized parts, each at most PLATFORM_MAX_ROWS."""
+        total = len(self._phones)
+        size = math.ceil(total / parts) if parts else 0
+        return [(start, min(start + size, total)) for start in range(0, total, size or 1)]
+
+    def write_clean(
+        self, out_dir: Path, *, fmt: str = "auto", base_name: str | None = None
+    ) -> list[CleanFile]:
+        """The platform file(s) in out_dir: .xls up to 65,535 rows (`auto`), .xlsx above or when
+        asked; names of 5-32 characters from the original name with a unique suffix."""
+        if fmt not in ("auto", "xls", "xlsx"):
+            raise ValueError(f"fmt must be auto, xls or xlsx, not {fmt!r}")
+        if not self._phones:
+            return []
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        columns = self._clean_columns()
+        header = [self.report.phone_column, *self.report.info_columns]
+        bounds = self._part_bounds(self.report.parts)
+        suffix = unique_suffix()
+        files = []
+        for part, (start, end) in enumerate(bounds, start=1):
+            rows = end - start
+            # xls cannot hold more rows: then xlsx even when xls was asked for.
+            extension = ".xls" if fmt != "xlsx" and rows <= XLS_MAX_ROWS else ".xlsx"
+            name = platform_file_name(
+                base_name or self.report.file_name,
+                extension,
+                suffix=suffix,
+                part=part if len(bounds) > 1 else None,
+            )
+            path = out_dir / name
+            _write_platform_file(path, header, [column[start:end] for column in columns])
+            files.append(CleanFile(path=path, file_name=name, rows=rows))
+        return files
+
+    def write_clean_to(self, out_path: Path) -> list[CleanFile]:
+        """For `--out`: its extension chooses the format; parts of a split list get -1, -2, …"""
+        out_path = Path(out_path)
+        extension = out_path.suffix.lower()
+        if extension not in (".xls", ".xlsx"):
+            raise NumberFileError(
+                f"The clean file must end in .xls or .xlsx, not {out_path.suffix or 'nothing'}: "
+                "give --out a name like numbers.xlsx."
+            )
+        if not self._phones:
+            return []
+        bounds = self._part_bounds(self.report.parts)
+        if extension == ".xls" and max(end - start for start, end in bounds) > XLS_MAX_ROWS:
+            raise NumberFileError(
+                f"An .xls file holds at most {XLS_MAX_ROWS:,} rows and this list has "
+                f"{self.report.valid:,} valid numbers: give --out a .xlsx name instead."
+            )
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        columns = self._clean_columns()
+        header = [self.report.phone_column, *self.report.info_columns]
+        suffix = unique_suffix()
+        files = []
+        for part, (start, end) in enumerate(bounds, start=1):
+            numbered = len(bounds) > 1
+            path = (
+                out_path.with_name(f"{out_path.stem}-{part}{out_path.suffix}")
+                if numbered
+                else out_path
+            )
+            _write_platform_file(path, header, [column[start:end] for column in columns])
+            name = platform_file_name(
+                out_path.name, extension, suffix=suffix, part=part if numbered else None
+            )
+            files.append(CleanFile(path=path, file_name=name, rows=end - start))
+        return files
+
+    def write_rejected(self, out_dir: Path) -> Path | None:
+        """Every invalid and duplicate row, as the input had it, plus its row number and reason,
+        in the input's format; None when nothing was rejected."""
+        if not self._rejected:
+            return None
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        kind = self._table_kind
+        if kind == "xls" and len(self._rejected) > XLS_MAX_ROWS:
+            kind = "xlsx"
+        path = out_dir / f"{safe_stem(self.report.file_name)}-rejected{_REJECTED_EXTENSIONS[kind]}"
+        width = len(self._source_header)
+        header = unique_headers([*self._source_header, "row", "reason"])
+        columns: list[list[object]] = [
+            [row[col] if col < len(row) else "" for _, row, _ in self._rejected]
+            for col in range(width)
+        ]
+        columns.append([str(number) for number, _, _ in self._rejected])
+        columns.append([reason for _, _, reason in self._rejected])
+        if kind == "xlsx":
+            write_xlsx(path, header, columns)
+        elif kind == "xls":
+            write_xls(path, header, columns)
+        elif kind == "ods":
+            write_ods(path, header, columns)
+        else:
+            write_delimited(path, header, columns, self._delimiter)
+        return path
+
+
+def _write_platform_file(path: Path, header: list[str], columns: list[list[object]]) -> None:
+    if path.suffix.lower() == ".xls":
+        write_xls(path, header, columns)
+    else:
+        write_xlsx(path, header, columns)
+
+
+def _load(source: Path | str | bytes, file_name: str | None) -> tuple[bytes, str]:
+    if isinstance(source, bytes | bytearray):
+        if len(source) > MAX_FILE_BYTES:
+            raise _too_big(len(source))
+        return bytes(source), file_name or "numbers"
+    path = Path(source)
+    name = file_name or path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _too_big(size)  # before reading a byte of it
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise NumberFileError(f"There is no file at {str(path)!r}: check the path.") from None
+    except PermissionError:
+        raise NumberFileError(
+            f"The file {str(path)!r} cannot be read (permission denied)."
+        ) from None
+    if len(data) > MAX_FILE_BYTES:  # it grew while we looked
+        raise _too_big(len(data))
+    return data, name
+
+
+def check_number_file(
+    path: Path | str | bytes,
+    *,
+    file_name: str | None = None,
+    default_ccode: str | None = None,
+    sheet: str | None = None,
+) -> CheckedNumbers:
+    """Read, check and clean a callee number file (a path, or its bytes with `file_name`).
+
+    Raises NumberFileError, whose message is one sentence for the user, for a file that cannot be
+    used: empty, too big, not a spreadsheet, protected, damaged, a zip bomb, too many rows, or no
+    phone column. Bad rows are not errors: they are counted and described in the report.
+    """
+    try:
+        calling_code = parse_calling_code(default_ccode)
+    except ValueError:
+        raise NumberFileError(
+            f"{default_ccode} is not a country calling code: give one like 91 (India) or 86 (China)."
+        ) from None
+    data, name = _load(path, file_name)
+    extension = Path(name).suffix.lower()
+    if extension and extension not in SUPPORTED_EXTENSIONS:
+        raise NumberFileError(
+            f"Files ending in {extension} are not read: send the numbers as "
+            ".xlsx, .xls, .ods, .csv or .txt."
+        )
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise NumberFileError(EMPTY_FILE)
+    kind = guards.detect_kind(data, extension)
+    table = read_table(data, kind, extension, sheet)
+    return _check_rows(table, name, calling_code)
+
+
+def _check_rows(table: Table, file_name: str, calling_code: int | None) -> CheckedNumbers:
+    rows = table.rows
+    number = table.first_row - 1
+    # Skip what is above the first non-empty row, then sample the rows that decide the layout.
+    sample: list[list[object]] = []
+    buffered: list[tuple[int, list[object]]] = []
+    for row in rows:
+        number += 1
+        if not sample and all(map(is_blank, row)):
+            continue
+        buffered.append((number, row))
+        if not all(map(is_blank, row)):
+            sample.append(row)
+            if len(sample) >= SAMPLE_ROWS:
+                break
+    if not sample:
+        raise NumberFileError(EMPTY_FILE)
+    layout = find_layout(sample)
+    width = max(len(row) for row in sample)
+
+    normalise = NumberNormaliser(calling_code).normalise
+    phone_col = layout.phone_col
+    seen: dict[str, int] = {}
+    phones: list[str] = []
+    kept: list[list[object]] = []
+    rejected: list[tuple[int, list[object], str]] = []
+    samples: list[RejectedRow] = []
+    invalid = duplicates = empty = blank_run = 0
+
+    def all_rows() -> Iterator[tuple[int, list[object]]]:
+        yield from buffered
+        n = number
+        for row in rows:
+            n += 1
+            yield n, row
+
+    iterator = all_rows()
+    header_cells: list[object] = next(iterator)[1] if layout.has_header else []
+    for row_number, row in iterator:
+        cell = row[phone_col] if phone_col < len(row) else ""
+        digits, reason = normalise(cell)
+        if digits is not None:
+            first = seen.get(digits)
+            if first is None:
+                seen[digits] = row_number
+                phones.append(digits)
+                kept.append(row)
+            else:
+                duplicates += 1
+                rejected.append((row_number, row, f"duplicate of row {first}"))
+        elif reason is not None:
+            invalid += 1
+            rejected.append((row_number, row, reason))
+            if len(samples) < SAMPLE_SIZE:
+                samples.append(RejectedRow(row_number, cell_text(cell).strip(), reason))
+        elif all(map(is_blank, row)):
+            blank_run += 1  # counted only if a non-blank row follows: trailing blanks are no rows
+            continue
+        else:
+            empty += 1
+        if len(row) > width:
+            width = len(row)
+        if blank_run:
+            empty += blank_run
+            blank_run = 0
+
+    total = len(phones) + invalid + duplicates + empty
+    if total == 0:
+        raise NumberFileError(HEADER_ONLY if layout.has_header else EMPTY_FILE)
+
+    if layout.has_header:
+        names = [
+            header_name(header_cells[col] if col < len(header_cells) else "", table.first_col + col)
+            for col in range(width)
+        ]
+        phone_name = names[phone_col]
+    else:
+        names = [f"Column {column_letter(table.first_col + col)}" for col in range(width)]
+        phone_name = "phone"
+    info_cols = [
+        col
+        for col in range(width)
+        if col != phone_col and (_named(header_cells, col) or _has_values(kept, col))
+    ]
+    unique = unique_headers([phone_name, *(names[col] for col in info_cols)])
+    report = NumberReport(
+        file_name=file_name,
+        total_rows=total,
+        valid=len(phones),
+        invalid=invalid,
+        duplicates=duplicates,
+        empty=empty,
+        phone_column=unique[0],
+        info_columns=unique[1:],
+        country_code=str(calling_code) if calling_code else None,
+        rejected_samples=samples,
+        parts=math.ceil(len(phones) / PLATFORM_MAX_ROWS),
+        sheet_name=table.sheet_name,
+    )
+    source_header = unique_headers(names)
+    return CheckedNumbers(
+        report=report,
+        _phones=phones,
+        _kept_rows=kept,
+        _info_cols=info_cols,
+        _source_header=source_header,
+        _rejected=rejected,
+        _table_kind=table.kind,
+        _delimiter=table.delimiter,
+    )
+
+
+def _named(header: Sequence[object], col: int) -> bool:
+    return col < len(header) and not is_blank(header[col])
+
+
+def _has_values(rows: list[list[object]], col: int) -> bool:
+    return any(col < len(row) and not is_blank(row[col]) for row in rows)

@@ -1,0 +1,142 @@
+"""Reading any accepted file into rows of cells, with the sheet row number of each."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import python_calamine
+
+from bot.numbers import guards
+from bot.numbers.errors import MAX_ROWS, NumberFileError
+
+DELIMITERS = (",", ";", "\t", "|")
+ENCODING_UNREADABLE = (
+    "The text file's characters could not be read: save it as UTF-8 "
+    "(in Excel: Save As → CSV UTF-8) and send it again."
+)
+
+
+@dataclass
+class Table:
+    """The cells of one sheet: `rows` yields lists; row i (0-based) is sheet row `first_row + i`."""
+
+    rows: Iterator[list[object]]
+    first_row: int  # 1-based sheet row number of the first yielded row
+    first_col: int  # 0-based sheet column of each row's first cell
+    kind: str  # "xlsx", "xls", "ods", "csv" or "txt": the rejected-rows file is written alike
+    sheet_name: str | None = None
+    delimiter: str = ","
+
+
+def read_table(data: bytes, kind: str, extension: str, sheet: str | None) -> Table:
+    if kind == guards.TEXT:
+        return _read_text(data, "txt" if extension == ".txt" else "csv")
+    if kind == guards.XLSX:
+        guards.check_xlsx(data, sheet)
+    elif kind == guards.ODS:
+        guards.check_ods(data)
+    else:
+        guards.check_xls(data)
+    return _read_workbook(data, kind, sheet)
+
+
+def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Table:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = workbook.sheet_names
+        if sheet is not None and sheet not in names:
+            raise guards.no_such_sheet(sheet, names)
+        if not names:
+            raise NumberFileError(guards.CORRUPT)
+        name = sheet if sheet is not None else names[0]
+        found = workbook.get_sheet_by_name(name)
+    except python_calamine.PasswordError:
+        raise NumberFileError(guards.PASSWORD) from None
+    except python_calamine.CalamineError:
+        raise NumberFileError(guards.CORRUPT) from None
+    if found.height > MAX_ROWS + 1:
+        raise guards.too_many_rows()
+    start = found.start or (0, 0)
+    # iter_rows yields the empty rows above the data too, but starts at the first used column.
+    return Table(found.iter_rows(), first_row=1, first_col=start[1], kind=kind, sheet_name=name)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else GB18030."""
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8")
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+    except UnicodeDecodeError:
+        raise NumberFileError(ENCODING_UNREADABLE) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise NumberFileError(ENCODING_UNREADABLE) from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """The candidate that splits the first lines most consistently (',' when none appears)."""
+    lines = [line for line in text[:65536].splitlines()[:50] if line.strip()]
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        counts = [line.count(delimiter) for line in lines]
+        modal, lines_with_modal = Counter(counts).most_common(1)[0] if counts else (0, 0)
+        if modal == 0:
+            continue
+        # The share of lines that agree, then the number of columns ("Pune, India" in every
+        # row of a ;-separated file must not make it comma-separated).
+        score = (lines_with_modal / len(lines), modal)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_text(data: bytes, kind: str) -> Table:
+    text = decode_text(data)
+    if "\x00" in text:
+        raise guards.renamed_file("." + kind, "a binary file")
+    delimiter = sniff_delimiter(text)
+    if text.count("\n") > MAX_ROWS + 1 and _count_records(text, delimiter) > MAX_ROWS + 1:
+        # Refuse before checking a single number (lines can hold quoted newlines: count records).
+        raise guards.too_many_rows()
+    return Table(
+        _text_rows(text, delimiter), first_row=1, first_col=0, kind=kind, delimiter=delimiter
+    )
+
+
+def _count_records(text: str, delimiter: str) -> int:
+    count = 0
+    try:
+        for count, _ in enumerate(
+            csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1
+        ):
+            if count > MAX_ROWS + 1:
+                break
+    except csv.Error:
+        pass  # reported with its line number when the rows are read
+    return count
+
+
+def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for count, row in enumerate(reader, start=1):
+            if count > MAX_ROWS + 1:  # stop at the cap instead of reading the rest
+                raise guards.too_many_rows()
+            yield row  # type: ignore[misc]
+    except csv.Error as exc:
+        raise NumberFileError(
+            f"Line {reader.line_num} of the text file cannot be read ({exc}): "
+            "save the list again as CSV from Excel and send it."
+        ) from None
