@@ -263,6 +263,7 @@ class LaafficClient:
         upload_timeout: float = 120.0,
         retries: int = 3,
         backoff: float = 0.5,
+        settle: float = 2.0,
         observer: Observer | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         platform_tz: tzinfo = PLATFORM_TZ,
@@ -274,6 +275,10 @@ class LaafficClient:
         self.platform_tz = platform_tz
         self.retries = max(0, retries)
         self.backoff = max(0.0, backoff)
+        # After a lost answer to a create, give the platform a moment to finish a request it may
+        # still be working on before checking: a late apply after our resend would call every
+        # number of a task twice.
+        self.settle = max(0.0, settle)
         self._observer = observer
         self._clock_offset_s = 0.0
         self._timeout = httpx.Timeout(
@@ -512,6 +517,7 @@ class LaafficClient:
                 if not exc.may_have_taken_effect:
                     raise
                 lost = exc
+            await asyncio.sleep(self.settle)
             try:
                 found = await took_effect()
             except PlatformOutcomeUnknown:

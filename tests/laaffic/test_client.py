@@ -57,6 +57,7 @@ def make_client(running: RunningSimulator, observer: Any = None, **kwargs: Any) 
     kwargs.setdefault("upload_timeout", kwargs["read_timeout"])
     kwargs.setdefault("connect_timeout", 1.0)
     kwargs.setdefault("backoff", 0.01)
+    kwargs.setdefault("settle", 0.01)
     kwargs.setdefault("retries", 2)
     return LaafficClient(
         running.base_url,
@@ -527,6 +528,21 @@ async def test_submit_task_with_lost_answer_is_recovered_without_resending(
     assert count(simulator, endpoints.SUBMIT_TASK) == 2  # the first task, and this one once
     tasks = (await client.query_tasks()).records
     assert sorted(t.task_id for t in tasks) == sorted([older, task_id]) and task_id != older
+
+
+async def test_submit_task_applied_late_is_found_after_settling_not_sent_twice(
+    simulator: RunningSimulator, outcomes: Outcomes
+) -> None:
+    """The platform is still working on the request when the client gives up waiting: the client
+    lets it settle, finds the task, and never sends a second one (which would call everyone twice)."""
+    async with make_client(simulator, outcomes, read_timeout=READ_TIMEOUT, settle=SLOW) as client:
+        upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+        fault(simulator, endpoints.SUBMIT_TASK, "delay_before_apply", READ_TIMEOUT + 0.1)
+        task_id = await client.submit_task(
+            file_path=upload.file_path, file_name="numbers.csv", task_type=TaskType.AUTOMATIC
+        )
+        assert count(simulator, endpoints.SUBMIT_TASK) == 1
+        assert [t.task_id for t in (await client.query_tasks()).records] == [task_id]
 
 
 async def test_submit_task_that_did_not_happen_is_sent_once_more(
