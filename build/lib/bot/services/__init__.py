@@ -1,1 +1,0 @@
-"""Domain operations behind the handlers: each takes the runtime (or a session) and plain values."""

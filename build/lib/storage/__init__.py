@@ -1,1 +1,0 @@
-"""Persistence: SQLModel tables, engine and sessions, queries, Alembic migrations."""
