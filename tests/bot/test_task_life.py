@@ -6,17 +6,19 @@ from __future__ import annotations
 import re
 
 from tests.bot.conftest import GROUP, OPERATOR, VIEWER, BotHarness
-from tests.bot.test_upload_and_tasks import find_button, numbers_csv, prepare, upload_file
+from tests.bot.test_upload_and_tasks import (
+    find_button,
+    numbers_csv,
+    prepare,
+    press_step,
+    upload_file,
+    upload_to_platform,
+)
 
 
 async def uploaded(bot: BotHarness) -> str:
     await prepare(bot)
-    message_id, data = await upload_file(bot, numbers_csv())
-    upload_id = data.split(":")[1]
-    mark = bot.telegram.mark()
-    await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
-    await bot.telegram.wait_for_text(GROUP, "Uploaded upload", timeout=15, since=mark)
-    return upload_id
+    return await upload_to_platform(bot)
 
 
 async def submit_one_line(
@@ -24,7 +26,6 @@ async def submit_one_line(
 ) -> str:
     card = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} {spec}")
     assert "Confirm the calling task" in card.text, card.text
-    submit = f"nt:{card.result['message_id']}"  # placeholder, replaced below
     message, _ = find_button(bot, GROUP, "nt:")
     submit = next(
         b["callback_data"] for b in message.buttons if b["callback_data"].endswith(":submit")
@@ -52,33 +53,13 @@ async def test_typed_rate_and_remark_in_the_guided_flow(bot: BotHarness) -> None
         (":grp:", "Call-out rate"),
         (":rate:typed", "Reply to this message with the call-out rate"),
     ):
-        card, _ = find_button(bot, GROUP, "nt:")
-        data = next(b["callback_data"] for b in card.buttons if suffix in b["callback_data"])
-        mark = bot.telegram.mark()
-        await bot.press(GROUP, OPERATOR, card.message_id, data)
-        prompt = await bot.telegram.wait_for_text(GROUP, expect, since=mark)
+        prompt = await press_step(bot, "nt:", suffix, expect)
     reply = await bot.say(GROUP, OPERATOR, "0", reply_to_message_id=prompt.result["message_id"])
     assert "1 to 50" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "4", reply_to_message_id=prompt.result["message_id"])
     assert "Maximum ringing" in reply.text and "Call-out rate: 4" in reply.text
-    card, _ = find_button(bot, GROUP, "nt:")
-    mark = bot.telegram.mark()
-    await bot.press(
-        GROUP,
-        OPERATOR,
-        card.message_id,
-        next(b["callback_data"] for b in card.buttons if ":ring:0" in b["callback_data"]),
-    )
-    await bot.telegram.wait_for_text(GROUP, "Add a remark", since=mark)
-    card, _ = find_button(bot, GROUP, "nt:")
-    mark = bot.telegram.mark()
-    await bot.press(
-        GROUP,
-        OPERATOR,
-        card.message_id,
-        next(b["callback_data"] for b in card.buttons if ":remark:typed" in b["callback_data"]),
-    )
-    prompt = await bot.telegram.wait_for_text(GROUP, "with the remark", since=mark)
+    await press_step(bot, "nt:", ":ring:0", "Add a remark")
+    prompt = await press_step(bot, "nt:", ":remark:typed", "with the remark")
     reply = await bot.say(
         GROUP, OPERATOR, "Leads <March> & co", reply_to_message_id=prompt.result["message_id"]
     )

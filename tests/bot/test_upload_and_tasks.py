@@ -33,6 +33,25 @@ async def upload_file(bot: BotHarness, content: bytes, name: str = "leads.csv") 
     return message.message_id, data
 
 
+async def upload_to_platform(bot: BotHarness, content: bytes | None = None) -> str:
+    """Check a file and press [Upload to platform]; return the upload id."""
+    message_id, data = await upload_file(bot, content or numbers_csv())
+    upload_id = data.split(":")[1]
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
+    await bot.telegram.wait_for_text(GROUP, "Uploaded upload", timeout=15, since=mark)
+    return upload_id
+
+
+async def press_step(bot: BotHarness, prefix: str, fragment: str, expect: str):
+    """Press the button whose data has `fragment` on the newest `prefix` card; wait for `expect`."""
+    card, _ = find_button(bot, GROUP, prefix)
+    data = next(b["callback_data"] for b in card.buttons if fragment in b["callback_data"])
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, card.message_id, data)
+    return await bot.telegram.wait_for_text(GROUP, expect, since=mark)
+
+
 async def prepare(bot: BotHarness) -> None:
     await bot.bind()
     await bot.say(GROUP, OPERATOR, "/settings ccode 91")
@@ -133,11 +152,7 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
 
 async def test_one_line_newtask_shows_the_confirmation_card(bot: BotHarness) -> None:
     await prepare(bot)
-    message_id, data = await upload_file(bot, numbers_csv())
-    upload_id = data.split(":")[1]
-    mark = bot.telegram.mark()
-    await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
-    await bot.telegram.wait_for_text(GROUP, "Uploaded upload", timeout=15, since=mark)
+    upload_id = await upload_to_platform(bot)
     reply = await bot.say(
         GROUP, OPERATOR, f'/newtask {upload_id} agents Flow-Team rate=3 ring=45 "March leads"'
     )
