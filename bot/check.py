@@ -59,8 +59,12 @@ async def _check_database(settings: Settings) -> CheckResult:
                 return CheckResult(
                     "database",
                     False,
-                    f"schema is at {current or 'nothing'}, the newest "
-                    f"is {head}: run `ccbot migrate`",
+                    (
+                        f"schema is at revision {current}, the newest is {head}"
+                        if current
+                        else "reachable but has no ccbot tables yet"
+                    )
+                    + ": run `ccbot migrate` (`ccbot run` also does it at start)",
                 )
             return CheckResult(
                 "database", True, f"reachable, schema up to date ({head}, {db.engine.dialect.name})"
