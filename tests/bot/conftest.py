@@ -97,3 +97,15 @@ async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHa
         yield BotHarness(service, fake_telegram, simulator)
     finally:
         await service.stop()
+
+
+@pytest.fixture
+async def fast_bot(fake_telegram, start_simulator, bot_database_url) -> AsyncIterator[BotHarness]:
+    """The bot against a simulator that finishes tasks in well under a second."""
+    platform = start_simulator(speed=5000, answer_rate=0.5)
+    service = BotService(make_settings(fake_telegram, platform, bot_database_url))
+    await service.start()
+    try:
+        yield BotHarness(service, fake_telegram, platform)
+    finally:
+        await service.stop()

@@ -99,8 +99,9 @@ async def test_agentcreds_when_the_admin_never_opened_a_private_chat(bot: BotHar
     await bot.bind()
     await bot.say(GROUP, OPERATOR, "/newgroup Creds-Team2")
     await bot.say(GROUP, OPERATOR, "/addagents Creds-Team2 1")
-    bot.telegram.fail_next("sendMessage", 403, "Forbidden: bot can't initiate conversation with a user",
-                           chat_id=ADMIN)
+    bot.telegram.fail_next(
+        "sendMessage", 403, "Forbidden: bot can't initiate conversation with a user", chat_id=ADMIN
+    )
     reply = await bot.say(GROUP, ADMIN, "/agentcreds Creds-Team2")
     assert "Open a private chat with me" in reply.text
     assert "password" not in reply.text.lower()
@@ -108,12 +109,14 @@ async def test_agentcreds_when_the_admin_never_opened_a_private_chat(bot: BotHar
 
 async def test_a_flood_limit_on_a_reply_is_waited_out(bot: BotHarness) -> None:
     await bot.bind()
-    bot.telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1,
-                           chat_id=GROUP)
+    bot.telegram.fail_next(
+        "sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=GROUP
+    )
     mark = bot.telegram.mark()
     bot.telegram.send_command(GROUP, VIEWER, "/whoami")
-    reply = await bot.telegram.wait_for(lambda c: c.method == "sendMessage" and c.ok
-                                        and c.chat_id == GROUP, 10, since=mark)
+    reply = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.ok and c.chat_id == GROUP, 10, since=mark
+    )
     assert "viewer" in reply.text
     refused = [c for c in bot.telegram.calls_of("sendMessage", GROUP) if c.seq > mark and not c.ok]
     assert len(refused) == 1 and refused[0].status == 429

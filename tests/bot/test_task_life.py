@@ -3,6 +3,7 @@ whether the action took effect."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from tests.bot.conftest import GROUP, OPERATOR, VIEWER, BotHarness
@@ -83,7 +84,7 @@ async def test_rate_rerun_and_listing(bot: BotHarness) -> None:
     reply = await bot.say(GROUP, OPERATOR, f"/rerun {task_id} failed")
     assert "Call the failed numbers" in reply.text
     outcome = await confirm(bot)
-    assert ("queued to be called again" in outcome) or ("platform code -4" in outcome), outcome
+    assert "platform code -41" in outcome, outcome  # still calling: the platform refuses
     reply = await bot.say(GROUP, VIEWER, "/tasks all")
     assert task_id in reply.text and "All tasks" in reply.text
     reply = await bot.say(GROUP, VIEWER, "/task 424242")
@@ -148,3 +149,20 @@ async def test_a_create_that_failed_twice_says_nothing_was_created(bot: BotHarne
     assert "nothing" in reply.text.lower() and "created" in reply.text.lower(), reply.text
     reply = await bot.say(GROUP, VIEWER, "/agents Flow-Team")
     assert "2 agent(s)" in reply.text  # only the two from prepare()
+
+
+async def test_rerun_of_a_finished_task_queues_its_failed_numbers(fast_bot: BotHarness) -> None:
+    bot = fast_bot
+    upload_id = await uploaded(bot)
+    task_id = await submit_one_line(bot, upload_id, "auto")
+    client = bot.service.runtime.client
+    for _ in range(100):
+        task = await client.get_task(int(task_id))
+        if task is not None and task.is_finished:
+            break
+        await asyncio.sleep(0.1)
+    reply = await bot.say(GROUP, VIEWER, f"/task {task_id}")
+    assert "completed" in reply.text and "12 of 12 called" in reply.text
+    await bot.say(GROUP, OPERATOR, f"/rerun {task_id} failed")
+    assert "failed numbers are queued to be called again" in await confirm(bot)
+    assert bot.platform.simulator.requests["/v3/cc/preview/resendTask"] == 1
