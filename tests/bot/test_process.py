@@ -1,0 +1,60 @@
+"""The real `ccbot sandbox` process: starts, answers, serves /healthz, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.bot.conftest import ADMIN, PUSH_TOKEN
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "LISTEN_HOST": "127.0.0.1",
+        "LISTEN_PORT": str(port),
+        "PUSH_TOKEN": PUSH_TOKEN,
+        "ADMIN_USER_IDS": str(ADMIN),
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "sandbox"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        async with httpx.AsyncClient() as http:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    health = await http.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, proc.communicate()
+                    assert time.monotonic() < deadline, "the bot did not start listening"
+                    time.sleep(0.1)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        mark = fake_telegram.mark()
+        fake_telegram.send_command(ADMIN, ADMIN, "/newgroup Process-Team")
+        reply = await fake_telegram.wait_for_text(ADMIN, "Created the agent group", 15, since=mark)
+        assert "Process-Team" in reply.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert fake_telegram.token not in out + err
+    assert "sandbox: platform simulator at" in err
