@@ -88,7 +88,11 @@ class BotService:
         )
         app_id = settings.laaffic_app_id or ""
         if self.sandbox:
-            from bot.laaffic.simulator.server import config_from_settings, start_simulator_server
+            from bot.laaffic.simulator.server import (
+                config_from_settings,
+                describe,
+                start_simulator_server,
+            )
 
             push_token = (
                 settings.push_token.get_secret_value() if settings.push_token else "sandbox"
@@ -99,11 +103,7 @@ class BotService:
             self._simulator = await start_simulator_server(config)
             base_url = self._simulator.base_url
             api_key, api_secret, app_id = config.api_key, config.api_secret, config.app_id
-            log.info(
-                "sandbox: platform simulator at %s (app %s); nothing real is dialled",
-                base_url,
-                app_id,
-            )
+            log.info("sandbox: %s", describe(config, base_url))
 
         client = LaafficClient(
             base_url, api_key, api_secret, app_id, observer=AuditRecorder(database)

@@ -57,4 +57,4 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert fake_telegram.token not in out + err
-    assert "sandbox: platform simulator at" in err
+    assert "sandbox: Laaffic platform simulator on" in err and "Nothing real is dialled" in err
