@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -33,8 +33,16 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
         "PUSH_TOKEN": PUSH_TOKEN,
         "ADMIN_USER_IDS": str(ADMIN),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "sandbox"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         async with httpx.AsyncClient() as http:
             deadline = time.monotonic() + 20
@@ -43,9 +51,9 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
                     health = await http.get(f"http://127.0.0.1:{port}/healthz")
                     break
                 except httpx.TransportError:
-                    assert proc.poll() is None, proc.communicate()
+                    assert proc.returncode is None, await proc.communicate()
                     assert time.monotonic() < deadline, "the bot did not start listening"
-                    time.sleep(0.1)
+                    await asyncio.sleep(0.1)
         assert health.status_code == 200 and health.json()["status"] == "ok"
         mark = fake_telegram.mark()
         fake_telegram.send_command(ADMIN, ADMIN, "/newgroup Process-Team")
@@ -53,7 +61,8 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
         assert "Process-Team" in reply.text
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        out_bytes, err_bytes = await asyncio.wait_for(proc.communicate(), 20)
+        out, err = out_bytes.decode(), err_bytes.decode()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert fake_telegram.token not in out + err
