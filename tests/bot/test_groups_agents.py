@@ -120,3 +120,18 @@ async def test_a_flood_limit_on_a_reply_is_waited_out(bot: BotHarness) -> None:
     assert "viewer" in reply.text
     refused = [c for c in bot.telegram.calls_of("sendMessage", GROUP) if c.seq > mark and not c.ok]
     assert len(refused) == 1 and refused[0].status == 429
+
+
+async def test_every_command_without_its_arguments_answers_with_usage_and_example(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    for command, user in (("/group", VIEWER), ("/agents", VIEWER), ("/newgroup", OPERATOR),
+                          ("/addagents", OPERATOR), ("/agentcreds", ADMIN), ("/newtask", OPERATOR),
+                          ("/task", VIEWER), ("/cancel", OPERATOR), ("/rate", OPERATOR),
+                          ("/rerun", OPERATOR), ("/audit many", ADMIN), ("/settings ccode", OPERATOR),
+                          ("/role", ADMIN)):
+        reply = await bot.say(GROUP, user, command)
+        assert "Usage" in reply.text and ("Example" in reply.text or "e.g." in reply.text
+                                          or "<code>/" in reply.params["text"]), (command, reply.text)
+    assert sum(bot.platform.simulator.requests.values()) == 0  # nothing reached the platform
