@@ -1,14 +1,11 @@
-"""The one place that turns values into Telegram HTML: escaping, small formatters, splitting."""
+"""The one place that turns values into Telegram HTML: escaping and splitting."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
-from datetime import datetime
 
 # Telegram's limit is 4096 characters of text after entity parsing; stay a little under it.
 MESSAGE_LIMIT = 4000
-CAPTION_LIMIT = 1000
 
 
 def esc(value: object) -> str:
@@ -18,30 +15,8 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def bold(value: object) -> str:
-    return f"<b>{esc(value)}</b>"
-
-
 def code(value: object) -> str:
     return f"<code>{esc(value)}</code>"
-
-
-def pre(text: str) -> str:
-    return f"<pre>{esc(text)}</pre>"
-
-
-def when(value: datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M")
-
-
-def percent(part: float, whole: float) -> str:
-    if not whole:
-        return "0%"
-    return f"{100 * part / whole:.0f}%"
-
-
-def bullet_list(lines: Iterable[str]) -> str:
-    return "\n".join(f"• {line}" for line in lines)
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:

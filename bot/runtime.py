@@ -23,7 +23,6 @@ class Runtime:
     number_checker: NumberChecker = field(default_factory=NumberChecker)
     bot_username: str | None = None
     can_read_all_group_messages: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
 
     async def database_ok(self) -> bool:
         import asyncio

@@ -7,7 +7,9 @@ right, set the audit actor, and turn known errors into one plain sentence for th
 from __future__ import annotations
 
 import functools
+import html
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from telegram.ext import ContextTypes
 from bot.audit import Actor, current_actor
 from bot.errors import UserFacingError
 from bot.laaffic.errors import PlatformError
-from bot.render import split_message
+from bot.render import esc, split_message
 from bot.runtime import Runtime
 from bot.services import access
 from bot.services.access import Role
@@ -205,7 +207,7 @@ async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
     except UserFacingError as exc:
         await _answer(req, str(exc))
     except PlatformError as exc:
-        await _answer(req, _html_escape(str(exc)))
+        await _answer(req, esc(str(exc)))
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("handler %s failed (ref %s)", name, ref)
@@ -217,12 +219,6 @@ async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
         )
     finally:
         current_actor.reset(token)
-
-
-def _html_escape(text: str) -> str:
-    from bot.render import esc
-
-    return esc(text)
 
 
 async def _answer(req: Request, text: str) -> None:
@@ -238,9 +234,6 @@ async def _answer(req: Request, text: str) -> None:
 
 
 def _strip_tags(text: str) -> str:
-    import html
-    import re
-
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 

@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.laaffic.models import Agent
-from bot.render import code, esc
+from bot.render import code, esc, split_message
 from bot.services import groups as group_service
 from bot.services.access import Role
 
@@ -203,8 +203,6 @@ async def agent_credentials(req: Request) -> None:
 
 
 def _chunks(lines: list[str]) -> list[str]:
-    from bot.render import split_message
-
     return split_message("\n".join(lines))
 
 

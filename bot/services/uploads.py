@@ -14,6 +14,7 @@ from bot.errors import UserFacingError
 from bot.laaffic.client import LaafficClient
 from bot.numbers import NumberFileError, NumberReport
 from bot.numbers.worker import NumberChecker
+from bot.render import esc
 from storage.models import NumberUpload, UploadPart, utcnow
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ async def check_file(
     try:
         checked = await checker.check(path, file_name, ccode, fmt)
     except NumberFileError as exc:
-        raise UserFacingError(_esc(exc.message)) from None
+        raise UserFacingError(esc(exc.message)) from None
     parts, rejected = checked.parts, checked.rejected
     report = checked.report
 
@@ -77,12 +78,6 @@ async def check_file(
         rejected_name=rejected[0] if rejected else None,
         rejected_bytes=rejected[1] if rejected else None,
     )
-
-
-def _esc(text: str) -> str:
-    from bot.render import esc
-
-    return esc(text)
 
 
 def claim_upload(
