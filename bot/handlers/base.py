@@ -200,7 +200,7 @@ async def resolve(update: Update, context: Context) -> Request | None:
 Handler = Callable[[Request], Awaitable[Any]]
 
 
-async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
+async def run_guarded(req: Request, name: str, fn: Handler) -> None:
     token = current_actor.set(Actor(user_id=req.user_id, chat_id=req.chat_id, command=name))
     try:
         await fn(req)
@@ -213,9 +213,9 @@ async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
         log.exception("handler %s failed (ref %s)", name, ref)
         await _answer(
             req,
-            f"Something went wrong on our side while handling {name}; nothing else "
-            f"was changed after the failure. Try again in a minute; if it keeps "
-            f"failing, tell your admin the reference {ref}.",
+            f"Something went wrong on our side while handling {name}, so it may not have "
+            f"finished. Check the result (for example with /groups or /tasks) before trying "
+            f"again; if it keeps failing, tell your admin the reference {ref}.",
         )
     finally:
         current_actor.reset(token)
@@ -268,12 +268,15 @@ def command(
                 )
                 await req.reply(refusal(req, required, name))
                 return
-            await _run_guarded(req, name, fn)
+            await run_guarded(req, name, fn)
 
-        handler.required_role = required  # type: ignore[attr-defined]
         return handler
 
     return decorate
+
+
+def _with_article(role: Role) -> str:
+    return f"{'an' if role.label[0] in 'aeiou' else 'a'} {role.label}"
 
 
 def refusal(req: Request, required: Role, what: str) -> str:
@@ -284,7 +287,7 @@ def refusal(req: Request, required: Role, what: str) -> str:
         )
     return (
         f"You can't use {what} here: it needs the {required.label} role and you are "
-        f"{'a ' + req.role.label if req.role else 'not allowed in this chat'}. "
+        f"{_with_article(req.role) if req.role else 'not allowed in this chat'}. "
         f"Ask a ccbot admin to give you the role with /role {required.label}."
     )
 
@@ -317,7 +320,7 @@ def button(prefix: str, required: Role) -> Callable[[Handler], Callable]:
                     alert=True,
                 )
                 return
-            await _run_guarded(req, f"button {prefix}", fn)
+            await run_guarded(req, f"button {prefix}", fn)
 
         handler.callback_pattern = rf"^{prefix}:"  # type: ignore[attr-defined]
         return handler

@@ -11,12 +11,13 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.errors import UserFacingError
-from bot.handlers.base import Context, Request, _run_guarded, button, command, resolve
+from bot.handlers.base import Context, Request, button, command, resolve, run_guarded
 from bot.laaffic.errors import PlatformError
 from bot.numbers import MAX_FILE_BYTES, SUPPORTED_EXTENSIONS, NumberReport
 from bot.render import code, esc
 from bot.services import uploads as upload_service
 from bot.services.access import Role
+from storage.models import NumberUpload
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,6 @@ async def handle_document(req: Request) -> None:
 
 
 async def _save_message_id(req: Request, upload_id: int, message_id: int) -> None:
-    from storage.models import NumberUpload
-
     def save(session):  # noqa: ANN001, ANN202
         row = session.get(NumberUpload, upload_id)
         row.message_id = message_id
@@ -148,7 +147,7 @@ async def on_document(update: Update, context: Context) -> None:
                 "admin for the role with /role operator."
             )
         return
-    await _run_guarded(req, "number file", handle_document)
+    await run_guarded(req, "number file", handle_document)
 
 
 @button("up", Role.OPERATOR)
@@ -179,11 +178,15 @@ async def upload_button(req: Request) -> None:
     upload, parts = await db.run(lambda s: upload_service.get_upload(s, upload_id))
     try:
         parts = await upload_service.upload_parts(db, req.runtime.client, upload_id, parts)
-    except PlatformError as exc:
-        # Back to "checked": uploading again is safe (an unused file costs nothing on the platform).
+    except BaseException as exc:
+        # Back to "checked" whatever went wrong, so the file never stays stuck in "uploading";
+        # uploading again is safe (an unused file costs nothing on the platform, and parts that
+        # arrived keep their path and are not sent again).
         await db.run(
             lambda s: upload_service.claim_upload(s, upload_id, req.chat_id, "uploading", "checked")
         )
+        if not isinstance(exc, PlatformError):
+            raise
         done = sum(1 for p in parts if p.platform_file_path)
         if message is not None:
             await req.edit(

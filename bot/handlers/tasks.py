@@ -10,7 +10,7 @@ from telegram import ForceReply, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.errors import UsageError, UserFacingError
-from bot.handlers.base import Context, Keyboard, Request, _run_guarded, button, command, resolve
+from bot.handlers.base import Context, Keyboard, Request, button, command, resolve, run_guarded
 from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
 from bot.laaffic.models import ResendType, Task, TaskType
 from bot.render import code, esc
@@ -408,7 +408,7 @@ async def typed_answer(update: Update, context: Context) -> None:
         draft.step = _next_step(draft)
         await _show_draft(req, draft, new_message=True)
 
-    await _run_guarded(req, "task draft", apply)
+    await run_guarded(req, "task draft", apply)
 
 
 # ---- the task's life ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from bot.laaffic.client import LaafficClient
 from bot.numbers import NumberFileError, NumberReport
 from bot.numbers.worker import NumberChecker
 from bot.render import esc
+from storage.db import Database
 from storage.models import NumberUpload, UploadPart, utcnow
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,11 @@ class CheckedUpload:
 
 
 async def check_file(
-    database,
+    database: Database,
     checker: NumberChecker,
     *,
     path: Path,
-    file_name: str,  # noqa: ANN001
+    file_name: str,
     chat_id: int,
     user_id: int,
     ccode: str | None,
@@ -113,7 +114,7 @@ def get_upload(session: Session, upload_id: int) -> tuple[NumberUpload | None, l
 
 
 async def upload_parts(
-    database,
+    database: Database,
     client: LaafficClient,
     upload_id: int,  # noqa: ANN001
     parts: list[UploadPart],

@@ -29,6 +29,9 @@ async def test_bind_roles_and_refusals(bot: BotHarness) -> None:
     # viewers read, but can't create
     reply = await bot.say(GROUP, VIEWER, "/newgroup Team-Viewer")
     assert "needs the operator role" in reply.text and "/role operator" in reply.text
+    assert "you are a viewer" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/audit")
+    assert "you are an operator" in reply.text
     assert bot.platform.simulator.requests["/v3/cc/seatGroup/addGroup"] == 0
     reply = await bot.say(GROUP, VIEWER, "/groups")
     assert "no agent groups" in reply.text.lower()

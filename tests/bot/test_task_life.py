@@ -166,3 +166,18 @@ async def test_rerun_of_a_finished_task_queues_its_failed_numbers(fast_bot: BotH
     await bot.say(GROUP, OPERATOR, f"/rerun {task_id} failed")
     assert "failed numbers are queued to be called again" in await confirm(bot)
     assert bot.platform.simulator.requests["/v3/cc/preview/resendTask"] == 1
+
+
+async def test_a_failed_upload_can_be_pressed_again(bot: BotHarness) -> None:
+    await prepare(bot)
+    message_id, data = await upload_file(bot, numbers_csv())
+    upload_id = data.split(":")[1]
+    bot.platform.call(bot.platform.simulator.inject_fault, "/v3/cc/preview/upload", "http_500", 0, 2)
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
+    failed = await bot.telegram.wait_for_text(GROUP, "The upload failed", timeout=15, since=mark)
+    assert "0 of 1 file(s) reached the platform" in failed.text and "try again" in failed.text
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
+    await bot.telegram.wait_for_text(GROUP, "Uploaded upload", timeout=15, since=mark)
+    assert bot.platform.simulator.requests["/v3/cc/preview/upload"] == 3
