@@ -1,0 +1,85 @@
+"""Every Prometheus metric the bot exposes on `GET /metrics`, defined once.
+
+The names are part of the deployment contract (`deploy/` has alert rules and a dashboard for
+them): add, don't rename. One registry per process, so tests that start several services in one
+process see the sum, which is what a scrape of that process would show.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+# The listener
+PUSHES_RECEIVED = Counter(
+    "ccbot_pushes_received", "Pushes stored, by kind (ringing, call)", ["kind"], registry=REGISTRY
+)
+PUSHES_DUPLICATE = Counter(
+    "ccbot_pushes_duplicate",
+    "Pushes (or events in them) already seen, answered 200 and not relayed again",
+    ["kind"],
+    registry=REGISTRY,
+)
+PUSHES_REJECTED = Counter(
+    "ccbot_pushes_rejected",
+    "Pushes refused, by reason (bad_token, too_large, not_json, bad_shape, ...)",
+    ["reason"],
+    registry=REGISTRY,
+)
+PUSH_COMMIT_SECONDS = Histogram(
+    "ccbot_push_commit_seconds",
+    "From a push's arrival to the commit that holds it",
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+    registry=REGISTRY,
+)
+
+# The relay and the sender
+RELAY_LAG_SECONDS = Gauge(
+    "ccbot_relay_lag_seconds", "Age of the oldest unsent outbox message", registry=REGISTRY
+)
+INBOX_DEPTH = Gauge("ccbot_inbox_depth", "Stored pushes not yet relayed", registry=REGISTRY)
+OUTBOX_DEPTH = Gauge("ccbot_outbox_depth", "Messages waiting to be sent", registry=REGISTRY)
+MESSAGES_SENT = Counter(
+    "ccbot_messages_sent", "Messages delivered to Telegram, by kind", ["kind"], registry=REGISTRY
+)
+MESSAGES_RETRIED = Counter(
+    "ccbot_messages_retried",
+    "Send attempts that will be retried, by reason (retry_after, network, server_error, ...)",
+    ["reason"],
+    registry=REGISTRY,
+)
+MESSAGES_FAILED = Counter(
+    "ccbot_messages_failed",
+    "Messages given up on after their attempts, by reason",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+# The platform client
+PLATFORM_CALLS = Counter(
+    "ccbot_platform_calls",
+    "Platform API calls, by endpoint and result code ('0' is success; 'http', 'network' for "
+    "transport failures)",
+    ["endpoint", "code"],
+    registry=REGISTRY,
+)
+PLATFORM_CALL_SECONDS = Histogram(
+    "ccbot_platform_call_seconds",
+    "Platform API call latency, by endpoint",
+    ["endpoint"],
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+    registry=REGISTRY,
+)
+PLATFORM_ERRORS = Counter(
+    "ccbot_platform_errors",
+    "Platform API calls that failed, by endpoint and code",
+    ["endpoint", "code"],
+    registry=REGISTRY,
+)
+
+
+def render_metrics() -> tuple[bytes, str]:
+    """The Prometheus text exposition of every metric, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
