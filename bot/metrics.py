@@ -7,9 +7,18 @@ process see the sum, which is what a scrape of that process would show.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+# `*_created` series double the exposition and nothing here reads them.
+disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 # The listener
