@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import formatdate
 from typing import Any
@@ -254,9 +254,12 @@ async def test_submit_task_rules_are_checked_before_sending(
         (lambda c: c.update_agent(1, 1, "n", "e", password="no spaces"), "letters and digits"),
         (lambda c: c.batch_agents(AgentAction.DELETE, []), "at least one agent"),
         (lambda c: c.edit_task(1, 1, remark="x" * 51), "at most 50"),
-        (lambda c: c.query_agents(start=datetime(2025, 1, 1), end=datetime(2025, 3, 1)), "32 days"),
-        (lambda c: c.query_records(datetime(2025, 2, 1), datetime(2025, 1, 1)), "before its end"),
-        (lambda c: c.query_records(datetime(2025, 1, 1), datetime(2025, 1, 2), colour="red"), "Unknown call-record filter"),
+        (lambda c: c.query_agents(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2025, 3, 1, tzinfo=UTC)), "32 days"),
+        (lambda c: c.query_records(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)), "before its end"),
+        (lambda c: c.query_records(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC), colour="red"), "Unknown call-record filter"),
+        (lambda c: c.query_records(datetime(2025, 1, 1), datetime(2025, 1, 2, tzinfo=UTC)), "has no time zone"),
+        (lambda c: c.query_agents(end=datetime(2025, 1, 2)), "has no time zone"),
+        (lambda c: c.query_tasks(start=datetime(2025, 1, 2)), "has no time zone"),
         (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, volume=3), "Unknown group setting"),
         (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, label_name=["a"] * 2), "must not repeat"),
         (lambda c: c.update_group_settings(1, display_switch=2, encrypt_number=0), "display_switch"),
