@@ -372,13 +372,23 @@ class Transport:
         headers = signed_headers(self.api_key, self.__secret, self._timestamp())
         started = time.monotonic()
 
-        async def finish(code: str, error: str | None, *, answered: bool = True) -> None:
+        async def finish(
+            code: str, error: str | None, *, answered: bool = True, sentence: str | None = None
+        ) -> None:
+            """Count the request once. `error` is the audit log's text; `sentence` the one for
+            `last_error` (by default `error` for a platform answer, else "could not reach")."""
             seconds = time.monotonic() - started
             endpoint = endpoint_key(path)
             PLATFORM_CALLS.labels(endpoint, code).inc()
             PLATFORM_CALL_SECONDS.labels(endpoint).observe(seconds)
             if error is not None:
-                self._failed(path, code, error)
+                if sentence is None:
+                    sentence = (
+                        error
+                        if answered
+                        else f"Could not reach the Laaffic platform to {action(path)}: {error}."
+                    )
+                self._failed(path, code, sentence)
             await self._notify(
                 CallOutcome(
                     endpoint=path,
@@ -426,7 +436,7 @@ class Transport:
             error = http_status_error(
                 response.status_code, response.reason_phrase, path, self.base_url
             )
-            await finish("http", str(error), answered=False)
+            await finish("http", str(error), answered=False, sentence=str(error))
             raise error from None
 
         if envelope.ok:
