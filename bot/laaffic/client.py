@@ -17,7 +17,7 @@ import base64
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -63,7 +63,14 @@ from bot.laaffic.models import (
     UploadResult,
     format_platform_time,
 )
-from bot.laaffic.transport import CallOutcome, Observer, PlatformFailure, Transport, sanitise
+from bot.laaffic.transport import (
+    CallOutcome,
+    Observer,
+    PlatformFailure,
+    Transport,
+    TransportOptions,
+    sanitise,
+)
 
 __all__ = ["CallOutcome", "LaafficClient", "Observer", "PlatformFailure"]
 
@@ -112,6 +119,18 @@ _LEGACY_RECORD_FILTERS = {k: v for k, v in _RECORD_FILTERS.items() if k != "seat
 M = TypeVar("M", bound=BaseModel)
 
 
+class TaskFields(TypedDict, total=False):
+    """The task settings one by one, for callers that do not build a TaskSettings."""
+
+    voice_group_ids: Sequence[int]
+    callout_rate: int | None
+    display_num: str | None
+    ccode: str | None
+    remark: str | None
+    max_ringing_time: int | None  # submitTask only
+    app_id: str | None  # default: the client's application
+
+
 class LaafficClient:
     """Async client for the platform's call-center API. One shared keep-alive connection pool."""
 
@@ -125,29 +144,14 @@ class LaafficClient:
         api_secret: str,
         app_id: str,
         *,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 30.0,
-        upload_timeout: float = 120.0,
-        retries: int = 3,
-        backoff: float = 0.5,
-        settle: float = 2.0,
-        observer: Observer | None = None,
         platform_tz: ZoneInfo = DEFAULT_PLATFORM_TZ,
+        **transport: Unpack[TransportOptions],
     ) -> None:
+        """`platform_tz` is PLATFORM_TIMEZONE; `transport` holds the timeouts, retries, backoff,
+        settle time and observer (see Transport for their defaults)."""
         self.app_id = app_id
         self.platform_tz = platform_tz
-        self._transport = Transport(
-            base_url,
-            api_key,
-            api_secret,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            upload_timeout=upload_timeout,
-            retries=retries,
-            backoff=backoff,
-            settle=settle,
-            observer=observer,
-        )
+        self._transport = Transport(base_url, api_key, api_secret, **transport)
 
     def __repr__(self) -> str:
         return f"LaafficClient(base_url={self.base_url!r}, app_id={self.app_id!r})"
@@ -527,42 +531,31 @@ class LaafficClient:
         )
         return self._parse(UploadResult, envelope.data, UPLOAD)
 
-    def task_settings(
-        self,
-        task_type: TaskType,
-        *,
-        voice_group_ids: Sequence[int] = (),
-        callout_rate: int | None = None,
-        display_num: str | None = None,
-        ccode: str | None = None,
-        remark: str | None = None,
-        max_ringing_time: int | None = None,
-        app_id: str | None = None,
-    ) -> TaskSettings:
+    def task_settings(self, task_type: TaskType, **fields: Unpack[TaskFields]) -> TaskSettings:
         """The settings of a task, checked now (InvalidRequest); the application defaults to ours.
         Build them once (for a draft, say) and pass them to submit_task and resend_task."""
         return TaskSettings(
             type=task_type,
-            voice_group_id=list(voice_group_ids),
-            app_id=app_id or self.app_id,
-            callout_rate=callout_rate,
-            display_num=display_num,
-            ccode=ccode,
-            remark=remark,
-            max_ringing_time=max_ringing_time,
+            voice_group_id=list(fields.get("voice_group_ids", ())),
+            app_id=fields.get("app_id") or self.app_id,
+            callout_rate=fields.get("callout_rate"),
+            display_num=fields.get("display_num"),
+            ccode=fields.get("ccode"),
+            remark=fields.get("remark"),
+            max_ringing_time=fields.get("max_ringing_time"),
         )
 
     def _settings_of(
-        self, settings: TaskSettings | None, task_type: TaskType | None, loose: dict[str, Any]
+        self, settings: TaskSettings | None, task_type: TaskType | None, fields: TaskFields
     ) -> TaskSettings:
-        given = [k for k, v in loose.items() if v is not None and v != () and v != []]
         if settings is not None:
+            given = [k for k, v in fields.items() if v is not None and v != () and v != []]
             if task_type is not None or given:
                 raise TypeError("give either `settings` or the separate task fields, not both")
             return settings
         if task_type is None:
             raise TypeError("give the task type (or `settings`)")
-        return self.task_settings(task_type, **loose)
+        return self.task_settings(task_type, **fields)
 
     async def submit_task(
         self,
@@ -571,13 +564,7 @@ class LaafficClient:
         file_name: str,
         settings: TaskSettings | None = None,
         task_type: TaskType | None = None,
-        voice_group_ids: Sequence[int] = (),
-        callout_rate: int | None = None,
-        display_num: str | None = None,
-        ccode: str | None = None,
-        remark: str | None = None,
-        max_ringing_time: int | None = None,
-        app_id: str | None = None,
+        **fields: Unpack[TaskFields],
     ) -> int | None:
         """Create a calling task from an uploaded file; returns its taskId.
 
@@ -587,19 +574,7 @@ class LaafficClient:
         the new task can be recognised (by filePath/fileName when the platform reports them,
         otherwise as the single new task with the same type, groups, remark and country).
         """
-        settings = self._settings_of(
-            settings,
-            task_type,
-            {
-                "voice_group_ids": voice_group_ids,
-                "callout_rate": callout_rate,
-                "display_num": display_num,
-                "ccode": ccode,
-                "remark": remark,
-                "max_ringing_time": max_ringing_time,
-                "app_id": app_id,
-            },
-        )
+        settings = self._settings_of(settings, task_type, fields)
         request = SubmitTaskRequest(file_path=file_path, file_name=file_name, **settings.fields())
         before = await self._transport.snapshot(
             SUBMIT_TASK, self._recent_tasks(request.task_type, request.group_ids)
@@ -683,30 +658,14 @@ class LaafficClient:
         task_type: TaskType | None = None,
         *,
         settings: TaskSettings | None = None,
-        voice_group_ids: Sequence[int] = (),
-        callout_rate: int | None = None,
-        display_num: str | None = None,
-        ccode: str | None = None,
-        remark: str | None = None,
-        app_id: str | None = None,
+        **fields: Unpack[TaskFields],
     ) -> None:
         """Re-run a task's failed, not-called or all numbers. Never repeated after a lost answer.
 
         Takes `settings` (see `task_settings`; its maximum ringing time is not a resendTask field
         and is left out), or the same fields one by one.
         """
-        settings = self._settings_of(
-            settings,
-            task_type,
-            {
-                "voice_group_ids": voice_group_ids,
-                "callout_rate": callout_rate,
-                "display_num": display_num,
-                "ccode": ccode,
-                "remark": remark,
-                "app_id": app_id,
-            },
-        )
+        settings = self._settings_of(settings, task_type, fields)
         body = ResendTaskRequest(
             task_id=task_id, resend_type=resend_type, **settings.fields()
         ).wire()

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -89,6 +89,16 @@ class PlatformFailure:
     sentence: str  # plain text
 
 
+@dataclass(frozen=True)
+class _Request:
+    method: str  # "GET" (query string) or "POST" (JSON body)
+    path: str
+    body: dict[str, Any] | None
+    params: dict[str, Any] | None
+    arguments: dict[str, Any]  # as the audit log shows them
+    timeout: httpx.Timeout
+
+
 class _NoAnswer(Exception):
     """No usable answer. `sent` says whether the platform may have received the request."""
 
@@ -118,6 +128,18 @@ def sanitise(arguments: dict[str, Any] | None, file_size: int | None = None) -> 
         else:
             clean[key] = value
     return clean
+
+
+class TransportOptions(TypedDict, total=False):
+    """How patient the transport is; Transport has a default for each."""
+
+    connect_timeout: float
+    read_timeout: float
+    upload_timeout: float
+    retries: int
+    backoff: float
+    settle: float
+    observer: Observer | None
 
 
 class Transport:
@@ -185,7 +207,8 @@ class Transport:
         params: dict[str, Any] | None = None,
     ) -> Envelope:
         """A read-only request: retried with backoff when no answer comes."""
-        return await self._attempts(method, path, body, params, None, None, is_write=False)
+        request = _Request(method, path, body, params, dict(body or params or {}), self._timeout)
+        return await self._attempts(request, is_write=False)
 
     async def write(
         self,
@@ -197,10 +220,17 @@ class Transport:
         arguments: dict[str, Any] | None = None,
         http_timeout: httpx.Timeout | None = None,
     ) -> Envelope:
-        """A changing request: resent only when it never left; a lost answer is raised."""
-        return await self._attempts(
-            method, path, body, params, arguments, http_timeout, is_write=True
+        """A changing request: resent only when it never left; a lost answer is raised.
+        `arguments` is what the audit log shows (default: the body or query)."""
+        request = _Request(
+            method,
+            path,
+            body,
+            params,
+            arguments if arguments is not None else dict(body or params or {}),
+            http_timeout or self._timeout,
         )
+        return await self._attempts(request, is_write=True)
 
     async def create(
         self,
@@ -305,45 +335,27 @@ class Transport:
 
     # ------------------------------------------------------------------ one request
 
-    async def _attempts(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        arguments: dict[str, Any] | None,
-        http_timeout: httpx.Timeout | None,
-        *,
-        is_write: bool,
-    ) -> Envelope:
+    async def _attempts(self, request: _Request, *, is_write: bool) -> Envelope:
         last: _NoAnswer | None = None
         for attempt in range(self.retries + 1):
             if attempt:
                 await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
             try:
-                return await self._exchange(method, path, body, params, arguments, http_timeout)
+                return await self._exchange(request)
             except _NoAnswer as exc:
                 if exc.sent and is_write:
                     raise PlatformUnavailable(
-                        path, exc.reason, may_have_taken_effect=True, is_write=True
+                        request.path, exc.reason, may_have_taken_effect=True, is_write=True
                     ) from None
                 last = exc
         assert last is not None
-        raise PlatformUnavailable(path, last.reason, may_have_taken_effect=False, is_write=is_write)
+        raise PlatformUnavailable(
+            request.path, last.reason, may_have_taken_effect=False, is_write=is_write
+        )
 
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        arguments: dict[str, Any] | None,
-        http_timeout: httpx.Timeout | None,
-    ) -> Envelope:
+    async def _exchange(self, request: _Request) -> Envelope:
         """One request, plus one resend after a clock correction on -16. Raises on a non-zero code."""
-        shown = arguments if arguments is not None else dict(body or params or {})
-        timeout = http_timeout or self._timeout
-        envelope, response = await self._send_once(method, path, body, params, shown, timeout)
+        envelope, response = await self._send_once(request)
         if envelope.status == CLOCK_CODE:
             offset = self._offset_from(response)
             if offset is not None:
@@ -353,22 +365,13 @@ class Transport:
                     offset,
                 )
                 self._clock_offset_s = offset
-                envelope, response = await self._send_once(
-                    method, path, body, params, shown, timeout
-                )
+                envelope, response = await self._send_once(request)
         if not envelope.ok:
-            raise error_for(envelope.status, envelope.reason, path)
+            raise error_for(envelope.status, envelope.reason, request.path)
         return envelope
 
-    async def _send_once(
-        self,
-        method: str,
-        path: str,
-        body: dict[str, Any] | None,
-        params: dict[str, Any] | None,
-        arguments: dict[str, Any],
-        timeout: httpx.Timeout,
-    ) -> tuple[Envelope, httpx.Response]:
+    async def _send_once(self, request: _Request) -> tuple[Envelope, httpx.Response]:
+        method, path = request.method, request.path
         headers = signed_headers(self.api_key, self.__secret, self._timestamp())
         started = time.monotonic()
 
@@ -392,7 +395,7 @@ class Transport:
             await self._notify(
                 CallOutcome(
                     endpoint=path,
-                    arguments=arguments,
+                    arguments=request.arguments,
                     code=code if answered else None,
                     ok=error is None,
                     duration_ms=int(seconds * 1000),
@@ -403,12 +406,15 @@ class Transport:
         try:
             if method == "GET":
                 response = await self._http.get(
-                    path, params=params, headers=headers, timeout=timeout
+                    path, params=request.params, headers=headers, timeout=request.timeout
                 )
             else:
-                content = json.dumps(body or {}, ensure_ascii=False, separators=(",", ":"))
+                content = json.dumps(request.body or {}, ensure_ascii=False, separators=(",", ":"))
                 response = await self._http.post(
-                    path, content=content.encode("utf-8"), headers=headers, timeout=timeout
+                    path,
+                    content=content.encode("utf-8"),
+                    headers=headers,
+                    timeout=request.timeout,
                 )
         except httpx.HTTPError as exc:
             failure = _no_answer(exc)

@@ -511,7 +511,10 @@ def _task_settings(sim: Simulator, p: Params) -> _TaskSettings:
     task_type = p.choice("type", (0, 1))
     group_ids = p.int_list("voiceGroupId") or []
     app_id = p.text("appId", required=task_type == 1)
-    rate = _callout_rate(p, required=task_type == 1)
+    # limits.py's range is an ASSUMPTION; above it is -22 like any out-of-range field.
+    rate = p.integer(
+        "calloutRate", required=task_type == 1, low=CALLOUT_RATE_MIN, high=CALLOUT_RATE_MAX
+    )
     if task_type == 1 and len(group_ids) != 1:
         raise PlatformError(-22, "a group call to agents (type 1) needs exactly one voiceGroupId")
     if app_id is not None:
@@ -531,11 +534,6 @@ def _task_settings(sim: Simulator, p: Params) -> _TaskSettings:
         ccode=_ccode(p),
         remark=p.text("remark", required=False, max_len=REMARK_MAX),
     )
-
-
-def _callout_rate(p: Params, *, required: bool) -> int | None:
-    """calloutRate within limits.py's range (an ASSUMPTION there): -22 above it, like any field."""
-    return p.integer("calloutRate", required=required, low=CALLOUT_RATE_MIN, high=CALLOUT_RATE_MAX)
 
 
 @endpoint("POST", "/v3/cc/preview/submitTask")
@@ -719,7 +717,7 @@ def query_task_numbers(sim: Simulator, p: Params) -> dict[str, Any]:
 @endpoint("POST", "/v3/cc/preview/agent/editTask")
 def edit_task(sim: Simulator, p: Params) -> None:
     task = _task(sim, p)
-    rate = _callout_rate(p, required=True)
+    rate = p.req_int("calloutRate", low=CALLOUT_RATE_MIN, high=CALLOUT_RATE_MAX)
     remark = p.text("remark", required=False, max_len=REMARK_MAX)
     if task.task_type != 1:
         raise PlatformError(-22, "only a group call to agents (type 1) can be edited")
