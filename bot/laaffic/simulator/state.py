@@ -8,7 +8,7 @@ import itertools
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -339,7 +339,3 @@ class PlatformState:
 
     def agents_in(self, voice_group_id: int) -> list[Agent]:
         return [a for a in self.agents.values() if a.voice_group_id == voice_group_id]
-
-
-def utc_now_from(epoch_s: float) -> datetime:
-    return datetime.fromtimestamp(epoch_s, UTC)
