@@ -266,7 +266,7 @@ class LaafficClient:
         await self._transport.write("GET", DELETE_GROUP, params={"voiceGroupId": voice_group_id})
 
     async def query_groups(
-        self, group_name: str | None = None, page: int = 1, size: int = 100
+        self, group_name: str | None = None, page: int = 1, size: int = PAGE_SIZE_MAX
     ) -> Page[AgentGroup]:
         preflight.check_page(page, size)
         params = {"groupName": group_name} if group_name else {}
@@ -417,7 +417,7 @@ class LaafficClient:
         start: datetime | None = None,
         end: datetime | None = None,
         page: int = 1,
-        size: int = 100,
+        size: int = PAGE_SIZE_MAX,
     ) -> Page[Agent]:
         """One page of agents with their call statistics between `start` and `end` (aware).
 
@@ -682,7 +682,7 @@ class LaafficClient:
         start: date | None = None,
         end: date | None = None,
         page: int = 1,
-        size: int = 100,
+        size: int = PAGE_SIZE_MAX,
     ) -> Page[Task]:
         """One page of tasks. `start`/`end` (dates, or aware datetimes) are sent as the platform's
         calendar day, as in the docs' sample ("2025-01-10")."""
@@ -712,7 +712,7 @@ class LaafficClient:
         statuses: Iterable[int] | None = None,
         called: str | None = None,
         page: int = 1,
-        size: int = 100,
+        size: int = PAGE_SIZE_MAX,
     ) -> Page[TaskNumber]:
         """One page of a task's numbers (status 1 calling, 5 not called, 7 abnormal, 9 called)."""
         preflight.check_page(page, size)
@@ -783,7 +783,7 @@ class LaafficClient:
         voice_group_id: int | None = None,
         call_types: Iterable[int] | None = None,
         page: int = 1,
-        size: int = 100,
+        size: int = PAGE_SIZE_MAX,
         **filters: Any,
     ) -> Page[CallRecord]:
         """One page of call records between `start` and `end` (aware; sent as
@@ -809,7 +809,7 @@ class LaafficClient:
         *,
         call_types: Iterable[int] | None = None,
         page: int = 1,
-        size: int = 100,
+        size: int = PAGE_SIZE_MAX,
         **filters: Any,
     ) -> Page[CallRecord]:
         """One page of call records from the older `/v3/voice/ccRecordQuery` (§3.20): no group or
