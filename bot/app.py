@@ -106,7 +106,12 @@ class BotService:
             log.info("sandbox: %s", describe(config, base_url))
 
         client = LaafficClient(
-            base_url, api_key, api_secret, app_id, observer=AuditRecorder(database)
+            base_url,
+            api_key,
+            api_secret,
+            app_id,
+            observer=AuditRecorder(database),
+            platform_tz=settings.platform_zone,
         )
         self.runtime = Runtime(
             settings=settings, database=database, client=client, simulator=self._simulator
