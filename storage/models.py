@@ -363,3 +363,22 @@ class LiveMessage(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     message_id: int
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---- operations ----------------------------------------------------------------------------------
+
+
+class Replica(SQLModel, table=True):
+    """A running ccbot process, seen by the others: its heartbeat tells `/status` who is alive,
+    and lets `ccbot run` refuse to poll Telegram while another replica already polls."""
+
+    __tablename__ = "replica"
+
+    replica_id: str = Field(max_length=64, primary_key=True)
+    hostname: str = Field(default="", max_length=128)
+    pid: int = 0
+    version: str = Field(default="", max_length=32)
+    telegram_mode: str = Field(default="polling", max_length=16)
+    started_at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow, index=True)
+    is_leader: bool = False

@@ -1,0 +1,62 @@
+"""Replicas on one database: heartbeats, one scheduler leader, a takeover when it dies, and the
+refusal to poll twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import select
+
+from bot.replicas import AnotherPoller, ReplicaPresence
+from storage.db import Database
+from storage.models import Replica
+
+
+async def test_one_leader_and_a_takeover_when_it_dies(database: Database) -> None:
+    first = ReplicaPresence(database, "webhook", replica_id="first", heartbeat_s=0.1)
+    second = ReplicaPresence(
+        Database(database.url), "webhook", replica_id="second", heartbeat_s=0.1
+    )
+    await first.start()
+    await second.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert (first.is_leader, second.is_leader) == (True, False)
+        # The leader dies without a word: its heartbeat stops and (PostgreSQL) its connection
+        # with the advisory lock closes.
+        first._task.cancel()
+        first._release()
+        if database.is_sqlite:  # the lease expires when the heartbeat is stale
+            with database.session() as s:
+                row = s.get(Replica, "first")
+                row.last_seen = row.last_seen.replace(year=2000)
+                s.add(row)
+        for _ in range(50):
+            if second.is_leader:
+                break
+            await asyncio.sleep(0.1)
+        assert second.is_leader
+    finally:
+        await second.stop()
+        first._task = None
+        await first.stop()
+        second.database.dispose()
+
+
+async def test_a_second_poller_is_refused_with_a_sentence(database: Database) -> None:
+    poller = ReplicaPresence(database, "polling", replica_id="poller")
+    await poller.start()
+    try:
+        with pytest.raises(AnotherPoller, match="already polling Telegram"):
+            await ReplicaPresence(database, "polling", replica_id="late").start()
+        webhook = ReplicaPresence(database, "webhook", replica_id="hooked")
+        await webhook.start()  # webhook replicas may run beside it
+        await webhook.stop()
+    finally:
+        await poller.stop()
+    again = ReplicaPresence(database, "polling", replica_id="next")
+    await again.start()  # the poller stopped cleanly: polling is free again
+    await again.stop()
+    with database.session() as s:
+        assert s.exec(select(Replica)).all() == []
