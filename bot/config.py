@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     number_file_format: Literal["auto", "xls", "xlsx"] = "auto"
+    expire_after_days: int = Field(default=7, ge=1, le=365)
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
