@@ -105,8 +105,10 @@ def claim_and_enqueue(
         insert(DailySummary.__table__)  # type: ignore[arg-type]
         .values(chat_id=chat.chat_id, local_date=due.day, late=late, created_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["chat_id", "local_date"])
-    )
-    if not claimed.rowcount:
+        # RETURNING says whether this statement inserted; rowcount is unreliable here on psycopg.
+        .returning(DailySummary.__table__.c.chat_id)  # type: ignore[attr-defined]
+    ).first()
+    if claimed is None:
         return False
     message = enqueue_summary(session, chat, content)
     row = session.get(DailySummary, (chat.chat_id, due.day))
