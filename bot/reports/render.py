@@ -53,9 +53,13 @@ def _tally(name: str, t: Tally) -> str:
     )
 
 
-def empty_day(day: date, groups: list[str]) -> str:
+def empty_day(day: date, groups: list[str], zone_name: str, title: str = "Daily summary") -> str:
+    """The one line a day without calls gets."""
     shown = ", ".join(esc(g) for g in groups[:5]) + (" …" if len(groups) > 5 else "")
-    return f"No calls on {day_label(day)} in this chat's agent groups ({shown})."
+    return (
+        f"<b>{esc(title)} · {day_label(day)}</b> ({esc(zone_name)}): no calls in this chat's "
+        f"agent groups ({shown})."
+    )
 
 
 def summary_text(
@@ -70,12 +74,14 @@ def summary_text(
 ) -> str:
     """The whole summary; essential lines first so a caption cut would lose only the details."""
     head = f"<b>{esc(title)} · {day_label(figures.day)}</b> ({esc(zone_name)})"
-    if late:
-        head += "\n<i>Sent late: the bot was not running at the scheduled time.</i>"
+    late_note = "<i>Sent late: it was due earlier, when the bot was not running.</i>"
     if not figures.calls:
-        lines = [head, empty_day(figures.day, groups)]
+        lines = [empty_day(figures.day, groups, zone_name, title)]
+        lines += [late_note] if late else []
         lines += _task_lines(tasks)
         return "\n".join(lines)
+    if late:
+        head += "\n" + late_note
     f, p = figures, previous
     lines = [
         head,

@@ -194,6 +194,9 @@ async def run_summary_tick(runtime, now: datetime | None = None) -> int:  # noqa
             ):
                 sent_count += 1
                 log.info(
-                    "summary of %s queued for chat %s%s", due.day, chat.chat_id, " (late)" if late else ""
+                    "summary of %s queued for chat %s%s",
+                    due.day,
+                    chat.chat_id,
+                    " (late)" if late else "",
                 )
     return sent_count

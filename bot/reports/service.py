@@ -13,6 +13,7 @@ from sqlmodel import Session, or_, select
 
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import TaskStatus
+from bot.render import esc
 from bot.reports.chart import calls_per_hour_png
 from bot.reports.figures import DayFigures, day_bounds, day_figures
 from bot.reports.render import TaskLine, day_label, summary_text
@@ -124,8 +125,10 @@ async def build_summary(
     """The summary of `day` (local in `zone`) for this chat's routed groups."""
     if day < retention_start(now, retention_days, zone):
         return SummaryContent(
-            f"The call records of {day_label(day)} are no longer kept (they are deleted after "
-            f"{retention_days} days), so there is no summary for that day.",
+            esc(
+                f"The call records of {day_label(day)} are no longer kept (they are deleted "
+                f"after {retention_days} days), so there is no summary for that day."
+            ),
             None,
         )
 
@@ -138,8 +141,11 @@ async def build_summary(
     groups, figures, previous, tasks = await database.run(load)
     if not groups:
         return SummaryContent(
-            f"{day_label(day)}: this chat has no agent groups routed to it, so there is nothing "
-            f"to summarise. Route one with /route <group> (or create one with /newgroup).",
+            esc(
+                f"{day_label(day)}: this chat has no agent groups routed to it, so there is "
+                f"nothing to summarise. Route one with /route <group> (or create one with "
+                f"/newgroup)."
+            ),
             None,
         )
     text = summary_text(

@@ -109,7 +109,7 @@ def test_rollups_match_a_recount_of_the_raw_records(database: Database) -> None:
     rng = random.Random(7)
     start = _at(0)
     with database.session() as s:
-        for i in range(600):
+        for _ in range(600):
             answered = rng.random() < 0.6
             store_call(
                 s,
