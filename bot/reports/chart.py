@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-def calls_per_hour_png(day: date, hours: list[list[int]], title: str) -> bytes:
+def calls_per_hour_figure(day: date, hours: list[list[int]], title: str) -> Figure:
     """A stacked bar per local hour (24 bars): answered at the bottom, not answered on top."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -31,6 +35,10 @@ def calls_per_hour_png(day: date, hours: list[list[int]], title: str) -> bytes:
     axes.legend(loc="upper left", frameon=False, fontsize=9)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
+    return figure
+
+
+def calls_per_hour_png(day: date, hours: list[list[int]], title: str) -> bytes:
     out = io.BytesIO()
-    figure.savefig(out, format="png")
+    calls_per_hour_figure(day, hours, title).savefig(out, format="png")
     return out.getvalue()
