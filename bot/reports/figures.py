@@ -79,42 +79,47 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
         return figures
     start, end = day_bounds(day, zone)
     r = CallRollup
-    stmt = (
+    where = (
+        r.bucket_start >= start,  # type: ignore[operator]
+        r.bucket_start < end,  # type: ignore[operator]
+        r.group_name.in_(names),  # type: ignore[attr-defined]
+    )
+    calls, answered, talk = func.sum(r.calls), func.sum(r.answered), func.sum(r.talk_seconds)
+
+    def grouped(*keys):  # noqa: ANN002, ANN202
+        # The database adds up the rollup rows; Python sees one row per group / agent / hour.
+        return session.exec(  # type: ignore[call-overload]
+            select(*keys, calls, answered, talk).where(*where).group_by(*keys)
+        )
+
+    totals = session.exec(  # type: ignore[call-overload]
         select(
-            r.bucket_start,
-            r.group_name,
-            r.agent_name,
-            r.hangup_reason,
-            func.sum(r.calls),
-            func.sum(r.answered),
-            func.sum(r.talk_seconds),
+            calls,
+            answered,
+            talk,
             func.sum(r.transfers),
             func.sum(r.failures),
             func.sum(r.cost),
             func.sum(r.costed),
-        )
-        .where(r.bucket_start >= start, r.bucket_start < end, r.group_name.in_(names))  # type: ignore[attr-defined]
-        .group_by(r.bucket_start, r.group_name, r.agent_name, r.hangup_reason)
-    )
-    for bucket, group, agent, reason, calls, answered, talk, transfers, failures, cost, costed in (
-        session.exec(stmt)  # type: ignore[call-overload]
-    ):
-        calls, answered, talk = int(calls), int(answered), int(talk)
-        figures.calls += calls
-        figures.answered += answered
-        figures.talk_seconds += talk
-        figures.transfers += int(transfers)
-        figures.failures += int(failures)
-        figures.cost += float(cost or 0)
-        figures.costed += int(costed)
-        figures.by_group.setdefault(group, Tally()).add(calls, answered, talk)
+        ).where(*where)
+    ).one()
+    if not totals[0]:
+        return figures
+    figures.calls, figures.answered, figures.talk_seconds = (int(v) for v in totals[:3])
+    figures.transfers, figures.failures = int(totals[3]), int(totals[4])
+    figures.cost, figures.costed = float(totals[5] or 0), int(totals[6])
+    for group, n, a, t in grouped(r.group_name):
+        figures.by_group[group] = Tally(int(n), int(a), int(t))
+    for agent, n, a, t in grouped(r.agent_name):
         if agent:
-            figures.by_agent.setdefault(agent, Tally()).add(calls, answered, talk)
+            figures.by_agent[agent] = Tally(int(n), int(a), int(t))
+    for reason, n, _, _ in grouped(r.hangup_reason):
         if reason >= 0:
-            figures.hangup_reasons[reason] += calls
+            figures.hangup_reasons[reason] = int(n)
+    for bucket, n, a, _ in grouped(r.bucket_start):
         hour = figures.hours[_local_hour(bucket, zone)]
-        hour[0] += answered
-        hour[1] += calls - answered
+        hour[0] += int(a)
+        hour[1] += int(n) - int(a)
     rings = (
         select(RingRollup.sip_account, func.sum(RingRollup.missed))
         .where(
