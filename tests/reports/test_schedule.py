@@ -172,3 +172,57 @@ async def test_a_changed_schedule_applies_at_the_next_tick(database: Database) -
         s.add(chat)
     assert await run_summary_tick(runtime, now + timedelta(minutes=1)) == 1  # 29 Nov's, now
     assert any("29 Nov" in m.text for m in _summaries(database))
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "first_day"),
+    [
+        ("America/New_York", "02:30", date(2026, 3, 6)),  # spring forward on 8 March
+        ("America/New_York", "01:30", date(2026, 10, 30)),  # fall back on 1 November
+        ("Asia/Kolkata", "00:00", date(2026, 11, 28)),  # midnight, a :30 offset
+    ],
+)
+async def test_ticking_through_a_clock_change_sends_one_summary_per_day(
+    database: Database, zone: str, at: str, first_day: date
+) -> None:
+    with database.session() as s:
+        s.add(
+            BoundChat(
+                chat_id=-100,
+                summary_time=at,
+                summary_timezone=zone,
+                bound_at=datetime.combine(first_day, time(12), tzinfo=UTC),
+            )
+        )
+        s.add(GroupRoute(voice_group_id=1, chat_id=-100, group_name="Team-A"))
+    runtime = _runtime(database)
+    now = datetime.combine(first_day, time(12), tzinfo=UTC)
+    while now < datetime.combine(first_day + timedelta(days=4), time(12), tzinfo=UTC):
+        await run_summary_tick(runtime, now)
+        now += timedelta(minutes=10)
+    with database.session() as s:
+        rows = s.exec(select(DailySummary).order_by(DailySummary.local_date)).all()
+    # Four days of ticks every 10 minutes: each local day's summary once, the clock change
+    # day included, none skipped, none doubled.
+    assert [r.local_date for r in rows] == [first_day + timedelta(days=i) for i in range(4)]
+    assert not any(r.late for r in rows)  # each within one tick of its time
+    assert len(_summaries(database)) == 4
+
+
+async def test_the_tasks_of_the_day_are_listed(database: Database) -> None:
+    from storage.models import CallTask
+
+    _bind(database)
+    with database.session() as s:
+        s.add(
+            CallTask(
+                task_id=5000123,
+                chat_id=-100,
+                remark="March <leads>",
+                last_status=12,
+                created_at=datetime(2026, 11, 29, 9, tzinfo=UTC),
+            )
+        )
+    await run_summary_tick(_runtime(database), datetime(2026, 11, 30, 8, 1, tzinfo=UTC))
+    text = next(m.text for m in _summaries(database) if "29 Nov" in m.text)
+    assert "<b>Tasks</b>" in text and "5000123 “March &lt;leads&gt;”: completed" in text
