@@ -121,6 +121,9 @@ class BotService:
 
         await set_command_menus(application.bot)
         await application.start()
+        from bot.reports.jobs import schedule_report_jobs
+
+        schedule_report_jobs(application)
         if settings.telegram_mode == "webhook":
             assert settings.telegram_webhook_url and settings.telegram_webhook_secret
             secret = settings.telegram_webhook_secret.get_secret_value()

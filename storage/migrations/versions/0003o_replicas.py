@@ -1,7 +1,7 @@
 """replicas
 
 Revision ID: 0003o
-Revises: 0003
+Revises: 0003r
 Create Date: 2026-12-01 10:10:33.307743
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0003o'
-down_revision = '0003'
+down_revision = '0003r'
 branch_labels = None
 depends_on = None
 
