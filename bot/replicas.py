@@ -42,6 +42,22 @@ def new_replica_id() -> str:
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
+def _previous_life(row: Replica) -> bool:
+    """A fresh row left by a process of this machine that is gone (killed and restarted within
+    STALE_AFTER, e.g. a container restart: same hostname, and its pid is ours or not running)."""
+    if row.hostname != socket.gethostname()[:128]:
+        return False
+    if row.pid == os.getpid():
+        return True
+    try:
+        os.kill(row.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def live_replicas(session: Session, now: datetime) -> list[Replica]:
     rows = session.exec(
         select(Replica)
@@ -81,7 +97,9 @@ class ReplicaPresence:
             others = [
                 r
                 for r in live_replicas(session, now)
-                if r.replica_id != self.replica_id and r.telegram_mode == "polling"
+                if r.replica_id != self.replica_id
+                and r.telegram_mode == "polling"
+                and not _previous_life(r)
             ]
             if self.telegram_mode == "polling" and others:
                 return others

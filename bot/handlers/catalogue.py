@@ -102,6 +102,12 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo(
         "calls", Role.VIEWER, "the stored calls to one callee number", "/calls +91 98765 43210"
     ),
+    CommandInfo(
+        "status",
+        Role.ADMIN,
+        "how ccbot is doing: replicas, queues, relay lag, last errors",
+        "/status",
+    ),
     CommandInfo("audit", Role.ADMIN, "the last platform calls made through the bot", "/audit 20"),
 )
 
