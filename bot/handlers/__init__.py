@@ -10,13 +10,15 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
-    from bot.handlers import account, admin, groups, numbers, tasks
+    from bot.handlers import account, admin, groups, numbers, ops, reports, tasks
 
     admin.register(application)
     groups.register(application)
     account.register(application)
     numbers.register(application)
     tasks.register(application)
+    reports.register(application)
+    ops.register(application)
 
 
 async def set_command_menus(bot: Bot) -> None:
