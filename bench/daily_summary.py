@@ -106,16 +106,25 @@ def _build_rollups(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.execute(
             text(
-                f"INSERT INTO call_rollup (bucket_start, group_name, agent_name, hangup_reason, "
+                f"INSERT INTO call_rollup (bucket_start, group_name, hangup_reason, "
                 f"calls, answered, talk_seconds, transfers, failures, cost, costed) "
-                f"SELECT {bucket}, COALESCE(agent_group_name, ''), COALESCE(agent_name, ''), "
+                f"SELECT {bucket}, COALESCE(agent_group_name, ''), "
                 f"COALESCE(hangup_reason, -1), COUNT(*), SUM(CASE WHEN answered THEN 1 ELSE 0 END), "
                 f"SUM(call_duration), "
                 f"SUM(CASE WHEN hangup_reason = 3 OR (call_type = 1 AND answered AND "
                 f"agent_name IS NOT NULL AND agent_name <> '') THEN 1 ELSE 0 END), "
                 f"SUM(CASE WHEN hangup_reason IN (4, 5, 6, 7) THEN 1 ELSE 0 END), "
                 f"COALESCE(SUM(cost), 0), COUNT(cost) FROM call_record "
-                f"GROUP BY 1, 2, 3, 4"
+                f"GROUP BY 1, 2, 3"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO agent_rollup (bucket_start, group_name, agent_name, calls, answered, "
+                f"talk_seconds) SELECT {bucket}, COALESCE(agent_group_name, ''), agent_name, "
+                f"COUNT(*), SUM(CASE WHEN answered THEN 1 ELSE 0 END), SUM(call_duration) "
+                f"FROM call_record WHERE agent_name IS NOT NULL AND agent_name <> '' "
+                f"GROUP BY 1, 2, 3"
             )
         )
 

@@ -388,24 +388,26 @@ class Replica(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow, index=True)
     is_leader: bool = False
+
+
 # ---- daily summaries -----------------------------------------------------------------------------
 
 
 class CallRollup(SQLModel, table=True):
-    """Call records counted per 15-minute bucket (UTC), group, agent and hangup reason.
+    """Call records counted per 15-minute bucket (UTC), agent group and hangup reason.
 
     Kept up to date in the transaction that stores each new call record, so a day's summary reads
     a few thousand rollup rows instead of scanning a million records. 15 minutes because every
     time zone's offset is a multiple of it (Asia/Kolkata is UTC+5:30), so local hours and local
     days are exact unions of buckets. Empty strings and -1 stand for "not given" (a primary key
-    cannot hold NULL).
+    cannot hold NULL). Agents are counted apart (`AgentRollup`): crossing agents with reasons
+    would multiply the rows a summary reads.
     """
 
     __tablename__ = "call_rollup"
 
     bucket_start: datetime = Field(primary_key=True)
     group_name: str = Field(default="", max_length=128, primary_key=True)
-    agent_name: str = Field(default="", max_length=128, primary_key=True)
     hangup_reason: int = Field(default=-1, primary_key=True)
     calls: int = 0
     answered: int = 0
@@ -414,6 +416,19 @@ class CallRollup(SQLModel, table=True):
     failures: int = 0
     cost: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     costed: int = 0  # records that carried a cost
+
+
+class AgentRollup(SQLModel, table=True):
+    """Call records per 15-minute bucket (UTC), agent group and agent, for the agent rankings."""
+
+    __tablename__ = "agent_rollup"
+
+    bucket_start: datetime = Field(primary_key=True)
+    group_name: str = Field(default="", max_length=128, primary_key=True)
+    agent_name: str = Field(default="", max_length=128, primary_key=True)
+    calls: int = 0
+    answered: int = 0
+    talk_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
 
 
 class RingRollup(SQLModel, table=True):

@@ -18,7 +18,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.reports.rollups import bucket_of, is_failure, is_transfer
-from storage.models import CallRecord, CallRollup, RingingEvent, RingRollup
+from storage.models import AgentRollup, CallRecord, CallRollup, RingingEvent, RingRollup
 
 
 @dataclass
@@ -87,10 +87,21 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
     calls, answered, talk = func.sum(r.calls), func.sum(r.answered), func.sum(r.talk_seconds)
 
     def grouped(*keys):  # noqa: ANN002, ANN202
-        # The database adds up the rollup rows; Python sees one row per group / agent / hour.
+        # The database adds up the rollup rows; Python sees one row per group / reason / hour.
         return session.exec(  # type: ignore[call-overload]
             select(*keys, calls, answered, talk).where(*where).group_by(*keys)
         )
+
+    a = AgentRollup
+    agents = session.exec(  # type: ignore[call-overload]
+        select(a.agent_name, func.sum(a.calls), func.sum(a.answered), func.sum(a.talk_seconds))
+        .where(
+            a.bucket_start >= start,  # type: ignore[operator]
+            a.bucket_start < end,  # type: ignore[operator]
+            a.group_name.in_(names),  # type: ignore[attr-defined]
+        )
+        .group_by(a.agent_name)
+    )
 
     totals = session.exec(  # type: ignore[call-overload]
         select(
@@ -110,9 +121,8 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
     figures.cost, figures.costed = float(totals[5] or 0), int(totals[6])
     for group, n, a, t in grouped(r.group_name):
         figures.by_group[group] = Tally(int(n), int(a), int(t))
-    for agent, n, a, t in grouped(r.agent_name):
-        if agent:
-            figures.by_agent[agent] = Tally(int(n), int(a), int(t))
+    for agent, n, ans, t in agents:
+        figures.by_agent[agent] = Tally(int(n), int(ans), int(t))
     for reason, n, _, _ in grouped(r.hangup_reason):
         if reason >= 0:
             figures.hangup_reasons[reason] = int(n)

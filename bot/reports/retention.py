@@ -10,7 +10,14 @@ from sqlalchemy import and_, delete, or_, select
 from sqlmodel import Session
 
 from storage.db import Database
-from storage.models import CallRecord, CallRollup, DailySummary, RingingEvent, RingRollup
+from storage.models import (
+    AgentRollup,
+    CallRecord,
+    CallRollup,
+    DailySummary,
+    RingingEvent,
+    RingRollup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,7 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
         ("call_record", CallRecord, CallRecord.call_start_at),
         ("ringing_event", RingingEvent, RingingEvent.event_at),
         ("call_rollup", CallRollup, CallRollup.bucket_start),
+        ("agent_rollup", AgentRollup, AgentRollup.bucket_start),
         ("ring_rollup", RingRollup, RingRollup.bucket_start),
     )
     counts: dict[str, int] = {}

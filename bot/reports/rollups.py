@@ -16,7 +16,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from storage.models import CallRecord, CallRollup, RingingEvent, RingRollup
+from storage.models import AgentRollup, CallRecord, CallRollup, RingingEvent, RingRollup
 
 BUCKET = timedelta(minutes=15)
 
@@ -52,27 +52,42 @@ def _upsert(session: Session, table: Table, keys: list[str], row: dict[str, Any]
 
 
 def count_call(session: Session, record: CallRecord) -> None:
-    """Add one newly stored call record to its bucket."""
-    moment = record.call_start_at or record.received_at
+    """Add one newly stored call record to its buckets."""
+    bucket = bucket_of(record.call_start_at or record.received_at)
+    group = record.agent_group_name or ""
+    talk = max(record.call_duration or 0, 0)
     cost = record.cost
     _upsert(
         session,
         CallRollup.__table__,  # type: ignore[arg-type]
-        ["bucket_start", "group_name", "agent_name", "hangup_reason"],
+        ["bucket_start", "group_name", "hangup_reason"],
         {
-            "bucket_start": bucket_of(moment),
-            "group_name": record.agent_group_name or "",
-            "agent_name": record.agent_name or "",
+            "bucket_start": bucket,
+            "group_name": group,
             "hangup_reason": -1 if record.hangup_reason is None else record.hangup_reason,
             "calls": 1,
             "answered": int(record.answered),
-            "talk_seconds": max(record.call_duration or 0, 0),
+            "talk_seconds": talk,
             "transfers": int(is_transfer(record)),
             "failures": int(is_failure(record)),
             "cost": float(cost) if cost is not None else 0.0,
             "costed": int(cost is not None),
         },
     )
+    if record.agent_name:
+        _upsert(
+            session,
+            AgentRollup.__table__,  # type: ignore[arg-type]
+            ["bucket_start", "group_name", "agent_name"],
+            {
+                "bucket_start": bucket,
+                "group_name": group,
+                "agent_name": record.agent_name,
+                "calls": 1,
+                "answered": int(record.answered),
+                "talk_seconds": talk,
+            },
+        )
 
 
 def _missed_before(session: Session, event: RingingEvent) -> set[str]:

@@ -9,7 +9,7 @@ from matplotlib.image import imread
 from sqlmodel import func, select
 
 from bot.reports.chart import calls_per_hour_figure, calls_per_hour_png
-from bot.reports.retention import BATCH, purge_old_calls
+from bot.reports.retention import purge_old_calls
 from storage.db import Database
 from storage.models import CallRecord, CallRollup, RingingEvent
 from tests.reports.helpers import store_call, store_ringing
@@ -28,18 +28,21 @@ def test_the_chart_is_a_png_with_24_stacked_bars_per_series() -> None:
     assert pixels.shape[0] > 200 and pixels.shape[1] > 400
 
 
-def test_retention_deletes_old_records_events_and_rollups_in_batches(database: Database) -> None:
+def test_retention_deletes_old_records_events_and_rollups_in_batches(
+    database: Database, monkeypatch
+) -> None:
+    monkeypatch.setattr("bot.reports.retention.BATCH", 40)
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     old = now - timedelta(days=91)
     with database.session() as s:
-        for i in range(BATCH + 7):  # more than one batch
+        for i in range(40 * 2 + 7):  # more than two batches
             store_call(s, call_start_at=old + timedelta(seconds=i), answered=False)
         store_call(s, call_start_at=now - timedelta(days=89), answered=True, call_duration=3)
         store_call(s, call_start_at=None, received_at=old, answered=False)  # no platform time
         store_ringing(s, sip_account="a1", event_at=old)
         store_ringing(s, sip_account="a1", event_at=now - timedelta(days=1))
     counts = purge_old_calls(database, now, 90)
-    assert counts["call_record"] == BATCH + 8
+    assert counts["call_record"] == 40 * 2 + 8
     assert counts["ringing_event"] == 1
     with database.session() as s:
         assert s.exec(select(func.count()).select_from(CallRecord)).one() == 1
