@@ -13,8 +13,18 @@ from decimal import Decimal
 from enum import IntEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
+
+from bot.logs import register_secret
 
 PLATFORM_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -297,6 +307,11 @@ class GroupSettingsUpdate(PlatformModel):
 # ---------------------------------------------------------------- agents
 
 
+def _secret(value: str | None) -> str | None:
+    register_secret(value)  # from now on masked in every log line (bot.logs)
+    return value
+
+
 class CreatedAgent(PlatformModel):
     key_id: int
     name: str = ""
@@ -316,7 +331,7 @@ class Agent(PlatformModel):
     group_name: OptStr = None
     account: OptStr = None
     # The SIP password comes back in clear; keep it out of reprs and logs.
-    password: OptStr = Field(default=None, repr=False)
+    password: Annotated[OptStr, AfterValidator(_secret)] = Field(default=None, repr=False)
     display_num: OptStr = None
     ccode: OptStr = None
     priority: OptInt = None
@@ -352,7 +367,7 @@ class UpdateAgentRequest(PlatformModel):
     display_num: str | None = None
     ccode: str | None = None
     pet_name: str | None = None
-    password: str | None = Field(default=None, repr=False)
+    password: Annotated[str | None, AfterValidator(_secret)] = Field(default=None, repr=False)
 
 
 class BatchAgentsRequest(PlatformModel):
