@@ -52,6 +52,4 @@ def spellings(secret: str) -> set[str]:
 
 def leaked(output: str, secrets: Iterable[tuple[str, str]]) -> list[str]:
     """The labels (never the values) of the secrets found in `output`, in any spelling."""
-    return sorted(
-        {label for label, value in secrets if any(s in output for s in spellings(value))}
-    )
+    return sorted({label for label, value in secrets if any(s in output for s in spellings(value))})
