@@ -4,7 +4,13 @@ push token, the webhook secret, nor any SIP password the platform handed out."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
 import socket
+import sys
+import time
 
 import httpx
 import pytest
@@ -77,4 +83,63 @@ async def test_agentcreds_and_platform_calls_at_debug_log_no_secret(
         ("the push token", PUSH_TOKEN),
         ("the webhook secret", WEBHOOK_SECRET),
     ] + [(f"SIP password #{i}", p) for i, p in enumerate(passwords, 1)]
+    assert leaked(output, secrets) == []
+
+
+async def test_the_real_process_at_debug_writes_json_lines_without_secrets_and_stops_in_time(
+    fake_telegram, tmp_path
+) -> None:
+    """`ccbot sandbox` as Docker runs it: LOG_FORMAT=json at DEBUG, a command answered, SIGTERM."""
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "LISTEN_HOST": "127.0.0.1",
+        "LISTEN_PORT": str(port),
+        "PUSH_TOKEN": PUSH_TOKEN,
+        "ADMIN_USER_IDS": str(ADMIN),
+        "LOG_LEVEL": "DEBUG",
+        "LOG_FORMAT": "json",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    await http.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.TransportError:
+                    assert proc.returncode is None, await proc.communicate()
+                    assert time.monotonic() < deadline, "the bot did not start listening"
+                    await asyncio.sleep(0.1)
+        mark = fake_telegram.mark()
+        fake_telegram.send_command(ADMIN, ADMIN, "/newgroup Json-Team")
+        await fake_telegram.wait_for_text(ADMIN, "Created the agent group", 15, since=mark)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+        stopped_in = time.monotonic() - stopping
+    assert proc.returncode == 0, err.decode()[-3000:]
+    # Docker sends SIGKILL 10 s after SIGTERM (the Dockerfile's STOPSIGNAL, compose's grace period).
+    assert stopped_in < 10
+    lines = err.decode().splitlines()
+    events = [json.loads(line) for line in lines]  # every line is one JSON event
+    assert any(e["logger"] == "telegram.ext.ExtBot" and e["level"] == "DEBUG" for e in events)
+    assert any("newgroup" in e["msg"] for e in events)
+    output = out.decode() + err.decode()
+    secrets = [("the bot token", fake_telegram.token), ("the push token", PUSH_TOKEN)]
     assert leaked(output, secrets) == []
