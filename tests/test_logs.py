@@ -252,3 +252,24 @@ def test_json_formatter_output_is_masked_even_for_a_record_made_elsewhere() -> N
     register_secret(SECRET)
     record = logging.makeLogRecord({"name": "x", "levelname": "INFO", "msg": f"{SECRET}"})
     assert SECRET not in JsonFormatter().format(record)
+
+
+@pytest.mark.parametrize(
+    "logger",
+    [
+        "uvicorn.access",
+        "uvicorn.error",
+        "apscheduler.scheduler",
+        "alembic.runtime.migration",
+        "httpcore.http11",
+        "telegram.ext.Updater",
+        "bot.laaffic.client",
+    ],
+)
+def test_every_librarys_logger_is_masked_at_debug(stream: io.StringIO, logger: str) -> None:
+    # uvicorn's access line shape: the path carries the push token or the webhook secret.
+    logging.getLogger(logger).debug(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", f"/push/{SECRET}", "1.1", 200
+    )
+    (line,) = _lines(stream)
+    assert f'{logger} 127.0.0.1:5000 - "POST /push/*** HTTP/1.1" 200' in line
