@@ -268,8 +268,14 @@ def test_json_formatter_output_is_masked_even_for_a_record_made_elsewhere() -> N
 )
 def test_every_librarys_logger_is_masked_at_debug(stream: io.StringIO, logger: str) -> None:
     # uvicorn's access line shape: the path carries the push token or the webhook secret.
-    logging.getLogger(logger).debug(
-        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", f"/push/{SECRET}", "1.1", 200
-    )
+    log = logging.getLogger(logger)
+    level = log.level  # bot.http_server starts uvicorn at WARNING, which sets uvicorn's levels
+    log.setLevel(logging.NOTSET)
+    try:
+        log.debug(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", f"/push/{SECRET}", "1.1", 200
+        )
+    finally:
+        log.setLevel(level)
     (line,) = _lines(stream)
     assert f'{logger} 127.0.0.1:5000 - "POST /push/*** HTTP/1.1" 200' in line
