@@ -269,13 +269,17 @@ def test_json_formatter_output_is_masked_even_for_a_record_made_elsewhere() -> N
 def test_every_librarys_logger_is_masked_at_debug(stream: io.StringIO, logger: str) -> None:
     # uvicorn's access line shape: the path carries the push token or the webhook secret.
     log = logging.getLogger(logger)
-    level = log.level  # bot.http_server starts uvicorn at WARNING, which sets uvicorn's levels
+    # The listener runs uvicorn at WARNING with its access log off (propagate False), which
+    # changes these loggers for the rest of the run; here they log as when turned on.
+    level, propagate = log.level, log.propagate
     log.setLevel(logging.NOTSET)
+    log.propagate = True
     try:
         log.debug(
             '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", f"/push/{SECRET}", "1.1", 200
         )
     finally:
         log.setLevel(level)
+        log.propagate = propagate
     (line,) = _lines(stream)
     assert f'{logger} 127.0.0.1:5000 - "POST /push/*** HTTP/1.1" 200' in line
