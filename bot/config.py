@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logs import register_settings_secrets
+
 # Which variables each command cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
     "run": (
@@ -139,7 +141,9 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings; a malformed variable becomes one ConfigError line, not a traceback."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        register_settings_secrets(settings)  # known secrets never reach a log line from now on
+        return settings
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err["loc"] else "configuration"

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Generic, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -34,6 +35,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.laaffic import preflight
 from bot.laaffic.errors import InvalidRequest
+from bot.logs import register_secret
 
 log = logging.getLogger(__name__)
 
@@ -363,6 +365,11 @@ class GroupSettingsUpdate(PlatformRequest):
 # ---------------------------------------------------------------- agents
 
 
+def _secret(value: str | None) -> str | None:
+    register_secret(value)  # from now on masked in every log line (bot.logs)
+    return value
+
+
 class CreatedAgent(PlatformModel):
     key_id: int
     name: str = ""
@@ -382,7 +389,7 @@ class Agent(PlatformModel):
     group_name: OptStr = None
     account: OptStr = None
     # The SIP password comes back in clear; keep it out of reprs and logs.
-    password: OptStr = Field(default=None, repr=False)
+    password: Annotated[OptStr, AfterValidator(_secret)] = Field(default=None, repr=False)
     display_num: OptStr = None
     ccode: OptStr = None
     priority: OptInt = None
@@ -418,7 +425,7 @@ class UpdateAgentRequest(PlatformRequest):
     display_num: str | None = None
     ccode: str | None = None
     pet_name: str | None = None
-    password: str | None = Field(default=None, repr=False)
+    password: Annotated[str | None, AfterValidator(_secret)] = Field(default=None, repr=False)
 
 
 class BatchAgentsRequest(PlatformRequest):
