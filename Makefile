@@ -30,6 +30,7 @@ check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/mypy bot/laaffic
 
 test: lint
 	$(BIN)/pytest
