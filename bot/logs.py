@@ -199,7 +199,7 @@ def bind_log_context(
 ) -> Token[LogContext]:
     """Add fields to the current context (unset arguments keep their value); undo with
     `reset_log_context(token)`. Tasks created afterwards inherit the context."""
-    changes = {
+    changes: dict[str, Any] = {
         k: v
         for k, v in (
             ("chat_id", chat_id),
