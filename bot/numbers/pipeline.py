@@ -13,10 +13,13 @@ from pathlib import Path
 from bot.numbers import guards
 from bot.numbers.columns import (
     SAMPLE_ROWS,
+    Layout,
+    NoPhoneColumn,
     column_letter,
     find_layout,
     header_name,
     is_blank,
+    no_phone_column_on_any,
     unique_headers,
 )
 from bot.numbers.errors import (
@@ -27,9 +30,15 @@ from bot.numbers.errors import (
     NumberFileError,
 )
 from bot.numbers.names import platform_file_name, safe_stem, unique_suffix
-from bot.numbers.normalise import NumberNormaliser, cell_text, parse_calling_code
-from bot.numbers.read import Table, read_table
-from bot.numbers.report import SAMPLE_SIZE, CleanFile, NumberReport, RejectedRow
+from bot.numbers.normalise import (
+    EXCEL_TEXT,
+    INVISIBLE,
+    NumberNormaliser,
+    cell_text,
+    parse_calling_code,
+)
+from bot.numbers.read import Table, read_tables
+from bot.numbers.report import SAMPLE_SIZE, CleanFile, Cleanups, NumberReport, RejectedRow
 from bot.numbers.write import write_delimited, write_ods, write_xls, write_xlsx
 
 EMPTY_FILE = (
@@ -40,6 +49,7 @@ HEADER_ONLY = (
     "and send it again."
 )
 _REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
+EXTENSION_COLUMN = "extension"  # the callee information column for extensions (`ext 12`)
 
 
 def _too_big(size: int) -> NumberFileError:
@@ -61,12 +71,16 @@ class CheckedNumbers:
     _rejected: list[tuple[int, list[object], str]] = field(repr=False)
     _table_kind: str = field(repr=False, default="csv")
     _delimiter: str = field(repr=False, default=",")
+    # The extension of each kept number ("" for most), when any number had one.
+    _extensions: list[str] | None = field(repr=False, default=None)
 
     def _clean_columns(self) -> list[list[object]]:
         rows = self._kept_rows
         columns: list[list[object]] = [self._phones]  # type: ignore[list-item]
         for col in self._info_cols:
             columns.append([row[col] if col < len(row) else "" for row in rows])
+        if self._extensions is not None:
+            columns.append(self._extensions)  # type: ignore[arg-type]
         return columns
 
     def _part_bounds(self, parts: int) -> list[tuple[int, int]]:
@@ -232,56 +246,100 @@ def check_number_file(
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise NumberFileError(EMPTY_FILE)
     kind = guards.detect_kind(data, extension)
-    table = read_table(data, kind, extension, sheet)
-    return _check_rows(table, name, calling_code)
+    tables = read_tables(data, kind, extension, sheet)
+    skipped: list[str] = []  # sheets before the chosen one, without a column of phone numbers
+    for table in tables:
+        try:
+            start = _find_start(table)
+        except NoPhoneColumn:
+            if sheet is not None or table.sheet_name is None:
+                raise
+            skipped.append(table.sheet_name)
+            continue
+        if start is None:  # an empty sheet
+            if sheet is not None or table.sheet_name is None:
+                raise NumberFileError(EMPTY_FILE)
+            continue
+        return _check_rows(table, start, name, calling_code, skipped)
+    if skipped:
+        raise no_phone_column_on_any(skipped) if len(skipped) > 1 else NoPhoneColumn()
+    raise NumberFileError(EMPTY_FILE)
 
 
-def _check_rows(table: Table, file_name: str, calling_code: int | None) -> CheckedNumbers:
-    rows = table.rows
+@dataclass
+class _Start:
+    """What was read of a table to decide its layout: those rows are checked like the rest."""
+
+    layout: Layout
+    rows: list[tuple[int, list[object]]]  # (sheet row number, cells), blank rows included
+    sample_rows: list[int]  # index into `rows` of each non-blank row the layout was decided on
+    width: int
+    next_row: int  # sheet row number of the table's next row
+
+
+def _find_start(table: Table) -> _Start | None:
+    """Sample the first non-blank rows and decide the layout; None for a table with no cells.
+    Raises NoPhoneColumn."""
     number = table.first_row - 1
-    # Skip what is above the first non-empty row, then sample the rows that decide the layout.
     sample: list[list[object]] = []
     buffered: list[tuple[int, list[object]]] = []
-    for row in rows:
+    positions: list[int] = []
+    for row in table.rows:
         number += 1
         if not sample and all(map(is_blank, row)):
-            continue
+            continue  # what is above the first non-empty row
         buffered.append((number, row))
         if not all(map(is_blank, row)):
+            positions.append(len(buffered) - 1)
             sample.append(row)
             if len(sample) >= SAMPLE_ROWS:
                 break
     if not sample:
-        raise NumberFileError(EMPTY_FILE)
+        return None
     layout = find_layout(sample)
-    width = max(len(row) for row in sample)
+    return _Start(layout, buffered, positions, max(len(row) for row in sample), number + 1)
 
-    normalise = NumberNormaliser(calling_code).normalise
+
+def _check_rows(
+    table: Table, start: _Start, file_name: str, calling_code: int | None, skipped: list[str]
+) -> CheckedNumbers:
+    layout = start.layout
+    normaliser = NumberNormaliser(calling_code)
+    check = normaliser.check
     phone_col = layout.phone_col
+    width = start.width
     seen: dict[str, int] = {}
     phones: list[str] = []
+    extensions: list[str] = []
     kept: list[list[object]] = []
     rejected: list[tuple[int, list[object], str]] = []
     samples: list[RejectedRow] = []
     invalid = duplicates = empty = blank_run = 0
 
-    def all_rows() -> Iterator[tuple[int, list[object]]]:
-        yield from buffered
-        n = number
-        for row in rows:
-            n += 1
-            yield n, row
+    header_cells: list[object] = []
+    header_row: int | None = None
+    first_data = 0  # index into start.rows of the first row of the list
+    if layout.header is not None:
+        position = start.sample_rows[layout.header]
+        header_row, header_cells = start.rows[position]
+        first_data = position + 1
 
-    iterator = all_rows()
-    header_cells: list[object] = next(iterator)[1] if layout.has_header else []
-    for row_number, row in iterator:
+    def all_rows() -> Iterator[tuple[int, list[object]]]:
+        yield from start.rows[first_data:]
+        n = start.next_row
+        for row in table.rows:
+            yield n, row
+            n += 1
+
+    for row_number, row in all_rows():
         cell = row[phone_col] if phone_col < len(row) else ""
-        digits, reason = normalise(cell)
+        digits, reason, extension = check(cell)
         if digits is not None:
             first = seen.get(digits)
             if first is None:
                 seen[digits] = row_number
                 phones.append(digits)
+                extensions.append(extension or "")
                 kept.append(row)
             else:
                 duplicates += 1
@@ -320,7 +378,10 @@ def _check_rows(table: Table, file_name: str, calling_code: int | None) -> Check
         for col in range(width)
         if col != phone_col and (_named(header_cells, col) or _has_values(kept, col))
     ]
-    unique = unique_headers([phone_name, *(names[col] for col in info_cols)])
+    with_extension = any(extensions)
+    extra = [EXTENSION_COLUMN] if with_extension else []
+    unique = unique_headers([phone_name, *(names[col] for col in info_cols), *extra])
+    fixes = normaliser.fixes
     report = NumberReport(
         file_name=file_name,
         total_rows=total,
@@ -334,6 +395,15 @@ def _check_rows(table: Table, file_name: str, calling_code: int | None) -> Check
         rejected_samples=samples,
         parts=math.ceil(len(phones) / PLATFORM_MAX_ROWS),
         sheet_name=table.sheet_name,
+        skipped_sheets=skipped,
+        header_row=header_row,
+        title_rows=layout.title_rows,
+        cleanups=Cleanups(
+            invisible=fixes[INVISIBLE],
+            excel_text=fixes[EXCEL_TEXT],
+            extensions=sum(1 for extension in extensions if extension),
+            extension_column=unique[-1] if with_extension else None,
+        ),
     )
     source_header = unique_headers(names)
     return CheckedNumbers(
@@ -345,6 +415,7 @@ def _check_rows(table: Table, file_name: str, calling_code: int | None) -> Check
         _rejected=rejected,
         _table_kind=table.kind,
         _delimiter=table.delimiter,
+        _extensions=extensions if with_extension else None,
     )
 
 
