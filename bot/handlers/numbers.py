@@ -35,6 +35,7 @@ UPLOAD_PROMPT = "Send me the number file as a reply to this message"
 STALE_BUTTON = "This button is no longer valid; nothing was done."
 _UPLOAD_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only; forged callback data is refused
 _SHOWN_NAME = 60  # characters of a file or column name shown on the card
+_COLUMNS_BUDGET = 1200  # of the card's characters, for the column names: the rest is for rows
 
 
 @command("/upload", Role.OPERATOR)
@@ -166,7 +167,7 @@ def report_card(
     for line in report.layout_lines():
         add(esc(line))
     add(f"Phone column: {esc(_short(report.phone_column))}")
-    add(_columns_line(report.info_columns, limit - used - 1))
+    add(_columns_line(report.info_columns, min(limit - used - 1, _COLUMNS_BUDGET)))
     add(esc(report.country_line()))
     for line in report.cleanups.lines():
         add(esc(line))

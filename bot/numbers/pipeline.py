@@ -26,6 +26,7 @@ from bot.numbers.errors import (
     MAX_FILE_BYTES,
     PLATFORM_MAX_ROWS,
     SUPPORTED_EXTENSIONS,
+    XLS_MAX_COLUMNS,
     XLS_MAX_ROWS,
     NumberFileError,
 )
@@ -92,7 +93,7 @@ class CheckedNumbers:
     def write_clean(
         self, out_dir: Path, *, fmt: str = "auto", base_name: str | None = None
     ) -> list[CleanFile]:
-        """The platform file(s) in out_dir: .xls up to 65,535 rows (`auto`), .xlsx above or when
+        """The platform file(s) in out_dir: .xls up to 65,535 rows and 256 columns (`auto`), .xlsx above or when
         asked; names of 5-32 characters from the original name with a unique suffix."""
         if fmt not in ("auto", "xls", "xlsx"):
             raise ValueError(f"fmt must be auto, xls or xlsx, not {fmt!r}")
@@ -107,8 +108,9 @@ class CheckedNumbers:
         files = []
         for part, (start, end) in enumerate(bounds, start=1):
             rows = end - start
-            # xls cannot hold more rows: then xlsx even when xls was asked for.
-            extension = ".xls" if fmt != "xlsx" and rows <= XLS_MAX_ROWS else ".xlsx"
+            # xls cannot hold more rows or columns: then xlsx even when xls was asked for.
+            fits_xls = rows <= XLS_MAX_ROWS and len(header) <= XLS_MAX_COLUMNS
+            extension = ".xls" if fmt != "xlsx" and fits_xls else ".xlsx"
             name = platform_file_name(
                 base_name or self.report.file_name,
                 extension,
@@ -132,14 +134,19 @@ class CheckedNumbers:
         if not self._phones:
             return []
         bounds = self._part_bounds(self.report.parts)
+        header = [self.report.phone_column, *self.report.info_columns]
         if extension == ".xls" and max(end - start for start, end in bounds) > XLS_MAX_ROWS:
             raise NumberFileError(
                 f"An .xls file holds at most {XLS_MAX_ROWS:,} rows and this list has "
                 f"{self.report.valid:,} valid numbers: give --out a .xlsx name instead."
             )
+        if extension == ".xls" and len(header) > XLS_MAX_COLUMNS:
+            raise NumberFileError(
+                f"An .xls file holds at most {XLS_MAX_COLUMNS} columns and this list has "
+                f"{len(header):,}: give --out a .xlsx name instead."
+            )
         out_path.parent.mkdir(parents=True, exist_ok=True)
         columns = self._clean_columns()
-        header = [self.report.phone_column, *self.report.info_columns]
         suffix = unique_suffix()
         files = []
         for part, (start, end) in enumerate(bounds, start=1):
@@ -164,7 +171,9 @@ class CheckedNumbers:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         kind = self._table_kind
-        if kind == "xls" and len(self._rejected) > XLS_MAX_ROWS:
+        if kind == "xls" and (
+            len(self._rejected) > XLS_MAX_ROWS or len(self._source_header) + 2 > XLS_MAX_COLUMNS
+        ):
             kind = "xlsx"
         path = out_dir / f"{safe_stem(self.report.file_name)}-rejected{_REJECTED_EXTENSIONS[kind]}"
         width = len(self._source_header)
