@@ -138,8 +138,11 @@ def _titles_above(sample: Sequence[Sequence[object]], header: int) -> bool:
     )
 
 
-def _named_header(sample: Sequence[Sequence[object]], header: int) -> Layout | None:
-    """The row as a header if a cell names a phone column that holds numbers below it."""
+def _named_header(
+    sample: Sequence[Sequence[object]], header: int, *, require_numbers: bool = True
+) -> Layout | None:
+    """The row as a header if a cell names a phone column (that holds numbers below it, unless
+    `require_numbers` is off: then the best-filled named column)."""
     row = sample[header]
     named = [(header_strength(cell), col) for col, cell in enumerate(row)]
     if not any(strength for strength, _ in named) or any(map(looks_like_phone, row)):
@@ -147,11 +150,10 @@ def _named_header(sample: Sequence[Sequence[object]], header: int) -> Layout | N
     if not _titles_above(sample, header):
         return None
     data = sample[header + 1 :]
-    candidates = [
-        (strength, share, -col)
-        for strength, col in named
-        if strength and (share := _phone_share(data, col)) >= 0.5
-    ]
+    # The strongest word wins ("Order number" vs "Mobile"), then the share of numbers below it.
+    candidates = [(strength, _phone_share(data, col), -col) for strength, col in named if strength]
+    if require_numbers:
+        candidates = [candidate for candidate in candidates if candidate[1] >= 0.5]
     return Layout(-max(candidates)[2], header) if candidates else None
 
 
@@ -186,17 +188,14 @@ def find_layout(sample: Sequence[Sequence[object]]) -> Layout:
     layout = _header_above_numbers(sample)
     if layout is not None:
         return layout
-    # Otherwise the first row is the header (unless it holds a number), as in most lists: with a
-    # phone word over a column of mostly bad numbers, or above rows whose phones start lower.
+    # A phone word over a column of mostly bad numbers: still the header (below any titles).
+    for header in range(min(len(sample), MAX_TITLE_ROWS + 1)):
+        layout = _named_header(sample, header, require_numbers=False)
+        if layout is not None:
+            return layout
+    # Otherwise the first row is the header unless it holds a number, as in most lists.
     first = sample[0]
-    named = [(header_strength(cell), col) for col, cell in enumerate(first)]
     has_header = not any(map(looks_like_phone, first))
-    if has_header and any(strength for strength, _ in named):
-        data = sample[1:]
-        candidates = [
-            (_phone_share(data, col), strength, -col) for strength, col in named if strength
-        ]
-        return Layout(-max(candidates)[2], 0)
     data = sample[1:] if has_header else sample
     width = max(len(row) for row in sample)
     share, col = max((_phone_share(data, col), -col) for col in range(width))

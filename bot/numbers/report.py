@@ -113,11 +113,12 @@ class NumberReport:
                 f"({listed}) have no column of phone numbers."
             )
         if self.title_rows and self.header_row is not None:
-            rows = "row" if self.title_rows == 1 else "rows"
-            lines.append(
-                f"Header in row {self.header_row}: the {self.title_rows} title {rows} above it "
-                f"are not part of the list."
+            titles = (
+                "the title row above it is"
+                if self.title_rows == 1
+                else f"the {self.title_rows} title rows above it are"
             )
+            lines.append(f"Header in row {self.header_row}: {titles} not part of the list.")
         return lines
 
     def country_line(self) -> str:

@@ -23,6 +23,7 @@ TOO_BIG = (
     ".csv, which is smaller) and send them one by one."
 )
 HOSTILE = '<b>&"x'
+OTHER_OPERATOR = 2003
 
 
 @pytest.fixture
@@ -40,8 +41,8 @@ async def local_bot(
 
 
 async def prepare(bot: BotHarness) -> None:
-    """A bound chat with an operator, national numbers read as +91."""
-    await bot.bind()
+    """A bound chat with two operators, national numbers read as +91."""
+    await bot.bind(operators=(OPERATOR, OTHER_OPERATOR))
     reply = await bot.say(GROUP, OPERATOR, "/settings ccode 91")
     assert "91" in reply.text, reply.text
 
@@ -70,6 +71,14 @@ async def send_file(bot: BotHarness, name: str, content: bytes, **options: Any) 
         lambda c: c.method == "sendMessage" and c.ok and c.chat_id == GROUP, 15, since=mark
     )
     return sent.result["message_id"]
+
+
+async def deliver(bot: BotHarness, press: dict[str, Any]) -> Any:
+    """Deliver a button press built earlier; return its answerCallbackQuery call. Telegram
+    numbers updates as it sends them, so the press gets a fresh update id."""
+    mark = bot.telegram.mark()
+    bot.telegram.enqueue({key: value for key, value in press.items() if key != "update_id"})
+    return await bot.telegram.wait_for(lambda c: c.method == "answerCallbackQuery", 10, since=mark)
 
 
 def uploads_stored(bot: BotHarness) -> int:
@@ -286,7 +295,10 @@ async def test_forged_or_stale_upload_buttons_are_refused_and_do_nothing(
     progress = await send_file(bot, "leads.csv", numbers_csv())
     await final_text(bot, progress)
     for data in ("up:abc:go", "up:١:go", "up:1:burn", "up:1", "up:999:go", "up:999:drop"):
-        answer = await bot.press(GROUP, OPERATOR, progress, data)
+        # a modified client can send any callback data for a real button
+        press = bot.telegram.build_button_press(GROUP, OPERATOR, progress, "up:1:go")
+        press["callback_query"]["data"] = data
+        answer = await deliver(bot, press)
         assert answer.params["text"] == "This button is no longer valid; nothing was done.", data
     assert bot.platform.simulator.requests["/v3/cc/preview/upload"] == 0
     status = bot.service.runtime.database.call(lambda s: s.get(NumberUpload, 1).status)
@@ -297,13 +309,15 @@ async def test_discard_then_upload_says_it_was_discarded(bot: BotHarness) -> Non
     await prepare(bot)
     progress = await send_file(bot, "leads.csv", numbers_csv())
     await final_text(bot, progress)
+    # pressed by another operator while the card still showed [Upload]
+    late = bot.telegram.build_button_press(GROUP, OTHER_OPERATOR, progress, "up:1:go")
     answer = await bot.press(GROUP, OPERATOR, progress, "up:1:drop")
     assert answer.params["text"] == "Discarded."
     await bot.telegram.wait_until(
         lambda: "✖ Discarded; nothing was uploaded." in (message(bot, progress).text or "")
     )
     assert message(bot, progress).buttons == []
-    answer = await bot.press(GROUP, OPERATOR, progress, "up:1:go")
+    answer = await deliver(bot, late)
     assert answer.params["text"] == "This file was discarded; send it again to upload it."
     assert bot.platform.simulator.requests["/v3/cc/preview/upload"] == 0
 
@@ -314,10 +328,11 @@ async def test_a_second_press_on_an_uploaded_card_says_so_and_keeps_the_card(
     await prepare(bot)
     progress = await send_file(bot, "leads.csv", numbers_csv())
     await final_text(bot, progress)
+    late = bot.telegram.build_button_press(GROUP, OTHER_OPERATOR, progress, "up:1:go")
     mark = bot.telegram.mark()
     await bot.press(GROUP, OPERATOR, progress, "up:1:go")
     await bot.telegram.wait_for_text(GROUP, "Uploaded upload", timeout=15, since=mark)
-    answer = await bot.press(GROUP, OPERATOR, progress, "up:1:go")
+    answer = await deliver(bot, late)
     assert answer.params["text"] == "This file is already on the platform; nothing more was done."
     card, _ = find_button(bot, GROUP, "nt:new:")
     assert card.message_id == progress

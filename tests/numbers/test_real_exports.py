@@ -164,6 +164,15 @@ def test_a_banner_naming_phones_is_not_taken_for_the_header(tmp_path: Path) -> N
     assert (report.phone_column, report.header_row, report.valid) == ("Contact", 2, 2)
 
 
+def test_a_titled_list_of_mostly_bad_numbers_still_has_its_header(tmp_path: Path) -> None:
+    rows = [["Leads export"], ["Phone", "Name"], ["+91 98765 43210", "ok"]]
+    rows += [[f"bad {i}", f"n{i}"] for i in range(5)]
+    report = check(make_xlsx(tmp_path / "t.xlsx", rows)).report
+    assert (report.header_row, report.phone_column) == (2, "Phone")
+    assert (report.total_rows, report.valid, report.invalid) == (6, 1, 5)
+    assert "Header in row 2: the title row above it is not part of the list." in report.lines()
+
+
 def test_a_data_row_with_an_empty_phone_is_not_taken_for_the_header(tmp_path: Path) -> None:
     rows = [
         ["Name", "Contact", "City"],
