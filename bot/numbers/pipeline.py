@@ -72,16 +72,17 @@ class CheckedNumbers:
     _rejected: list[tuple[int, list[object], str]] = field(repr=False)
     _table_kind: str = field(repr=False, default="csv")
     _delimiter: str = field(repr=False, default=",")
-    # The extension of each kept number ("" for most), when any number had one.
-    _extensions: list[str] | None = field(repr=False, default=None)
+    # Extensions by index into _phones, for the numbers written with one (`ext 12`).
+    _extensions: dict[int, str] = field(repr=False, default_factory=dict)
 
     def _clean_columns(self) -> list[list[object]]:
         rows = self._kept_rows
         columns: list[list[object]] = [self._phones]  # type: ignore[list-item]
         for col in self._info_cols:
             columns.append([row[col] if col < len(row) else "" for row in rows])
-        if self._extensions is not None:
-            columns.append(self._extensions)  # type: ignore[arg-type]
+        if self._extensions:
+            extensions = self._extensions
+            columns.append([extensions.get(i, "") for i in range(len(self._phones))])
         return columns
 
     def _part_bounds(self, parts: int) -> list[tuple[int, int]]:
@@ -319,7 +320,7 @@ def _check_rows(
     width = start.width
     seen: dict[str, int] = {}
     phones: list[str] = []
-    extensions: list[str] = []
+    extensions: dict[int, str] = {}
     kept: list[list[object]] = []
     rejected: list[tuple[int, list[object], str]] = []
     samples: list[RejectedRow] = []
@@ -347,8 +348,9 @@ def _check_rows(
             first = seen.get(digits)
             if first is None:
                 seen[digits] = row_number
+                if extension is not None:
+                    extensions[len(phones)] = extension
                 phones.append(digits)
-                extensions.append(extension or "")
                 kept.append(row)
             else:
                 duplicates += 1
@@ -387,7 +389,7 @@ def _check_rows(
         for col in range(width)
         if col != phone_col and (_named(header_cells, col) or _has_values(kept, col))
     ]
-    with_extension = any(extensions)
+    with_extension = bool(extensions)
     extra = [EXTENSION_COLUMN] if with_extension else []
     unique = unique_headers([phone_name, *(names[col] for col in info_cols), *extra])
     fixes = normaliser.fixes
@@ -410,7 +412,7 @@ def _check_rows(
         cleanups=Cleanups(
             invisible=fixes[INVISIBLE],
             excel_text=fixes[EXCEL_TEXT],
-            extensions=sum(1 for extension in extensions if extension),
+            extensions=len(extensions),
             extension_column=unique[-1] if with_extension else None,
         ),
     )
@@ -424,7 +426,7 @@ def _check_rows(
         _rejected=rejected,
         _table_kind=table.kind,
         _delimiter=table.delimiter,
-        _extensions=extensions if with_extension else None,
+        _extensions=extensions,
     )
 
 
