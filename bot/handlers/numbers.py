@@ -212,15 +212,16 @@ def _card_for(
     return report_card(upload.id, report, parts, UploadStatus(upload.status), reason)
 
 
-async def _show(req: Request, message: Message | None, text: str, rows: Keyboard | None) -> None:
-    """Edit the card (or the progress message); if that is impossible, say it anew."""
+async def _show(req: Request, message: Message | None, text: str, rows: Keyboard | None) -> Message:
+    """Edit the card (or the progress message); if that is impossible, say it anew. Returns the
+    message that now shows it."""
     if message is not None:
         try:
             await req.edit(message, text, rows)
-            return
+            return message
         except TelegramError:
             log.warning("could not edit message %s in chat %s", message.message_id, req.chat_id)
-    await req.reply(text, rows)
+    return await req.reply(text, rows)
 
 
 # --- a document arrives ------------------------------------------------------------------
@@ -260,9 +261,9 @@ async def handle_document(req: Request) -> None:
     upload = checked.upload
     assert upload.id is not None
     text, rows = report_card(upload.id, checked.report, checked.parts, UploadStatus(upload.status))
-    await _show(req, progress, text, rows)
+    card = await _show(req, progress, text, rows)
     await req.runtime.database.run(
-        lambda s: upload_service.save_message_id(s, upload.id, progress.message_id)  # type: ignore[arg-type]
+        lambda s: upload_service.save_message_id(s, upload.id, card.message_id)  # type: ignore[arg-type]
     )
     if checked.rejected_bytes is not None:
         await message.reply_document(

@@ -9,6 +9,7 @@ from pathlib import Path
 import phonenumbers
 import pytest
 import python_calamine
+import xlsxwriter
 
 from bot.numbers import NumberFileError, check_number_file
 from bot.numbers.marks import split_extension
@@ -91,8 +92,6 @@ def test_a_named_sheet_without_numbers_is_not_replaced_by_another(tmp_path: Path
 
 def test_every_sheet_is_measured_before_any_is_read(tmp_path: Path) -> None:
     """A far-away stray cell on a later sheet is refused as on the first one (memory guard)."""
-    import xlsxwriter
-
     path = tmp_path / "stray.xlsx"
     workbook = xlsxwriter.Workbook(str(path))
     workbook.add_worksheet("Summary").write(0, 0, "summary")
