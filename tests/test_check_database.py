@@ -1,4 +1,4 @@
-"""`ccbot check`'s database line: a database `ccbot run` will migrate is fine, one it cannot is not."""
+"""`ccbot check`'s database line: a database `ccbot run` will migrate is fine, others are not."""
 
 from __future__ import annotations
 

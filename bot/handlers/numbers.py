@@ -262,8 +262,9 @@ async def handle_document(req: Request) -> None:
     assert upload.id is not None
     text, rows = report_card(upload.id, checked.report, checked.parts, UploadStatus(upload.status))
     card = await _show(req, progress, text, rows)
+    upload_id = upload.id
     await req.runtime.database.run(
-        lambda s: upload_service.save_message_id(s, upload.id, card.message_id)  # type: ignore[arg-type]
+        lambda s: upload_service.save_message_id(s, upload_id, card.message_id)
     )
     if checked.rejected_bytes is not None:
         await message.reply_document(
@@ -357,7 +358,7 @@ _REFUSALS = {
     UploadResult.ALREADY_UPLOADED: "This file is already on the platform; nothing more was done.",
     UploadResult.ALREADY_DISCARDED: "This file was discarded; send it again to upload it.",
     UploadResult.IN_PROGRESS: "This file is being uploaded right now; its card shows the result.",
-    UploadResult.NOTHING_TO_UPLOAD: "This file has no valid numbers, so there is nothing to upload.",
+    UploadResult.NOTHING_TO_UPLOAD: "This file has no valid numbers: there is nothing to upload.",
     UploadResult.NOT_FOUND: STALE_BUTTON,
 }
 

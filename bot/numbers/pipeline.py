@@ -94,8 +94,9 @@ class CheckedNumbers:
     def write_clean(
         self, out_dir: Path, *, fmt: str = "auto", base_name: str | None = None
     ) -> list[CleanFile]:
-        """The platform file(s) in out_dir: .xls up to 65,535 rows and 256 columns (`auto`), .xlsx above or when
-        asked; names of 5-32 characters from the original name with a unique suffix."""
+        """The platform file(s) in out_dir: .xls up to 65,535 rows and 256 columns (`auto`),
+        .xlsx above or when asked; names of 5-32 characters from the original name with a unique
+        suffix."""
         if fmt not in ("auto", "xls", "xlsx"):
             raise ValueError(f"fmt must be auto, xls or xlsx, not {fmt!r}")
         if not self._phones:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
 from bot.laaffic.client import LaafficClient
@@ -192,7 +192,7 @@ def claim_upload(
         .where(
             NumberUpload.id == upload_id,
             NumberUpload.chat_id == chat_id,
-            NumberUpload.status.in_([str(status) for status in allowed]),  # type: ignore[attr-defined]
+            col(NumberUpload.status).in_([str(status) for status in allowed]),
         )
         .values(status=to_status)
     )
@@ -206,7 +206,7 @@ def get_upload(session: Session, upload_id: int) -> tuple[NumberUpload | None, l
             session.exec(
                 select(UploadPart)
                 .where(UploadPart.upload_id == upload_id)
-                .order_by(UploadPart.part)  # type: ignore[arg-type]
+                .order_by(col(UploadPart.part))
             )
         )
         if upload
