@@ -174,7 +174,7 @@ def test_calling_codes_are_checked() -> None:
     assert parse_calling_code("+91") == 91
     assert parse_calling_code(" 86 ") == 86
     assert parse_calling_code(None) is None
-    for bad in ("999", "abc", "+"):
+    for bad in ("999", "abc", "+", "٩١", "9²", "９１"):  # ASCII digits only
         with pytest.raises(ValueError):
             parse_calling_code(bad)
     assert numbering_plan(999) is None
