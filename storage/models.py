@@ -108,6 +108,17 @@ class GroupRoute(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class UploadStatus(StrEnum):
+    """What became of a number file (NumberUpload.status); the values are what is stored."""
+
+    CHECKED = "checked"  # checked and stored, waiting for [Upload] or [Discard]
+    EMPTY = "empty"  # checked, no valid number: nothing to upload
+    UPLOADING = "uploading"  # one press claimed it; its parts are being sent
+    UPLOADED = "uploaded"  # every part is on the platform
+    FAILED = "failed"  # the last attempt failed; [Upload] may be pressed again
+    DISCARDED = "discarded"  # [Discard] pressed: nothing is uploaded
+
+
 class NumberUpload(SQLModel, table=True):
     """A number file dropped into a chat: its check report and what became of it."""
 
@@ -117,8 +128,9 @@ class NumberUpload(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     original_name: str = Field(max_length=256)
-    # checked → uploading → uploaded | failed; or discarded
-    status: str = Field(default="checked", max_length=16)
+    # UploadStatus: checked → uploading → uploaded | failed, failed → uploading (a retry),
+    # checked | failed → discarded; empty (nothing valid) stays empty.
+    status: str = Field(default=UploadStatus.CHECKED, max_length=16)
     report: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     ccode: str | None = Field(default=None, max_length=8)
     valid: int = 0

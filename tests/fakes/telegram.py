@@ -14,6 +14,10 @@ What it imitates from the real API, because tests should fail where production w
   invalid `callback_data`, answering an unknown or already answered callback query;
 - sends to a migrated group answer "group chat was upgraded" with `migrate_to_chat_id`; sends to a
   chat the bot left or was kicked from (or a private chat that blocked it) answer 403;
+- getFile refuses files over 20 MB ("file is too big") unless the fake plays a local Bot API
+  server (`download_limit=None`); `file_size` is optional in documents and getFile answers, as in
+  the real API (`declare_size=False` leaves it out); downloads are streamed and counted
+  (`served_bytes`), so a test can see that the bot stopped reading;
 - privacy mode: with `can_read_all_group_messages=False` (the default, like a fresh bot) a bot that
   is not a group admin only receives commands, replies to its own messages, mentions and service
   messages from groups. Other group messages are kept in `withheld_updates`, not delivered;
@@ -46,7 +50,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DEFAULT_TOKEN = "123456:TEST-fake-token-abcdefghijklmnopqrstuv"
@@ -55,6 +59,7 @@ BOT_FIRST_NAME = "ccbot test"
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # getFile refuses bigger files, as the real Bot API does
+DOWNLOAD_CHUNK = 64 * 1024  # the file server streams downloads in pieces of this size
 MAX_CALLBACK_ANSWER_LENGTH = 200
 
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
@@ -148,6 +153,8 @@ class StoredFile:
     mime_type: str | None
     content: bytes
     file_size: int
+    # False: the size is in neither the update nor getFile's answer (both optional in the API).
+    declare_size: bool = True
 
 
 @dataclass(frozen=True)
@@ -596,13 +603,16 @@ class FakeTelegram:
         can_read_all_group_messages: bool = False,
         can_join_groups: bool = True,
         long_poll_cap: float = 1.0,
+        download_limit: int | None = MAX_DOWNLOAD_SIZE,
     ) -> None:
+        """download_limit=None plays a local Bot API server (`--local`), which has no 20 MB cap."""
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
         self.can_read_all_group_messages = can_read_all_group_messages
         self.can_join_groups = can_join_groups
         self.long_poll_cap = long_poll_cap
+        self.download_limit = download_limit
         self.url = ""
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -617,6 +627,7 @@ class FakeTelegram:
         self._member_status: dict[tuple[int | None, int], str] = {}
         self._files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
+        self._served: dict[str, int] = {}  # file_id -> bytes the download route sent
         self._callback_queries: dict[str, bool] = {}  # id -> answered
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self._failures: list[_Failure] = []
@@ -853,8 +864,10 @@ class FakeTelegram:
         mime_type: str | None = None,
         file_size: int | None = None,
         kind: str = "documents",
+        declare_size: bool = True,
     ) -> StoredFile:
-        """Make `content` downloadable through getFile; file_size may claim more than the bytes."""
+        """Make `content` downloadable through getFile; file_size may claim more than the bytes,
+        declare_size=False keeps the size out of the update and of getFile's answer."""
         with self._lock:
             number = next(self._file_numbers)
             suffix = ""
@@ -870,6 +883,7 @@ class FakeTelegram:
                 mime_type=mime_type,
                 content=content,
                 file_size=len(content) if file_size is None else file_size,
+                declare_size=declare_size,
             )
             self._files[stored.file_id] = stored
             self._files_by_path[stored.file_path] = stored
@@ -960,14 +974,18 @@ class FakeTelegram:
         reply_to_message_id: int | None = None,
         reply_to: int | None = None,
         file_size: int | None = None,
+        declare_size: bool = True,
         chat_type: str | None = None,
         username: str | None = None,
         first_name: str | None = None,
         message_thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """A document message; the file becomes downloadable. file_size may fake a big file."""
+        """A document message; the file becomes downloadable. file_size may fake a big file;
+        declare_size=False sends the document without its size, as some clients do."""
         mime_type = mime_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
-        stored = self.register_file(content, file_name, mime_type=mime_type, file_size=file_size)
+        stored = self.register_file(
+            content, file_name, mime_type=mime_type, file_size=file_size, declare_size=declare_size
+        )
         fields: dict[str, Any] = {"document": self._document_dict(stored)}
         if caption is not None:
             fields["caption"] = caption
@@ -1351,7 +1369,22 @@ class FakeTelegram:
             stored = self._files_by_path.get(unquote(request.path_params["file_path"]))
         if stored is None:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
-        return Response(stored.content, media_type="application/octet-stream")
+        return StreamingResponse(self._stream(stored), media_type="application/octet-stream")
+
+    async def _stream(self, stored: StoredFile) -> Any:
+        """The file in pieces, counting what was sent: a client that stops reading stops it."""
+        content = stored.content
+        for start in range(0, len(content), DOWNLOAD_CHUNK):
+            piece = content[start : start + DOWNLOAD_CHUNK]
+            with self._lock:
+                self._served[stored.file_id] = self._served.get(stored.file_id, 0) + len(piece)
+            yield piece
+            await asyncio.sleep(0)  # lets the server notice a client that hung up, as a real one does
+
+    def served_bytes(self, file_id: str) -> int:
+        """How many bytes of the file the download route has handed to the connection."""
+        with self._lock:
+            return self._served.get(file_id, 0)
 
     async def _long_poll(self, request: Request, params: dict[str, Any]) -> Response:
         with self._lock:
@@ -1769,14 +1802,18 @@ class FakeTelegram:
         stored = self._files.get(str(params.get("file_id", "")))
         if stored is None:
             raise _bad_request("invalid file_id")
-        if stored.file_size > MAX_DOWNLOAD_SIZE:
+        size = max(stored.file_size, len(stored.content))
+        if self.download_limit is not None and size > self.download_limit:
             raise _bad_request("file is too big")
-        return {
+        result = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
             "file_size": stored.file_size,
             "file_path": stored.file_path,
         }
+        if not stored.declare_size:
+            del result["file_size"]
+        return result
 
     def _get_chat(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         chat = self._chats.get(params.get("chat_id"))  # type: ignore[arg-type]
@@ -1870,8 +1907,9 @@ class FakeTelegram:
         document: dict[str, Any] = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
         }
+        if stored.declare_size:
+            document["file_size"] = stored.file_size
         if stored.file_name:
             document["file_name"] = stored.file_name
         if stored.mime_type:
