@@ -18,7 +18,7 @@ from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
 from bot.runtime import Runtime
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import OrderedUpdateProcessor
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -38,7 +38,7 @@ def build_application(runtime: Runtime) -> Application:
         # Different chats are handled at once, each chat's updates in order. Shared state lives
         # in the database, which is what makes a double-tapped Submit create one task even
         # across replicas.
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .concurrent_updates(OrderedUpdateProcessor(64))
         .connect_timeout(10)
         .read_timeout(30)
         .write_timeout(60)
