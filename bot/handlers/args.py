@@ -54,20 +54,22 @@ def is_ascii_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def parse_int(text: str, name: str, lo: int, hi: int) -> int:
-    """`text` as a whole number from `lo` to `hi`, written with the digits 0–9.
+def parse_int(text: str, name: str, lo: int, hi: int | None) -> int:
+    """`text` as a whole number from `lo` to `hi` (no upper bound: None), digits 0–9 only.
 
     `name` is what the number is, as the start of a sentence ("The count", "A user id").
     """
     value = text.strip()
     shown = value if len(value) <= 24 else value[:24] + "…"
+    bounds = f"at least {lo:,}" if hi is None else f"from {lo:,} to {hi:,}"
     if not is_ascii_number(value.removeprefix("-")):
         raise UserFacingError(
             f"{name} must be a whole number written with the digits 0–9; “{shown}” is not."
         )
-    number = int(value)
-    if number < lo or number > hi:
-        raise UserFacingError(f"{name} must be from {lo:,} to {hi:,}; {shown} is not.")
+    # Past 19 digits it is out of every range we have (and int() of thousands is slow).
+    number = int(value) if len(value) <= 20 else None
+    if number is None or number < lo or (hi is not None and number > hi):
+        raise UserFacingError(f"{name} must be {bounds}; {shown} is not.")
     return number
 
 
