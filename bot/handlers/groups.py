@@ -189,7 +189,7 @@ def _check_ccode(value: str) -> str:
 async def add_agents(req: Request) -> None:
     if len(req.args) < 2:
         raise UsageError(command="addagents")
-    if len(req.args) > 4 or not req.args[1].strip().lstrip("-").isdigit():
+    if len(req.args) > 4 or (len(req.args) > 2 and not req.args[1].lstrip("-").isdigit()):
         # `/addagents Sales Team Two 5`: the name was not quoted.
         raise UsageError(
             f"The second word must be the number of agents, and “{req.args[1][:20]}” is not a "
