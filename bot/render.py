@@ -86,7 +86,8 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     tokens = _tokens(text)
     sizes = [text_length(t) for t in tokens]
     chunks: list[str] = []
-    i, stack = 0, ()
+    i = 0
+    stack: tuple[_Open, ...] = ()
     while i < len(tokens):
         prefix = "".join(o.tag for o in stack)
         size = text_length(prefix)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session
 from telegram import (
@@ -21,6 +21,7 @@ from telegram import (
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     Update,
 )
@@ -47,7 +48,15 @@ log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Keyboard = Sequence[Sequence[tuple[str, str]]]
 Handler = Callable[["Request"], Awaitable[Any]]
-UpdateHandler = Callable[[Update, Context], Awaitable[None]]
+UpdateHandler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+class ButtonHandler(Protocol):
+    """A decorated callback-query handler; `callback_pattern` is what its buttons' data match."""
+
+    callback_pattern: str
+
+    def __call__(self, update: Update, context: Context) -> Coroutine[Any, Any, None]: ...
 
 # A callback query answer shows at most 200 characters; longer errors also go into the chat.
 TOAST_LIMIT = 200
@@ -150,9 +159,17 @@ class Request:
         self.chat_id = delivery.chat_id
         return delivery.last
 
-    async def edit(self, message: Message, text: str, rows: Keyboard | None = None) -> Message:
+    async def edit(
+        self, message: MaybeInaccessibleMessage, text: str, rows: Keyboard | None = None
+    ) -> Message:
         """Replace a message the bot sent (HTML); text too long for one message is continued in
-        new messages, never cut. Returns the message that carries the keyboard."""
+        new messages, never cut. Returns the message that carries the keyboard.
+
+        A button's message that Telegram no longer shows the bot (older than 48 hours) can't be
+        edited: the text comes as a new message instead, so the press still gets its answer.
+        """
+        if not isinstance(message, Message):
+            return await self.reply(text, rows)
         return await edit_text(
             self.context.bot, self.runtime.database, message, text, markup=keyboard(rows)
         )
@@ -351,10 +368,10 @@ def refusal(req: Request, required: Role, what: str) -> str:
     )
 
 
-def button(prefix: str, required: Role) -> Callable[[Handler], UpdateHandler]:
+def button(prefix: str, required: Role) -> Callable[[Handler], ButtonHandler]:
     """Decorate a callback-query handler: the same right check on every press."""
 
-    def decorate(fn: Handler) -> UpdateHandler:
+    def decorate(fn: Handler) -> ButtonHandler:
         @functools.wraps(fn)
         async def handler(update: Update, context: Context) -> None:
             req = await resolve(update, context)
@@ -382,6 +399,6 @@ def button(prefix: str, required: Role) -> Callable[[Handler], UpdateHandler]:
             await run_guarded(req, f"button {prefix}", fn)
 
         handler.callback_pattern = rf"^{prefix}:"  # type: ignore[attr-defined]
-        return handler
+        return handler  # type: ignore[return-value]
 
     return decorate

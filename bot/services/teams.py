@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
 from storage.models import CallTask, GroupRoute
@@ -24,7 +24,7 @@ def routed_group_ids(session: Session, chat_id: int) -> set[int]:
     rows = session.exec(
         select(GroupRoute.voice_group_id).where(
             GroupRoute.chat_id == chat_id,
-            GroupRoute.active.is_(True),  # type: ignore[union-attr]
+            col(GroupRoute.active).is_(True),
         )
     )
     return set(rows)

@@ -357,13 +357,18 @@ async def test_the_menu_a_member_sees_is_resolved_like_telegram(
 async def test_a_command_scope_of_an_unknown_type_or_without_its_chat_is_refused(
     fake_telegram: FakeTelegram, bot: Bot
 ) -> None:
-    for scope in ({"type": "everyone"}, {"type": "chat"}, {"type": "chat_member", "chat_id": 1}):
-        response = httpx.post(
-            f"{fake_telegram.base_url}{fake_telegram.token}/setMyCommands",
-            json={"commands": [{"command": "help", "description": "Help"}], "scope": scope},
-        )
-        assert response.status_code == 400, scope
-        assert "BotCommandScope" in response.json()["description"]
+    async with httpx.AsyncClient() as http:
+        for scope in (
+            {"type": "everyone"},
+            {"type": "chat"},
+            {"type": "chat_member", "chat_id": 1},
+        ):
+            response = await http.post(
+                f"{fake_telegram.base_url}{fake_telegram.token}/setMyCommands",
+                json={"commands": [{"command": "help", "description": "Help"}], "scope": scope},
+            )
+            assert response.status_code == 400, scope
+            assert "BotCommandScope" in response.json()["description"]
 
 
 async def test_a_selective_force_reply_targets_only_the_replied_sender_and_mentions(
