@@ -11,7 +11,7 @@ from telegram import (
 )
 from telegram.ext import Application
 
-from bot.handlers import account, admin, groups, numbers, tasks
+from bot.handlers import account, admin, groups, numbers, ops, reports, tasks
 from bot.handlers.catalogue import COMMANDS, CommandInfo
 from bot.services.access import Role
 
@@ -22,6 +22,8 @@ def register_handlers(application: Application) -> None:  # type: ignore[type-ar
     account.register(application)
     numbers.register(application)
     tasks.register(application)
+    reports.register(application)
+    ops.register(application)
 
 
 def _menu(commands: list[CommandInfo]) -> list[BotCommand]:

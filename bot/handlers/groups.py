@@ -46,7 +46,7 @@ async def list_groups(req: Request) -> None:
         )
     groups = await req.runtime.client.list_groups()
 
-    def load(session: Session) -> tuple[dict[int, GroupRoute], set[int]]:
+    def load(session: Session) -> tuple[dict[int, list[GroupRoute]], set[int]]:
         return group_service.routes_by_group(session), teams.routed_group_ids(
             session, req.chat_id
         )
@@ -69,8 +69,10 @@ async def list_groups(req: Request) -> None:
     title = "All agent groups" if everything else "This team's agent groups"
     lines = [f"<b>{title}</b> ({len(shown)})"]
     for g in sorted(shown, key=lambda g: (g.group_name or "").lower()):
-        route = routes.get(g.voice_group_id)
-        here = " · events here" if route and route.active and route.chat_id == req.chat_id else ""
+        here_routes = [
+            r for r in routes.get(g.voice_group_id, []) if r.active and r.chat_id == req.chat_id
+        ]
+        here = " · events here" if here_routes else ""
         lines.append(
             f"• {esc(g.group_name)} — id {code(g.voice_group_id)}, "
             f"{g.count_seat or 0} agent(s){here}"
@@ -266,22 +268,24 @@ async def route(req: Request) -> None:
         raise UsageError(command="route")
     group = await group_service.find_group(req.runtime.client, joined_name(req.args))
 
-    def move(session: Session) -> int | None:
-        old = session.get(GroupRoute, group.voice_group_id)
-        before = old.chat_id if old is not None and old.active else None
+    def add(session: Session) -> list[int]:
         group_service.route_group(session, group, req.chat_id, req.app_id, req.user_id)
-        return before
+        return [
+            r.chat_id
+            for r in group_service.routes_by_group(session).get(group.voice_group_id, [])
+            if r.active and r.chat_id != req.chat_id
+        ]
 
-    before = await req.runtime.database.run(move)
-    moved = (
-        f" It no longer belongs to the team of chat {code(before)}."
-        if before not in (None, req.chat_id)
+    others = await req.runtime.database.run(add)
+    also = (
+        f" It stays routed to {', '.join(code(c) for c in others)} as well."
+        if others
         else ""
     )
     log.info("user %s routed group %s to chat %s", req.user_id, group.voice_group_id, req.chat_id)
     await req.reply(
         f"The agent group <b>{esc(group.group_name)}</b> ({code(group.voice_group_id)}) is this "
-        f"team's now: its events come to this chat, and this chat acts on it.{moved}"
+        f"team's now: its events come to this chat, and this chat acts on it.{also}"
     )
 
 

@@ -44,6 +44,11 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "bind": ("/bind <b>", None),
     "role": ("/role operator <b>&", "<b>&"),
     "audit": ("/audit <b>", "<b>"),
+    "summary": ("/summary <b>", "<b>"),
+    "schedule": ("/schedule <b>", "<b>"),
+    "export": ("/export <i>x", "<i>x"),
+    "calls": ("/calls <b>&", "<b>&"),
+    "status": ("/status <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
 # tasks.py still raises its old HTML usage strings, which now show their &lt; literally; the lead

@@ -72,19 +72,22 @@ async def test_admins_act_on_any_teams_group(bot: BotHarness) -> None:
     assert _agent_count(bot) == 2
 
 
-async def test_route_makes_a_group_this_teams_and_only_admins_may(bot: BotHarness) -> None:
+async def test_route_makes_a_group_this_teams_too_and_only_admins_may(bot: BotHarness) -> None:
     group_id = await _two_teams(bot)
     reply = await bot.say(GROUP, OPERATOR, "/route Other-Team")
     assert "needs the admin role" in reply.text
     reply = await bot.say(GROUP, ADMIN, f"/route {group_id}")
-    assert "is this team's now" in reply.text and str(OTHER) in reply.text
+    assert "is this team's now" in reply.text and f"stays routed to <code>{OTHER}</code>" in (
+        reply.params["text"]
+    )
     reply = await bot.say(GROUP, VIEWER, "/agents Other-Team")
     assert "1 agent(s)" in reply.text
-    reply = await bot.say(OTHER, OTHER_OPERATOR, "/addagents Other-Team 1")
-    assert "is not this team's" in reply.text
-    assert _agent_count(bot) == 1
     reply = await bot.say(GROUP, VIEWER, "/groups")
     assert "Other-Team" in reply.text and "events here" in reply.text
+    # a group may be routed to several chats: the first team keeps it
+    reply = await bot.say(OTHER, OTHER_OPERATOR, "/addagents Other-Team 1")
+    assert "Created 1 agent(s)" in reply.text
+    assert _agent_count(bot) == 2
 
 
 async def test_a_group_made_outside_the_bot_belongs_to_no_team_until_routed(
@@ -96,6 +99,6 @@ async def test_a_group_made_outside_the_bot_belongs_to_no_team_until_routed(
     reply = await bot.say(GROUP, VIEWER, "/agents Console-Team")
     assert "is not this team's" in reply.text
     reply = await bot.say(GROUP, ADMIN, "/route Console-Team")
-    assert "is this team's now" in reply.text and "no longer belongs" not in reply.text
+    assert "is this team's now" in reply.text and "stays routed" not in reply.text
     reply = await bot.say(GROUP, VIEWER, f"/agents {group_id}")
     assert "has no agents yet" in reply.text
