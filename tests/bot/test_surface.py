@@ -3,7 +3,6 @@ a slow platform, menus and prompts."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -56,21 +55,6 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
 OLD_TASK_USAGE = {"newtask", "task", "cancel", "rerun"}
 
 
-async def _all_answers(bot: BotHarness, chat_id: int, user_id: int, text: str) -> list[Any]:
-    """Send a command; return every message the bot sends to the chat for it (long answers come
-    in several), once the bot has been quiet for a moment."""
-    mark = bot.telegram.mark()
-    bot.telegram.send_command(chat_id, user_id, text)
-    await bot.answer(chat_id, mark)
-    count = -1
-    while True:
-        answers = [c for c in bot.telegram.calls_of("sendMessage", chat_id) if c.seq > mark]
-        if len(answers) == count:
-            return answers
-        count = len(answers)
-        await asyncio.sleep(0.3)
-
-
 def _rendered(call: Any) -> tuple[str, list[dict[str, Any]]]:
     assert call.ok, f"{call.method} refused: {call.description}"
     return call.result["text"], call.result.get("entities", [])
@@ -82,7 +66,7 @@ async def test_every_command_shows_hostile_arguments_literally_and_links_nothing
     assert set(HOSTILE) == {c.name for c in COMMANDS}  # a new command gets a line here
     await bot.bind()
     for name, (text, echoed) in HOSTILE.items():
-        answers = [_rendered(call) for call in await _all_answers(bot, GROUP, ADMIN, text)]
+        answers = [_rendered(call) for call in await bot.say_calls(GROUP, ADMIN, text)]
         shown = "\n".join(part for part, _ in answers)
         entities = [e for _, found in answers for e in found]
         assert {e["type"] for e in entities} <= FORMATTING, (text, entities)
@@ -280,12 +264,7 @@ async def test_help_lists_usages_quoting_the_team_rule_and_the_platform_limits(
     bot: BotHarness,
 ) -> None:
     await bot.bind()
-    mark = bot.telegram.mark()
-    bot.telegram.send_command(GROUP, OPERATOR, "/help")
-    await bot.telegram.wait_for_text(GROUP, "Platform limits", 10, since=mark)
-    shown = "\n".join(
-        c.result["text"] for c in bot.telegram.calls_of("sendMessage", GROUP) if c.seq > mark
-    )
+    shown = await bot.say_all(GROUP, OPERATOR, "/help")
     assert info("addagents").usage in shown and info("newtask").example in shown
     assert "double quotes" in shown and "Teams: each bound chat is a team" in shown
     assert f"call-out rate {limits.CALLOUT_RATE_MIN}–{limits.CALLOUT_RATE_MAX}" in shown
