@@ -16,7 +16,7 @@ from bot.handlers.catalogue import COMMANDS, CommandInfo
 from bot.services.access import Role
 
 
-def register_handlers(application: Application) -> None:  # type: ignore[type-arg]
+def register_handlers(application: Application) -> None:
     admin.register(application)
     groups.register(application)
     account.register(application)
