@@ -9,7 +9,11 @@ What it imitates from the real API, because tests should fail where production w
 - responses `{"ok": true, "result": ...}` and errors with the real HTTP status, description and
   `parameters` (`retry_after`, `migrate_to_chat_id`);
 - HTML parse mode is parsed like Telegram does (unsupported or unclosed tags, a bare `<`, are
-  "can't parse entities" errors), texts are measured after parsing and trimmed;
+  "can't parse entities" errors), texts are measured after parsing and trimmed; a
+  `tg://user?id=` link to a user the bot knows becomes a `text_mention`;
+- command menus are kept per scope (the scope is checked) and `menu_for(chat, user)` resolves
+  which list a member sees the way Telegram does; a selective `ForceReply` targets only the
+  sender of the message it replies to and the users it mentions (`force_reply_targets`);
 - "message is not modified", "message to edit not found", "message to be replied not found",
   invalid `callback_data`, answering an unknown or already answered callback query;
 - sends to a migrated group answer "group chat was upgraded" with `migrate_to_chat_id`; sends to a
@@ -211,6 +215,7 @@ class ChatMessage:
     parse_mode: str | None = None
     edits: int = 0
     file: StoredFile | None = None
+    force_reply: dict[str, Any] | None = None  # the ForceReply markup it was sent with
 
     @property
     def message_id(self) -> int:
@@ -1209,6 +1214,70 @@ class FakeTelegram:
         with self._lock:
             return copy.deepcopy(self._commands.get(_scope_key(scope, language_code), []))
 
+    def menu_for(self, chat_id: int, user_id: int, language_code: str = "") -> list[str]:
+        """The command names the member sees in the chat's menu, resolved like Telegram does.
+
+        Private chats: chat scope, all_private_chats, default. Groups: chat_member,
+        chat_administrators (admins), chat, all_chat_administrators (admins), all_group_chats,
+        default. The first scope with a list wins (per language, then without one).
+        """
+        with self._lock:
+            chat_type = self._chats[chat_id].type if chat_id in self._chats else _chat_type_for(
+                chat_id
+            )
+            status = self._member_status.get(
+                (chat_id, user_id), self._member_status.get((None, user_id), "member")
+            )
+            is_admin = status in ("administrator", "creator")
+            if chat_type == "private":
+                scopes: list[dict[str, Any]] = [
+                    {"type": "chat", "chat_id": chat_id},
+                    {"type": "all_private_chats"},
+                ]
+            else:
+                scopes = [{"type": "chat_member", "chat_id": chat_id, "user_id": user_id}]
+                if is_admin:
+                    scopes.append({"type": "chat_administrators", "chat_id": chat_id})
+                scopes.append({"type": "chat", "chat_id": chat_id})
+                if is_admin:
+                    scopes.append({"type": "all_chat_administrators"})
+                scopes.append({"type": "all_group_chats"})
+            scopes.append({"type": "default"})
+            for scope in scopes:
+                for language in dict.fromkeys((language_code, "")):
+                    found = self._commands.get(_scope_key(scope, language))
+                    if found:
+                        return [c["command"] for c in found]
+            return []
+
+    def force_reply_targets(self, chat_id: int, message_id: int) -> frozenset[int] | None:
+        """Who a bot message's ForceReply opens the reply field for: None means everyone, an
+        empty set nobody (a selective ForceReply that neither replies to nor mentions anyone).
+
+        Bot API: with `selective`, the targets are the users @mentioned in the text (or by a
+        text_mention) and, when the message replies to one in the same chat, its sender.
+        """
+        with self._lock:
+            message = self._chats[chat_id].messages[message_id]
+            markup = message.force_reply
+            if markup is None:
+                raise AssertionError(f"message {message_id} in chat {chat_id} has no ForceReply")
+            if not markup.get("selective"):
+                return None
+            targets: set[int] = set()
+            text = message.text or ""
+            for entity in message.data.get("entities", []):
+                if entity["type"] == "text_mention":
+                    targets.add(entity["user"]["id"])
+            for user_id, user in self._users.items():
+                username = user.get("username")
+                if username and re.search(rf"@{re.escape(username)}\b", text, re.IGNORECASE):
+                    targets.add(user_id)
+            reply = message.data.get("reply_to_message")
+            if reply and reply.get("from") and not reply["from"].get("is_bot"):
+                targets.add(reply["from"]["id"])
+            return frozenset(targets)
+
     async def wait_for(
         self,
         predicate: Callable[[BotApiCall], bool],
@@ -1535,7 +1604,22 @@ class FakeTelegram:
             raise _bad_request("message caption is too long" if caption else "message is too long")
         if not plain and not caption:
             raise _bad_request("message text is empty")
-        return plain, entities
+        return plain, self._mentions(entities)
+
+    def _mentions(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`tg://user?id=N` links become text_mention entities of a user the bot has seen, as on
+        Telegram; a link to a user it never saw is dropped."""
+        out = []
+        for entity in entities:
+            match = re.fullmatch(r"tg://user\?id=(\d+)", entity.get("url", ""))
+            if entity["type"] == "text_link" and match:
+                user_id = int(match.group(1))
+                if user_id not in self._users:
+                    continue
+                entity = {k: v for k, v in entity.items() if k != "url"}
+                entity.update(type="text_mention", user=self._user(user_id))
+            out.append(entity)
+        return out
 
     def _inline_markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
         markup = params.get("reply_markup")
@@ -1546,6 +1630,9 @@ class FakeTelegram:
         if "inline_keyboard" not in markup:
             if not any(k in markup for k in ("keyboard", "remove_keyboard", "force_reply")):
                 raise _bad_request("can't parse reply keyboard markup JSON object")
+            placeholder = markup.get("input_field_placeholder")
+            if placeholder is not None and not 1 <= len(str(placeholder)) <= 64:
+                raise _bad_request("input field placeholder must be 1-64 characters")
             return None  # reply keyboards are not part of the returned Message
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
@@ -1642,18 +1729,19 @@ class FakeTelegram:
                 raise _bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _bad_request("command description must be non-empty")
-        key = _scope_key(params.get("scope"), params.get("language_code") or "")
+        key = _scope_key(_checked_scope(params.get("scope")), params.get("language_code") or "")
         self._commands[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
         return True
 
     def _get_my_commands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        key = _scope_key(params.get("scope"), params.get("language_code") or "")
+        key = _scope_key(_checked_scope(params.get("scope")), params.get("language_code") or "")
         return copy.deepcopy(self._commands.get(key, []))
 
     def _delete_my_commands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        self._commands.pop(_scope_key(params.get("scope"), params.get("language_code") or ""), None)
+        key = _scope_key(_checked_scope(params.get("scope")), params.get("language_code") or "")
+        self._commands.pop(key, None)
         return True
 
     def _send_message(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
@@ -1932,8 +2020,19 @@ class FakeTelegram:
         )
         if markup is not None:
             data["reply_markup"] = markup
+        raw_markup = params.get("reply_markup")
+        force_reply = (
+            dict(raw_markup)
+            if isinstance(raw_markup, dict) and raw_markup.get("force_reply")
+            else None
+        )
         message = ChatMessage(
-            data, from_bot=True, sent_text=sent_text, parse_mode=params.get("parse_mode"), file=file
+            data,
+            from_bot=True,
+            sent_text=sent_text,
+            parse_mode=params.get("parse_mode"),
+            file=file,
+            force_reply=force_reply,
         )
         chat.messages[message.message_id] = message
         return message
@@ -2043,6 +2142,29 @@ class _Everything:
 
 def _update_type(update: dict[str, Any]) -> str:
     return next((key for key in update if key != "update_id"), "")
+
+
+_SCOPE_FIELDS = {
+    "default": (),
+    "all_private_chats": (),
+    "all_group_chats": (),
+    "all_chat_administrators": (),
+    "chat": ("chat_id",),
+    "chat_administrators": ("chat_id",),
+    "chat_member": ("chat_id", "user_id"),
+}
+
+
+def _checked_scope(scope: Any) -> Any:
+    """A BotCommandScope as the real API checks it: a known type with its required fields."""
+    if scope is None:
+        return None
+    if not isinstance(scope, dict) or scope.get("type") not in _SCOPE_FIELDS:
+        raise _bad_request("can't parse BotCommandScope JSON object")
+    missing = [name for name in _SCOPE_FIELDS[scope["type"]] if name not in scope]
+    if missing:
+        raise _bad_request(f"can't parse BotCommandScope JSON object: {missing[0]} is empty")
+    return scope
 
 
 def _scope_key(scope: Any, language_code: str) -> tuple[str, str]:
