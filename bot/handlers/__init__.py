@@ -10,13 +10,14 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
-    from bot.handlers import account, admin, groups, numbers, tasks
+    from bot.handlers import account, admin, groups, numbers, task_flow, task_life
 
     admin.register(application)
     groups.register(application)
     account.register(application)
     numbers.register(application)
-    tasks.register(application)
+    task_flow.register(application)
+    task_life.register(application)
 
 
 async def set_command_menus(bot: Bot) -> None:
