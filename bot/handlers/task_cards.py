@@ -430,7 +430,7 @@ def question(
         yes = f"Yes, set rate {rate}"
     else:
         choice = which or RerunChoice.FAILED
-        text = f"Call {choice.numbers} of task {tid} again? The calls cost money."
+        text = f"Re-run task {tid}: {choice.asking}? The calls cost money."
         yes = f"Yes, re-run {choice.value}"
     return Card(text, [[(yes, f"pa:{action_id}:yes"), ("Keep it as it is", f"pa:{action_id}:no")]])
 
@@ -447,4 +447,4 @@ def action_result(outcome: ActionOutcome) -> str:
         return f"✓ Task {tid} cancelled."
     if outcome.kind == ActionKind.RATE:
         return f"✓ Task {tid} now calls at rate {outcome.payload.rate}."
-    return f"✓ Task {tid}: {outcome.rerun.numbers} are queued to be called again."
+    return f"✓ Task {tid}: {outcome.rerun.queued}."

@@ -152,11 +152,13 @@ async def _new_card(req: Request, draft: TaskDraft, card: Card) -> None:
 async def _show_on_pressed(req: Request, draft: TaskDraft, card: Card) -> None:
     """Put the card on the message whose button was pressed (a new one if that is gone)."""
     message = req.query.message if req.query else None
-    if message is not None and await _edit_message(req, message.message_id, card):
+    if message is not None:
+        # Saved before it shows: what members see is never ahead of the database.
         draft.message_id = message.message_id
         await _store(req, draft)
-    else:
-        await _new_card(req, draft, card)
+        if await _edit_message(req, message.message_id, card):
+            return
+    await _new_card(req, draft, card)
 
 
 async def _ask_to_type(req: Request, draft: TaskDraft) -> None:
@@ -361,9 +363,8 @@ async def _choose_type(req: Request, draft: TaskDraft, part: UploadPart | None, 
     groups = GroupPage(await _team_groups(req), 0)  # a failing query is an alert; nothing changes
     if draft.task_type == TaskType.AGENT_GROUP_CALL and not groups.groups:
         raise UserFacingError(
-            "This chat has no agent groups yet, and a transfer to agents needs one. Create one "
-            "with /newgroup (or have a chat admin /route one here), then press Transfer to "
-            "agents again; or choose Automatic calling, which needs no group."
+            "This chat has no agent groups yet, and a transfer to agents needs one: create one "
+            "with /newgroup first, or choose Automatic calling, which needs none."
         )
     await _show_on_pressed(req, draft, draft_card(draft, part, groups=groups))
 
@@ -517,9 +518,8 @@ async def _take_typed(req: Request, draft_id: int, message: Message, prompted: i
     part = await db.run(lambda s: drafts.part_of_draft(s, draft))
     card = await _card(req, draft, part)
     # The card is just above the prompt (which replies to it): it moves on in place.
-    if draft.message_id and await _edit_message(req, draft.message_id, card):
-        await _store(req, draft)
-    else:
+    await _store(req, draft)
+    if not draft.message_id or not await _edit_message(req, draft.message_id, card):
         await _new_card(req, draft, card)
 
 

@@ -41,12 +41,21 @@ class RerunChoice(StrEnum):
         }[self]
 
     @property
-    def numbers(self) -> str:
-        """The numbers it calls, for sentences: "Call {numbers} of task 5 again?"."""
+    def asking(self) -> str:
+        """For the question: "Re-run task 5: {asking}?"."""
         return {
-            RerunChoice.FAILED: "the failed numbers",
-            RerunChoice.UNCALLED: "the numbers not called yet",
-            RerunChoice.ALL: "all the numbers",
+            RerunChoice.FAILED: "call its failed numbers again",
+            RerunChoice.UNCALLED: "call the numbers it has not called yet",
+            RerunChoice.ALL: "call all its numbers again",
+        }[self]
+
+    @property
+    def queued(self) -> str:
+        """For the result: "Task 5: {queued}."."""
+        return {
+            RerunChoice.FAILED: "its failed numbers are queued to be called again",
+            RerunChoice.UNCALLED: "the numbers it had not called yet are queued to be called",
+            RerunChoice.ALL: "all its numbers are queued to be called again",
         }[self]
 
 

@@ -183,7 +183,9 @@ async def test_a_failed_upload_can_be_pressed_again(bot: BotHarness) -> None:
     await prepare(bot)
     message_id, data = await upload_file(bot, numbers_csv())
     upload_id = data.split(":")[1]
-    bot.platform.call(bot.platform.simulator.inject_fault, "/v3/cc/preview/upload", "http_500", 0, 2)
+    bot.platform.call(
+        bot.platform.simulator.inject_fault, "/v3/cc/preview/upload", "http_500", 0, 2
+    )
     mark = bot.telegram.mark()
     await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
     failed = await bot.telegram.wait_for_text(GROUP, "The upload failed", timeout=15, since=mark)
