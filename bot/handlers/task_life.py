@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from telegram import Message
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
@@ -49,6 +50,12 @@ RERUN_USAGE = "Usage: /rerun <task id> failed|uncalled|all. Example: /rerun 5000
 
 def _stale() -> UserFacingError:
     return UserFacingError(STALE_BUTTON)
+
+
+def _pressed(req: Request) -> Message | None:
+    """The message whose button was pressed, when the bot can still edit it."""
+    message = req.query.message if req.query else None
+    return message if isinstance(message, Message) else None
 
 
 async def _load(req: Request, task_id: int) -> Task:
@@ -209,10 +216,10 @@ async def task_button(req: Request) -> None:
         return
     task = await _load(req, press.task_id)
     if press.action == "refresh":
-        message = req.query.message if req.query else None
+        message = _pressed(req)
         card = task_card(task)
         if message is not None:
-            await req.edit(message, card.text, card.rows)  # type: ignore[arg-type]
+            await req.edit(message, card.text, card.rows)
         else:
             await req.reply(card.text, card.rows)
         await req.toast("Refreshed")
@@ -244,7 +251,7 @@ async def confirm_button(req: Request) -> None:
     action = await db.run(lambda s: store.get_pending(s, action_id, req.chat_id))
     if action is None:
         raise _stale()
-    message = req.query.message if req.query else None
+    message = _pressed(req)
 
     async def answered(kind: ActionKind, payload: store.ActionPayload) -> None:
         # Claimed: answer the press now (the platform call may take a while). Its outcome, good or
@@ -266,7 +273,7 @@ async def confirm_button(req: Request) -> None:
         await req.toast(action_result(outcome), alert=True)
         return
     if message is not None:
-        await req.edit(message, action_result(outcome))  # type: ignore[arg-type]
+        await req.edit(message, action_result(outcome))
     else:
         await req.reply(action_result(outcome))
     if outcome.result == task_actions.ActionResult.DECLINED:

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from sqlmodel import select
 
+from bot.laaffic.models import AgentGroup
+from bot.services import groups as group_service
 from storage.models import DraftStatus, TaskDraft
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness
 from tests.bot.task_helpers import (
@@ -150,3 +152,22 @@ async def test_a_lost_submit_answer_leaves_the_draft_unknown_and_not_submittable
     answer = await forged_answer(bot, GROUP, OPERATOR, base, button_data(card, ":submit"))
     assert "answer to this submit was lost" in answer.params["text"]
     assert sim.requests["/v3/cc/preview/submitTask"] == 1
+
+
+async def test_a_quoted_group_name_with_spaces_is_the_tasks_group(bot: BotHarness) -> None:
+    await prepare(bot)
+    client = bot.service.runtime.client
+    group_id = await client.add_group("Sales Team Two")
+    group = AgentGroup(voiceGroupId=group_id, groupName="Sales Team Two")
+    bot.service.runtime.database.call(
+        lambda s: group_service.route_group(s, group, GROUP, None, OPERATOR)
+    )
+    upload_id = await upload_in(bot, GROUP, OPERATOR)
+    card = await bot.say(
+        GROUP, OPERATOR, f'/newtask {upload_id} agents "Sales Team Two" rate=2 "March leads"'
+    )
+    assert "Confirm the calling task" in card.text, card.text
+    assert f"Sales Team Two (<code>{group_id}</code>)" in card.text
+    assert "Remark: March leads" in card.text
+    reply = await bot.say(GROUP, OPERATOR, f'/newtask {upload_id} agents "Sales Team')
+    assert "quotes in your command don't match" in reply.text
