@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     number_file_format: Literal["auto", "xls", "xlsx"] = "auto"
+    expire_after_days: int = Field(default=7, ge=1, le=365)
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    public_url: str | None = None
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -95,6 +98,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the address the platform pushes to)")
+        return value.rstrip("/")
 
     @field_validator("telegram_api_url", "laaffic_base_url")
     @classmethod

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Dialect, Index, LargeBinary, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    Float,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import AutoString, Field, SQLModel
 
@@ -72,6 +81,18 @@ class BoundChat(SQLModel, table=True):
     display_num: str | None = Field(default=None, max_length=20)
     timezone: str | None = Field(default=None, max_length=64)
     app_id: str | None = Field(default=None, max_length=64)
+    # Relay settings (/notify, /mute, /settings mask).
+    notify_ringing: bool = True
+    # each | answered | digest | off (NotifyCalls)
+    notify_calls: str = Field(default="digest", max_length=16)
+    muted_until: datetime | None = None
+    mask_numbers: bool = False
+    last_digest_at: datetime | None = None
+    # Daily summary (/schedule): local time "HH:MM" in summary_timezone (else the chat's timezone,
+    # else DEFAULT_TIMEZONE); summary_enabled False after /schedule off.
+    summary_time: str = Field(default="09:00", max_length=5)
+    summary_timezone: str | None = Field(default=None, max_length=64)
+    summary_enabled: bool = True
 
 
 class ChatRole(SQLModel, table=True):
@@ -98,11 +119,19 @@ class KnownUser(SQLModel, table=True):
 
 
 class GroupRoute(SQLModel, table=True):
-    """Where an agent group's ringing events and call records are relayed."""
+    """Where an agent group's ringing events and call records are relayed.
+
+    A group may be routed to several chats (the team's and the managers'), once per chat. The group
+    name is what pushes carry (`seatGroupName` / `agentGroupName`), so routing matches on it.
+    """
 
     __tablename__ = "group_route"
+    __table_args__ = (
+        UniqueConstraint("voice_group_id", "chat_id", name="uq_group_route_group_chat"),
+    )
 
-    voice_group_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    id: int | None = Field(default=None, primary_key=True)
+    voice_group_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     group_name: str = Field(max_length=64, index=True)
     app_id: str | None = Field(default=None, max_length=64)
@@ -271,3 +300,242 @@ class PendingAction(SQLModel, table=True):
         default=ActionStatus.PENDING, sa_type=StrEnumColumn(ActionStatus, 16), nullable=False
     )
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---- the push relay ------------------------------------------------------------------------------
+
+
+class InboxStatus(StrEnum):
+    PENDING = "pending"  # stored, answered 200, not yet relayed
+    DONE = "done"  # parsed into typed rows and routed into the outbox
+    FAILED = "failed"  # could not be processed after its attempts (kept for inspection)
+
+
+class PushInbox(SQLModel, table=True):
+    """A push exactly as the platform sent it, stored before the listener answers 200.
+
+    The relay worker claims rows (compare-and-set on status + lease, or FOR UPDATE SKIP LOCKED on
+    PostgreSQL), so several replicas can share the table; a lease that expires is taken over.
+    """
+
+    __tablename__ = "push_inbox"
+    __table_args__ = (Index("ix_push_inbox_status_id", "status", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # ringing | call (PushKind)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default=InboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    processed_at: datetime | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class DeadLetter(SQLModel, table=True):
+    """A body the listener refused (not JSON, not a known push shape, wrong types), kept for
+    inspection; bounded, the oldest dropped past a limit."""
+
+    __tablename__ = "dead_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    path: str = Field(max_length=256)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str | None = Field(default=None, max_length=128)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RingingEvent(SQLModel, table=True):
+    """One agent-ringing event (push P2). Unique by (callId, sipAccount, callinEventTime, type):
+    the platform's retries and repeated events are stored once."""
+
+    __tablename__ = "ringing_event"
+    __table_args__ = (
+        Index("ix_ringing_event_event_at", "event_at"),
+        Index("ix_ringing_event_group_event_at", "group_name", "event_at"),
+        Index("ix_ringing_event_task", "task_id"),
+        Index("ix_ringing_event_call", "call_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "callId|sipAccount|callinEventTime|type" exactly as pushed (NULLs would defeat a UNIQUE).
+    dedupe_key: str = Field(max_length=256, sa_column_kwargs={"unique": True})
+    call_id: str | None = Field(default=None, max_length=64)
+    event_type: int | None = None  # 1 group-call transfer, 2 call-center transfer, 3 API call
+    task_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    called: str | None = Field(default=None, max_length=64)
+    called_info: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    group_name: str | None = Field(default=None, max_length=128)
+    sip_account: str | None = Field(default=None, max_length=128)
+    no_answer_sip_list: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON
+    event_at: datetime | None = None  # callinEventTime read in PLATFORM_TIMEZONE, kept in UTC
+    received_at: datetime = Field(default_factory=utcnow)
+    inbox_id: int | None = None
+    extra: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # unknown fields, JSON
+
+
+class CallRecord(SQLModel, table=True):
+    """One call-center call record (push P1), unique by callSessionId across replicas."""
+
+    __tablename__ = "call_record"
+    __table_args__ = (
+        Index("ix_call_record_start", "call_start_at"),
+        Index("ix_call_record_group_start", "agent_group_name", "call_start_at"),
+        Index("ix_call_record_called_digits", "called_digits", "call_start_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_session_id: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    call_id: str | None = Field(default=None, max_length=64)
+    called: str | None = Field(default=None, max_length=64)
+    # The callee's digits only (country code included), for /calls <number>.
+    called_digits: str | None = Field(default=None, max_length=32)
+    called_info: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    caller: str | None = Field(default=None, max_length=64)
+    ccode: str | None = Field(default=None, max_length=8)
+    ccode_name: str | None = Field(default=None, max_length=64)
+    agent_name: str | None = Field(default=None, max_length=128)
+    agent_group_name: str | None = Field(default=None, max_length=128)
+    agent_account: str | None = Field(default=None, max_length=128)
+    call_duration: int = 0  # talk seconds
+    answered: bool = False
+    call_type: int | None = None  # 1 group call to agent, 2 inbound, 3 outbound
+    hangup_code: str | None = Field(default=None, max_length=32)
+    hangup_reason: int | None = None  # 0–9, platform-api.md §3.19
+    hanging_direction: int | None = None  # 0 customer, 1 agent, 3 system
+    labels: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON
+    base_cost: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    cost: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    remark: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    call_start_at: datetime | None = None  # platform times read in PLATFORM_TIMEZONE, kept in UTC
+    answer_at: datetime | None = None
+    call_end_at: datetime | None = None
+    voice_url: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    received_at: datetime = Field(default_factory=utcnow)
+    inbox_id: int | None = None
+    extra: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # unknown fields, JSON
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # waiting for its turn (not_before) and a sender
+    SENDING = "sending"  # claimed by a sender until lease_until
+    SENT = "sent"
+    MERGED = "merged"  # shown inside another message (merged_into)
+    FAILED = "failed"  # given up after its attempts; counted and shown to admins
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends on its own (relays, digests, summaries, notices): stored before it
+    is sent, marked sent with its Telegram message id after, so a restart resumes where it stopped.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        Index("ix_outbox_chat_status_id", "chat_id", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    thread_id: int | None = None
+    kind: str = Field(
+        max_length=16
+    )  # OutboxKind: ringing, call, digest, task_card, summary, notice
+    text: str = Field(sa_column=Column(Text, nullable=False))  # HTML, escaped by the renderer
+    photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # Messages with the same edit_key edit one Telegram message in place (the live task card).
+    edit_key: str | None = Field(default=None, max_length=64, index=True)
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    not_before: datetime = Field(default_factory=utcnow)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    telegram_message_id: int | None = None
+    merged_into: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class LiveMessage(SQLModel, table=True):
+    """The Telegram message that an edit_key (e.g. "task:5000123") edits in place."""
+
+    __tablename__ = "live_message"
+
+    edit_key: str = Field(max_length=64, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    message_id: int
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---- operations ----------------------------------------------------------------------------------
+
+
+class Replica(SQLModel, table=True):
+    """A running ccbot process, seen by the others: its heartbeat tells `/status` who is alive,
+    and lets `ccbot run` refuse to poll Telegram while another replica already polls."""
+
+    __tablename__ = "replica"
+
+    replica_id: str = Field(max_length=64, primary_key=True)
+    hostname: str = Field(default="", max_length=128)
+    pid: int = 0
+    version: str = Field(default="", max_length=32)
+    telegram_mode: str = Field(default="polling", max_length=16)
+    started_at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow, index=True)
+    is_leader: bool = False
+# ---- daily summaries -----------------------------------------------------------------------------
+
+
+class CallRollup(SQLModel, table=True):
+    """Call records counted per 15-minute bucket (UTC), group, agent and hangup reason.
+
+    Kept up to date in the transaction that stores each new call record, so a day's summary reads
+    a few thousand rollup rows instead of scanning a million records. 15 minutes because every
+    time zone's offset is a multiple of it (Asia/Kolkata is UTC+5:30), so local hours and local
+    days are exact unions of buckets. Empty strings and -1 stand for "not given" (a primary key
+    cannot hold NULL).
+    """
+
+    __tablename__ = "call_rollup"
+
+    bucket_start: datetime = Field(primary_key=True)
+    group_name: str = Field(default="", max_length=128, primary_key=True)
+    agent_name: str = Field(default="", max_length=128, primary_key=True)
+    hangup_reason: int = Field(default=-1, primary_key=True)
+    calls: int = 0
+    answered: int = 0
+    talk_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    transfers: int = 0
+    failures: int = 0
+    cost: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
+    costed: int = 0  # records that carried a cost
+
+
+class RingRollup(SQLModel, table=True):
+    """Ringing per 15-minute bucket (UTC), group and agent: rings, and rings the agent missed
+    (the agent is in a later event's noAnswerSipList of the same call, counted once per call)."""
+
+    __tablename__ = "ring_rollup"
+
+    bucket_start: datetime = Field(primary_key=True)
+    group_name: str = Field(default="", max_length=128, primary_key=True)
+    sip_account: str = Field(default="", max_length=128, primary_key=True)
+    rings: int = 0
+    missed: int = 0
+
+
+class DailySummary(SQLModel, table=True):
+    """A daily summary that was sent (or is being sent): one per chat and local day, which is what
+    makes a restart, or a second replica, harmless."""
+
+    __tablename__ = "daily_summary"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    local_date: date = Field(primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    late: bool = False
+    outbox_id: int | None = None

@@ -10,7 +10,7 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
-    from bot.handlers import account, admin, groups, numbers, task_flow, task_life
+    from bot.handlers import account, admin, groups, numbers, ops, reports, task_flow, task_life
 
     admin.register(application)
     groups.register(application)
@@ -18,6 +18,8 @@ def register_handlers(application: Application) -> None:
     numbers.register(application)
     task_flow.register(application)
     task_life.register(application)
+    reports.register(application)
+    ops.register(application)
 
 
 async def set_command_menus(bot: Bot) -> None:

@@ -32,8 +32,10 @@ async def list_groups(req: Request) -> None:
     routes = await req.runtime.database.run(group_service.routes_by_group)
     lines = [f"<b>Agent groups</b> ({len(groups)})"]
     for g in sorted(groups, key=lambda g: (g.group_name or "").lower()):
-        route = routes.get(g.voice_group_id)
-        here = " · events here" if route and route.active and route.chat_id == req.chat_id else ""
+        here_routes = [
+            r for r in routes.get(g.voice_group_id, []) if r.active and r.chat_id == req.chat_id
+        ]
+        here = " · events here" if here_routes else ""
         lines.append(
             f"• {esc(g.group_name)} — id {code(g.voice_group_id)}, "
             f"{g.count_seat or 0} agent(s){here}"

@@ -133,9 +133,16 @@ def migrate_chat(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
                 )
             )
         session.delete(role)
-    for route in session.exec(select(GroupRoute).where(GroupRoute.chat_id == old_chat_id)):
-        route.chat_id = new_chat_id
-        session.add(route)
+    moved = {
+        r.voice_group_id
+        for r in session.exec(select(GroupRoute).where(GroupRoute.chat_id == new_chat_id))
+    }
+    for route in list(session.exec(select(GroupRoute).where(GroupRoute.chat_id == old_chat_id))):
+        if route.voice_group_id in moved:
+            session.delete(route)  # the new chat routes this group already
+        else:
+            route.chat_id = new_chat_id
+            session.add(route)
     # Tasks, uploads and drafts keep pointing at the chat they were made in.
     from storage.models import CallTask, NumberUpload, TaskDraft
 

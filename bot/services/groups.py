@@ -42,10 +42,14 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
 def route_group(
     session: Session, group: AgentGroup, chat_id: int, app_id: str | None, user_id: int | None
 ) -> GroupRoute:
-    route = session.get(GroupRoute, group.voice_group_id) or GroupRoute(
+    """Route the group's events to this chat (a group may be routed to several chats)."""
+    route = session.exec(
+        select(GroupRoute).where(
+            GroupRoute.voice_group_id == group.voice_group_id, GroupRoute.chat_id == chat_id
+        )
+    ).first() or GroupRoute(
         voice_group_id=group.voice_group_id, chat_id=chat_id, group_name=group.group_name or ""
     )
-    route.chat_id = chat_id
     route.group_name = group.group_name or route.group_name
     route.app_id = app_id
     route.active = True
@@ -54,5 +58,9 @@ def route_group(
     return route
 
 
-def routes_by_group(session: Session) -> dict[int, GroupRoute]:
-    return {r.voice_group_id: r for r in session.exec(select(GroupRoute))}
+def routes_by_group(session: Session) -> dict[int, list[GroupRoute]]:
+    """Every route, by agent group id."""
+    routes: dict[int, list[GroupRoute]] = {}
+    for route in session.exec(select(GroupRoute).order_by(GroupRoute.id)):  # type: ignore[arg-type]
+        routes.setdefault(route.voice_group_id, []).append(route)
+    return routes

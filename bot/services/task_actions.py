@@ -239,11 +239,10 @@ async def _rerun(
         task_type = TaskType(payload.task_type or 0)
         groups, rate = list(payload.group_ids), 1
     which = RerunChoice(payload.which or RerunChoice.FAILED)
-    await client.resend_task(
-        payload.task_id,
-        which.resend_type,
+    settings = client.task_settings(
         task_type,
         voice_group_ids=groups,
         callout_rate=rate if task_type == TaskType.AGENT_GROUP_CALL else None,
         app_id=app_id,
     )
+    await client.resend_task(payload.task_id, which.resend_type, settings=settings)

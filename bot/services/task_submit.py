@@ -17,7 +17,7 @@ from enum import StrEnum
 from bot.errors import UserFacingError
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
-from bot.laaffic.models import TaskType
+from bot.laaffic.models import TaskSettings, TaskType
 from bot.services import tasks as drafts
 from bot.services import teams
 from storage.db import Database
@@ -57,6 +57,21 @@ class SubmitOutcome:
 
 
 OnClaimed = Callable[[TaskDraft], Awaitable[None]]
+
+
+def draft_settings(client: LaafficClient, draft: TaskDraft, defaults: ChatDefaults) -> TaskSettings:
+    """The draft's answers as the platform's task settings (checked: InvalidRequest)."""
+    task_type = TaskType(draft.task_type or 0)
+    return client.task_settings(
+        task_type,
+        voice_group_ids=[draft.voice_group_id] if draft.voice_group_id else [],
+        callout_rate=draft.callout_rate if task_type == TaskType.AGENT_GROUP_CALL else None,
+        display_num=defaults.display_num,
+        ccode=defaults.ccode,
+        remark=draft.remark or None,
+        max_ringing_time=draft.max_ringing_time or None,
+        app_id=defaults.app_id,
+    )
 
 
 async def submit_draft(
@@ -102,18 +117,10 @@ async def submit_draft(
     try:
         if part is None or part.platform_file_path is None:
             raise ValueError("The number file of this draft is gone; upload it again.")
-        task_type = TaskType(draft.task_type or 0)
         task_id = await client.submit_task(
             file_path=part.platform_file_path,
             file_name=part.file_name,
-            task_type=task_type,
-            voice_group_ids=[draft.voice_group_id] if draft.voice_group_id else [],
-            callout_rate=draft.callout_rate if task_type == TaskType.AGENT_GROUP_CALL else None,
-            display_num=defaults.display_num,
-            ccode=defaults.ccode,
-            remark=draft.remark or None,
-            max_ringing_time=draft.max_ringing_time or None,
-            app_id=defaults.app_id,
+            settings=draft_settings(client, draft, defaults),
         )
     except PlatformOutcomeUnknown as exc:
         error = str(exc)
@@ -122,7 +129,8 @@ async def submit_draft(
         )
         return SubmitOutcome(SubmitStatus.OUTCOME_UNKNOWN, final, part, error)
     except (PlatformError, ValueError) as exc:
-        # Refused before anything was created: the draft is open again, with the reason shown.
+        # Refused (by the platform, or by the client's checks, InvalidRequest) before anything
+        # was created: the draft is open again, with the reason shown.
         error = str(exc)
         final = await db.run(
             lambda s: drafts.finish_draft(s, draft_id, DraftStatus.DRAFT, error=error)

@@ -134,8 +134,6 @@ async def test_a_lost_submit_answer_leaves_the_draft_unknown_and_not_submittable
     await prepare(bot)
     upload_id = await upload_in(bot, GROUP, OPERATOR)
     await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} auto")
-    client = bot.service.runtime.client
-    client.settle, client.backoff = 0.0, 0.0  # no waiting between the client's checks here
     sim = bot.platform.simulator
     # the client's snapshot of the task list works; the submit's answer is lost; every check fails
     bot.platform.call(sim.inject_fault, "/v3/cc/preview/query", "delay_before_apply", 0, 1)
@@ -146,7 +144,6 @@ async def test_a_lost_submit_answer_leaves_the_draft_unknown_and_not_submittable
     lost = await bot.telegram.wait_for_text(GROUP, "⚠", timeout=20, since=mark)
     assert "before creating it again" in lost.text and lost.params.get("reply_markup") is None
     assert draft_status(bot) == DraftStatus.UNKNOWN
-    bot.platform.call(sim.clear_faults)
     # a member whose screen still shows the old Submit button presses it
     base = newest_with(bot, GROUP, "nt:new:").message_id
     answer = await forged_answer(bot, GROUP, OPERATOR, base, button_data(card, ":submit"))

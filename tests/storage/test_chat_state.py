@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlmodel import select
 
 from bot.errors import UserFacingError
 from bot.services import access, task_input, tasks, uploads
@@ -46,7 +47,8 @@ def test_unbind_stops_routes_and_rebind_restores_them(database: Database) -> Non
         )
         assert not was_bound
     with database.session() as s:
-        assert s.get(GroupRoute, 1000001).active
+        (route,) = s.exec(select(GroupRoute).where(GroupRoute.voice_group_id == 1000001)).all()
+        assert route.active
         assert access.get_bound_chat(s, -100).thread_id == 5
 
 
@@ -62,7 +64,8 @@ def test_migration_moves_everything_and_is_idempotent(database: Database) -> Non
         assert access.get_bound_chat(s, -100) is None
         assert access.get_bound_chat(s, -1000000000100) is not None
         assert access.role_in_chat(s, -1000000000100, 7) == Role.OPERATOR
-        assert s.get(GroupRoute, 1000001).chat_id == -1000000000100
+        routes = s.exec(select(GroupRoute).where(GroupRoute.voice_group_id == 1000001)).all()
+        assert [r.chat_id for r in routes] == [-1000000000100]
 
 
 def _upload(database: Database, chat_id: int = -100, uploaded: bool = True) -> UploadPart:
@@ -171,3 +174,33 @@ def test_one_line_task_form() -> None:
     ):
         with pytest.raises(UserFacingError, match=fragment):
             task_input.parse_one_line(bad)
+
+
+def test_a_group_can_be_routed_to_several_chats_once_each(database: Database) -> None:
+    from bot.laaffic.models import AgentGroup
+    from bot.services import groups
+
+    group = AgentGroup(voice_group_id=1000001, group_name="Team-A")
+    with database.session() as s:
+        groups.route_group(s, group, -100, None, 1)
+        groups.route_group(s, group, -200, None, 1)
+        groups.route_group(s, group, -100, None, 1)  # again: still one route for that chat
+    with database.session() as s:
+        routes = groups.routes_by_group(s)[1000001]
+        assert sorted(r.chat_id for r in routes) == [-200, -100]
+
+
+def test_migrating_into_a_chat_that_routes_the_group_keeps_one_route(database: Database) -> None:
+    from bot.laaffic.models import AgentGroup
+    from bot.services import groups
+
+    group = AgentGroup(voice_group_id=1000001, group_name="Team-A")
+    with database.session() as s:
+        access.bind_chat(s, -100, title="T", chat_type="group", thread_id=None, by_user=1)
+        groups.route_group(s, group, -100, None, 1)
+        groups.route_group(s, group, -1000000000100, None, 1)
+    with database.session() as s:
+        assert access.migrate_chat(s, -100, -1000000000100)
+    with database.session() as s:
+        routes = groups.routes_by_group(s)[1000001]
+        assert [r.chat_id for r in routes] == [-1000000000100]

@@ -4,6 +4,7 @@ the drafts kept both ways, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
@@ -53,9 +54,16 @@ def _draft_ids(url: str) -> list[int]:
         engine.dispose()
 
 
+def _before(config) -> str:  # noqa: ANN001
+    """The revision 0003a follows (the lead may re-chain it)."""
+    down = ScriptDirectory.from_config(config).get_revision("0003a").down_revision
+    assert isinstance(down, str)
+    return down
+
+
 def test_the_key_and_its_unique_constraint_go_and_drafts_stay(database_url: str) -> None:
     config = alembic_config(database_url)
-    command.upgrade(config, "0002")
+    command.upgrade(config, _before(config))
     _insert(database_url, 1, "key-one")
     command.upgrade(config, "0003a")
     columns, uniques = _columns_and_uniques(database_url)
@@ -71,7 +79,7 @@ def test_the_downgrade_brings_the_key_back_unique_and_filled(database_url: str) 
     command.upgrade(config, "0003a")
     _insert(database_url, 1, None)
     _insert(database_url, 2, None)
-    command.downgrade(config, "0002")
+    command.downgrade(config, _before(config))
     columns, uniques = _columns_and_uniques(database_url)
     assert "idempotency_key" in columns and ["idempotency_key"] in uniques
     assert _draft_ids(database_url) == [1, 2]

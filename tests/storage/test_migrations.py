@@ -70,3 +70,54 @@ def test_replicas_starting_together_migrate_once(database_url: str) -> None:
     results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
     assert all(rc == 0 for rc, _ in results), results
     assert is_up_to_date(database_url)
+
+
+def test_routes_and_chats_survive_the_upgrade_to_several_chats_per_group_and_back(
+    database_url: str,
+) -> None:
+    """0002 → 0003 rebuilds group_route with its own id: existing routes and bound chats are
+    kept (with the relay defaults), and the downgrade returns to one chat per group."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.migrate import alembic_config
+
+    cfg = alembic_config(database_url)
+    command.upgrade(cfg, "0002")
+    db = Database(database_url)
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO bound_chat (chat_id, chat_type, active, bound_at) "
+                    "VALUES (-100, 'group', true, '2026-11-30 10:00:00')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO group_route (voice_group_id, chat_id, group_name, active, "
+                    "created_at) VALUES (1000001, -100, 'Team-A', true, '2026-11-30 10:00:00')"
+                )
+            )
+        command.upgrade(cfg, "0003")
+        with db.engine.begin() as conn:
+            chat = conn.execute(
+                text("SELECT notify_ringing, notify_calls, mask_numbers FROM bound_chat")
+            ).one()
+            assert (bool(chat[0]), chat[1], bool(chat[2])) == (True, "digest", False)
+            conn.execute(
+                text(
+                    "INSERT INTO group_route (voice_group_id, chat_id, group_name, active, "
+                    "created_at) VALUES (1000001, -200, 'Team-A', true, '2026-11-30 11:00:00')"
+                )
+            )
+            rows = conn.execute(
+                text("SELECT chat_id FROM group_route WHERE voice_group_id = 1000001 ORDER BY id")
+            ).all()
+            assert [r[0] for r in rows] == [-100, -200]
+        command.downgrade(cfg, "0002")
+        with db.engine.begin() as conn:
+            rows = conn.execute(text("SELECT voice_group_id, chat_id FROM group_route")).all()
+            assert [tuple(r) for r in rows] == [(1000001, -100)]
+    finally:
+        db.dispose()

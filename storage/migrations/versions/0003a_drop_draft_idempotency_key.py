@@ -4,7 +4,7 @@ Nothing ever read the key: the compare-and-set on task_draft.status is what make
 create one task. The column goes, with its unique constraint.
 
 Revision ID: 0003a
-Revises: 0002
+Revises: 0003o
 Create Date: 2026-11-28
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0003a"
-down_revision = "0002"
+down_revision = "0003o"
 branch_labels = None
 depends_on = None
 
