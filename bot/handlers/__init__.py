@@ -11,7 +11,7 @@ from telegram import (
 )
 from telegram.ext import Application
 
-from bot.handlers import account, admin, groups, numbers, ops, reports, tasks
+from bot.handlers import account, admin, groups, numbers, ops, reports, task_flow, task_life
 from bot.handlers.catalogue import COMMANDS, CommandInfo
 from bot.services.access import Role
 
@@ -21,7 +21,8 @@ def register_handlers(application: Application) -> None:
     groups.register(application)
     account.register(application)
     numbers.register(application)
-    tasks.register(application)
+    task_flow.register(application)
+    task_life.register(application)
     reports.register(application)
     ops.register(application)
 
