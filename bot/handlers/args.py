@@ -6,6 +6,7 @@ and what is expected, so a handler never has to build one of its own.
 
 from __future__ import annotations
 
+import io
 import re
 import shlex
 
@@ -13,7 +14,10 @@ from bot.errors import UserFacingError
 
 # Phones and Macs turn a typed " into curly quotes; they mean the same here. Only at a word's edge,
 # so a curly quote inside a name stays what it is.
-_OPENING_QUOTE = re.compile(r"(?<!\S)[“”„«]")
+_OPENING_QUOTE = re.compile(r"(?<![^\s=])[“”„«]")
+# A word that opens a quote: "Sales…, or the one-line /newtask form's group="… / remark="…
+# (only those keys: `<a href="x">` must stay as typed).
+_QUOTE_START = re.compile(r'^(?:group=|remark=)?["“„«]', re.IGNORECASE)
 _CLOSING_QUOTE = re.compile(r"[“”«»](?!\S)")
 # Telegram user ids have at most 52 significant bits (Bot API, User.id).
 TELEGRAM_USER_ID_MAX = 2**52 - 1
@@ -25,22 +29,35 @@ def split_args(text: str) -> list[str]:
     Quotes group words only when a word starts with one; elsewhere a quote is an ordinary
     character, so text like `a"b` or `<a href="x">` stays exactly as typed.
     """
+    return [word for word, _ in split_args_marked(text)]
+
+
+def split_args_marked(text: str) -> list[tuple[str, bool]]:
+    """Like `split_args`, each word with whether it was quoted (the one-line /newtask form tells a
+    quoted remark from a group name by it)."""
     words = text.split()
-    if not any(w.startswith(("\"", "“", "„", "«")) for w in words):
-        return words
+    if not any(_QUOTE_START.match(w) for w in words):
+        return [(w, False) for w in words]
     text = _CLOSING_QUOTE.sub('"', _OPENING_QUOTE.sub('"', text))
-    lexer = shlex.shlex(text, posix=True)
+    stream = io.StringIO(text)
+    lexer = shlex.shlex(stream, posix=True)
     lexer.whitespace_split = True
     lexer.quotes = '"'
     lexer.escape = ""  # a backslash is an ordinary character
-    lexer.commenters = ""
+    lexer.commenters = ""  # "#12" is an upload, not a comment
+    marked: list[tuple[str, bool]] = []
+    start = 0
     try:
-        return list(lexer)
+        while (word := lexer.get_token()) is not None:
+            end = stream.tell()
+            marked.append((word, text[start:end].strip()[:1] == '"'))
+            start = end
     except ValueError:
         raise UserFacingError(
             "A quote is not closed. Put a name with spaces between two double quotes, like "
             '"Sales Team Two", and try again.'
         ) from None
+    return marked
 
 
 def command_args(text: str) -> list[str]:

@@ -8,12 +8,11 @@ it.
 
 from __future__ import annotations
 
-import io
 import re
-import shlex
 from dataclasses import dataclass
 
 from bot.errors import UsageError, UserFacingError
+from bot.handlers.args import split_args_marked
 from bot.laaffic import limits
 from bot.laaffic.models import TaskType
 
@@ -121,32 +120,10 @@ class OneLineTask:
     remark: str | None
 
 
-_SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
-
-
 def split_quoted(text: str) -> list[tuple[str, bool]]:
-    """Split like a shell (quotes group words); each word with whether it began with a quote.
-
-    Phones often turn " into “ ”, so those count as quotes too. Unbalanced quotes are an error.
-    """
-    text = text.translate(_SMART_QUOTES)
-    stream = io.StringIO(text)
-    lexer = shlex.shlex(stream, posix=True)
-    lexer.whitespace_split = True
-    lexer.commenters = ""  # "#12" is an upload, not a comment
-    words: list[tuple[str, bool]] = []
-    start = 0
-    try:
-        while (word := lexer.get_token()) is not None:
-            end = stream.tell()
-            raw = text[start:end].strip()
-            words.append((word, raw[:1] in "\"'"))
-            start = end
-    except ValueError:
-        raise UserFacingError(
-            f"The quotes in your command don't match: close every quote you open.\n{NEWTASK_USAGE}"
-        ) from None
-    return words
+    """The words of the one-line form, each with whether it was quoted: the one splitter that
+    every command uses (`bot.handlers.args`), so quoting works the same everywhere."""
+    return split_args_marked(text)
 
 
 def parse_one_line(text: str) -> OneLineTask:

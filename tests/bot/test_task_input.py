@@ -78,7 +78,7 @@ def test_a_quoted_group_name_with_spaces_is_the_group() -> None:
 
 def test_one_line_mistakes_are_sentences() -> None:
     for bad, fragment in (
-        ('12 agents "Sales Team', "quotes in your command don't match"),
+        ('12 agents "Sales Team', "A quote is not closed"),
         ("12 auto rate=2", "Automatic calling has no call-out rate"),
         ("12 agents G rate=٣", "whole number from 1 to 10"),
         ("12 agents G ring=5", "from 20 to 120"),

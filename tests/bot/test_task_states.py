@@ -94,7 +94,7 @@ async def test_markup_in_task_arguments_comes_back_literally(bot: BotHarness) ->
         ("/cancel <a>y</a>", "“<a>y</a>” is not a task id"),
         ("/rerun 5 <i>", "Usage: /rerun <task id>"),
         ("/tasks <b>", "Usage: /tasks"),
-        ('/newtask 1 agents "<b>', "quotes in your command don't match"),
+        ('/newtask 1 agents "<b>', "A quote is not closed"),
         ("/newtask <u>&amp;", "is not an upload number"),
         ("/newtask 1 agents <b>x</b>", "no upload #1"),
     ):
@@ -167,4 +167,4 @@ async def test_a_quoted_group_name_with_spaces_is_the_tasks_group(bot: BotHarnes
     assert f"Sales Team Two (<code>{group_id}</code>)" in card.text
     assert "Remark: March leads" in card.text
     reply = await bot.say(GROUP, OPERATOR, f'/newtask {upload_id} agents "Sales Team')
-    assert "quotes in your command don't match" in reply.text
+    assert "A quote is not closed" in reply.text
