@@ -11,7 +11,7 @@ import sys
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, Defaults
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
@@ -59,7 +59,21 @@ def build_application(runtime: Runtime) -> Application:
     application = builder.build()
     application.bot_data["runtime"] = runtime
     register_handlers(application)
+    application.add_error_handler(_log_unhandled)
     return application
+
+
+async def _log_unhandled(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The last net for an exception outside the handlers' own guard: one logged line with the
+    update's chat and user (the handlers' guard answers users; this only keeps it visible)."""
+    chat = getattr(getattr(update, "effective_chat", None), "id", None)
+    user = getattr(getattr(update, "effective_user", None), "id", None)
+    log.error(
+        "unhandled error while processing an update (chat %s, user %s)",
+        chat,
+        user,
+        exc_info=context.error,
+    )
 
 
 class BotService:

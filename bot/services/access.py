@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -35,13 +36,22 @@ ROLE_NAMES = {"operator": Role.OPERATOR, "viewer": Role.VIEWER, "none": Role.NON
 def remember_user(
     session: Session, user_id: int, username: str | None, full_name: str | None
 ) -> None:
-    user = session.get(KnownUser, user_id)
-    if user is None:
-        user = KnownUser(user_id=user_id)
-    user.username = username.lower() if username else None
-    user.full_name = (full_name or "")[:256] or None
-    user.last_seen = utcnow()
-    session.add(user)
+    """Insert or refresh the user in one statement: a member's updates run at the same time
+    (a file and a command), and two first sightings must not collide on the primary key."""
+    values = {
+        "user_id": user_id,
+        "username": username.lower() if username else None,
+        "full_name": (full_name or "")[:256] or None,
+        "last_seen": utcnow(),
+    }
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(KnownUser.__table__).values(**values)  # type: ignore[arg-type]
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={k: stmt.excluded[k] for k in ("username", "full_name", "last_seen")},
+        )
+    )
 
 
 def find_user_by_username(session: Session, username: str) -> KnownUser | None:

@@ -70,7 +70,7 @@ async def test_task_commands_from_another_team_are_refused(bot: BotHarness) -> N
     reply = await bot.say(OTHER, OTHER_OPERATOR, "/tasks")
     assert task_id not in reply.text and "No tasks yet" in reply.text
     reply = await bot.say(OTHER, OTHER_OPERATOR, f"/newtask {other_upload} agents Flow-Team")
-    assert "belongs to another team" in reply.text, reply.text
+    assert "is not this team's" in reply.text, reply.text
     assert writes(bot) == before
     task = bot.platform.call(lambda: bot.platform.simulator.state.tasks[int(task_id)])
     assert task.callout_rate == 1 and not task.finished
