@@ -10,13 +10,15 @@ import socket
 import sys
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application
+from telegram.ext import Application
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
+from bot.relay.pacing import TelegramRateLimiter
+from bot.relay.sender import Sender
 from bot.runtime import Runtime
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
@@ -34,7 +36,8 @@ def build_application(runtime: Runtime) -> Application:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # One budget for handler replies and the outbox sender (replies first): bot/relay/pacing.py
+        .rate_limiter(TelegramRateLimiter(reply_retries=3))
         # Different chats are handled at once, each chat's updates in order. Shared state lives
         # in the database, which is what makes a double-tapped Submit create one task even
         # across replicas.
@@ -65,6 +68,7 @@ class BotService:
         self._listener: AsgiServer | None = None
         self._sock: socket.socket | None = None
         self._simulator = None
+        self.sender: Sender | None = None
         self.listen_port: int | None = None
 
     @property
@@ -135,6 +139,10 @@ class BotService:
                 drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
             )
 
+        # The only way relayed messages leave; it shares the application's bot and rate limiter.
+        self.sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
+        await self.sender.start()
+
         listener = create_listener_app(self.runtime, application)
         self._listener = await start_asgi_server(listener, sock=sock)
         log.info(
@@ -150,6 +158,8 @@ class BotService:
             steps.append(self._listener.stop)
         elif self._sock is not None:
             self._sock.close()
+        if self.sender is not None:
+            steps.append(self.sender.stop)
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:
