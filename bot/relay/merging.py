@@ -71,12 +71,21 @@ class Part:
     row_ids: tuple[int, ...] = field(default=())
 
 
-_TAG = re.compile(r"<[^>]*>")
-_LINK = re.compile(r"<a\s+[^>]*href\s*=\s*[\"']([^\"']*)[\"'][^>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL)
+# The tags Telegram's HTML knows; anything else that looks like a tag is text that was not
+# escaped, and stays as it was.
+_TAG = re.compile(
+    r"</?(?:b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote|tg-emoji)"
+    r"(?:\s[^<>]*)?>",
+    re.IGNORECASE,
+)
+_LINK = re.compile(
+    r"<a\s+[^<>]*href\s*=\s*[\"']([^\"']*)[\"'][^<>]*>(.*?)</a>", re.IGNORECASE | re.DOTALL
+)
 
 
 def plain_text(text: str) -> str:
-    """Telegram HTML as plain text: tags dropped (a link keeps its address), entities decoded."""
+    """Telegram HTML as plain text: its tags dropped (a link keeps its address), entities
+    decoded; for resending a message Telegram could not parse."""
 
     def link(match: re.Match[str]) -> str:
         label = _TAG.sub("", match.group(2))

@@ -316,12 +316,21 @@ def _update_owned(session: Session, ids: Sequence[int], owner: str, **values: ob
 
 
 def renew_lease(
-    session: Session, ids: Sequence[int], owner: str, until: datetime, *, parts_sent: int | None = None,
+    session: Session,
+    ids: Sequence[int],
+    owner: str,
+    until: datetime,
+    *,
+    parts_sent: int | None = None,
     representative: int | None = None,
+    first_message_id: int | None = None,
 ) -> int:
     changed = _update_owned(session, ids, owner, lease_until=until)
     if parts_sent is not None and representative is not None:
-        _update_owned(session, [representative], owner, parts_sent=parts_sent)
+        values: dict[str, object] = {"parts_sent": parts_sent}
+        if first_message_id is not None:
+            values["telegram_message_id"] = first_message_id
+        _update_owned(session, [representative], owner, **values)
     return changed
 
 
@@ -333,14 +342,16 @@ def mark_delivered(
     message_id: int | None,
     now: datetime,
 ) -> bool:
-    """The representative row is sent; `merged_ids` are shown in it. False: the lease was lost."""
+    """The representative row is sent; `merged_ids` are shown in it. False: the lease was lost.
+
+    A message sent in parts keeps the id of its first part (written when that part went)."""
     sent = _update_owned(
         session,
         [sent_id],
         owner,
         status=OutboxStatus.SENT.value,
         sent_at=now,
-        telegram_message_id=message_id,
+        telegram_message_id=func.coalesce(OutboxMessage.telegram_message_id, message_id),
         lease_owner=None,
         lease_until=None,
         error=None,

@@ -353,8 +353,13 @@ class Sender:
         if not last:
             await self.database.run(
                 lambda s: claims.renew_lease(
-                    s, remaining, owner, now + self.lease, parts_sent=index + 1,
+                    s,
+                    remaining,
+                    owner,
+                    now + self.lease,
+                    parts_sent=index + 1,
                     representative=representative.id,
+                    first_message_id=message_id if index == 0 else None,
                 )
             )
             return remaining
