@@ -180,6 +180,7 @@ class Sender:
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._last_stats = 0.0
+        self.sent_messages = 0  # Telegram messages this sender delivered (for /status)
 
     # -- life -----------------------------------------------------------------------------------
 
@@ -319,6 +320,7 @@ class Sender:
                     await self._give_up(batch, remaining, failure.reason, failure.description)
                 return
             MESSAGES_SENT.labels(kind=batch.kind).inc()
+            self.sent_messages += 1
             last = index == len(parts) - 1
             remaining = await self._record_part(batch, part, index, last, message_id, chat_id, remaining)
         await self._save_schedule(chat_id)

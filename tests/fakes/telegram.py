@@ -29,7 +29,9 @@ Opt-in, for the outbox sender's tests (self-contained, see "flood limits and sta
 - `stall_next(method, seconds)`: the answer comes only after `seconds`, and a request whose
   client gave up meanwhile is not carried out (a network failure before Telegram took it);
 - `remove_message(chat_id, message_id)`: someone deleted the bot's message (edits of it then
-  answer "message to edit not found").
+  answer "message to edit not found");
+- `fail_matching(method, fragment, ...)`: calls whose text or caption contains `fragment` get
+  an error (one part of a message sent in several).
 """
 
 from __future__ import annotations
@@ -656,6 +658,7 @@ class FakeTelegram:
         self._flood_overall: deque[float] = deque()
         self._flood_refusals: list[BotApiCall] = []
         self._stalls: list[_Stall] = []
+        self._matching: list[tuple[str, str, _ApiError, list[int | None]]] = []
         self.url = ""
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -901,6 +904,23 @@ class FakeTelegram:
         with self._lock:
             self._stalls.append(_Stall(canonical, seconds, times, chat_id))
 
+    def fail_matching(
+        self,
+        method: str,
+        fragment: str,
+        error_code: int = 502,
+        description: str = "Bad Gateway",
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Answer calls of `method` whose text or caption contains `fragment` with an error
+        (`times` of them; None: until clear_failures())."""
+        canonical = self._method_names.get(method.lower())
+        if canonical is None:
+            raise ValueError(f"the fake does not implement {method!r}")
+        with self._lock:
+            self._matching.append((canonical, fragment, _ApiError(error_code, description), [times]))
+
     def remove_message(self, chat_id: int, message_id: int) -> None:
         """Someone deleted a message of the chat (the bot's edits of it then fail)."""
         with self._lock:
@@ -918,6 +938,7 @@ class FakeTelegram:
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
+            self._matching.clear()
 
     def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """From now on every call about `old_chat_id` answers "group chat was upgraded"."""
@@ -1380,6 +1401,7 @@ class FakeTelegram:
                     raise _ApiError(404, "Not Found: method not found")
                 self._check_chat(method, params)
                 self._injected_failure(method, params)
+                self._matching_failure(method, params)
                 self._flood_check(method, params)
                 result = self._methods[method](params, files)
                 self._flood_count(method, params)
@@ -1580,6 +1602,18 @@ class FakeTelegram:
                 return False
             await asyncio.sleep(0.01)
         return not await request.is_disconnected()
+
+    def _matching_failure(self, method: str, params: dict[str, Any]) -> None:
+        text = str(params.get("text", params.get("caption")) or "")
+        for entry in list(self._matching):
+            name, fragment, error, left = entry
+            if name != method or fragment not in text:
+                continue
+            if left[0] is not None:
+                left[0] -= 1
+                if left[0] <= 0:
+                    self._matching.remove(entry)
+            raise error
 
     def _flood_check(self, method: str, params: dict[str, Any]) -> None:
         rules = self.flood_rules

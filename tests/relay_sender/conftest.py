@@ -56,7 +56,9 @@ class SenderHarness:
         self.bots.append(bot)
         return bot
 
-    async def start_sender(self, bot: ExtBot | None = None, **options: Any) -> Sender:
+    async def start_sender(
+        self, bot: ExtBot | None = None, *, database: Database | None = None, **options: Any
+    ) -> Sender:
         values: dict[str, Any] = dict(
             admin_user_ids={ADMIN},
             lease=timedelta(seconds=3),
@@ -66,7 +68,7 @@ class SenderHarness:
             timeouts=SenderTimeouts(connect=2, read=2, write=2, pool=2),
         )
         values.update(options)
-        sender = Sender(self.database, bot or await self.bot(), **values)
+        sender = Sender(database or self.database, bot or await self.bot(), **values)
         await sender.start()
         self.senders.append(sender)
         return sender

@@ -12,7 +12,6 @@ import random
 
 import pytest
 
-from bot.relay.outbox import OutboxKind
 from bot.relay.pacing import FloodBudget, FloodLimits, Priority, SendKind
 from tests.relay_sender.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.metrics import MESSAGES_SENT, OUTBOX_DEPTH, RELAY_LAG_SECONDS, REGISTRY
+from bot.metrics import MESSAGES_SENT, OUTBOX_DEPTH, REGISTRY, RELAY_LAG_SECONDS
 from bot.relay.outbox import OutboxKind
 from storage.models import LiveMessage, OutboxStatus
 from tests.relay_sender.conftest import GROUP, OTHER_GROUP, PRIVATE, SenderHarness
