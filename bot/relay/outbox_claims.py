@@ -158,8 +158,10 @@ def outbox_stats(session: Session) -> tuple[int, datetime | None]:
 def _lock_pacing(session: Session, chat_id: int, now: datetime) -> ChatPacing | None:
     """Lock the chat's pacing row (creating it); None when another sender holds it."""
     if _is_postgres(session):
-        locked = select(ChatPacing).where(ChatPacing.chat_id == chat_id).with_for_update(
-            skip_locked=True
+        locked = (
+            select(ChatPacing)
+            .where(ChatPacing.chat_id == chat_id)
+            .with_for_update(skip_locked=True)
         )
         row = session.execute(locked).scalar_one_or_none()
         if row is not None:
@@ -271,9 +273,7 @@ def claim_batch(
             .values(attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-    snapshots = [
-        _snapshot(row, row.attempts + (1 if row.id in taken_over else 0)) for row in batch
-    ]
+    snapshots = [_snapshot(row, row.attempts + (1 if row.id in taken_over else 0)) for row in batch]
     live_message_id = None
     representative = snapshots[-1] if merge is Merge.EDIT_KEY else snapshots[0]
     if representative.edit_key is not None and representative.photo is None:
@@ -394,9 +394,7 @@ def release(
     _update_owned(session, ids, owner, **values)
 
 
-def mark_failed(
-    session: Session, ids: Sequence[int], owner: str, error: str, now: datetime
-) -> int:
+def mark_failed(session: Session, ids: Sequence[int], owner: str, error: str, now: datetime) -> int:
     return _update_owned(
         session,
         ids,
@@ -423,7 +421,9 @@ def fail_waiting(session: Session, chat_id: int, error: str, now: datetime) -> i
     return result.rowcount
 
 
-def had_failed_before(session: Session, chat_id: int, reason: str, excluding: Sequence[int]) -> bool:
+def had_failed_before(
+    session: Session, chat_id: int, reason: str, excluding: Sequence[int]
+) -> bool:
     query = select(
         exists().where(
             OutboxMessage.chat_id == chat_id,
@@ -435,7 +435,9 @@ def had_failed_before(session: Session, chat_id: int, reason: str, excluding: Se
     return bool(session.execute(query).scalar())
 
 
-def failed_since(session: Session, since: datetime, excluding_chats: Iterable[int]) -> list[OutboxMessage]:
+def failed_since(
+    session: Session, since: datetime, excluding_chats: Iterable[int]
+) -> list[OutboxMessage]:
     return list(
         session.execute(
             select(OutboxMessage)
@@ -449,7 +451,9 @@ def failed_since(session: Session, since: datetime, excluding_chats: Iterable[in
     )
 
 
-def save_live_message(session: Session, edit_key: str, chat_id: int, message_id: int, now: datetime) -> None:
+def save_live_message(
+    session: Session, edit_key: str, chat_id: int, message_id: int, now: datetime
+) -> None:
     live = session.get(LiveMessage, edit_key)
     if live is None:
         live = LiveMessage(edit_key=edit_key, chat_id=chat_id, message_id=message_id)

@@ -213,7 +213,12 @@ class FloodBudget:
         horizon = now - max(self.limits.group_window, self.limits.chat_window)
         for key, state in list(self._chats.items()):
             idle = all(e.at < horizon for e in state.entries)
-            if idle and state.held_until < now and state.relay_next < now and not state.replies_waiting:
+            if (
+                idle
+                and state.held_until < now
+                and state.relay_next < now
+                and not state.replies_waiting
+            ):
                 del self._chats[key]
 
     def _prune(self, now: float) -> None:
@@ -221,18 +226,28 @@ class FloodBudget:
         while self._overall and self._overall[0].at < limit:
             self._overall.popleft()
 
-    def _recent(self, state: _ChatState, window: float, now: float, *, new_only: bool) -> list[Entry]:
+    def _recent(
+        self, state: _ChatState, window: float, now: float, *, new_only: bool
+    ) -> list[Entry]:
         horizon = now - window
-        return [e for e in state.entries if e.at > horizon and (not new_only or e.kind is SendKind.NEW)]
+        return [
+            e for e in state.entries if e.at > horizon and (not new_only or e.kind is SendKind.NEW)
+        ]
 
-    def wait_time(self, chat: ChatKey | None, kind: SendKind, priority: Priority, now: float) -> float:
+    def wait_time(
+        self, chat: ChatKey | None, kind: SendKind, priority: Priority, now: float
+    ) -> float:
         """Seconds until a send of `kind` to `chat` at `priority` fits (0: it fits now)."""
         limits = self.limits
         self._prune(now)
         relay = priority is Priority.RELAY
         waits = [0.0]
         overall = [e for e in self._overall if e.at > now - limits.overall_window]
-        cap = limits.relay_overall_messages - self.replies_waiting if relay else limits.overall_messages
+        cap = (
+            limits.relay_overall_messages - self.replies_waiting
+            if relay
+            else limits.overall_messages
+        )
         waits.append(_time_until_below(overall, max(cap, 1), limits.overall_window, now))
         if relay and self.replies_waiting >= limits.relay_overall_messages:
             waits.append(_RECHECK)
@@ -348,9 +363,7 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
             self._changed.set()
             self._changed = None
 
-    async def acquire(
-        self, chat: ChatKey | None, kind: SendKind, priority: Priority
-    ) -> Entry:
+    async def acquire(self, chat: ChatKey | None, kind: SendKind, priority: Priority) -> Entry:
         """Wait until a send fits, count it and return its entry; call `complete` after it."""
         waiting = priority is Priority.REPLY
         if waiting:

@@ -322,7 +322,9 @@ class Sender:
             MESSAGES_SENT.labels(kind=batch.kind).inc()
             self.sent_messages += 1
             last = index == len(parts) - 1
-            remaining = await self._record_part(batch, part, index, last, message_id, chat_id, remaining)
+            remaining = await self._record_part(
+                batch, part, index, last, message_id, chat_id, remaining
+            )
         await self._save_schedule(chat_id)
 
     async def _record_part(
@@ -424,8 +426,12 @@ class Sender:
                 if "not modified" in lowered and part.method is PartMethod.EDIT:
                     return part.edit_message_id, chat_id, thread_id
                 if "can't parse entities" in lowered and not plain:
-                    log.warning("chat %s: Telegram could not parse a message's HTML (%s); "
-                                "sending it as plain text", chat_id, description)
+                    log.warning(
+                        "chat %s: Telegram could not parse a message's HTML (%s); "
+                        "sending it as plain text",
+                        chat_id,
+                        description,
+                    )
                     MESSAGES_RETRIED.labels(reason="parse_error").inc()
                     plain = True
                     continue
@@ -503,8 +509,9 @@ class Sender:
 
     # -- outcomes -------------------------------------------------------------------------------
 
-    async def _release(self, ids: list[int], not_before: datetime, *, count_attempt: bool,
-                       error: str | None = None) -> None:
+    async def _release(
+        self, ids: list[int], not_before: datetime, *, count_attempt: bool, error: str | None = None
+    ) -> None:
         await self.database.run(
             lambda s: claims.release(
                 s, ids, self.owner, not_before, count_attempt=count_attempt, error=error
@@ -517,8 +524,9 @@ class Sender:
         log.info("chat %s: Telegram asked to wait %.0f s; other chats go on", chat_id, seconds)
 
         def hold(s: Session) -> None:
-            claims.release(s, ids, self.owner, until, count_attempt=False,
-                           error=f"retry_after: {seconds:g} s")
+            claims.release(
+                s, ids, self.owner, until, count_attempt=False, error=f"retry_after: {seconds:g} s"
+            )
             claims.push_schedule(s, chat_id, until, now)
 
         await self.database.run(hold)
@@ -539,10 +547,17 @@ class Sender:
         delay = self.backoff(attempts)
         log.warning(
             "chat %s: sending failed (%s: %s); attempt %d of %d in %.1f s",
-            batch.chat_id, retry.reason, retry.description, attempts, self.max_attempts, delay,
+            batch.chat_id,
+            retry.reason,
+            retry.description,
+            attempts,
+            self.max_attempts,
+            delay,
         )
         await self._release(
-            ids, utcnow() + timedelta(seconds=delay), count_attempt=True,
+            ids,
+            utcnow() + timedelta(seconds=delay),
+            count_attempt=True,
             error=f"{retry.reason}: {retry.description}",
         )
 
@@ -551,7 +566,9 @@ class Sender:
         # it would go the same way.
         return batch.kind == OutboxKind.NOTICE.value and batch.chat_id in self.admin_user_ids
 
-    async def _give_up(self, batch: ClaimedBatch, ids: list[int], reason: str, description: str) -> None:
+    async def _give_up(
+        self, batch: ClaimedBatch, ids: list[int], reason: str, description: str
+    ) -> None:
         now = utcnow()
         error = f"{reason}: {description}"
         log.error("chat %s: %d message(s) failed for good: %s", batch.chat_id, len(ids), error)
@@ -567,7 +584,9 @@ class Sender:
         MESSAGES_FAILED.labels(reason=reason).inc(failed)
         await self._save_schedule(batch.chat_id)
 
-    async def _forbidden(self, batch: ClaimedBatch, chat_id: int, ids: list[int], description: str) -> None:
+    async def _forbidden(
+        self, batch: ClaimedBatch, chat_id: int, ids: list[int], description: str
+    ) -> None:
         now = utcnow()
         error = f"forbidden: {description}"
         log.warning("chat %s: Telegram refuses messages there (%s)", chat_id, description)
@@ -580,8 +599,9 @@ class Sender:
             routes = access.disable_routes(s, chat_id)
             if notify and (routes > 0 or not told_before):
                 chat = s.get(BoundChat, chat_id)
-                text = forbidden_notice(chat_id, chat.title if chat else None, description,
-                                        routes, failed + waiting)
+                text = forbidden_notice(
+                    chat_id, chat.title if chat else None, description, routes, failed + waiting
+                )
                 for admin in sorted(self.admin_user_ids):
                     enqueue(s, chat_id=admin, text=text, kind=OutboxKind.NOTICE)
             return failed + waiting

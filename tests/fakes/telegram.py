@@ -919,7 +919,9 @@ class FakeTelegram:
         if canonical is None:
             raise ValueError(f"the fake does not implement {method!r}")
         with self._lock:
-            self._matching.append((canonical, fragment, _ApiError(error_code, description), [times]))
+            self._matching.append(
+                (canonical, fragment, _ApiError(error_code, description), [times])
+            )
 
     def remove_message(self, chat_id: int, message_id: int) -> None:
         """Someone deleted a message of the chat (the bot's edits of it then fail)."""
@@ -1632,9 +1634,7 @@ class FakeTelegram:
             )
             if is_new and chat_id < 0:
                 new_times = [t for t, new in times if new]
-                waits.append(
-                    _window_wait(new_times, rules.group_messages, rules.group_window, now)
-                )
+                waits.append(_window_wait(new_times, rules.group_messages, rules.group_window, now))
         wait = max(waits)
         if wait > 0:
             retry_after = max(1, int(wait + 0.999))

@@ -98,7 +98,9 @@ class SenderHarness:
         await self.until(lambda: not self.unfinished(), timeout, what="the outbox to empty")
         return self.rows()
 
-    async def until(self, condition: Callable[[], bool], timeout: float = 10.0, *, what: str) -> None:
+    async def until(
+        self, condition: Callable[[], bool], timeout: float = 10.0, *, what: str
+    ) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -119,9 +121,7 @@ class SenderHarness:
         def write(session: Any) -> None:
             session.add(BoundChat(chat_id=chat_id, title=title, chat_type="supergroup"))
             for number, name in enumerate(groups, start=1):
-                session.add(
-                    GroupRoute(voice_group_id=number, chat_id=chat_id, group_name=name)
-                )
+                session.add(GroupRoute(voice_group_id=number, chat_id=chat_id, group_name=name))
 
         self.database.call(write)
 

@@ -16,7 +16,9 @@ from tests.bot.conftest import ADMIN, GROUP, VIEWER, BotHarness, make_settings
 
 @pytest.fixture
 async def bot(fake_telegram, simulator, tmp_path) -> AsyncIterator[BotHarness]:
-    service = BotService(make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'bot.db'}"))
+    service = BotService(
+        make_settings(fake_telegram, simulator, f"sqlite:///{tmp_path / 'bot.db'}")
+    )
     await service.start()
     try:
         yield BotHarness(service, fake_telegram, simulator)

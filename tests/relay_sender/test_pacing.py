@@ -28,7 +28,9 @@ def most_in_window(times: list[float], window: float) -> int:
     return best
 
 
-def send_now(budget: FloodBudget, chat: int, priority: Priority, now: float, latency: float = 0.05) -> float:
+def send_now(
+    budget: FloodBudget, chat: int, priority: Priority, now: float, latency: float = 0.05
+) -> float:
     entry = budget.record(chat, SendKind.NEW, priority, now)
     budget.complete(entry, now + latency)
     return now
@@ -160,8 +162,12 @@ async def test_a_reply_in_a_busy_group_goes_before_the_relay_backlog_queued_ahea
         await asyncio.sleep(LIMITS.group_window / 10)
     await harness.settled(timeout=40)
     texts = [c.text for c in harness.delivered(GROUP)]
-    relay_after_replies = [t for t in texts[texts.index("reply 2"):] if t.startswith("call record")]
+    relay_after_replies = [
+        t for t in texts[texts.index("reply 2") :] if t.startswith("call record")
+    ]
     assert relay_after_replies, "the relay backlog was not yet through when the replies went"
-    assert [t for t in texts if t.startswith("call record")] == [f"call record {i}" for i in range(16)]
+    assert [t for t in texts if t.startswith("call record")] == [
+        f"call record {i}" for i in range(16)
+    ]
     times = [c.time for c in harness.delivered(GROUP)]
     assert most_in_window(times, LIMITS.group_window) <= LIMITS.group_messages

@@ -65,7 +65,8 @@ def _claim_in_threads(url: str, chat_id: int, owners: list[str]) -> list[Claimed
             won.append(result)
 
     threads = [
-        threading.Thread(target=claim, args=(db, owner)) for db, owner in zip(databases, owners, strict=True)
+        threading.Thread(target=claim, args=(db, owner))
+        for db, owner in zip(databases, owners, strict=True)
     ]
     for thread in threads:
         thread.start()
@@ -105,4 +106,8 @@ async def test_a_sender_that_lost_its_lease_changes_nothing(harness: SenderHarne
     )
     assert kept is False
     row = harness.row(row_id)
-    assert (row.status, row.lease_owner, row.telegram_message_id) == (OutboxStatus.SENDING, "fast", None)
+    assert (row.status, row.lease_owner, row.telegram_message_id) == (
+        OutboxStatus.SENDING,
+        "fast",
+        None,
+    )

@@ -19,7 +19,11 @@ async def test_a_queued_message_is_sent_once_and_marked_sent_with_its_telegram_i
     assert call.params["parse_mode"] == "HTML"
     assert call.text == "☎️ Call with <b>+91 98765 00001</b> answered, 1 min 5 s"
     [row] = rows
-    assert (row.id, row.status, row.telegram_message_id) == (row_id, "sent", call.result["message_id"])
+    assert (row.id, row.status, row.telegram_message_id) == (
+        row_id,
+        "sent",
+        call.result["message_id"],
+    )
     assert row.sent_at is not None and row.lease_owner is None
     assert MESSAGES_SENT.labels(kind="call")._value.get() == before + 1
 
@@ -74,7 +78,9 @@ async def test_a_task_card_edits_one_message_and_only_its_newest_version_is_sent
     harness: SenderHarness,
 ) -> None:
     key = "task:5000123"
-    first = harness.enqueue(GROUP, "Task 5000123: called 0 of 100", kind=OutboxKind.TASK_CARD, edit_key=key)
+    first = harness.enqueue(
+        GROUP, "Task 5000123: called 0 of 100", kind=OutboxKind.TASK_CARD, edit_key=key
+    )
     await harness.start_sender()
     await harness.settled()
     [sent] = harness.delivered(GROUP)
@@ -83,7 +89,9 @@ async def test_a_task_card_edits_one_message_and_only_its_newest_version_is_sent
     assert (live.chat_id, live.message_id) == (GROUP, message_id)
 
     versions = [
-        harness.enqueue(GROUP, f"Task 5000123: called {n} of 100", kind=OutboxKind.TASK_CARD, edit_key=key)
+        harness.enqueue(
+            GROUP, f"Task 5000123: called {n} of 100", kind=OutboxKind.TASK_CARD, edit_key=key
+        )
         for n in (10, 20, 30)
     ]
     await harness.settled()
@@ -132,11 +140,15 @@ async def test_depth_and_lag_are_reported_while_messages_wait_and_drop_to_zero_a
     harness.telegram.fail_next("sendMessage", 502, times=None)
     harness.enqueue(PRIVATE, "waiting")
     sender = await harness.start_sender(backoff_base=0.2)
-    await harness.until(lambda: (OUTBOX_DEPTH._value.get() == 1 and RELAY_LAG_SECONDS._value.get() > 0.2),
-                        what="depth 1 and a growing lag")
+    await harness.until(
+        lambda: OUTBOX_DEPTH._value.get() == 1 and RELAY_LAG_SECONDS._value.get() > 0.2,
+        what="depth 1 and a growing lag",
+    )
     harness.telegram.clear_failures()
     await harness.settled()
-    await harness.until(lambda: OUTBOX_DEPTH._value.get() == 0 and RELAY_LAG_SECONDS._value.get() == 0,
-                        what="depth and lag back to 0")
+    await harness.until(
+        lambda: OUTBOX_DEPTH._value.get() == 0 and RELAY_LAG_SECONDS._value.get() == 0,
+        what="depth and lag back to 0",
+    )
     assert sender.running
     assert [r.status for r in harness.rows()] == [OutboxStatus.SENT]

@@ -51,7 +51,10 @@ async def test_a_chat_that_migrated_gets_its_messages_at_the_new_id_and_moves_ev
     await harness.start_sender()
     await harness.settled()
     assert [c.text for c in harness.delivered(new)] == [
-        "call record 0", "call record 1", "call record 2", "Task 9: called 5"
+        "call record 0",
+        "call record 1",
+        "call record 2",
+        "Task 9: called 5",
     ]
     assert harness.delivered(old) == []
     upgraded = [c for c in harness.telegram.calls_of("sendMessage", old) if not c.ok]
@@ -64,7 +67,9 @@ async def test_a_chat_that_migrated_gets_its_messages_at_the_new_id_and_moves_ev
     old_chat, new_chat, routes, live = harness.database.call(state)
     assert not old_chat.active and new_chat.active and new_chat.title == "Team One"
     assert sorted(routes) == [(new, "Night shift"), (new, "Team One")]
-    assert live.chat_id == new and live.message_id == harness.delivered(new)[-1].result["message_id"]
+    assert (
+        live.chat_id == new and live.message_id == harness.delivered(new)[-1].result["message_id"]
+    )
     assert {harness.row(i).chat_id for i in ids} == {new}
 
 
@@ -137,7 +142,10 @@ async def test_server_errors_are_retried_with_backoff_and_the_attempts_kept(
     # Backoff from 0.3 s: 0.3, 0.6, 1.2 s (±20%), longer than the chat's own pacing.
     await harness.start_sender(backoff_base=0.3)
     await harness.settled()
-    assert [c.text for c in harness.delivered(PRIVATE)] == ["after three bad gateways", "queued behind it"]
+    assert [c.text for c in harness.delivered(PRIVATE)] == [
+        "after three bad gateways",
+        "queued behind it",
+    ]
     attempts = harness.telegram.calls_of("sendMessage", PRIVATE)
     assert [c.status for c in attempts] == [502, 502, 502, 200, 200]
     gaps = [b.time - a.time for a, b in zip(attempts, attempts[1:4], strict=False)]
@@ -209,7 +217,9 @@ async def test_a_message_telegram_refuses_fails_at_once_and_the_chat_goes_on(
 
 async def test_a_deleted_forum_topic_sends_to_the_main_thread(harness: SenderHarness) -> None:
     harness.telegram.set_chat(GROUP, chat_type="supergroup", is_forum=True)
-    harness.telegram.fail_next("sendMessage", 400, "Bad Request: message thread not found", chat_id=GROUP)
+    harness.telegram.fail_next(
+        "sendMessage", 400, "Bad Request: message thread not found", chat_id=GROUP
+    )
     harness.enqueue(GROUP, "to topic 42", thread_id=42)
     await harness.start_sender()
     [row] = await harness.settled()
