@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from bot.relay.outbox import OutboxKind
 from bot.render import MESSAGE_LIMIT, split_message
@@ -180,5 +181,6 @@ def plan_single(row: QueuedMessage, live_message_id: int | None) -> list[Part]:
     return [Part(PartMethod.TEXT, text=chunk) for chunk in split_message(row.text)]
 
 
-def is_mergeable_ringing(row: QueuedMessage) -> bool:
+def is_mergeable_ringing(row: QueuedMessage | Any) -> bool:
+    """A plain ringing message (an outbox row or its copy): these merge when they wait."""
     return row.kind == OutboxKind.RINGING.value and row.photo is None and row.edit_key is None

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -80,7 +81,7 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _due(row: OutboxMessage, now: datetime) -> bool:
+def _due(row: Any, now: datetime) -> bool:
     if row.status == OutboxStatus.PENDING:
         return row.not_before <= now
     return row.lease_until is None or row.lease_until <= now
@@ -91,8 +92,7 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
         yield ids[start : start + _CHUNK]
 
 
-def _snapshot(row: OutboxMessage, attempts: int) -> QueuedMessage:
-    assert row.id is not None
+def _snapshot(row: Any, attempts: int) -> QueuedMessage:
     return QueuedMessage(
         id=row.id,
         chat_id=row.chat_id,
@@ -190,15 +190,14 @@ def _lock_pacing(session: Session, chat_id: int, now: datetime) -> ChatPacing | 
     return session.execute(select(ChatPacing).where(ChatPacing.chat_id == chat_id)).scalar_one()
 
 
-def _plan(rows: list[OutboxMessage], now: datetime) -> tuple[list[OutboxMessage], Merge]:
+def _plan(rows: list[Any], now: datetime) -> tuple[list[Any], Merge]:
     head = rows[0]
     due = [row for row in rows if _due(row, now) and row.thread_id == head.thread_id]
     if head.edit_key is not None:
         same = [row for row in due if row.edit_key == head.edit_key]
         return same, (Merge.EDIT_KEY if len(same) > 1 else Merge.NONE)
-    head_snapshot = _snapshot(head, head.attempts)
-    if is_mergeable_ringing(head_snapshot):
-        ringing = [row for row in due if is_mergeable_ringing(_snapshot(row, row.attempts))]
+    if is_mergeable_ringing(head):
+        ringing = [row for row in due if is_mergeable_ringing(row)]
         if len(ringing) > 1:
             return ringing, Merge.RINGING
     return [head], Merge.NONE
@@ -222,17 +221,16 @@ def claim_batch(
     pacing = _lock_pacing(session, chat_id, now)
     if pacing is None:
         return None
+    # Plain rows, not ORM objects: a merged batch can hold thousands.
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
     query = (
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.status.in_(UNFINISHED),  # type: ignore[attr-defined]
-        )
-        .order_by(OutboxMessage.id)
+        select(table)
+        .where(table.c.chat_id == chat_id, table.c.status.in_(UNFINISHED))
+        .order_by(table.c.id)
         .limit(max_rows)
         .with_for_update(skip_locked=True)
     )
-    rows = list(session.execute(query).scalars())
+    rows = list(session.execute(query))
     if not rows:
         return None
     if pacing.next_send_at > now:
@@ -243,7 +241,7 @@ def claim_batch(
             return NotYet(head.not_before)
         return None  # being sent under a live lease
     batch, merge = _plan(rows, now)
-    ids = [row.id for row in batch if row.id is not None]
+    ids = [row.id for row in batch]
     taken_over = [row.id for row in batch if row.status == OutboxStatus.SENDING]
     claimed = 0
     for chunk in _chunks(ids):

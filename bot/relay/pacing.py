@@ -124,6 +124,10 @@ class FloodLimits:
     overall_messages: int = 30  # overall: at most 30 messages in any 1 s
     overall_window: float = 1.0
     relay_overall_messages: int = 25  # of those, what the relay may use
+    # A relay message that goes out up to this late keeps the chat's cadence (the next one is
+    # due one interval after its slot, not after it), so claiming and rendering a batch do not
+    # make a backlogged chat drift behind. The windows above still bound every minute.
+    relay_catch_up: float = 0.5
 
     @property
     def relay_group_interval(self) -> float:
@@ -138,6 +142,7 @@ class FloodLimits:
             self,
             chat_window=self.chat_window * factor,
             relay_private_interval=self.relay_private_interval * factor,
+            relay_catch_up=self.relay_catch_up * factor,
             group_window=self.group_window * factor,
             overall_window=self.overall_window * factor,
         )
@@ -281,7 +286,8 @@ class FloodBudget:
                 state.entries.popleft()
             state.entries.append(entry)
             if priority is Priority.RELAY:
-                state.relay_next = max(state.relay_next, now) + self.limits.relay_interval(chat)
+                slot = max(state.relay_next, now - self.limits.relay_catch_up)
+                state.relay_next = slot + self.limits.relay_interval(chat)
         return entry
 
     def complete(self, entry: Entry, now: float) -> None:

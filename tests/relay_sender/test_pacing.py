@@ -46,8 +46,9 @@ def test_a_relay_flood_into_one_group_takes_16_messages_a_minute_evenly_spaced()
         t += 0.05
     assert most_in_window(sent, 60.0) == 16
     gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
-    assert min(gaps) >= REAL.relay_group_interval - 1e-9
-    assert len(sent) >= 300 / (REAL.relay_group_interval + 0.05) - 1
+    # A send that goes a little late keeps the cadence: the next may follow a little sooner.
+    assert min(gaps) >= REAL.relay_group_interval - REAL.relay_catch_up - 1e-9
+    assert len(sent) >= 300 / REAL.relay_group_interval - 2  # no drift
 
 
 def test_replies_never_wait_behind_a_relay_flood_and_together_they_stay_within_limits() -> None:
@@ -94,7 +95,9 @@ def test_a_private_chat_gets_relay_messages_every_1_5_s_leaving_room_for_a_reply
             sent.append(send_now(budget, chat, Priority.RELAY, t))
         t += 0.01
     assert most_in_window(sent, REAL.chat_window) == REAL.chat_messages - 1
-    assert min(b - a for a, b in zip(sent, sent[1:], strict=False)) >= 1.5 - 1e-9
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= REAL.relay_private_interval - REAL.relay_catch_up - 1e-9
+    assert sum(gaps) / len(gaps) >= REAL.relay_private_interval - 1e-9
 
 
 def test_the_overall_budget_keeps_five_a_second_for_replies() -> None:
