@@ -156,7 +156,7 @@ class Sender:
         concurrency: int = 16,
         timeouts: SenderTimeouts | None = None,
     ) -> None:
-        limiter = bot.rate_limiter
+        limiter = getattr(bot, "rate_limiter", None)
         if not isinstance(limiter, TelegramRateLimiter):
             raise TypeError(
                 "the sender needs a bot built with TelegramRateLimiter as its rate_limiter, so "
@@ -325,7 +325,6 @@ class Sender:
             remaining = await self._record_part(
                 batch, part, index, last, message_id, chat_id, remaining
             )
-        await self._save_schedule(chat_id)
 
     async def _record_part(
         self,
@@ -337,10 +336,12 @@ class Sender:
         chat_id: int,
         remaining: list[int],
     ) -> list[int]:
-        """Write what one sent part settled; return the rows still to send."""
+        """Write what one sent part settled, and the chat's relay schedule for every replica, in
+        one transaction; return the rows still to send."""
         now = utcnow()
         owner = self.owner
         representative = batch.representative
+        schedule = _from_epoch(self.limiter.relay_next(chat_id))
         if batch.merge is Merge.RINGING:
             shown = list(part.row_ids) or list(remaining)
             rest = [row_id for row_id in remaining if row_id not in set(shown)]
@@ -349,14 +350,16 @@ class Sender:
                 kept = claims.mark_delivered(s, owner, shown[0], shown[1:], message_id, now)
                 if rest:
                     claims.renew_lease(s, rest, owner, now + self.lease)
+                claims.push_schedule(s, chat_id, schedule, now)
                 return kept
 
             kept = await self.database.run(record)
             self._warn_if_lost(kept, batch)
             return rest
         if not last:
-            await self.database.run(
-                lambda s: claims.renew_lease(
+
+            def progress(s: Session) -> None:
+                claims.renew_lease(
                     s,
                     remaining,
                     owner,
@@ -365,7 +368,9 @@ class Sender:
                     representative=representative.id,
                     first_message_id=message_id if index == 0 else None,
                 )
-            )
+                claims.push_schedule(s, chat_id, schedule, now)
+
+            await self.database.run(progress)
             return remaining
         merged = [row_id for row_id in batch.ids if row_id != representative.id]
         edit_key = representative.edit_key if representative.photo is None else None
@@ -374,6 +379,7 @@ class Sender:
             kept = claims.mark_delivered(s, owner, representative.id, merged, message_id, now)
             if kept and edit_key is not None and message_id is not None:
                 claims.save_live_message(s, edit_key, chat_id, message_id, now)
+            claims.push_schedule(s, chat_id, schedule, now)
             return kept
 
         self._warn_if_lost(await self.database.run(finish), batch)
