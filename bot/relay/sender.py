@@ -461,6 +461,11 @@ class Sender:
     async def _call(
         self, part: Part, chat_id: int, thread_id: int | None, *, plain: bool
     ) -> int | None:
+        wait = self.limiter.relay_wait(chat_id)
+        if wait > self.lease.total_seconds() / 3:
+            # Replies took this chat's budget after the batch was claimed: hand the batch back
+            # rather than wait inside its lease (another replica could take it over meanwhile).
+            raise _Hold(wait)
         timeouts = self.timeouts
         common = {
             "rate_limit_args": Priority.RELAY,
@@ -527,7 +532,7 @@ class Sender:
     async def _hold(self, chat_id: int, ids: list[int], seconds: float) -> None:
         now = utcnow()
         until = now + timedelta(seconds=seconds)
-        log.info("chat %s: Telegram asked to wait %.0f s; other chats go on", chat_id, seconds)
+        log.info("chat %s waits %.1f s for its flood budget; other chats go on", chat_id, seconds)
 
         def hold(s: Session) -> None:
             claims.release(
