@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any
 
 from bot.relay.outbox import OutboxKind
-from bot.render import MESSAGE_LIMIT, split_message
+from bot.render import MESSAGE_LIMIT, esc, split_message
 
 CAPTION_LIMIT = 1024
 # A merged ringing listing may take this many text messages; more becomes one document.
@@ -96,12 +96,16 @@ def plain_text(text: str) -> str:
     return html.unescape(_TAG.sub("", _LINK.sub(link, text))).strip()
 
 
+EVENT_LINE_LIMIT = 300
+
+
 def event_line(text: str) -> str:
-    """The one-line form of a ringing event: the first non-empty line of its text."""
-    for line in text.split("\n"):
-        if line.strip():
-            return line.strip()
-    return text.strip()
+    """The one-line form of a ringing event: the first non-empty line of its text (cut, as
+    plain text, when a renderer made it longer than a line should be)."""
+    line = next((line.strip() for line in text.split("\n") if line.strip()), text.strip())
+    if len(line) <= EVENT_LINE_LIMIT:
+        return line
+    return esc(plain_text(line)[: EVENT_LINE_LIMIT - 1]) + "…"
 
 
 def span_words(seconds: float) -> str:

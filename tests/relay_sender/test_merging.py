@@ -117,3 +117,18 @@ async def test_a_single_waiting_ringing_event_is_sent_as_it_is(harness: SenderHa
     await harness.settled()
     [message] = harness.delivered(GROUP)
     assert message.text == ringing_text(1)
+
+
+async def test_an_event_with_an_overlong_first_line_is_cut_short_in_a_merged_listing(
+    harness: SenderHarness,
+) -> None:
+    long_line = "📞 <b>1001</b> " + "<i>note</i> " * 400
+    ids = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(40)]
+    ids.append(harness.enqueue(GROUP, long_line + "\nTask: 1", kind=OutboxKind.RINGING))
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert len(message.text) <= 4096
+    line = next(t for t in message.text.split("\n") if t.startswith("📞 1001 note"))
+    assert line.endswith("…") and len(line) <= 300
+    assert_every_event_shown_once_merged(harness, ids)
