@@ -38,6 +38,8 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.numbers_pipeline
 	$(BIN)/python -m bench.number_checker
+	$(BIN)/python -m bench.relay_flood
+	$(BIN)/python -m bench.relay_latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache

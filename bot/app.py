@@ -11,7 +11,7 @@ import sys
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
@@ -19,6 +19,8 @@ from bot.handlers import register_handlers
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
+from bot.relay.pacing import TelegramRateLimiter
+from bot.relay.sender import Sender
 from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
 from bot.updates import OrderedUpdateProcessor
@@ -44,7 +46,8 @@ def build_application(runtime: Runtime) -> Application:
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # One budget for handler replies and the outbox sender (replies first): bot/relay/pacing.py
+        .rate_limiter(TelegramRateLimiter(reply_retries=3))
         # Updates are handled at once, in order only where it matters (bot/updates.py). Shared
         # state lives in the database, which is what makes a double-tapped Submit create one task
         # even across replicas.
@@ -88,6 +91,7 @@ class BotService:
         self._sock: socket.socket | None = None
         self._simulator = None
         self.presence: ReplicaPresence | None = None
+        self.sender: Sender | None = None
         self.listen_port: int | None = None
 
     @property
@@ -172,6 +176,10 @@ class BotService:
                 drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
             )
 
+        # The only way relayed messages leave; it shares the application's bot and rate limiter.
+        self.sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
+        await self.sender.start()
+
         listener = create_listener_app(self.runtime, application)
         self._listener = await start_asgi_server(listener, sock=sock)
         log.info(
@@ -187,6 +195,8 @@ class BotService:
             steps.append(self._listener.stop)
         elif self._sock is not None:
             self._sock.close()
+        if self.sender is not None:
+            steps.append(self.sender.stop)
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:

@@ -469,6 +469,26 @@ class OutboxMessage(SQLModel, table=True):
     telegram_message_id: int | None = None
     merged_into: int | None = None
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A message sent as several Telegram messages (split text, photo then text): how many went,
+    # so a retry or a restart continues with the next one instead of repeating them.
+    parts_sent: int = 0
+    failed_at: datetime | None = None  # when the sender gave up (status failed)
+
+
+class ChatPacing(SQLModel, table=True):
+    """When the sender may next send to a chat, shared by every replica.
+
+    `next_send_at` is the chat's relay schedule (one message per 1.5 s in a private chat, per
+    3.75 s in a group; pushed later by a RetryAfter). The sender locks this row while it claims
+    a chat's messages (FOR UPDATE SKIP LOCKED on PostgreSQL, a write first on SQLite), which
+    also keeps one chat's messages in order across replicas. See bot/relay/pacing.py.
+    """
+
+    __tablename__ = "chat_pacing"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    next_send_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class LiveMessage(SQLModel, table=True):

@@ -28,6 +28,18 @@ What it imitates from the real API, because tests should fail where production w
 - getUpdates confirms by offset, long-polls (capped at `long_poll_cap` seconds so shutdowns are
   fast), honours `allowed_updates`, and answers 409 while a webhook is set; with a webhook set, the
   fake POSTs pending updates to it (with the secret token header), like Telegram does.
+
+Opt-in, for the outbox sender's tests (self-contained, see "flood limits and stalls" below):
+- `flood_limits=True` (or a `FloodRules`): Telegram's flood limits are enforced with 429 and
+  `retry_after`: per chat at most 3 messages in any 3 s (one a second, short bursts), per group
+  at most 20 new messages in any 60 s, overall at most 30 messages in any 1 s. Sends and edits
+  count when they succeed; `flood_refusals` lists the 429s given;
+- `stall_next(method, seconds)`: the answer comes only after `seconds`, and a request whose
+  client gave up meanwhile is not carried out (a network failure before Telegram took it);
+- `remove_message(chat_id, message_id)`: someone deleted the bot's message (edits of it then
+  answer "message to edit not found");
+- `fail_matching(method, fragment, ...)`: calls whose text or caption contains `fragment` get
+  an error (one part of a message sent in several).
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ import socket
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -588,6 +601,40 @@ class _Failure:
     chat_id: int | str | None
 
 
+@dataclass(frozen=True)
+class FloodRules:
+    """Telegram's flood limits as the fake enforces them (`scaled()` shrinks the time spans)."""
+
+    chat_messages: int = 3  # per chat, sends and edits
+    chat_window: float = 3.0
+    group_messages: int = 20  # per group (negative chat id), new messages only
+    group_window: float = 60.0
+    overall_messages: int = 30  # every chat together, sends and edits
+    overall_window: float = 1.0
+
+    def scaled(self, factor: float) -> FloodRules:
+        return FloodRules(
+            chat_messages=self.chat_messages,
+            chat_window=self.chat_window * factor,
+            group_messages=self.group_messages,
+            group_window=self.group_window * factor,
+            overall_messages=self.overall_messages,
+            overall_window=self.overall_window * factor,
+        )
+
+
+FLOOD_NEW_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+FLOOD_EDIT_METHODS = frozenset({"editMessageText", "editMessageCaption", "editMessageReplyMarkup"})
+
+
+@dataclass
+class _Stall:
+    method: str
+    seconds: float
+    times: int | None
+    chat_id: int | str | None
+
+
 @dataclass
 class _Webhook:
     url: str
@@ -609,6 +656,7 @@ class FakeTelegram:
         can_join_groups: bool = True,
         long_poll_cap: float = 1.0,
         download_limit: int | None = MAX_DOWNLOAD_SIZE,
+        flood_limits: bool | FloodRules = False,
     ) -> None:
         """download_limit=None plays a local Bot API server (`--local`), which has no 20 MB cap."""
         self.token = token
@@ -618,6 +666,14 @@ class FakeTelegram:
         self.can_join_groups = can_join_groups
         self.long_poll_cap = long_poll_cap
         self.download_limit = download_limit
+        if flood_limits is True:
+            flood_limits = FloodRules()
+        self.flood_rules: FloodRules | None = flood_limits or None
+        self._flood_chat: dict[int, deque[tuple[float, bool]]] = {}
+        self._flood_overall: deque[float] = deque()
+        self._flood_refusals: list[BotApiCall] = []
+        self._stalls: list[_Stall] = []
+        self._matching: list[tuple[str, str, _ApiError, list[int | None]]] = []
         self.url = ""
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -848,9 +904,59 @@ class FakeTelegram:
                 _Failure(canonical, error_code, description, parameters or None, times, chat_id)
             )
 
+    def stall_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        times: int | None = 1,
+        chat_id: int | str | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `method` (to `chat_id`, if given) only after
+        `seconds`; a call whose client gave up meanwhile is not carried out."""
+        canonical = self._method_names.get(method.lower())
+        if canonical is None:
+            raise ValueError(f"the fake does not implement {method!r}")
+        with self._lock:
+            self._stalls.append(_Stall(canonical, seconds, times, chat_id))
+
+    def fail_matching(
+        self,
+        method: str,
+        fragment: str,
+        error_code: int = 502,
+        description: str = "Bad Gateway",
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Answer calls of `method` whose text or caption contains `fragment` with an error
+        (`times` of them; None: until clear_failures())."""
+        canonical = self._method_names.get(method.lower())
+        if canonical is None:
+            raise ValueError(f"the fake does not implement {method!r}")
+        with self._lock:
+            self._matching.append(
+                (canonical, fragment, _ApiError(error_code, description), [times])
+            )
+
+    def remove_message(self, chat_id: int, message_id: int) -> None:
+        """Someone deleted a message of the chat (the bot's edits of it then fail)."""
+        with self._lock:
+            chat = self._chats.get(chat_id)
+            if chat is None or message_id not in chat.messages:
+                raise ValueError(f"chat {chat_id} has no message {message_id}")
+            del chat.messages[message_id]
+
+    @property
+    def flood_refusals(self) -> list[BotApiCall]:
+        """The calls the flood limits refused with 429 (injected failures are not in it)."""
+        with self._lock:
+            return list(self._flood_refusals)
+
     def clear_failures(self) -> None:
         with self._lock:
             self._failures.clear()
+            self._matching.clear()
 
     def migrate_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """From now on every call about `old_chat_id` answers "group chat was upgraded"."""
@@ -1375,12 +1481,19 @@ class FakeTelegram:
         try:
             if method == "getUpdates":
                 return await self._long_poll(request, params)
+            if not await self._stall(request, method, params):
+                return self._record_error(
+                    method, params, files, _ApiError(499, "the client went away before the answer")
+                )
             with self._lock:
                 if method not in self._methods:
                     raise _ApiError(404, "Not Found: method not found")
                 self._check_chat(method, params)
                 self._injected_failure(method, params)
+                self._matching_failure(method, params)
+                self._flood_check(method, params)
                 result = self._methods[method](params, files)
+                self._flood_count(method, params)
                 return self._record_ok(method, params, files, result)
         except _ApiError as error:
             return self._record_error(method, params, files, error)
@@ -1567,6 +1680,90 @@ class FakeTelegram:
                 if failure.times <= 0:
                     self._failures.remove(failure)
             raise _ApiError(failure.error_code, failure.description, failure.parameters)
+
+    # -- flood limits and stalls ------------------------------------------------------------
+
+    async def _stall(self, request: Request, method: str, params: dict[str, Any]) -> bool:
+        """Wait out an injected stall; False when the client went away meanwhile."""
+        with self._lock:
+            stall = next(
+                (
+                    s
+                    for s in self._stalls
+                    if s.method == method and s.chat_id in (None, params.get("chat_id"))
+                ),
+                None,
+            )
+            if stall is None:
+                return True
+            if stall.times is not None:
+                stall.times -= 1
+                if stall.times <= 0:
+                    self._stalls.remove(stall)
+        deadline = time.monotonic() + stall.seconds
+        while time.monotonic() < deadline and not self._stopping:
+            if await request.is_disconnected():
+                return False
+            await asyncio.sleep(0.01)
+        return not await request.is_disconnected()
+
+    def _matching_failure(self, method: str, params: dict[str, Any]) -> None:
+        text = str(params.get("text", params.get("caption")) or "")
+        for entry in list(self._matching):
+            name, fragment, error, left = entry
+            if name != method or fragment not in text:
+                continue
+            if left[0] is not None:
+                left[0] -= 1
+                if left[0] <= 0:
+                    self._matching.remove(entry)
+            raise error
+
+    def _flood_check(self, method: str, params: dict[str, Any]) -> None:
+        rules = self.flood_rules
+        is_new = method in FLOOD_NEW_METHODS
+        if rules is None or not (is_new or method in FLOOD_EDIT_METHODS):
+            return
+        now = time.time()
+        waits = [
+            _window_wait(self._flood_overall, rules.overall_messages, rules.overall_window, now)
+        ]
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int):
+            times = self._flood_chat.get(chat_id, deque())
+            waits.append(
+                _window_wait([t for t, _ in times], rules.chat_messages, rules.chat_window, now)
+            )
+            if is_new and chat_id < 0:
+                new_times = [t for t, new in times if new]
+                waits.append(_window_wait(new_times, rules.group_messages, rules.group_window, now))
+        wait = max(waits)
+        if wait > 0:
+            retry_after = max(1, int(wait + 0.999))
+            error = _ApiError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+            self._flood_refusals.append(
+                BotApiCall(0, method, params, {}, now, 429, None, error.description)
+            )
+            raise error
+
+    def _flood_count(self, method: str, params: dict[str, Any]) -> None:
+        rules = self.flood_rules
+        is_new = method in FLOOD_NEW_METHODS
+        if rules is None or not (is_new or method in FLOOD_EDIT_METHODS):
+            return
+        now = time.time()
+        self._flood_overall.append(now)
+        while self._flood_overall and self._flood_overall[0] <= now - rules.overall_window:
+            self._flood_overall.popleft()
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int):
+            times = self._flood_chat.setdefault(chat_id, deque())
+            times.append((now, is_new))
+            horizon = now - max(rules.chat_window, rules.group_window)
+            while times and times[0][0] <= horizon:
+                times.popleft()
 
     def _target_chat(self, params: dict[str, Any]) -> _Chat:
         if "chat_id" not in params:
@@ -2138,6 +2335,14 @@ class _Everything:
 
     def __contains__(self, item: object) -> bool:
         return item not in self.exclude
+
+
+def _window_wait(times: Any, cap: int, window: float, now: float) -> float:
+    """Seconds until fewer than `cap` of `times` lie in the last `window` (0: now)."""
+    recent = sorted(t for t in times if t > now - window)
+    if len(recent) < cap:
+        return 0.0
+    return recent[len(recent) - cap] + window - now
 
 
 def _update_type(update: dict[str, Any]) -> str:

@@ -1,0 +1,134 @@
+"""When a chat's queue backs up, its waiting ringing events become one message; none is lost."""
+
+from __future__ import annotations
+
+from bot.relay.merging import event_line, plain_text
+from bot.relay.outbox import OutboxKind
+from storage.models import OutboxStatus
+from tests.relay_sender.conftest import GROUP, SenderHarness, ringing_text
+
+
+def shown_text(harness: SenderHarness, chat_id: int) -> str:
+    """Everything a member of the chat can read: texts, captions and attached files."""
+    chunks = []
+    for call in harness.delivered(chat_id):
+        chunks.append(call.text or "")
+        for upload in call.files.values():
+            chunks.append(upload.content.decode("utf-8"))
+    return "\n".join(chunks)
+
+
+def assert_every_event_shown_once_merged(harness: SenderHarness, ids: list[int]) -> None:
+    rows = {r.id: r for r in harness.rows()}
+    sent = [rows[i] for i in ids if rows[i].status == OutboxStatus.SENT]
+    merged = [rows[i] for i in ids if rows[i].status == OutboxStatus.MERGED]
+    assert len(sent) + len(merged) == len(ids)
+    sent_ids = {r.id for r in sent}
+    assert all(r.merged_into in sent_ids for r in merged)
+    by_id = {r.id: r for r in sent}
+    assert all(r.telegram_message_id == by_id[r.merged_into].telegram_message_id for r in merged)
+
+
+async def test_fourteen_waiting_ringing_events_become_one_message_with_every_event(
+    harness: SenderHarness,
+) -> None:
+    ids = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(14)]
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert message.text.startswith("📞 <b>14 calls ringing</b> in the last ")
+    for n in range(14):
+        assert ringing_text(n).strip() in message.text  # each event in full
+    assert_every_event_shown_once_merged(harness, ids)
+    assert harness.row(ids[0]).status == "sent"
+
+
+async def test_a_longer_backlog_lists_one_line_per_event(harness: SenderHarness) -> None:
+    ids = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(60)]
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert message.text.startswith("📞 <b>60 calls ringing</b>")
+    assert message.text.count("\n") == 60
+    for n in range(60):
+        assert event_line(ringing_text(n)) in message.text
+    assert_every_event_shown_once_merged(harness, ids)
+
+
+async def test_a_backlog_over_one_message_is_split_in_two_and_each_part_owns_its_events(
+    harness: SenderHarness,
+) -> None:
+    ids = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(130)]
+    await harness.start_sender()
+    await harness.settled()
+    first, second = harness.delivered(GROUP)
+    assert first.text.startswith("📞 <b>130 calls ringing</b>")
+    assert second.text.startswith("📞 <b>ringing, continued</b> (2):")
+    assert all(len(part.text) <= 4096 for part in (first, second))
+    joined = first.text + "\n" + second.text
+    for n in range(130):
+        assert joined.count(event_line(ringing_text(n))) == 1
+    assert_every_event_shown_once_merged(harness, ids)
+    rows = {r.id: r for r in harness.rows()}
+    heads = {rows[i].merged_into or i for i in ids}
+    assert len(heads) == 2  # one sent row per Telegram message, the others merged into it
+
+
+async def test_a_storm_becomes_one_document_with_every_event_and_the_newest_in_the_caption(
+    harness: SenderHarness,
+) -> None:
+    ids = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(500)]
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert message.method == "sendDocument"
+    assert message.text.startswith("📞 <b>500 calls ringing</b> in the last ")
+    assert len(message.text) <= 1024
+    assert event_line(ringing_text(499)) in message.text  # the newest, right there
+    assert message.text.endswith("Every one of them is in the attached list.")
+    [upload] = message.files.values()
+    assert upload.file_name.startswith("ringing-") and upload.file_name.endswith(".txt")
+    listing = upload.content.decode("utf-8")
+    for n in range(500):
+        assert plain_text(ringing_text(n)) in listing
+    assert_every_event_shown_once_merged(harness, ids)
+
+
+async def test_ringing_events_merge_while_other_messages_keep_their_order(
+    harness: SenderHarness,
+) -> None:
+    ids = []
+    for n in range(6):
+        ids.append(harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING))
+        harness.enqueue(GROUP, f"call record {n}")
+    await harness.start_sender()
+    await harness.settled()
+    texts = [c.text for c in harness.delivered(GROUP)]
+    assert texts[0].startswith("📞 <b>6 calls ringing</b>")
+    assert texts[1:] == [f"call record {n}" for n in range(6)]
+    for n in range(6):
+        assert ringing_text(n).strip() in shown_text(harness, GROUP)
+    assert_every_event_shown_once_merged(harness, ids)
+
+
+async def test_a_single_waiting_ringing_event_is_sent_as_it_is(harness: SenderHarness) -> None:
+    harness.enqueue(GROUP, ringing_text(1), kind=OutboxKind.RINGING)
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert message.text == ringing_text(1)
+
+
+async def test_an_event_with_an_overlong_first_line_is_cut_short_in_a_merged_listing(
+    harness: SenderHarness,
+) -> None:
+    long_line = "📞 <b>1001</b> " + "<i>note</i> " * 400
+    ids = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(40)]
+    ids.append(harness.enqueue(GROUP, long_line + "\nTask: 1", kind=OutboxKind.RINGING))
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert len(message.text) <= 4096
+    line = next(t for t in message.text.split("\n") if t.startswith("📞 1001 note"))
+    assert line.endswith("…") and len(line) <= 300
+    assert_every_event_shown_once_merged(harness, ids)
