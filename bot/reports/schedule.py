@@ -23,8 +23,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot.relay.outbox import OutboxKind, enqueue
-from bot.reports.service import CAPTION_LIMIT, SummaryContent, build_summary, chat_zone
-from storage.models import BoundChat, DailySummary
+from bot.reports.service import SummaryContent, build_summary, chat_zone
+from storage.models import BoundChat, DailySummary, OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -118,25 +118,9 @@ def claim_and_enqueue(
     return True
 
 
-def enqueue_summary(session: Session, chat: BoundChat, content: SummaryContent):  # noqa: ANN201
-    """The summary as outbox messages: the chart with the text as caption when it fits, else the
-    chart and the text as its own message (the sender sends a photo's text after it)."""
-    if content.chart is not None and len(content.text) > CAPTION_LIMIT:
-        enqueue(
-            session,
-            chat_id=chat.chat_id,
-            thread_id=chat.thread_id,
-            kind=OutboxKind.SUMMARY,
-            text="",
-            photo=content.chart,
-        )
-        return enqueue(
-            session,
-            chat_id=chat.chat_id,
-            thread_id=chat.thread_id,
-            kind=OutboxKind.SUMMARY,
-            text=content.text,
-        )
+def enqueue_summary(session: Session, chat: BoundChat, content: SummaryContent) -> OutboxMessage:
+    """The summary as one outbox message: the sender sends the chart with the text as its caption
+    when it fits 1,024 characters, else the chart and then the text."""
     return enqueue(
         session,
         chat_id=chat.chat_id,
