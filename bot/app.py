@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 
+import uvloop
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application
 
@@ -81,6 +82,10 @@ class BotService:
         sock = self._sock = bind_socket(settings.listen_host, settings.listen_port)
         self.listen_port = sock.getsockname()[1]
 
+        # The sandbox works without PUSH_TOKEN; its simulator and the listener share this one.
+        push_token = settings.push_token.get_secret_value() if settings.push_token else None
+        if self.sandbox and not push_token:
+            push_token = "sandbox"
         base_url = settings.laaffic_base_url
         api_key = settings.laaffic_api_key or ""
         api_secret = (
@@ -94,9 +99,6 @@ class BotService:
                 start_simulator_server,
             )
 
-            push_token = (
-                settings.push_token.get_secret_value() if settings.push_token else "sandbox"
-            )
             config = config_from_settings(
                 settings, push_url=f"{self.listener_url}/push/{push_token}"
             )
@@ -135,7 +137,7 @@ class BotService:
                 drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
             )
 
-        listener = create_listener_app(self.runtime, application)
+        listener = create_listener_app(self.runtime, application, push_token=push_token)
         self._listener = await start_asgi_server(listener, sock=sock)
         log.info(
             "ccbot is running: listener on %s, Telegram %s mode",
@@ -207,7 +209,9 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
 
 def run_bot(settings: Settings, *, sandbox: bool = False) -> int:
     try:
-        asyncio.run(serve(settings, sandbox=sandbox))
+        # uvloop (DESIGN.md): the listener serves the pushes from this same loop.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(settings, sandbox=sandbox))
     except Exception as exc:
         problem = startup_problem(exc, settings)
         if problem is None:
