@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.relay.ingest import InboxWriter
 from bot.runtime import Runtime
 from storage.db import Database
 from storage.models import DeadLetter, PushInbox
+from tests.fakes.simulator import LoopThread
 
 PUSH_TOKEN = "push-token-for-listener-tests-7f3a9c"
 _ids = itertools.count(1)
@@ -79,11 +80,10 @@ def call_body(**fields: Any) -> dict[str, Any]:
 
 
 @dataclass
-class Listener:
+class _Served:
     server: AsgiServer
     runtime: Runtime
     inbox: InboxWriter
-    http: httpx.AsyncClient
 
     @property
     def base_url(self) -> str:
@@ -92,14 +92,6 @@ class Listener:
     def push_url(self, suffix: str = "", token: str = PUSH_TOKEN) -> str:
         return f"{self.base_url}/push/{token}{suffix}"
 
-    async def post(self, suffix: str, body: Any, **kwargs: Any) -> httpx.Response:
-        """POST `body` (JSON-encoded unless bytes) the way the platform does."""
-        content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json;charset=UTF-8"}
-        return await self.http.post(
-            self.push_url(suffix), content=content, headers=headers, **kwargs
-        )
-
     def inbox_rows(self) -> list[PushInbox]:
         with Session(self.runtime.database.engine) as session:
             return list(session.exec(select(PushInbox).order_by(PushInbox.id)))
@@ -107,6 +99,26 @@ class Listener:
     def dead_letters(self) -> list[DeadLetter]:
         with Session(self.runtime.database.engine) as session:
             return list(session.exec(select(DeadLetter).order_by(DeadLetter.id)))
+
+
+@dataclass
+class ThreadedListener(_Served):
+    """A listener in its own loop thread, for sync tests (hypothesis, the simulator's sandbox)."""
+
+
+@dataclass
+class Listener(_Served):
+    """A listener in the test's own loop, with an async client."""
+
+    http: httpx.AsyncClient
+
+    async def post(self, suffix: str, body: Any, **kwargs: Any) -> httpx.Response:
+        """POST `body` (JSON-encoded unless bytes) the way the platform does."""
+        content = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json;charset=UTF-8"}
+        return await self.http.post(
+            self.push_url(suffix), content=content, headers=headers, **kwargs
+        )
 
     async def metric(self, name: str, **labels: str) -> float:
         """A sample's value from a real scrape of GET /metrics (0 when absent)."""
@@ -148,3 +160,23 @@ async def start_listener(migrated_url: str) -> AsyncIterator[StartListener]:
 @pytest.fixture
 async def listener(start_listener: StartListener) -> Listener:
     return await start_listener()
+
+
+@pytest.fixture
+def threaded_listener(migrated_url: str) -> Iterator[ThreadedListener]:
+    thread = LoopThread("listener")
+    runtime = make_runtime(migrated_url)
+    inbox = InboxWriter(migrated_url)
+    try:
+        server = thread.run(start_asgi_server(create_listener_app(runtime, inbox=inbox)))
+    except BaseException:
+        thread.close()
+        raise
+    try:
+        yield ThreadedListener(server, runtime, inbox)
+    finally:
+        try:
+            thread.run(server.stop())
+        finally:
+            thread.close()
+            runtime.database.dispose()
