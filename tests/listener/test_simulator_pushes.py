@@ -22,14 +22,18 @@ def test_every_push_of_a_simulated_task_is_answered_200_and_stored_as_sent(
     task_id = sandbox.submit(12)
     sandbox.wait_status(task_id, 12, timeout=15)
     calls = wait_until(
-        lambda: len(rows := [r for r in threaded_listener.inbox_rows() if r.kind == "call"]) == 12
-        and rows
+        lambda: (
+            len(rows := [r for r in threaded_listener.inbox_rows() if r.kind == "call"]) == 12
+            and rows
+        )
     )
     # The simulator notes an attempt once it has read the answer, just after the commit.
     attempts = wait_until(
-        lambda: len(seen := running.call(lambda: list(running.simulator.pushes.attempts)))
-        == len(threaded_listener.inbox_rows())
-        and seen
+        lambda: (
+            len(seen := running.call(lambda: list(running.simulator.pushes.attempts)))
+            == len(threaded_listener.inbox_rows())
+            and seen
+        )
     )
     assert all(a.status_code == 200 and a.attempt == 1 for a in attempts)
     rows = threaded_listener.inbox_rows()
