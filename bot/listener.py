@@ -188,11 +188,16 @@ def create_listener_app(
         return Response(status_code=200)
 
     routes = [
+        # Pushes first: they are nearly all the traffic. A trailing slash (as a console address
+        # may be typed) reaches the same route rather than a redirect the platform won't follow.
+        Route("/push/{token}", push_any, methods=["POST"]),
+        Route("/push/{token}/", push_any, methods=["POST"]),
+        Route("/push/{token}/ringing", push_ringing, methods=["POST"]),
+        Route("/push/{token}/ringing/", push_ringing, methods=["POST"]),
+        Route("/push/{token}/calls", push_calls, methods=["POST"]),
+        Route("/push/{token}/calls/", push_calls, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/push/{token}", push_any, methods=["POST"]),
-        Route("/push/{token}/ringing", push_ringing, methods=["POST"]),
-        Route("/push/{token}/calls", push_calls, methods=["POST"]),
     ]
     if runtime.settings.telegram_mode == "webhook":
         routes.append(Route("/telegram/{secret}", telegram_update, methods=["POST"]))
@@ -206,4 +211,6 @@ def create_listener_app(
         finally:
             await writer.stop()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.router.redirect_slashes = False  # an unknown path is a plain 404, never a redirect
+    return app

@@ -68,9 +68,7 @@ OptStrList = list[str] | None
 
 
 class _Push(BaseModel):
-    model_config = ConfigDict(
-        extra="allow", coerce_numbers_to_str=True, populate_by_name=True, frozen=True
-    )
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, frozen=True)
 
 
 class RingingEventPush(_Push):
