@@ -23,9 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from bot.metrics import INBOX_DEPTH
 from bot.relay.push_shapes import PushKind
@@ -40,9 +40,9 @@ DEAD_LETTER_LIMIT = 10_000  # refused bodies kept; the oldest are dropped past t
 DEAD_LETTER_PRUNE_EVERY = 100  # prune once per this many refused bodies (cheap: one DELETE)
 MAX_BATCH_ROWS = 500  # rows per transaction, so one commit never holds an unbounded batch
 DEPTH_REFRESH_S = 5.0  # how often INBOX_DEPTH is recounted from the table
-
-_INSERT_PUSH = insert(PushInbox)
-_INSERT_DEAD = insert(DeadLetter)
+# After a commit, wait this long at most (and at most a quarter of that commit's time) for the
+# senders just answered to send their next push, so it joins the next commit (see _gather).
+GATHER_MAX_S = 0.002
 
 
 class InboxUnavailable(Exception):
@@ -78,7 +78,9 @@ class InboxWriter:
         self.rows_committed = 0
         self.largest_batch = 0
         self._engine: Engine | None = None
-        self._conn: Connection | None = None
+        self._conn: Any = None  # the raw DB-API connection (a pool proxy)
+        self._errors: type[Exception] | tuple[type[Exception], ...] = Exception
+        self._connection_errors: tuple[type[Exception], ...] = ()
         self._thread: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: list[_Row] = []
@@ -170,11 +172,13 @@ class InboxWriter:
             # Everything that arrived while the previous commit ran goes into this one.
             batch = self._pending[: self.max_batch_rows]
             del self._pending[: self.max_batch_rows]
+            started = time.perf_counter()
             try:
                 failures = await loop.run_in_executor(self._thread, self._write, batch)
             except Exception as exc:  # the whole batch failed (e.g. the database is down)
                 log.error("could not store %d pushes: %s", len(batch), describe_error(exc))
                 failures = dict.fromkeys(range(len(batch)), exc)
+            commit_s = time.perf_counter() - started
             for i, row in enumerate(batch):
                 if row.done.done():  # the request was cancelled meanwhile
                     continue
@@ -182,27 +186,64 @@ class InboxWriter:
                     row.done.set_exception(InboxUnavailable(describe_error(failures[i])))
                 else:
                     row.done.set_result(None)
+            await self._gather(len(batch), min(GATHER_MAX_S, commit_s / 4))
             if time.monotonic() - self._depth_counted_at >= DEPTH_REFRESH_S:
                 await loop.run_in_executor(self._thread, self._refresh_depth)
 
+    async def _gather(self, answered: int, at_most_s: float) -> None:
+        """Give the senders just answered a moment to send their next push before committing.
+
+        Without it, under steady load the pushes split into two halves that alternate: one half
+        is committing while the other half's next requests arrive, so each commit carries half
+        the pushes and each push waits for almost two commits. Waiting for the senders to come
+        back (a loopback round trip, far shorter than a commit's fsync) lets one commit carry
+        them all. A sender that does not come back costs at most `at_most_s`.
+        """
+        target = min(len(self._pending) + answered, self.max_batch_rows)
+        if len(self._pending) >= target or self._stopping or at_most_s <= 0:
+            return
+        try:
+            async with asyncio.timeout(at_most_s):
+                while len(self._pending) < target and not self._stopping:
+                    self._wake.clear()
+                    await self._wake.wait()
+        except TimeoutError:
+            pass
+
     # ---- in the writer thread -------------------------------------------------------------------
+    # Plain DB-API calls on one raw connection: this thread shares the GIL with the event loop, and
+    # SQLAlchemy's per-row statement machinery would take several times the GIL time of
+    # `executemany` itself. The values go through SQLAlchemy's own type processors, so the rows are
+    # exactly what the ORM writes and reads.
 
     def _open(self) -> None:
         if self._engine is None:
             self._engine = make_engine(self.database_url)
-        conn = self._engine.connect()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql(f"PRAGMA synchronous={self.sqlite_synchronous}")
+            dialect = self._engine.dialect
+            # Raw DB-API errors, and SQLAlchemy's wrappers of them (raised when connecting).
+            dbapi = dialect.dbapi
+            assert dbapi is not None
+            self._errors = (dbapi.Error, DBAPIError)
+            self._connection_errors = (
+                dbapi.OperationalError,
+                dbapi.InterfaceError,
+                sa_exc.OperationalError,
+                sa_exc.InterfaceError,
+            )
+            self._sql_push = _insert_sql(PushInbox.__table__, _PUSH_COLUMNS, dialect.paramstyle)
+            self._sql_dead = _insert_sql(DeadLetter.__table__, _DEAD_COLUMNS, dialect.paramstyle)
+            self._at = PushInbox.__table__.c.received_at.type.bind_processor(dialect) or _same
+            self._blob = DeadLetter.__table__.c.body.type.bind_processor(dialect) or _same
+        conn = self._engine.raw_connection()
+        if self._engine.dialect.name == "sqlite":
+            cursor = conn.cursor()
+            cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
+            cursor.close()
             conn.commit()
         self._conn = conn
 
     def _close(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except Exception:
-                pass  # closing a broken connection may fail; there is nothing to keep
-            self._conn = None
+        self._reset(invalidate=False)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -213,18 +254,16 @@ class InboxWriter:
         try:
             self._insert(batch)
             return {}
-        except OperationalError:
-            self._reset()  # connection-level trouble: every row waits for the platform's retry
-            raise
-        except DBAPIError as exc:
+        except Exception as exc:
             self._reset()
-            if len(batch) == 1:
-                return {0: exc}
+            # Connection-level trouble (down, locked, gone): every row waits for the retry.
+            if isinstance(exc, self._connection_errors) or len(batch) == 1:
+                raise
         failures: dict[int, Exception] = {}
         for i, row in enumerate(batch):
             try:
                 self._insert([row])
-            except DBAPIError as exc:
+            except self._errors as exc:
                 self._reset()
                 failures[i] = exc
                 log.error("could not store a %s row: %s", row.table, describe_error(exc))
@@ -234,22 +273,37 @@ class InboxWriter:
         if self._conn is None:
             self._open()
         conn = self._conn
-        assert conn is not None
-        pushes = [row.values for row in batch if row.table == "push"]
-        dead = [row.values for row in batch if row.table == "dead"]
+        at, blob = self._at, self._blob
+        pushes = [
+            (v["kind"], v["body"], at(v["received_at"]), v["status"], v["attempts"])
+            for row in batch
+            if row.table == "push"
+            for v in (row.values,)
+        ]
+        dead = [
+            (at(v["received_at"]), v["path"], v["reason"], v["content_type"], blob(v["body"]))
+            for row in batch
+            if row.table == "dead"
+            for v in (row.values,)
+        ]
         # Prune with the first refused body after a start (restarts must not let the table grow)
         # and then once per `dead_letter_prune_every`.
         prune = bool(dead) and (
             not self._pruned_since_start
             or self._dead_since_prune + len(dead) >= self.dead_letter_prune_every
         )
+        cursor = conn.cursor()
         try:
             if pushes:
-                conn.execute(_INSERT_PUSH, pushes)
+                cursor.executemany(self._sql_push, pushes)
             if dead:
-                conn.execute(_INSERT_DEAD, dead)
+                cursor.executemany(self._sql_dead, dead)
             if prune:
-                self._prune_dead_letters(conn)
+                # The id of the newest row past the limit; everything older goes (primary key).
+                cursor.execute(
+                    "DELETE FROM dead_letter WHERE id < (SELECT id FROM dead_letter "
+                    f"ORDER BY id DESC LIMIT 1 OFFSET {int(self.dead_letter_limit) - 1})"
+                )
             conn.commit()
         except BaseException:
             try:
@@ -257,6 +311,8 @@ class InboxWriter:
             except Exception:
                 pass  # the original error is the one to report
             raise
+        finally:
+            cursor.close()
         if prune:
             self._dead_since_prune, self._pruned_since_start = 0, True
         else:
@@ -267,51 +323,57 @@ class InboxWriter:
         self._depth_added += len(pushes)
         INBOX_DEPTH.set(self._depth_base + self._depth_added)
 
-    def _prune_dead_letters(self, conn: Connection) -> None:
-        # The id of the newest row past the limit; everything older goes. Uses the primary key.
-        oldest_kept = (
-            select(DeadLetter.id)
-            .order_by(DeadLetter.id.desc())  # type: ignore[union-attr]
-            .offset(self.dead_letter_limit - 1)
-            .limit(1)
-            .scalar_subquery()
-        )
-        conn.execute(delete(DeadLetter).where(DeadLetter.id < oldest_kept))  # type: ignore[operator]
-
     def _refresh_depth(self) -> None:
         self._depth_counted_at = time.monotonic()
         try:
             if self._conn is None:
                 self._open()
-            assert self._conn is not None
-            count = self._conn.execute(
-                select(func.count())
-                .select_from(PushInbox)
-                .where(PushInbox.status == InboxStatus.PENDING.value)
-            ).scalar_one()
-            self._conn.commit()
-        except DBAPIError as exc:
+            conn = self._conn
+            cursor = conn.cursor()
+            try:
+                cursor.execute(
+                    f"SELECT count(*) FROM push_inbox WHERE status = '{InboxStatus.PENDING.value}'"
+                )
+                (count,) = cursor.fetchone()
+            finally:
+                cursor.close()
+            conn.commit()
+        except Exception as exc:
             self._reset()
             log.warning("could not count the inbox: %s", describe_error(exc))
             return
         self._depth_base, self._depth_added = int(count), 0
         INBOX_DEPTH.set(self._depth_base)
 
-    def _reset(self) -> None:
-        """Drop the connection after an error; the next batch opens a fresh one."""
+    def _reset(self, *, invalidate: bool = True) -> None:
+        """Drop the connection (after an error: the next batch opens a fresh one)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
-                conn.invalidate()
+                if invalidate:
+                    conn.invalidate()
                 conn.close()
             except Exception:
                 pass  # it is being thrown away
 
 
+_PUSH_COLUMNS = ("kind", "body", "received_at", "status", "attempts")
+_DEAD_COLUMNS = ("received_at", "path", "reason", "content_type", "body")
+
+
+def _insert_sql(table: Any, columns: tuple[str, ...], paramstyle: str) -> str:
+    mark = "?" if paramstyle == "qmark" else "%s"  # sqlite3: qmark; psycopg: format/pyformat
+    names = ", ".join(columns)
+    return f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def describe_error(exc: BaseException) -> str:
-    """The driver's message without SQLAlchemy's echo of the statement and its parameters (push
-    bodies: up to 1 MiB each)."""
+    """The driver's first line, never the statement's parameters (push bodies: up to 1 MiB)."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
-        first = str(exc.orig).strip().splitlines()
-        return f"{type(exc.orig).__name__}: {first[0] if first else ''}"
-    return f"{type(exc).__name__}: {exc}"
+        exc = exc.orig
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 
 from bot.relay.ingest import InboxWriter
 from bot.relay.push_shapes import PushKind, parse_stored
+from storage.models import utcnow
 from tests.listener.conftest import Listener, call_body, ringing_body
 
 
@@ -32,6 +34,8 @@ async def test_each_address_stores_its_push_before_answering_200(
     # No wait: 200 means committed.
     rows = listener.inbox_rows()
     assert [(r.kind, r.body, r.status) for r in rows] == [(kind.value, raw.decode(), "pending")]
+    assert (rows[0].attempts, rows[0].lease_owner, rows[0].processed_at) == (0, None, None)
+    assert abs(rows[0].received_at - utcnow()) < timedelta(minutes=1)  # read back as aware UTC
     assert parse_stored(rows[0].kind, rows[0].body) is not None
     assert listener.dead_letters() == []
 
