@@ -33,6 +33,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.numbers_pipeline
 	$(BIN)/python -m bench.number_checker
+	$(BIN)/python -m bench.push_ingest  # needs wrk: apt-get install -y wrk
 
 clean:
 	rm -rf $(VENV) .pytest_cache
