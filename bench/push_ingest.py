@@ -107,6 +107,7 @@ class Result:
     stored: int | None = None
     commits: int | None = None
     acknowledged: int = 0  # 2xx answers of the warm-up and the measured run together
+    cpu_us_per_push: float = 0.0  # the server process's CPU time (all threads) per answer
 
 
 # ---- the servers (child processes) ---------------------------------------------------------------
@@ -257,6 +258,12 @@ def _wrk(url: str, lua: Path, seconds: int, connections: int, threads: int) -> R
     return _parse_wrk(done.stdout)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _write_lua(path: Path, run: str) -> None:
     def lua_string(value: str) -> str:
         return "[==[" + value + "]==]"
@@ -293,7 +300,9 @@ def run_target(target: Target, args: argparse.Namespace, tmp: Path, round_no: in
         _write_lua(lua, f"w{round_no}{target.name}")
         warm = _wrk(push_url, lua, args.warmup, args.connections, args.threads)
         _write_lua(lua, f"r{round_no}{target.name}")
+        cpu_before = _cpu_seconds(server.pid)
         result = _wrk(push_url, lua, args.duration, args.connections, args.threads)
+        result.cpu_us_per_push = (_cpu_seconds(server.pid) - cpu_before) / result.requests * 1e6
         result.acknowledged = warm.requests - warm.non_2xx + result.requests - result.non_2xx
         server.terminate()
         tail, _ = server.communicate(timeout=30)
@@ -377,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                 line = (
                     f"round {round_no} {target.name:<19} {result.requests_per_s:>8.0f} req/s  "
                     f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms  "
-                    f"non-2xx {result.non_2xx}"
+                    f"cpu {result.cpu_us_per_push:5.0f} us/push  non-2xx {result.non_2xx}"
                 )
                 if result.stored is not None:
                     acked = result.acknowledged
@@ -400,13 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         f"median of {args.rounds} rounds, {args.duration:g} s each, {args.connections} connections, "
         f"wrk -t{args.threads}"
     )
-    print("| target | pushes/s | ratio to bare | p50 | p99 |")
-    print("|---|---|---|---|---|")
+    print("| target | pushes/s | ratio to bare | p50 | p99 | server CPU per push |")
+    print("|---|---|---|---|---|---|")
     for name in results:
         rps = median(name, "requests_per_s")
         print(
             f"| {name} | {rps:.0f} | {rps / bare:.2f}x | {median(name, 'p50_ms'):.2f} ms "
-            f"| {median(name, 'p99_ms'):.2f} ms |"
+            f"| {median(name, 'p99_ms'):.2f} ms | {median(name, 'cpu_us_per_push'):.0f} µs |"
         )
     full_ratio = median("sqlite-full", "requests_per_s") / bare
     full_p99 = median("sqlite-full", "p99_ms")

@@ -40,8 +40,9 @@ DEAD_LETTER_LIMIT = 10_000  # refused bodies kept; the oldest are dropped past t
 DEAD_LETTER_PRUNE_EVERY = 100  # prune once per this many refused bodies (cheap: one DELETE)
 MAX_BATCH_ROWS = 500  # rows per transaction, so one commit never holds an unbounded batch
 DEPTH_REFRESH_S = 5.0  # how often INBOX_DEPTH is recounted from the table
-# After a commit, wait this long at most (and at most a quarter of that commit's time) for the
-# senders just answered to send their next push, so it joins the next commit (see _gather).
+# After a commit, wait a little for the senders just answered to send their next push, so it
+# joins the next commit (see _gather): a quarter of that commit's time, within these bounds.
+GATHER_MIN_S = 0.0005
 GATHER_MAX_S = 0.002
 
 
@@ -186,7 +187,7 @@ class InboxWriter:
                     row.done.set_exception(InboxUnavailable(describe_error(failures[i])))
                 else:
                     row.done.set_result(None)
-            await self._gather(len(batch), min(GATHER_MAX_S, commit_s / 4))
+            await self._gather(len(batch), min(GATHER_MAX_S, max(GATHER_MIN_S, commit_s / 4)))
             if time.monotonic() - self._depth_counted_at >= DEPTH_REFRESH_S:
                 await loop.run_in_executor(self._thread, self._refresh_depth)
 
@@ -197,7 +198,8 @@ class InboxWriter:
         is committing while the other half's next requests arrive, so each commit carries half
         the pushes and each push waits for almost two commits. Waiting for the senders to come
         back (a loopback round trip, far shorter than a commit's fsync) lets one commit carry
-        them all. A sender that does not come back costs at most `at_most_s`.
+        them all, which also spreads the two thread hops of a commit over more pushes. The wait
+        ends as soon as they are all back; one that does not come back costs at most `at_most_s`.
         """
         target = min(len(self._pending) + answered, self.max_batch_rows)
         if len(self._pending) >= target or self._stopping or at_most_s <= 0:
