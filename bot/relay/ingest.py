@@ -2,9 +2,9 @@
 
 The platform counts a push as delivered on HTTP 200, so 200 may only follow a commit. A commit per
 request would cap the listener at the speed of one fsync per push; instead one writer task takes
-every row that arrived while the previous commit ran, inserts them in one transaction
-(executemany) on its own connection, in its own thread, commits once, and then wakes every request
-that was waiting for it. Under load a commit carries many pushes; when idle, a push waits for one.
+every row that arrived while the previous commit ran, inserts them in one transaction (one
+multi-row INSERT) on its own connection, in its own thread, commits once, and then wakes every
+request that was waiting for it. Under load a commit carries many pushes; when idle, a push waits for one.
 
 Durability on SQLite: the database runs in WAL mode. With `synchronous=NORMAL` (the rest of the bot)
 a committed transaction survives the process being killed (the WAL is in the OS's page cache), but
@@ -82,6 +82,7 @@ class InboxWriter:
         self._conn: Any = None  # the raw DB-API connection (a pool proxy)
         self._errors: type[Exception] | tuple[type[Exception], ...] = Exception
         self._connection_errors: tuple[type[Exception], ...] = ()
+        self._mark = "?"  # the DB-API parameter marker
         self._thread: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: list[_Row] = []
@@ -213,10 +214,12 @@ class InboxWriter:
             pass
 
     # ---- in the writer thread -------------------------------------------------------------------
-    # Plain DB-API calls on one raw connection: this thread shares the GIL with the event loop, and
-    # SQLAlchemy's per-row statement machinery would take several times the GIL time of
-    # `executemany` itself. The values go through SQLAlchemy's own type processors, so the rows are
-    # exactly what the ORM writes and reads.
+    # Plain DB-API calls on one raw connection, one multi-row INSERT per batch: this thread shares
+    # the GIL with the event loop. SQLAlchemy's per-row statement machinery would hold the GIL
+    # several times longer, and `executemany` gives the GIL up and takes it back around every row
+    # (sqlite3 releases it for each step), and each time it may wait for the event loop to let go
+    # (a convoy). The values go through SQLAlchemy's own type processors, so the rows are exactly
+    # what the ORM writes and reads.
 
     def _open(self) -> None:
         if self._engine is None:
@@ -232,8 +235,7 @@ class InboxWriter:
                 sa_exc.OperationalError,
                 sa_exc.InterfaceError,
             )
-            self._sql_push = _insert_sql(PushInbox.__table__, _PUSH_COLUMNS, dialect.paramstyle)
-            self._sql_dead = _insert_sql(DeadLetter.__table__, _DEAD_COLUMNS, dialect.paramstyle)
+            self._mark = "?" if dialect.paramstyle == "qmark" else "%s"  # sqlite3 | psycopg
             self._at = PushInbox.__table__.c.received_at.type.bind_processor(dialect) or _same
             self._blob = DeadLetter.__table__.c.body.type.bind_processor(dialect) or _same
         conn = self._engine.raw_connection()
@@ -276,30 +278,30 @@ class InboxWriter:
             self._open()
         conn = self._conn
         at, blob = self._at, self._blob
-        pushes = [
-            (v["kind"], v["body"], at(v["received_at"]), v["status"], v["attempts"])
-            for row in batch
-            if row.table == "push"
-            for v in (row.values,)
-        ]
-        dead = [
-            (at(v["received_at"]), v["path"], v["reason"], v["content_type"], blob(v["body"]))
-            for row in batch
-            if row.table == "dead"
-            for v in (row.values,)
-        ]
+        pushes: list[Any] = []
+        dead: list[Any] = []
+        for row in batch:
+            v = row.values
+            if row.table == "push":
+                pushes += (v["kind"], v["body"], at(v["received_at"]), v["status"], v["attempts"])
+            else:
+                dead += (
+                    at(v["received_at"]), v["path"], v["reason"], v["content_type"],
+                    blob(v["body"]),
+                )  # fmt: skip
         # Prune with the first refused body after a start (restarts must not let the table grow)
         # and then once per `dead_letter_prune_every`.
+        dead_rows = len(dead) // len(_DEAD_COLUMNS)
         prune = bool(dead) and (
             not self._pruned_since_start
-            or self._dead_since_prune + len(dead) >= self.dead_letter_prune_every
+            or self._dead_since_prune + dead_rows >= self.dead_letter_prune_every
         )
         cursor = conn.cursor()
         try:
             if pushes:
-                cursor.executemany(self._sql_push, pushes)
+                cursor.execute(self._insert_sql("push_inbox", _PUSH_COLUMNS, len(pushes)), pushes)
             if dead:
-                cursor.executemany(self._sql_dead, dead)
+                cursor.execute(self._insert_sql("dead_letter", _DEAD_COLUMNS, len(dead)), dead)
             if prune:
                 # The id of the newest row past the limit; everything older goes (primary key).
                 cursor.execute(
@@ -318,12 +320,18 @@ class InboxWriter:
         if prune:
             self._dead_since_prune, self._pruned_since_start = 0, True
         else:
-            self._dead_since_prune += len(dead)
+            self._dead_since_prune += dead_rows
         self.commits += 1
         self.rows_committed += len(batch)
         self.largest_batch = max(self.largest_batch, len(batch))
-        self._depth_added += len(pushes)
+        self._depth_added += len(pushes) // len(_PUSH_COLUMNS)
         INBOX_DEPTH.set(self._depth_base + self._depth_added)
+
+    def _insert_sql(self, table: str, columns: tuple[str, ...], values: int) -> str:
+        """INSERT … VALUES (…), (…), … for `values` flattened values (SQLite takes 32,766)."""
+        row = "(" + ", ".join([self._mark] * len(columns)) + ")"
+        rows = ", ".join([row] * (values // len(columns)))
+        return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {rows}"
 
     def _refresh_depth(self) -> None:
         self._depth_counted_at = time.monotonic()
@@ -361,12 +369,6 @@ class InboxWriter:
 
 _PUSH_COLUMNS = ("kind", "body", "received_at", "status", "attempts")
 _DEAD_COLUMNS = ("received_at", "path", "reason", "content_type", "body")
-
-
-def _insert_sql(table: Any, columns: tuple[str, ...], paramstyle: str) -> str:
-    mark = "?" if paramstyle == "qmark" else "%s"  # sqlite3: qmark; psycopg: format/pyformat
-    names = ", ".join(columns)
-    return f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 def _same(value: Any) -> Any:
