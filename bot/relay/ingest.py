@@ -39,6 +39,9 @@ SqliteSynchronous = Literal["NORMAL", "FULL"]
 DEAD_LETTER_LIMIT = 10_000  # refused bodies kept; the oldest are dropped past this
 DEAD_LETTER_PRUNE_EVERY = 100  # prune once per this many refused bodies (cheap: one DELETE)
 MAX_BATCH_ROWS = 500  # rows per transaction, so one commit never holds an unbounded batch
+# Rows waiting for a commit, at most: past this (a database that has stopped answering) a push is
+# answered 503 at once, so the platform retries later and memory stays bounded.
+MAX_PENDING_ROWS = 5_000
 DEPTH_REFRESH_S = 5.0  # how often INBOX_DEPTH is recounted from the table
 # After a commit, wait a little for the senders just answered to send their next push, so it
 # joins the next commit (see _gather): a quarter of that commit's time, within these bounds.
@@ -68,12 +71,14 @@ class InboxWriter:
         dead_letter_limit: int = DEAD_LETTER_LIMIT,
         dead_letter_prune_every: int = DEAD_LETTER_PRUNE_EVERY,
         max_batch_rows: int = MAX_BATCH_ROWS,
+        max_pending_rows: int = MAX_PENDING_ROWS,
     ) -> None:
         self.database_url = normalise_url(database_url)
         self.sqlite_synchronous = sqlite_synchronous
         self.dead_letter_limit = dead_letter_limit
         self.dead_letter_prune_every = dead_letter_prune_every
         self.max_batch_rows = max_batch_rows
+        self.max_pending_rows = max_pending_rows
         # What the tests and the benchmark look at: how many transactions carried how many rows.
         self.commits = 0
         self.rows_committed = 0
@@ -86,6 +91,7 @@ class InboxWriter:
         self._thread: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: list[_Row] = []
+        self._committing = 0
         self._wake = asyncio.Event()
         self._stopping = False
         self._dead_since_prune = 0
@@ -93,6 +99,16 @@ class InboxWriter:
         self._depth_base = 0  # pending rows at the last count
         self._depth_added = 0  # pushes committed since then
         self._depth_counted_at = 0.0
+
+    @property
+    def waiting_rows(self) -> int:
+        """Rows waiting for the next commit."""
+        return len(self._pending)
+
+    @property
+    def committing_rows(self) -> int:
+        """Rows of the commit in progress (0 between commits)."""
+        return self._committing
 
     @property
     def running(self) -> bool:
@@ -152,6 +168,10 @@ class InboxWriter:
     async def _submit(self, table: Literal["push", "dead"], values: dict[str, Any]) -> None:
         if self._stopping or not self.running:
             raise InboxUnavailable("the listener is stopping")
+        if len(self._pending) >= self.max_pending_rows:
+            raise InboxUnavailable(
+                f"{len(self._pending)} rows are already waiting for the database"
+            )
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append(_Row(table, values, done))
         self._wake.set()
@@ -175,11 +195,14 @@ class InboxWriter:
             batch = self._pending[: self.max_batch_rows]
             del self._pending[: self.max_batch_rows]
             started = time.perf_counter()
+            self._committing = len(batch)
             try:
                 failures = await loop.run_in_executor(self._thread, self._write, batch)
             except Exception as exc:  # the whole batch failed (e.g. the database is down)
                 log.error("could not store %d pushes: %s", len(batch), describe_error(exc))
                 failures = dict.fromkeys(range(len(batch)), exc)
+            finally:
+                self._committing = 0
             commit_s = time.perf_counter() - started
             for i, row in enumerate(batch):
                 if row.done.done():  # the request was cancelled meanwhile

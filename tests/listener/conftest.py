@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -134,6 +135,16 @@ class Listener(_Served):
 
 
 StartListener = Callable[..., Any]
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until `check()` holds (state of the writer, polled), or fail the test."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if check():
+            return
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from bot.relay.ingest import InboxWriter
 from bot.relay.push_shapes import PushKind, parse_stored
 from storage.models import utcnow
-from tests.listener.conftest import Listener, call_body, ringing_body
+from tests.listener.conftest import Listener, call_body, eventually, ringing_body
 
 
 @pytest.mark.parametrize(
@@ -276,3 +276,31 @@ async def test_when_the_database_refuses_the_push_is_answered_503_and_later_push
     body = call_body()
     assert (await listener.post("", body)).status_code == 200
     assert [json.loads(r.body) for r in listener.inbox_rows()] == [body]
+
+
+async def test_while_the_database_stalls_pushes_past_the_bound_get_503_at_once_and_the_rest_are_stored(
+    start_listener, migrated_url
+) -> None:
+    listener = await start_listener(inbox=InboxWriter(migrated_url, max_pending_rows=3))
+    engine = listener.runtime.database.engine
+    blocker = engine.raw_connection()  # holds the write lock: the writer's INSERT waits
+    cursor = blocker.cursor()
+    if engine.dialect.name == "sqlite":
+        cursor.execute("BEGIN IMMEDIATE")
+    else:
+        cursor.execute("LOCK TABLE push_inbox IN EXCLUSIVE MODE")
+    try:
+        first = asyncio.create_task(listener.post("", call_body()))
+        await eventually(lambda: listener.inbox.committing_rows == 1)  # it waits for the lock
+        waiting = [asyncio.create_task(listener.post("", call_body())) for _ in range(3)]
+        await eventually(lambda: listener.inbox.waiting_rows == 3)
+        overflow = await listener.post("", call_body())
+        assert overflow.status_code == 503
+        assert "send it again" in overflow.json()["error"]
+        assert not first.done() and not any(task.done() for task in waiting)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    answers = [await first] + [await task for task in waiting]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len(listener.inbox_rows()) == 4
