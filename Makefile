@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.number_checker
 	$(BIN)/python -m bench.relay_flood
 	$(BIN)/python -m bench.relay_latency
+	$(BIN)/python -m bench.push_ingest  # needs wrk: apt-get install -y wrk
 
 clean:
 	rm -rf $(VENV) .pytest_cache

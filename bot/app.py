@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 
+import uvloop
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
@@ -108,6 +109,10 @@ class BotService:
         sock = self._sock = bind_socket(settings.listen_host, settings.listen_port)
         self.listen_port = sock.getsockname()[1]
 
+        # The sandbox works without PUSH_TOKEN; its simulator and the listener share this one.
+        push_token = settings.push_token.get_secret_value() if settings.push_token else None
+        if self.sandbox and not push_token:
+            push_token = "sandbox"
         base_url = settings.laaffic_base_url
         api_key = settings.laaffic_api_key or ""
         api_secret = (
@@ -121,9 +126,6 @@ class BotService:
                 start_simulator_server,
             )
 
-            push_token = (
-                settings.push_token.get_secret_value() if settings.push_token else "sandbox"
-            )
             config = config_from_settings(
                 settings, push_url=f"{self.listener_url}/push/{push_token}"
             )
@@ -180,7 +182,7 @@ class BotService:
         self.sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
         await self.sender.start()
 
-        listener = create_listener_app(self.runtime, application)
+        listener = create_listener_app(self.runtime, application, push_token=push_token)
         self._listener = await start_asgi_server(listener, sock=sock)
         log.info(
             "ccbot is running: listener on %s, Telegram %s mode",
@@ -258,7 +260,9 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
 
 def run_bot(settings: Settings, *, sandbox: bool = False) -> int:
     try:
-        asyncio.run(serve(settings, sandbox=sandbox))
+        # uvloop (DESIGN.md): the listener serves the pushes from this same loop.
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            runner.run(serve(settings, sandbox=sandbox))
     except Exception as exc:
         problem = startup_problem(exc, settings)
         if problem is None:

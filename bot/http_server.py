@@ -96,6 +96,9 @@ async def start_asgi_server(
     config = uvicorn.Config(
         app,
         lifespan="on",
+        # httptools, not h11: h11 costs 2.5x the CPU per request (DESIGN.md). The loop is the
+        # caller's; `ccbot run` runs on uvloop (bot/app.py).
+        http="httptools",
         log_config=None,
         log_level="warning" if not access_log else "info",
         access_log=access_log,

@@ -1,0 +1,113 @@
+"""A push answered 200 survives `kill -9` of the bot: the real `ccbot run` process, killed with
+SIGKILL right after the last acknowledgement while other pushes are still in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import time
+
+import httpx
+from sqlmodel import Session, select
+
+from storage.db import Database
+from storage.models import PushInbox
+from tests.listener.conftest import PUSH_TOKEN, call_body, ringing_body
+
+ACKNOWLEDGED = 200
+SENDERS = 16
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_every_acknowledged_push_survives_kill_9(
+    fake_telegram, database_url: str, tmp_path
+) -> None:
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.url,
+        "LAAFFIC_API_KEY": "key",
+        "LAAFFIC_API_SECRET": "secret",
+        "LAAFFIC_APP_ID": "app",
+        "LAAFFIC_BASE_URL": "http://127.0.0.1:9",  # never called by the listener
+        "DATABASE_URL": database_url,
+        "LISTEN_HOST": "127.0.0.1",
+        "LISTEN_PORT": str(port),
+        "PUSH_TOKEN": PUSH_TOKEN,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    acknowledged: list[str] = []
+    refused: list[int] = []
+    enough = asyncio.Event()
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.returncode is None, await proc.communicate()
+                assert time.monotonic() < deadline, "the bot did not start listening"
+                await asyncio.sleep(0.1)
+
+            url = f"http://127.0.0.1:{port}/push/{PUSH_TOKEN}"
+
+            async def sender(n: int) -> None:
+                i = 0
+                while not enough.is_set():
+                    i += 1
+                    body = json.dumps(ringing_body() if (n + i) % 3 == 0 else call_body())
+                    try:
+                        response = await http.post(url, content=body)
+                    except httpx.TransportError:
+                        return  # killed while this one was in flight: not acknowledged
+                    if response.status_code != 200:
+                        refused.append(response.status_code)
+                        continue
+                    # A 200 read after the kill was still sent by the bot: it counts too.
+                    acknowledged.append(body)
+                    if len(acknowledged) >= ACKNOWLEDGED and not enough.is_set():
+                        # SIGKILL at once, with the other senders' pushes still in flight.
+                        proc.kill()
+                        enough.set()
+
+            await asyncio.gather(*(sender(n) for n in range(SENDERS)))
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == -9
+    assert refused == []
+    assert PUSH_TOKEN not in err.decode()
+
+    database = Database(database_url)
+    try:
+        with Session(database.engine) as session:
+            stored = [row.body for row in session.exec(select(PushInbox))]
+    finally:
+        database.dispose()
+    missing = [body for body in acknowledged if body not in set(stored)]
+    assert len(acknowledged) >= ACKNOWLEDGED and missing == []
+    # Pushes in flight at the kill may or may not have been committed; none is stored twice.
+    assert len(stored) == len(set(stored)) and len(stored) >= ACKNOWLEDGED
