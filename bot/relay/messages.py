@@ -207,7 +207,11 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
     if started:
         timing += f" · started {started}"
     lines.append(timing)
-    ended = [w for w in (hangup_words(record.hangup_reason), direction_words(record.hanging_direction)) if w]
+    ended = [
+        w
+        for w in (hangup_words(record.hangup_reason), direction_words(record.hanging_direction))
+        if w
+    ]
     if ended:
         lines.append(f"Ended: {esc('; '.join(ended))}")
     if record.cost is not None:
@@ -251,10 +255,12 @@ def task_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
     total = progress.total
     share = f" ({100 * progress.called / total:.0f}%)" if total else ""
     lines.append(f"Called {progress.called} of {total}{share} · remaining {progress.remaining}")
-    counters = [f"answered {progress.answered}" if progress.answered is not None else None,
-                f"transferred {progress.transferred}",
-                f"failed {progress.failed}" if progress.failed is not None else None,
-                f"lost waiting for an agent {progress.lost}" if progress.lost else None]
+    counters = [
+        f"answered {progress.answered}" if progress.answered is not None else None,
+        f"transferred {progress.transferred}",
+        f"failed {progress.failed}" if progress.failed is not None else None,
+        f"lost waiting for an agent {progress.lost}" if progress.lost else None,
+    ]
     lines.append(" · ".join(c for c in counters if c).capitalize())
     when = _clock(progress.updated_at, display.zone)
     if progress.final:

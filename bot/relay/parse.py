@@ -196,7 +196,9 @@ def parse_push(kind: str, body: str, platform_tz: tzinfo) -> ParsedPush:
     return ParsedPush(push_kind, call=parse_call_record(data, platform_tz))
 
 
-def parse_ringing_event(item: dict[str, Any], platform_tz: tzinfo, *, where: str = "event") -> ParsedRinging:
+def parse_ringing_event(
+    item: dict[str, Any], platform_tz: tzinfo, *, where: str = "event"
+) -> ParsedRinging:
     push = _validate(RingingPush, item, where)
     # The key is built from the fields exactly as pushed (a retry repeats them byte for byte);
     # a missing part is "" so the UNIQUE constraint still holds (NULLs would defeat it).
@@ -204,7 +206,9 @@ def parse_ringing_event(item: dict[str, Any], platform_tz: tzinfo, *, where: str
         _raw_part(item.get(name)) for name in ("callId", "sipAccount", "callinEventTime", "type")
     )
     if len(key) > DEDUPE_KEY_MAX:
-        raise ParseError(f"{where}: callId, sipAccount, callinEventTime and type are too long together")
+        raise ParseError(
+            f"{where}: callId, sipAccount, callinEventTime and type are too long together"
+        )
     values = {
         "dedupe_key": key,
         "call_id": push.call_id,

@@ -336,7 +336,9 @@ class RelayWorker:
         if refused:
             return self._give_up(token, push, f"the database refused it: {reason}", now)
         if push.attempts >= MAX_ATTEMPTS:
-            return self._give_up(token, push, f"gave up after {push.attempts} attempts: {reason}", now)
+            return self._give_up(
+                token, push, f"gave up after {push.attempts} attempts: {reason}", now
+            )
         return self._retry_later(token, push, reason, now)
 
     def _give_up(self, token: str, push: ClaimedPush, reason: str, now: datetime) -> BatchOutcome:
@@ -375,8 +377,10 @@ class RelayWorker:
 
     def pending_count(self) -> int:
         with self.database.session() as session:
-            stmt = select(func.count()).select_from(PushInbox).where(
-                PushInbox.status == InboxStatus.PENDING
+            stmt = (
+                select(func.count())
+                .select_from(PushInbox)
+                .where(PushInbox.status == InboxStatus.PENDING)
             )
             return int(session.exec(stmt).one())
 

@@ -87,10 +87,14 @@ def bind(db: Database, chat_id: int, **settings: Any) -> None:
     db.call(store)
 
 
-def route(db: Database, group_name: str, chat_id: int, group_id: int = 777, active: bool = True) -> None:
+def route(
+    db: Database, group_name: str, chat_id: int, group_id: int = 777, active: bool = True
+) -> None:
     def store(session):  # noqa: ANN001, ANN202
         session.add(
-            GroupRoute(voice_group_id=group_id, chat_id=chat_id, group_name=group_name, active=active)
+            GroupRoute(
+                voice_group_id=group_id, chat_id=chat_id, group_name=group_name, active=active
+            )
         )
 
     db.call(store)
