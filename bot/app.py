@@ -17,6 +17,8 @@ from bot.config import Settings
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
+from bot.relay import digest, task_card
+from bot.relay.worker import RelayWorker
 from bot.runtime import Runtime
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
@@ -65,6 +67,7 @@ class BotService:
         self._listener: AsgiServer | None = None
         self._sock: socket.socket | None = None
         self._simulator = None
+        self.relay: RelayWorker | None = None
         self.listen_port: int | None = None
 
     @property
@@ -135,6 +138,18 @@ class BotService:
                 drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
             )
 
+        # The relay: stored pushes → typed rows → outbox. The listener finds the worker in
+        # bot_data["relay"] and calls its wake() after committing pushes.
+        self.relay = RelayWorker(
+            database, platform_tz=settings.platform_zone, default_zone=settings.default_zone
+        )
+        application.bot_data["relay"] = self.relay
+        await self.relay.start()
+        digest.schedule(application, database, settings.default_zone)
+        task_card.schedule(
+            application, task_card.TaskCardPoller(database, client, settings.default_zone)
+        )
+
         listener = create_listener_app(self.runtime, application)
         self._listener = await start_asgi_server(listener, sock=sock)
         log.info(
@@ -150,6 +165,8 @@ class BotService:
             steps.append(self._listener.stop)
         elif self._sock is not None:
             self._sock.close()
+        if self.relay is not None:
+            steps.append(self.relay.stop)
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:

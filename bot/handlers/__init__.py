@@ -10,13 +10,14 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
-    from bot.handlers import account, admin, groups, numbers, tasks
+    from bot.handlers import account, admin, groups, numbers, relay, tasks
 
     admin.register(application)
     groups.register(application)
     account.register(application)
     numbers.register(application)
     tasks.register(application)
+    relay.register(application)
 
 
 async def set_command_menus(bot: Bot) -> None:

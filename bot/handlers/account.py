@@ -8,6 +8,7 @@ import phonenumbers
 from telegram.ext import Application, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
 from bot.render import code, esc
 from bot.services.access import Role
@@ -30,6 +31,7 @@ SETTINGS_USAGE = (
     "<code>/settings displaynum 1234</code> — display number for new agents and tasks\n"
     "<code>/settings timezone Asia/Kolkata</code> — time zone of the daily summary\n"
     "<code>/settings app HsiT9A6d</code> — the voice application this chat works with (admins)\n"
+    "<code>/settings mask on</code> — mask callee numbers in relayed messages (+91 98•••••210)\n"
     "Use <code>-</code> as the value to clear a setting."
 )
 
@@ -46,6 +48,7 @@ def _show(req: Request, chat: BoundChat) -> str:
             f"Voice application: {code(chat.app_id or req.runtime.client.app_id)}"
             f"{'' if chat.app_id else ' (the default)'}",
             f"Notifications go to: {'topic ' + code(chat.thread_id) if chat.thread_id else 'this chat'}",
+            f"Callee numbers in relayed messages: {'masked' if chat.mask_numbers else 'shown in full'}",
         ]
     )
 
@@ -56,6 +59,9 @@ async def settings(req: Request) -> None:
     assert chat is not None
     if not req.args:
         await req.reply(_show(req, chat) + "\n\n" + SETTINGS_USAGE)
+        return
+    if req.args[0].lower() == "mask":  # relay display setting, handled with /notify's settings
+        await relay.settings_mask(req, req.args[1] if len(req.args) == 2 else None)
         return
     if len(req.args) != 2:
         raise UsageError(SETTINGS_USAGE)

@@ -69,6 +69,32 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "call a task's numbers again: failed, uncalled or all",
         "/rerun 5000123 failed",
     ),
+    CommandInfo(
+        "routes",
+        Role.VIEWER,
+        "the agent groups whose ringing events and call records come to this chat",
+        "/routes",
+    ),
+    CommandInfo(
+        "route",
+        Role.OPERATOR,
+        "post an agent group's events in this chat too (chat administrators)",
+        "/route Sales-Team-1",
+    ),
+    CommandInfo(
+        "unroute",
+        Role.OPERATOR,
+        "stop an agent group's events coming to this chat (chat administrators)",
+        "/unroute Sales-Team-1",
+    ),
+    CommandInfo(
+        "notify",
+        Role.VIEWER,
+        "what this chat gets: ringing on|off, calls each|answered|digest|off",
+        "/notify calls answered",
+    ),
+    CommandInfo("mute", Role.OPERATOR, "post nothing here for a while (at most 7 days)", "/mute 2h"),
+    CommandInfo("unmute", Role.OPERATOR, "post relayed events here again", "/unmute"),
     CommandInfo("balance", Role.VIEWER, "the account balance, gift and credit", "/balance"),
     CommandInfo(
         "settings", Role.VIEWER, "this chat's defaults; operators change them", "/settings ccode 91"
