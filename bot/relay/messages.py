@@ -88,7 +88,7 @@ def _split_country(digits: str, ccode: str | None) -> tuple[str | None, str]:
         number = phonenumbers.parse("+" + digits, None)
     except phonenumbers.NumberParseException:
         return None, digits
-    if not number.country_code:
+    if not number.country_code or not phonenumbers.is_possible_number(number):
         return None, digits
     country = str(number.country_code)
     return country, digits[len(country) :]

@@ -24,7 +24,14 @@ from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from bot.laaffic.models import parse_platform_time
 
@@ -75,21 +82,32 @@ def _to_cost(value: Any) -> Any:
 
 
 def _text(max_length: int | None) -> Any:
-    return Annotated[str | None, BeforeValidator(_to_text), Field(max_length=max_length)]
+    bounded = Annotated[str, StringConstraints(max_length=max_length)]
+    return Annotated[bounded | None, BeforeValidator(_to_text)]
 
 
 def _required(max_length: int) -> Any:
-    return Annotated[str, BeforeValidator(_to_text), Field(min_length=1, max_length=max_length)]
+    bounded = Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+    return Annotated[bounded, BeforeValidator(_to_text)]
 
 
 # Lengths are the columns' (PostgreSQL enforces them; SQLite would not, so they are checked here).
 Text = _text(None)
 Text8, Text32, Text64, Text128 = _text(8), _text(32), _text(64), _text(128)
 Id64, Id128 = _required(64), _required(128)
-OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
-Seconds = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0)]
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+
+
+def _number(kind: type, **bounds: Any) -> Any:
+    """An optional number: blank → None, otherwise within `bounds` (the column's range)."""
+    return Annotated[Annotated[kind, Field(**bounds)] | None, BeforeValidator(_blank_to_none)]
+
+
+OptInt = _number(int, ge=-INT32_MAX - 1, le=INT32_MAX)
+OptBigInt = _number(int, ge=-INT64_MAX - 1, le=INT64_MAX)
+Seconds = _number(int, ge=0, le=INT32_MAX)
 StrList = Annotated[list[str], BeforeValidator(_to_str_list)]
-Cost = Annotated[float | None, BeforeValidator(_to_cost), Field(ge=0)]
+Cost = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_to_cost)]
 
 
 class _Push(BaseModel):
@@ -105,7 +123,7 @@ class RingingPush(_Push):
 
     call_id: Id64 = Field(alias="callId")
     type: OptInt = Field(default=None, alias="type")
-    task_id: OptInt = Field(default=None, alias="taskId")
+    task_id: OptBigInt = Field(default=None, alias="taskId")
     called: Text64 = Field(default=None, alias="called")
     called_info: Text = Field(default=None, alias="calledInfo")
     seat_group_name: Text128 = Field(default=None, alias="seatGroupName")
