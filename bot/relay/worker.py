@@ -144,23 +144,38 @@ class RelayWorker:
             or_(col(PushInbox.lease_until).is_(None), col(PushInbox.lease_until) < now),
         )
         with self.database.session() as session:
-            candidates = select(PushInbox.id).where(claimable).order_by(col(PushInbox.id))
-            candidates = candidates.limit(self.batch_size)
-            if not self.database.is_sqlite:
-                candidates = candidates.with_for_update(skip_locked=True)
-            # On SQLite this read takes no lock; the UPDATE below is the compare-and-set.
-            ids = list(session.exec(candidates).all())
+
+            def candidates(limit: int) -> list[int]:
+                stmt = select(PushInbox.id).where(claimable).order_by(col(PushInbox.id))
+                stmt = stmt.limit(limit)
+                if not self.database.is_sqlite:
+                    stmt = stmt.with_for_update(skip_locked=True)
+                return list(session.exec(stmt).all())
+
+            def take(ids: list[int]) -> int:
+                result = session.execute(
+                    update(PushInbox)
+                    .where(col(PushInbox.id).in_(ids), claimable)
+                    .values(
+                        lease_owner=token,
+                        lease_until=now + self.lease,
+                        attempts=PushInbox.attempts + 1,
+                    )
+                )
+                return result.rowcount
+
+            # On SQLite this first read takes no lock; the UPDATE is the compare-and-set.
+            ids = candidates(self.batch_size)
             if not ids:
                 return token, []
-            session.execute(
-                update(PushInbox)
-                .where(col(PushInbox.id).in_(ids), claimable)
-                .values(
-                    lease_owner=token,
-                    lease_until=now + self.lease,
-                    attempts=PushInbox.attempts + 1,
-                )
-            )
+            won = take(ids)
+            if won < len(ids) and self.database.is_sqlite:
+                # Another worker took some between our read and our write. We hold the write
+                # lock now, so a second read is exact: top the batch up from what is left.
+                more = candidates(self.batch_size - won)
+                if more:
+                    take(more)
+                    ids += more
             rows = session.exec(
                 select(PushInbox)
                 .where(col(PushInbox.id).in_(ids), PushInbox.lease_owner == token)
