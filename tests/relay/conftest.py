@@ -4,7 +4,7 @@ stored pushes inserted the way the listener stores them, bound chats and routes.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -126,6 +126,23 @@ def drain(worker: RelayWorker) -> BatchOutcome:
         if not outcome.claimed:
             return total
         total.add(outcome)
+
+
+def platform_time(moment: datetime) -> str:
+    """A moment as the platform writes it: yyyy-MM-dd HH:mm:ss in Shanghai time."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def recent_call(moment: datetime, **overrides: Any) -> dict[str, Any]:
+    """A call record that started at `moment`, answered 3 s later and lasting `callDuration`."""
+    duration = overrides.get("callDuration", 15)
+    answered = overrides.get("answerTime", "yes") is not None
+    times = {
+        "callStartTime": platform_time(moment),
+        "answerTime": platform_time(moment + timedelta(seconds=3)) if answered else None,
+        "callEndTime": platform_time(moment + timedelta(seconds=3 + duration)),
+    }
+    return call_record(**{**overrides, **times})
 
 
 def utc(*args: int) -> datetime:

@@ -119,7 +119,11 @@ def test_the_exact_group_name_wins_and_otherwise_any_case_matches(
     route(database, "SALES", MANAGERS, group_id=2)
     route(database, "support-team", MANAGERS, group_id=3)
     add_push(database, "ringing", [ringing_event(seatGroupName="Sales")])
-    add_push(database, "ringing", [ringing_event(seatGroupName="Support-Team", taskId=None, sipAccount="b")])
+    add_push(
+        database,
+        "ringing",
+        [ringing_event(seatGroupName="Support-Team", taskId=None, sipAccount="b")],
+    )
     drain(worker)
     assert [m.chat_id for m in outbox(database)] == [TEAM, MANAGERS]
 
