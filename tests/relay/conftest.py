@@ -82,7 +82,7 @@ def add_push(db: Database, kind: str, body: Any, **columns: Any) -> int:
 
 def bind(db: Database, chat_id: int, **settings: Any) -> None:
     def store(session):  # noqa: ANN001, ANN202
-        session.add(BoundChat(chat_id=chat_id, title=f"chat {chat_id}", **settings))
+        session.add(BoundChat(**{"chat_id": chat_id, "title": f"chat {chat_id}", **settings}))
 
     db.call(store)
 
