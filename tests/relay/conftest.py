@@ -152,3 +152,7 @@ def utc(*args: int) -> datetime:
 @pytest.fixture
 def worker(database: Database) -> RelayWorker:
     return RelayWorker(database, platform_tz=SHANGHAI, default_zone=ZoneInfo("UTC"), name="test")
+
+
+# The whole bot against the fake Bot API and the simulator, for the relay's chat commands.
+from tests.bot.conftest import bot, bot_database_url, fast_bot  # noqa: E402, F401
