@@ -192,7 +192,8 @@ _NON_DIGITS = re.compile(r"\D+")
 def parse_push(kind: str, body: str, platform_tz: tzinfo) -> ParsedPush:
     """The typed rows of one stored push; `ParseError` (one line) when it cannot be read."""
     try:
-        push_kind = PushKind(kind)
+        # "record" is the simulator's word for a call-record push; read it the same way.
+        push_kind = PushKind.CALL if kind == "record" else PushKind(kind)
     except ValueError:
         raise ParseError(f"unknown push kind {kind[:20]!r} (expected ringing or call)") from None
     try:

@@ -225,3 +225,8 @@ def test_a_long_wrong_value_is_shortened_in_the_reason() -> None:
     with pytest.raises(ParseError) as caught:
         parse_push("call", json.dumps(call_record(callDuration="9" * 500 + "x")), SHANGHAI)
     assert len(str(caught.value)) < 200 and "..." in str(caught.value)
+
+
+def test_a_call_record_stored_under_the_simulators_word_record_is_read_too() -> None:
+    parsed = parse_push("record", json.dumps(call_record()), SHANGHAI)
+    assert parsed.kind is PushKind.CALL and parsed.call is not None
