@@ -95,13 +95,21 @@ def _default_name() -> str:
     return f"{socket.gethostname()[:24]}/{os.getpid()}/{secrets.token_hex(2)}"
 
 
-def insert_ignoring_duplicates(session: Session, model: type[Any], values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True when the row is new. Both backends, one statement."""
+def insert_new(
+    session: Session, model: type[Any], rows: list[dict[str, Any]], key: str
+) -> set[str]:
+    """INSERT … ON CONFLICT DO NOTHING for many rows in one statement; the keys that were new.
+
+    RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT, and rowcount would
+    not say which rows were new. Both backends; SQLite since 3.35.
+    """
+    if not rows:
+        return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(model.id)
-    return session.execute(stmt).first() is not None
+    table = model.__table__
+    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c[key])
+    return set(session.execute(stmt).scalars())
 
 
 class RelayWorker:
@@ -231,65 +239,90 @@ class RelayWorker:
         now: datetime,
     ) -> BatchOutcome:
         outcome = BatchOutcome(claimed=len(pushes))
-        router = Router(session)
+        # 1. The compare-and-set on every row first (it also takes the rows' write locks): rows
+        #    whose lease expired and went to another worker are left alone from here on.
+        readable: list[int] = []
         for push in pushes:
             result = parsed[push.id]
-            error: str | None = None
+            error = None
             if isinstance(result, ParseError):
                 error = str(result)
             elif push.attempts > MAX_ATTEMPTS:
-                error = f"gave up after {push.attempts - 1} attempts: {push.last_error or 'unknown error'}"
-            status = InboxStatus.FAILED if error else InboxStatus.DONE
-            # The compare-and-set comes first: it also takes this row's write lock.
-            if not self._finish(session, token, push.id, status, error, now):
-                outcome.lost_lease += 1
-                continue
-            if error or not isinstance(result, ParsedPush):
+                last = push.last_error or "unknown error"
+                error = f"gave up after {push.attempts - 1} attempts: {last}"
+            if error is None:
+                readable.append(push.id)
+            elif self._finish(session, token, [push.id], InboxStatus.FAILED, error, now):
                 log.warning("push %s (%s) failed: %s", push.id, push.kind, error)
                 outcome.failed += 1
+            else:
+                outcome.lost_lease += 1
+        done = self._finish(session, token, readable, InboxStatus.DONE, None, now)
+        outcome.done += len(done)
+        outcome.lost_lease += len(readable) - len(done)
+
+        # 2. The typed rows, all of a kind in one INSERT; only the new ones are relayed.
+        ringing: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        for push in pushes:
+            result = parsed[push.id]
+            if push.id not in done or not isinstance(result, ParsedPush):
                 continue
-            outcome.done += 1
-            if result.kind is PushKind.RINGING:
-                for event in result.ringing:
-                    self._relay_ringing(session, router, push, event.values, now, outcome)
-            elif result.call is not None:
-                self._relay_call(session, router, push, result.call.values, now, outcome)
+            stamp = {"received_at": push.received_at, "inbox_id": push.id}
+            ringing += [{**event.values, **stamp} for event in result.ringing]
+            if result.call is not None:
+                calls.append({**result.call.values, **stamp})
+        new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
+        new_calls = insert_new(session, CallRecord, calls, "call_session_id")
+
+        # 3. One outbox message per chat that wants it, in the order the pushes came.
+        router = Router(session)
+        for row in ringing:
+            if row["dedupe_key"] not in new_events:
+                outcome.duplicates[PushKind.RINGING] += 1
+                continue
+            new_events.discard(row["dedupe_key"])  # the same event twice in one batch: once
+            self._relay_ringing(session, router, RingingEvent(**row), now, outcome)
+        for row in calls:
+            if row["call_session_id"] not in new_calls:
+                outcome.duplicates[PushKind.CALL] += 1
+                continue
+            new_calls.discard(row["call_session_id"])
+            self._relay_call(session, router, CallRecord(**row), now, outcome)
         return outcome
 
     def _finish(
         self,
         session: Session,
         token: str,
-        push_id: int,
+        push_ids: list[int],
         status: InboxStatus,
         error: str | None,
         now: datetime,
-    ) -> bool:
+    ) -> set[int]:
+        """pending → status for the rows still leased to `token`; returns the ids it changed."""
+        if not push_ids:
+            return set()
         result = session.execute(
             update(PushInbox)
             .where(
-                PushInbox.id == push_id,
+                col(PushInbox.id).in_(push_ids),
                 PushInbox.lease_owner == token,
                 PushInbox.status == InboxStatus.PENDING,
             )
             .values(status=status, processed_at=now, error=error)
+            .returning(PushInbox.id)
         )
-        return result.rowcount == 1
+        return set(result.scalars())
 
     def _relay_ringing(
         self,
         session: Session,
         router: Router,
-        push: ClaimedPush,
-        values: dict[str, Any],
+        event: RingingEvent,
         now: datetime,
         outcome: BatchOutcome,
     ) -> None:
-        row = {**values, "received_at": push.received_at, "inbox_id": push.id}
-        if not insert_ignoring_duplicates(session, RingingEvent, row):
-            outcome.duplicates[PushKind.RINGING] += 1
-            return
-        event = RingingEvent(**row)
         targets = router.ringing_targets(event.group_name, event.task_id)
         if not targets:
             outcome.unrouted[PushKind.RINGING] += 1
@@ -303,16 +336,10 @@ class RelayWorker:
         self,
         session: Session,
         router: Router,
-        push: ClaimedPush,
-        values: dict[str, Any],
+        record: CallRecord,
         now: datetime,
         outcome: BatchOutcome,
     ) -> None:
-        row = {**values, "received_at": push.received_at, "inbox_id": push.id}
-        if not insert_ignoring_duplicates(session, CallRecord, row):
-            outcome.duplicates[PushKind.CALL] += 1
-            return
-        record = CallRecord(**row)
         targets = router.call_targets(record)
         if not targets:
             outcome.unrouted[PushKind.CALL] += 1
@@ -360,7 +387,7 @@ class RelayWorker:
         log.warning("push %s (%s) failed: %s", push.id, push.kind, reason)
         try:
             with self.database.session() as session:
-                if self._finish(session, token, push.id, InboxStatus.FAILED, reason, now):
+                if self._finish(session, token, [push.id], InboxStatus.FAILED, reason, now):
                     return BatchOutcome(claimed=1, failed=1)
         except SQLAlchemyError:
             log.exception("could not mark push %s failed; its lease will expire", push.id)

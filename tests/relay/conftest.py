@@ -80,6 +80,16 @@ def add_push(db: Database, kind: str, body: Any, **columns: Any) -> int:
     return db.call(store)
 
 
+def add_pushes(db: Database, pushes: list[tuple[str, Any]]) -> None:
+    """Store many pushes in one transaction (for tests that need a backlog)."""
+
+    def store(session):  # noqa: ANN001, ANN202
+        for kind, body in pushes:
+            session.add(PushInbox(kind=kind, body=json.dumps(body)))
+
+    db.call(store)
+
+
 def bind(db: Database, chat_id: int, **settings: Any) -> None:
     def store(session):  # noqa: ANN001, ANN202
         session.add(BoundChat(**{"chat_id": chat_id, "title": f"chat {chat_id}", **settings}))

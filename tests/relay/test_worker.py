@@ -26,6 +26,7 @@ from tests.relay.conftest import (
     TASK_CHAT,
     TEAM,
     add_push,
+    add_pushes,
     add_task,
     bind,
     call_record,
@@ -186,22 +187,18 @@ CHAT_SETTINGS = [
 ]
 
 
-@pytest.mark.parametrize(("settings", "ringing", "answered", "unanswered"), CHAT_SETTINGS)
 def test_each_chat_setting_decides_what_is_enqueued(
-    database: Database,
-    worker: RelayWorker,
-    settings: dict[str, Any],
-    ringing: bool,
-    answered: bool,
-    unanswered: bool,
+    database: Database, worker: RelayWorker
 ) -> None:
-    values = dict(settings)
-    if values.get("muted_until") == "future":
-        values["muted_until"] = utcnow() + timedelta(hours=1)
-    elif values.get("muted_until") == "past":
-        values["muted_until"] = utcnow() - timedelta(minutes=1)
-    bind(database, TEAM, **values)
-    route(database, "Sales-Team-1", TEAM)
+    """One chat per combination, all routing the same group, all sent the same three pushes."""
+    for i, (settings, *_) in enumerate(CHAT_SETTINGS):
+        values = dict(settings)
+        if values.get("muted_until") == "future":
+            values["muted_until"] = utcnow() + timedelta(hours=1)
+        elif values.get("muted_until") == "past":
+            values["muted_until"] = utcnow() - timedelta(minutes=1)
+        bind(database, -1000 - i, **values)
+        route(database, "Sales-Team-1", -1000 - i)
     add_push(database, "ringing", [ringing_event(taskId=None)])
     add_push(database, "call", call_record(callSessionId="answered"))
     add_push(
@@ -210,11 +207,12 @@ def test_each_chat_setting_decides_what_is_enqueued(
         call_record(callSessionId="missed", answerTime=None, callDuration=0, voiceUrl=None),
     )
     drain(worker)
-    kinds = [(m.kind, "Not answered" in m.text) for m in outbox(database, TEAM)]
-    expected = [("ringing", False)] * ringing + [("call", False)] * answered
-    expected += [("call", True)] * unanswered
-    assert kinds == expected
-    # Whatever the chat gets, every event is stored (for digests and summaries).
+    for i, (settings, ringing, answered, unanswered) in enumerate(CHAT_SETTINGS):
+        kinds = [(m.kind, "Not answered" in m.text) for m in outbox(database, -1000 - i)]
+        expected = [("ringing", False)] * ringing + [("call", False)] * answered
+        expected += [("call", True)] * unanswered
+        assert kinds == expected, settings
+    # Whatever the chats get, every event is stored (for digests and summaries).
     assert len(rows(database, RingingEvent)) == 1 and len(rows(database, CallRecord)) == 2
 
 
@@ -389,16 +387,17 @@ def test_two_workers_sharing_the_tables_relay_every_push_exactly_once(migrated_u
         bind(setup, MANAGERS)
         route(setup, "Sales-Team-1", TEAM)
         route(setup, "Sales-Team-1", MANAGERS)
-        events = 120
+        events, sessions = 80, 60
+        pushes: list[tuple[str, Any]] = []
         for i in range(events):
-            add_push(setup, "ringing", [ringing_event(sipAccount=f"agent_{i}", taskId=None)])
+            pushes.append(("ringing", [ringing_event(sipAccount=f"agent_{i}", taskId=None)]))
             if i % 3 == 0:  # a retry of an earlier push, stored again
-                add_push(
-                    setup, "ringing", [ringing_event(sipAccount=f"agent_{i // 2}", taskId=None)]
-                )
-            add_push(setup, "call", call_record(callSessionId=f"s{i % 100}"))
+                again = ringing_event(sipAccount=f"agent_{i // 2}", taskId=None)
+                pushes.append(("ringing", [again]))
+            pushes.append(("call", call_record(callSessionId=f"s{i % sessions}")))
+        add_pushes(setup, pushes)
         replicas = [Database(migrated_url), Database(migrated_url)]
-        workers = [new_worker(db, f"replica{i}", batch_size=7) for i, db in enumerate(replicas)]
+        workers = [new_worker(db, f"replica{i}", batch_size=5) for i, db in enumerate(replicas)]
         errors: list[BaseException] = []
         start = threading.Barrier(2)
 
@@ -421,10 +420,10 @@ def test_two_workers_sharing_the_tables_relay_every_push_exactly_once(migrated_u
         owners = {r.lease_owner.split(":")[0] for r in inbox(setup)}
         assert owners == {"replica0", "replica1"}, owners  # both took part
         assert len(rows(setup, RingingEvent)) == events
-        assert len(rows(setup, CallRecord)) == 100
+        assert len(rows(setup, CallRecord)) == sessions
         team, managers = outbox(setup, TEAM), outbox(setup, MANAGERS)
         assert sum(m.kind == "ringing" for m in team) == events
-        assert sum(m.kind == "call" for m in team) == 100
+        assert sum(m.kind == "call" for m in team) == sessions
         assert len(managers) == events  # ringing only: its calls come as a digest
         ringing_texts = [m.text for m in team if m.kind == "ringing"]
         assert len(set(ringing_texts)) == events  # no message twice
