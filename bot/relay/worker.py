@@ -108,7 +108,10 @@ def insert_new(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
-    stmt = insert(table).values(rows).on_conflict_do_nothing().returning(table.c[key])
+    # In key order, so two workers inserting overlapping rows lock them in the same order
+    # (no deadlock on PostgreSQL when a retried push is relayed by both at once).
+    ordered = sorted(rows, key=lambda row: row[key])
+    stmt = insert(table).values(ordered).on_conflict_do_nothing().returning(table.c[key])
     return set(session.execute(stmt).scalars())
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
 
+from bot.app import BotService
 from bot.laaffic.simulator.config import SAMPLE_APP_ID
 from storage.models import (
     BoundChat,
@@ -19,9 +20,10 @@ from storage.models import (
     InboxStatus,
     OutboxMessage,
     PushInbox,
+    RingingEvent,
     utcnow,
 )
-from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
+from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness, make_settings
 from tests.bot.test_task_life import submit_one_line, uploaded
 from tests.fakes.simulator import SignedClient
 from tests.relay.conftest import (
@@ -325,3 +327,27 @@ async def test_a_task_submitted_in_the_chat_gets_a_live_card(fast_bot: BotHarnes
         await asyncio.sleep(0.2)
     assert re.search(rf"Task <code>{task_id}</code></b> — completed", texts[-1])
     assert "Final counters" in texts[-1]
+
+
+async def test_push_times_are_read_in_platform_timezone_and_shown_in_the_chats_zone(
+    fake_telegram, simulator, bot_database_url
+) -> None:
+    settings = make_settings(
+        fake_telegram, simulator, bot_database_url, platform_timezone="America/New_York"
+    )
+    service = BotService(settings)
+    await service.start()
+    try:
+        bot = BotHarness(service, fake_telegram, simulator)
+        await bot.bind()
+        make_group(bot, "Night-Shift")
+        await bot.say(GROUP, ADMIN, "/route Night-Shift")
+        await bot.say(GROUP, OPERATOR, "/settings timezone Asia/Kolkata")
+        (message,) = await relay(bot, "ringing", ring(callinEventTime="2025-09-18 18:35:00"))
+        # 18:35 in New York (UTC-4 in September) is 22:35 UTC, 04:05 the next day in Kolkata.
+        assert "at 04:05:00" in message.text
+        db = service.runtime.database
+        (event,) = db.call(lambda s: list(s.exec(select(RingingEvent))))
+        assert event.event_at == datetime(2025, 9, 18, 22, 35, tzinfo=UTC)
+    finally:
+        await service.stop()
