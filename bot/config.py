@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.logs import register_settings_secrets
+
 # Which variables each command cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
     "run": (
@@ -65,6 +67,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     number_file_format: Literal["auto", "xls", "xlsx"] = "auto"
+    expire_after_days: int = Field(default=7, ge=1, le=365)
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    public_url: str | None = None
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -95,6 +100,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the address the platform pushes to)")
+        return value.rstrip("/")
 
     @field_validator("telegram_api_url", "laaffic_base_url")
     @classmethod
@@ -127,7 +141,9 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings; a malformed variable becomes one ConfigError line, not a traceback."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+        register_settings_secrets(settings)  # known secrets never reach a log line from now on
+        return settings
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err["loc"] else "configuration"

@@ -21,6 +21,8 @@ class Runtime:
     # The in-process simulator in `ccbot sandbox`; None against the real platform.
     simulator: Any = None
     number_checker: NumberChecker = field(default_factory=NumberChecker)
+    # This process's replica row and scheduler leadership (bot/replicas.py); None in unit tests.
+    presence: Any = None
     bot_username: str | None = None
     can_read_all_group_messages: bool = False
 
@@ -28,6 +30,11 @@ class Runtime:
         import asyncio
 
         return await asyncio.to_thread(self.database.ping)
+
+    @property
+    def leads_jobs(self) -> bool:
+        """Whether this process runs the scheduled jobs (the leader, or the only process)."""
+        return self.presence is None or bool(self.presence.is_leader)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_user_ids

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Float, Index, LargeBinary, Text, UniqueConstraint
@@ -56,6 +56,11 @@ class BoundChat(SQLModel, table=True):
     muted_until: datetime | None = None
     mask_numbers: bool = False
     last_digest_at: datetime | None = None
+    # Daily summary (/schedule): local time "HH:MM" in summary_timezone (else the chat's timezone,
+    # else DEFAULT_TIMEZONE); summary_enabled False after /schedule off.
+    summary_time: str = Field(default="09:00", max_length=5)
+    summary_timezone: str | None = Field(default=None, max_length=64)
+    summary_enabled: bool = True
 
 
 class ChatRole(SQLModel, table=True):
@@ -252,6 +257,7 @@ class RingingEvent(SQLModel, table=True):
         Index("ix_ringing_event_event_at", "event_at"),
         Index("ix_ringing_event_group_event_at", "group_name", "event_at"),
         Index("ix_ringing_event_task", "task_id"),
+        Index("ix_ringing_event_call", "call_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -363,3 +369,89 @@ class LiveMessage(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     message_id: int
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---- operations ----------------------------------------------------------------------------------
+
+
+class Replica(SQLModel, table=True):
+    """A running ccbot process, seen by the others: its heartbeat tells `/status` who is alive,
+    and lets `ccbot run` refuse to poll Telegram while another replica already polls."""
+
+    __tablename__ = "replica"
+
+    replica_id: str = Field(max_length=64, primary_key=True)
+    hostname: str = Field(default="", max_length=128)
+    pid: int = 0
+    version: str = Field(default="", max_length=32)
+    telegram_mode: str = Field(default="polling", max_length=16)
+    started_at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow, index=True)
+    is_leader: bool = False
+
+
+# ---- daily summaries -----------------------------------------------------------------------------
+
+
+class CallRollup(SQLModel, table=True):
+    """Call records counted per 15-minute bucket (UTC), agent group and hangup reason.
+
+    Kept up to date in the transaction that stores each new call record, so a day's summary reads
+    a few thousand rollup rows instead of scanning a million records. 15 minutes because every
+    time zone's offset is a multiple of it (Asia/Kolkata is UTC+5:30), so local hours and local
+    days are exact unions of buckets. Empty strings and -1 stand for "not given" (a primary key
+    cannot hold NULL). Agents are counted apart (`AgentRollup`): crossing agents with reasons
+    would multiply the rows a summary reads.
+    """
+
+    __tablename__ = "call_rollup"
+
+    bucket_start: datetime = Field(primary_key=True)
+    group_name: str = Field(default="", max_length=128, primary_key=True)
+    hangup_reason: int = Field(default=-1, primary_key=True)
+    calls: int = 0
+    answered: int = 0
+    talk_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    transfers: int = 0
+    failures: int = 0
+    cost: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
+    costed: int = 0  # records that carried a cost
+
+
+class AgentRollup(SQLModel, table=True):
+    """Call records per 15-minute bucket (UTC), agent group and agent, for the agent rankings."""
+
+    __tablename__ = "agent_rollup"
+
+    bucket_start: datetime = Field(primary_key=True)
+    group_name: str = Field(default="", max_length=128, primary_key=True)
+    agent_name: str = Field(default="", max_length=128, primary_key=True)
+    calls: int = 0
+    answered: int = 0
+    talk_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class RingRollup(SQLModel, table=True):
+    """Ringing per 15-minute bucket (UTC), group and agent: rings, and rings the agent missed
+    (the agent is in a later event's noAnswerSipList of the same call, counted once per call)."""
+
+    __tablename__ = "ring_rollup"
+
+    bucket_start: datetime = Field(primary_key=True)
+    group_name: str = Field(default="", max_length=128, primary_key=True)
+    sip_account: str = Field(default="", max_length=128, primary_key=True)
+    rings: int = 0
+    missed: int = 0
+
+
+class DailySummary(SQLModel, table=True):
+    """A daily summary that was sent (or is being sent): one per chat and local day, which is what
+    makes a restart, or a second replica, harmless."""
+
+    __tablename__ = "daily_summary"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    local_date: date = Field(primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    late: bool = False
+    outbox_id: int | None = None

@@ -82,4 +82,5 @@ def database(migrated_url: str) -> Iterator[Database]:
 
 
 # Shared fakes live in tests/fakes; registering them here makes their fixtures available everywhere.
-pytest_plugins = ["tests.fakes.simulator", "tests.fakes.telegram"]
+# tests.log_guard: the whole run's log output, at DEBUG, is scanned for the tests' secrets.
+pytest_plugins = ["tests.fakes.simulator", "tests.fakes.telegram", "tests.log_guard"]

@@ -10,7 +10,7 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
-    from bot.handlers import account, admin, groups, numbers, relay, tasks
+    from bot.handlers import account, admin, groups, numbers, ops, relay, reports, tasks
 
     admin.register(application)
     groups.register(application)
@@ -18,6 +18,8 @@ def register_handlers(application: Application) -> None:
     numbers.register(application)
     tasks.register(application)
     relay.register(application)
+    reports.register(application)
+    ops.register(application)
 
 
 async def set_command_menus(bot: Bot) -> None:

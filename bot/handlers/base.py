@@ -205,7 +205,7 @@ async def run_guarded(req: Request, name: str, fn: Handler) -> None:
     try:
         await fn(req)
     except UserFacingError as exc:
-        await _answer(req, str(exc))
+        await _answer(req, esc(str(exc)))
     except PlatformError as exc:
         await _answer(req, esc(str(exc)))
     except Exception:

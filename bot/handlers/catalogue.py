@@ -110,6 +110,30 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "/role operator @alice",
         group_only=True,
     ),
+    CommandInfo(
+        "summary",
+        Role.VIEWER,
+        "a day's calls, answers, talk time, agents and a chart",
+        "/summary yesterday",
+    ),
+    CommandInfo(
+        "schedule",
+        Role.VIEWER,
+        "when the daily summary comes; operators change it",
+        "/schedule 18:00 Asia/Kolkata",
+    ),
+    CommandInfo(
+        "export", Role.OPERATOR, "a day's call records as an .xlsx file", "/export 2026-11-30"
+    ),
+    CommandInfo(
+        "calls", Role.VIEWER, "the stored calls to one callee number", "/calls +91 98765 43210"
+    ),
+    CommandInfo(
+        "status",
+        Role.ADMIN,
+        "how ccbot is doing: replicas, queues, relay lag, last errors",
+        "/status",
+    ),
     CommandInfo("audit", Role.ADMIN, "the last platform calls made through the bot", "/audit 20"),
 )
 

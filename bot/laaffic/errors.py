@@ -7,6 +7,14 @@ different endpoints (-20, -23, -24, -36, -63, -64 …) are explained per endpoin
 
 from __future__ import annotations
 
+from bot.laaffic.limits import (
+    GROUP_NAME_MAX,
+    GROUP_NAME_MIN,
+    UPLOAD_FILE_NAME_MAX,
+    UPLOAD_FILE_NAME_MIN,
+    UPLOAD_ROWS_MAX,
+)
+
 # What the bot was trying to do, per endpoint, for "Could not <action>: …".
 ACTIONS: dict[str, str] = {
     "seatGroup/addGroup": "create the agent group",
@@ -157,8 +165,8 @@ _MEANINGS: dict[str, tuple[str, str]] = {
         "Upload an Excel file (.xls or .xlsx) laid out like the platform's number template.",
     ),
     "-40": (
-        "the file has more than 100,000 numbers",
-        "Split it into files of at most 100,000 numbers and upload each one.",
+        f"the file has more than {UPLOAD_ROWS_MAX:,} numbers",
+        f"Split it into files of at most {UPLOAD_ROWS_MAX:,} numbers and upload each one.",
     ),
     "-41": (
         "the task is in a state that does not allow this",
@@ -237,15 +245,18 @@ _PER_ENDPOINT: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("-22", "seatGroup/addGroup"): (
         "the platform did not accept the group name or application ID",
-        "Use a group name of 4 to 32 characters and check LAAFFIC_APP_ID.",
+        f"Use a group name of {GROUP_NAME_MIN} to {GROUP_NAME_MAX} characters and check "
+        "LAAFFIC_APP_ID.",
     ),
     ("-22", "seatGroup/updateGroup"): (
         "the platform did not accept the group ID or the new name",
-        "Use a group name of 4 to 32 characters and check the group ID.",
+        f"Use a group name of {GROUP_NAME_MIN} to {GROUP_NAME_MAX} characters and check the "
+        "group ID.",
     ),
     ("-22", "preview/upload"): (
         "the platform did not accept the file or its name",
-        "Use a file name of 5 to 32 characters and a file laid out like the number template.",
+        f"Use a file name of {UPLOAD_FILE_NAME_MIN} to {UPLOAD_FILE_NAME_MAX} characters and a "
+        "file laid out like the number template.",
     ),
     ("-23", "seatGroup/addGroup"): (
         "the application already has as many agent groups as it may have",
@@ -363,6 +374,20 @@ class PlatformError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, endpoint={self.endpoint!r})"
+
+
+class InvalidRequest(PlatformError, ValueError):
+    """A value the platform would refuse, caught before anything was sent (nothing changed).
+
+    A PlatformError, so that whatever shows platform refusals shows this one too; a ValueError,
+    because it is one. `str()` is the plain sentence alone: there is no platform code to keep.
+    """
+
+    def __init__(self, message: str, endpoint: str = "") -> None:
+        super().__init__("invalid", "refused before sending", endpoint, message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class PlatformAuthError(PlatformError):

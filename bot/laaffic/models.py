@@ -3,20 +3,47 @@
 Python names are snake_case; the wire names are camelCase aliases. Answers are read tolerantly, as
 the docs are partly cut off: unknown fields are ignored, numbers may come as strings and strings as
 numbers, empty strings count as missing, and `seatGroupId`/`voiceGroupId` are both accepted.
+
+The platform writes times as "yyyy-MM-dd HH:mm:ss" wall time in its own zone (PLATFORM_TIMEZONE).
+Answers are read with that zone in the validation context (`read_answer`) and every time comes out
+as an aware UTC datetime; requests are built from aware datetimes only (`format_platform_time`).
+Request models refuse a value the platform would refuse with InvalidRequest, a plain sentence.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from enum import IntEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
+from bot.laaffic import preflight
+from bot.laaffic.errors import InvalidRequest
+from bot.logs import register_secret
+
+log = logging.getLogger(__name__)
+
 PLATFORM_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# The documented zone of the platform's times (UTC+8, stated for the ringing push, §4.2).
+DEFAULT_PLATFORM_TZ = ZoneInfo("Asia/Shanghai")
+# Key of the validation context that carries the platform's zone into the models.
+PLATFORM_TZ_CONTEXT = "platform_tz"
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -68,12 +95,26 @@ def _decimal(value: Any) -> Any:
     return value
 
 
+def _platform_time(value: Any, info: ValidationInfo) -> datetime | None:
+    """A time from an answer, as an aware UTC datetime. One the bot cannot read counts as missing:
+    a whole task list must not fail because one row says "0000-00-00 00:00:00"."""
+    tz = (info.context or {}).get(PLATFORM_TZ_CONTEXT, DEFAULT_PLATFORM_TZ)
+    if isinstance(value, datetime):
+        return preflight.check_aware(value, "time").astimezone(UTC)
+    try:
+        return parse_platform_time(value, tz)
+    except ValueError:
+        log.warning("the platform sent %r where a time belongs; read as missing", value)
+        return None
+
+
 OptInt = Annotated[int | None, BeforeValidator(_blank_to_none)]
 OptStr = Annotated[str | None, BeforeValidator(_blank_to_none)]
 IntList = Annotated[list[int], BeforeValidator(_to_int_list)]
 StrList = Annotated[list[str], BeforeValidator(_to_str_list)]
 Rate = Annotated[float | None, BeforeValidator(_rate)]
 Money = Annotated[Decimal, BeforeValidator(_decimal)]
+PlatformTime = Annotated[datetime | None, BeforeValidator(_platform_time)]
 
 
 class PlatformModel(BaseModel):
@@ -89,6 +130,34 @@ class PlatformModel(BaseModel):
     def wire(self) -> dict[str, Any]:
         """The JSON body: camelCase names, unset optional fields left out."""
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_answer(model: type[M], data: Any, platform_tz: tzinfo) -> M:
+    """An answer's `data` (or a push body) as `model`, its times read in the platform's zone."""
+    return model.model_validate(data, context={PLATFORM_TZ_CONTEXT: platform_tz})
+
+
+class PlatformRequest(PlatformModel):
+    """Base for request bodies. A value the platform would refuse raises InvalidRequest, whose
+    sentence says what is wrong, instead of pydantic's ValidationError."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> InvalidRequest:
+    first = exc.errors()[0]
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidRequest):
+        return cause
+    field = ".".join(str(part) for part in first["loc"]) or "the request"
+    return InvalidRequest(f"The value of {field} is not valid: {first['msg']}.")
 
 
 # ---------------------------------------------------------------- enums
@@ -215,7 +284,7 @@ class Page(PlatformModel, Generic[T]):
         return value
 
 
-class PageRequest(PlatformModel):
+class PageRequest(PlatformRequest):
     current: int
     size: int
     params: dict[str, Any]
@@ -266,20 +335,19 @@ GROUP_SETTING_FIELDS = (
     "label_name",
     "fs_node",
 )
-FS_NODES = ("SG_FS", "USA_FS", "UAE_FS")
 
 
-class AddGroupRequest(PlatformModel):
+class AddGroupRequest(PlatformRequest):
     group_name: str
     app_id: str
 
 
-class UpdateGroupRequest(PlatformModel):
+class UpdateGroupRequest(PlatformRequest):
     voice_group_id: int
     group_name: str
 
 
-class GroupSettingsUpdate(PlatformModel):
+class GroupSettingsUpdate(PlatformRequest):
     voice_group_id: int
     display_switch: int
     encrypt_number: int
@@ -295,6 +363,11 @@ class GroupSettingsUpdate(PlatformModel):
 
 
 # ---------------------------------------------------------------- agents
+
+
+def _secret(value: str | None) -> str | None:
+    register_secret(value)  # from now on masked in every log line (bot.logs)
+    return value
 
 
 class CreatedAgent(PlatformModel):
@@ -316,13 +389,13 @@ class Agent(PlatformModel):
     group_name: OptStr = None
     account: OptStr = None
     # The SIP password comes back in clear; keep it out of reprs and logs.
-    password: OptStr = Field(default=None, repr=False)
+    password: Annotated[OptStr, AfterValidator(_secret)] = Field(default=None, repr=False)
     display_num: OptStr = None
     ccode: OptStr = None
     priority: OptInt = None
     delete_flag: OptInt = None
-    create_time: OptStr = None
-    update_time: OptStr = None
+    create_time: PlatformTime = None
+    update_time: PlatformTime = None
     num: OptInt = None
     connect_num: OptInt = None
     connect_rate: Rate = None
@@ -337,14 +410,14 @@ class AgentQuota(PlatformModel):
     remaining: int = 0
 
 
-class AddAgentsRequest(PlatformModel):
+class AddAgentsRequest(PlatformRequest):
     voice_group_id: int
     size: int
     display_num: str | None = None
     ccode: str | None = None
 
 
-class UpdateAgentRequest(PlatformModel):
+class UpdateAgentRequest(PlatformRequest):
     key_id: int
     voice_group_id: str  # a String in the docs, sample "12"
     name: str
@@ -352,10 +425,10 @@ class UpdateAgentRequest(PlatformModel):
     display_num: str | None = None
     ccode: str | None = None
     pet_name: str | None = None
-    password: str | None = Field(default=None, repr=False)
+    password: Annotated[str | None, AfterValidator(_secret)] = Field(default=None, repr=False)
 
 
-class BatchAgentsRequest(PlatformModel):
+class BatchAgentsRequest(PlatformRequest):
     type: int
     id_list: list[int]
 
@@ -363,7 +436,7 @@ class BatchAgentsRequest(PlatformModel):
 # ---------------------------------------------------------------- numbers and tasks
 
 
-class UploadRequest(PlatformModel):
+class UploadRequest(PlatformRequest):
     file_name: str
     file: str = Field(repr=False)  # base64 content
 
@@ -374,9 +447,13 @@ class UploadResult(PlatformModel):
     number_same_count: OptInt = None
 
 
-class SubmitTaskRequest(PlatformModel):
-    file_path: str
-    file_name: str
+class TaskSettings(PlatformRequest):
+    """The settings submitTask and resendTask share (§3.13, §3.14), checked once, here.
+
+    Build it once for a draft; submit and re-run both take it. `max_ringing_time` applies to
+    submitTask only: a re-run keeps the task's own, as resendTask has no such field.
+    """
+
     type: int
     voice_group_id: list[int] | None = None
     app_id: str | None = None
@@ -386,26 +463,89 @@ class SubmitTaskRequest(PlatformModel):
     remark: str | None = None
     max_ringing_time: int | None = None
 
+    @model_validator(mode="after")
+    def _platform_rules(self) -> Self:
+        preflight.require(
+            self.type in tuple(TaskType),
+            "The task type must be 0 (automatic call) or 1 (group call to agents), "
+            f"not {self.type}.",
+        )
+        if not self.voice_group_id:
+            self.voice_group_id = None  # left out of the body, as the docs' automatic sample
+        if self.type == TaskType.AGENT_GROUP_CALL:
+            groups = len(self.voice_group_id or [])
+            preflight.require(
+                groups == 1,
+                "A group call with transfer to agents needs exactly one agent group; "
+                f"{groups} were given.",
+            )
+            preflight.require(
+                self.callout_rate is not None,
+                "A group call with transfer to agents needs a call-out rate (numbers dialled per "
+                "free agent), for example 1.",
+            )
+            preflight.require(
+                bool(self.app_id),
+                "A group call with transfer to agents needs the voice application ID.",
+            )
+        preflight.check_callout_rate(self.callout_rate)
+        preflight.check_display_num(self.display_num)
+        preflight.check_ccode(self.ccode)
+        preflight.check_remark(self.remark)
+        preflight.check_ringing_time(self.max_ringing_time)
+        return self
 
-class ResendTaskRequest(PlatformModel):
+    @property
+    def task_type(self) -> TaskType:
+        return TaskType(self.type)
+
+    @property
+    def group_ids(self) -> list[int]:
+        return list(self.voice_group_id or [])
+
+    def fields(self) -> dict[str, Any]:
+        """The settings as keyword arguments of a request built on them."""
+        return {name: getattr(self, name) for name in TaskSettings.model_fields}
+
+
+class SubmitTaskRequest(TaskSettings):
+    file_path: str
+    file_name: str
+
+    @model_validator(mode="after")
+    def _file_given(self) -> Self:
+        preflight.require(
+            bool(self.file_path), "The file path from the upload is missing; upload the file first."
+        )
+        preflight.require(bool(self.file_name), "The file name is missing.")
+        return self
+
+
+class ResendTaskRequest(TaskSettings):
     task_id: int
     resend_type: int
-    type: int
-    voice_group_id: list[int] | None = None
-    app_id: str | None = None
-    callout_rate: int | None = None
-    display_num: str | None = None
-    ccode: str | None = None
-    remark: str | None = None
+
+    @model_validator(mode="after")
+    def _known_option(self) -> Self:
+        preflight.require(
+            self.resend_type in tuple(ResendType),
+            "The re-run option must be 1 (failed numbers), 2 (numbers not called) or 3 (all).",
+        )
+        return self
+
+    def wire(self) -> dict[str, Any]:
+        body = super().wire()
+        body.pop("maxRingingTime", None)  # not a resendTask field
+        return body
 
 
-class EditTaskRequest(PlatformModel):
+class EditTaskRequest(PlatformRequest):
     task_id: int
     callout_rate: int
     remark: str | None = None
 
 
-class CancelTaskRequest(PlatformModel):
+class CancelTaskRequest(PlatformRequest):
     task_id: int
 
 
@@ -434,7 +574,7 @@ class Task(PlatformModel):
     # Not in the (cut-off) docs; read when the platform sends them, used to recognise a task.
     file_name: OptStr = None
     file_path: OptStr = None
-    create_time: OptStr = None
+    create_time: PlatformTime = None
 
     @property
     def status_label(self) -> str:
@@ -480,8 +620,7 @@ class TaskNumber(PlatformModel):
 
 
 class CallRecord(PlatformModel):
-    """One call-center call. Times stay the platform's strings (UTC+8 wall time); see
-    `parse_platform_time`."""
+    """One call-center call (record/query, and the call-record push). Times are aware UTC."""
 
     call_id: OptStr = None
     call_session_id: OptStr = None
@@ -502,9 +641,9 @@ class CallRecord(PlatformModel):
     base_cost: OptStr = None
     cost: OptStr = None
     remark: OptStr = None
-    call_start_time: OptStr = None
-    answer_time: OptStr = None
-    call_end_time: OptStr = None
+    call_start_time: PlatformTime = None
+    answer_time: PlatformTime = None
+    call_end_time: PlatformTime = None
     voice_url: OptStr = None
 
 
@@ -515,7 +654,7 @@ class Balance(PlatformModel):
 
 
 def parse_platform_time(value: str | None, tz: tzinfo) -> datetime | None:
-    """A platform time as an aware datetime.
+    """A platform time as an aware UTC datetime.
 
     Accepts "yyyy-MM-dd HH:mm:ss" (wall time in `tz`, the platform's zone), ISO-8601 with or
     without an offset, a date alone, and epoch seconds or milliseconds. Empty → None.
@@ -528,16 +667,14 @@ def parse_platform_time(value: str | None, tz: tzinfo) -> datetime | None:
     if text.isdigit():
         number = int(text)
         seconds = number / 1000 if number > 10**11 else number
-        return datetime.fromtimestamp(seconds, tz)
+        return datetime.fromtimestamp(seconds, UTC)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ValueError(f"{text!r} is not a time the platform uses (yyyy-MM-dd HH:mm:ss)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
 
 
 def format_platform_time(moment: datetime, tz: tzinfo) -> str:
-    """ "yyyy-MM-dd HH:mm:ss" in the platform's zone; a naive datetime is taken as that zone already."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(tz)
-    return moment.strftime(PLATFORM_TIME_FORMAT)
+    """An aware datetime as "yyyy-MM-dd HH:mm:ss" wall time in the platform's zone `tz`."""
+    return preflight.check_aware(moment, "time").astimezone(tz).strftime(PLATFORM_TIME_FORMAT)

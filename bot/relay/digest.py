@@ -211,6 +211,13 @@ def _zone(name: str | None, default: tzinfo) -> tzinfo:
         return default
 
 
+def leads_jobs(context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """With several replicas only the scheduler leader runs this job (bot/replicas.py); the
+    database claims would keep a second runner harmless, but not its platform calls."""
+    runtime = context.application.bot_data.get("runtime")
+    return runtime is None or bool(runtime.leads_jobs)
+
+
 def schedule(
     application: Application,
     database: Database,
@@ -221,7 +228,9 @@ def schedule(
 ) -> None:
     """Run the digest check on PTB's JobQueue every `every` seconds."""
 
-    async def job(_: ContextTypes.DEFAULT_TYPE) -> None:
+    async def job(context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not leads_jobs(context):
+            return
         try:
             sent = await asyncio.to_thread(run_digests, database, default_zone=default_zone)
         except Exception:

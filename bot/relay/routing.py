@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -33,9 +33,6 @@ class NotifyCalls(StrEnum):
 
 
 DEFAULT_NOTIFY_CALLS = NotifyCalls.DIGEST
-# Ringing events of a call lie within its call record's start and end; this much slack covers
-# clocks that disagree by a little.
-CALL_WINDOW_SLACK = timedelta(minutes=2)
 
 
 def notify_calls_of(chat: BoundChat) -> NotifyCalls:
@@ -108,26 +105,15 @@ class Router:
             self._task_chat[task_id] = task.chat_id if task is not None else None
         return self._task_chat[task_id]
 
-    def task_for_call(
-        self, call_id: str | None, start: datetime | None, end: datetime | None
-    ) -> int | None:
-        """The task of a call, from a ringing event of the same callId that carried it.
-
-        The search is bounded by the call's time (ringing happens during the call) so it uses the
-        event_at index instead of scanning every stored event.
-        """
-        if not call_id or start is None:
+    def task_for_call(self, call_id: str | None) -> int | None:
+        """The task of a call, from a stored ringing event of the same callId that carried it."""
+        if not call_id:
             return None
         stmt = (
             select(RingingEvent.task_id)
-            .where(
-                col(RingingEvent.event_at) >= start - CALL_WINDOW_SLACK,
-                col(RingingEvent.event_at) <= (end or start) + CALL_WINDOW_SLACK,
-                RingingEvent.call_id == call_id,
-                col(RingingEvent.task_id).is_not(None),
-            )
+            .where(RingingEvent.call_id == call_id, col(RingingEvent.task_id).is_not(None))
             .limit(1)
-        )
+        )  # ix_ringing_event_call
         return self.session.exec(stmt).first()
 
     def _targets(self, chat_ids: list[int]) -> list[BoundChat]:
@@ -151,7 +137,7 @@ class Router:
 
     def call_targets(self, record: CallRecord) -> list[BoundChat]:
         chat_ids = self.chats_for_group(record.agent_group_name)
-        task_id = self.task_for_call(record.call_id, record.call_start_at, record.call_end_at)
+        task_id = self.task_for_call(record.call_id)
         task_chat = self.chat_for_task(task_id)
         if task_chat is not None:
             chat_ids.append(task_chat)

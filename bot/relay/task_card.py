@@ -34,6 +34,7 @@ from bot.audit import Actor, current_actor
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import NumberStatus, Task, TaskStatus
+from bot.relay.digest import leads_jobs
 from bot.relay.messages import ChatDisplay, task_card_message
 from bot.relay.outbox import OutboxKind, enqueue
 from storage.db import Database
@@ -262,7 +263,9 @@ def schedule(
     """Run the poller on PTB's JobQueue every `every` seconds (one round at a time)."""
     lock = asyncio.Lock()  # only keeps this process from overlapping rounds; not for correctness
 
-    async def job(_: ContextTypes.DEFAULT_TYPE) -> None:
+    async def job(context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not leads_jobs(context):
+            return
         if lock.locked():
             return
         async with lock:

@@ -43,6 +43,7 @@ from bot.relay.messages import ChatDisplay, call_message, ringing_message
 from bot.relay.outbox import OutboxKind, enqueue
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
+from bot.reports.rollups import count_call, count_ringing
 from storage.db import Database
 from storage.models import (
     BoundChat,
@@ -97,22 +98,24 @@ def _default_name() -> str:
 
 def insert_new(
     session: Session, model: type[Any], rows: list[dict[str, Any]], key: str
-) -> set[str]:
-    """INSERT … ON CONFLICT DO NOTHING for many rows in one statement; the keys that were new.
+) -> dict[str, int]:
+    """INSERT … ON CONFLICT DO NOTHING for rows in one statement; the new rows' ids by key.
 
     RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT, and rowcount would
     not say which rows were new. Both backends; SQLite since 3.35.
     """
     if not rows:
-        return set()
+        return {}
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__
     # In key order, so two workers inserting overlapping rows lock them in the same order
     # (no deadlock on PostgreSQL when a retried push is relayed by both at once).
     ordered = sorted(rows, key=lambda row: row[key])
-    stmt = insert(table).values(ordered).on_conflict_do_nothing().returning(table.c[key])
-    return set(session.execute(stmt).scalars())
+    stmt = (
+        insert(table).values(ordered).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+    )
+    return {k: i for k, i in session.execute(stmt)}
 
 
 class RelayWorker:
@@ -264,7 +267,8 @@ class RelayWorker:
         outcome.done += len(done)
         outcome.lost_lease += len(readable) - len(done)
 
-        # 2. The typed rows, all of a kind in one INSERT; only the new ones are relayed.
+        # 2. The typed rows (INSERT … ON CONFLICT DO NOTHING) with their rollups, and
+        # 3. one outbox message per chat that wants it, only for new rows, in the order they came.
         ringing: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         for push in pushes:
@@ -275,23 +279,27 @@ class RelayWorker:
             ringing += [{**event.values, **stamp} for event in result.ringing]
             if result.call is not None:
                 calls.append({**result.call.values, **stamp})
-        new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
-        new_calls = insert_new(session, CallRecord, calls, "call_session_id")
-
-        # 3. One outbox message per chat that wants it, in the order the pushes came.
+        # Ringing events one by one, in the order they came: the rollup of each counts a missed
+        # ring against the events of its call stored before it (bot/reports/rollups.py).
         router = Router(session)
         for row in ringing:
-            if row["dedupe_key"] not in new_events:
+            new = insert_new(session, RingingEvent, [row], "dedupe_key")
+            if not new:
                 outcome.duplicates[PushKind.RINGING] += 1
                 continue
-            new_events.discard(row["dedupe_key"])  # the same event twice in one batch: once
-            self._relay_ringing(session, router, RingingEvent(**row), now, outcome)
+            event = RingingEvent(id=new[row["dedupe_key"]], **row)
+            count_ringing(session, event)
+            self._relay_ringing(session, router, event, now, outcome)
+        # Call records in one INSERT (their rollups are independent of each other).
+        new_calls = insert_new(session, CallRecord, calls, "call_session_id")
         for row in calls:
-            if row["call_session_id"] not in new_calls:
+            record_id = new_calls.pop(row["call_session_id"], None)  # twice in a batch: once
+            if record_id is None:
                 outcome.duplicates[PushKind.CALL] += 1
                 continue
-            new_calls.discard(row["call_session_id"])
-            self._relay_call(session, router, CallRecord(**row), now, outcome)
+            record = CallRecord(id=record_id, **row)
+            count_call(session, record)
+            self._relay_call(session, router, record, now, outcome)
         return outcome
 
     def _finish(

@@ -7,9 +7,10 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,9 +29,9 @@ from bot.laaffic.models import (
     ResendType,
     TaskStatus,
     TaskType,
-    parse_platform_time,
 )
 from bot.laaffic.signing import sign
+from bot.metrics import REGISTRY
 from tests.fakes.simulator import RunningSimulator
 
 PATIENT = 5.0  # read timeout of ordinary tests: a busy test machine must not cause a timeout
@@ -264,7 +265,8 @@ async def test_numbers_tasks_and_records(
         assert records.total == 3
         record = records.records[0]
         assert record.call_session_id and record.agent_group_name == "Task Group"
-        assert parse_platform_time(record.call_start_time, client.platform_tz) >= started
+        assert record.call_start_time is not None and record.call_start_time >= started
+        assert record.call_start_time.tzinfo is UTC
         typed = await client.query_records(
             started,
             datetime.now(started.tzinfo) + timedelta(hours=1),
@@ -651,3 +653,205 @@ async def test_create_is_not_sent_when_its_snapshot_cannot_be_read(
         "Could not reach the Laaffic platform to create the agents"
     )
     assert "nothing changed" in caught.value.message and not caught.value.may_have_taken_effect
+
+
+# ---------------------------------------------------------------- the platform's time zone
+
+KOLKATA = ZoneInfo("Asia/Kolkata")  # +05:30: a half-hour offset shows any rounding to hours
+WALL = "%Y-%m-%d %H:%M:%S"
+
+
+async def test_times_are_written_and_read_in_the_configured_platform_zone(
+    start_simulator: Callable[..., RunningSimulator], outcomes: Outcomes
+) -> None:
+    running = start_simulator(
+        speed=4000, answer_rate=1.0, agent_answer_rate=1.0, platform_timezone="Asia/Kolkata"
+    )
+    before = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    async with make_client(running, outcomes, platform_tz=KOLKATA) as client:
+        group_id = await client.add_group("Zone Group")
+        await client.add_agents(group_id, 1)
+        upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+        task_id = await client.submit_task(
+            file_path=upload.file_path,
+            file_name="numbers.csv",
+            task_type=TaskType.AGENT_GROUP_CALL,
+            voice_group_ids=[group_id],
+            callout_rate=1,
+        )
+
+        async def finished() -> Any:
+            task = await client.get_task(task_id)
+            return task if task and task.is_finished else None
+
+        task = await wait_until(finished)
+        after = datetime.now(UTC) + timedelta(seconds=1)
+
+        # Read: the platform's Kolkata wall times come back as the same instants, in UTC.
+        assert task.create_time is not None and task.create_time.tzinfo is UTC
+        assert before <= task.create_time <= after
+        [agent] = await client.list_agents(group_id)
+        assert agent.create_time is not None and before <= agent.create_time <= after
+        records = await client.query_records(before, after)
+        assert records.total == 3
+        for record in records.records:
+            assert record.call_start_time is not None and record.call_start_time.tzinfo is UTC
+            assert before <= record.call_start_time <= after
+
+        # Written: aware UTC in, Kolkata wall time out.
+        sent = [o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS]
+        assert sent[-1]["startTime"] == before.astimezone(KOLKATA).strftime(WALL)
+        assert sent[-1]["endTime"] == after.astimezone(KOLKATA).strftime(WALL)
+        window = [o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_AGENTS]
+        stats_end = datetime.strptime(window[-1]["endTime"], WALL).replace(tzinfo=KOLKATA)
+        assert abs((stats_end - datetime.now(UTC)).total_seconds()) < 60
+        by_day = await client.query_tasks(start=before, end=after)
+        days = [o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_TASKS]
+        assert days[-1]["startTime"] == before.astimezone(KOLKATA).date().isoformat()
+        assert [t.task_id for t in by_day.records] == [task_id]
+        legacy = await client.query_records_legacy(before, after)
+        assert legacy.total == 3
+        old = [
+            o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS_LEGACY
+        ]
+        assert old[-1]["strTime"].endswith("+05:30")
+
+
+async def test_a_client_in_another_zone_than_the_platform_misses_its_records(
+    start_simulator: Callable[..., RunningSimulator],
+) -> None:
+    """Why PLATFORM_TIMEZONE matters: the same window written in the wrong zone is other hours."""
+    running = start_simulator(speed=4000, answer_rate=1.0, platform_timezone="America/New_York")
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    async with make_client(running) as wrong:  # the default, Asia/Shanghai
+        upload = await wrong.upload_numbers("numbers.csv", NUMBERS_CSV)
+        task_id = await wrong.submit_task(
+            file_path=upload.file_path, file_name="numbers.csv", task_type=TaskType.AUTOMATIC
+        )
+
+        async def finished() -> Any:
+            task = await wrong.get_task(task_id)
+            return task if task and task.is_finished else None
+
+        await wait_until(finished)
+        end = datetime.now(UTC) + timedelta(minutes=1)
+        assert (await wrong.query_records(start, end)).total == 0
+    async with make_client(running, platform_tz=ZoneInfo("America/New_York")) as right:
+        assert (await right.query_records(start, end)).total == 3
+
+
+# ---------------------------------------------------------------- one task settings model
+
+
+async def test_one_task_settings_object_serves_submit_and_rerun(
+    start_simulator: Callable[..., RunningSimulator], outcomes: Outcomes
+) -> None:
+    running = start_simulator(speed=4000, answer_rate=1.0, agent_answer_rate=1.0)
+    async with make_client(running, outcomes) as client:
+        group_id = await client.add_group("Settings Group")
+        await client.add_agents(group_id, 1)
+        upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
+        settings = client.task_settings(
+            TaskType.AGENT_GROUP_CALL,
+            voice_group_ids=[group_id],
+            callout_rate=2,
+            remark="wave one",
+            max_ringing_time=30,
+        )
+        with pytest.raises(TypeError, match="not both"):
+            await client.submit_task(
+                file_path=upload.file_path, file_name="numbers.csv", settings=settings, remark="x"
+            )
+        task_id = await client.submit_task(
+            file_path=upload.file_path, file_name="numbers.csv", settings=settings
+        )
+
+        async def finished() -> Any:
+            task = await client.get_task(task_id)
+            return task if task and task.is_finished else None
+
+        task = await wait_until(finished)
+        assert task.remark == "wave one" and task.voice_group_ids == [group_id]
+        await client.resend_task(task_id, ResendType.ALL, settings=settings)
+        await wait_until(finished)
+    submitted = next(o for o in outcomes if o.endpoint == endpoints.SUBMIT_TASK).arguments
+    rerun = next(o for o in outcomes if o.endpoint == endpoints.RESEND_TASK).arguments
+    shared = ("type", "voiceGroupId", "appId", "calloutRate", "remark")
+    assert {k: submitted[k] for k in shared} == {k: rerun[k] for k in shared}
+    assert submitted["appId"] == running.config.app_id and submitted["maxRingingTime"] == 30
+    assert "maxRingingTime" not in rerun  # resendTask has no such field
+    assert count(running, endpoints.SUBMIT_TASK) == 1 and count(running, endpoints.RESEND_TASK) == 1
+
+
+# ---------------------------------------------------------------- metrics and the last error
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def calls(endpoint: str, code: str) -> float:
+    return sample("ccbot_platform_calls_total", endpoint=endpoint, code=code)
+
+
+def errors(endpoint: str, code: str) -> float:
+    return sample("ccbot_platform_errors_total", endpoint=endpoint, code=code)
+
+
+def timed(endpoint: str) -> float:
+    return sample("ccbot_platform_call_seconds_count", endpoint=endpoint)
+
+
+async def test_every_platform_call_moves_the_platform_metrics(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    assert client.last_error is None
+    ok_before, timed_before = calls("getBalance", "0"), timed("getBalance")
+    await client.balance()
+    assert calls("getBalance", "0") == ok_before + 1 and timed("getBalance") == timed_before + 1
+
+    refused, refused_errors = (
+        calls("seatGroup/deleteGroup", "-24"),
+        errors("seatGroup/deleteGroup", "-24"),
+    )
+    with pytest.raises(PlatformError):
+        await client.delete_group(123)
+    assert calls("seatGroup/deleteGroup", "-24") == refused + 1
+    assert errors("seatGroup/deleteGroup", "-24") == refused_errors + 1
+    last = client.last_error
+    assert last is not None and (last.endpoint, last.code) == ("seatGroup/deleteGroup", "-24")
+    assert last.sentence == explain("-24", endpoints.DELETE_GROUP)
+    assert abs((datetime.now(UTC) - last.at).total_seconds()) < 60
+
+    # A retried read counts each attempt: the 500 as "http", then the success.
+    http, ok = errors("seatGroup/query", "http"), calls("seatGroup/query", "0")
+    fault(simulator, endpoints.QUERY_GROUPS, "http_500")
+    await client.query_groups()
+    assert errors("seatGroup/query", "http") == http + 1 and calls("seatGroup/query", "0") == ok + 1
+    assert client.last_error is not None and client.last_error.code == "http"
+    assert client.last_error.sentence == (
+        "Could not reach the Laaffic platform to list the agent groups: HTTP 500."
+    )
+
+    network = calls("getBalance", "network")
+    fault(simulator, endpoints.BALANCE, "drop")
+    await client.balance()
+    assert calls("getBalance", "network") == network + 1
+    assert errors("getBalance", "network") >= 1
+    # A success afterwards leaves the last error in place, for /status.
+    assert client.last_error is not None and client.last_error.code == "network"
+
+
+@impatient
+async def test_a_timeout_is_counted_as_timeout(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    before = errors("seat/querySipTotal", "timeout")
+    fault(simulator, endpoints.AGENT_QUOTA, "delay_before_apply", SLOW)
+    group_id = await client.add_group("Timeout Group")
+    await client.agent_quota(group_id)
+    assert errors("seat/querySipTotal", "timeout") == before + 1
+    assert client.last_error is not None and client.last_error.code == "timeout"
+    assert client.last_error.sentence.startswith(
+        "Could not reach the Laaffic platform to read the agent quota"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import formatdate
 from typing import Any
@@ -14,13 +14,16 @@ import pytest
 
 from bot.laaffic.client import CallOutcome, LaafficClient
 from bot.laaffic.errors import (
+    InvalidRequest,
     PlatformClockError,
     PlatformError,
     PlatformOutcomeUnknown,
     PlatformUnavailable,
 )
+from bot.laaffic.limits import AGENT_BATCH_MAX, CALLOUT_RATE_MAX, REMARK_MAX
 from bot.laaffic.models import AgentAction, TaskType
 from bot.laaffic.signing import sign
+from bot.metrics import REGISTRY
 from tests.laaffic.scripted import Answer, Seen
 
 KEY, SECRET, APP = "bDqJFiq9", "7bz1lzh9", "HsiT9A6d"
@@ -220,6 +223,33 @@ async def test_unexpected_data_shape_gives_a_clear_error(scripted) -> None:
     assert "not in the expected form" in caught.value.message
 
 
+async def test_an_answer_in_an_unexpected_shape_is_counted_as_an_error(scripted) -> None:
+    labels = {"endpoint": "seatGroup/query", "code": "bad-answer"}
+    before = REGISTRY.get_sample_value("ccbot_platform_errors_total", labels) or 0.0
+    platform = await scripted(
+        lambda seen: Answer({"status": "0", "reason": "ok", "data": {"records": "nope"}})
+    )
+    async with client_for(platform.base_url) as client:
+        with pytest.raises(PlatformError):
+            await client.query_groups()
+        failure = client.last_error
+    assert REGISTRY.get_sample_value("ccbot_platform_errors_total", labels) == before + 1
+    assert failure is not None and (failure.endpoint, failure.code) == ("seatGroup/query", "bad-answer")
+    assert failure.sentence.startswith("Could not list the agent groups: the platform's answer")
+
+
+async def test_a_page_that_is_not_the_platform_is_counted_as_http(scripted) -> None:
+    labels = {"endpoint": "getBalance", "code": "http"}
+    before = REGISTRY.get_sample_value("ccbot_platform_calls_total", labels) or 0.0
+    platform = await scripted(lambda seen: Answer("<html>Not Found</html>", status=404))
+    async with client_for(platform.base_url) as client:
+        with pytest.raises(PlatformError):
+            await client.balance()
+        failure = client.last_error
+    assert REGISTRY.get_sample_value("ccbot_platform_calls_total", labels) == before + 1
+    assert failure is not None and failure.code == "http" and "LAAFFIC_BASE_URL" in failure.sentence
+
+
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
@@ -227,6 +257,9 @@ async def test_unexpected_data_shape_gives_a_clear_error(scripted) -> None:
         ({"task_type": TaskType.AGENT_GROUP_CALL, "voice_group_ids": [1, 2], "callout_rate": 1}, "exactly one agent group; 2"),
         ({"task_type": TaskType.AGENT_GROUP_CALL, "voice_group_ids": [1]}, "needs a call-out rate"),
         ({"task_type": TaskType.AUTOMATIC, "callout_rate": 0}, "1 or more"),
+        ({"task_type": TaskType.AUTOMATIC, "callout_rate": CALLOUT_RATE_MAX + 1}, f"at most {CALLOUT_RATE_MAX}"),
+        ({"task_type": TaskType.AUTOMATIC, "remark": "x" * (REMARK_MAX + 1)}, f"at most {REMARK_MAX} fit"),
+        ({"task_type": TaskType.AUTOMATIC, "display_num": "号码"}, "letters or digits"),
         ({"task_type": TaskType.AUTOMATIC, "max_ringing_time": 10}, "20 to 120 seconds"),
         ({"task_type": TaskType.AUTOMATIC, "display_num": "12-34"}, "letters or digits"),
         ({"task_type": TaskType.AUTOMATIC, "file_path": ""}, "upload the file first"),
@@ -238,9 +271,10 @@ async def test_submit_task_rules_are_checked_before_sending(
     platform = await scripted(lambda seen: Answer(empty_page(seen)))
     arguments = {"file_path": "/mnt/cc/x.csv", "file_name": "x.csv", **kwargs}
     async with client_for(platform.base_url) as client:
-        with pytest.raises(ValueError, match=words):
+        with pytest.raises(InvalidRequest, match=words) as caught:
             await client.submit_task(**arguments)
     assert platform.seen == []
+    assert str(caught.value) == caught.value.message and "<" not in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -250,13 +284,21 @@ async def test_submit_task_rules_are_checked_before_sending(
         (lambda c: c.upload_numbers("a.xl", b"1"), "5 to 32"),
         (lambda c: c.upload_numbers("numbers.csv", b""), "empty"),
         (lambda c: c.add_agents(1, 0), "1 or more"),
+        (lambda c: c.add_agents(1, AGENT_BATCH_MAX + 1), f"at most {AGENT_BATCH_MAX} at a time"),
+        (lambda c: c.add_agents(1, 2, display_num="12 34"), "letters or digits"),
+        (lambda c: c.edit_task(1, CALLOUT_RATE_MAX + 1), f"at most {CALLOUT_RATE_MAX}"),
+        (lambda c: c.update_agent(1, 1, "n" * 33, "e"), "at most 32 fit"),
+        (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, label_name=[f"t{i}" for i in range(11)]), "At most 10 call tags"),
         (lambda c: c.query_groups(size=101), "between 1 and 100"),
         (lambda c: c.update_agent(1, 1, "n", "e", password="no spaces"), "letters and digits"),
         (lambda c: c.batch_agents(AgentAction.DELETE, []), "at least one agent"),
         (lambda c: c.edit_task(1, 1, remark="x" * 51), "at most 50"),
-        (lambda c: c.query_agents(start=datetime(2025, 1, 1), end=datetime(2025, 3, 1)), "32 days"),
-        (lambda c: c.query_records(datetime(2025, 2, 1), datetime(2025, 1, 1)), "before its end"),
-        (lambda c: c.query_records(datetime(2025, 1, 1), datetime(2025, 1, 2), colour="red"), "Unknown call-record filter"),
+        (lambda c: c.query_agents(start=datetime(2025, 1, 1, tzinfo=UTC), end=datetime(2025, 3, 1, tzinfo=UTC)), "32 days"),
+        (lambda c: c.query_records(datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)), "before its end"),
+        (lambda c: c.query_records(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC), colour="red"), "Unknown call-record filter"),
+        (lambda c: c.query_records(datetime(2025, 1, 1), datetime(2025, 1, 2, tzinfo=UTC)), "has no time zone"),
+        (lambda c: c.query_agents(end=datetime(2025, 1, 2)), "has no time zone"),
+        (lambda c: c.query_tasks(start=datetime(2025, 1, 2)), "has no time zone"),
         (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, volume=3), "Unknown group setting"),
         (lambda c: c.update_group_settings(1, display_switch=0, encrypt_number=0, label_name=["a"] * 2), "must not repeat"),
         (lambda c: c.update_group_settings(1, display_switch=2, encrypt_number=0), "display_switch"),
@@ -268,7 +310,7 @@ async def test_bad_input_gets_a_clear_error_before_anything_is_sent(
 ) -> None:
     platform = await scripted(lambda seen: Answer(empty_page(seen)))
     async with client_for(platform.base_url) as client:
-        with pytest.raises(ValueError, match=words):
+        with pytest.raises(InvalidRequest, match=words):
             await call(client)
     assert platform.seen == []
 

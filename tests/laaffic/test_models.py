@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.laaffic.errors import InvalidRequest
+from bot.laaffic.limits import CALLOUT_RATE_MAX, REMARK_MAX
 from bot.laaffic.models import (
     Agent,
     AgentGroup,
@@ -16,14 +18,17 @@ from bot.laaffic.models import (
     Envelope,
     GroupSettings,
     Page,
+    ResendTaskRequest,
     SubmitTaskRequest,
     Task,
     TaskNumber,
+    TaskSettings,
     TaskStatus,
     TaskType,
     UpdateAgentRequest,
     format_platform_time,
     parse_platform_time,
+    read_answer,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -123,7 +128,7 @@ def test_task_number_collects_var_columns() -> None:
     assert row.call_count == 2.0
 
 
-def test_call_record_keeps_platform_time_strings() -> None:
+def test_call_record_times_are_read_in_the_platform_zone_as_aware_utc() -> None:
     record = CallRecord.model_validate(
         {"agentGroupName": "TAOTAO", "agentName": "0705C049_053", "answerTime": "2023-11-17 13:42:33",
          "callDuration": 15, "callEndTime": "2023-11-17 13:42:48", "callSessionId": "23111713424802472",
@@ -131,8 +136,24 @@ def test_call_record_keeps_platform_time_strings() -> None:
          "called": 918613237978737, "caller": "91778800001", "ccode": "91", "hangingDirection": 1,
          "labels": None, "cost": "0.0100"}
     )  # fmt: skip
-    assert record.call_start_time == "2023-11-17 13:42:30" and record.called == "918613237978737"
+    assert record.call_start_time == datetime(2023, 11, 17, 5, 42, 30, tzinfo=UTC)
+    assert record.call_start_time.utcoffset() == timedelta(0)
+    assert record.called == "918613237978737" and record.answer_time.second == 33
     assert record.labels == [] and record.call_type == 3
+    # The zone comes from the caller (PLATFORM_TIMEZONE); without one, the documented UTC+8.
+    kolkata = read_answer(CallRecord, {"callStartTime": "2023-11-17 13:42:30"}, ZoneInfo("Asia/Kolkata"))
+    assert kolkata.call_start_time == datetime(2023, 11, 17, 8, 12, 30, tzinfo=UTC)
+
+
+def test_a_time_the_bot_cannot_read_counts_as_missing(caplog: pytest.LogCaptureFixture) -> None:
+    page = read_answer(
+        Page[Task],
+        {"records": [{"taskId": 1, "createTime": "0000-00-00 00:00:00"},
+                     {"taskId": 2, "createTime": "2025-01-08 08:00:00"}]},
+        SHANGHAI,
+    )  # fmt: skip
+    assert [t.create_time for t in page.records] == [None, datetime(2025, 1, 8, tzinfo=UTC)]
+    assert "0000-00-00 00:00:00" in caplog.text
 
 
 def test_balance_as_decimal_from_strings() -> None:
@@ -142,13 +163,15 @@ def test_balance_as_decimal_from_strings() -> None:
 
 def test_requests_use_camel_case_and_leave_out_unset_fields() -> None:
     body = SubmitTaskRequest(
-        file_path="/mnt/a.xls", file_name="a.xls", type=1, voice_group_id=[5], callout_rate=1
-    ).wire()
+        file_path="/mnt/a.xls", file_name="a.xls", type=1, voice_group_id=[5], app_id="A1",
+        callout_rate=1,
+    ).wire()  # fmt: skip
     assert body == {
         "filePath": "/mnt/a.xls",
         "fileName": "a.xls",
         "type": 1,
         "voiceGroupId": [5],
+        "appId": "A1",
         "calloutRate": 1,
     }
     update = UpdateAgentRequest(
@@ -185,4 +208,46 @@ def test_format_platform_time_converts_to_the_platform_zone() -> None:
         format_platform_time(datetime(2025, 1, 7, 16, 0, tzinfo=UTC), SHANGHAI)
         == "2025-01-08 00:00:00"
     )
-    assert format_platform_time(datetime(2025, 1, 8, 9, 30), SHANGHAI) == "2025-01-08 09:30:00"
+    with pytest.raises(InvalidRequest, match="has no time zone"):
+        format_platform_time(datetime(2025, 1, 8, 9, 30), SHANGHAI)
+
+
+def test_parse_platform_time_returns_aware_utc() -> None:
+    parsed = parse_platform_time("2025-01-08 00:00:00", SHANGHAI)
+    assert parsed is not None and parsed.tzinfo is UTC and parsed.hour == 16
+
+
+def test_submit_and_resend_share_one_checked_task_settings_model() -> None:
+    settings = TaskSettings(type=TaskType.AGENT_GROUP_CALL, voice_group_id=[5], app_id="A1",
+                            callout_rate=2, remark="spring", max_ringing_time=30)  # fmt: skip
+    submit = SubmitTaskRequest(file_path="/mnt/a.xls", file_name="a.xls", **settings.fields())
+    resend = ResendTaskRequest(task_id=9, resend_type=1, **settings.fields())
+    shared = {"type": 1, "voiceGroupId": [5], "appId": "A1", "calloutRate": 2, "remark": "spring"}
+    assert submit.wire() == {**shared, "maxRingingTime": 30, "filePath": "/mnt/a.xls", "fileName": "a.xls"}
+    assert resend.wire() == {**shared, "taskId": 9, "resendType": 1}  # resendTask has no ringing time
+    # An automatic call leaves the empty group list out, as the docs' sample does.
+    assert "voiceGroupId" not in TaskSettings(type=0, voice_group_id=[]).wire()
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"type": 2}, "The task type must be 0"),
+        ({"type": 1, "app_id": "A1", "callout_rate": 1}, "exactly one agent group; 0 were given"),
+        ({"type": 1, "voice_group_id": [5], "app_id": "A1"}, "needs a call-out rate"),
+        ({"type": 1, "voice_group_id": [5], "callout_rate": 1}, "voice application ID"),
+        ({"type": 0, "callout_rate": CALLOUT_RATE_MAX + 1}, f"at most {CALLOUT_RATE_MAX}, not {CALLOUT_RATE_MAX + 1}"),
+        ({"type": 0, "remark": "x" * (REMARK_MAX + 1)}, f"at most {REMARK_MAX} fit"),
+        ({"type": 0, "display_num": "号码"}, "letters or digits"),
+        ({"type": 0, "display_num": "123\n"}, "letters or digits"),
+        ({"type": 0, "ccode": "9a"}, "calling code in digits"),
+        ({"type": 0, "max_ringing_time": 121}, "20 to 120 seconds"),
+        ({"type": 0, "callout_rate": "fast"}, "The value of callout_rate is not valid"),
+    ],
+)  # fmt: skip
+def test_task_settings_refuse_what_the_platform_would_with_a_plain_sentence(
+    fields: dict[str, object], words: str
+) -> None:
+    with pytest.raises(InvalidRequest, match=words) as caught:
+        TaskSettings(**fields)
+    assert "<" not in str(caught.value) and "validation error" not in str(caught.value)

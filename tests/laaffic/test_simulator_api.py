@@ -14,6 +14,7 @@ import pytest
 import xlsxwriter
 import xlwt
 
+from bot.laaffic import limits
 from tests.fakes.simulator import RunningSimulator, SignedClient, signed_headers
 
 APP = "HsiT9A6d"
@@ -544,6 +545,41 @@ def test_submit_task_checks_groups_files_and_headers(platform: SignedClient) -> 
 
     task_id = platform.post("/v3/cc/preview/submitTask", task)["data"]
     assert isinstance(task_id, int) and task_id == 5000001
+
+
+def test_the_simulator_refuses_just_past_every_limit_of_limits_py(platform: SignedClient) -> None:
+    """The simulator reads the same limits as the client: the edge is accepted, one past it is -22."""
+    group = add_group(platform, "limits group")
+    path = upload(platform, csv_bytes([["919800000001"]]), "one.csv")["data"]["filePath"]
+    task = {"filePath": path, "fileName": "one.csv", "type": 1, "voiceGroupId": [group],
+            "appId": APP, "calloutRate": 1}  # fmt: skip
+
+    def status(endpoint: str, body: dict) -> str:
+        return platform.post(endpoint, body)["status"]
+
+    submit = "/v3/cc/preview/submitTask"
+    assert status(submit, {**task, "calloutRate": limits.CALLOUT_RATE_MAX + 1}) == "-22"
+    assert status(submit, {**task, "remark": "x" * (limits.REMARK_MAX + 1)}) == "-22"
+    assert status(submit, {**task, "displayNum": "1" * (limits.DISPLAY_NUM_MAX + 1)}) == "-22"
+    assert status(submit, {**task, "maxRingingTime": limits.RINGING_TIME_MAX + 1}) == "-22"
+    edge = {"calloutRate": limits.CALLOUT_RATE_MAX, "remark": "x" * limits.REMARK_MAX,
+            "displayNum": "1" * limits.DISPLAY_NUM_MAX, "maxRingingTime": limits.RINGING_TIME_MAX}  # fmt: skip
+    task_id = platform.data(submit, {**task, **edge})
+    # Re-run and rate change refuse the same rate, before looking at the task's state.
+    resend = {"taskId": task_id, "resendType": 3, **task}
+    assert status("/v3/cc/preview/resendTask", {**resend, "calloutRate": limits.CALLOUT_RATE_MAX + 1}) == "-22"
+    edit = {"taskId": task_id, "calloutRate": limits.CALLOUT_RATE_MAX + 1}
+    assert status("/v3/cc/preview/agent/editTask", edit) == "-22"
+    assert status("/v3/cc/preview/agent/editTask", {**edit, "calloutRate": limits.CALLOUT_RATE_MAX}) == "0"
+
+    add = {"voiceGroupId": group, "size": limits.AGENT_BATCH_MAX + 1}
+    assert status("/v3/cc/seat/addSeatList", add) == "-22"
+    page = {"current": 1, "size": limits.PAGE_SIZE_MAX + 1, "params": {}}
+    assert status("/v3/cc/seatGroup/query", page) == "-22"
+    tags = [f"tag{i}" for i in range(limits.LABELS_MAX + 1)]
+    settings = {"voiceGroupId": group, "displaySwitch": 1, "encryptNumber": 1}
+    assert status("/v3/cc/seatGroup/basicSetting", {**settings, "labelName": tags}) == "-22"
+    assert status("/v3/cc/seatGroup/basicSetting", {**settings, "labelName": tags[:-1]}) == "0"
 
 
 def test_no_minimum_rate_configured_is_minus_77(start_simulator) -> None:

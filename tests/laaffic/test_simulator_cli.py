@@ -133,3 +133,10 @@ def test_flags_win_over_the_environment(monkeypatch) -> None:
 
     assert SimulatorConfig.from_env().api_key == "fromEnv1"
     assert SimulatorConfig.from_env(api_key="over").api_key == "over"
+
+
+def test_the_simulator_writes_its_times_in_the_bots_platform_timezone(monkeypatch) -> None:
+    assert config_from_cli(cli_args(), load_settings()).platform_timezone == "Asia/Shanghai"
+    monkeypatch.setenv("PLATFORM_TIMEZONE", "America/New_York")
+    config = config_from_cli(cli_args(), load_settings())
+    assert config.platform_timezone == "America/New_York" and config.zone.key == "America/New_York"

@@ -19,7 +19,15 @@ from bot.metrics import REGISTRY
 from bot.relay.routing import unrouted_groups
 from bot.relay.worker import MAX_ATTEMPTS, RelayWorker
 from storage.db import Database
-from storage.models import CallRecord, InboxStatus, PushInbox, RingingEvent, utcnow
+from storage.models import (
+    CallRecord,
+    CallRollup,
+    InboxStatus,
+    PushInbox,
+    RingingEvent,
+    RingRollup,
+    utcnow,
+)
 from tests.relay.conftest import (
     MANAGERS,
     SHANGHAI,
@@ -485,3 +493,29 @@ async def test_the_running_worker_finds_new_rows_by_polling_alone(database: Data
         await worker.stop()
     assert json.loads(rows(database, RingingEvent)[0].no_answer_sip_list) == ["1344C025cb_002"]
     assert rows(database, PushInbox)[0].processed_at is not None
+
+
+def test_new_rows_are_counted_in_the_summary_rollups_once_and_duplicates_not_at_all(
+    database: Database, worker: RelayWorker
+) -> None:
+    rang = "2025-09-18 18:35:00"
+    ring = [
+        ringing_event(callId="X", sipAccount="a", noAnswerSipList=[], callinEventTime=rang),
+        ringing_event(callId="X", sipAccount="b", noAnswerSipList=["a"], callinEventTime=rang),
+        ringing_event(callId="X", sipAccount="c", noAnswerSipList=["a", "b"], callinEventTime=rang),
+    ]
+    for event in ring:  # one batch, in the order the platform sent them
+        add_push(database, "ringing", [event])
+    add_push(database, "ringing", [ring[2]])  # a retry
+    add_push(database, "call", call_record(callSessionId="r1", callDuration=30))
+    add_push(database, "call", call_record(callSessionId="r2", answerTime=None, callDuration=0))
+    add_push(database, "call", call_record(callSessionId="r1", callDuration=30))  # a retry
+    drain(worker)
+    rings = {r.sip_account: (r.rings, r.missed) for r in rows_of(database, RingRollup)}
+    assert rings == {"a": (1, 1), "b": (1, 1), "c": (1, 0)}
+    (calls,) = rows_of(database, CallRollup)
+    assert (calls.calls, calls.answered, calls.talk_seconds) == (2, 1, 30)
+
+
+def rows_of(db: Database, model: type) -> list[Any]:
+    return db.call(lambda s: list(s.exec(select(model))))

@@ -3,7 +3,7 @@
 It follows the platform's documentation (/work/shared/platform-api.md), not our client.
 """
 
-from bot.laaffic.simulator.app import FaultKind, Simulator, create_simulator_app
+from bot.laaffic.simulator.app import FaultKind, Simulator
 from bot.laaffic.simulator.config import SimulatorConfig
 
-__all__ = ["FaultKind", "Simulator", "SimulatorConfig", "create_simulator_app"]
+__all__ = ["FaultKind", "Simulator", "SimulatorConfig"]

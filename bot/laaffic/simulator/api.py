@@ -13,6 +13,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.laaffic.limits import (
+    AGENT_BATCH_MAX,
+    AGENT_STATS_WINDOW_DAYS,
+    AGENT_TEXT_MAX,
+    CALLOUT_RATE_MAX,
+    CALLOUT_RATE_MIN,
+    CCODE_MAX_DIGITS,
+    DISPLAY_NUM_MAX,
+    DISPLAY_NUM_RE,
+    FS_NODES,
+    GROUP_NAME_MAX,
+    GROUP_NAME_MIN,
+    LABEL_LEN_MAX,
+    LABELS_MAX,
+    LEGACY_RECORD_HISTORY_DAYS,
+    LEGACY_RECORD_WINDOW_DAYS,
+    PAGE_SIZE_MAX,
+    REMARK_MAX,
+    RINGING_TIME_MAX,
+    RINGING_TIME_MIN,
+    UPLOAD_FILE_NAME_MAX,
+    UPLOAD_FILE_NAME_MIN,
+    UPLOAD_ROWS_MAX,
+)
 from bot.laaffic.simulator.numberfile import decode_upload, parse_numbers
 from bot.laaffic.simulator.params import Params, is_alnum
 from bot.laaffic.simulator.state import (
@@ -66,7 +90,7 @@ def endpoint(method: str, path: str, *, top_level: bool = False) -> Callable[[Ha
 
 def _page(p: Params, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
     current = p.req_int("current", low=1)
-    size = p.req_int("size", low=1, high=100)
+    size = p.req_int("size", low=1, high=PAGE_SIZE_MAX)
     total = len(items)
     start = (current - 1) * size
     return {
@@ -85,7 +109,7 @@ def _app(sim: Simulator, app_id: str) -> str:
 
 
 def _group_name(p: Params, sim: Simulator, app_id: str, exclude: int | None = None) -> str:
-    name = p.req_str("groupName", min_len=4, max_len=32)
+    name = p.req_str("groupName", min_len=GROUP_NAME_MIN, max_len=GROUP_NAME_MAX)
     if any(
         g.app_id == app_id and g.name == name and g.voice_group_id != exclude
         for g in sim.state.groups.values()
@@ -95,27 +119,31 @@ def _group_name(p: Params, sim: Simulator, app_id: str, exclude: int | None = No
 
 
 def _display_num(p: Params) -> str | None:
-    value = p.text("displayNum", required=False, max_len=20)
-    if value is not None and not is_alnum(value):
-        raise PlatformError(-22, "displayNum may contain only letters and digits (at most 20)")
+    value = p.text("displayNum", required=False)
+    if value is not None and not DISPLAY_NUM_RE.match(value):
+        raise PlatformError(
+            -22, f"displayNum may contain only letters and digits (at most {DISPLAY_NUM_MAX})"
+        )
     return value
 
 
 def _ccode(p: Params, code: int = -22) -> str | None:
-    value = p.text("ccode", required=False, max_len=4)
+    value = p.text("ccode", required=False, max_len=CCODE_MAX_DIGITS)
     if value is not None and not country_code_exists(value):
         raise PlatformError(code, f"country code {value!r} does not exist")
     return value
 
 
-def _time(p: Params, name: str, *, end: bool = False, required: bool = True) -> datetime | None:
+def _time(
+    sim: Simulator, p: Params, name: str, *, end: bool = False, required: bool = True
+) -> datetime | None:
     value = p.raw(name)
     if p.blank(name):
         if required:
             raise PlatformError(-22, f"{name} is required (yyyy-MM-dd HH:mm:ss)")
         return None
     try:
-        return parse_time(value, end_of_day=end)
+        return parse_time(value, sim.config.zone, end_of_day=end)
     except ValueError:
         raise PlatformError(
             -11,
@@ -232,13 +260,15 @@ def write_group_settings(sim: Simulator, p: Params) -> None:
     labels: list[str] | None = None
     if p.has("labelName"):
         labels = p.str_list("labelName") or []
-        if len(labels) > 10 or any(not 0 < len(x) <= 20 for x in labels):
-            raise PlatformError(-22, "labelName: at most 10 tags, each 1-20 characters")
+        if len(labels) > LABELS_MAX or any(not 0 < len(x) <= LABEL_LEN_MAX for x in labels):
+            raise PlatformError(
+                -22, f"labelName: at most {LABELS_MAX} tags, each 1-{LABEL_LEN_MAX} characters"
+            )
         if len(set(labels)) != len(labels):
             raise PlatformError(-22, "labelName: tags must not repeat")
     fs_node = p.text("fsNode", required=False)
-    if fs_node is not None and fs_node not in ("SG_FS", "USA_FS", "UAE_FS"):
-        raise PlatformError(-22, "fsNode must be SG_FS, USA_FS or UAE_FS")
+    if fs_node is not None and fs_node not in FS_NODES:
+        raise PlatformError(-22, f"fsNode must be one of {', '.join(FS_NODES)}")
     # Everything is checked; apply.
     assert display_switch is not None and encrypt_number is not None
     g.display_switch, g.encrypt_number = display_switch, encrypt_number
@@ -260,7 +290,7 @@ def write_group_settings(sim: Simulator, p: Params) -> None:
 @endpoint("POST", "/v3/cc/seat/addSeatList")
 def add_agents(sim: Simulator, p: Params) -> list[dict[str, Any]]:
     group = sim.state.group(p.req_int("voiceGroupId"))
-    size = p.req_int("size", low=1)
+    size = p.req_int("size", low=1, high=AGENT_BATCH_MAX)
     display_num = _display_num(p)
     ccode = _ccode(p)
     quota = sim.config.agent_quota_per_group
@@ -300,11 +330,13 @@ def query_agents(sim: Simulator, p: Params) -> dict[str, Any]:
     name = q.text("name", required=False)
     group_id = q.integer("voiceGroupId", required=False)
     status = q.choice("status", (1, 2, 3, 4, 5), required=False)
-    since = _time(q, "strTime", required=False)
-    until = _time(q, "endTime", end=True, required=False)
-    if since and until and until - since > timedelta(days=32):
+    since = _time(sim, q, "strTime", required=False)
+    until = _time(sim, q, "endTime", end=True, required=False)
+    if since and until and until - since > timedelta(days=AGENT_STATS_WINDOW_DAYS):
         raise PlatformError(
-            -25, "the statistics window (strTime to endTime) may be at most 32 days"
+            -25,
+            "the statistics window (strTime to endTime) may be at most "
+            f"{AGENT_STATS_WINDOW_DAYS} days",
         )
     agents = [
         a
@@ -336,8 +368,8 @@ def query_agents(sim: Simulator, p: Params) -> dict[str, Any]:
             "groupName": group.name if group else None,
             "account": a.account,
             "password": a.password,  # the platform returns SIP passwords in clear (§3.8)
-            "createTime": format_time(a.create_time),
-            "updateTime": format_time(a.update_time),
+            "createTime": format_time(a.create_time, sim.config.zone),
+            "updateTime": format_time(a.update_time, sim.config.zone),
             "displayNum": a.display_num,
             "ccode": a.ccode,
             "status": a.status,
@@ -366,12 +398,12 @@ def update_agent(sim: Simulator, p: Params) -> None:
     if agent is None:
         raise PlatformError(-24, f"agent {key_id} does not exist")
     group = sim.state.group(p.req_int("voiceGroupId"))
-    name = p.req_str("name", min_len=1, max_len=32)
-    emp_no = p.req_str("empNo", max_len=32)
+    name = p.req_str("name", min_len=1, max_len=AGENT_TEXT_MAX)
+    emp_no = p.req_str("empNo", max_len=AGENT_TEXT_MAX)
     display_num = _display_num(p)
     ccode = _ccode(p, code=-66)
-    pet_name = p.text("petName", required=False, max_len=32)
-    password = p.text("password", required=False, max_len=32)
+    pet_name = p.text("petName", required=False, max_len=AGENT_TEXT_MAX)
+    password = p.text("password", required=False, max_len=AGENT_TEXT_MAX)
     if group.app_id != agent.app_id:
         raise PlatformError(-65, "the agent group does not belong to this agent's application")
     if password is not None and not is_alnum(password):
@@ -439,16 +471,16 @@ def batch_agents(sim: Simulator, p: Params) -> None:
 
 @endpoint("POST", "/v3/cc/preview/upload")
 def upload_numbers(sim: Simulator, p: Params) -> dict[str, Any]:
-    file_name = p.req_str("fileName", min_len=5, max_len=32)
+    file_name = p.req_str("fileName", min_len=UPLOAD_FILE_NAME_MIN, max_len=UPLOAD_FILE_NAME_MAX)
     content = p.raw("file")
     if not isinstance(content, str) or not content:
         raise PlatformError(-22, "file is required: the file content, base64-encoded")
     data = decode_upload(content, sim.config.max_upload_bytes)
-    parsed = parse_numbers(data, file_name, sim.config.max_upload_rows)
+    parsed = parse_numbers(data, file_name, UPLOAD_ROWS_MAX)
     now = sim.now()
     suffix = "." + file_name.rsplit(".", 1)[1].lower() if "." in file_name else ".xls"
     tag = "".join(sim.rng.choice(string.ascii_letters + string.digits) for _ in range(7))
-    stamp = format_time(now) or ""
+    stamp = format_time(now, sim.config.zone) or ""
     stamp = stamp.replace("-", "").replace(" ", "").replace(":", "")
     path = f"/mnt/cc/upload/execl/{stamp}{now.microsecond // 1000:03d}_{tag}{suffix}"
     sim.state.uploads[path] = UploadedFile(
@@ -479,8 +511,9 @@ def _task_settings(sim: Simulator, p: Params) -> _TaskSettings:
     task_type = p.choice("type", (0, 1))
     group_ids = p.int_list("voiceGroupId") or []
     app_id = p.text("appId", required=task_type == 1)
+    # limits.py's range is an ASSUMPTION; above it is -22 like any out-of-range field.
     rate = p.integer(
-        "calloutRate", required=task_type == 1, low=1, high=sim.config.max_callout_rate
+        "calloutRate", required=task_type == 1, low=CALLOUT_RATE_MIN, high=CALLOUT_RATE_MAX
     )
     if task_type == 1 and len(group_ids) != 1:
         raise PlatformError(-22, "a group call to agents (type 1) needs exactly one voiceGroupId")
@@ -499,7 +532,7 @@ def _task_settings(sim: Simulator, p: Params) -> _TaskSettings:
         callout_rate=rate or 1,
         display_num=_display_num(p),
         ccode=_ccode(p),
-        remark=p.text("remark", required=False, max_len=200),
+        remark=p.text("remark", required=False, max_len=REMARK_MAX),
     )
 
 
@@ -508,7 +541,9 @@ def submit_task(sim: Simulator, p: Params) -> int:
     file_path = p.req_str("filePath")
     file_name = p.req_str("fileName")
     settings = _task_settings(sim, p)
-    max_ring = p.integer("maxRingingTime", required=False, low=20, high=120)
+    max_ring = p.integer(
+        "maxRingingTime", required=False, low=RINGING_TIME_MIN, high=RINGING_TIME_MAX
+    )
     upload = sim.state.uploads.get(file_path)
     if upload is None:
         raise PlatformError(
@@ -596,15 +631,15 @@ def _task_record(sim: Simulator, t: Task) -> dict[str, Any]:
         "calloutRate": t.callout_rate,
         "fileName": t.file_name,
         "displayNum": t.display_num,
-        "createTime": format_time(t.create_time),
+        "createTime": format_time(t.create_time, sim.config.zone),
     }
 
 
 @endpoint("POST", "/v3/cc/preview/query")
 def query_tasks(sim: Simulator, p: Params) -> dict[str, Any]:
     q = p.sub("params")
-    since = _time(q, "startTime", required=False)
-    until = _time(q, "endTime", end=True, required=False)
+    since = _time(sim, q, "startTime", required=False)
+    until = _time(sim, q, "endTime", end=True, required=False)
     task_id = q.integer("taskId", required=False)
     statuses = q.int_list("taskStatus")
     task_type = q.choice("taskType", (0, 1), required=False)
@@ -682,10 +717,8 @@ def query_task_numbers(sim: Simulator, p: Params) -> dict[str, Any]:
 @endpoint("POST", "/v3/cc/preview/agent/editTask")
 def edit_task(sim: Simulator, p: Params) -> None:
     task = _task(sim, p)
-    rate = p.req_int("calloutRate", low=1)
-    remark = p.text("remark", required=False, max_len=50)
-    if rate > sim.config.max_callout_rate:
-        raise PlatformError(-36, f"calloutRate may be at most {sim.config.max_callout_rate}")
+    rate = p.req_int("calloutRate", low=CALLOUT_RATE_MIN, high=CALLOUT_RATE_MAX)
+    remark = p.text("remark", required=False, max_len=REMARK_MAX)
     if task.task_type != 1:
         raise PlatformError(-22, "only a group call to agents (type 1) can be edited")
     if task.finished:
@@ -740,28 +773,36 @@ def _filter_records(
     return records
 
 
+def _window(sim: Simulator, q: Params, start_name: str) -> tuple[datetime, datetime]:
+    """The required time range of a record query."""
+    since = _time(sim, q, start_name)
+    until = _time(sim, q, "endTime", end=True)
+    assert since is not None and until is not None  # required: _time raised otherwise
+    return since, until
+
+
+def _record_page(sim: Simulator, p: Params, records: list[CallRecord]) -> dict[str, Any]:
+    return _page(p, records, lambda r: r.push_body(sim.config.zone))
+
+
 @endpoint("POST", "/v3/cc/record/query")
 def query_records(sim: Simulator, p: Params) -> dict[str, Any]:
     q = p.sub("params", required=True)
-    since = _time(q, "startTime")
-    until = _time(q, "endTime", end=True)
-    assert since and until
-    records = _filter_records(sim, q, since, until, with_ids=True)
-    return _page(p, records, CallRecord.push_body)
+    since, until = _window(sim, q, "startTime")
+    return _record_page(sim, p, _filter_records(sim, q, since, until, with_ids=True))
 
 
 @endpoint("POST", "/v3/voice/ccRecordQuery")
 def query_records_v1(sim: Simulator, p: Params) -> dict[str, Any]:
     q = p.sub("params", required=True)
-    since = _time(q, "strTime")
-    until = _time(q, "endTime", end=True)
-    assert since and until
-    if until - since > timedelta(days=31):
-        raise PlatformError(-25, "strTime and endTime may be at most 31 days apart")
-    if since < sim.now() - timedelta(days=62):
+    since, until = _window(sim, q, "strTime")
+    if until - since > timedelta(days=LEGACY_RECORD_WINDOW_DAYS):
+        raise PlatformError(
+            -25, f"strTime and endTime may be at most {LEGACY_RECORD_WINDOW_DAYS} days apart"
+        )
+    if since < sim.now() - timedelta(days=LEGACY_RECORD_HISTORY_DAYS):
         raise PlatformError(-25, "only the last two months can be queried")
-    records = _filter_records(sim, q, since, until, with_ids=False)
-    return _page(p, records, CallRecord.push_body)
+    return _record_page(sim, p, _filter_records(sim, q, since, until, with_ids=False))
 
 
 # --- account (§3.21) ---------------------------------------------------------------------------------

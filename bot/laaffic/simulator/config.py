@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The credentials printed in the platform's public docs (platform-api.md §1.1). They sign nothing real.
 SAMPLE_API_KEY = "bDqJFiq9"
@@ -33,12 +34,15 @@ class SimulatorConfig:
     speed: float = 1.0
     # The docs name no window for -16 (platform-api.md §5); 300 s is our assumption.
     timestamp_tolerance_s: int = 300
+    # The zone of every "yyyy-MM-dd HH:mm:ss" the simulator writes and reads: the bot's
+    # PLATFORM_TIMEZONE in `ccbot sandbox`, so both sides agree.
+    platform_timezone: str = "Asia/Shanghai"
 
+    # Account limits (the field limits of the API are in bot/laaffic/limits.py). The docs name no
+    # upload byte limit (-38); 10 MiB is our assumption.
     max_upload_bytes: int = 10 * 1024 * 1024
-    max_upload_rows: int = 100_000
     agent_quota_per_group: int = 50
     max_groups_per_app: int = 200
-    max_callout_rate: int = 10
 
     # Pushes. Ringing: immediate retries, attempts in total. Records: one attempt, then `record_retry_count`
     # retries every `record_retry_interval_s` REAL seconds (not scaled by speed, so tests can set it).
@@ -76,6 +80,17 @@ class SimulatorConfig:
         if self.ringing_attempts < 1 or self.record_retry_count < 0:
             raise ValueError("ringing_attempts must be >= 1 and record_retry_count >= 0")
         self.extra_app_ids = tuple(a for a in self.extra_app_ids if a != self.app_id)
+        try:
+            ZoneInfo(self.platform_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"platform_timezone {self.platform_timezone!r} is not an IANA time zone such as "
+                "Asia/Shanghai"
+            ) from None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.platform_timezone)
 
     @property
     def app_ids(self) -> tuple[str, ...]:

@@ -26,7 +26,6 @@ from bot.laaffic.simulator.state import (
     NUMBER_CALLED,
     NUMBER_CALLING,
     NUMBER_NOT_CALLED,
-    PLATFORM_TZ,
     TASK_CALLING,
     TASK_COMPLETED,
     TASK_SUBMITTING,
@@ -162,7 +161,7 @@ class CallEngine:
         number.call_count += 1
         line = _Timeline(self._clock(), cfg.speed)
         seq = self._state.next_call_seq()
-        start = line.start.astimezone(PLATFORM_TZ)
+        start = line.start.astimezone(cfg.zone)
         call_id = f"{start:%y%m%d%H%M%S}{start.microsecond // 1000:03d}{seq:06d}"
         number.call_id = call_id
         number.seat_name = number.group_name = None
@@ -264,7 +263,7 @@ class CallEngine:
                         "seatGroupName": group.name if group else None,
                         "noAnswerSipList": [a.account for a in missed],
                         "sipAccount": agent.account,
-                        "callinEventTime": format_time(line.now),
+                        "callinEventTime": format_time(line.now, cfg.zone),
                     }
                 ]
             )
@@ -314,7 +313,7 @@ class CallEngine:
         # Billed per started minute of an answered call.
         cost = rate * math.ceil(duration / 60) if outcome.answer is not None else Decimal(0)
         self._state.balance -= cost
-        start = line.start.astimezone(PLATFORM_TZ)
+        start = line.start.astimezone(self._config.zone)
         session_id = f"{start:%y%m%d%H%M%S}{self._state.next_call_seq() % 100000:05d}"
         record = CallRecord(
             call_id=call_id,
@@ -349,4 +348,4 @@ class CallEngine:
         number.group_name = record.agent_group_name
         number.labels = list(record.labels)
         self._state.records.append(record)
-        self._pushes.record(record.push_body())
+        self._pushes.record(record.push_body(self._config.zone))

@@ -65,7 +65,8 @@ def describe(config: SimulatorConfig, base_url: str) -> str:
 
 
 def config_from_settings(settings: Settings, **overrides: object) -> SimulatorConfig:
-    """LAAFFIC_* settings (environment or .env), else the documented sample credentials.
+    """LAAFFIC_* settings (environment or .env), else the documented sample credentials; and
+    PLATFORM_TIMEZONE.
 
     `overrides` are SimulatorConfig fields; None means "not given". For `ccbot sandbox` and the CLI.
     """
@@ -74,6 +75,8 @@ def config_from_settings(settings: Settings, **overrides: object) -> SimulatorCo
         "api_key": settings.laaffic_api_key or SAMPLE_API_KEY,
         "api_secret": secret or SAMPLE_API_SECRET,
         "app_id": settings.laaffic_app_id or SAMPLE_APP_ID,
+        # The simulator writes its times in the zone the bot reads them in.
+        "platform_timezone": settings.platform_timezone,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return SimulatorConfig(**values)  # type: ignore[arg-type]

@@ -8,12 +8,12 @@ import itertools
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-# The platform's `yyyy-MM-dd HH:mm:ss` times are UTC+8 (stated for the ringing push, platform-api.md §4.2).
-PLATFORM_TZ = timezone(timedelta(hours=8), "UTC+8")
+# The platform's `yyyy-MM-dd HH:mm:ss` times are wall time in its zone (UTC+8 is stated for the
+# ringing push, platform-api.md §4.2; SimulatorConfig.platform_timezone sets it).
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -26,23 +26,23 @@ class PlatformError(Exception):
         self.reason = reason
 
 
-def format_time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(PLATFORM_TZ).strftime(TIME_FORMAT)
+def format_time(moment: datetime | None, tz: tzinfo) -> str | None:
+    return None if moment is None else moment.astimezone(tz).strftime(TIME_FORMAT)
 
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def parse_time(text: Any, *, end_of_day: bool = False) -> datetime:
-    """`yyyy-MM-dd HH:mm:ss` (UTC+8), ISO-8601 (offset honoured, none = UTC+8), or `yyyy-MM-dd`."""
+def parse_time(text: Any, tz: tzinfo, *, end_of_day: bool = False) -> datetime:
+    """`yyyy-MM-dd HH:mm:ss` (in `tz`), ISO-8601 (offset honoured, none = `tz`), or `yyyy-MM-dd`."""
     if not isinstance(text, str) or not text.strip():
         raise ValueError("empty time")
     text = text.strip()
     if _DATE_ONLY.match(text):
-        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=PLATFORM_TZ)
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=tz)
         return day + timedelta(days=1, microseconds=-1) if end_of_day else day
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=PLATFORM_TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 
 # Task statuses (platform-api.md §3.15) and per-number statuses (§3.16).
@@ -261,7 +261,8 @@ class CallRecord:
     voice_group_id: int | None
     seat_id: int | None
 
-    def push_body(self) -> dict[str, Any]:
+    def push_body(self, tz: tzinfo) -> dict[str, Any]:
+        """The body in the platform's zone `tz`."""
         return {
             "callId": self.call_id,
             "callSessionId": self.call_session_id,
@@ -282,9 +283,9 @@ class CallRecord:
             "baseCost": f"{self.base_cost:.4f}",
             "cost": f"{self.cost:.4f}",
             "remark": self.remark,
-            "callStartTime": format_time(self.call_start),
-            "answerTime": format_time(self.answer),
-            "callEndTime": format_time(self.call_end),
+            "callStartTime": format_time(self.call_start, tz),
+            "answerTime": format_time(self.answer, tz),
+            "callEndTime": format_time(self.call_end, tz),
             "voiceUrl": self.voice_url,
         }
 
@@ -338,7 +339,3 @@ class PlatformState:
 
     def agents_in(self, voice_group_id: int) -> list[Agent]:
         return [a for a in self.agents.values() if a.voice_group_id == voice_group_id]
-
-
-def utc_now_from(epoch_s: float) -> datetime:
-    return datetime.fromtimestamp(epoch_s, UTC)

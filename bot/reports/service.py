@@ -1,0 +1,163 @@
+"""Building a chat's summary for one local day: figures from the rollups, the day before for
+comparison, the tasks that ran, the text and the chart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, or_, select
+
+from bot.laaffic.client import LaafficClient
+from bot.laaffic.models import TaskStatus
+from bot.render import esc
+from bot.reports.chart import calls_per_hour_png
+from bot.reports.figures import DayFigures, day_bounds, day_figures
+from bot.reports.render import TaskLine, day_label, summary_text
+from bot.services.teams import routed_group_ids
+from storage.db import Database
+from storage.models import BoundChat, CallTask, GroupRoute
+
+log = logging.getLogger(__name__)
+
+MAX_TASKS = 10  # tasks listed (and looked up on the platform) per summary
+CAPTION_LIMIT = 1024  # Telegram's photo caption limit (characters after entity parsing)
+
+
+@dataclass(frozen=True)
+class SummaryContent:
+    text: str
+    chart: bytes | None  # None when there were no calls (nothing to draw)
+
+
+def chat_zone(chat: BoundChat, default: ZoneInfo) -> ZoneInfo:
+    """The zone a chat's summaries use: its /schedule zone, else its /settings timezone."""
+    for name in (chat.summary_timezone, chat.timezone):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ValueError, KeyError):
+                log.warning("chat %s has an unknown time zone %r", chat.chat_id, name)
+    return default
+
+
+def routed_group_names(session: Session, chat_id: int) -> list[str]:
+    rows = session.exec(
+        select(GroupRoute.group_name).where(
+            GroupRoute.chat_id == chat_id,
+            GroupRoute.active.is_(True),  # type: ignore[union-attr]
+        )
+    )
+    return sorted(set(rows))
+
+
+def retention_start(now: datetime, retention_days: int, zone: ZoneInfo) -> date:
+    """The oldest local day whose records are still complete."""
+    return (now.astimezone(zone) - timedelta(days=retention_days)).date() + timedelta(days=1)
+
+
+def _tasks_of_day(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> list[CallTask]:
+    start, end = day_bounds(day, zone)
+    groups = routed_group_ids(session, chat_id)
+    owned = or_(CallTask.chat_id == chat_id, CallTask.voice_group_id.in_(groups))  # type: ignore[union-attr]
+    # Created that day, or created in the week before and not known to have ended before it.
+    stmt = (
+        select(CallTask)
+        .where(owned, CallTask.created_at < end, CallTask.created_at >= start - timedelta(days=7))
+        .order_by(CallTask.created_at.desc())  # type: ignore[attr-defined]
+        .limit(MAX_TASKS * 3)
+    )
+    tasks = []
+    for task in session.exec(stmt):
+        created = task.created_at
+        created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
+        if created >= start or not _is_final(task.last_status):
+            tasks.append(task)
+    return tasks[:MAX_TASKS]
+
+
+async def _task_lines(client: LaafficClient | None, tasks: list[CallTask]) -> list[TaskLine]:
+    lines = []
+    for task in tasks:
+        state, total, remaining = _status_label(task.last_status), None, None
+        if client is not None:
+            try:
+                found = await client.get_task(task.task_id)
+            except Exception as exc:  # the summary still goes out with what is stored
+                log.info("summary: task %s not read from the platform: %s", task.task_id, exc)
+                found = None
+            if found is not None:
+                state = found.status_label
+                total, remaining = found.total_count, found.remain_count
+        lines.append(TaskLine(task.task_id, task.remark, state, total, remaining))
+    return lines
+
+
+def _known_status(status: int | None) -> TaskStatus | None:
+    return TaskStatus(status) if status in TaskStatus._value2member_map_ else None
+
+
+def _is_final(status: int | None) -> bool:
+    known = _known_status(status)
+    return known is not None and known.is_final
+
+
+def _status_label(status: int | None) -> str:
+    known = _known_status(status)
+    return known.label if known is not None else "state unknown"
+
+
+async def build_summary(
+    database: Database,
+    client: LaafficClient | None,
+    chat: BoundChat,
+    day: date,
+    zone: ZoneInfo,
+    *,
+    now: datetime,
+    retention_days: int,
+    late: bool = False,
+    title: str = "Daily summary",
+) -> SummaryContent:
+    """The summary of `day` (local in `zone`) for this chat's routed groups."""
+    if day < retention_start(now, retention_days, zone):
+        return SummaryContent(
+            esc(
+                f"The call records of {day_label(day)} are no longer kept (they are deleted "
+                f"after {retention_days} days), so there is no summary for that day."
+            ),
+            None,
+        )
+
+    def load(session: Session) -> tuple[list[str], DayFigures, DayFigures, list[CallTask]]:
+        groups = routed_group_names(session, chat.chat_id)
+        figures = day_figures(session, groups, day, zone)
+        previous = day_figures(session, groups, day - timedelta(days=1), zone)
+        return groups, figures, previous, _tasks_of_day(session, chat.chat_id, day, zone)
+
+    groups, figures, previous, tasks = await database.run(load)
+    if not groups:
+        return SummaryContent(
+            esc(
+                f"{day_label(day)}: this chat has no agent groups routed to it, so there is "
+                f"nothing to summarise. Route one with /route <group> (or create one with "
+                f"/newgroup)."
+            ),
+            None,
+        )
+    text = summary_text(
+        figures,
+        previous,
+        zone_name=zone.key,
+        groups=groups,
+        tasks=await _task_lines(client, tasks),
+        late=late,
+        title=title,
+    )
+    chart = None
+    if figures.calls:
+        chart = await asyncio.to_thread(calls_per_hour_png, day, figures.hours, "Calls per hour")
+    return SummaryContent(text, chart)

@@ -1,0 +1,64 @@
+"""What `/status` and `/readyz` report: the process, the replicas, the queues, the last errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot import __version__
+from bot.replicas import live_replicas
+from storage.models import InboxStatus, OutboxMessage, OutboxStatus, PushInbox, Replica
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass
+class QueueState:
+    inbox_pending: int = 0
+    outbox_pending: int = 0
+    outbox_failed: int = 0
+    oldest_unsent: datetime | None = None
+    last_push: datetime | None = None
+    replicas: list[Replica] = field(default_factory=list)
+
+    def relay_lag_s(self, now: datetime) -> float:
+        """Age of the oldest message still waiting to be sent (0 when none waits)."""
+        oldest = _aware(self.oldest_unsent)
+        return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+def queue_state(session: Session, now: datetime) -> QueueState:
+    waiting = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+    state = QueueState()
+    state.inbox_pending = session.exec(
+        select(func.count()).select_from(PushInbox).where(PushInbox.status == InboxStatus.PENDING)
+    ).one()
+    state.outbox_pending = session.exec(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(waiting))  # type: ignore[attr-defined]
+    ).one()
+    state.outbox_failed = session.exec(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+    ).one()
+    state.oldest_unsent = _aware(
+        session.exec(
+            select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status.in_(waiting)  # type: ignore[attr-defined]
+            )
+        ).one()
+    )
+    state.last_push = _aware(session.exec(select(func.max(PushInbox.received_at))).one())
+    state.replicas = live_replicas(session, now)
+    return state
+
+
+def version() -> str:
+    return __version__

@@ -1,0 +1,145 @@
+"""At LOG_LEVEL=DEBUG, with logging set up by our own setup_logging, the whole /agentcreds flow and
+platform calls leave no secret in the process's output: not the API secret, the bot token, the
+push token, the webhook secret, nor any SIP password the platform handed out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+
+import httpx
+import pytest
+
+from bot.app import BotService
+from bot.logs import setup_logging
+from tests.bot.conftest import ADMIN, GROUP, OPERATOR, PUSH_TOKEN, BotHarness, make_settings
+from tests.logcheck import leaked, restored_logging
+
+WEBHOOK_SECRET = "hook-secret-for-the-log-test-7Qw2"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+async def test_agentcreds_and_platform_calls_at_debug_log_no_secret(
+    fake_telegram, simulator, tmp_path, capfd, log_format: str
+) -> None:
+    with restored_logging():
+        setup_logging("DEBUG", log_format)  # to stderr, as `ccbot run` does
+        port = _free_port()
+        settings = make_settings(
+            fake_telegram,
+            simulator,
+            f"sqlite:///{tmp_path / 'logs.db'}",
+            telegram_mode="webhook",
+            telegram_webhook_url=f"http://127.0.0.1:{port}",
+            telegram_webhook_secret=WEBHOOK_SECRET,
+            listen_port=port,
+        )
+        service = BotService(settings)
+        await service.start()
+        try:
+            bot = BotHarness(service, fake_telegram, simulator)
+            await bot.bind()
+            await bot.say(GROUP, OPERATOR, "/newgroup Log-Team")
+            reply = await bot.say(GROUP, OPERATOR, "/addagents Log-Team 3")
+            assert "Created 3 agent(s)" in reply.text, reply.text
+            mark = fake_telegram.mark()
+            fake_telegram.send_command(GROUP, ADMIN, "/agentcreds Log-Team")
+            private = await bot.answer(ADMIN, mark)
+            await bot.answer(GROUP, mark)
+            # a platform call that fails, and the push address hit from outside
+            reply = await bot.say(GROUP, OPERATOR, "/newgroup Log-Team")
+            assert "platform code -20" in reply.text, reply.text
+            async with httpx.AsyncClient() as http:
+                await http.post(f"{service.listener_url}/push/{PUSH_TOKEN}", json=[])
+                await http.get(f"{service.listener_url}/healthz")
+        finally:
+            await service.stop()
+        passwords = simulator.call(
+            lambda: [a.password for a in simulator.simulator.state.agents.values()]
+        )
+    output = capfd.readouterr().err
+
+    # The flow really carried the secrets: the passwords reached the admin's private chat, and the
+    # DEBUG lines that would carry them (PTB's parameters and return values, httpx) were written.
+    assert len(passwords) == 3 and all(p in private.text for p in passwords)
+    assert "Calling Bot API endpoint `sendMessage` with parameters" in output
+    assert "finished with return value" in output and "setWebhook" in output
+    assert "HTTP Request: POST" in output and "seat/query" in output.replace("seatGroup", "")
+    assert "***" in output
+    secrets = [
+        ("the bot token", fake_telegram.token),
+        ("the API secret", simulator.config.api_secret),
+        ("the push token", PUSH_TOKEN),
+        ("the webhook secret", WEBHOOK_SECRET),
+    ] + [(f"SIP password #{i}", p) for i, p in enumerate(passwords, 1)]
+    assert leaked(output, secrets) == []
+
+
+async def test_the_real_process_at_debug_writes_json_lines_without_secrets_and_stops_in_time(
+    fake_telegram, tmp_path
+) -> None:
+    """`ccbot sandbox` as Docker runs it: LOG_FORMAT=json at DEBUG, a command answered, SIGTERM."""
+    port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "LISTEN_HOST": "127.0.0.1",
+        "LISTEN_PORT": str(port),
+        "PUSH_TOKEN": PUSH_TOKEN,
+        "ADMIN_USER_IDS": str(ADMIN),
+        "LOG_LEVEL": "DEBUG",
+        "LOG_FORMAT": "json",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient() as http:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    await http.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.TransportError:
+                    assert proc.returncode is None, await proc.communicate()
+                    assert time.monotonic() < deadline, "the bot did not start listening"
+                    await asyncio.sleep(0.1)
+        mark = fake_telegram.mark()
+        fake_telegram.send_command(ADMIN, ADMIN, "/newgroup Json-Team")
+        await fake_telegram.wait_for_text(ADMIN, "Created the agent group", 15, since=mark)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stopping = time.monotonic()
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+        stopped_in = time.monotonic() - stopping
+    assert proc.returncode == 0, err.decode()[-3000:]
+    # Docker sends SIGKILL 10 s after SIGTERM (the Dockerfile's STOPSIGNAL, compose's grace period).
+    assert stopped_in < 10
+    lines = err.decode().splitlines()
+    events = [json.loads(line) for line in lines]  # every line is one JSON event
+    assert any(e["logger"] == "telegram.ext.ExtBot" and e["level"] == "DEBUG" for e in events)
+    assert any("newgroup" in e["msg"] for e in events)
+    output = out.decode() + err.decode()
+    secrets = [("the bot token", fake_telegram.token), ("the push token", PUSH_TOKEN)]
+    assert leaked(output, secrets) == []

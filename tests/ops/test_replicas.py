@@ -1,0 +1,114 @@
+"""Replicas on one database: heartbeats, one scheduler leader, a takeover when it dies, and the
+refusal to poll twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlmodel import select
+
+from bot.replicas import AnotherPoller, ReplicaPresence
+from storage.db import Database
+from storage.models import Replica
+
+
+async def test_one_leader_and_a_takeover_when_it_dies(database: Database) -> None:
+    first = ReplicaPresence(database, "webhook", replica_id="first", heartbeat_s=0.1)
+    second = ReplicaPresence(
+        Database(database.url), "webhook", replica_id="second", heartbeat_s=0.1
+    )
+    await first.start()
+    await second.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert (first.is_leader, second.is_leader) == (True, False)
+        # The leader dies without a word: its heartbeat stops and (PostgreSQL) its connection
+        # with the advisory lock closes.
+        first._task.cancel()
+        first._release()
+        if database.is_sqlite:  # the lease expires when the heartbeat is stale
+            with database.session() as s:
+                row = s.get(Replica, "first")
+                row.last_seen = row.last_seen.replace(year=2000)
+                s.add(row)
+        for _ in range(50):
+            if second.is_leader:
+                break
+            await asyncio.sleep(0.1)
+        assert second.is_leader
+    finally:
+        await second.stop()
+        first._task = None
+        await first.stop()
+        second.database.dispose()
+
+
+async def test_a_second_poller_is_refused_with_a_sentence(database: Database) -> None:
+    import os
+    import socket
+    from datetime import UTC, datetime
+
+    # A live poller: on another machine, or another running process on this one.
+    for replica_id, host, pid in (
+        ("other-host-poller", "other-host", 1),
+        ("local-poller", socket.gethostname(), os.getppid()),
+    ):
+        with database.session() as s:
+            s.add(
+                Replica(
+                    replica_id=replica_id,
+                    hostname=host,
+                    pid=pid,
+                    telegram_mode="polling",
+                    last_seen=datetime.now(UTC),
+                )
+            )
+        with pytest.raises(AnotherPoller, match="already polling Telegram"):
+            await ReplicaPresence(database, "polling", replica_id="late").start()
+        webhook = ReplicaPresence(database, "webhook", replica_id="hooked")
+        await webhook.start()  # webhook replicas may run beside it
+        await webhook.stop()
+        with database.session() as s:
+            s.delete(s.get(Replica, replica_id))  # that poller stops cleanly
+    again = ReplicaPresence(database, "polling", replica_id="next")
+    await again.start()  # polling is free again
+    await again.stop()
+    with database.session() as s:
+        assert s.exec(select(Replica)).all() == []
+
+
+async def test_a_restart_after_a_crash_is_not_taken_for_another_poller(database: Database) -> None:
+    """kill -9 leaves a fresh heartbeat row behind; a dead pid on this machine is a past life."""
+    import os
+    import socket
+    import sys
+    from datetime import UTC, datetime
+
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import os; print(os.getpid())", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await child.communicate()
+    dead_pid = int(out)
+    with database.session() as s:
+        s.add(
+            Replica(
+                replica_id="crashed",
+                hostname=socket.gethostname(),
+                pid=dead_pid,
+                telegram_mode="polling",
+                last_seen=datetime.now(UTC),
+            )
+        )
+        s.add(
+            Replica(
+                replica_id="elsewhere",
+                hostname="other-host",
+                pid=os.getpid(),
+                telegram_mode="webhook",
+                last_seen=datetime.now(UTC),
+            )
+        )
+    restarted = ReplicaPresence(database, "polling", replica_id="restarted")
+    await restarted.start()
+    await restarted.stop()

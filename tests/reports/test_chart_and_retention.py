@@ -1,0 +1,54 @@
+"""The chart (a real PNG with a bar per hour and series) and the retention job."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+from matplotlib.image import imread
+from sqlmodel import func, select
+
+from bot.reports.chart import calls_per_hour_figure, calls_per_hour_png
+from bot.reports.retention import purge_old_calls
+from storage.db import Database
+from storage.models import CallRecord, CallRollup, RingingEvent
+from tests.reports.helpers import store_call, store_ringing
+
+HOURS = [[h, 24 - h] for h in range(24)]
+
+
+def test_the_chart_is_a_png_with_24_stacked_bars_per_series() -> None:
+    figure = calls_per_hour_figure(date(2026, 11, 30), HOURS, "Calls per hour")
+    (axes,) = figure.axes
+    answered, missed = axes.containers
+    assert len(answered) == len(missed) == 24
+    assert [bar.get_height() for bar in answered] == [h[0] for h in HOURS]
+    assert [bar.get_y() for bar in missed] == [h[0] for h in HOURS]  # stacked on the answered
+    pixels = imread(io.BytesIO(calls_per_hour_png(date(2026, 11, 30), HOURS, "x")), format="png")
+    assert pixels.shape[0] > 200 and pixels.shape[1] > 400
+
+
+def test_retention_deletes_old_records_events_and_rollups_in_batches(
+    database: Database, monkeypatch
+) -> None:
+    monkeypatch.setattr("bot.reports.retention.BATCH", 40)
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    old = now - timedelta(days=91)
+    with database.session() as s:
+        for i in range(40 * 2 + 7):  # more than two batches
+            store_call(s, call_start_at=old + timedelta(seconds=i), answered=False)
+        store_call(s, call_start_at=now - timedelta(days=89), answered=True, call_duration=3)
+        store_call(s, call_start_at=None, received_at=old, answered=False)  # no platform time
+        store_ringing(s, sip_account="a1", event_at=old)
+        store_ringing(s, sip_account="a1", event_at=now - timedelta(days=1))
+    counts = purge_old_calls(database, now, 90)
+    assert counts["call_record"] == 40 * 2 + 8
+    assert counts["ringing_event"] == 1
+    with database.session() as s:
+        assert s.exec(select(func.count()).select_from(CallRecord)).one() == 1
+        assert s.exec(select(func.count()).select_from(RingingEvent)).one() == 1
+        kept = s.exec(select(CallRollup)).all()
+        assert {r.calls for r in kept} == {1} and all(
+            r.bucket_start.replace(tzinfo=UTC) >= now - timedelta(days=90) for r in kept
+        )
+    assert purge_old_calls(database, now, 90)["call_record"] == 0  # nothing left to do
