@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     nc.add_argument(
         "--out", default=None, help="write the platform-ready file here (.xls or .xlsx)"
     )
-    nc.add_argument("--sheet", default=None, help="sheet name (default: the first sheet)")
+    nc.add_argument("--sheet", default=None, help="sheet name (default: the first sheet with a phone column)")
     return p
 
 

@@ -9,11 +9,13 @@ import signal
 import socket
 import sys
 
-from telegram import Update
-from telegram.ext import AIORateLimiter, Application
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, Defaults
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
+from bot.handlers import register_handlers
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
@@ -21,7 +23,7 @@ from bot.relay import digest, task_card
 from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import OrderedUpdateProcessor
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -37,11 +39,18 @@ def build_application(runtime: Runtime) -> Application:
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        # Every text the bot sends is HTML without link previews, whichever call sends it.
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
         .rate_limiter(AIORateLimiter(max_retries=3))
-        # Different chats are handled at once, each chat's updates in order. Shared state lives
-        # in the database, which is what makes a double-tapped Submit create one task even
-        # across replicas.
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        # Updates are handled at once, in order only where it matters (bot/updates.py). Shared
+        # state lives in the database, which is what makes a double-tapped Submit create one task
+        # even across replicas.
+        .concurrent_updates(OrderedUpdateProcessor(64))
         .connect_timeout(10)
         .read_timeout(30)
         .write_timeout(60)
@@ -51,8 +60,6 @@ def build_application(runtime: Runtime) -> Application:
         builder = builder.updater(None)
     application = builder.build()
     application.bot_data["runtime"] = runtime
-    from bot.handlers import register_handlers
-
     register_handlers(application)
     return application
 

@@ -7,7 +7,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+import storage.models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from bot.config import REQUIRED_FOR, Settings
+from storage.db import Database
+from storage.migrate import alembic_config, current_revision
 
 
 @dataclass
@@ -41,10 +48,48 @@ async def _check_config(settings: Settings) -> CheckResult:
     return CheckResult("configuration", True, f"complete ({settings.telegram_mode} mode)")
 
 
-async def _check_database(settings: Settings) -> CheckResult:
-    from storage.db import Database
-    from storage.migrate import current_revision, head_revision
+def _schema_state(db: Database, url: str) -> CheckResult:
+    """A reachable database: up to date, or one `ccbot run` will migrate (✓ with that note), or
+    one it cannot (✗: a newer ccbot's schema, or someone else's tables)."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    head = script.get_current_head()
+    current = current_revision(db.engine)
+    dialect = db.engine.dialect.name
+    if current == head:
+        return CheckResult("database", True, f"reachable, schema up to date ({head}, {dialect})")
+    if current is None:
+        ours = {table.name for table in SQLModel.metadata.sorted_tables}
+        present = sorted(ours & set(inspect(db.engine).get_table_names()))
+        if present:
+            return CheckResult(
+                "database",
+                False,
+                f"reachable, but it holds tables named like ccbot's ({', '.join(present[:5])}) "
+                "without a ccbot schema version: point DATABASE_URL at an empty database or at "
+                "ccbot's own",
+            )
+        return CheckResult(
+            "database",
+            True,
+            f"reachable and empty ({dialect}): `ccbot run` creates the tables at start "
+            "(or run `ccbot migrate` now)",
+        )
+    if current not in {revision.revision for revision in script.walk_revisions()}:
+        return CheckResult(
+            "database",
+            False,
+            f"schema is at revision {current}, which this ccbot does not know (a newer ccbot "
+            f"migrated it; the newest here is {head}): upgrade ccbot",
+        )
+    return CheckResult(
+        "database",
+        True,
+        f"reachable, schema at revision {current}, the newest is {head} ({dialect}): "
+        "`ccbot run` migrates it at start (or run `ccbot migrate` now)",
+    )
 
+
+async def _check_database(settings: Settings) -> CheckResult:
     def probe() -> CheckResult:
         db = Database(settings.database_url)
         try:
@@ -54,21 +99,7 @@ async def _check_database(settings: Settings) -> CheckResult:
                     False,
                     "does not answer: check DATABASE_URL and that the database server is running",
                 )
-            current, head = current_revision(db.engine), head_revision(settings.database_url)
-            if current != head:
-                return CheckResult(
-                    "database",
-                    False,
-                    (
-                        f"schema is at revision {current}, the newest is {head}"
-                        if current
-                        else "reachable but has no ccbot tables yet"
-                    )
-                    + ": run `ccbot migrate` (`ccbot run` also does it at start)",
-                )
-            return CheckResult(
-                "database", True, f"reachable, schema up to date ({head}, {db.engine.dialect.name})"
-            )
+            return _schema_state(db, settings.database_url)
         finally:
             db.dispose()
 

@@ -4,13 +4,45 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Index, LargeBinary, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    Float,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import AutoString, Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class StrEnumColumn(TypeDecorator[StrEnum]):
+    """A `StrEnum` stored as its plain value in a VARCHAR column, read back as the enum.
+
+    SQLModel would otherwise make an SQL ENUM of the member *names*; the stored values must stay
+    the strings earlier versions wrote ("draft", "pending", …).
+    """
+
+    impl = AutoString
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length=length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class AuditEntry(SQLModel, table=True):
@@ -108,6 +140,17 @@ class GroupRoute(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class UploadStatus(StrEnum):
+    """What became of a number file (NumberUpload.status); the values are what is stored."""
+
+    CHECKED = "checked"  # checked and stored, waiting for [Upload] or [Discard]
+    EMPTY = "empty"  # checked, no valid number: nothing to upload
+    UPLOADING = "uploading"  # one press claimed it; its parts are being sent
+    UPLOADED = "uploaded"  # every part is on the platform
+    FAILED = "failed"  # the last attempt failed; [Upload] may be pressed again
+    DISCARDED = "discarded"  # [Discard] pressed: nothing is uploaded
+
+
 class NumberUpload(SQLModel, table=True):
     """A number file dropped into a chat: its check report and what became of it."""
 
@@ -117,8 +160,9 @@ class NumberUpload(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     original_name: str = Field(max_length=256)
-    # checked → uploading → uploaded | failed; or discarded
-    status: str = Field(default="checked", max_length=16)
+    # UploadStatus: checked → uploading → uploaded | failed, failed → uploading (a retry),
+    # checked | failed → discarded; empty (nothing valid) stays empty.
+    status: str = Field(default=UploadStatus.CHECKED, max_length=16)
     report: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     ccode: str | None = Field(default=None, max_length=8)
     valid: int = 0
@@ -144,7 +188,8 @@ class UploadPart(SQLModel, table=True):
 
 
 class CallTask(SQLModel, table=True):
-    """A calling task submitted from a chat (taskId is the platform's)."""
+    """A calling task submitted from a chat (taskId is the platform's): which team it belongs to,
+    and the settings a re-run sends again."""
 
     __tablename__ = "call_task"
 
@@ -153,34 +198,82 @@ class CallTask(SQLModel, table=True):
     upload_part_id: int | None = Field(default=None, foreign_key="upload_part.id")
     task_type: int = 0
     voice_group_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    callout_rate: int | None = None
+    callout_rate: int | None = None  # kept current by a confirmed /rate
     max_ringing_time: int | None = None
     remark: str | None = Field(default=None, max_length=64)
     file_name: str | None = Field(default=None, max_length=64)
     app_id: str | None = Field(default=None, max_length=64)
-    created_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_by: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True)
+    )  # who pressed Submit
     created_at: datetime = Field(default_factory=utcnow)
+    # Nothing writes this yet: the push relay is to record the last taskStatus it saw here.
     last_status: int | None = None
 
 
+class DraftStatus(StrEnum):
+    """Where a task draft stands. The move out of DRAFT is a compare-and-set (`claim_draft`), which
+    is what makes a double submit create one task."""
+
+    DRAFT = "draft"  # being filled in, or back after the platform refused it (`error` says why)
+    SUBMITTING = "submitting"  # claimed by one Submit press; the platform call is under way
+    SUBMITTED = "submitted"  # the platform created the task (`task_id`, when it said the id)
+    UNKNOWN = "unknown"  # the answer was lost; nobody knows whether the task exists
+    CANCELLED = "cancelled"  # dropped before submitting
+
+
+class DraftStep(StrEnum):
+    """The question the draft's card asks now; *_TEXT steps wait for a typed reply."""
+
+    TYPE = "type"
+    GROUP = "group"
+    RATE = "rate"
+    RATE_TEXT = "rate_text"
+    RING = "ring"
+    RING_TEXT = "ring_text"
+    REMARK = "remark"
+    REMARK_TEXT = "remark_text"
+    CONFIRM = "confirm"
+
+    @classmethod
+    def _missing_(cls, value: object) -> DraftStep | None:
+        # Earlier versions kept the group picker's page in the step ("group:2").
+        if isinstance(value, str) and value.startswith("group:"):
+            return cls.GROUP
+        return None
+
+    @property
+    def is_typed(self) -> bool:
+        return self in (DraftStep.RATE_TEXT, DraftStep.RING_TEXT, DraftStep.REMARK_TEXT)
+
+
 class TaskDraft(SQLModel, table=True):
-    """The guided /newtask flow; its idempotency key makes a double submit create one task."""
+    """A calling task being put together in a chat (guided /newtask, or the one-line form).
+
+    The draft is the team's: any operator of the chat may press its buttons. `user_id` is who
+    started it and then whoever pressed Type… last: the member a typed answer is taken from.
+    `message_id` is the draft's card, edited in place through every step.
+    """
 
     __tablename__ = "task_draft"
 
     id: int | None = Field(default=None, primary_key=True)
-    idempotency_key: str = Field(max_length=64, sa_column_kwargs={"unique": True})
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     upload_part_id: int | None = Field(default=None, foreign_key="upload_part.id")
-    step: str = Field(default="type", max_length=32)
-    task_type: int | None = None
+    step: DraftStep = Field(
+        default=DraftStep.TYPE, sa_type=StrEnumColumn(DraftStep, 32), nullable=False
+    )
+    task_type: int | None = None  # bot.laaffic.models.TaskType once chosen
     voice_group_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     callout_rate: int | None = None
-    max_ringing_time: int | None = None
-    remark: str | None = Field(default=None, max_length=64)
-    # draft → submitting → submitted | failed | cancelled
-    status: str = Field(default="draft", max_length=16)
+    max_ringing_time: int | None = None  # 0: the platform's default
+    remark: str | None = Field(default=None, max_length=64)  # "": none
+    # draft → submitting → submitted | unknown, or back to draft when the platform refuses;
+    # draft → cancelled.
+    status: DraftStatus = Field(
+        default=DraftStatus.DRAFT, sa_type=StrEnumColumn(DraftStatus, 16), nullable=False
+    )
     task_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     message_id: int | None = None
@@ -188,18 +281,36 @@ class TaskDraft(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ActionKind(StrEnum):
+    """What a confirmation button will do to a task."""
+
+    CANCEL = "cancel"
+    RATE = "rate"
+    RERUN = "rerun"
+
+
+class ActionStatus(StrEnum):
+    PENDING = "pending"  # the question is open
+    # The answer is a compare-and-set from PENDING, so two presses do it once. CONFIRMED means the
+    # platform call was made (whatever it answered): it is never made a second time.
+    CONFIRMED = "done"
+    DECLINED = "cancelled"
+
+
 class PendingAction(SQLModel, table=True):
-    """A destructive action waiting for its confirmation button (cancel, rate, re-run, unbind)."""
+    """A change to a task waiting for its confirmation button (cancel, rate, re-run)."""
 
     __tablename__ = "pending_action"
 
     id: int | None = Field(default=None, primary_key=True)
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    kind: str = Field(max_length=32)
-    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))
-    # pending → done | cancelled
-    status: str = Field(default="pending", max_length=16)
+    kind: ActionKind = Field(sa_type=StrEnumColumn(ActionKind, 32), nullable=False)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # ActionPayload
+    # pending → done (confirmed) | cancelled (declined)
+    status: ActionStatus = Field(
+        default=ActionStatus.PENDING, sa_type=StrEnumColumn(ActionStatus, 16), nullable=False
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
-from telegram import Bot, BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeAllPrivateChats
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+)
 from telegram.ext import Application
 
-from bot.handlers.catalogue import COMMANDS
+from bot.handlers import (
+    account,
+    admin,
+    groups,
+    numbers,
+    ops,
+    relay,
+    reports,
+    task_flow,
+    task_life,
+)
+from bot.handlers.catalogue import COMMANDS, CommandInfo
 from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
-    from bot.handlers import account, admin, groups, numbers, ops, relay, reports, tasks
-
     admin.register(application)
     groups.register(application)
     account.register(application)
     numbers.register(application)
-    tasks.register(application)
+    task_flow.register(application)
+    task_life.register(application)
     relay.register(application)
     reports.register(application)
     ops.register(application)
 
 
+def _menu(commands: list[CommandInfo]) -> list[BotCommand]:
+    return [BotCommand(c.name, c.summary[:256]) for c in commands]
+
+
 async def set_command_menus(bot: Bot) -> None:
-    """Command menus: groups see the team commands, private chats the personal ones."""
-    group = [BotCommand(c.name, c.summary[:256]) for c in COMMANDS if c.role <= Role.OPERATOR]
-    private = [BotCommand(c.name, c.summary[:256]) for c in COMMANDS if not c.group_only]
-    await bot.set_my_commands(group, scope=BotCommandScopeAllGroupChats())
-    await bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
+    """Command menus: every group member sees the team commands; the group's administrators
+    (Telegram's scope for them beats the all-members one) also see the admin commands; private
+    chats get the personal ones (no /bind, /role...: they are for groups)."""
+    team = [c for c in COMMANDS if c.role <= Role.OPERATOR]
+    everything = [c for c in COMMANDS]
+    private = [c for c in COMMANDS if not c.group_only]
+    await bot.set_my_commands(_menu(team), scope=BotCommandScopeAllGroupChats())
+    await bot.set_my_commands(_menu(everything), scope=BotCommandScopeAllChatAdministrators())
+    await bot.set_my_commands(_menu(private), scope=BotCommandScopeAllPrivateChats())

@@ -1,18 +1,35 @@
-"""/balance and /settings."""
+"""/balance and /settings. Every setting is checked when it is set, against the platform's limits."""
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from sqlmodel import Session
 from telegram.ext import Application, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
+from bot.handlers.catalogue import info as command_info
+from bot.laaffic import limits
 from bot.render import code, esc
 from bot.services.access import Role
 from storage.models import BoundChat
+
+# Voice application ids are letters and digits, as the console shows them.
+APP_ID_RE = re.compile(r"[A-Za-z0-9]{1,64}")
+SETTING_NAMES = {
+    "ccode": "ccode",
+    "displaynum": "display_num",
+    "display": "display_num",
+    "display_num": "display_num",
+    "timezone": "timezone",
+    "tz": "timezone",
+    "app": "app_id",
+    "appid": "app_id",
+}
 
 
 @command("/balance", Role.VIEWER)
@@ -22,18 +39,6 @@ async def balance(req: Request) -> None:
         f"<b>Account balance</b>: {esc(b.balance)} USD\nGift balance: {esc(b.gift)} USD\n"
         f"Credit line: {esc(b.credit)} USD"
     )
-
-
-SETTINGS_USAGE = (
-    "Usage:\n"
-    "<code>/settings</code> — show this chat's defaults\n"
-    "<code>/settings ccode 91</code> — country code for number files and new agents\n"
-    "<code>/settings displaynum 1234</code> — display number for new agents and tasks\n"
-    "<code>/settings timezone Asia/Kolkata</code> — time zone of the daily summary\n"
-    "<code>/settings app HsiT9A6d</code> — the voice application this chat works with (admins)\n"
-    "<code>/settings mask on</code> — mask callee numbers in relayed messages (+91 98•••••210)\n"
-    "Use <code>-</code> as the value to clear a setting."
-)
 
 
 def _show(req: Request, chat: BoundChat) -> str:
@@ -58,53 +63,28 @@ async def settings(req: Request) -> None:
     chat = req.chat
     assert chat is not None
     if not req.args:
-        await req.reply(_show(req, chat) + "\n\n" + SETTINGS_USAGE)
+        await req.reply(_show(req, chat) + "\n\n" + _usage_html())
         return
-    if req.args[0].lower() == "mask":  # relay display setting, handled with /notify's settings
+    if req.args[0].lower() == "mask":  # a relay display setting, kept with /notify's
         await relay.settings_mask(req, req.args[1] if len(req.args) == 2 else None)
         return
     if len(req.args) != 2:
-        raise UsageError(SETTINGS_USAGE)
+        raise UsageError(command="settings")
     key, value = req.args[0].lower(), req.args[1].strip()
-    needed = Role.ADMIN if key == "app" else Role.OPERATOR
+    field = SETTING_NAMES.get(key)
+    if field is None:
+        raise UsageError(f"“{req.args[0][:20]}” is not a setting.", command="settings")
+    needed = Role.ADMIN if field == "app_id" else Role.OPERATOR
     if req.role < needed:
-        await req.reply(refusal(req, needed, f"/settings {key}"))
+        await req.reply(esc(refusal(req, needed, f"/settings {key}")))
         return
     clear = value == "-"
-    if key == "ccode":
-        value = value.lstrip("+")
-        if not clear and (
-            not value.isdigit() or phonenumbers.region_code_for_country_code(int(value)) == "ZZ"
-        ):
-            raise UserFacingError(
-                f"{esc(value)} is not a country calling code. Use digits such as 91 "
-                f"(India) or 86 (China)."
-            )
-        field = "ccode"
-    elif key in ("displaynum", "display", "display_num"):
-        if not clear and (len(value) > 20 or not value.isalnum()):
-            raise UserFacingError("A display number is at most 20 letters or digits.")
-        field = "display_num"
-    elif key in ("timezone", "tz"):
-        try:
-            clear or ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise UserFacingError(
-                f"{esc(value)} is not a time zone I know. Use an IANA name such as "
-                f"Asia/Kolkata or Europe/Berlin."
-            ) from None
-        field = "timezone"
-    elif key in ("app", "appid"):
-        if not clear and not (1 <= len(value) <= 64 and value.isalnum()):
-            raise UserFacingError(
-                "An application id is letters and digits, as shown in the console."
-            )
-        field = "app_id"
-    else:
-        raise UsageError(SETTINGS_USAGE)
+    if not clear:
+        value = _checked(field, value)
 
-    def update(session):  # noqa: ANN001, ANN202
+    def update(session: Session) -> BoundChat:
         row = session.get(BoundChat, req.chat_id)
+        assert row is not None
         setattr(row, field, None if clear else value)
         session.add(row)
         return row
@@ -112,6 +92,44 @@ async def settings(req: Request) -> None:
     chat = await req.runtime.database.run(update)
     req.chat = chat
     await req.reply(f"Saved.\n{_show(req, chat)}")
+
+
+def _usage_html() -> str:
+    return command_info("settings").usage_html
+
+
+def _checked(field: str, value: str) -> str:
+    """The value to store, or a plain-text sentence saying why not (checked at once, so a bad
+    default never breaks a later /addagents or task)."""
+    shown = value if len(value) <= 30 else value[:30] + "…"
+    if field == "ccode":
+        value = value.removeprefix("+")
+        if not limits.CCODE_RE.fullmatch(value) or (
+            phonenumbers.region_code_for_country_code(int(value)) == "ZZ"
+        ):
+            raise UserFacingError(
+                f"{shown} is not a country calling code. Use its digits 0–9, such as 91 "
+                f"(India) or 86 (China)."
+            )
+    elif field == "display_num":
+        if not limits.DISPLAY_NUM_RE.fullmatch(value):
+            raise UserFacingError(
+                f"A display number is 1–{limits.DISPLAY_NUM_MAX} letters or digits (A–Z, 0–9, "
+                f"nothing else); “{shown}” is not one, so nothing was saved."
+            )
+    elif field == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UserFacingError(
+                f"{shown} is not a time zone I know. Use an IANA name such as "
+                f"Asia/Kolkata or Europe/Berlin."
+            ) from None
+    elif field == "app_id" and not APP_ID_RE.fullmatch(value):
+        raise UserFacingError(
+            "An application id is letters and digits (A–Z, 0–9), as shown in the console."
+        )
+    return value
 
 
 def register(application: Application) -> None:

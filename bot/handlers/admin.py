@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
-from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from bot.errors import UsageError
+from bot.errors import UsageError, UserFacingError
+from bot.handlers.args import TELEGRAM_USER_ID_MAX, parse_int
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
+from bot.laaffic import limits
 from bot.render import code, esc
+from bot.send import move_chat, send_text
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
 from storage.models import KnownUser
@@ -39,6 +42,22 @@ async def start(req: Request) -> None:
     )
 
 
+HELP_NOTES = (
+    "Names with spaces: put them in double quotes wherever a group name goes, like "
+    '/group "Sales Team Two".',
+    "Teams: each bound chat is a team. It sees and acts on the agent groups routed to it "
+    "(created in that chat, or moved there by a ccbot admin) and on the tasks submitted from it "
+    "or for its groups; other teams' groups and tasks are refused. ccbot admins act on every "
+    "team's.",
+    f"Platform limits: group names {limits.GROUP_NAME_MIN}–{limits.GROUP_NAME_MAX} characters; "
+    f"display numbers at most {limits.DISPLAY_NUM_MAX} letters or digits; call-out rate "
+    f"{limits.CALLOUT_RATE_MIN}–{limits.CALLOUT_RATE_MAX}; ringing time "
+    f"{limits.RINGING_TIME_MIN}–{limits.RINGING_TIME_MAX} s; remarks at most "
+    f"{limits.REMARK_MAX} characters; at most {limits.AGENT_BATCH_MAX} agents per /addagents; "
+    f"at most {limits.UPLOAD_ROWS_MAX:,} numbers per platform file.",
+)
+
+
 @command("/help", Role.NONE, needs_binding=False)
 async def help_command(req: Request) -> None:
     lines = [f"<b>ccbot</b> — you are <b>{esc(req.role.label)}</b> here."]
@@ -52,13 +71,16 @@ async def help_command(req: Request) -> None:
     for info in commands_for(req.role):
         if info.group_only and req.is_private:
             continue
-        lines.append(f"/{info.name} — {esc(info.summary)}\n    e.g. {code(info.example)}")
+        forms = "\n".join(f"    {esc(form)}" for form in info.usage.split("\n"))
+        lines.append(f"/{info.name} — {esc(info.summary)}\n{forms}\n    e.g. {code(info.example)}")
     if req.role >= Role.OPERATOR:
         lines.append(
             "Number files: send the file with the caption /upload (or reply to my /upload "
             "prompt with it); I check it and offer to upload it."
         )
-    await req.reply("\n".join(lines))
+    if req.role >= Role.VIEWER:
+        lines += [esc(note) for note in HELP_NOTES]
+    await req.reply("\n\n".join(lines))
 
 
 @command("/whoami", Role.NONE, needs_binding=False)
@@ -136,11 +158,8 @@ async def unbind(req: Request) -> None:
     )
 
 
-ROLE_USAGE = (
-    "Usage: /role operator|viewer|none as a reply to the member's message, or "
-    "/role operator @username, or /role operator 123456789.\n"
-    "Example: <code>/role operator @alice</code>"
-)
+# Telegram usernames: 5–32 letters, digits and underscores (4 for some old accounts).
+USERNAME_RE = re.compile(r"@?[A-Za-z0-9_]{4,32}")
 
 
 @command("/role", Role.ADMIN)
@@ -148,28 +167,36 @@ async def role(req: Request) -> None:
     if req.is_private:
         await req.reply("Roles are per team chat: run /role in the group.")
         return
-    if not req.args or req.args[0].lower() not in ROLE_NAMES:
-        raise UsageError(ROLE_USAGE)
+    if not req.args or len(req.args) > 2:
+        raise UsageError(command="role")
+    if req.args[0].lower() not in ROLE_NAMES:
+        raise UsageError(
+            f"“{req.args[0][:20]}” is not a role: use operator, viewer or none.", command="role"
+        )
     new_role = ROLE_NAMES[req.args[0].lower()]
     message = req.message
     assert message is not None
     target_id: int | None = None
     target_label = ""
-    if len(req.args) >= 2:
+    if len(req.args) == 2:
         who = req.args[1]
-        if who.lstrip("-").isdigit():
-            target_id = int(who)
+        if who.lstrip("-+").isdigit() or who.startswith("-"):
+            target_id = parse_int(who, "A user id", 1, TELEGRAM_USER_ID_MAX)
             known = await req.runtime.database.run(lambda s: s.get(KnownUser, target_id))
             target_label = (known.full_name or f"@{known.username}") if known else "user"
+        elif not USERNAME_RE.fullmatch(who):
+            raise UsageError(
+                f"“{who[:40]}” is neither a @username nor a user id.", command="role"
+            )
         else:
             user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
             if user is None:
-                await req.reply(
-                    f"I haven't seen {esc(who)} yet, so I don't know their user id. Ask them "
+                shown = who if who.startswith("@") else f"@{who}"
+                raise UserFacingError(
+                    f"I haven't seen {shown} yet, so I don't know their user id. Ask them "
                     "to send any command here (for example /whoami), or run /role as a "
                     "reply to one of their messages."
                 )
-                return
             target_id, target_label = user.user_id, f"@{user.username}"
     elif message.reply_to_message is not None and message.reply_to_message.from_user is not None:
         target = message.reply_to_message.from_user
@@ -178,7 +205,16 @@ async def role(req: Request) -> None:
             return
         target_id, target_label = target.id, target.full_name
     else:
-        raise UsageError(ROLE_USAGE)
+        raise UsageError(command="role")
+    if target_id == req.context.bot.id:
+        await req.reply("Bots can't be given a role.")
+        return
+    if req.runtime.is_admin(target_id):
+        raise UserFacingError(
+            f"{target_label} ({target_id}) is a ccbot admin (listed in ADMIN_USER_IDS): roles "
+            f"don't apply to admins, who have every right in every chat, so nothing was changed. "
+            f"To take their rights away, remove them from ADMIN_USER_IDS and restart the bot."
+        )
     await req.runtime.database.run(
         lambda s: access.set_role(s, req.chat_id, target_id, new_role, req.user_id)
     )
@@ -195,15 +231,17 @@ async def role(req: Request) -> None:
     )
 
 
+AUDIT_MAX = 50
+
+
 @command("/audit", Role.ADMIN)
 async def audit(req: Request) -> None:
+    if len(req.args) > 1:
+        raise UsageError(command="audit")
     try:
-        limit = int(req.args[0]) if req.args else 10
-    except ValueError:
-        raise UsageError(
-            "Usage: /audit [how many, 1–50]. Example: <code>/audit 20</code>"
-        ) from None
-    limit = max(1, min(limit, 50))
+        limit = parse_int(req.args[0], "How many", 1, AUDIT_MAX) if req.args else 10
+    except UserFacingError as exc:
+        raise UsageError(str(exc), command="audit") from None
     rows = await req.runtime.database.run(lambda s: recent_audit_entries(s, limit))
     if not rows:
         await req.reply("No platform calls have been made through the bot yet.")
@@ -248,7 +286,7 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
     )
     for admin_id in runtime.settings.admin_user_ids:
         try:
-            await context.bot.send_message(admin_id, text, parse_mode="HTML")
+            await send_text(context.bot, runtime.database, admin_id, text)
         except Exception:
             log.warning(
                 "could not tell admin %s that the bot was removed from %s", admin_id, chat.id
@@ -266,13 +304,9 @@ async def chat_migrated(update: Update, context: Context) -> None:
         old, new = message.migrate_from_chat_id, message.chat_id
     else:
         return
-    database = runtime_of(context).database
-    try:
-        moved = await database.run(lambda s: access.migrate_chat(s, old, new))
-    except IntegrityError:
-        # Telegram sends two service messages (old and new chat) and we handle updates
-        # concurrently: the other one won the race; running again finds its rows and is a no-op.
-        moved = await database.run(lambda s: access.migrate_chat(s, old, new))
+    # Telegram sends two service messages (old and new chat); they hold both chats' barrier
+    # (bot/updates.py), so they run one after the other, and the second finds nothing to move.
+    moved = await move_chat(runtime_of(context).database, old, new)
     if moved:
         log.info("chat %s migrated to %s: binding, roles and routes moved", old, new)
 

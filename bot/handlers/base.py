@@ -1,37 +1,45 @@
 """What every handler shares: who is asking, may they, and one way to answer and to fail.
 
 Handlers stay thin: the decorators here resolve the chat's binding and the caller's role, check the
-right, set the audit actor, and turn known errors into one plain sentence for the user.
+right, split the arguments, set the audit actor, and turn known errors into one plain sentence for
+the user. Every answer goes out through `bot.send` (HTML, split, chat migrations followed); every
+error a user sees is plain text, escaped here and nowhere else.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import logging
-import re
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from sqlmodel import Session
 from telegram import (
     CallbackQuery,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, ChatMigrated
+from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
+from telegram.helpers import mention_html
 
 from bot.audit import Actor, current_actor
-from bot.errors import UserFacingError
+from bot.errors import UsageError, UserFacingError
+from bot.handlers import catalogue
+from bot.handlers.args import command_args
 from bot.laaffic.errors import PlatformError
-from bot.render import esc, split_message
+from bot.laaffic.models import AgentGroup
+from bot.render import esc
 from bot.runtime import Runtime
-from bot.services import access
+from bot.send import edit_text, send_text
+from bot.services import access, teams
 from bot.services.access import Role
 from storage.models import BoundChat
 
@@ -39,7 +47,19 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 Keyboard = Sequence[Sequence[tuple[str, str]]]
+Handler = Callable[["Request"], Awaitable[Any]]
+UpdateHandler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
+
+class ButtonHandler(Protocol):
+    """A decorated callback-query handler; `callback_pattern` is what its buttons' data match."""
+
+    callback_pattern: str
+
+    def __call__(self, update: Update, context: Context) -> Coroutine[Any, Any, None]: ...
+
+# A callback query answer shows at most 200 characters; longer errors also go into the chat.
+TOAST_LIMIT = 200
 
 NOT_BOUND = (
     "This chat is not bound to ccbot yet, so I don't act here. "
@@ -48,7 +68,8 @@ NOT_BOUND = (
 
 
 def runtime_of(context: Context) -> Runtime:
-    return context.application.bot_data["runtime"]
+    runtime: Runtime = context.application.bot_data["runtime"]
+    return runtime
 
 
 def keyboard(rows: Keyboard | None) -> InlineKeyboardMarkup | None:
@@ -102,59 +123,97 @@ class Request:
         return msg.message_thread_id if msg is not None and msg.is_topic_message else None
 
     async def reply(self, text: str, rows: Keyboard | None = None) -> Message:
-        """Answer in the chat (and forum topic) the request came from; long text is split."""
-        sent: Message | None = None
-        chunks = split_message(text)
-        for i, chunk in enumerate(chunks):
-            markup = keyboard(rows) if i == len(chunks) - 1 else None
-            sent = await self._send(chunk, markup)
-        assert sent is not None
-        return sent
+        """Answer (HTML) in the chat and forum topic the request came from; long text is split,
+        the keyboard goes on the last message, which is returned."""
+        delivery = await send_text(
+            self.context.bot,
+            self.runtime.database,
+            self.chat_id,
+            text,
+            thread_id=self.thread_id,
+            markup=keyboard(rows),
+        )
+        self.chat_id = delivery.chat_id  # a group that became a supergroup answers there now
+        return delivery.last
 
-    async def _send(self, text: str, markup: InlineKeyboardMarkup | None) -> Message:
-        try:
-            return await self.context.bot.send_message(
-                self.chat_id,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                message_thread_id=self.thread_id,
-                disable_web_page_preview=True,
-            )
-        except ChatMigrated as exc:
-            # The group became a supergroup and we missed (or have not yet handled) the service
-            # message: move the chat's binding and answer in the new chat.
-            old, new = self.chat_id, exc.new_chat_id
-            await self.runtime.database.run(lambda s: access.migrate_chat(s, old, new))
-            log.info("chat %s migrated to %s (learned on send)", old, new)
-            self.chat_id = new
-            return await self.context.bot.send_message(
-                new,
-                text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                disable_web_page_preview=True,
-            )
+    async def prompt(self, text: str, placeholder: str | None = None) -> Message:
+        """Ask THIS member for a typed answer (HTML `text`), with a ForceReply aimed at them.
 
-    async def edit(self, message: Message, text: str, rows: Keyboard | None = None) -> None:
-        """Edit a message the bot sent; an unchanged text is not an error."""
-        try:
-            await message.edit_text(
-                text[:4096],
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(rows),
-                disable_web_page_preview=True,
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
+        A selective ForceReply reaches only the sender of the message it replies to and the users
+        mentioned in it: so after a command it replies to the command, and after a button press
+        (no message of theirs to reply to) it mentions whoever pressed.
+        """
+        user = self.update.effective_user
+        own_message = self.update.message if self.query is None else None
+        if own_message is None and user is not None:
+            text = f"{mention_html(user.id, user.first_name or 'you')}: {text}"
+        delivery = await send_text(
+            self.context.bot,
+            self.runtime.database,
+            self.chat_id,
+            text,
+            thread_id=self.thread_id,
+            markup=ForceReply(selective=True, input_field_placeholder=placeholder),
+            reply_to=own_message.message_id if own_message is not None else None,
+        )
+        self.chat_id = delivery.chat_id
+        return delivery.last
+
+    async def edit(
+        self, message: MaybeInaccessibleMessage, text: str, rows: Keyboard | None = None
+    ) -> Message:
+        """Replace a message the bot sent (HTML); text too long for one message is continued in
+        new messages, never cut. Returns the message that carries the keyboard.
+
+        A button's message that Telegram no longer shows the bot (older than 48 hours) can't be
+        edited: the text comes as a new message instead, so the press still gets its answer.
+        """
+        if not isinstance(message, Message):
+            return await self.reply(text, rows)
+        return await edit_text(
+            self.context.bot, self.runtime.database, message, text, markup=keyboard(rows)
+        )
 
     async def toast(self, text: str, alert: bool = False) -> None:
+        """Answer the button press (plain text, at most 200 characters)."""
         if self.query is not None:
             try:
-                await self.query.answer(text[:200], show_alert=alert)
+                await self.query.answer(_shorten(text, TOAST_LIMIT), show_alert=alert)
             except BadRequest:
                 pass  # the query is too old to answer; nothing to do
+
+    async def require_group(self, group: AgentGroup) -> None:
+        """Refuse (plain-text `UserFacingError`) unless this chat's team may act on the group."""
+
+        def check(session: Session) -> None:
+            teams.require_group(
+                session,
+                chat_id=self.chat_id,
+                is_admin=self.is_admin,
+                voice_group_id=group.voice_group_id,
+                group_name=group.group_name,
+            )
+
+        await self.runtime.database.run(check)
+
+    async def require_task(self, task_id: int, group_ids: Iterable[int] = ()) -> None:
+        """Refuse (plain-text `UserFacingError`) unless this chat's team may act on the task."""
+        groups = list(group_ids)
+
+        def check(session: Session) -> None:
+            teams.require_task(
+                session,
+                chat_id=self.chat_id,
+                is_admin=self.is_admin,
+                task_id=task_id,
+                group_ids=groups,
+            )
+
+        await self.runtime.database.run(check)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 async def resolve(update: Update, context: Context) -> Request | None:
@@ -165,7 +224,7 @@ async def resolve(update: Update, context: Context) -> Request | None:
         return None
     is_private = chat.type == ChatType.PRIVATE
 
-    def load(session):  # noqa: ANN001, ANN202
+    def load(session: Session) -> tuple[BoundChat | None, Role]:
         access.remember_user(session, user.id, user.username, user.full_name)
         bound = access.get_bound_chat(session, chat.id)
         if runtime.is_admin(user.id):
@@ -197,65 +256,70 @@ async def resolve(update: Update, context: Context) -> Request | None:
     )
 
 
-Handler = Callable[[Request], Awaitable[Any]]
+def render_error(exc: UserFacingError) -> tuple[str, str]:
+    """The plain text (for a toast) and the HTML (for a message) of an error a user sees."""
+    if isinstance(exc, UsageError) and exc.command and exc.command in catalogue.BY_NAME:
+        entry = catalogue.info(exc.command)
+        plain = "\n".join(part for part in (exc.problem, entry.usage_text) if part)
+        rendered = "\n".join(part for part in (esc(exc.problem), entry.usage_html) if part)
+        return plain, rendered
+    plain = str(exc)
+    return plain, esc(plain)
 
 
 async def run_guarded(req: Request, name: str, fn: Handler) -> None:
+    """Run a handler; what goes wrong becomes one sentence for the user (escaped here)."""
     token = current_actor.set(Actor(user_id=req.user_id, chat_id=req.chat_id, command=name))
     try:
         await fn(req)
     except UserFacingError as exc:
-        await _answer(req, esc(str(exc)))
+        await _answer(req, *render_error(exc))
     except PlatformError as exc:
-        await _answer(req, esc(str(exc)))
+        await _answer(req, str(exc), esc(str(exc)))
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("handler %s failed (ref %s)", name, ref)
-        await _answer(
-            req,
+        text = (
             f"Something went wrong on our side while handling {name}, so it may not have "
             f"finished. Check the result (for example with /groups or /tasks) before trying "
-            f"again; if it keeps failing, tell your admin the reference {ref}.",
+            f"again; if it keeps failing, tell your admin the reference {ref}."
         )
+        await _answer(req, text, esc(text))
     finally:
         current_actor.reset(token)
 
 
-async def _answer(req: Request, text: str) -> None:
+async def _answer(req: Request, plain: str, rendered: str) -> None:
     try:
         if req.query is not None:
-            await req.toast(_strip_tags(text), alert=True)
-            if req.query.message is not None and len(text) > 190:
-                await req.reply(text)
+            await req.toast(plain, alert=True)
+            if req.query.message is not None and len(plain) > TOAST_LIMIT - 10:
+                await req.reply(rendered)  # the toast shows only the start: the rest goes here
         else:
-            await req.reply(text)
+            await req.reply(rendered)
     except Exception:
         log.exception("could not tell the user about an error")
 
 
-def _strip_tags(text: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", text))
-
-
 def command(
     name: str, required: Role, *, needs_binding: bool = True
-) -> Callable[[Handler], Callable]:
-    """Decorate a command handler: resolve the request, check `required`, parse arguments."""
+) -> Callable[[Handler], UpdateHandler]:
+    """Decorate a command handler: resolve the request, check `required`, split the arguments
+    (a name in double quotes is one argument)."""
 
-    def decorate(fn: Handler) -> Callable:
+    def decorate(fn: Handler) -> UpdateHandler:
         @functools.wraps(fn)
         async def handler(update: Update, context: Context) -> None:
             req = await resolve(update, context)
             if req is None:
                 return
-            req.args = list(context.args or [])
             message = update.effective_message
             req.text = (message.text or message.caption or "") if message else ""
             if needs_binding and req.chat is None and not req.is_private:
                 log.info(
                     "refused %s from user %s: chat %s is not bound", name, req.user_id, req.chat_id
                 )
-                await req.reply(NOT_BOUND)
+                await req.reply(esc(NOT_BOUND))
                 return
             if req.role < required:
                 log.warning(
@@ -266,9 +330,14 @@ def command(
                     req.chat_id,
                     required.label,
                 )
-                await req.reply(refusal(req, required, name))
+                await req.reply(esc(refusal(req, required, name)))
                 return
-            await run_guarded(req, name, fn)
+
+            async def with_args(req: Request) -> None:
+                req.args = command_args(req.text)  # refuses an unclosed quote with a sentence
+                await fn(req)
+
+            await run_guarded(req, name, with_args)
 
         return handler
 
@@ -280,10 +349,17 @@ def _with_article(role: Role) -> str:
 
 
 def refusal(req: Request, required: Role, what: str) -> str:
+    """Plain text: why this member may not do `what` here, and how to get the right."""
     if req.is_private and req.role == Role.NONE:
         return (
             f"{what} works in a team chat the bot is bound to. Add me to your team's group and "
             f"ask a ccbot admin to run /bind there."
+        )
+    if required >= Role.ADMIN:
+        return (
+            f"You can't use {what} here: it needs the admin role, which only the ccbot admins "
+            f"listed in the deployment's ADMIN_USER_IDS have, and you are "
+            f"{_with_article(req.role) if req.role else 'not allowed in this chat'}."
         )
     return (
         f"You can't use {what} here: it needs the {required.label} role and you are "
@@ -292,10 +368,10 @@ def refusal(req: Request, required: Role, what: str) -> str:
     )
 
 
-def button(prefix: str, required: Role) -> Callable[[Handler], Callable]:
+def button(prefix: str, required: Role) -> Callable[[Handler], ButtonHandler]:
     """Decorate a callback-query handler: the same right check on every press."""
 
-    def decorate(fn: Handler) -> Callable:
+    def decorate(fn: Handler) -> ButtonHandler:
         @functools.wraps(fn)
         async def handler(update: Update, context: Context) -> None:
             req = await resolve(update, context)
@@ -323,6 +399,6 @@ def button(prefix: str, required: Role) -> Callable[[Handler], Callable]:
             await run_guarded(req, f"button {prefix}", fn)
 
         handler.callback_pattern = rf"^{prefix}:"  # type: ignore[attr-defined]
-        return handler
+        return handler  # type: ignore[return-value]
 
     return decorate

@@ -1,37 +1,74 @@
-"""/groups, /newgroup, /group, /agents, /addagents, /agentcreds."""
+"""/groups, /newgroup, /group, /agents, /addagents, /agentcreds (/route is in bot/handlers/relay.py).
+
+A chat acts on its own team's groups only (`bot/services/teams.py`); admins act on any.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram.constants import ParseMode
+from sqlmodel import Session
 from telegram.error import Forbidden
 from telegram.ext import Application, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
+from bot.handlers.args import joined_name, parse_int
 from bot.handlers.base import Request, command
-from bot.laaffic.models import Agent
-from bot.render import code, esc, split_message
+from bot.laaffic import limits
+from bot.laaffic.models import Agent, AgentGroup
+from bot.render import code, esc
+from bot.send import send_text
 from bot.services import groups as group_service
+from bot.services import teams
 from bot.services.access import Role
+from bot.services.groups import typed_name
+from storage.models import GroupRoute
 
 log = logging.getLogger(__name__)
 
 AGENT_STATUS = {1: "offline", 2: "idle", 3: "busy", 4: "wrap-up", 5: "on break"}
 STRATEGY = {1: "longest idle", 2: "fewest calls taken", 3: "agent priority", 4: "round-robin"}
+# A card stays one message: past this many agents it says how many more there are.
+AGENTS_ON_GROUP_CARD = 50
 
 
 @command("/groups", Role.VIEWER)
 async def list_groups(req: Request) -> None:
-    groups = await req.runtime.client.list_groups()
-    if not groups:
-        await req.reply(
-            "There are no agent groups yet. Create one with <code>/newgroup Sales-Team-1</code>."
+    if req.args and (len(req.args) > 1 or req.args[0].lower() != "all"):
+        raise UsageError(
+            f"“{' '.join(req.args)[:40]}” is not an option of /groups.", command="groups"
         )
+    show_all = bool(req.args)
+    if show_all and not req.is_admin:
+        raise UserFacingError(
+            "/groups all shows every team's groups and is for ccbot admins. /groups shows this "
+            "team's groups."
+        )
+    groups = await req.runtime.client.list_groups()
+
+    def load(session: Session) -> tuple[dict[int, list[GroupRoute]], set[int]]:
+        return group_service.routes_by_group(session), teams.routed_group_ids(
+            session, req.chat_id
+        )
+
+    routes, own = await req.runtime.database.run(load)
+    # An admin's private chat has no team of its own: it sees everything.
+    everything = show_all or (req.is_private and req.is_admin)
+    shown = groups if everything else [g for g in groups if g.voice_group_id in own]
+    if not shown:
+        text = (
+            "There are no agent groups yet."
+            if not groups
+            else "This team has no agent groups yet."
+        )
+        lines = [f"{text} Create one with {code('/newgroup Sales-Team-1')}."]
+        if groups and req.is_admin:
+            lines.append(f"{len(groups)} group(s) belong to other teams: /groups all lists them.")
+        await req.reply("\n".join(lines))
         return
-    routes = await req.runtime.database.run(group_service.routes_by_group)
-    lines = [f"<b>Agent groups</b> ({len(groups)})"]
-    for g in sorted(groups, key=lambda g: (g.group_name or "").lower()):
+    title = "All agent groups" if everything else "This team's agent groups"
+    lines = [f"<b>{title}</b> ({len(shown)})"]
+    for g in sorted(shown, key=lambda g: (g.group_name or "").lower()):
         here_routes = [
             r for r in routes.get(g.voice_group_id, []) if r.active and r.chat_id == req.chat_id
         ]
@@ -40,61 +77,62 @@ async def list_groups(req: Request) -> None:
             f"• {esc(g.group_name)} — id {code(g.voice_group_id)}, "
             f"{g.count_seat or 0} agent(s){here}"
         )
+    hidden = len(groups) - len(shown)
+    if hidden and req.is_admin:
+        lines.append(f"{hidden} more belong to other teams: /groups all lists them.")
     await req.reply("\n".join(lines))
-
-
-NEWGROUP_USAGE = (
-    "Usage: /newgroup &lt;name&gt; (4–32 characters, unique in the application).\n"
-    "Example: <code>/newgroup Sales-Team-1</code>"
-)
 
 
 @command("/newgroup", Role.OPERATOR)
 async def new_group(req: Request) -> None:
     if not req.args:
-        raise UsageError(NEWGROUP_USAGE)
-    name = group_service.check_group_name(" ".join(req.args))
+        raise UsageError(command="newgroup")
+    name = group_service.check_group_name(joined_name(req.args))
     client = req.runtime.client
     group_id = await client.add_group(name, app_id=req.app_id)
     group = next((g for g in await client.list_groups(name) if g.voice_group_id == group_id), None)
     if group is None:
-        from bot.laaffic.models import AgentGroup
-
         group = AgentGroup(voice_group_id=group_id, group_name=name)
     await req.runtime.database.run(
         lambda s: group_service.route_group(s, group, req.chat_id, req.app_id, req.user_id)
     )
     await req.reply(
-        f"Created the agent group <b>{esc(name)}</b> with id {code(group_id)}. Its ringing "
-        f"events and call records will be posted in this chat.\n"
-        f"Next: add agents with <code>/addagents {esc(name)} 5</code>."
+        f"Created the agent group <b>{esc(name)}</b> with id {code(group_id)}. It is this "
+        f"team's: its ringing events and call records will be posted in this chat.\n"
+        f"Next: add agents with {code(f'/addagents {typed_name(name)} 5')}."
     )
+
+
+async def _team_group(req: Request, name_or_id: str) -> AgentGroup:
+    """The named group, if this chat's team may act on it."""
+    group = await group_service.find_group(req.runtime.client, name_or_id)
+    await req.require_group(group)
+    return group
 
 
 @command("/group", Role.VIEWER)
 async def show_group(req: Request) -> None:
     if not req.args:
-        raise UsageError(
-            "Usage: /group &lt;name or id&gt;. Example: <code>/group Sales-Team-1</code>"
-        )
+        raise UsageError(command="group")
     client = req.runtime.client
-    group = await group_service.find_group(client, " ".join(req.args))
+    group = await _team_group(req, joined_name(req.args))
     settings = await client.get_group_settings(group.voice_group_id)
     agents = await client.list_agents(group.voice_group_id)
     quota = await client.agent_quota(group.voice_group_id)
     lines = [
         f"<b>{esc(group.group_name)}</b> — id {code(group.voice_group_id)}",
+        f"Agents: {len(agents)} (quota {quota.total}, {quota.remaining} more can be created)",
         f"Application: {esc(group.app_name)}",
         f"Inbound routing: {esc(STRATEGY.get(settings.callin_strategy or 0, settings.callin_strategy))}",
         f"Transfer after: {_seconds(settings.timeout_transfer_sec)} · wrap-up: "
         f"{_seconds(settings.wrap_up_time)} · queue wait: {_seconds(settings.timeout_wait_sec)}",
         f"Number masking: {'on' if settings.encrypt_number == 0 else 'off'} · media node: "
         f"{esc(settings.fs_node)}",
-        f"Agents: {len(agents)} (quota {quota.total}, {quota.remaining} more can be created)",
     ]
-    lines += [_agent_line(a) for a in agents[:50]]
-    if len(agents) > 50:
-        lines.append(f"… and {len(agents) - 50} more: /agents {esc(group.group_name)}")
+    lines += [_agent_line(a) for a in agents[:AGENTS_ON_GROUP_CARD]]
+    if len(agents) > AGENTS_ON_GROUP_CARD:
+        more = f"/agents {typed_name(group.group_name or str(group.voice_group_id))}"
+        lines.append(f"… and {len(agents) - AGENTS_ON_GROUP_CARD} more: {code(more)}")
     await req.reply("\n".join(lines))
 
 
@@ -111,15 +149,14 @@ def _agent_line(agent: Agent) -> str:
 @command("/agents", Role.VIEWER)
 async def list_agents(req: Request) -> None:
     if not req.args:
-        raise UsageError(
-            "Usage: /agents &lt;group name or id&gt;. Example: <code>/agents Sales-Team-1</code>"
-        )
-    group = await group_service.find_group(req.runtime.client, " ".join(req.args))
+        raise UsageError(command="agents")
+    group = await _team_group(req, joined_name(req.args))
     agents = await req.runtime.client.list_agents(group.voice_group_id)
     if not agents:
+        add = f"/addagents {typed_name(group.group_name or str(group.voice_group_id))} 5"
         await req.reply(
             f"The group <b>{esc(group.group_name)}</b> has no agents yet. Add some with "
-            f"<code>/addagents {esc(group.group_name)} 5</code>."
+            f"{code(add)}."
         )
         return
     counts: dict[str, int] = {}
@@ -132,57 +169,76 @@ async def list_agents(req: Request) -> None:
     await req.reply("\n".join(lines))
 
 
-ADDAGENTS_USAGE = (
-    "Usage: /addagents &lt;group&gt; &lt;count&gt; [display number] [country code].\n"
-    "Example: <code>/addagents Sales-Team-1 5 1234 91</code>"
-)
-MAX_AGENTS_PER_CALL = 100
+def _check_display_num(value: str) -> str:
+    if not limits.DISPLAY_NUM_RE.fullmatch(value):
+        raise UserFacingError(
+            f"A display number is 1–{limits.DISPLAY_NUM_MAX} letters or digits (A–Z, 0–9, "
+            f"nothing else); “{value[:30]}” is not one."
+        )
+    return value
+
+
+def _check_ccode(value: str) -> str:
+    value = value.removeprefix("+")
+    if not limits.CCODE_RE.fullmatch(value):
+        raise UserFacingError(
+            f"A country code is 1–4 digits 0–9, like 91 or 86; “{value[:20]}” is not one."
+        )
+    return value
 
 
 @command("/addagents", Role.OPERATOR)
 async def add_agents(req: Request) -> None:
-    if len(req.args) < 2 or not req.args[1].isdigit():
-        raise UsageError(ADDAGENTS_USAGE)
-    count = int(req.args[1])
-    if not 1 <= count <= MAX_AGENTS_PER_CALL:
+    if len(req.args) < 2:
+        raise UsageError(command="addagents")
+    if len(req.args) > 4 or (len(req.args) > 2 and not req.args[1].lstrip("-").isdigit()):
+        # `/addagents Sales Team Two 5`: the name was not quoted.
         raise UsageError(
-            f"The count must be between 1 and {MAX_AGENTS_PER_CALL}.\n{ADDAGENTS_USAGE}"
+            f"The second word must be the number of agents, and “{req.args[1][:20]}” is not a "
+            f"number. If the group name has spaces, put it in double quotes, like "
+            f'/addagents "Sales Team Two" 5.',
+            command="addagents",
         )
-    display_num = req.args[2] if len(req.args) > 2 else (req.chat.display_num if req.chat else None)
-    ccode = req.args[3] if len(req.args) > 3 else req.ccode
-    if display_num and (len(display_num) > 20 or not display_num.isalnum()):
-        raise UsageError(
-            f"The display number must be at most 20 letters or digits.\n{ADDAGENTS_USAGE}"
-        )
-    if ccode and not ccode.isdigit():
-        raise UsageError(f"The country code must be digits, e.g. 91.\n{ADDAGENTS_USAGE}")
+    # The count's upper bound comes after the quota: "can take only 3 more" is the useful answer.
+    count = parse_int(req.args[1], "The number of agents", 1, None)
+    display_num = (
+        _check_display_num(req.args[2])
+        if len(req.args) > 2
+        else (req.chat.display_num if req.chat else None)
+    )
+    ccode = _check_ccode(req.args[3]) if len(req.args) > 3 else req.ccode
     client = req.runtime.client
-    group = await group_service.find_group(client, req.args[0])
+    group = await _team_group(req, req.args[0])
     quota = await client.agent_quota(group.voice_group_id)
     if quota.remaining < count:
         raise UserFacingError(
-            f"The group <b>{esc(group.group_name)}</b> can take only {quota.remaining} more agent(s) "
-            f"(quota {quota.total}); you asked for {count}. Nothing was created. Ask for fewer, or ask "
-            f"your Laaffic account manager to raise the quota."
+            f"The group {group.group_name} can take only {quota.remaining} more agent(s) "
+            f"(quota {quota.total}); you asked for {count}. Nothing was created. Ask for fewer, "
+            f"or ask your Laaffic account manager to raise the quota."
+        )
+    if count > limits.AGENT_BATCH_MAX:
+        raise UserFacingError(
+            f"One /addagents creates at most {limits.AGENT_BATCH_MAX} agents; you asked for "
+            f"{count}. Nothing was created. Run it again for each batch of up to "
+            f"{limits.AGENT_BATCH_MAX}."
         )
     created = await client.add_agents(
         group.voice_group_id, count, display_num=display_num, ccode=ccode
     )
     names = ", ".join(esc(a.name) for a in created)
+    creds = f"/agentcreds {typed_name(group.group_name or str(group.voice_group_id))}"
     await req.reply(
         f"Created {len(created)} agent(s) in <b>{esc(group.group_name)}</b>: {names}.\n"
         f"{quota.remaining - len(created)} more can be created. An admin gets their SIP "
-        f"logins privately with <code>/agentcreds {esc(group.group_name)}</code>."
+        f"logins privately with {code(creds)}."
     )
 
 
 @command("/agentcreds", Role.ADMIN)
 async def agent_credentials(req: Request) -> None:
     if not req.args:
-        raise UsageError(
-            "Usage: /agentcreds &lt;group&gt;. Example: <code>/agentcreds Sales-Team-1</code>"
-        )
-    group = await group_service.find_group(req.runtime.client, " ".join(req.args))
+        raise UsageError(command="agentcreds")
+    group = await _team_group(req, joined_name(req.args))
     agents = await req.runtime.client.list_agents(group.voice_group_id)
     if not agents:
         await req.reply(f"The group <b>{esc(group.group_name)}</b> has no agents yet.")
@@ -193,8 +249,7 @@ async def agent_credentials(req: Request) -> None:
         for a in agents
     ]
     try:
-        for chunk in _chunks(lines):
-            await req.context.bot.send_message(req.user_id, chunk, parse_mode=ParseMode.HTML)
+        await send_text(req.context.bot, req.runtime.database, req.user_id, "\n".join(lines))
     except Forbidden:
         raise UserFacingError(
             "I can't write to you privately yet. Open a private chat with me, press "
@@ -202,10 +257,6 @@ async def agent_credentials(req: Request) -> None:
         ) from None
     if not req.is_private:
         await req.reply("I sent the SIP logins to you in a private message.")
-
-
-def _chunks(lines: list[str]) -> list[str]:
-    return split_message("\n".join(lines))
 
 
 def register(application: Application) -> None:

@@ -12,6 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
+from bot.handlers.args import joined_name
 from bot.handlers.base import Request, command, refusal
 from bot.relay import chat_settings
 from bot.relay.digest import DIGEST_INTERVAL
@@ -30,28 +31,6 @@ CALLS_IN_WORDS = {
     NotifyCalls.DIGEST: f"a digest every {int(DIGEST_INTERVAL.total_seconds() // 60)} minutes",
     NotifyCalls.OFF: "nothing (they still count in the daily summary)",
 }
-
-# Plain text: these reach the user through the error path, which treats them as plain text.
-ROUTE_USAGE = (
-    "Usage: /route GROUP, with the agent group's name or id, to post its ringing events and "
-    "call records in this chat as well.\nExample: /route Sales-Team-1"
-)
-UNROUTE_USAGE = (
-    "Usage: /unroute GROUP, with the agent group's name or id, to stop its events coming to "
-    "this chat.\nExample: /unroute Sales-Team-1"
-)
-NOTIFY_USAGE = (
-    "Usage:\n"
-    "/notify (what this chat gets now)\n"
-    "/notify ringing on|off (a message each time an agent's phone rings)\n"
-    "/notify calls each|answered|digest|off (call records: every call, answered calls only, a "
-    "digest every 15 minutes, or none)\n"
-    "Example: /notify calls answered"
-)
-MUTE_USAGE = (
-    "Usage: /mute DURATION, in minutes, hours or days (at most 7 days). Nothing is posted here "
-    "until then; the events are still kept and appear in the next digest.\nExample: /mute 2h"
-)
 
 
 def _zone(req: Request, chat: BoundChat | None) -> tzinfo:
@@ -87,10 +66,8 @@ def notify_summary(req: Request, chat: BoundChat) -> str:
     return "\n".join(lines)
 
 
-async def _require_route_right(req: Request) -> None:
-    """ccbot admins, and operators who administer this Telegram chat, may change its routes."""
-    if req.is_admin:
-        return
+async def _chat_administrator(req: Request) -> bool:
+    """Whether the member administers this Telegram chat (asked of Telegram each time)."""
     try:
         member = await req.context.bot.get_chat_member(req.chat_id, req.user_id)
     except TelegramError as exc:
@@ -98,49 +75,72 @@ async def _require_route_right(req: Request) -> None:
             f"I could not check with Telegram whether you administer this chat ({exc}), so "
             f"nothing was changed. Try again in a moment."
         ) from None
-    if member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR):
+    return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+async def _require_route_right(req: Request, what: str) -> None:
+    """ccbot admins may change any chat's routes; operators who administer this Telegram chat
+    may change this chat's (and take only groups no team has: see /route)."""
+    if req.is_admin or await _chat_administrator(req):
         return
     raise UserFacingError(
-        "Only a ccbot admin or an administrator of this Telegram chat can change which agent "
-        "groups come here, so nothing was changed. Ask a chat administrator to run the command."
+        f"You can't use {what} here: it needs the admin role, or being an administrator of this "
+        f"Telegram chat. Nothing was changed."
     )
+
+
+def _in_group(req: Request, what: str) -> None:
+    if req.is_private:
+        raise UserFacingError(
+            f"Run {what} in the team's group: it decides which agent groups are that team's."
+        )
 
 
 @command("/route", Role.OPERATOR)
 async def route(req: Request) -> None:
+    _in_group(req, "/route")
     if not req.args:
-        raise UsageError(ROUTE_USAGE)
-    await _require_route_right(req)
-    group = await group_service.find_group(req.runtime.client, " ".join(req.args))
+        raise UsageError(command="route")
+    await _require_route_right(req, "/route")
+    group = await group_service.find_group(req.runtime.client, joined_name(req.args))
 
     def apply(session):  # noqa: ANN001, ANN202
         already = chat_settings.is_routed_here(session, group.voice_group_id, req.chat_id)
+        others = chat_settings.other_chat_ids(session, group.voice_group_id, req.chat_id)
+        if others and not already and not req.is_admin:
+            # Routing makes a group the chat's team's: a chat administrator may take a group no
+            # team has yet, never another team's.
+            raise UserFacingError(
+                f"The agent group “{group.group_name}” ({group.voice_group_id}) is another "
+                f"team's already, so nothing was changed. Only a ccbot admin can route it to "
+                f"this chat as well."
+            )
         group_service.route_group(session, group, req.chat_id, req.app_id, req.user_id)
-        others = chat_settings.other_chats(session, group.voice_group_id, req.chat_id)
         return already, others
 
     already, others = await req.runtime.database.run(apply)
     log.info("user %s routed group %s to chat %s", req.user_id, group.voice_group_id, req.chat_id)
     name = f"<b>{esc(group.group_name)}</b> ({code(group.voice_group_id)})"
-    also = f" It also goes to {others} other chat(s)." if others else ""
+    also = f" It stays routed to {', '.join(code(c) for c in others)} as well." if others else ""
     if already:
-        await req.reply(f"The agent group {name} already comes to this chat.{also}")
+        await req.reply(f"The agent group {name} is this team's already.{also}")
         return
     assert req.chat is not None
     await req.reply(
-        f"The agent group {name} now comes to this chat: its ringing events and call records "
-        f"are posted here.{also}\n{notify_summary(req, req.chat)}\n"
+        f"The agent group {name} is this team's now: its ringing events and call records come "
+        f"to this chat, and this chat acts on it.{also}\n{notify_summary(req, req.chat)}\n"
         f"Change what is posted with /notify; stop it with <code>/unroute "
-        f"{esc(group.group_name)}</code>."
+        f"{esc(group_service.typed_name(group.group_name))}</code>."
     )
 
 
 @command("/unroute", Role.OPERATOR)
 async def unroute(req: Request) -> None:
+    _in_group(req, "/unroute")
     if not req.args:
-        raise UsageError(UNROUTE_USAGE)
-    await _require_route_right(req)
-    key = " ".join(req.args)
+        raise UsageError(command="unroute")
+    await _require_route_right(req, "/unroute")
+    key = joined_name(req.args)
     removed = await req.runtime.database.run(
         lambda s: chat_settings.remove_route(s, req.chat_id, key)
     )
@@ -150,7 +150,7 @@ async def unroute(req: Request) -> None:
     await req.reply(
         f"The agent group <b>{esc(removed.group_name)}</b> ({code(removed.voice_group_id)}) no "
         f"longer comes to this chat. Its events are still stored; <code>/route "
-        f"{esc(removed.group_name)}</code> brings them back."
+        f"{esc(group_service.typed_name(removed.group_name))}</code> brings them back."
     )
 
 
@@ -197,7 +197,7 @@ async def routes(req: Request) -> None:
                 else:
                     lines.append(
                         f"• {esc(g.group_name)}: {', '.join(counts)} — "
-                        f"<code>/route {esc(g.group_name)}</code>"
+                        f"<code>/route {esc(group_service.typed_name(g.group_name))}</code>"
                     )
         else:
             lines.append("Every agent group seen in the last 24 hours is routed to some chat.")
@@ -212,9 +212,9 @@ async def notify(req: Request) -> None:
         await req.reply(f"<b>What this chat gets</b>\n{notify_summary(req, chat)}")
         return
     if len(req.args) != 2 or req.args[0].lower() not in ("ringing", "calls"):
-        raise UsageError(NOTIFY_USAGE)
+        raise UsageError(command="notify")
     if req.role < Role.OPERATOR:
-        await req.reply(refusal(req, Role.OPERATOR, f"/notify {req.args[0].lower()}"))
+        await req.reply(esc(refusal(req, Role.OPERATOR, f"/notify {req.args[0].lower()}")))
         return
     what, value = req.args[0].lower(), req.args[1]
     if what == "ringing":
@@ -234,7 +234,7 @@ async def notify(req: Request) -> None:
 @command("/mute", Role.OPERATOR)
 async def mute(req: Request) -> None:
     if not req.args:
-        raise UsageError(MUTE_USAGE)
+        raise UsageError(command="mute")
     duration = chat_settings.parse_duration("".join(req.args))
     chat = await req.runtime.database.run(lambda s: chat_settings.mute(s, req.chat_id, duration))
     req.chat = chat
@@ -256,16 +256,13 @@ async def unmute(req: Request) -> None:
     await req.reply(f"🔔 Unmuted: events are posted here again.\n{notify_summary(req, chat)}")
 
 
-MASK_USAGE = "Usage: /settings mask on|off. Example: /settings mask on"
-
-
 async def settings_mask(req: Request, value: str | None) -> None:
     """`/settings mask on|off`: callee numbers masked (+91 98•••••210) in this chat's messages."""
     if req.role < Role.OPERATOR:
-        await req.reply(refusal(req, Role.OPERATOR, "/settings mask"))
+        await req.reply(esc(refusal(req, Role.OPERATOR, "/settings mask")))
         return
     if value is None:
-        raise UsageError(MASK_USAGE)
+        raise UsageError("Say on or off, for example /settings mask on.", command="settings")
     on = chat_settings.parse_on_off(value, "/settings mask")
     chat = await req.runtime.database.run(lambda s: chat_settings.set_mask(s, req.chat_id, on))
     req.chat = chat

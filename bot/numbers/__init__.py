@@ -12,7 +12,7 @@ from bot.numbers.errors import (
     NumberFileError,
 )
 from bot.numbers.pipeline import CheckedNumbers, check_number_file
-from bot.numbers.report import CleanFile, NumberReport, RejectedRow
+from bot.numbers.report import CleanFile, Cleanups, NumberReport, RejectedRow
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -21,6 +21,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "CheckedNumbers",
     "CleanFile",
+    "Cleanups",
     "NumberFileError",
     "NumberReport",
     "RejectedRow",

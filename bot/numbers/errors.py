@@ -6,6 +6,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot can download
 MAX_ROWS = 1_000_000
 PLATFORM_MAX_ROWS = 100_000  # preview/upload answers -40 above this
 XLS_MAX_ROWS = 65_535  # data rows in an .xls next to its header row
+XLS_MAX_COLUMNS = 256  # an .xls sheet has columns A to IV
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # an .xlsx/.ods holding more than this is a zip bomb
 # calamine holds a sheet as a dense rows x columns grid of 32-byte cells: this bounds its memory.
 MAX_CELLS = 5_000_000

@@ -343,7 +343,8 @@ def _xlsx_extent_exact(chunks: Iterator[bytes]) -> Extent:
         local = name.rsplit(":", 1)[-1]
         if local == "row":
             r = attrs.get("r", "")
-            state["row"] = int(r) if r.isdigit() else state["row"] + 1  # type: ignore[operator]
+            known = r.isascii() and r.isdigit()  # isdigit() alone accepts '²'
+            state["row"] = int(r) if known else state["row"] + 1  # type: ignore[operator]
             state["col"] = 0
         elif local == "c":
             match = ref.match(attrs.get("r", ""))
@@ -409,7 +410,8 @@ def check_xlsx(data: bytes, sheet: str | None) -> None:
         if sheet is not None and parts and sheet not in [name for name, _ in parts]:
             raise no_such_sheet(sheet, [name for name, _ in parts])
         if parts:
-            chosen = [next((p for p in parts if p[0] == sheet), parts[0])]
+            # Without a sheet name any sheet may be the one with the numbers: measure them all.
+            chosen = [p for p in parts if p[0] == sheet] if sheet is not None else parts
         else:  # an unusual package: measure every worksheet
             chosen = [
                 ("", n) for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")

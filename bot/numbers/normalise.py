@@ -4,6 +4,7 @@ The order of the rules follows phonenumbers.parse so that the verdicts agree wit
 `is_valid_number(parse(text, region))`; the differences are deliberate and small: `00` is always
 read as an international prefix, and without a default country code a bare number of 11+ digits
 that is valid under its leading country code counts as international (CRM exports look like that).
+What exports leave around a number (bot/numbers/marks.py) is taken off first and counted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import datetime as dt
 import math
 import re
 import unicodedata
+from collections import Counter
 
+from bot.numbers.marks import split_extension, strip_invisible, unwrap_excel_text
 from bot.numbers.numbering import (
     MAX_NSN_LENGTH,
     MIN_NSN_LENGTH,
@@ -34,6 +37,11 @@ TOO_MANY_DIGITS_AS_NUMBER = (
 NOT_A_NUMBER = "not a phone number (letters or symbols)"
 NOT_WHOLE = "not a whole number"
 A_DATE = "a date or time, not a phone number"
+
+# What was taken off a cell to read its number (NumberNormaliser.fixes counts valid numbers).
+INVISIBLE = "invisible"
+EXCEL_TEXT = "excel_text"
+EXTENSION = "extension"
 
 _SCIENTIFIC_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _FLOAT_TEXT_RE = re.compile(r"(\+?\d{5,})\.0+")  # "919876543210.0" from a float-typed export
@@ -70,36 +78,67 @@ class NumberNormaliser:
 
     def __init__(self, default_calling_code: int | None) -> None:
         self.default = numbering_plan(default_calling_code) if default_calling_code else None
+        # How many valid numbers needed each fix: INVISIBLE, EXCEL_TEXT, EXTENSION.
+        self.fixes: Counter[str] = Counter()
 
     def normalise(self, cell: object) -> tuple[str | None, str | None]:
         """(digits, None) for a valid number, (None, reason) for an invalid one, (None, None) if empty."""
+        digits, reason, _ = self.check(cell)
+        return digits, reason
+
+    def check(self, cell: object) -> tuple[str | None, str | None, str | None]:
+        """normalise, plus the extension written after a valid number (`ext 12` → `12`), or None."""
         if type(cell) is float:
             if not cell.is_integer():
-                return None, (NOT_WHOLE if math.isfinite(cell) else NOT_A_NUMBER)
+                return None, (NOT_WHOLE if math.isfinite(cell) else NOT_A_NUMBER), None
             if cell <= 0:
-                return None, NOT_A_NUMBER
+                return None, NOT_A_NUMBER, None
             if cell >= 1e15:
-                return None, TOO_MANY_DIGITS_AS_NUMBER
-            return self._digits(str(int(cell)), False)
+                return None, TOO_MANY_DIGITS_AS_NUMBER, None
+            return *self._digits(str(int(cell)), False), None
         if type(cell) is str:
             return self._text(cell)
         if cell is None:
-            return None, None
+            return None, None, None
         if type(cell) is int:
             if cell <= 0:
-                return None, NOT_A_NUMBER
-            return self._digits(str(cell), False)
+                return None, NOT_A_NUMBER, None
+            return *self._digits(str(cell), False), None
         if isinstance(cell, dt.datetime | dt.date | dt.time | dt.timedelta):
-            return None, A_DATE
-        return None, NOT_A_NUMBER
+            return None, A_DATE, None
+        return None, NOT_A_NUMBER, None
 
-    def _text(self, text: str) -> tuple[str | None, str | None]:
-        text = text.strip().lstrip("'")  # a leading ' is Excel's "keep as text" mark
-        if not text:
-            return None, None
+    def _text(self, text: str) -> tuple[str | None, str | None, str | None]:
+        invisible = excel_text = False
         if not text.isascii():
+            text, invisible = strip_invisible(text)
             # Full-width digits and plus signs, as Chinese input methods type them.
-            text = unicodedata.normalize("NFKC", text).strip()
+            text = unicodedata.normalize("NFKC", text)
+        text = text.strip().lstrip("'")  # a leading ' is Excel's "keep as text" mark
+        if text.startswith("="):
+            inner = unwrap_excel_text(text)
+            if inner is not None:
+                text, excel_text = inner, True
+        if not text:
+            return None, None, None
+        digits, reason = self._written(text)
+        extension = None
+        if digits is None and reason == NOT_A_NUMBER:
+            split = split_extension(text)
+            if split is not None:
+                main, _ = self._written(split[0])
+                if main is not None:
+                    digits, reason, extension = main, None, split[1]
+                    self.fixes[EXTENSION] += 1
+        if digits is not None:
+            if invisible:
+                self.fixes[INVISIBLE] += 1
+            if excel_text:
+                self.fixes[EXCEL_TEXT] += 1
+        return digits, reason, extension
+
+    def _written(self, text: str) -> tuple[str | None, str | None]:
+        """A number as written (separators, `+`, a float's `.0`), without marks around it."""
         if _SCIENTIFIC_RE.fullmatch(text):
             return None, SCIENTIFIC
         floaty = _FLOAT_TEXT_RE.fullmatch(text)
@@ -183,6 +222,7 @@ def parse_calling_code(text: str | int | None) -> int | None:
     if text is None or text == "":
         return None
     cleaned = str(text).strip().lstrip("+").strip()
-    if not cleaned.isdigit() or numbering_plan(int(cleaned)) is None:
+    # ASCII digits only: isdigit() alone accepts '²' and '٣'.
+    if not (cleaned.isascii() and cleaned.isdigit()) or numbering_plan(int(cleaned)) is None:
         raise ValueError(cleaned or str(text))
     return int(cleaned)

@@ -13,23 +13,33 @@ from pathlib import Path
 from bot.numbers import guards
 from bot.numbers.columns import (
     SAMPLE_ROWS,
+    Layout,
+    NoPhoneColumn,
     column_letter,
     find_layout,
     header_name,
     is_blank,
+    no_phone_column_on_any,
     unique_headers,
 )
 from bot.numbers.errors import (
     MAX_FILE_BYTES,
     PLATFORM_MAX_ROWS,
     SUPPORTED_EXTENSIONS,
+    XLS_MAX_COLUMNS,
     XLS_MAX_ROWS,
     NumberFileError,
 )
 from bot.numbers.names import platform_file_name, safe_stem, unique_suffix
-from bot.numbers.normalise import NumberNormaliser, cell_text, parse_calling_code
-from bot.numbers.read import Table, read_table
-from bot.numbers.report import SAMPLE_SIZE, CleanFile, NumberReport, RejectedRow
+from bot.numbers.normalise import (
+    EXCEL_TEXT,
+    INVISIBLE,
+    NumberNormaliser,
+    cell_text,
+    parse_calling_code,
+)
+from bot.numbers.read import Table, read_tables
+from bot.numbers.report import SAMPLE_SIZE, CleanFile, Cleanups, NumberReport, RejectedRow
 from bot.numbers.write import write_delimited, write_ods, write_xls, write_xlsx
 
 EMPTY_FILE = (
@@ -40,6 +50,7 @@ HEADER_ONLY = (
     "and send it again."
 )
 _REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
+EXTENSION_COLUMN = "extension"  # the callee information column for extensions (`ext 12`)
 
 
 def _too_big(size: int) -> NumberFileError:
@@ -61,12 +72,17 @@ class CheckedNumbers:
     _rejected: list[tuple[int, list[object], str]] = field(repr=False)
     _table_kind: str = field(repr=False, default="csv")
     _delimiter: str = field(repr=False, default=",")
+    # Extensions by index into _phones, for the numbers written with one (`ext 12`).
+    _extensions: dict[int, str] = field(repr=False, default_factory=dict)
 
     def _clean_columns(self) -> list[list[object]]:
         rows = self._kept_rows
         columns: list[list[object]] = [self._phones]  # type: ignore[list-item]
         for col in self._info_cols:
             columns.append([row[col] if col < len(row) else "" for row in rows])
+        if self._extensions:
+            extensions = self._extensions
+            columns.append([extensions.get(i, "") for i in range(len(self._phones))])
         return columns
 
     def _part_bounds(self, parts: int) -> list[tuple[int, int]]:
@@ -78,8 +94,9 @@ class CheckedNumbers:
     def write_clean(
         self, out_dir: Path, *, fmt: str = "auto", base_name: str | None = None
     ) -> list[CleanFile]:
-        """The platform file(s) in out_dir: .xls up to 65,535 rows (`auto`), .xlsx above or when
-        asked; names of 5-32 characters from the original name with a unique suffix."""
+        """The platform file(s) in out_dir: .xls up to 65,535 rows and 256 columns (`auto`),
+        .xlsx above or when asked; names of 5-32 characters from the original name with a unique
+        suffix."""
         if fmt not in ("auto", "xls", "xlsx"):
             raise ValueError(f"fmt must be auto, xls or xlsx, not {fmt!r}")
         if not self._phones:
@@ -93,8 +110,9 @@ class CheckedNumbers:
         files = []
         for part, (start, end) in enumerate(bounds, start=1):
             rows = end - start
-            # xls cannot hold more rows: then xlsx even when xls was asked for.
-            extension = ".xls" if fmt != "xlsx" and rows <= XLS_MAX_ROWS else ".xlsx"
+            # xls cannot hold more rows or columns: then xlsx even when xls was asked for.
+            fits_xls = rows <= XLS_MAX_ROWS and len(header) <= XLS_MAX_COLUMNS
+            extension = ".xls" if fmt != "xlsx" and fits_xls else ".xlsx"
             name = platform_file_name(
                 base_name or self.report.file_name,
                 extension,
@@ -118,14 +136,19 @@ class CheckedNumbers:
         if not self._phones:
             return []
         bounds = self._part_bounds(self.report.parts)
+        header = [self.report.phone_column, *self.report.info_columns]
         if extension == ".xls" and max(end - start for start, end in bounds) > XLS_MAX_ROWS:
             raise NumberFileError(
                 f"An .xls file holds at most {XLS_MAX_ROWS:,} rows and this list has "
                 f"{self.report.valid:,} valid numbers: give --out a .xlsx name instead."
             )
+        if extension == ".xls" and len(header) > XLS_MAX_COLUMNS:
+            raise NumberFileError(
+                f"An .xls file holds at most {XLS_MAX_COLUMNS} columns and this list has "
+                f"{len(header):,}: give --out a .xlsx name instead."
+            )
         out_path.parent.mkdir(parents=True, exist_ok=True)
         columns = self._clean_columns()
-        header = [self.report.phone_column, *self.report.info_columns]
         suffix = unique_suffix()
         files = []
         for part, (start, end) in enumerate(bounds, start=1):
@@ -150,7 +173,9 @@ class CheckedNumbers:
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         kind = self._table_kind
-        if kind == "xls" and len(self._rejected) > XLS_MAX_ROWS:
+        if kind == "xls" and (
+            len(self._rejected) > XLS_MAX_ROWS or len(self._source_header) + 2 > XLS_MAX_COLUMNS
+        ):
             kind = "xlsx"
         path = out_dir / f"{safe_stem(self.report.file_name)}-rejected{_REJECTED_EXTENSIONS[kind]}"
         width = len(self._source_header)
@@ -232,55 +257,100 @@ def check_number_file(
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise NumberFileError(EMPTY_FILE)
     kind = guards.detect_kind(data, extension)
-    table = read_table(data, kind, extension, sheet)
-    return _check_rows(table, name, calling_code)
+    tables = read_tables(data, kind, extension, sheet)
+    skipped: list[str] = []  # sheets before the chosen one, without a column of phone numbers
+    for table in tables:
+        try:
+            start = _find_start(table)
+        except NoPhoneColumn:
+            if sheet is not None or table.sheet_name is None:
+                raise
+            skipped.append(table.sheet_name)
+            continue
+        if start is None:  # an empty sheet
+            if sheet is not None or table.sheet_name is None:
+                raise NumberFileError(EMPTY_FILE)
+            continue
+        return _check_rows(table, start, name, calling_code, skipped)
+    if skipped:
+        raise no_phone_column_on_any(skipped) if len(skipped) > 1 else NoPhoneColumn()
+    raise NumberFileError(EMPTY_FILE)
 
 
-def _check_rows(table: Table, file_name: str, calling_code: int | None) -> CheckedNumbers:
-    rows = table.rows
+@dataclass
+class _Start:
+    """What was read of a table to decide its layout: those rows are checked like the rest."""
+
+    layout: Layout
+    rows: list[tuple[int, list[object]]]  # (sheet row number, cells), blank rows included
+    sample_rows: list[int]  # index into `rows` of each non-blank row the layout was decided on
+    width: int
+    next_row: int  # sheet row number of the table's next row
+
+
+def _find_start(table: Table) -> _Start | None:
+    """Sample the first non-blank rows and decide the layout; None for a table with no cells.
+    Raises NoPhoneColumn."""
     number = table.first_row - 1
-    # Skip what is above the first non-empty row, then sample the rows that decide the layout.
     sample: list[list[object]] = []
     buffered: list[tuple[int, list[object]]] = []
-    for row in rows:
+    positions: list[int] = []
+    for row in table.rows:
         number += 1
         if not sample and all(map(is_blank, row)):
-            continue
+            continue  # what is above the first non-empty row
         buffered.append((number, row))
         if not all(map(is_blank, row)):
+            positions.append(len(buffered) - 1)
             sample.append(row)
             if len(sample) >= SAMPLE_ROWS:
                 break
     if not sample:
-        raise NumberFileError(EMPTY_FILE)
+        return None
     layout = find_layout(sample)
-    width = max(len(row) for row in sample)
+    return _Start(layout, buffered, positions, max(len(row) for row in sample), number + 1)
 
-    normalise = NumberNormaliser(calling_code).normalise
+
+def _check_rows(
+    table: Table, start: _Start, file_name: str, calling_code: int | None, skipped: list[str]
+) -> CheckedNumbers:
+    layout = start.layout
+    normaliser = NumberNormaliser(calling_code)
+    check = normaliser.check
     phone_col = layout.phone_col
+    width = start.width
     seen: dict[str, int] = {}
     phones: list[str] = []
+    extensions: dict[int, str] = {}
     kept: list[list[object]] = []
     rejected: list[tuple[int, list[object], str]] = []
     samples: list[RejectedRow] = []
     invalid = duplicates = empty = blank_run = 0
 
-    def all_rows() -> Iterator[tuple[int, list[object]]]:
-        yield from buffered
-        n = number
-        for row in rows:
-            n += 1
-            yield n, row
+    header_cells: list[object] = []
+    header_row: int | None = None
+    first_data = 0  # index into start.rows of the first row of the list
+    if layout.header is not None:
+        position = start.sample_rows[layout.header]
+        header_row, header_cells = start.rows[position]
+        first_data = position + 1
 
-    iterator = all_rows()
-    header_cells: list[object] = next(iterator)[1] if layout.has_header else []
-    for row_number, row in iterator:
+    def all_rows() -> Iterator[tuple[int, list[object]]]:
+        yield from start.rows[first_data:]
+        n = start.next_row
+        for row in table.rows:
+            yield n, row
+            n += 1
+
+    for row_number, row in all_rows():
         cell = row[phone_col] if phone_col < len(row) else ""
-        digits, reason = normalise(cell)
+        digits, reason, extension = check(cell)
         if digits is not None:
             first = seen.get(digits)
             if first is None:
                 seen[digits] = row_number
+                if extension is not None:
+                    extensions[len(phones)] = extension
                 phones.append(digits)
                 kept.append(row)
             else:
@@ -320,7 +390,10 @@ def _check_rows(table: Table, file_name: str, calling_code: int | None) -> Check
         for col in range(width)
         if col != phone_col and (_named(header_cells, col) or _has_values(kept, col))
     ]
-    unique = unique_headers([phone_name, *(names[col] for col in info_cols)])
+    with_extension = bool(extensions)
+    extra = [EXTENSION_COLUMN] if with_extension else []
+    unique = unique_headers([phone_name, *(names[col] for col in info_cols), *extra])
+    fixes = normaliser.fixes
     report = NumberReport(
         file_name=file_name,
         total_rows=total,
@@ -334,6 +407,15 @@ def _check_rows(table: Table, file_name: str, calling_code: int | None) -> Check
         rejected_samples=samples,
         parts=math.ceil(len(phones) / PLATFORM_MAX_ROWS),
         sheet_name=table.sheet_name,
+        skipped_sheets=skipped,
+        header_row=header_row,
+        title_rows=layout.title_rows,
+        cleanups=Cleanups(
+            invisible=fixes[INVISIBLE],
+            excel_text=fixes[EXCEL_TEXT],
+            extensions=len(extensions),
+            extension_column=unique[-1] if with_extension else None,
+        ),
     )
     source_header = unique_headers(names)
     return CheckedNumbers(
@@ -345,6 +427,7 @@ def _check_rows(table: Table, file_name: str, calling_code: int | None) -> Check
         _rejected=rejected,
         _table_kind=table.kind,
         _delimiter=table.delimiter,
+        _extensions=extensions,
     )
 
 

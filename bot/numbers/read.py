@@ -1,4 +1,8 @@
-"""Reading any accepted file into rows of cells, with the sheet row number of each."""
+"""Reading any accepted file into rows of cells, with the sheet row number of each.
+
+A workbook yields its sheets in order (or the one asked for): the pipeline takes the first that
+has a column of phone numbers, because exports often put a summary or a cover sheet first.
+"""
 
 from __future__ import annotations
 
@@ -33,19 +37,24 @@ class Table:
     delimiter: str = ","
 
 
-def read_table(data: bytes, kind: str, extension: str, sheet: str | None) -> Table:
+def read_tables(data: bytes, kind: str, extension: str, sheet: str | None) -> Iterator[Table]:
+    """The file's tables: a text file's one, the sheet named `sheet`, or every sheet in order.
+
+    Every sheet that may be read is measured (bot/numbers/guards.py) before the first is opened.
+    """
     if kind == guards.TEXT:
-        return _read_text(data, "txt" if extension == ".txt" else "csv")
+        yield _read_text(data, "txt" if extension == ".txt" else "csv")
+        return
     if kind == guards.XLSX:
         guards.check_xlsx(data, sheet)
     elif kind == guards.ODS:
         guards.check_ods(data)
     else:
         guards.check_xls(data)
-    return _read_workbook(data, kind, sheet)
+    yield from _read_workbook(data, kind, sheet)
 
 
-def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Table:
+def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]:
     try:
         workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = workbook.sheet_names
@@ -53,17 +62,28 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Table:
             raise guards.no_such_sheet(sheet, names)
         if not names:
             raise NumberFileError(guards.CORRUPT)
-        name = sheet if sheet is not None else names[0]
-        found = workbook.get_sheet_by_name(name)
     except python_calamine.PasswordError:
         raise NumberFileError(guards.PASSWORD) from None
     except python_calamine.CalamineError:
         raise NumberFileError(guards.CORRUPT) from None
-    if found.height > MAX_ROWS + 1:
-        raise guards.too_many_rows()
-    start = found.start or (0, 0)
-    # iter_rows yields the empty rows above the data too, but starts at the first used column.
-    return Table(found.iter_rows(), first_row=1, first_col=start[1], kind=kind, sheet_name=name)
+    if sheet is not None:
+        order = [sheet]
+    else:  # hidden sheets last: the one people see is the one they mean
+        visible = python_calamine.SheetVisibleEnum.Visible
+        hidden = {m.name for m in workbook.sheets_metadata if m.visible != visible}
+        order = [n for n in names if n not in hidden] + [n for n in names if n in hidden]
+    for name in order:
+        try:
+            found = workbook.get_sheet_by_name(name)
+        except python_calamine.PasswordError:
+            raise NumberFileError(guards.PASSWORD) from None
+        except python_calamine.CalamineError:
+            raise NumberFileError(guards.CORRUPT) from None
+        if found.height > MAX_ROWS + 1:
+            raise guards.too_many_rows()
+        start = found.start or (0, 0)
+        # iter_rows yields the empty rows above the data too, but starts at the first used column.
+        yield Table(found.iter_rows(), first_row=1, first_col=start[1], kind=kind, sheet_name=name)
 
 
 def decode_text(data: bytes) -> str:

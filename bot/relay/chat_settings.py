@@ -131,6 +131,16 @@ def other_chats(session: Session, voice_group_id: int, chat_id: int) -> int:
     return int(session.exec(stmt).one())
 
 
+def other_chat_ids(session: Session, voice_group_id: int, chat_id: int) -> list[int]:
+    """The other chats with an active route for this group."""
+    stmt = select(GroupRoute.chat_id).where(
+        GroupRoute.voice_group_id == voice_group_id,
+        GroupRoute.chat_id != chat_id,
+        col(GroupRoute.active).is_(True),
+    )
+    return sorted(session.exec(stmt))
+
+
 def is_routed_here(session: Session, voice_group_id: int, chat_id: int) -> bool:
     route = session.exec(
         select(GroupRoute).where(

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.models import BoundChat, ChatRole, GroupRoute, KnownUser, utcnow
+from storage.models import (
+    BoundChat,
+    CallTask,
+    ChatRole,
+    GroupRoute,
+    KnownUser,
+    NumberUpload,
+    TaskDraft,
+    utcnow,
+)
 
 
 class Role(IntEnum):
@@ -83,7 +92,9 @@ def unbind_chat(session: Session, chat_id: int) -> int:
 
 
 def disable_routes(session: Session, chat_id: int) -> int:
-    active = select(GroupRoute).where(GroupRoute.chat_id == chat_id, GroupRoute.active.is_(True))  # type: ignore[union-attr]
+    active = select(GroupRoute).where(
+        GroupRoute.chat_id == chat_id, col(GroupRoute.active).is_(True)
+    )
     routes = list(session.exec(active))
     for route in routes:
         route.active = False
@@ -144,8 +155,6 @@ def migrate_chat(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
             route.chat_id = new_chat_id
             session.add(route)
     # Tasks, uploads and drafts keep pointing at the chat they were made in.
-    from storage.models import CallTask, NumberUpload, TaskDraft
-
     for model in (CallTask, NumberUpload, TaskDraft):
         for row in session.exec(select(model).where(model.chat_id == old_chat_id)):
             row.chat_id = new_chat_id

@@ -1,42 +1,85 @@
-"""Agent groups: find by name or id, create with a route to the chat, and routes."""
+"""Agent groups: find by name or id, create with a route to the chat, and routes.
+
+Errors are plain text (the handler guard escapes them); names are shown the way they must be
+typed, in quotes when they have spaces.
+"""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
 from bot.errors import UserFacingError
+from bot.laaffic import limits
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import AgentGroup
 from storage.models import GroupRoute
 
-GROUP_NAME_MIN, GROUP_NAME_MAX = 4, 32
+
+def typed_name(name: str) -> str:
+    """A group name as a user types it in a command: in double quotes when it has spaces."""
+    return f'"{name}"' if any(c.isspace() for c in name) else name
 
 
 def check_group_name(name: str) -> str:
     name = name.strip()
-    if not GROUP_NAME_MIN <= len(name) <= GROUP_NAME_MAX:
+    if not limits.GROUP_NAME_MIN <= len(name) <= limits.GROUP_NAME_MAX:
+        shown = name if len(name) <= 40 else name[:40] + "…"
         raise UserFacingError(
-            f"A group name must be {GROUP_NAME_MIN}–{GROUP_NAME_MAX} characters long; "
-            f"“{name[:40]}” has {len(name)}. Choose another name and try again."
+            f"A group name must be {limits.GROUP_NAME_MIN}–{limits.GROUP_NAME_MAX} characters "
+            f"long; “{shown}” has {len(name)}. Choose another name and try again."
+        )
+    if any(not c.isprintable() for c in name):
+        raise UserFacingError(
+            "A group name can't contain line breaks or other invisible characters. Type it on "
+            "one line and try again."
         )
     return name
 
 
+def _as_id(key: str) -> int | None:
+    if key.isascii() and key.isdigit() and 1 <= int(key) <= limits.PLATFORM_ID_MAX:
+        return int(key)
+    return None
+
+
 async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
-    """The group whose id or exact name is given; a clear error when there is none."""
+    """The group whose id or name is given.
+
+    An exact name wins; otherwise a name that differs only in upper/lower case, when exactly one
+    group has it. Several such groups are reported as ambiguous, with their ids, not as missing.
+    """
     key = name_or_id.strip()
-    groups = await client.list_groups(None if key.isdigit() else key)
+    shown = key if len(key) <= 40 else key[:40] + "…"
+    if not key:
+        raise UserFacingError("Give the group's name or id. /groups lists them.")
+    group_id = _as_id(key)
+    # The platform's name filter is not documented as exact or case-blind: ask it first (cheap),
+    # then look through every group for the case-blind match.
+    groups = await client.list_groups(None if group_id else key)
     for group in groups:
-        if key.isdigit() and group.voice_group_id == int(key):
+        if group_id is not None and group.voice_group_id == group_id:
             return group
         if group.group_name == key:
             return group
-    lowered = [g for g in groups if (g.group_name or "").lower() == key.lower()]
-    if len(lowered) == 1:
-        return lowered[0]
-    raise UserFacingError(
-        f"There is no agent group “{key[:40]}”. /groups lists the groups and their ids."
-    )
+    if group_id is None:
+        groups = await client.list_groups()
+    exact = [g for g in groups if g.group_name == key]
+    if exact:
+        return exact[0]
+    similar = [g for g in groups if (g.group_name or "").casefold() == key.casefold()]
+    if len(similar) == 1:
+        return similar[0]
+    if similar:
+        listed = ", ".join(
+            f"{typed_name(g.group_name or '')} (id {g.voice_group_id})"
+            for g in sorted(similar, key=lambda g: g.voice_group_id)
+        )
+        raise UserFacingError(
+            f"Several agent groups are called “{shown}” apart from upper and lower case: "
+            f"{listed}. Give the exact name or the id."
+        )
+    what = f"with the id {key}" if group_id is not None else f"“{shown}”"
+    raise UserFacingError(f"There is no agent group {what}. /groups lists the groups and their ids.")
 
 
 def route_group(

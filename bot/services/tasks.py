@@ -1,20 +1,44 @@
-"""Calling tasks: drafts with idempotency keys, submitting once, and the task's life after that."""
+"""Task drafts, submitted tasks and confirmation questions in the database.
+
+The compare-and-set claims (`claim_draft`, `claim_pending`) are what make a double press do one
+thing. The workflows that call the platform are in `task_submit` and `task_actions`.
+"""
 
 from __future__ import annotations
 
 import json
-import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
 from bot.laaffic.models import TaskType
-from storage.models import CallTask, NumberUpload, PendingAction, TaskDraft, UploadPart, utcnow
+from bot.services.task_input import UploadRef, parse_upload_ref
+from storage.models import (
+    ActionKind,
+    ActionStatus,
+    CallTask,
+    DraftStatus,
+    DraftStep,
+    NumberUpload,
+    PendingAction,
+    TaskDraft,
+    UploadPart,
+    utcnow,
+)
 
-RING_MIN, RING_MAX = 20, 120
-RATE_MAX = 50
+# ---- drafts -------------------------------------------------------------------------------------
+
+
+def uploaded_part_of_chat(session: Session, part_id: int, chat_id: int) -> UploadPart | None:
+    """The upload part when it was uploaded in this chat; None otherwise."""
+    part = session.get(UploadPart, part_id)
+    upload = session.get(NumberUpload, part.upload_id) if part else None
+    if part is None or upload is None or upload.chat_id != chat_id:
+        return None
+    return part
 
 
 def new_draft(session: Session, *, chat_id: int, user_id: int, part_id: int) -> TaskDraft:
@@ -26,99 +50,136 @@ def new_draft(session: Session, *, chat_id: int, user_id: int, part_id: int) -> 
         )
     if part.platform_file_path is None:
         raise UserFacingError(
-            f"Upload #{upload.id} isn't on the platform yet: press its "
-            f"[Upload to platform] button first."
+            f"Upload #{upload.id} isn't on the platform yet: press its [Upload to platform] "
+            f"button first."
         )
-    draft = TaskDraft(
-        idempotency_key=secrets.token_urlsafe(16),
-        chat_id=chat_id,
-        user_id=user_id,
-        upload_part_id=part_id,
-        step="type",
-    )
+    draft = TaskDraft(chat_id=chat_id, user_id=user_id, upload_part_id=part_id)
     session.add(draft)
     session.flush()
     return draft
 
 
-def resolve_part(session: Session, chat_id: int, ref: str) -> UploadPart:
+def resolve_part(session: Session, chat_id: int, text: str) -> UploadPart:
     """`12` or `12.2` (upload 12, part 2) → the upload part, checked to belong to the chat."""
-    head, _, tail = ref.lstrip("#").partition(".")
-    if not head.isdigit() or (tail and not tail.isdigit()):
-        raise UserFacingError(
-            f"“{ref[:20]}” is not an upload number. Use the number from the file's "
-            f"report, like 12 (or 12.2 for the second part of a split file)."
-        )
-    upload = session.get(NumberUpload, int(head))
+    ref: UploadRef = parse_upload_ref(text)
+    upload = session.get(NumberUpload, ref.upload_id)
     if upload is None or upload.chat_id != chat_id:
-        raise UserFacingError(f"There is no upload #{head} in this chat.")
+        raise UserFacingError(
+            f"There is no upload #{ref.upload_id} in this chat. Send the number file here first."
+        )
     parts = list(
         session.exec(
-            select(UploadPart).where(UploadPart.upload_id == upload.id).order_by(UploadPart.part)
+            select(UploadPart)
+            .where(UploadPart.upload_id == upload.id)
+            .order_by(col(UploadPart.part))
         )
     )
-    index = int(tail) if tail else 1
+    index = ref.part or 1
     if not parts or index > len(parts):
-        raise UserFacingError(f"Upload #{head} has no part {index}.")
-    if len(parts) > 1 and not tail:
+        raise UserFacingError(f"Upload #{ref.upload_id} has no file {index}.")
+    if len(parts) > 1 and ref.part is None:
         raise UserFacingError(
-            f"Upload #{head} was split into {len(parts)} files: say which one, e.g. {head}.1."
+            f"Upload #{ref.upload_id} was split into {len(parts)} files: say which one, "
+            f"e.g. {ref.upload_id}.1."
         )
     return parts[index - 1]
 
 
-def get_draft(session: Session, draft_id: int, chat_id: int) -> TaskDraft:
+def get_draft(session: Session, draft_id: int, chat_id: int) -> TaskDraft | None:
+    """The draft, when it was made in this chat."""
     draft = session.get(TaskDraft, draft_id)
-    if draft is None or draft.chat_id != chat_id:
-        raise UserFacingError("This task draft no longer exists. Start again with /newtask.")
-    return draft
+    return draft if draft is not None and draft.chat_id == chat_id else None
+
+
+_DRAFT_FIELDS = (
+    "user_id",
+    "step",
+    "task_type",
+    "voice_group_id",
+    "callout_rate",
+    "max_ringing_time",
+    "remark",
+    "message_id",
+    "error",
+)
 
 
 def save_draft(session: Session, draft: TaskDraft) -> TaskDraft:
+    """Store the answers of a draft that is still a draft; its status moves only by a claim."""
     row = session.get(TaskDraft, draft.id)
-    for name in (
-        "step",
-        "task_type",
-        "voice_group_id",
-        "callout_rate",
-        "max_ringing_time",
-        "remark",
-        "message_id",
-        "status",
-        "error",
-        "task_id",
-    ):
+    if row is None:
+        raise UserFacingError("This task draft no longer exists. Start again with /newtask.")
+    if row.status != DraftStatus.DRAFT:
+        raise UserFacingError(
+            "Someone submitted or cancelled this draft a moment ago, so nothing was changed."
+        )
+    for name in _DRAFT_FIELDS:
         setattr(row, name, getattr(draft, name))
     row.updated_at = utcnow()
     session.add(row)
     return row
 
 
-def claim_draft(session: Session, draft_id: int, from_status: str, to_status: str) -> bool:
+def claim_draft(
+    session: Session, draft_id: int, from_status: DraftStatus, to_status: DraftStatus
+) -> bool:
     """Compare-and-set on the draft's status: the one thing that makes a double submit create one task."""
     result = session.execute(
         update(TaskDraft)
-        .where(TaskDraft.id == draft_id, TaskDraft.status == from_status)
+        .where(col(TaskDraft.id) == draft_id, col(TaskDraft.status) == from_status)
         .values(status=to_status, updated_at=utcnow())
     )
+    assert isinstance(result, CursorResult)
     return result.rowcount == 1
 
 
-def draft_awaiting_text(session: Session, chat_id: int, user_id: int) -> TaskDraft | None:
-    return session.exec(
-        select(TaskDraft)
-        .where(
-            TaskDraft.chat_id == chat_id,
-            TaskDraft.user_id == user_id,
-            TaskDraft.status == "draft",
-            TaskDraft.step.in_(("rate_text", "ring_text", "remark_text")),  # type: ignore[attr-defined]
-        )
-        .order_by(TaskDraft.updated_at.desc())
-    ).first()  # type: ignore[attr-defined]
+def finish_draft(
+    session: Session,
+    draft_id: int,
+    status: DraftStatus,
+    *,
+    error: str | None = None,
+    task_id: int | None = None,
+) -> TaskDraft:
+    """Record how a claimed submit ended (only the submit that claimed the draft calls this)."""
+    row = session.get(TaskDraft, draft_id)
+    assert row is not None
+    row.status, row.error, row.task_id = status, error, task_id
+    row.updated_at = utcnow()
+    session.add(row)
+    return row
+
+
+def next_step(draft: TaskDraft) -> DraftStep:
+    """The first question the draft has no answer to yet."""
+    if draft.task_type is None:
+        return DraftStep.TYPE
+    if draft.voice_group_id is None:
+        return DraftStep.GROUP
+    if draft.task_type == TaskType.AGENT_GROUP_CALL and not draft.callout_rate:
+        return DraftStep.RATE
+    if draft.max_ringing_time is None:
+        return DraftStep.RING
+    if draft.remark is None:
+        return DraftStep.REMARK
+    return DraftStep.CONFIRM
+
+
+def part_of_draft(session: Session, draft: TaskDraft) -> UploadPart | None:
+    return session.get(UploadPart, draft.upload_part_id) if draft.upload_part_id else None
+
+
+# ---- submitted tasks ----------------------------------------------------------------------------
 
 
 def record_task(
-    session: Session, draft: TaskDraft, task_id: int, file_name: str | None, app_id: str
+    session: Session,
+    draft: TaskDraft,
+    task_id: int,
+    *,
+    file_name: str | None,
+    app_id: str,
+    submitted_by: int,
 ) -> None:
     session.merge(
         CallTask(
@@ -126,13 +187,13 @@ def record_task(
             chat_id=draft.chat_id,
             upload_part_id=draft.upload_part_id,
             task_type=draft.task_type or 0,
-            voice_group_id=draft.voice_group_id,
+            voice_group_id=draft.voice_group_id or None,
             callout_rate=draft.callout_rate,
             max_ringing_time=draft.max_ringing_time,
             remark=draft.remark,
             file_name=file_name,
             app_id=app_id,
-            created_by=draft.user_id,
+            created_by=submitted_by,
         )
     )
 
@@ -142,112 +203,84 @@ def chat_tasks(session: Session, chat_id: int, limit: int = 30) -> list[CallTask
         session.exec(
             select(CallTask)
             .where(CallTask.chat_id == chat_id)
-            .order_by(CallTask.created_at.desc())
+            .order_by(col(CallTask.created_at).desc())
             .limit(limit)
         )
-    )  # type: ignore[attr-defined]
+    )
 
 
-def parse_rate(text: str) -> int:
-    if not text.strip().isdigit() or not 1 <= int(text) <= RATE_MAX:
-        raise UserFacingError(
-            f"The call-out rate is a whole number from 1 to {RATE_MAX} (numbers "
-            f"dialled at once per available agent); “{text[:10]}” is not."
+def known_task(session: Session, task_id: int) -> CallTask | None:
+    return session.get(CallTask, task_id)
+
+
+def remember_rate(session: Session, task_id: int, rate: int) -> None:
+    """A confirmed /rate: a later re-run sends the rate the task has now."""
+    task = session.get(CallTask, task_id)
+    if task is not None:
+        task.callout_rate = rate
+        session.add(task)
+
+
+# ---- confirmation questions ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionPayload:
+    """What a confirmation button will do, stored with the question (JSON in `payload`).
+
+    The task's type and groups are kept as the platform reported them when the question was asked,
+    so the answer can be checked against the team rule and re-run without asking again.
+    """
+
+    task_id: int
+    rate: int | None = None
+    which: str | None = None  # task_actions.RerunChoice value
+    task_type: int | None = None
+    group_ids: list[int] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ActionPayload:
+        data = json.loads(text)
+        return cls(
+            task_id=int(data["task_id"]),
+            rate=int(data["rate"]) if data.get("rate") is not None else None,
+            which=data.get("which"),
+            task_type=int(data["task_type"]) if data.get("task_type") is not None else None,
+            group_ids=[int(g) for g in data.get("group_ids") or []],
         )
-    return int(text)
-
-
-def parse_ring(text: str) -> int:
-    if not text.strip().isdigit() or not RING_MIN <= int(text) <= RING_MAX:
-        raise UserFacingError(
-            f"The maximum ringing time is {RING_MIN}–{RING_MAX} seconds; “{text[:10]}” is not."
-        )
-    return int(text)
-
-
-def check_remark(text: str) -> str:
-    text = text.strip()
-    if len(text) > 50:
-        raise UserFacingError(f"A remark is at most 50 characters; yours has {len(text)}.")
-    return text
-
-
-@dataclass
-class OneLineTask:
-    ref: str
-    task_type: TaskType
-    group: str | None
-    rate: int | None
-    ring: int | None
-    remark: str | None
-
-
-ONE_LINE_USAGE = (
-    'Usage: /newtask &lt;upload&gt; agents &lt;group&gt; [rate=N] [ring=S] ["remark"]\n'
-    '   or: /newtask &lt;upload&gt; auto [group] [ring=S] ["remark"]\n'
-    'Example: <code>/newtask 12 agents Sales-Team-1 rate=2 ring=40 "March leads"</code>\n'
-    "Or just <code>/newtask 12</code> and pick the rest with buttons."
-)
-
-
-def parse_one_line(text: str) -> OneLineTask:
-    """Parse the power-user form: `<upload> agents|auto [group] rate=N ring=S "remark"`."""
-    import shlex
-
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        raise UserFacingError(f"The remark's quotes don't match.\n{ONE_LINE_USAGE}") from None
-    if len(words) < 2:
-        raise UserFacingError(ONE_LINE_USAGE)
-    ref, kind, rest = words[0], words[1].lower(), words[2:]
-    if kind in ("agents", "agent", "transfer"):
-        task_type = TaskType.AGENT_GROUP_CALL
-    elif kind in ("auto", "automatic"):
-        task_type = TaskType.AUTOMATIC
-    else:
-        raise UserFacingError(
-            f"The task type is “agents” or “auto”, not “{kind[:20]}”.\n{ONE_LINE_USAGE}"
-        )
-    group = rate = ring = remark = None
-    for word in rest:
-        low = word.lower()
-        if low.startswith("rate="):
-            rate = parse_rate(word[5:])
-        elif low.startswith("ring="):
-            ring = parse_ring(word[5:])
-        elif group is None and remark is None and " " not in word and not text.count(f'"{word}"'):
-            group = word
-        else:
-            remark = check_remark(word if remark is None else f"{remark} {word}")
-    if task_type == TaskType.AGENT_GROUP_CALL and group is None:
-        raise UserFacingError(
-            f"A task with transfer to agents needs an agent group.\n{ONE_LINE_USAGE}"
-        )
-    return OneLineTask(ref, task_type, group, rate, ring, remark)
 
 
 def new_pending(
-    session: Session, *, chat_id: int, user_id: int, kind: str, payload: dict
+    session: Session, *, chat_id: int, user_id: int, kind: ActionKind, payload: ActionPayload
 ) -> PendingAction:
-    action = PendingAction(chat_id=chat_id, user_id=user_id, kind=kind, payload=json.dumps(payload))
+    action = PendingAction(chat_id=chat_id, user_id=user_id, kind=kind, payload=payload.to_json())
     session.add(action)
     session.flush()
     return action
 
 
+def get_pending(session: Session, action_id: int, chat_id: int) -> PendingAction | None:
+    action = session.get(PendingAction, action_id)
+    return action if action is not None and action.chat_id == chat_id else None
+
+
 def claim_pending(
-    session: Session, action_id: int, chat_id: int, to_status: str
+    session: Session, action_id: int, chat_id: int, to_status: ActionStatus
 ) -> PendingAction | None:
+    """Answer an open question once: compare-and-set from PENDING; None when already answered."""
     result = session.execute(
         update(PendingAction)
         .where(
-            PendingAction.id == action_id,
-            PendingAction.chat_id == chat_id,
-            PendingAction.status == "pending",
+            col(PendingAction.id) == action_id,
+            col(PendingAction.chat_id) == chat_id,
+            col(PendingAction.status) == ActionStatus.PENDING,
         )
         .values(status=to_status)
     )
+    assert isinstance(result, CursorResult)
     if result.rowcount != 1:
         return None
     return session.get(PendingAction, action_id)

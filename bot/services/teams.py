@@ -2,7 +2,7 @@
 
 The rule: each bound chat is a team. A chat acts on
 - the agent groups routed to it (an active `GroupRoute` for that chat: made by `/newgroup` there,
-  or by `/route <group>` for a group created elsewhere), and
+  or by a ccbot admin's `/route <group>` there, for a group created elsewhere), and
 - the tasks submitted from it, or submitted for one of its groups.
 `ADMIN_USER_IDS` admins act anywhere. Everything else is refused with a sentence that says whose it
 is not and how to make it yours, and nothing is done. Cross-team views (`/tasks all`, `/groups all`)
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
 from storage.models import CallTask, GroupRoute
@@ -24,7 +24,7 @@ def routed_group_ids(session: Session, chat_id: int) -> set[int]:
     rows = session.exec(
         select(GroupRoute.voice_group_id).where(
             GroupRoute.chat_id == chat_id,
-            GroupRoute.active.is_(True),  # type: ignore[union-attr]
+            col(GroupRoute.active).is_(True),
         )
     )
     return set(rows)
@@ -59,9 +59,9 @@ def require_group(
         return
     name = group_name or str(voice_group_id)
     raise UserFacingError(
-        f"The agent group “{name}” ({voice_group_id}) belongs to another team, so nothing was "
-        f"done. A chat acts only on the groups routed to it: a chat admin can make it this "
-        f"team's with /route {voice_group_id}."
+        f"The agent group “{name}” ({voice_group_id}) is not this team's, so nothing was "
+        f"done. A chat acts only on the groups routed to it: a ccbot admin can make this one "
+        f"this team's by running /route {voice_group_id} here."
     )
 
 

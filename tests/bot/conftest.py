@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,26 @@ class BotHarness:
         else:
             self.telegram.send_text(chat_id, user_id, text, **options)
         return await self.answer(chat_id, mark, timeout=timeout)
+
+    async def say_all(self, chat_id: int, user_id: int, text: str, *, quiet: float = 0.3) -> str:
+        """Send a command; return what the user sees of ALL the bot's messages for it (a long
+        answer comes in several), joined, once the bot has been quiet for `quiet` seconds."""
+        return "\n".join(c.result["text"] for c in await self.say_calls(chat_id, user_id, text, quiet=quiet))
+
+    async def say_calls(
+        self, chat_id: int, user_id: int, text: str, *, quiet: float = 0.3
+    ) -> list[Any]:
+        """Send a command; return every sendMessage call for it, once the bot has been quiet."""
+        mark = self.telegram.mark()
+        self.telegram.send_command(chat_id, user_id, text)
+        await self.answer(chat_id, mark)
+        count = -1
+        while True:
+            calls = [c for c in self.telegram.calls_of("sendMessage", chat_id) if c.seq > mark]
+            if len(calls) == count:
+                return calls
+            count = len(calls)
+            await asyncio.sleep(quiet)
 
     async def answer(
         self,

@@ -68,9 +68,9 @@ async def test_private_chat_for_non_admin_and_admin(bot: BotHarness) -> None:
 
 async def test_help_lists_commands_for_the_role(bot: BotHarness) -> None:
     await bot.bind()
-    viewer_help = (await bot.say(GROUP, VIEWER, "/help")).text
-    operator_help = (await bot.say(GROUP, OPERATOR, "/help")).text
-    admin_help = (await bot.say(GROUP, ADMIN, "/help")).text
+    viewer_help = await bot.say_all(GROUP, VIEWER, "/help")
+    operator_help = await bot.say_all(GROUP, OPERATOR, "/help")
+    admin_help = await bot.say_all(GROUP, ADMIN, "/help")
     assert "/groups" in viewer_help and "/newgroup" not in viewer_help
     assert "/newgroup" in operator_help and "/role" not in operator_help
     assert "/role" in admin_help and "/audit" in admin_help

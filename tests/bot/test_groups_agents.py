@@ -53,7 +53,7 @@ async def test_addagents_usage_and_unknown_group(bot: BotHarness) -> None:
     reply = await bot.say(GROUP, OPERATOR, "/addagents Nope")
     assert "Usage: /addagents" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "/addagents Nope 0")
-    assert "between 1 and" in reply.text
+    assert "must be at least 1; 0 is not" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "/addagents No-Such-Group 2")
     assert "no agent group" in reply.text.lower() and "/groups" in reply.text
 

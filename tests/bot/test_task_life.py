@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from tests.bot.conftest import GROUP, OPERATOR, VIEWER, BotHarness
+from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
 from tests.bot.test_upload_and_tasks import (
     find_button,
     numbers_csv,
@@ -37,6 +37,15 @@ async def submit_one_line(
     return re.search(r"Task <code>(\d+)</code> submitted", done.text).group(1)
 
 
+def find_pending_question(bot: BotHarness, label: str) -> bool:
+    """Whether any bot message offers a confirmation button whose label has `label`."""
+    return any(
+        b.get("callback_data", "").startswith("pa:") and label in b["text"]
+        for m in bot.telegram.messages(GROUP)
+        for b in m.buttons
+    )
+
+
 async def confirm(bot: BotHarness) -> str:
     message, _ = find_button(bot, GROUP, "pa:")
     yes = next(b["callback_data"] for b in message.buttons if b["callback_data"].endswith(":yes"))
@@ -52,11 +61,11 @@ async def test_typed_rate_and_remark_in_the_guided_flow(bot: BotHarness) -> None
     for suffix, expect in (
         (":type:1", "Which agent group"),
         (":grp:", "Call-out rate"),
-        (":rate:typed", "Reply to this message with the call-out rate"),
+        (":rate:typed", "reply to this message with the call-out rate"),
     ):
         prompt = await press_step(bot, "nt:", suffix, expect)
     reply = await bot.say(GROUP, OPERATOR, "0", reply_to_message_id=prompt.result["message_id"])
-    assert "1 to 50" in reply.text
+    assert "1 to 10" in reply.text and "Reply to the prompt again" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "4", reply_to_message_id=prompt.result["message_id"])
     assert "Maximum ringing" in reply.text and "Call-out rate: 4" in reply.text
     await press_step(bot, "nt:", ":ring:0", "Add a remark")
@@ -77,15 +86,17 @@ async def test_rate_rerun_and_listing(bot: BotHarness) -> None:
     assert "now calls at rate 3" in await confirm(bot)
     assert bot.platform.simulator.requests["/v3/cc/preview/agent/editTask"] == 1
     reply = await bot.say(GROUP, OPERATOR, f"/rate {task_id} 99")
-    assert "1 to 50" in reply.text
+    assert "1 to 10" in reply.text
     reply = await bot.say(GROUP, OPERATOR, f"/rerun {task_id} sometimes")
     assert "Usage: /rerun" in reply.text
-    # the task is still calling: the platform refuses a re-run, and says so with its code
+    # the task is still calling: a re-run is refused at once, with the reason and what to do
     reply = await bot.say(GROUP, OPERATOR, f"/rerun {task_id} failed")
-    assert "Call the failed numbers" in reply.text
-    outcome = await confirm(bot)
-    assert "platform code -41" in outcome, outcome  # still calling: the platform refuses
+    assert "still running" in reply.text and f"/cancel {task_id}" in reply.text, reply.text
+    assert not find_pending_question(bot, "re-run")
+    assert bot.platform.simulator.requests["/v3/cc/preview/resendTask"] == 0
     reply = await bot.say(GROUP, VIEWER, "/tasks all")
+    assert "admins only" in reply.text and task_id not in reply.text
+    reply = await bot.say(GROUP, ADMIN, "/tasks all")
     assert task_id in reply.text and "All tasks" in reply.text
     reply = await bot.say(GROUP, VIEWER, "/task 424242")
     assert "no task 424242" in reply.text
@@ -172,7 +183,9 @@ async def test_a_failed_upload_can_be_pressed_again(bot: BotHarness) -> None:
     await prepare(bot)
     message_id, data = await upload_file(bot, numbers_csv())
     upload_id = data.split(":")[1]
-    bot.platform.call(bot.platform.simulator.inject_fault, "/v3/cc/preview/upload", "http_500", 0, 2)
+    bot.platform.call(
+        bot.platform.simulator.inject_fault, "/v3/cc/preview/upload", "http_500", 0, 2
+    )
     mark = bot.telegram.mark()
     await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:go")
     failed = await bot.telegram.wait_for_text(GROUP, "The upload failed", timeout=15, since=mark)

@@ -161,7 +161,7 @@ async def test_one_line_newtask_shows_the_confirmation_card(bot: BotHarness) -> 
     reply = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} agents")
     assert "needs an agent group" in reply.text
     reply = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} agents Flow-Team ring=5")
-    assert "20–120 seconds" in reply.text
+    assert "from 20 to 120" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "/newtask 999 auto")
     assert "no upload #999" in reply.text
     assert bot.platform.simulator.requests["/v3/cc/preview/submitTask"] == 0

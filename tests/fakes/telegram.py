@@ -9,11 +9,19 @@ What it imitates from the real API, because tests should fail where production w
 - responses `{"ok": true, "result": ...}` and errors with the real HTTP status, description and
   `parameters` (`retry_after`, `migrate_to_chat_id`);
 - HTML parse mode is parsed like Telegram does (unsupported or unclosed tags, a bare `<`, are
-  "can't parse entities" errors), texts are measured after parsing and trimmed;
+  "can't parse entities" errors), texts are measured after parsing and trimmed; a
+  `tg://user?id=` link to a user the bot knows becomes a `text_mention`;
+- command menus are kept per scope (the scope is checked) and `menu_for(chat, user)` resolves
+  which list a member sees the way Telegram does; a selective `ForceReply` targets only the
+  sender of the message it replies to and the users it mentions (`force_reply_targets`);
 - "message is not modified", "message to edit not found", "message to be replied not found",
   invalid `callback_data`, answering an unknown or already answered callback query;
 - sends to a migrated group answer "group chat was upgraded" with `migrate_to_chat_id`; sends to a
   chat the bot left or was kicked from (or a private chat that blocked it) answer 403;
+- getFile refuses files over 20 MB ("file is too big") unless the fake plays a local Bot API
+  server (`download_limit=None`); `file_size` is optional in documents and getFile answers, as in
+  the real API (`declare_size=False` leaves it out); downloads are streamed and counted
+  (`served_bytes`), so a test can see that the bot stopped reading;
 - privacy mode: with `can_read_all_group_messages=False` (the default, like a fresh bot) a bot that
   is not a group admin only receives commands, replies to its own messages, mentions and service
   messages from groups. Other group messages are kept in `withheld_updates`, not delivered;
@@ -46,7 +54,7 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 DEFAULT_TOKEN = "123456:TEST-fake-token-abcdefghijklmnopqrstuv"
@@ -55,6 +63,7 @@ BOT_FIRST_NAME = "ccbot test"
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024  # getFile refuses bigger files, as the real Bot API does
+DOWNLOAD_CHUNK = 64 * 1024  # the file server streams downloads in pieces of this size
 MAX_CALLBACK_ANSWER_LENGTH = 200
 
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
@@ -148,6 +157,8 @@ class StoredFile:
     mime_type: str | None
     content: bytes
     file_size: int
+    # False: the size is in neither the update nor getFile's answer (both optional in the API).
+    declare_size: bool = True
 
 
 @dataclass(frozen=True)
@@ -204,6 +215,7 @@ class ChatMessage:
     parse_mode: str | None = None
     edits: int = 0
     file: StoredFile | None = None
+    force_reply: dict[str, Any] | None = None  # the ForceReply markup it was sent with
 
     @property
     def message_id(self) -> int:
@@ -596,13 +608,16 @@ class FakeTelegram:
         can_read_all_group_messages: bool = False,
         can_join_groups: bool = True,
         long_poll_cap: float = 1.0,
+        download_limit: int | None = MAX_DOWNLOAD_SIZE,
     ) -> None:
+        """download_limit=None plays a local Bot API server (`--local`), which has no 20 MB cap."""
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
         self.can_read_all_group_messages = can_read_all_group_messages
         self.can_join_groups = can_join_groups
         self.long_poll_cap = long_poll_cap
+        self.download_limit = download_limit
         self.url = ""
         self._lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -617,6 +632,7 @@ class FakeTelegram:
         self._member_status: dict[tuple[int | None, int], str] = {}
         self._files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
+        self._served: dict[str, int] = {}  # file_id -> bytes the download route sent
         self._callback_queries: dict[str, bool] = {}  # id -> answered
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self._failures: list[_Failure] = []
@@ -853,8 +869,10 @@ class FakeTelegram:
         mime_type: str | None = None,
         file_size: int | None = None,
         kind: str = "documents",
+        declare_size: bool = True,
     ) -> StoredFile:
-        """Make `content` downloadable through getFile; file_size may claim more than the bytes."""
+        """Make `content` downloadable through getFile; file_size may claim more than the bytes,
+        declare_size=False keeps the size out of the update and of getFile's answer."""
         with self._lock:
             number = next(self._file_numbers)
             suffix = ""
@@ -870,6 +888,7 @@ class FakeTelegram:
                 mime_type=mime_type,
                 content=content,
                 file_size=len(content) if file_size is None else file_size,
+                declare_size=declare_size,
             )
             self._files[stored.file_id] = stored
             self._files_by_path[stored.file_path] = stored
@@ -960,14 +979,18 @@ class FakeTelegram:
         reply_to_message_id: int | None = None,
         reply_to: int | None = None,
         file_size: int | None = None,
+        declare_size: bool = True,
         chat_type: str | None = None,
         username: str | None = None,
         first_name: str | None = None,
         message_thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """A document message; the file becomes downloadable. file_size may fake a big file."""
+        """A document message; the file becomes downloadable. file_size may fake a big file;
+        declare_size=False sends the document without its size, as some clients do."""
         mime_type = mime_type or mimetypes.guess_type(file_name)[0] or "application/octet-stream"
-        stored = self.register_file(content, file_name, mime_type=mime_type, file_size=file_size)
+        stored = self.register_file(
+            content, file_name, mime_type=mime_type, file_size=file_size, declare_size=declare_size
+        )
         fields: dict[str, Any] = {"document": self._document_dict(stored)}
         if caption is not None:
             fields["caption"] = caption
@@ -1191,6 +1214,70 @@ class FakeTelegram:
         with self._lock:
             return copy.deepcopy(self._commands.get(_scope_key(scope, language_code), []))
 
+    def menu_for(self, chat_id: int, user_id: int, language_code: str = "") -> list[str]:
+        """The command names the member sees in the chat's menu, resolved like Telegram does.
+
+        Private chats: chat scope, all_private_chats, default. Groups: chat_member,
+        chat_administrators (admins), chat, all_chat_administrators (admins), all_group_chats,
+        default. The first scope with a list wins (per language, then without one).
+        """
+        with self._lock:
+            chat_type = self._chats[chat_id].type if chat_id in self._chats else _chat_type_for(
+                chat_id
+            )
+            status = self._member_status.get(
+                (chat_id, user_id), self._member_status.get((None, user_id), "member")
+            )
+            is_admin = status in ("administrator", "creator")
+            if chat_type == "private":
+                scopes: list[dict[str, Any]] = [
+                    {"type": "chat", "chat_id": chat_id},
+                    {"type": "all_private_chats"},
+                ]
+            else:
+                scopes = [{"type": "chat_member", "chat_id": chat_id, "user_id": user_id}]
+                if is_admin:
+                    scopes.append({"type": "chat_administrators", "chat_id": chat_id})
+                scopes.append({"type": "chat", "chat_id": chat_id})
+                if is_admin:
+                    scopes.append({"type": "all_chat_administrators"})
+                scopes.append({"type": "all_group_chats"})
+            scopes.append({"type": "default"})
+            for scope in scopes:
+                for language in dict.fromkeys((language_code, "")):
+                    found = self._commands.get(_scope_key(scope, language))
+                    if found:
+                        return [c["command"] for c in found]
+            return []
+
+    def force_reply_targets(self, chat_id: int, message_id: int) -> frozenset[int] | None:
+        """Who a bot message's ForceReply opens the reply field for: None means everyone, an
+        empty set nobody (a selective ForceReply that neither replies to nor mentions anyone).
+
+        Bot API: with `selective`, the targets are the users @mentioned in the text (or by a
+        text_mention) and, when the message replies to one in the same chat, its sender.
+        """
+        with self._lock:
+            message = self._chats[chat_id].messages[message_id]
+            markup = message.force_reply
+            if markup is None:
+                raise AssertionError(f"message {message_id} in chat {chat_id} has no ForceReply")
+            if not markup.get("selective"):
+                return None
+            targets: set[int] = set()
+            text = message.text or ""
+            for entity in message.data.get("entities", []):
+                if entity["type"] == "text_mention":
+                    targets.add(entity["user"]["id"])
+            for user_id, user in self._users.items():
+                username = user.get("username")
+                if username and re.search(rf"@{re.escape(username)}\b", text, re.IGNORECASE):
+                    targets.add(user_id)
+            reply = message.data.get("reply_to_message")
+            if reply and reply.get("from") and not reply["from"].get("is_bot"):
+                targets.add(reply["from"]["id"])
+            return frozenset(targets)
+
     async def wait_for(
         self,
         predicate: Callable[[BotApiCall], bool],
@@ -1351,7 +1438,22 @@ class FakeTelegram:
             stored = self._files_by_path.get(unquote(request.path_params["file_path"]))
         if stored is None:
             return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
-        return Response(stored.content, media_type="application/octet-stream")
+        return StreamingResponse(self._stream(stored), media_type="application/octet-stream")
+
+    async def _stream(self, stored: StoredFile) -> Any:
+        """The file in pieces, counting what was sent: a client that stops reading stops it."""
+        content = stored.content
+        for start in range(0, len(content), DOWNLOAD_CHUNK):
+            piece = content[start : start + DOWNLOAD_CHUNK]
+            with self._lock:
+                self._served[stored.file_id] = self._served.get(stored.file_id, 0) + len(piece)
+            yield piece
+            await asyncio.sleep(0)  # lets the server notice a client that hung up, as a real one does
+
+    def served_bytes(self, file_id: str) -> int:
+        """How many bytes of the file the download route has handed to the connection."""
+        with self._lock:
+            return self._served.get(file_id, 0)
 
     async def _long_poll(self, request: Request, params: dict[str, Any]) -> Response:
         with self._lock:
@@ -1502,7 +1604,22 @@ class FakeTelegram:
             raise _bad_request("message caption is too long" if caption else "message is too long")
         if not plain and not caption:
             raise _bad_request("message text is empty")
-        return plain, entities
+        return plain, self._mentions(entities)
+
+    def _mentions(self, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`tg://user?id=N` links become text_mention entities of a user the bot has seen, as on
+        Telegram; a link to a user it never saw is dropped."""
+        out = []
+        for entity in entities:
+            match = re.fullmatch(r"tg://user\?id=(\d+)", entity.get("url", ""))
+            if entity["type"] == "text_link" and match:
+                user_id = int(match.group(1))
+                if user_id not in self._users:
+                    continue
+                entity = {k: v for k, v in entity.items() if k != "url"}
+                entity.update(type="text_mention", user=self._user(user_id))
+            out.append(entity)
+        return out
 
     def _inline_markup(self, params: dict[str, Any]) -> dict[str, Any] | None:
         markup = params.get("reply_markup")
@@ -1513,6 +1630,9 @@ class FakeTelegram:
         if "inline_keyboard" not in markup:
             if not any(k in markup for k in ("keyboard", "remove_keyboard", "force_reply")):
                 raise _bad_request("can't parse reply keyboard markup JSON object")
+            placeholder = markup.get("input_field_placeholder")
+            if placeholder is not None and not 1 <= len(str(placeholder)) <= 64:
+                raise _bad_request("input field placeholder must be 1-64 characters")
             return None  # reply keyboards are not part of the returned Message
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
@@ -1609,18 +1729,19 @@ class FakeTelegram:
                 raise _bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _bad_request("command description must be non-empty")
-        key = _scope_key(params.get("scope"), params.get("language_code") or "")
+        key = _scope_key(_checked_scope(params.get("scope")), params.get("language_code") or "")
         self._commands[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
         return True
 
     def _get_my_commands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        key = _scope_key(params.get("scope"), params.get("language_code") or "")
+        key = _scope_key(_checked_scope(params.get("scope")), params.get("language_code") or "")
         return copy.deepcopy(self._commands.get(key, []))
 
     def _delete_my_commands(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
-        self._commands.pop(_scope_key(params.get("scope"), params.get("language_code") or ""), None)
+        key = _scope_key(_checked_scope(params.get("scope")), params.get("language_code") or "")
+        self._commands.pop(key, None)
         return True
 
     def _send_message(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
@@ -1769,14 +1890,18 @@ class FakeTelegram:
         stored = self._files.get(str(params.get("file_id", "")))
         if stored is None:
             raise _bad_request("invalid file_id")
-        if stored.file_size > MAX_DOWNLOAD_SIZE:
+        size = max(stored.file_size, len(stored.content))
+        if self.download_limit is not None and size > self.download_limit:
             raise _bad_request("file is too big")
-        return {
+        result = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
             "file_size": stored.file_size,
             "file_path": stored.file_path,
         }
+        if not stored.declare_size:
+            del result["file_size"]
+        return result
 
     def _get_chat(self, params: dict[str, Any], files: dict[str, UploadedFile]) -> Any:
         chat = self._chats.get(params.get("chat_id"))  # type: ignore[arg-type]
@@ -1870,8 +1995,9 @@ class FakeTelegram:
         document: dict[str, Any] = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": stored.file_size,
         }
+        if stored.declare_size:
+            document["file_size"] = stored.file_size
         if stored.file_name:
             document["file_name"] = stored.file_name
         if stored.mime_type:
@@ -1894,8 +2020,19 @@ class FakeTelegram:
         )
         if markup is not None:
             data["reply_markup"] = markup
+        raw_markup = params.get("reply_markup")
+        force_reply = (
+            dict(raw_markup)
+            if isinstance(raw_markup, dict) and raw_markup.get("force_reply")
+            else None
+        )
         message = ChatMessage(
-            data, from_bot=True, sent_text=sent_text, parse_mode=params.get("parse_mode"), file=file
+            data,
+            from_bot=True,
+            sent_text=sent_text,
+            parse_mode=params.get("parse_mode"),
+            file=file,
+            force_reply=force_reply,
         )
         chat.messages[message.message_id] = message
         return message
@@ -2005,6 +2142,29 @@ class _Everything:
 
 def _update_type(update: dict[str, Any]) -> str:
     return next((key for key in update if key != "update_id"), "")
+
+
+_SCOPE_FIELDS = {
+    "default": (),
+    "all_private_chats": (),
+    "all_group_chats": (),
+    "all_chat_administrators": (),
+    "chat": ("chat_id",),
+    "chat_administrators": ("chat_id",),
+    "chat_member": ("chat_id", "user_id"),
+}
+
+
+def _checked_scope(scope: Any) -> Any:
+    """A BotCommandScope as the real API checks it: a known type with its required fields."""
+    if scope is None:
+        return None
+    if not isinstance(scope, dict) or scope.get("type") not in _SCOPE_FIELDS:
+        raise _bad_request("can't parse BotCommandScope JSON object")
+    missing = [name for name in _SCOPE_FIELDS[scope["type"]] if name not in scope]
+    if missing:
+        raise _bad_request(f"can't parse BotCommandScope JSON object: {missing[0]} is empty")
+    return scope
 
 
 def _scope_key(scope: Any, language_code: str) -> tuple[str, str]:

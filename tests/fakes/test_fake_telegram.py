@@ -16,7 +16,10 @@ from telegram import (
     Bot,
     BotCommand,
     BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -329,6 +332,72 @@ async def test_commands_are_kept_per_scope(fake_telegram: FakeTelegram, bot: Bot
     assert fake_telegram.commands() == []
     with pytest.raises(BadRequest, match="(?i)BOT_COMMAND_INVALID"):
         await bot.set_my_commands([BotCommand("New-Group", "bad name")])
+
+
+async def test_the_menu_a_member_sees_is_resolved_like_telegram(
+    fake_telegram: FakeTelegram, bot: Bot
+) -> None:
+    await bot.set_my_commands([BotCommand("help", "Help")])
+    await bot.set_my_commands([BotCommand("groups", "Groups")], scope=BotCommandScopeAllGroupChats())
+    await bot.set_my_commands(
+        [BotCommand("groups", "Groups"), BotCommand("bind", "Bind")],
+        scope=BotCommandScopeAllChatAdministrators(),
+    )
+    fake_telegram.set_member_status(GROUP, USER, "administrator")
+    assert fake_telegram.menu_for(GROUP, USER) == ["groups", "bind"]
+    assert fake_telegram.menu_for(GROUP, USER + 1) == ["groups"]
+    assert fake_telegram.menu_for(USER, USER) == ["help"]  # no private list: the default one
+    await bot.set_my_commands([BotCommand("whoami", "Who")], scope=BotCommandScopeAllPrivateChats())
+    assert fake_telegram.menu_for(USER, USER) == ["whoami"]
+    await bot.set_my_commands([BotCommand("status", "Status")], scope=BotCommandScopeChat(GROUP))
+    assert fake_telegram.menu_for(GROUP, USER + 1) == ["status"]
+    assert fake_telegram.menu_for(GROUP, USER) == ["status"]  # the chat scope beats all admins
+
+
+async def test_a_command_scope_of_an_unknown_type_or_without_its_chat_is_refused(
+    fake_telegram: FakeTelegram, bot: Bot
+) -> None:
+    async with httpx.AsyncClient() as http:
+        for scope in (
+            {"type": "everyone"},
+            {"type": "chat"},
+            {"type": "chat_member", "chat_id": 1},
+        ):
+            response = await http.post(
+                f"{fake_telegram.base_url}{fake_telegram.token}/setMyCommands",
+                json={"commands": [{"command": "help", "description": "Help"}], "scope": scope},
+            )
+            assert response.status_code == 400, scope
+            assert "BotCommandScope" in response.json()["description"]
+
+
+async def test_a_selective_force_reply_targets_only_the_replied_sender_and_mentions(
+    fake_telegram: FakeTelegram, bot: Bot
+) -> None:
+    asked = fake_telegram.send_command(GROUP, USER, "/upload")["message"]["message_id"]
+    fake_telegram.send_text(GROUP, USER + 1, "hi", username="bob_the_operator")
+    selective = ForceReply(selective=True, input_field_placeholder="The file")
+    to_nobody = await bot.send_message(GROUP, "Send the file", reply_markup=selective)
+    as_reply = await bot.send_message(
+        GROUP, "Send the file", reply_markup=selective, reply_to_message_id=asked
+    )
+    mentioned = await bot.send_message(
+        GROUP,
+        f'<a href="tg://user?id={USER}">Ann</a> and @bob_the_operator: the rate?',
+        parse_mode=ParseMode.HTML,
+        reply_markup=selective,
+    )
+    everyone = await bot.send_message(GROUP, "Anyone?", reply_markup=ForceReply())
+    assert fake_telegram.force_reply_targets(GROUP, to_nobody.message_id) == frozenset()
+    assert fake_telegram.force_reply_targets(GROUP, as_reply.message_id) == {USER}
+    assert fake_telegram.force_reply_targets(GROUP, mentioned.message_id) == {USER, USER + 1}
+    assert fake_telegram.force_reply_targets(GROUP, everyone.message_id) is None
+    [mention] = [e for e in mentioned.entities if e.type == "text_mention"]
+    assert mention.user is not None and mention.user.id == USER
+    with pytest.raises(BadRequest, match="placeholder"):
+        await bot.send_message(
+            GROUP, "x", reply_markup=ForceReply(input_field_placeholder="x" * 65)
+        )
 
 
 async def test_chat_and_member_lookups(fake_telegram: FakeTelegram, bot: Bot) -> None:

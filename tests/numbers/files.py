@@ -40,6 +40,41 @@ def make_xlsx(
     return path
 
 
+def make_xlsx_book(
+    path: Path, sheets: dict[str, Sequence[Sequence[Cell]]], *, hidden: Sequence[str] = ()
+) -> Path:
+    """A workbook with several sheets, in the given order; `hidden` sheets are hidden."""
+    workbook = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        worksheet = workbook.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, str):
+                    worksheet.write_string(r, c, value)
+                elif value is not None:
+                    worksheet.write_number(r, c, value)
+        if name in hidden:
+            worksheet.hide()
+    visible = [ws for ws in workbook.worksheets() if ws.name not in hidden]
+    if not visible:
+        raise ValueError("a workbook needs one visible sheet")
+    visible[0].activate()  # Excel refuses a workbook whose active sheet is hidden
+    workbook.close()
+    return path
+
+
+def make_xls_book(path: Path, sheets: dict[str, Sequence[Sequence[Cell]]]) -> Path:
+    workbook = xlwt.Workbook(encoding="utf-8")
+    for name, rows in sheets.items():
+        worksheet = workbook.add_sheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None:
+                    worksheet.write(r, c, value)
+    workbook.save(str(path))
+    return path
+
+
 def make_xls(path: Path, rows: Sequence[Sequence[Cell]], sheet: str = "Sheet1") -> Path:
     workbook = xlwt.Workbook(encoding="utf-8")
     worksheet = workbook.add_sheet(sheet)

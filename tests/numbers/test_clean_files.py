@@ -262,3 +262,25 @@ def test_platform_file_names(original: str, starts: str) -> None:
         assert re.fullmatch(r"[\w-]+\.xlsx", name)
     part = platform_file_name(original, ".xls", suffix="abc123", part=10)
     assert NAME_RULE.match(part) and part.endswith("_abc123-10.xls")
+
+
+def test_more_columns_than_an_xls_holds_make_an_xlsx(tmp_path: Path) -> None:
+    """An .xls sheet ends at column IV (256): a wider list is written as .xlsx."""
+    header = ["phone", *(f"c{i}" for i in range(1, 300))]
+    rows = [
+        header,
+        ["919876543210", *("v" for _ in range(299))],
+        ["bad", *("w" for _ in range(299))],
+    ]
+    checked = check_number_file(make_xlsx(tmp_path / "wide.xlsx", rows), default_ccode="91")
+    (clean,) = checked.write_clean(tmp_path / "out")  # auto would pick .xls for one row
+    assert clean.path.suffix == ".xlsx"
+    assert len(read_sheet(clean.path)[0]) == 300
+    with pytest.raises(NumberFileError, match="at most 256 columns and this list has 300"):
+        checked.write_clean_to(tmp_path / "x.xls")
+    # the rejected rows of an .xls as wide as it can be, plus row and reason, are an .xlsx
+    wide_xls = [["phone", *(f"c{i}" for i in range(1, 256))], ["bad", *("w" for _ in range(255))]]
+    checked = check_number_file(make_xls(tmp_path / "w.xls", wide_xls), default_ccode="91")
+    rejected = checked.write_rejected(tmp_path / "rejected")
+    assert rejected is not None and rejected.suffix == ".xlsx"
+    assert read_sheet(rejected)[0][-2:] == ["row", "reason"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import python_calamine
 
-from tests.numbers.files import make_text, make_xlsx
+from tests.numbers.files import make_text, make_xlsx, make_xlsx_book
 
 CCBOT = Path(sys.executable).with_name("ccbot")
 
@@ -97,3 +97,60 @@ def test_bad_out_extension_and_bad_ccode(tmp_path: Path) -> None:
     assert result.returncode == 1 and "must end in .xls or .xlsx" in result.stderr
     result = ccbot(source, "--ccode", "999", cwd=tmp_path)
     assert result.returncode == 1 and "999 is not a country calling code" in result.stderr
+
+
+def test_a_real_export_is_cleaned_and_the_report_says_how(tmp_path: Path) -> None:
+    """Title rows, invisible characters, Excel's ="…" and an extension in one CRM export."""
+    (tmp_path / "export.csv").write_text(
+        "Leads report\n"
+        "Run on 2024-03-01\n"
+        "\n"
+        "Name,Mobile,City\n"
+        "Asha,\u200b+91 98765 43210\u200e,Pune\n"
+        'Ravi,="9876543211",Delhi\n'
+        "Meera,9876543212 ext 12,Agra\n"
+        "Ajay,12345,Agra\n",
+        encoding="utf-8",
+    )
+    result = ccbot("export.csv", "--ccode", "91", "--out", "clean.xlsx", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "Rows: 4. Valid: 3. Invalid: 1. Duplicates removed: 0. Empty: 0." in lines
+    assert "Header in row 4: the 2 title rows above it are not part of the list." in lines
+    assert "Phone column: Mobile" in lines
+    assert "Callee information columns: Name, City, extension" in lines
+    assert (
+        "Invisible characters (zero-width or non-breaking spaces, direction marks, byte-order "
+        "marks) removed from 1 number." in lines
+    )
+    assert 'Excel\'s ="…" text wrapping removed from 1 number.' in lines
+    assert (
+        "Extensions (like ext 12 or x305) taken off 1 number: the number is called, the "
+        "extension is in the callee information column 'extension'." in lines
+    )
+    assert "  row 8: '12345': too short for +91" in lines
+    sheet = python_calamine.CalamineWorkbook.from_path(str(tmp_path / "clean.xlsx"))
+    assert sheet.get_sheet_by_index(0).to_python() == [
+        ["Mobile", "Name", "City", "extension"],
+        ["919876543210", "Asha", "Pune", ""],
+        ["919876543211", "Ravi", "Delhi", ""],
+        ["919876543212", "Meera", "Agra", "12"],
+    ]
+
+
+def test_the_sheet_with_the_numbers_is_found_and_named(tmp_path: Path) -> None:
+    make_xlsx_book(
+        tmp_path / "book.xlsx",
+        {"Summary": [["Campaign"], ["Total", 2.0]], "Leads": [["Phone"], ["919876543210"]]},
+    )
+    result = ccbot("book.xlsx", "--ccode", "91", "--out", "clean.xlsx", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "File: book.xlsx, sheet 'Leads'" in result.stdout
+    assert (
+        "The numbers are on sheet 'Leads': the sheet(s) before it ('Summary') have no column "
+        "of phone numbers." in result.stdout
+    )
+    # --sheet still chooses, and a sheet without numbers says so
+    result = ccbot("book.xlsx", "--ccode", "91", "--sheet", "Summary", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("ccbot: No column of phone numbers was found: ")

@@ -101,40 +101,63 @@ async def test_an_admin_routes_a_group_made_elsewhere_and_its_events_come_here(
     assert await relay(bot, "ringing", ring()) == []  # nobody routes it yet
     reply = await bot.say(GROUP, ADMIN, "/route Night-Shift")
     assert "The agent group <b>Night-Shift</b>" in reply.params["text"]
-    assert "now comes to this chat" in shown(reply) and "Ringing events: on" in shown(reply)
+    assert "is this team's now" in shown(reply) and "Ringing events: on" in shown(reply)
     assert [(r.voice_group_id, r.group_name, r.active) for r in routes_of(bot)] == [
         (group_id, "Night-Shift", True)
     ]
     (message,) = await relay(bot, "ringing", ring())
     assert message.chat_id == GROUP and message.kind == "ringing" and "Night-Shift" in message.text
     reply = await bot.say(GROUP, ADMIN, f"/route {group_id}")
-    assert "already comes to this chat" in shown(reply)
+    assert "is this team's already" in shown(reply)
     assert len(routes_of(bot)) == 1
 
 
-async def test_an_operator_who_administers_the_telegram_chat_may_route(bot: BotHarness) -> None:
+async def test_an_operator_who_administers_the_chat_may_route_a_group_no_team_has(
+    bot: BotHarness,
+) -> None:
     await bot.bind()
     make_group(bot, "Day-Shift")
+    make_group(bot, "Other-Shift")
+    bot.telegram.set_chat(OTHER_CHAT, chat_type="supergroup", title="Another team")
+    await bot.say(OTHER_CHAT, ADMIN, "/bind")
+    await bot.say(OTHER_CHAT, ADMIN, "/route Other-Shift")
     bot.telegram.set_member_status(GROUP, OPERATOR, "administrator")
     reply = await bot.say(GROUP, OPERATOR, "/route Day-Shift")
-    assert "now comes to this chat" in shown(reply)
+    assert "is this team's now" in shown(reply)
     assert [r.group_name for r in routes_of(bot)] == ["Day-Shift"]
+    # Routing makes a group the team's: another team's group stays theirs.
+    reply = await bot.say(GROUP, OPERATOR, "/route Other-Shift")
+    assert "is another team's already, so nothing was changed" in shown(reply)
+    assert "Only a ccbot admin" in shown(reply)
+    assert [r.group_name for r in routes_of(bot)] == ["Day-Shift"]
+    assert [r.group_name for r in routes_of(bot, OTHER_CHAT)] == ["Other-Shift"]
+    # ... unless a ccbot admin routes it here too.
+    reply = await bot.say(GROUP, ADMIN, "/route Other-Shift")
+    assert f"stays routed to {OTHER_CHAT} as well" in shown(reply)
+    assert sorted(r.group_name for r in routes_of(bot)) == ["Day-Shift", "Other-Shift"]
 
 
 async def test_route_is_refused_to_members_who_do_not_administer_the_chat(bot: BotHarness) -> None:
     await bot.bind()
     make_group(bot, "Night-Shift")
     reply = await bot.say(GROUP, OPERATOR, "/route Night-Shift")  # a plain member of the chat
-    assert "Only a ccbot admin or an administrator of this Telegram chat" in shown(reply)
-    assert "nothing was changed" in shown(reply)
+    assert "needs the admin role, or being an administrator of this Telegram chat" in shown(reply)
+    assert "Nothing was changed" in shown(reply)
     reply = await bot.say(GROUP, VIEWER, "/route Night-Shift")
     assert "needs the operator role" in shown(reply)
     bot.telegram.set_member_status(GROUP, OPERATOR, "administrator")
     await bot.say(GROUP, OPERATOR, "/route Night-Shift")
     bot.telegram.set_member_status(GROUP, OPERATOR, "member")
     reply = await bot.say(GROUP, OPERATOR, "/unroute Night-Shift")
-    assert "Only a ccbot admin" in shown(reply)
+    assert "needs the admin role" in shown(reply)
     assert len(routes_of(bot)) == 1  # both refusals changed nothing
+
+
+async def test_route_and_unroute_are_for_the_teams_group_chat(bot: BotHarness) -> None:
+    reply = await bot.say(ADMIN, ADMIN, "/route Night-Shift")  # the admin's private chat
+    assert "Run /route in the team's group" in shown(reply)
+    reply = await bot.say(ADMIN, ADMIN, "/unroute Night-Shift")
+    assert "Run /unroute in the team's group" in shown(reply)
 
 
 async def test_route_and_unroute_say_what_is_wrong_and_change_nothing(bot: BotHarness) -> None:

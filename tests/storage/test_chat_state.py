@@ -8,10 +8,17 @@ import pytest
 from sqlmodel import select
 
 from bot.errors import UserFacingError
-from bot.services import access, tasks, uploads
+from bot.services import access, task_input, tasks, uploads
 from bot.services.access import Role
 from storage.db import Database
-from storage.models import GroupRoute, NumberUpload, UploadPart
+from storage.models import (
+    ActionKind,
+    ActionStatus,
+    DraftStatus,
+    GroupRoute,
+    NumberUpload,
+    UploadPart,
+)
 
 
 def test_roles_default_to_viewer_only_in_bound_chats(database: Database) -> None:
@@ -100,7 +107,10 @@ def test_a_draft_is_claimed_for_submitting_exactly_once(database: Database) -> N
     with database.session() as s:
         draft = tasks.new_draft(s, chat_id=-100, user_id=7, part_id=part.id)
     results = _race(
-        8, lambda: database.call(lambda s: tasks.claim_draft(s, draft.id, "draft", "submitting"))
+        8,
+        lambda: database.call(
+            lambda s: tasks.claim_draft(s, draft.id, DraftStatus.DRAFT, DraftStatus.SUBMITTING)
+        ),
     )
     assert results.count(True) == 1
 
@@ -119,10 +129,17 @@ def test_an_upload_is_claimed_exactly_once(database: Database) -> None:
 def test_a_pending_confirmation_is_answered_once(database: Database) -> None:
     with database.session() as s:
         action = tasks.new_pending(
-            s, chat_id=-100, user_id=7, kind="cancel", payload={"task_id": 5}
+            s,
+            chat_id=-100,
+            user_id=7,
+            kind=ActionKind.CANCEL,
+            payload=tasks.ActionPayload(task_id=5),
         )
     results = _race(
-        6, lambda: database.call(lambda s: tasks.claim_pending(s, action.id, -100, "done"))
+        6,
+        lambda: database.call(
+            lambda s: tasks.claim_pending(s, action.id, -100, ActionStatus.CONFIRMED)
+        ),
     )
     assert sum(r is not None for r in results) == 1
 
@@ -139,24 +156,24 @@ def test_drafts_need_an_uploaded_part_of_the_same_chat(database: Database) -> No
 
 
 def test_one_line_task_form() -> None:
-    spec = tasks.parse_one_line('12 agents Sales-Team-1 rate=2 ring=40 "March leads"')
+    spec = task_input.parse_one_line('12 agents Sales-Team-1 rate=2 ring=40 "March leads"')
     assert (spec.ref, spec.group, spec.rate, spec.ring, spec.remark) == (
-        "12",
+        task_input.UploadRef(12, None),
         "Sales-Team-1",
         2,
         40,
         "March leads",
     )
-    spec = tasks.parse_one_line('12.2 auto "one"')
+    spec = task_input.parse_one_line('12.2 auto "one"')
     assert spec.group is None and spec.remark == "one"
     for bad, fragment in (
         ("12 robot", "“agents” or “auto”"),
         ("12 agents", "needs an agent group"),
-        ("12 agents G rate=0", "1 to 50"),
+        ("12 agents G rate=0", "1 to 10"),
         ('12 auto "open', "quotes"),
     ):
         with pytest.raises(UserFacingError, match=fragment):
-            tasks.parse_one_line(bad)
+            task_input.parse_one_line(bad)
 
 
 def test_a_group_can_be_routed_to_several_chats_once_each(database: Database) -> None:

@@ -1,0 +1,450 @@
+"""Task cards and answers, as pure views: data already fetched in, HTML text and buttons out.
+
+No platform or database call happens here; the handlers fetch, these render. Every value from
+members or the platform goes through `esc` (via `clip`, `code`). A card that has to stay one
+message (it is edited in place) is kept under Telegram's limit on purpose: long values are clipped,
+and if it is still too long, whole lines are dropped from the end with a note, never cut mid-tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.handlers.base import Keyboard
+from bot.laaffic import limits
+from bot.laaffic.models import AgentGroup, Task, TaskType
+from bot.render import MESSAGE_LIMIT, code, esc
+from bot.services import task_actions
+from bot.services.task_actions import ActionOutcome, ActionResult, RerunChoice
+from bot.services.task_submit import SubmitOutcome, SubmitStatus
+from storage.models import ActionKind, DraftStatus, DraftStep, TaskDraft, UploadPart
+
+GROUPS_PER_PAGE = 6
+TYPE_LABEL = {
+    TaskType.AUTOMATIC: "automatic calling",
+    TaskType.AGENT_GROUP_CALL: "group call with transfer to agents",
+}
+
+STALE_BUTTON = (
+    "This button is no longer valid (its card is out of date, or it was not made for this "
+    "chat); nothing was done. Open a fresh card with /tasks or /newtask."
+)
+
+
+@dataclass(frozen=True)
+class Card:
+    text: str
+    rows: Keyboard | None = None
+
+
+def clip(value: object, length: int) -> str:
+    """`value` escaped, shortened to `length` characters first (with …) when longer."""
+    text = "—" if value is None else str(value)
+    return esc(text if len(text) <= length else f"{text[: length - 1]}…")
+
+
+def one_message(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
+    """Join whole lines; drop lines from the end (saying so) rather than exceed one message."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    note = "… (shortened to fit one message)"
+    kept: list[str] = []
+    size = len(note)
+    for line in lines:
+        if size + len(line) + 1 > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join([*kept, note])
+
+
+def mention(user_id: int, name: str | None) -> str:
+    """A link to the member that Telegram counts as a mention (what ForceReply's selective uses)."""
+    return f'<a href="tg://user?id={int(user_id)}">{clip(name or "you", 64)}</a>'
+
+
+def type_label(task_type: int | None) -> str:
+    if task_type is None:
+        return "—"
+    try:
+        return TYPE_LABEL[TaskType(task_type)]
+    except ValueError:
+        return f"type {task_type}"
+
+
+# ---- the draft card -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    """One page of the group picker: the groups this chat may use (admins: all), sorted."""
+
+    groups: Sequence[AgentGroup]
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, (len(self.groups) + GROUPS_PER_PAGE - 1) // GROUPS_PER_PAGE)
+
+    @property
+    def shown(self) -> Sequence[AgentGroup]:
+        return self.groups[self.page * GROUPS_PER_PAGE : (self.page + 1) * GROUPS_PER_PAGE]
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    """What the confirmation card says about the chosen group (fetched from the platform)."""
+
+    group: AgentGroup
+    agents: int
+    enabled: int
+
+
+def numbers_in(part: UploadPart | None) -> int:
+    if part is None:
+        return 0
+    return part.platform_total if part.platform_total is not None else part.rows
+
+
+def _head(draft: TaskDraft, part: UploadPart | None) -> list[str]:
+    name = clip(part.file_name if part else "?", 64)
+    lines = [f"<b>New calling task</b> from <code>{name}</code> ({numbers_in(part)} numbers)"]
+    if draft.task_type is not None:
+        lines.append(f"Type: {type_label(draft.task_type)}")
+    return lines
+
+
+def _nt(draft: TaskDraft, *parts: object) -> str:
+    return ":".join(["nt", str(draft.id), *map(str, parts)])
+
+
+def _cancel_row(draft: TaskDraft) -> list[tuple[str, str]]:
+    return [("✖ Cancel", _nt(draft, "cancel"))]
+
+
+def draft_card(
+    draft: TaskDraft,
+    part: UploadPart | None,
+    *,
+    groups: GroupPage | None = None,
+    facts: GroupFacts | None = None,
+    display_num: str | None = None,
+) -> Card:
+    """The card for the draft's current step (a *_TEXT step shows its step's buttons: another
+    member may still choose with a button). `groups` is needed at the group step; `facts` and
+    `display_num` are shown on the confirmation card."""
+    step = draft.step
+    if step == DraftStep.CONFIRM:
+        return confirm_card(draft, part, facts=facts, display_num=display_num)
+    lines = _head(draft, part)
+    if step == DraftStep.TYPE:
+        lines.append("How should the numbers be called?")
+        return Card(
+            one_message(lines),
+            [
+                [("🤖 Automatic calling", _nt(draft, "type", int(TaskType.AUTOMATIC)))],
+                [("👥 Transfer to agents", _nt(draft, "type", int(TaskType.AGENT_GROUP_CALL)))],
+                _cancel_row(draft),
+            ],
+        )
+    if step == DraftStep.GROUP:
+        assert groups is not None, "the group step needs the group list"
+        return _group_card(draft, lines, groups)
+    if draft.voice_group_id:
+        lines.append(f"Agent group: {code(draft.voice_group_id)}")
+    if step in (DraftStep.RATE, DraftStep.RATE_TEXT):
+        lines.append("Call-out rate: how many numbers to dial at once per available agent?")
+        rows: list[list[tuple[str, str]]] = [
+            [(str(n), _nt(draft, "rate", n)) for n in (1, 2, 3)]
+            + [("Type…", _nt(draft, "rate", "typed"))],
+            _cancel_row(draft),
+        ]
+        return Card(one_message(lines), rows)
+    if draft.callout_rate and draft.task_type == TaskType.AGENT_GROUP_CALL:
+        lines.append(f"Call-out rate: {draft.callout_rate}")
+    if step in (DraftStep.RING, DraftStep.RING_TEXT):
+        lines.append("Maximum ringing time before giving up on a number?")
+        rows = [
+            [(f"{n} s", _nt(draft, "ring", n)) for n in (30, 40, 60)]
+            + [("Type…", _nt(draft, "ring", "typed"))],
+            [("Platform default", _nt(draft, "ring", 0)), *_cancel_row(draft)],
+        ]
+        return Card(one_message(lines), rows)
+    if draft.max_ringing_time:
+        lines.append(f"Maximum ringing: {draft.max_ringing_time} s")
+    lines.append(f"Add a remark (shown on the platform, at most {limits.REMARK_MAX} characters)?")
+    rows = [
+        [("No remark", _nt(draft, "remark", "none")), ("Type…", _nt(draft, "remark", "typed"))],
+        _cancel_row(draft),
+    ]
+    return Card(one_message(lines), rows)
+
+
+def _group_card(draft: TaskDraft, lines: list[str], page: GroupPage) -> Card:
+    automatic = draft.task_type == TaskType.AUTOMATIC
+    rows: list[list[tuple[str, str]]] = [
+        [(f"{g.group_name[:40]} ({g.count_seat or 0} agents)", _nt(draft, "grp", g.voice_group_id))]
+        for g in page.shown
+    ]
+    nav: list[tuple[str, str]] = []
+    if page.page > 0:
+        nav.append(("◀ Previous", _nt(draft, "gpage", page.page - 1)))
+    if page.page + 1 < page.pages:
+        nav.append(("Next ▶", _nt(draft, "gpage", page.page + 1)))
+    if automatic:
+        nav.append(("No group", _nt(draft, "grp", 0)))
+    if nav:
+        rows.append(nav)
+    rows.append(_cancel_row(draft))
+    if not page.groups:
+        lines.append(
+            "This chat has no agent groups; automatic calling works without one. Press No group."
+        )
+    elif automatic:
+        lines.append(
+            f"Which agent group? Optional for automatic calling. "
+            f"(page {page.page + 1} of {page.pages})"
+        )
+    else:
+        lines.append(f"Which agent group? (page {page.page + 1} of {page.pages})")
+    return Card(one_message(lines), rows)
+
+
+def _summary(
+    draft: TaskDraft,
+    part: UploadPart | None,
+    facts: GroupFacts | None,
+    display_num: str | None,
+) -> list[str]:
+    name = clip(part.file_name if part else "?", 64)
+    lines = [
+        f"Numbers: {numbers_in(part)} from <code>{name}</code>",
+        f"Type: {type_label(draft.task_type)}",
+    ]
+    if facts is not None:
+        lines.append(
+            f"Agent group: {clip(facts.group.group_name, 40)} ({code(facts.group.voice_group_id)}), "
+            f"{facts.enabled} enabled agent(s) of {facts.agents}"
+        )
+    elif draft.voice_group_id:
+        lines.append(f"Agent group: {code(draft.voice_group_id)}")
+    else:
+        lines.append("Agent group: none")
+    if draft.task_type == TaskType.AGENT_GROUP_CALL:
+        lines.append(f"Call-out rate: {draft.callout_rate} number(s) at once per available agent")
+    ring = f"{draft.max_ringing_time} s" if draft.max_ringing_time else "platform default"
+    lines.append(f"Maximum ringing: {ring}")
+    lines.append(f"Remark: {clip(draft.remark, limits.REMARK_MAX) if draft.remark else '—'}")
+    if display_num:
+        lines.append(f"Display number: {code(display_num)}")
+    return lines
+
+
+def confirm_card(
+    draft: TaskDraft,
+    part: UploadPart | None,
+    *,
+    facts: GroupFacts | None = None,
+    display_num: str | None = None,
+) -> Card:
+    lines = ["<b>Confirm the calling task</b>", *_summary(draft, part, facts, display_num)]
+    if draft.task_type == TaskType.AGENT_GROUP_CALL and facts is not None and facts.enabled == 0:
+        lines.append("⚠ No enabled agents in this group: calls would have nobody to transfer to.")
+    lines.append("Calls start as soon as you press Submit, and they cost money.")
+    if draft.error:
+        lines.append(f"✗ Last attempt failed: {clip(draft.error, 600)}")
+    rows = [[("✅ Submit", _nt(draft, "submit")), *_cancel_row(draft)]]
+    return Card(one_message(lines), rows)
+
+
+def submitting_card(draft: TaskDraft, part: UploadPart | None, display_num: str | None) -> Card:
+    lines = ["<b>Submitting the calling task…</b>", *_summary(draft, part, None, display_num)]
+    lines.append("⏳ Waiting for the platform's answer.")
+    return Card(one_message(lines))
+
+
+def submit_result_card(outcome: SubmitOutcome, display_num: str | None) -> Card:
+    draft, part = outcome.draft, outcome.part
+    if outcome.status == SubmitStatus.SUBMITTED:
+        task_id = outcome.task_id
+        assert task_id is not None
+        lines = [
+            f"<b>✓ Task {code(task_id)} submitted</b>",
+            *_summary(draft, part, None, display_num),
+            f"Follow it with /task {task_id}.",
+        ]
+        return Card(one_message(lines), task_buttons_new(task_id, draft.task_type))
+    if outcome.status == SubmitStatus.SUBMITTED_WITHOUT_ID:
+        return Card(
+            "✓ The platform accepted the task but did not say its id, so the bot could not "
+            "record it here. Tasks for this chat's agent groups show in /tasks; a ccbot admin "
+            "can find it with /tasks all."
+        )
+    if outcome.status == SubmitStatus.OUTCOME_UNKNOWN:
+        return Card(
+            one_message(
+                [
+                    f"⚠ {clip(outcome.error, 1500)}",
+                    "Check /tasks (or the Laaffic console) before creating it again, so "
+                    "nobody is called twice.",
+                ]
+            )
+        )
+    # REFUSED: the draft is open again; the card says why and offers Submit again.
+    return confirm_card(draft, part, display_num=display_num)
+
+
+def draft_state(draft: TaskDraft) -> str:
+    """Why a draft's buttons do nothing any more (plain text, for a toast)."""
+    status = draft.status
+    if status == DraftStatus.SUBMITTING:
+        return "This task is being submitted right now; nothing more was done."
+    if status == DraftStatus.SUBMITTED:
+        which = f" as task {draft.task_id}" if draft.task_id else ""
+        return f"Already submitted{which}; nothing more was done."
+    if status == DraftStatus.CANCELLED:
+        return "This draft was cancelled; start again with /newtask."
+    if status == DraftStatus.UNKNOWN:
+        return (
+            "The platform's answer to this submit was lost; check /tasks before trying again. "
+            "Nothing more was done."
+        )
+    return "This draft is still open."
+
+
+CANCELLED_DRAFT = "✖ Task draft cancelled; nothing was submitted."
+
+
+def typed_prompt(draft: TaskDraft, step: DraftStep, asked: str) -> str:
+    """The ForceReply prompt; names the draft (so a reply finds it) and mentions who is asked."""
+    what = {
+        DraftStep.RATE_TEXT: (
+            f"the call-out rate, a whole number from {limits.CALLOUT_RATE_MIN} to "
+            f"{limits.CALLOUT_RATE_MAX}"
+        ),
+        DraftStep.RING_TEXT: (
+            f"the maximum ringing time in seconds, from {limits.RINGING_TIME_MIN} to "
+            f"{limits.RINGING_TIME_MAX}"
+        ),
+        DraftStep.REMARK_TEXT: f"the remark, at most {limits.REMARK_MAX} characters",
+    }[step]
+    return f"⌨ {asked}, reply to this message with {what} for task draft #{draft.id}."
+
+
+# ---- the task card ------------------------------------------------------------------------------
+
+
+def _tk(task_id: int, *parts: object) -> str:
+    return ":".join(["tk", str(task_id), *map(str, parts)])
+
+
+def task_buttons(task: Task) -> Keyboard:
+    """Only what the task's state allows (the same checks the commands make)."""
+    row: list[tuple[str, str]] = [("🔄 Refresh", _tk(task.task_id, "refresh"))]
+    if task_actions.can_cancel(task):
+        row.append(("✖ Cancel", _tk(task.task_id, "cancel")))
+    second: list[tuple[str, str]] = []
+    if task_actions.can_change_rate(task):
+        second.append(("⚙ Rate…", _tk(task.task_id, "rate")))
+    if task_actions.can_rerun(task):
+        second.append(("🔁 Re-run failed", _tk(task.task_id, "rerun")))
+    return [row, second] if second else [row]
+
+
+def task_buttons_new(task_id: int, task_type: int | None) -> Keyboard:
+    """A task just submitted: it has not ended, so Cancel (and Rate for agent calls) apply."""
+    row = [("🔄 Refresh", _tk(task_id, "refresh")), ("✖ Cancel", _tk(task_id, "cancel"))]
+    if task_type == TaskType.AGENT_GROUP_CALL:
+        return [row, [("⚙ Rate…", _tk(task_id, "rate"))]]
+    return [row]
+
+
+def _progress(task: Task) -> tuple[int, int, int, str]:
+    total = task.total_count or 0
+    remaining = task.remain_count or 0
+    done = max(total - remaining, 0)
+    if task.completed_rate is not None:
+        rate = f"{task.completed_rate:.0f}%"
+    else:
+        rate = f"{100 * done / total:.0f}%" if total else "—"
+    return done, total, remaining, rate
+
+
+def task_card(task: Task) -> Card:
+    done, total, remaining, rate = _progress(task)
+    groups = task.seat_group_name or ", ".join(map(str, task.voice_group_ids or [])) or "—"
+    lines = [
+        f"<b>Task {code(task.task_id)}</b> — {clip(task.status_label, 40)}",
+        f"Type: {type_label(task.task_type)}",
+        f"Group: {clip(groups, 300)}",
+        f"Progress: {done} of {total} called ({rate}), {remaining} remaining",
+        f"Transferred to agents: {task.transfers_num or 0} · lost calls: "
+        f"{task.call_failures_num or 0}",
+    ]
+    if task.remark:
+        lines.append(f"Remark: {clip(task.remark, 200)}")
+    return Card(one_message(lines), task_buttons(task))
+
+
+def task_list(title: str, tasks: Sequence[Task]) -> str:
+    lines = [title]
+    for t in tasks:
+        done, total, _, _ = _progress(t)
+        remark = f" · {clip(t.remark, 60)}" if t.remark else ""
+        lines.append(
+            f"• {code(t.task_id)} {clip(t.status_label, 40)} — {done}/{total} called{remark}"
+        )
+    lines.append("Details: /task &lt;id&gt;")
+    return "\n".join(lines)
+
+
+def rate_picker(task_id: int) -> Card:
+    values = range(limits.CALLOUT_RATE_MIN, limits.CALLOUT_RATE_MAX + 1)
+    buttons = [(str(n), _tk(task_id, "setrate", n)) for n in values]
+    rows = [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+    return Card(f"New call-out rate for task {code(task_id)}:", rows)
+
+
+# ---- confirmation questions and their outcome ---------------------------------------------------
+
+
+def question(
+    action_id: int,
+    task: Task,
+    kind: ActionKind,
+    *,
+    rate: int | None = None,
+    which: RerunChoice | None = None,
+) -> Card:
+    tid = code(task.task_id)
+    if kind == ActionKind.CANCEL:
+        text = (
+            f"Cancel task {tid}? {task.remain_count or 0} number(s) not yet called will not be "
+            f"called. This can't be undone (a re-run can call them later)."
+        )
+        yes = "Yes, cancel the task"
+    elif kind == ActionKind.RATE:
+        text = f"Change the call-out rate of task {tid} to {rate}?"
+        yes = f"Yes, set rate {rate}"
+    else:
+        choice = which or RerunChoice.FAILED
+        text = f"Re-run task {tid}: {choice.asking}? The calls cost money."
+        yes = f"Yes, re-run {choice.value}"
+    return Card(text, [[(yes, f"pa:{action_id}:yes"), ("Keep it as it is", f"pa:{action_id}:no")]])
+
+
+def action_result(outcome: ActionOutcome) -> str:
+    tid = code(outcome.task_id)
+    if outcome.result == ActionResult.DECLINED:
+        return "Left as it is; nothing was changed."
+    if outcome.result == ActionResult.ALREADY_ANSWERED:
+        return "This question was already answered; nothing more was done."
+    if outcome.result == ActionResult.FAILED:
+        return f"✗ {clip(outcome.error, 1500)}"
+    if outcome.kind == ActionKind.CANCEL:
+        return f"✓ Task {tid} cancelled."
+    if outcome.kind == ActionKind.RATE:
+        return f"✓ Task {tid} now calls at rate {outcome.payload.rate}."
+    return f"✓ Task {tid}: {outcome.rerun.queued}."
