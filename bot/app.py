@@ -20,8 +20,10 @@ from bot.handlers import register_handlers
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
+from bot.relay import digest, task_card
 from bot.relay.pacing import TelegramRateLimiter
 from bot.relay.sender import Sender
+from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
 from bot.updates import OrderedUpdateProcessor
@@ -93,6 +95,7 @@ class BotService:
         self._simulator = None
         self.presence: ReplicaPresence | None = None
         self.sender: Sender | None = None
+        self.relay: RelayWorker | None = None
         self.listen_port: int | None = None
 
     @property
@@ -178,9 +181,22 @@ class BotService:
                 drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
             )
 
+        # The relay: stored pushes → typed rows → outbox. The listener finds the worker in
+        # bot_data["relay"] and calls its wake() after committing pushes.
+        self.relay = RelayWorker(
+            database, platform_tz=settings.platform_zone, default_zone=settings.default_zone
+        )
+        application.bot_data["relay"] = self.relay
+        await self.relay.start()
+        digest.schedule(application, database, settings.default_zone)
+        task_card.schedule(
+            application, task_card.TaskCardPoller(database, client, settings.default_zone)
+        )
+
         # The only way relayed messages leave; it shares the application's bot and rate limiter.
         self.sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
         await self.sender.start()
+        self.relay.on_relayed.append(self.sender.wake)
 
         listener = create_listener_app(self.runtime, application, push_token=push_token)
         self._listener = await start_asgi_server(listener, sock=sock)
@@ -199,6 +215,8 @@ class BotService:
             self._sock.close()
         if self.sender is not None:
             steps.append(self.sender.stop)
+        if self.relay is not None:
+            steps.append(self.relay.stop)
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:

@@ -125,6 +125,9 @@ def create_listener_app(
             return JSONResponse({"error": _NOT_STORED}, status_code=503)
         _RECEIVED[accepted.kind].inc()
         PUSH_COMMIT_SECONDS.observe(time.perf_counter() - arrived)
+        relay = application.bot_data.get("relay") if application is not None else None
+        if relay is not None:
+            relay.wake()  # a ringing phone is news now, not at the worker's next poll
         return Response(_STORED, media_type="application/json")
 
     async def keep_dead_letter(

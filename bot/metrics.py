@@ -48,6 +48,12 @@ PUSH_COMMIT_SECONDS = Histogram(
 RELAY_LAG_SECONDS = Gauge(
     "ccbot_relay_lag_seconds", "Age of the oldest unsent outbox message", registry=REGISTRY
 )
+PUSHES_UNROUTED = Counter(
+    "ccbot_pushes_unrouted",
+    "Ringing events and call records stored that no chat routes, by kind (ringing, call)",
+    ["kind"],
+    registry=REGISTRY,
+)
 INBOX_DEPTH = Gauge("ccbot_inbox_depth", "Stored pushes not yet relayed", registry=REGISTRY)
 OUTBOX_DEPTH = Gauge("ccbot_outbox_depth", "Messages waiting to be sent", registry=REGISTRY)
 MESSAGES_SENT = Counter(

@@ -11,7 +11,17 @@ from telegram import (
 )
 from telegram.ext import Application
 
-from bot.handlers import account, admin, groups, numbers, ops, reports, task_flow, task_life
+from bot.handlers import (
+    account,
+    admin,
+    groups,
+    numbers,
+    ops,
+    relay,
+    reports,
+    task_flow,
+    task_life,
+)
 from bot.handlers.catalogue import COMMANDS, CommandInfo
 from bot.services.access import Role
 
@@ -23,6 +33,7 @@ def register_handlers(application: Application) -> None:
     numbers.register(application)
     task_flow.register(application)
     task_life.register(application)
+    relay.register(application)
     reports.register(application)
     ops.register(application)
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from telegram.ext import Application, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
 from bot.handlers.catalogue import info as command_info
 from bot.laaffic import limits
@@ -52,6 +53,7 @@ def _show(req: Request, chat: BoundChat) -> str:
             f"Voice application: {code(chat.app_id or req.runtime.client.app_id)}"
             f"{'' if chat.app_id else ' (the default)'}",
             f"Notifications go to: {'topic ' + code(chat.thread_id) if chat.thread_id else 'this chat'}",
+            f"Callee numbers in relayed messages: {'masked' if chat.mask_numbers else 'shown in full'}",
         ]
     )
 
@@ -62,6 +64,9 @@ async def settings(req: Request) -> None:
     assert chat is not None
     if not req.args:
         await req.reply(_show(req, chat) + "\n\n" + _usage_html())
+        return
+    if req.args[0].lower() == "mask":  # a relay display setting, kept with /notify's
+        await relay.settings_mask(req, req.args[1] if len(req.args) == 2 else None)
         return
     if len(req.args) != 2:
         raise UsageError(command="settings")

@@ -90,12 +90,45 @@ COMMANDS: tuple[CommandInfo, ...] = (
     ),
     CommandInfo(
         "route",
-        Role.ADMIN,
-        "make a group this team's: its events come here and this chat acts on it",
+        Role.OPERATOR,
+        "make a group this team's (too): its events come here and this chat acts on it; "
+        "admins, or chat administrators for a group no team has yet",
         "/route <group name or id>",
         "/route Sales-Team-1",
         group_only=True,
     ),
+    CommandInfo(
+        "unroute",
+        Role.OPERATOR,
+        "stop a group's events coming here (admins and chat administrators)",
+        "/unroute <group name or id>",
+        "/unroute Sales-Team-1",
+        group_only=True,
+    ),
+    CommandInfo(
+        "routes",
+        Role.VIEWER,
+        "the agent groups whose ringing events and call records come to this chat",
+        "/routes",
+        "/routes",
+    ),
+    CommandInfo(
+        "notify",
+        Role.VIEWER,
+        "what this chat gets of ringing events and call records; operators change it",
+        "/notify (shows it)\n"
+        "/notify ringing on|off\n"
+        "/notify calls each|answered|digest|off (digest: every 15 minutes, the default)",
+        "/notify calls answered",
+    ),
+    CommandInfo(
+        "mute",
+        Role.OPERATOR,
+        "post nothing here for a while; the events are still kept",
+        "/mute <duration: 30m, 2h, 1d …, at most 7 days>",
+        "/mute 2h",
+    ),
+    CommandInfo("unmute", Role.OPERATOR, "post relayed events here again", "/unmute", "/unmute"),
     CommandInfo(
         "upload",
         Role.OPERATOR,
@@ -161,6 +194,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "digits>\n"
         "/settings timezone <IANA time zone>\n"
         "/settings app <voice application id> (admins)\n"
+        "/settings mask on|off (callee numbers masked in relayed messages)\n"
         "/settings <name> - (clears it)",
         "/settings ccode 91",
     ),

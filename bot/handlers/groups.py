@@ -1,4 +1,4 @@
-"""/groups, /newgroup, /group, /agents, /addagents, /agentcreds, /route.
+"""/groups, /newgroup, /group, /agents, /addagents, /agentcreds (/route is in bot/handlers/relay.py).
 
 A chat acts on its own team's groups only (`bot/services/teams.py`); admins act on any.
 """
@@ -259,36 +259,6 @@ async def agent_credentials(req: Request) -> None:
         await req.reply("I sent the SIP logins to you in a private message.")
 
 
-@command("/route", Role.ADMIN)
-async def route(req: Request) -> None:
-    if req.is_private:
-        await req.reply("Run /route in the team's group: it makes a group that team's.")
-        return
-    if not req.args:
-        raise UsageError(command="route")
-    group = await group_service.find_group(req.runtime.client, joined_name(req.args))
-
-    def add(session: Session) -> list[int]:
-        group_service.route_group(session, group, req.chat_id, req.app_id, req.user_id)
-        return [
-            r.chat_id
-            for r in group_service.routes_by_group(session).get(group.voice_group_id, [])
-            if r.active and r.chat_id != req.chat_id
-        ]
-
-    others = await req.runtime.database.run(add)
-    also = (
-        f" It stays routed to {', '.join(code(c) for c in others)} as well."
-        if others
-        else ""
-    )
-    log.info("user %s routed group %s to chat %s", req.user_id, group.voice_group_id, req.chat_id)
-    await req.reply(
-        f"The agent group <b>{esc(group.group_name)}</b> ({code(group.voice_group_id)}) is this "
-        f"team's now: its events come to this chat, and this chat acts on it.{also}"
-    )
-
-
 def register(application: Application) -> None:
     for name, fn in (
         ("groups", list_groups),
@@ -297,6 +267,5 @@ def register(application: Application) -> None:
         ("agents", list_agents),
         ("addagents", add_agents),
         ("agentcreds", agent_credentials),
-        ("route", route),
     ):
         application.add_handler(CommandHandler(name, fn))

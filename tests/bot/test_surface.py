@@ -48,6 +48,11 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "export": ("/export <i>x", "<i>x"),
     "calls": ("/calls <b>&", "<b>&"),
     "status": ("/status <b>", None),
+    "unroute": ("/unroute <b>x</b>", "<b>x</b>"),
+    "routes": ("/routes <b>", None),
+    "notify": ("/notify calls <b>", "<b>"),
+    "mute": ("/mute <i>x", "<i>x"),
+    "unmute": ("/unmute <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
 # tasks.py still raises its old HTML usage strings, which now show their &lt; literally; the lead

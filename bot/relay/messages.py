@@ -1,0 +1,270 @@
+"""The relay's messages: pure functions of typed rows and the chat's display settings → HTML.
+
+This is the one renderer for relayed text: every value that came from the platform or a user goes
+through `bot.render.esc` here, and nowhere else builds relay HTML. A recording link is made only for
+http(s) URLs, percent-encoded and then escaped, so no pushed value can add markup or a script link.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+from bot.render import code, esc
+from storage.models import CallRecord, RingingEvent
+
+if TYPE_CHECKING:
+    from bot.relay.digest import DigestStats
+    from bot.relay.task_card import TaskProgress
+
+MASK = "•"
+_NON_DIGITS = re.compile(r"\D+")
+
+# platform-api.md §3.19: hangupReason 0–9 and hangingDirection 0/1/3, in words.
+HANGUP_REASONS: dict[int, str] = {
+    0: "the callee did not answer",
+    1: "the call was answered and then hung up",
+    2: "the callee hung up while an agent's phone was ringing",
+    3: "hung up after the transfer to an agent",
+    4: "the call failed",
+    5: "the callee's operator gave no service",
+    6: "the callee was out of the service area",
+    7: "the callee was busy",
+    8: "the inbound call was not answered",
+    9: "the inbound call was hung up",
+}
+HANGUP_SHORT: dict[int, str] = {
+    0: "no answer",
+    1: "hung up",
+    2: "hung up while an agent rang",
+    3: "hung up after transfer",
+    4: "call failed",
+    5: "no operator service",
+    6: "out of service area",
+    7: "busy",
+    8: "inbound not answered",
+    9: "inbound hung up",
+}
+HANGING_DIRECTIONS: dict[int, str] = {
+    0: "the customer hung up",
+    1: "the agent hung up",
+    3: "the system ended the call",
+}
+CALL_TYPES: dict[int, str] = {1: "group call", 2: "inbound call", 3: "outbound call"}
+
+
+@dataclass(frozen=True)
+class ChatDisplay:
+    """How one chat wants values shown."""
+
+    mask_numbers: bool = False
+    zone: tzinfo | None = None  # the chat's time zone (None: UTC)
+
+
+# ---- values --------------------------------------------------------------------------------------
+
+
+def mask_digits(digits: str) -> str:
+    """Keep the first 2 and last 3 digits of a national number: 9812345210 → 98•••••210."""
+    n = len(digits)
+    if n >= 7:
+        return digits[:2] + MASK * (n - 5) + digits[-3:]
+    if n >= 4:
+        return digits[:1] + MASK * (n - 3) + digits[-2:]
+    return MASK * n
+
+
+def _split_country(digits: str, ccode: str | None) -> tuple[str | None, str]:
+    if ccode and ccode.isdigit() and digits.startswith(ccode) and len(digits) > len(ccode) + 4:
+        return ccode, digits[len(ccode) :]
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except phonenumbers.NumberParseException:
+        return None, digits
+    if not number.country_code or not phonenumbers.is_possible_number(number):
+        return None, digits
+    country = str(number.country_code)
+    return country, digits[len(country) :]
+
+
+def show_number(number: str | None, *, ccode: str | None = None, mask: bool = False) -> str:
+    """A callee number as plain text: "+91 9812345210", or masked "+91 98•••••210"."""
+    if not number:
+        return "unknown number"
+    digits = _NON_DIGITS.sub("", number)
+    if not digits:
+        return MASK * len(number) if mask else number
+    country, national = _split_country(digits, ccode)
+    national = mask_digits(national) if mask else national
+    return f"+{country} {national}" if country else national
+
+
+def talk_time(seconds: int | None) -> str:
+    """Seconds as m:ss (h:mm:ss from an hour on)."""
+    total = max(int(seconds or 0), 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def hangup_words(reason: int | None) -> str | None:
+    if reason is None:
+        return None
+    return HANGUP_REASONS.get(reason, f"hang-up reason {reason}")
+
+
+def direction_words(direction: int | None) -> str | None:
+    if direction is None:
+        return None
+    return HANGING_DIRECTIONS.get(direction, f"hang-up side {direction}")
+
+
+def recording_link(url: str | None) -> str | None:
+    """An <a href> to the recording, only for an absolute http(s) URL; None otherwise."""
+    if not url:
+        return None
+    url = url.strip()
+    if any(ord(ch) < 0x20 or ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    # Percent-encode what may not stand in an attribute (quotes, angle brackets), then escape &.
+    safe_url = urllib.parse.quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+    return f'<a href="{esc(safe_url)}">Recording</a>'
+
+
+def _clock(moment: datetime | None, zone: tzinfo | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(zone).strftime("%H:%M:%S") if zone else moment.strftime("%H:%M:%S")
+
+
+def _json_list(raw: str | None) -> list[str]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _names(values: Iterable[str]) -> str:
+    return ", ".join(esc(v) for v in values)
+
+
+# ---- messages ------------------------------------------------------------------------------------
+
+
+def ringing_message(event: RingingEvent, display: ChatDisplay) -> str:
+    """An agent's phone is ringing now: who, which group, which callee, which task, who missed."""
+    group = f" · {esc(event.group_name)}" if event.group_name else ""
+    lines = [f"🔔 <b>Ringing</b>: agent <b>{esc(event.sip_account)}</b>{group}"]
+    callee = f"Callee: {code(show_number(event.called, mask=display.mask_numbers))}"
+    if event.called_info:
+        callee += f" — {esc(event.called_info)}"
+    lines.append(callee)
+    details = []
+    if event.task_id is not None:
+        details.append(f"Task {code(event.task_id)}")
+    when = _clock(event.event_at, display.zone)
+    if when:
+        details.append(f"at {when}")
+    if details:
+        lines.append(" · ".join(details))
+    missed = _json_list(event.no_answer_sip_list)
+    if missed:
+        lines.append(f"Already missed by: {_names(missed)}")
+    return "\n".join(lines)
+
+
+def call_message(record: CallRecord, display: ChatDisplay) -> str:
+    """One call record: callee, agent, answered or not, talk time, how it ended, cost, recording."""
+    kind = CALL_TYPES.get(record.call_type or 0, "call")
+    head = "✅ <b>Answered</b>" if record.answered else "❌ <b>Not answered</b>"
+    number = show_number(record.called, ccode=record.ccode, mask=display.mask_numbers)
+    lines = [f"{head} {esc(kind)} · {code(number)}"]
+    if record.called_info:
+        lines[0] += f" — {esc(record.called_info)}"
+    if record.agent_name or record.agent_account:
+        agent = f"Agent: <b>{esc(record.agent_name or record.agent_account)}</b>"
+        if record.agent_group_name:
+            agent += f" · {esc(record.agent_group_name)}"
+        lines.append(agent)
+    else:
+        lines.append("Agent: none (the call reached no agent)")
+    timing = f"Talk time: {talk_time(record.call_duration)}"
+    started = _clock(record.call_start_at, display.zone)
+    if started:
+        timing += f" · started {started}"
+    lines.append(timing)
+    ended = [
+        w
+        for w in (hangup_words(record.hangup_reason), direction_words(record.hanging_direction))
+        if w
+    ]
+    if ended:
+        lines.append(f"Ended: {esc('; '.join(ended))}")
+    if record.cost is not None:
+        lines.append(f"Cost: {record.cost:.4f} USD")
+    link = recording_link(record.voice_url)
+    if link:
+        lines.append(link)
+    return "\n".join(lines)
+
+
+def digest_message(stats: DigestStats, display: ChatDisplay) -> str:
+    """Call records summed up since the last digest."""
+    since = stats.since.astimezone(display.zone) if display.zone else stats.since
+    until = stats.until.astimezone(display.zone) if display.zone else stats.until
+    day = "" if since.date() == until.date() else f"{since:%d %b} "
+    lines = [f"📊 <b>Calls since {day}{since:%H:%M}</b> (until {until:%H:%M})"]
+    if stats.groups:
+        lines[0] += f" — {_names(stats.groups)}"
+    rate = 100 * stats.answered / stats.calls if stats.calls else 0
+    lines.append(f"Calls: {stats.calls} · answered {stats.answered} ({rate:.0f}%)")
+    if stats.answered:
+        lines.append(f"Average talk time: {talk_time(round(stats.average_talk_s))}")
+    if stats.hangup_reasons:
+        reasons = " · ".join(
+            f"{esc(HANGUP_SHORT.get(r, f'reason {r}') if r is not None else 'unknown')} {n}"
+            for r, n in stats.hangup_reasons
+        )
+        lines.append(f"Top hang-up reasons: {reasons}")
+    if stats.missed_by:
+        missed = ", ".join(f"{esc(agent)} ({n})" for agent, n in stats.missed_by)
+        lines.append(f"Agents who missed most rings: {missed}")
+    return "\n".join(lines)
+
+
+def task_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
+    """The live task card, edited in place until the task is completed or cancelled."""
+    icon = {"completed": "✅", "cancelled": "✖", "submission failed": "⚠"}.get(progress.state, "📋")
+    lines = [f"{icon} <b>Task {code(progress.task_id)}</b> — {esc(progress.state)}"]
+    if progress.remark:
+        lines[0] += f" · {esc(progress.remark)}"
+    total = progress.total
+    share = f" ({100 * progress.called / total:.0f}%)" if total else ""
+    lines.append(f"Called {progress.called} of {total}{share} · remaining {progress.remaining}")
+    counters = [
+        f"answered {progress.answered}" if progress.answered is not None else None,
+        f"transferred {progress.transferred}",
+        f"failed {progress.failed}" if progress.failed is not None else None,
+        f"lost waiting for an agent {progress.lost}" if progress.lost else None,
+    ]
+    lines.append(" · ".join(c for c in counters if c).capitalize())
+    when = _clock(progress.updated_at, display.zone)
+    if progress.final:
+        lines.append(f"Final counters, {when}." if when else "Final counters.")
+    elif when:
+        lines.append(f"Updated {when}; this card updates itself.")
+    return "\n".join(lines)

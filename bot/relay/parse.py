@@ -1,0 +1,343 @@
+"""A stored push (a `PushInbox` row) → the typed rows it stands for.
+
+Pure functions: no database, no clock. The listener has already told a ringing push (a JSON array)
+from a call record (one object); here every field is checked against what the platform documents
+(platform-api.md §4) and the columns can hold, so a push either becomes complete typed rows or one
+`ParseError` with a one-line reason that is kept on the inbox row. Nothing is half-parsed.
+
+Decisions worth knowing:
+- Platform times (`yyyy-MM-dd HH:mm:ss`) are wall times in `PLATFORM_TIMEZONE` (UTC+8 by default);
+  they are stored as aware UTC datetimes. ISO-8601 with an offset is read as it says.
+- A call counts as **answered** when the callee picked up: `answerTime` is present, or, when the
+  platform leaves it out, `callDuration > 0`. (A group call whose customer answered but no agent
+  took the transfer is answered: hangupReason 2 says the rest.)
+- Fields the platform sends that we do not know are kept, as sent, in the row's `extra` JSON.
+- Empty strings count as missing, numbers may come as strings (the platform is loose about both).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from bot.laaffic.models import parse_platform_time
+
+
+class PushKind(StrEnum):
+    """`PushInbox.kind`: how the listener classified the body."""
+
+    RINGING = "ringing"  # a JSON array of agent-ringing events (push P2)
+    CALL = "call"  # one call-record object (push P1)
+
+
+class ParseError(ValueError):
+    """The stored push cannot become typed rows; the message says why, in one line."""
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _to_text(value: Any) -> Any:
+    """Ids and codes arrive as strings or numbers; keep them as the digits sent."""
+    value = _blank_to_none(value)
+    if isinstance(value, bool):
+        return value  # rejected by the str type: true is not an id
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _to_str_list(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list):
+        return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    return value
+
+
+def _to_cost(value: Any) -> Any:
+    value = _blank_to_none(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _text(max_length: int | None) -> Any:
+    bounded = Annotated[str, StringConstraints(max_length=max_length)]
+    return Annotated[bounded | None, BeforeValidator(_to_text)]
+
+
+def _required(max_length: int) -> Any:
+    bounded = Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
+    return Annotated[bounded, BeforeValidator(_to_text)]
+
+
+# Lengths are the columns' (PostgreSQL enforces them; SQLite would not, so they are checked here).
+Text = _text(None)
+Text8, Text32, Text64, Text128 = _text(8), _text(32), _text(64), _text(128)
+Id64, Id128 = _required(64), _required(128)
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+
+
+def _number(kind: type, **bounds: Any) -> Any:
+    """An optional number: blank → None, otherwise within `bounds` (the column's range)."""
+    return Annotated[Annotated[kind, Field(**bounds)] | None, BeforeValidator(_blank_to_none)]
+
+
+OptInt = _number(int, ge=-INT32_MAX - 1, le=INT32_MAX)
+OptBigInt = _number(int, ge=-INT64_MAX - 1, le=INT64_MAX)
+Seconds = _number(int, ge=0, le=INT32_MAX)
+StrList = Annotated[list[str], BeforeValidator(_to_str_list)]
+Cost = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_to_cost)]
+
+
+class _Push(BaseModel):
+    # extra="allow": unknown fields are kept (in `extra`), never a reason to refuse a push.
+    model_config = ConfigDict(populate_by_name=True, extra="allow", str_strip_whitespace=True)
+
+    def unknown_fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class RingingPush(_Push):
+    """One agent-ringing event as pushed (platform-api.md §4.2)."""
+
+    call_id: Id64 = Field(alias="callId")
+    type: OptInt = Field(default=None, alias="type")
+    task_id: OptBigInt = Field(default=None, alias="taskId")
+    called: Text64 = Field(default=None, alias="called")
+    called_info: Text = Field(default=None, alias="calledInfo")
+    seat_group_name: Text128 = Field(default=None, alias="seatGroupName")
+    no_answer_sip_list: StrList = Field(default_factory=list, alias="noAnswerSipList")
+    sip_account: Id128 = Field(alias="sipAccount")
+    callin_event_time: Text32 = Field(default=None, alias="callinEventTime")
+
+
+class CallRecordPush(_Push):
+    """One call-center call record as pushed (platform-api.md §4.1)."""
+
+    call_session_id: Id64 = Field(alias="callSessionId")
+    call_id: Text64 = Field(default=None, alias="callId")
+    called: Text64 = Field(default=None, alias="called")
+    called_info: Text = Field(default=None, alias="calledInfo")
+    caller: Text64 = Field(default=None, alias="caller")
+    ccode: Text8 = Field(default=None, alias="ccode")
+    ccode_name: Text64 = Field(default=None, alias="ccodeName")
+    agent_name: Text128 = Field(default=None, alias="agentName")
+    agent_group_name: Text128 = Field(default=None, alias="agentGroupName")
+    agent_account: Text128 = Field(default=None, alias="agentAccount")
+    call_duration: Seconds = Field(default=None, alias="callDuration")
+    call_type: OptInt = Field(default=None, alias="callType")
+    hangup_code: Text32 = Field(default=None, alias="hangupCode")
+    hangup_reason: OptInt = Field(default=None, alias="hangupReason")
+    hanging_direction: OptInt = Field(default=None, alias="hangingDirection")
+    labels: StrList = Field(default_factory=list, alias="labels")
+    base_cost: Cost = Field(default=None, alias="baseCost")
+    cost: Cost = Field(default=None, alias="cost")
+    remark: Text = Field(default=None, alias="remark")
+    call_start_time: Text32 = Field(default=None, alias="callStartTime")
+    answer_time: Text32 = Field(default=None, alias="answerTime")
+    call_end_time: Text32 = Field(default=None, alias="callEndTime")
+    voice_url: Text = Field(default=None, alias="voiceUrl")
+
+
+@dataclass
+class ParsedRinging:
+    """Column values of one `RingingEvent` (no id, no inbox id, no received_at)."""
+
+    values: dict[str, Any]
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.values["dedupe_key"]
+
+
+@dataclass
+class ParsedCall:
+    """Column values of one `CallRecord` (no id, no inbox id, no received_at)."""
+
+    values: dict[str, Any]
+
+
+@dataclass
+class ParsedPush:
+    kind: PushKind
+    ringing: list[ParsedRinging] = field(default_factory=list)
+    call: ParsedCall | None = None
+
+
+DEDUPE_KEY_MAX = 256
+_NON_DIGITS = re.compile(r"\D+")
+
+
+def parse_push(kind: str, body: str, platform_tz: tzinfo) -> ParsedPush:
+    """The typed rows of one stored push; `ParseError` (one line) when it cannot be read."""
+    try:
+        # "record" is the simulator's word for a call-record push; read it the same way.
+        push_kind = PushKind.CALL if kind == "record" else PushKind(kind)
+    except ValueError:
+        raise ParseError(f"unknown push kind {kind[:20]!r} (expected ringing or call)") from None
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise ParseError(f"the body is not JSON ({exc.msg} at position {exc.pos})") from None
+    if push_kind is PushKind.RINGING:
+        if not isinstance(data, list):
+            raise ParseError(f"a ringing push is a JSON array of events, not {_json_type(data)}")
+        events = []
+        for i, item in enumerate(data, start=1):
+            where = f"event {i} of {len(data)}"
+            if not isinstance(item, dict):
+                raise ParseError(f"{where} is {_json_type(item)}, not an object")
+            events.append(parse_ringing_event(item, platform_tz, where=where))
+        return ParsedPush(push_kind, ringing=events)
+    if not isinstance(data, dict):
+        raise ParseError(f"a call-record push is one JSON object, not {_json_type(data)}")
+    return ParsedPush(push_kind, call=parse_call_record(data, platform_tz))
+
+
+def parse_ringing_event(
+    item: dict[str, Any], platform_tz: tzinfo, *, where: str = "event"
+) -> ParsedRinging:
+    push = _validate(RingingPush, item, where)
+    # The key is built from the fields exactly as pushed (a retry repeats them byte for byte);
+    # a missing part is "" so the UNIQUE constraint still holds (NULLs would defeat it).
+    key = "|".join(
+        _raw_part(item.get(name)) for name in ("callId", "sipAccount", "callinEventTime", "type")
+    )
+    if len(key) > DEDUPE_KEY_MAX:
+        raise ParseError(
+            f"{where}: callId, sipAccount, callinEventTime and type are too long together"
+        )
+    values = {
+        "dedupe_key": key,
+        "call_id": push.call_id,
+        "event_type": push.type,
+        "task_id": push.task_id,
+        "called": push.called,
+        "called_info": push.called_info,
+        "group_name": push.seat_group_name,
+        "sip_account": push.sip_account,
+        "no_answer_sip_list": json.dumps(push.no_answer_sip_list, ensure_ascii=False),
+        "event_at": _time(push.callin_event_time, "callinEventTime", platform_tz, where),
+        "extra": json.dumps(push.unknown_fields(), ensure_ascii=False, default=str),
+    }
+    return ParsedRinging(values)
+
+
+def parse_call_record(item: dict[str, Any], platform_tz: tzinfo) -> ParsedCall:
+    where = "call record"
+    push = _validate(CallRecordPush, item, where)
+    duration = push.call_duration or 0
+    answer_at = _time(push.answer_time, "answerTime", platform_tz, where)
+    values = {
+        "call_session_id": push.call_session_id,
+        "call_id": push.call_id,
+        "called": push.called,
+        "called_digits": _digits(push.called),
+        "called_info": push.called_info,
+        "caller": push.caller,
+        "ccode": push.ccode,
+        "ccode_name": push.ccode_name,
+        "agent_name": push.agent_name,
+        "agent_group_name": push.agent_group_name,
+        "agent_account": push.agent_account,
+        "call_duration": duration,
+        "answered": answer_at is not None or duration > 0,
+        "call_type": push.call_type,
+        "hangup_code": push.hangup_code,
+        "hangup_reason": push.hangup_reason,
+        "hanging_direction": push.hanging_direction,
+        "labels": json.dumps(push.labels, ensure_ascii=False),
+        "base_cost": push.base_cost,
+        "cost": push.cost,
+        "remark": push.remark,
+        "call_start_at": _time(push.call_start_time, "callStartTime", platform_tz, where),
+        "answer_at": answer_at,
+        "call_end_at": _time(push.call_end_time, "callEndTime", platform_tz, where),
+        "voice_url": push.voice_url,
+        "extra": json.dumps(push.unknown_fields(), ensure_ascii=False, default=str),
+    }
+    return ParsedCall(values)
+
+
+def _validate(model: type[_Push], item: dict[str, Any], where: str) -> Any:
+    try:
+        return model.model_validate(item)
+    except ValidationError as exc:
+        raise ParseError(f"{where}: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic's errors as one line: the wire field name, what was wrong, what was sent."""
+    parts = []
+    for error in exc.errors()[:3]:
+        name = ".".join(str(p) for p in error["loc"]) or "body"
+        if error["type"] == "missing":
+            parts.append(f"{name} is missing")
+            continue
+        sent = error.get("input")
+        shown = json.dumps(sent, ensure_ascii=False, default=str)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+        parts.append(f"{name}: {error['msg'][0].lower()}{error['msg'][1:]} (sent {shown})")
+    more = len(exc.errors()) - len(parts)
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def _time(value: str | None, name: str, tz: tzinfo, where: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = parse_platform_time(value, tz)
+    except (ValueError, OverflowError, OSError):
+        raise ParseError(
+            f"{where}: {name} {value[:32]!r} is not a time (expected yyyy-MM-dd HH:mm:ss)"
+        ) from None
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _digits(number: str | None) -> str | None:
+    digits = _NON_DIGITS.sub("", number or "")[:32]
+    return digits or None
+
+
+def _raw_part(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number"

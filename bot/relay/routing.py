@@ -1,0 +1,179 @@
+"""Which chats a ringing event or call record goes to, and whether each chat wants it now.
+
+Routing, for one event:
+- every bound chat with an active route (`GroupRoute`) for the agent group named in the push
+  (`seatGroupName` / `agentGroupName`): the exact name first; only when no route has the exact
+  name, a case-insensitive match (a group renamed in a different case still arrives);
+- for a ringing event with a `taskId`, the chat that submitted that task (`CallTask.chat_id`);
+- for a call record, the chat of the task its call belongs to, when a ringing event of the same
+  `callId` carried the task id (the record itself names no task);
+each chat once. Whether the chat then gets a message depends on its settings (`/notify`, `/mute`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from storage.models import BoundChat, CallRecord, CallTask, GroupRoute, RingingEvent
+
+
+class NotifyCalls(StrEnum):
+    """`BoundChat.notify_calls`: what a chat gets of call records."""
+
+    EACH = "each"  # one message per call record
+    ANSWERED = "answered"  # one message per answered call
+    DIGEST = "digest"  # a digest every DIGEST_INTERVAL (the default)
+    OFF = "off"  # nothing (the records still count in the daily summary)
+
+
+DEFAULT_NOTIFY_CALLS = NotifyCalls.DIGEST
+
+
+def notify_calls_of(chat: BoundChat) -> NotifyCalls:
+    try:
+        return NotifyCalls(chat.notify_calls)
+    except ValueError:
+        return DEFAULT_NOTIFY_CALLS
+
+
+def is_muted(chat: BoundChat, now: datetime) -> bool:
+    return chat.muted_until is not None and chat.muted_until > now
+
+
+def relays_ringing(chat: BoundChat, now: datetime) -> bool:
+    return chat.active and chat.notify_ringing and not is_muted(chat, now)
+
+
+def relays_call(chat: BoundChat, answered: bool, now: datetime) -> bool:
+    """True when this chat gets a message of its own for this call record."""
+    if not chat.active or is_muted(chat, now):
+        return False
+    mode = notify_calls_of(chat)
+    return mode is NotifyCalls.EACH or (mode is NotifyCalls.ANSWERED and answered)
+
+
+class Router:
+    """Routing lookups for one transaction; routes and chats are read once and kept."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._exact: dict[str, list[int]] | None = None
+        self._folded: dict[str, list[int]] = {}
+        self._chats: dict[int, BoundChat | None] = {}
+        self._task_chat: dict[int, int | None] = {}
+
+    def _load_routes(self) -> dict[str, list[int]]:
+        if self._exact is None:
+            rows = self.session.exec(
+                select(GroupRoute.group_name, GroupRoute.chat_id)
+                .where(col(GroupRoute.active).is_(True))
+                .order_by(col(GroupRoute.id))
+            )
+            exact: dict[str, list[int]] = defaultdict(list)
+            folded: dict[str, list[int]] = defaultdict(list)
+            for name, chat_id in rows:
+                exact[name].append(chat_id)
+                folded[name.casefold()].append(chat_id)
+            self._exact, self._folded = dict(exact), dict(folded)
+        return self._exact
+
+    def chats_for_group(self, group_name: str | None) -> list[int]:
+        """Chat ids with an active route for this group name (exact, else case-insensitive)."""
+        if not group_name:
+            return []
+        exact = self._load_routes()
+        return list(exact.get(group_name) or self._folded.get(group_name.casefold(), []))
+
+    def chat(self, chat_id: int) -> BoundChat | None:
+        """The bound, active chat, or None."""
+        if chat_id not in self._chats:
+            chat = self.session.get(BoundChat, chat_id)
+            self._chats[chat_id] = chat if chat is not None and chat.active else None
+        return self._chats[chat_id]
+
+    def chat_for_task(self, task_id: int | None) -> int | None:
+        if task_id is None:
+            return None
+        if task_id not in self._task_chat:
+            task = self.session.get(CallTask, task_id)
+            self._task_chat[task_id] = task.chat_id if task is not None else None
+        return self._task_chat[task_id]
+
+    def task_for_call(self, call_id: str | None) -> int | None:
+        """The task of a call, from a stored ringing event of the same callId that carried it."""
+        if not call_id:
+            return None
+        stmt = (
+            select(RingingEvent.task_id)
+            .where(RingingEvent.call_id == call_id, col(RingingEvent.task_id).is_not(None))
+            .limit(1)
+        )  # ix_ringing_event_call
+        return self.session.exec(stmt).first()
+
+    def _targets(self, chat_ids: list[int]) -> list[BoundChat]:
+        seen: set[int] = set()
+        chats = []
+        for chat_id in chat_ids:
+            if chat_id in seen:
+                continue
+            seen.add(chat_id)
+            chat = self.chat(chat_id)
+            if chat is not None:
+                chats.append(chat)
+        return chats
+
+    def ringing_targets(self, group_name: str | None, task_id: int | None) -> list[BoundChat]:
+        chat_ids = self.chats_for_group(group_name)
+        task_chat = self.chat_for_task(task_id)
+        if task_chat is not None:
+            chat_ids.append(task_chat)
+        return self._targets(chat_ids)
+
+    def call_targets(self, record: CallRecord) -> list[BoundChat]:
+        chat_ids = self.chats_for_group(record.agent_group_name)
+        task_id = self.task_for_call(record.call_id)
+        task_chat = self.chat_for_task(task_id)
+        if task_chat is not None:
+            chat_ids.append(task_chat)
+        return self._targets(chat_ids)
+
+
+@dataclass(frozen=True)
+class UnroutedGroup:
+    """An agent group named in recent pushes that no chat routes (None: pushes naming none)."""
+
+    group_name: str | None
+    ringing_events: int
+    call_records: int
+
+
+def unrouted_groups(session: Session, since: datetime) -> list[UnroutedGroup]:
+    """Groups seen since `since` (by event time, on the indexed columns) with no active route."""
+    ringing = dict(
+        session.exec(
+            select(RingingEvent.group_name, func.count())
+            .where(col(RingingEvent.event_at) >= since)
+            .group_by(RingingEvent.group_name)
+        ).all()
+    )
+    calls = dict(
+        session.exec(
+            select(CallRecord.agent_group_name, func.count())
+            .where(col(CallRecord.call_start_at) >= since)
+            .group_by(CallRecord.agent_group_name)
+        ).all()
+    )
+    router = Router(session)
+    unrouted = []
+    for name in set(ringing) | set(calls):
+        if name and router.chats_for_group(name):
+            continue
+        unrouted.append(UnroutedGroup(name, ringing.get(name, 0), calls.get(name, 0)))
+    unrouted.sort(key=lambda g: (g.group_name is None, -(g.ringing_events + g.call_records)))
+    return unrouted

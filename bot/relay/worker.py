@@ -1,0 +1,522 @@
+"""The relay worker: stored pushes (`PushInbox`) → typed rows → routed messages in the outbox.
+
+Exactly once, across crashes and replicas:
+- A worker *claims* a batch of pending rows by writing its lease (a token unique to this claim and
+  an expiry) on them with a compare-and-set: `UPDATE … WHERE id IN (…) AND status='pending' AND
+  (no lease OR lease expired)`. On PostgreSQL the candidates are picked with `FOR UPDATE SKIP
+  LOCKED`, so replicas never wait on each other's rows. Nothing held in this process's memory
+  decides who owns a row, so several replicas can share the table.
+- It then *relays* the batch in ONE transaction per batch: for each row, first the compare-and-set
+  `status pending → done|failed WHERE lease_owner = <our token>` (a row whose lease expired and was
+  taken over is skipped), then the typed rows (`INSERT … ON CONFLICT DO NOTHING` on their UNIQUE
+  keys, so a platform retry or a second copy adds nothing), then one outbox message per chat that
+  wants it, only for rows that were new. A crash before the commit leaves everything as it was and
+  the lease expires; a crash after it leaves nothing to redo.
+- A row that cannot be parsed is marked failed with the reason (kept, with its body). A row that
+  breaks the transaction is retried on its own; if the database refuses it outright (a value it
+  cannot hold) it is failed with that reason, otherwise it is retried with backoff and failed after
+  MAX_ATTEMPTS, never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
+from sqlmodel import Session, col, select
+
+from bot.metrics import INBOX_DEPTH, PUSHES_DUPLICATE, PUSHES_UNROUTED
+from bot.relay.messages import ChatDisplay, call_message, ringing_message
+from bot.relay.outbox import OutboxKind, enqueue
+from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
+from bot.relay.routing import Router, relays_call, relays_ringing
+from bot.reports.rollups import count_call, count_ringing
+from storage.db import Database
+from storage.models import (
+    BoundChat,
+    CallRecord,
+    InboxStatus,
+    PushInbox,
+    RingingEvent,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+LEASE = timedelta(seconds=30)
+MAX_ATTEMPTS = 5
+IDLE_POLL_S = 0.05  # how often an idle worker looks for new rows (wake() is faster still)
+
+
+@dataclass(frozen=True)
+class ClaimedPush:
+    id: int
+    kind: str
+    body: str
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+
+
+@dataclass
+class BatchOutcome:
+    """What one claim-and-relay cycle did (for logs, metrics and tests)."""
+
+    claimed: int = 0
+    done: int = 0
+    failed: int = 0
+    retried: int = 0
+    lost_lease: int = 0  # claimed, but the lease expired and another worker took the row
+    messages: int = 0
+    duplicates: Counter[str] = field(default_factory=Counter)
+    unrouted: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: BatchOutcome) -> None:
+        for name in ("claimed", "done", "failed", "retried", "lost_lease", "messages"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.duplicates.update(other.duplicates)
+        self.unrouted.update(other.unrouted)
+
+
+def _default_name() -> str:
+    return f"{socket.gethostname()[:24]}/{os.getpid()}/{secrets.token_hex(2)}"
+
+
+def insert_new(
+    session: Session, model: type[Any], rows: list[dict[str, Any]], key: str
+) -> dict[str, int]:
+    """INSERT … ON CONFLICT DO NOTHING for rows in one statement; the new rows' ids by key.
+
+    RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT, and rowcount would
+    not say which rows were new. Both backends; SQLite since 3.35.
+    """
+    if not rows:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__
+    # In key order, so two workers inserting overlapping rows lock them in the same order
+    # (no deadlock on PostgreSQL when a retried push is relayed by both at once).
+    ordered = sorted(rows, key=lambda row: row[key])
+    stmt = (
+        insert(table).values(ordered).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+    )
+    return {k: i for k, i in session.execute(stmt)}
+
+
+class RelayWorker:
+    """Claims and relays stored pushes; `start()` runs it on the loop, `wake()` hurries it."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        platform_tz: tzinfo,
+        default_zone: tzinfo,
+        name: str | None = None,
+        batch_size: int = BATCH_SIZE,
+        lease: timedelta = LEASE,
+        idle_poll_s: float = IDLE_POLL_S,
+    ) -> None:
+        self.database = database
+        self.platform_tz = platform_tz
+        self.default_zone = default_zone
+        self.name = (name or _default_name())[:48]
+        self.batch_size = batch_size
+        self.lease = lease
+        self.idle_poll_s = idle_poll_s
+        self._claims = itertools.count(1)
+        self._zones: dict[str, tzinfo] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
+        # Called after a cycle that relayed something (the app wakes the sender with it).
+        self.on_relayed: list[Callable[[], None]] = []
+
+    # ---- claiming ------------------------------------------------------------------------------
+
+    def claim(self, now: datetime | None = None) -> tuple[str, list[ClaimedPush]]:
+        """Lease up to `batch_size` pending rows; returns the claim's token and the rows won."""
+        now = now or utcnow()
+        token = f"{self.name}:{next(self._claims)}"
+        claimable = and_(
+            PushInbox.status == InboxStatus.PENDING,
+            or_(col(PushInbox.lease_until).is_(None), col(PushInbox.lease_until) < now),
+        )
+        with self.database.session() as session:
+
+            def candidates(limit: int) -> list[int]:
+                stmt = select(PushInbox.id).where(claimable).order_by(col(PushInbox.id))
+                stmt = stmt.limit(limit)
+                if not self.database.is_sqlite:
+                    stmt = stmt.with_for_update(skip_locked=True)
+                return list(session.exec(stmt).all())
+
+            def take(ids: list[int]) -> int:
+                result = session.execute(
+                    update(PushInbox)
+                    .where(col(PushInbox.id).in_(ids), claimable)
+                    .values(
+                        lease_owner=token,
+                        lease_until=now + self.lease,
+                        attempts=PushInbox.attempts + 1,
+                    )
+                )
+                return result.rowcount
+
+            # On SQLite this first read takes no lock; the UPDATE is the compare-and-set.
+            ids = candidates(self.batch_size)
+            if not ids:
+                return token, []
+            won = take(ids)
+            if won < len(ids) and self.database.is_sqlite:
+                # Another worker took some between our read and our write. We hold the write
+                # lock now, so a second read is exact: top the batch up from what is left.
+                more = candidates(self.batch_size - won)
+                if more:
+                    take(more)
+                    ids += more
+            rows = session.exec(
+                select(PushInbox)
+                .where(col(PushInbox.id).in_(ids), PushInbox.lease_owner == token)
+                .order_by(col(PushInbox.id))
+            ).all()
+            return token, [
+                ClaimedPush(r.id, r.kind, r.body, r.received_at, r.attempts, r.error)  # type: ignore[arg-type]
+                for r in rows
+            ]
+
+    # ---- relaying ------------------------------------------------------------------------------
+
+    def relay(
+        self, token: str, pushes: list[ClaimedPush], now: datetime | None = None
+    ) -> BatchOutcome:
+        """Relay claimed rows in one transaction; on a failure, each row on its own."""
+        if not pushes:
+            return BatchOutcome()
+        now = now or utcnow()
+        parsed = {p.id: self._parse(p) for p in pushes}
+        try:
+            with self.database.session() as session:
+                outcome = self._relay_in(session, token, pushes, parsed, now)
+        except Exception as exc:
+            if len(pushes) == 1:
+                return self._after_failure(token, pushes[0], exc, now)
+            log.warning(
+                "relay batch of %d failed (%s); relaying its rows one by one",
+                len(pushes),
+                _first_line(exc),
+            )
+            outcome = BatchOutcome(claimed=len(pushes))
+            for push in pushes:
+                single = self.relay(token, [push], now)
+                single.claimed = 0
+                outcome.add(single)
+            return outcome
+        self._count(outcome)
+        return outcome
+
+    def _parse(self, push: ClaimedPush) -> ParsedPush | ParseError:
+        try:
+            return parse_push(push.kind, push.body, self.platform_tz)
+        except ParseError as exc:
+            return exc
+
+    def _relay_in(
+        self,
+        session: Session,
+        token: str,
+        pushes: list[ClaimedPush],
+        parsed: dict[int, ParsedPush | ParseError],
+        now: datetime,
+    ) -> BatchOutcome:
+        outcome = BatchOutcome(claimed=len(pushes))
+        # 1. The compare-and-set on every row first (it also takes the rows' write locks): rows
+        #    whose lease expired and went to another worker are left alone from here on.
+        readable: list[int] = []
+        for push in pushes:
+            result = parsed[push.id]
+            error = None
+            if isinstance(result, ParseError):
+                error = str(result)
+            elif push.attempts > MAX_ATTEMPTS:
+                last = push.last_error or "unknown error"
+                error = f"gave up after {push.attempts - 1} attempts: {last}"
+            if error is None:
+                readable.append(push.id)
+            elif self._finish(session, token, [push.id], InboxStatus.FAILED, error, now):
+                log.warning("push %s (%s) failed: %s", push.id, push.kind, error)
+                outcome.failed += 1
+            else:
+                outcome.lost_lease += 1
+        done = self._finish(session, token, readable, InboxStatus.DONE, None, now)
+        outcome.done += len(done)
+        outcome.lost_lease += len(readable) - len(done)
+
+        # 2. The typed rows (INSERT … ON CONFLICT DO NOTHING) with their rollups, and
+        # 3. one outbox message per chat that wants it, only for new rows, in the order they came.
+        ringing: list[dict[str, Any]] = []
+        calls: list[dict[str, Any]] = []
+        for push in pushes:
+            result = parsed[push.id]
+            if push.id not in done or not isinstance(result, ParsedPush):
+                continue
+            stamp = {"received_at": push.received_at, "inbox_id": push.id}
+            ringing += [{**event.values, **stamp} for event in result.ringing]
+            if result.call is not None:
+                calls.append({**result.call.values, **stamp})
+        # Ringing events one by one, in the order they came: the rollup of each counts a missed
+        # ring against the events of its call stored before it (bot/reports/rollups.py).
+        router = Router(session)
+        for row in ringing:
+            new = insert_new(session, RingingEvent, [row], "dedupe_key")
+            if not new:
+                outcome.duplicates[PushKind.RINGING] += 1
+                continue
+            event = RingingEvent(id=new[row["dedupe_key"]], **row)
+            count_ringing(session, event)
+            self._relay_ringing(session, router, event, now, outcome)
+        # Call records in one INSERT (their rollups are independent of each other).
+        new_calls = insert_new(session, CallRecord, calls, "call_session_id")
+        for row in calls:
+            record_id = new_calls.pop(row["call_session_id"], None)  # twice in a batch: once
+            if record_id is None:
+                outcome.duplicates[PushKind.CALL] += 1
+                continue
+            record = CallRecord(id=record_id, **row)
+            count_call(session, record)
+            self._relay_call(session, router, record, now, outcome)
+        return outcome
+
+    def _finish(
+        self,
+        session: Session,
+        token: str,
+        push_ids: list[int],
+        status: InboxStatus,
+        error: str | None,
+        now: datetime,
+    ) -> set[int]:
+        """pending → status for the rows still leased to `token`; returns the ids it changed."""
+        if not push_ids:
+            return set()
+        result = session.execute(
+            update(PushInbox)
+            .where(
+                col(PushInbox.id).in_(push_ids),
+                PushInbox.lease_owner == token,
+                PushInbox.status == InboxStatus.PENDING,
+            )
+            .values(status=status, processed_at=now, error=error)
+            .returning(PushInbox.id)
+        )
+        return set(result.scalars())
+
+    def _relay_ringing(
+        self,
+        session: Session,
+        router: Router,
+        event: RingingEvent,
+        now: datetime,
+        outcome: BatchOutcome,
+    ) -> None:
+        targets = router.ringing_targets(event.group_name, event.task_id)
+        if not targets:
+            outcome.unrouted[PushKind.RINGING] += 1
+        for chat in targets:
+            if relays_ringing(chat, now):
+                text = ringing_message(event, self._display(chat))
+                self._enqueue(session, chat, text, OutboxKind.RINGING)
+                outcome.messages += 1
+
+    def _relay_call(
+        self,
+        session: Session,
+        router: Router,
+        record: CallRecord,
+        now: datetime,
+        outcome: BatchOutcome,
+    ) -> None:
+        targets = router.call_targets(record)
+        if not targets:
+            outcome.unrouted[PushKind.CALL] += 1
+        for chat in targets:
+            if relays_call(chat, record.answered, now):
+                text = call_message(record, self._display(chat))
+                self._enqueue(session, chat, text, OutboxKind.CALL)
+                outcome.messages += 1
+
+    def _enqueue(self, session: Session, chat: BoundChat, text: str, kind: OutboxKind) -> None:
+        enqueue(session, chat_id=chat.chat_id, text=text, kind=kind, thread_id=chat.thread_id)
+
+    def _display(self, chat: BoundChat) -> ChatDisplay:
+        return ChatDisplay(mask_numbers=chat.mask_numbers, zone=self._zone(chat.timezone))
+
+    def _zone(self, name: str | None) -> tzinfo:
+        if not name:
+            return self.default_zone
+        if name not in self._zones:
+            try:
+                self._zones[name] = ZoneInfo(name)
+            except (ValueError, KeyError):
+                self._zones[name] = self.default_zone
+        return self._zones[name]
+
+    def _after_failure(
+        self, token: str, push: ClaimedPush, exc: Exception, now: datetime
+    ) -> BatchOutcome:
+        """One row broke its transaction: fail it if the database refuses its values outright,
+        else retry it later (with backoff), failing it after MAX_ATTEMPTS."""
+        reason = _first_line(exc)
+        # DataError/IntegrityError, or a value our own column types refused before sending.
+        refused = isinstance(exc, (DataError, IntegrityError)) or (
+            isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+        )
+        if refused:
+            return self._give_up(token, push, f"the database refused it: {reason}", now)
+        if push.attempts >= MAX_ATTEMPTS:
+            return self._give_up(
+                token, push, f"gave up after {push.attempts} attempts: {reason}", now
+            )
+        return self._retry_later(token, push, reason, now)
+
+    def _give_up(self, token: str, push: ClaimedPush, reason: str, now: datetime) -> BatchOutcome:
+        log.warning("push %s (%s) failed: %s", push.id, push.kind, reason)
+        try:
+            with self.database.session() as session:
+                if self._finish(session, token, [push.id], InboxStatus.FAILED, reason, now):
+                    return BatchOutcome(claimed=1, failed=1)
+        except SQLAlchemyError:
+            log.exception("could not mark push %s failed; its lease will expire", push.id)
+            return BatchOutcome(claimed=1, retried=1)
+        return BatchOutcome(claimed=1, lost_lease=1)
+
+    def _retry_later(
+        self, token: str, push: ClaimedPush, reason: str, now: datetime
+    ) -> BatchOutcome:
+        backoff = timedelta(seconds=min(2 ** (push.attempts - 1), 60))
+        log.warning("push %s: will retry in %s: %s", push.id, backoff, reason)
+        try:
+            with self.database.session() as session:
+                session.execute(
+                    update(PushInbox)
+                    .where(PushInbox.id == push.id, PushInbox.lease_owner == token)
+                    .values(lease_until=now + backoff, error=reason[:2000])
+                )
+        except SQLAlchemyError:
+            log.exception("could not note the failure of push %s; its lease will expire", push.id)
+        return BatchOutcome(claimed=1, retried=1)
+
+    def _count(self, outcome: BatchOutcome) -> None:
+        """Metrics only for what was committed."""
+        for kind, n in outcome.duplicates.items():
+            PUSHES_DUPLICATE.labels(kind=str(kind)).inc(n)
+        for kind, n in outcome.unrouted.items():
+            PUSHES_UNROUTED.labels(kind=str(kind)).inc(n)
+
+    def pending_count(self) -> int:
+        with self.database.session() as session:
+            stmt = (
+                select(func.count())
+                .select_from(PushInbox)
+                .where(PushInbox.status == InboxStatus.PENDING)
+            )
+            return int(session.exec(stmt).one())
+
+    def run_once(self) -> BatchOutcome:
+        """Claim one batch and relay it (blocking; the loop runs it in a thread)."""
+        token, pushes = self.claim()
+        outcome = self.relay(token, pushes)
+        if pushes:
+            INBOX_DEPTH.set(self.pending_count())
+            log.debug("relayed %s", outcome)
+        return outcome
+
+    # ---- running on the loop -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def wake(self) -> None:
+        """Tell the worker new rows were committed (safe from any thread, a no-op when stopped)."""
+        loop, event = self._loop, self._wake
+        if loop is None or event is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        INBOX_DEPTH.set(await asyncio.to_thread(self.pending_count))
+        self._task = asyncio.create_task(self._run(), name="relay-worker")
+        log.info("relay worker %s started", self.name)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        task, self._task = self._task, None
+        if self._wake is not None:
+            self._wake.set()
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, timeout=15)
+            except TimeoutError:
+                log.error("relay worker did not stop in time; its leases will expire")
+        self._loop = None
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        failures = 0
+        while not self._stopping:
+            self._wake.clear()  # before the cycle: a wake() during it makes the next wait short
+            try:
+                outcome = await asyncio.to_thread(self.run_once)
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("relay cycle failed (%d in a row); trying again", failures)
+                await asyncio.sleep(min(0.5 * 2 ** (failures - 1), 10))
+                continue
+            finally:
+                self.last_cycle_at = time.monotonic()
+            if outcome.claimed:
+                for hook in self.on_relayed:
+                    hook()
+                continue  # there may be more
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
+            except TimeoutError:
+                pass
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:500]
