@@ -196,6 +196,7 @@ class BotService:
         # The only way relayed messages leave; it shares the application's bot and rate limiter.
         self.sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
         await self.sender.start()
+        application.bot_data["sender"] = self.sender
         self.relay.on_relayed.append(self.sender.wake)
 
         listener = create_listener_app(self.runtime, application, push_token=push_token)

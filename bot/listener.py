@@ -8,12 +8,14 @@ the platform: the relay worker takes the stored pushes from there.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -25,6 +27,7 @@ from bot import __version__
 from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_RECEIVED, PUSHES_REJECTED, render_metrics
 from bot.relay.ingest import InboxUnavailable, InboxWriter
 from bot.relay.push_shapes import PushKind, PushRejected, RejectReason, check_push
+from bot.status import queue_state
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+READY_MAX_LAG_S = 60
+READY_TELEGRAM_CACHE_S = 15.0
 MAX_BODY_BYTES = 1024 * 1024
 
 _RECEIVED = {kind: PUSHES_RECEIVED.labels(kind.value) for kind in PushKind}
@@ -166,6 +171,53 @@ def create_listener_app(
         }
         return JSONResponse(body, status_code=200 if database_ok else 503)
 
+    telegram_seen: dict[str, float] = {}
+
+    async def telegram_answers() -> bool:
+        """getMe at most every READY_TELEGRAM_CACHE_S; a probe must not flood Telegram."""
+        now = time.monotonic()
+        if now - telegram_seen.get("at", -1e9) < READY_TELEGRAM_CACHE_S:
+            return telegram_seen["ok"] == 1.0
+        ok = False
+        if application is not None:
+            try:
+                await asyncio.wait_for(application.bot.get_me(), timeout=5)
+                ok = True
+            except Exception as exc:
+                log.info("readyz: Telegram does not answer: %s", exc)
+        telegram_seen.update(at=now, ok=1.0 if ok else 0.0)
+        return ok
+
+    async def readyz(_: Request) -> Response:
+        """Ready: Telegram answers, the relay worker and the sender run, relay lag is small."""
+        problems: list[str] = []
+        if not await telegram_answers():
+            problems.append("Telegram does not answer getMe")
+        bot_data = application.bot_data if application is not None else {}
+        relay, sender = bot_data.get("relay"), bot_data.get("sender")
+        if relay is None or not relay.running:
+            problems.append("the relay worker is not running")
+        elif relay.last_cycle_at is not None and time.monotonic() - relay.last_cycle_at > 60:
+            problems.append("the relay worker has not finished a cycle for over 60 s")
+        if sender is None or not sender.running:
+            problems.append("the sender is not running")
+        now = datetime.now(UTC)
+        try:
+            state = await runtime.database.run(lambda s: queue_state(s, now))
+            lag = state.relay_lag_s(now)
+        except Exception as exc:
+            problems.append(f"the database does not answer ({type(exc).__name__})")
+            lag = None
+        if lag is not None and lag > READY_MAX_LAG_S:
+            problems.append(f"relay lag is {lag:.0f} s (over {READY_MAX_LAG_S} s)")
+        body = {
+            "status": "ready" if not problems else "not ready",
+            "problems": problems,
+            "relay_lag_s": None if lag is None else round(lag, 1),
+            "version": __version__,
+        }
+        return JSONResponse(body, status_code=503 if problems else 200)
+
     async def telegram_update(request: Request) -> Response:
         secret = runtime.settings.telegram_webhook_secret
         expected = secret.get_secret_value() if secret else ""
@@ -194,6 +246,7 @@ def create_listener_app(
         # Pushes first: they are nearly all the traffic. A trailing slash (as a console address
         # may be typed) reaches the same route rather than a redirect the platform won't follow.
         Route("/push/{token}", push_any, methods=["POST"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/push/{token}/", push_any, methods=["POST"]),
         Route("/push/{token}/ringing", push_ringing, methods=["POST"]),
         Route("/push/{token}/ringing/", push_ringing, methods=["POST"]),

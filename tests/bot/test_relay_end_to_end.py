@@ -70,3 +70,18 @@ async def test_a_submitted_task_rings_reports_and_ends_in_the_chat(fast_bot: Bot
     texts = "\n".join(c.text or "" for c in bot.telegram.sent if c.seq > mark and c.ok)
     assert texts.count("Ringing") >= 1
     assert not [c for c in bot.telegram.sent if c.status == 429]
+
+
+async def test_readyz_says_ready_and_names_what_is_missing(bot: BotHarness) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=bot.service.listener_url) as http:
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert ready.json()["status"] == "ready" and ready.json()["problems"] == []
+        await bot.service.sender.stop()
+        not_ready = await http.get("/readyz")
+        assert not_ready.status_code == 503
+        assert "the sender is not running" in not_ready.json()["problems"]
+        health = await http.get("/healthz")
+        assert health.status_code == 200  # alive, only not ready
