@@ -172,7 +172,51 @@ async def _check_telegram(settings: Settings) -> CheckResult:
     return CheckResult("telegram", True, f"@{me.username} answers getMe ({privacy})")
 
 
-CHECKS: tuple[Callable, ...] = (_check_config, _check_database, _check_platform, _check_telegram)
+async def _check_public_url(settings: Settings) -> CheckResult:
+    """The push address from outside: PUBLIC_URL/healthz must answer, or the platform's pushes
+    cannot arrive. Skipped (✓ with a note) when PUBLIC_URL is unset."""
+    import httpx
+
+    if not settings.public_url:
+        return CheckResult(
+            "push address",
+            True,
+            "PUBLIC_URL is not set, so the public address was not checked; set it to the "
+            "https root the platform pushes to",
+        )
+    url = f"{settings.public_url}/healthz"
+    try:
+        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as http:
+            answer = await http.get(url)
+    except httpx.HTTPError as exc:
+        return CheckResult(
+            "push address",
+            False,
+            f"{url} could not be reached ({type(exc).__name__}): check DNS, the reverse proxy "
+            f"and that ccbot run is up",
+        )
+    if answer.status_code != 200:
+        return CheckResult(
+            "push address",
+            False,
+            f"{url} answered HTTP {answer.status_code}, not 200: check the reverse proxy "
+            f"forwards to LISTEN_PORT {settings.listen_port}",
+        )
+    return CheckResult(
+        "push address",
+        True,
+        f"{settings.public_url} answers; set the platform's push address to "
+        f"{settings.public_url}/push/<PUSH_TOKEN>",
+    )
+
+
+CHECKS: tuple[Callable, ...] = (
+    _check_config,
+    _check_database,
+    _check_platform,
+    _check_telegram,
+    _check_public_url,
+)
 
 
 async def run_checks(settings: Settings, out=None) -> int:  # noqa: ANN001

@@ -21,7 +21,24 @@ async def test_check_passes_when_everything_answers(fake_telegram, simulator, tm
     code = await run_checks(make_settings(fake_telegram, simulator, url), out)
     text = out.getvalue()
     assert code == 0, text
-    assert text.count("✓") == 4 and "@ccbot_test_bot" in text
+    assert text.count("✓") == 5 and "@ccbot_test_bot" in text
+    assert "PUBLIC_URL is not set" in text
+
+
+async def test_check_reaches_the_public_push_address_when_it_is_set(bot, tmp_path) -> None:
+    """PUBLIC_URL pointing at the running listener is ✓; one where nothing listens is ✗."""
+    settings = bot.service.settings.model_copy(update={"public_url": bot.service.listener_url})
+    out = io.StringIO()
+    await run_checks(settings, out)
+    assert f"✓ push address: {bot.service.listener_url} answers" in out.getvalue()
+    settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{_free_port()}"})
+    out = io.StringIO()
+    code = await run_checks(settings, out)
+    assert (
+        code == 1
+        and "✗ push address" in out.getvalue()
+        and "could not be reached" in out.getvalue()
+    )
 
 
 async def test_check_names_each_failure_and_never_the_secret(
