@@ -385,7 +385,8 @@ class JsonFormatter(logging.Formatter):
 _OURS = "ccbot_handler"
 # Libraries whose INFO lines are one per HTTP request (httpx: every Bot API call, a long poll every
 # few seconds) or start-up chatter; they speak at DEBUG, and always at WARNING and above.
-_CHATTY = ("httpx", "httpcore", "alembic.runtime.plugins")
+# Below DEBUG these only repeat what our own lines say (a request, a job run every few seconds).
+_CHATTY = ("httpx", "httpcore", "alembic.runtime.plugins", "apscheduler.executors.default")
 
 
 def _log_uncaught(

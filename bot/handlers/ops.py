@@ -44,7 +44,10 @@ async def status(req: Request) -> None:
     ]
     last = getattr(runtime.client, "last_error", None)
     if last is not None:
-        lines.append(f"Last platform error: {esc(last)}")
+        lines.append(
+            f"Last platform error: {esc(last.endpoint)}, code {esc(last.code)}, "
+            f"{_ago(last.at, now)}: {esc(last.sentence)}"
+        )
     else:
         lines.append("Last platform error: none since start")
     await req.reply("\n".join(lines))

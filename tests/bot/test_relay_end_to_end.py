@@ -85,3 +85,20 @@ async def test_readyz_says_ready_and_names_what_is_missing(bot: BotHarness) -> N
         assert "the sender is not running" in not_ready.json()["problems"]
         health = await http.get("/healthz")
         assert health.status_code == 200  # alive, only not ready
+
+
+async def test_status_tells_admins_the_replica_queues_and_last_platform_error(
+    bot: BotHarness,
+) -> None:
+    from tests.bot.conftest import ADMIN, OPERATOR
+
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Team-Dup")
+    await bot.say(GROUP, OPERATOR, "/newgroup Team-Dup")  # the platform refuses it: -20
+    reply = await bot.say(GROUP, ADMIN, "/status")
+    text = reply.result["text"]
+    assert bot.service.presence.replica_id in text and "scheduler leader" in text
+    assert "Pushes waiting to be relayed: 0" in text and "relay lag 0:00" in text
+    assert "Last platform error: seatGroup/addGroup, code -20" in text and "already exists" in text
+    refused = await bot.say(GROUP, OPERATOR, "/status")
+    assert "admin" in refused.text
