@@ -36,6 +36,7 @@ from bot.handlers import catalogue
 from bot.handlers.args import command_args
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import AgentGroup
+from bot.logs import bind_log_context, reset_log_context
 from bot.render import esc
 from bot.runtime import Runtime
 from bot.send import edit_text, send_text
@@ -270,6 +271,7 @@ def render_error(exc: UserFacingError) -> tuple[str, str]:
 async def run_guarded(req: Request, name: str, fn: Handler) -> None:
     """Run a handler; what goes wrong becomes one sentence for the user (escaped here)."""
     token = current_actor.set(Actor(user_id=req.user_id, chat_id=req.chat_id, command=name))
+    log_token = bind_log_context(chat_id=req.chat_id, user_id=req.user_id, command=name)
     try:
         await fn(req)
     except UserFacingError as exc:
@@ -286,6 +288,7 @@ async def run_guarded(req: Request, name: str, fn: Handler) -> None:
         )
         await _answer(req, text, esc(text))
     finally:
+        reset_log_context(log_token)
         current_actor.reset(token)
 
 
