@@ -206,13 +206,13 @@ async def calls(req: Request) -> None:
         start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
         outcome = f"answered, {duration(r.call_duration)}" if r.answered else "not answered"
         reason = hangup_reason(r.hangup_reason)
-        if r.hangup_reason is not None and reason != outcome:
+        if r.hangup_reason is not None and not (r.hangup_reason == 0 and not r.answered):
             outcome += f" · {reason}"
         who = hung_up_by(r.hanging_direction)
         lines.append(
             f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name)} · "
             f"{esc(r.agent_name or 'no agent')} · {esc(outcome)}"
-            + (f" (hung up by {esc(who)})" if who else "")
+            + (f" · {esc(who)}" if who else "")
         )
     if len(found) == CALLS_SHOWN:
         lines.append(f"Only the newest {CALLS_SHOWN} are shown.")

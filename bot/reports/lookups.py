@@ -68,7 +68,7 @@ EXPORT_COLUMNS = (
     "answered",
     "talk seconds",
     "how it ended",
-    "hung up by",
+    "who ended it",
     "SIP code",
     "cost (USD)",
     "labels",

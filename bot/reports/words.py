@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-HANGUP_REASONS: dict[int, str] = {
-    0: "not answered",
-    1: "answered, then hung up",
-    2: "hung up while an agent's phone was ringing",
-    3: "hung up after being transferred to an agent",
-    4: "call failed",
-    5: "no service on the callee's network",
-    6: "callee out of the service area",
-    7: "callee busy",
-    8: "inbound call not answered",
-    9: "inbound call hung up",
-}
+from bot.relay.messages import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_SHORT
 
-HANGING_DIRECTIONS: dict[int, str] = {0: "the customer", 1: "the agent", 3: "the system"}
+__all__ = [
+    "CALL_TYPES",
+    "HANGING_DIRECTIONS",
+    "HANGUP_REASONS",
+    "duration",
+    "hangup_reason",
+    "hung_up_by",
+]
 
-CALL_TYPES: dict[int, str] = {1: "group call to agents", 2: "inbound", 3: "outbound"}
+# One wording for the platform's codes: the relay's messages define it, summaries and /calls use
+# the short forms of the same table.
+HANGUP_REASONS = HANGUP_SHORT
 
 
 def hangup_reason(code: int | None) -> str:
@@ -27,7 +25,8 @@ def hangup_reason(code: int | None) -> str:
 
 
 def hung_up_by(code: int | None) -> str | None:
-    return None if code is None else HANGING_DIRECTIONS.get(code, f"party {code}")
+    """Who ended the call, as a sentence ("the customer hung up"); None when not given."""
+    return None if code is None else HANGING_DIRECTIONS.get(code, f"hang-up side {code}")
 
 
 def duration(seconds: float | None) -> str:
