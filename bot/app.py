@@ -21,7 +21,7 @@ from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
 from bot.relay import digest, task_card
-from bot.relay.pacing import TelegramRateLimiter
+from bot.relay.pacing import FloodLimits, TelegramRateLimiter
 from bot.relay.sender import Sender
 from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
@@ -33,7 +33,7 @@ from storage.migrate import upgrade
 log = logging.getLogger(__name__)
 
 
-def build_application(runtime: Runtime) -> Application:
+def build_application(runtime: Runtime, flood_limits: FloodLimits | None = None) -> Application:
     settings = runtime.settings
     assert settings.telegram_bot_token is not None
     api = settings.telegram_api_url
@@ -50,7 +50,7 @@ def build_application(runtime: Runtime) -> Application:
             )
         )
         # One budget for handler replies and the outbox sender (replies first): bot/relay/pacing.py
-        .rate_limiter(TelegramRateLimiter(reply_retries=3))
+        .rate_limiter(TelegramRateLimiter(flood_limits, reply_retries=3))
         # Updates are handled at once, in order only where it matters (bot/updates.py). Shared
         # state lives in the database, which is what makes a double-tapped Submit create one task
         # even across replicas.
@@ -85,7 +85,14 @@ async def _log_unhandled(update: object, context: ContextTypes.DEFAULT_TYPE) -> 
 class BotService:
     """Starts and stops everything `ccbot run` (or `sandbox`) runs; tests drive it directly."""
 
-    def __init__(self, settings: Settings, *, sandbox: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sandbox: bool = False,
+        flood_limits: FloodLimits | None = None,  # tests shrink Telegram's windows
+    ) -> None:
+        self.flood_limits = flood_limits
         self.settings = settings
         self.sandbox = sandbox
         self.runtime: Runtime | None = None
@@ -154,7 +161,7 @@ class BotService:
             simulator=self._simulator,
             presence=self.presence,
         )
-        self.application = application = build_application(self.runtime)
+        self.application = application = build_application(self.runtime, self.flood_limits)
 
         await application.initialize()
         me = application.bot.bot

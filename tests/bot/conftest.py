@@ -121,6 +121,23 @@ async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHa
 
 
 @pytest.fixture
+async def chatty_bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHarness]:
+    """The bot with Telegram's flood windows shrunk 20x, for tests that send dozens of commands
+    to one group (the real limit, 20 messages a minute, would make them wait minutes)."""
+    from bot.relay.pacing import FloodLimits
+
+    service = BotService(
+        make_settings(fake_telegram, simulator, bot_database_url),
+        flood_limits=FloodLimits().scaled(0.05),
+    )
+    await service.start()
+    try:
+        yield BotHarness(service, fake_telegram, simulator)
+    finally:
+        await service.stop()
+
+
+@pytest.fixture
 async def fast_bot(fake_telegram, start_simulator, bot_database_url) -> AsyncIterator[BotHarness]:
     """The bot against a simulator that finishes tasks in well under a second."""
     platform = start_simulator(speed=5000, answer_rate=0.5)

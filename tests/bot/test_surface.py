@@ -66,8 +66,9 @@ def _rendered(call: Any) -> tuple[str, list[dict[str, Any]]]:
 
 
 async def test_every_command_shows_hostile_arguments_literally_and_links_nothing(
-    bot: BotHarness,
+    chatty_bot: BotHarness,
 ) -> None:
+    bot = chatty_bot
     assert set(HOSTILE) == {c.name for c in COMMANDS}  # a new command gets a line here
     await bot.bind()
     for name, (text, echoed) in HOSTILE.items():

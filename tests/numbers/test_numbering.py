@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import phonenumbers
 import pytest
@@ -90,15 +89,20 @@ def test_international_numbers_without_a_default_country_code_agree() -> None:
                 assert normaliser.normalise(text)[0] == _reference(text, None), text
 
 
-def test_checking_is_fast_without_parse_per_row() -> None:
+def test_checking_never_calls_phonenumbers_parse_per_row(monkeypatch) -> None:
+    """The speed comes from precompiled number plans, not phonenumbers.parse per row (its time
+    is measured in bench/numbers_pipeline.py; a test only checks the mechanism)."""
+    import phonenumbers
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("phonenumbers.parse was called for a row")
+
     normaliser = NumberNormaliser(91)
-    numbers = [float(91_98_0000_0000 + i * 997) for i in range(100_000)]
-    started = time.perf_counter()
+    monkeypatch.setattr(phonenumbers, "parse", refuse)
+    monkeypatch.setattr(phonenumbers, "is_valid_number", refuse)
+    numbers = [float(91_98_0000_0000 + i * 997) for i in range(10_000)]
     results = [normaliser.check(number) for number in numbers]  # what the pipeline calls
-    elapsed = time.perf_counter() - started
     assert all(digits for digits, _, _ in results)
-    # phonenumbers.parse + is_valid_number takes 2-4 s here; generous for a loaded machine.
-    assert elapsed < 1.5
 
 
 @pytest.mark.parametrize(
