@@ -1,9 +1,14 @@
 """The embedded HTTP listener: the platform's pushes, health, metrics, Telegram webhook updates.
 
-The push routes (DESIGN.md, "HTTP listener") check the token, read at most 1 MiB, check the body's
-shape without touching the database (bot/relay/push_shapes.py), and answer 200 only once the push
-is committed to `push_inbox` (bot/relay/ingest.py, group commits). They never wait on Telegram or
-the platform: the relay worker takes the stored pushes from there.
+The push addresses (DESIGN.md, "HTTP listener") check the token, read at most 1 MiB, check the
+body's shape without touching the database (bot/relay/push_shapes.py), and answer 200 only once
+the push is committed to `push_inbox` (bot/relay/ingest.py, group commits). They never wait on
+Telegram or the platform: the relay worker takes the stored pushes from there.
+
+Pushes are nearly all of the listener's traffic and every one of them costs a commit, so
+`/push/...` is served by a small plain-ASGI endpoint in front of the Starlette app (which serves
+everything else): Starlette's routing, middleware and request/response objects would cost about
+as much CPU per push as storing it (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -14,17 +19,18 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from bot import __version__
-from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_RECEIVED, PUSHES_REJECTED, render_metrics
+from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_REJECTED, render_metrics
 from bot.relay.ingest import InboxUnavailable, InboxWriter
 from bot.relay.push_shapes import PushKind, PushRejected, RejectReason, check_push
 from bot.status import queue_state
@@ -40,36 +46,183 @@ READY_MAX_LAG_S = 60
 READY_TELEGRAM_CACHE_S = 15.0
 MAX_BODY_BYTES = 1024 * 1024
 
-_RECEIVED = {kind: PUSHES_RECEIVED.labels(kind.value) for kind in PushKind}
 _REJECTED = {reason: PUSHES_REJECTED.labels(reason.value) for reason in RejectReason}
-_STORED = b'{"status":"stored"}'
+_ADDRESS_KINDS: dict[str, PushKind | None] = {
+    "": None,
+    "ringing": PushKind.RINGING,
+    "calls": PushKind.CALL,
+}
 _NOT_STORED = (
     "The push could not be stored just now (the database did not take it), so it was not "
     "accepted: send it again."
 )
+_TOO_LARGE = f"The body is over {MAX_BODY_BYTES // 1024 // 1024} MiB; a push is far smaller."
+_JSON = (b"content-type", b"application/json")
+_STORED = b'{"status":"stored"}'
+_STORED_START = {
+    "type": "http.response.start",
+    "status": 200,
+    "headers": [_JSON, (b"content-length", str(len(_STORED)).encode())],
+}
+_STORED_BODY = {"type": "http.response.body", "body": _STORED}
 
 
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
-    """The body, or None as soon as it grows past `limit` (the rest is never read: a chunked
-    body has no length to check first). Raises ClientDisconnect if the sender goes away."""
+class _Disconnected(Exception):
+    """The sender went away before its body was complete."""
+
+
+async def read_capped(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None as soon as it grows past `limit` (the rest is never read: a
+    chunked body has no length to check first)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _too_large() -> Response:
-    _REJECTED[RejectReason.TOO_LARGE].inc()
-    # Closing the connection stops the sender from streaming the rest at us.
-    return JSONResponse(
-        {"error": f"The body is over {MAX_BODY_BYTES // 1024 // 1024} MiB; a push is far smaller."},
-        status_code=413,
-        headers={"connection": "close"},
+async def _answer(
+    send: Send, status: int, body: bytes, content_type: bytes, extra: list[Any] | None = None
+) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + (extra or [])}
     )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _error(send: Send, status: int, message: str, extra: list[Any] | None = None) -> None:
+    body = json.dumps({"error": message}, ensure_ascii=False).encode()
+    await _answer(send, status, body, b"application/json", extra)
+
+
+class PushEndpoint:
+    """`POST /push/{token}`, `/push/{token}/ringing`, `/push/{token}/calls` (a trailing slash
+    too, as a console address may be typed: a redirect is not something the platform follows)."""
+
+    def __init__(
+        self,
+        push_token: str | None,
+        writer: InboxWriter,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
+        self._token = (push_token or "").encode()
+        self._writer = writer
+        # Wakes the relay worker: a ringing phone is news now, not at the worker's next poll.
+        self._on_stored = on_stored
+
+    def token_ok(self, given: str) -> bool:
+        # Constant time: the token is the only protection the pushes have.
+        return bool(self._token) and hmac.compare_digest(
+            given.encode("utf-8", "surrogatepass"), self._token
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived = time.perf_counter()
+        token, _, tail = scope["path"][len("/push/") :].partition("/")
+        if tail.endswith("/"):
+            tail = tail[:-1]
+        if tail not in _ADDRESS_KINDS or not token:
+            await _answer(send, 404, b"Not Found", b"text/plain; charset=utf-8")
+            return
+        if scope["method"] != "POST":
+            await _answer(
+                send,
+                405,
+                b"Method Not Allowed",
+                b"text/plain; charset=utf-8",
+                [(b"allow", b"POST")],
+            )
+            return
+        if not self.token_ok(token):
+            _REJECTED[RejectReason.BAD_TOKEN].inc()
+            await _answer(send, 404, b"Not Found", b"text/plain; charset=utf-8")  # as any path
+            return
+        declared = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = value
+            elif name == b"content-type":
+                content_type = value.decode("latin-1").replace("\x00", "")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await self._too_large(send)
+            return
+        try:
+            raw = await read_capped(receive)
+        except _Disconnected:
+            return  # nobody is left to read an answer
+        if raw is None:
+            await self._too_large(send)
+            return
+        address = f"/push/{{PUSH_TOKEN}}{'/' + tail if tail else ''}"  # never the token itself
+        try:
+            accepted = check_push(raw, _ADDRESS_KINDS[tail])
+        except PushRejected as rejected:
+            _REJECTED[rejected.reason].inc()
+            log.info("refused a push on %s: %s", address, rejected.message)
+            await self._keep_dead_letter(address, rejected.message, content_type, raw)
+            await _error(send, 400, rejected.message)
+            return
+        except Exception:  # a bug in the check must not lose the body nor answer 500
+            log.exception("could not check a push on %s", address)
+            await self._keep_dead_letter(
+                address, "internal error while checking", content_type, raw
+            )
+            await _error(send, 503, _NOT_STORED)
+            return
+        try:
+            await self._writer.store_push(accepted.kind, accepted.text)
+        except InboxUnavailable:
+            await _error(send, 503, _NOT_STORED)
+            return
+        PUSH_COMMIT_SECONDS.observe(time.perf_counter() - arrived)
+        if self._on_stored is not None:
+            self._on_stored()
+        await send(_STORED_START)
+        await send(_STORED_BODY)
+
+    async def _too_large(self, send: Send) -> None:
+        _REJECTED[RejectReason.TOO_LARGE].inc()
+        # Closing the connection stops the sender from streaming the rest at us.
+        await _error(send, 413, _TOO_LARGE, [(b"connection", b"close")])
+
+    async def _keep_dead_letter(
+        self, address: str, reason: str, content_type: str | None, raw: bytes
+    ) -> None:
+        try:
+            await self._writer.store_dead_letter(
+                path=address, reason=reason, content_type=content_type, body=raw
+            )
+        except InboxUnavailable as exc:
+            log.warning("could not keep a refused push body: %s", exc)
+
+
+class ListenerApp:
+    """`/push/...` to the push endpoint, everything else (and the lifespan) to Starlette."""
+
+    def __init__(self, pushes: PushEndpoint, app: Starlette) -> None:
+        self.pushes = pushes
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/push/"):
+            try:
+                await self.pushes(scope, receive, send)
+            except Exception:  # never reached by any input we know of; the sender may retry
+                log.exception("the push endpoint failed")
+                with contextlib.suppress(Exception):
+                    await _error(send, 503, _NOT_STORED)
+            return
+        await self.app(scope, receive, send)
 
 
 def create_listener_app(
@@ -78,7 +231,7 @@ def create_listener_app(
     *,
     push_token: str | None = None,
     inbox: InboxWriter | None = None,
-) -> Starlette:
+) -> ListenerApp:
     """The listener. `push_token` defaults to PUSH_TOKEN; `inbox` (started and stopped with the
     app) defaults to a writer on DATABASE_URL."""
     started = time.monotonic()
@@ -88,74 +241,12 @@ def create_listener_app(
         log.warning("PUSH_TOKEN is not set: every push will be answered 404")
     elif "/" in push_token:
         log.warning("PUSH_TOKEN contains '/': no push address can match it, choose another token")
-    expected_token = (push_token or "").encode()
     writer = inbox if inbox is not None else InboxWriter(runtime.settings.database_url)
 
-    def token_ok(given: str) -> bool:
-        # Constant time: the token is the only protection the pushes have.
-        return bool(expected_token) and hmac.compare_digest(
-            given.encode("utf-8", "surrogatepass"), expected_token
-        )
-
-    async def push(request: Request, address_kind: PushKind | None, suffix: str) -> Response:
-        arrived = time.perf_counter()
-        if not token_ok(request.path_params["token"]):
-            _REJECTED[RejectReason.BAD_TOKEN].inc()
-            return PlainTextResponse("Not Found", status_code=404)  # as for any unknown path
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _too_large()
-        try:
-            raw = await read_capped(request)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is left to read an answer
-        if raw is None:
-            return _too_large()
-        path = f"/push/{{PUSH_TOKEN}}{suffix}"  # the token itself is never stored
-        content_type = request.headers.get("content-type")
-        try:
-            accepted = check_push(raw, address_kind)
-        except PushRejected as rejected:
-            _REJECTED[rejected.reason].inc()
-            log.info("refused a push on %s: %s", path, rejected.message)
-            await keep_dead_letter(path, rejected.message, content_type, raw)
-            return JSONResponse({"error": rejected.message}, status_code=400)
-        except Exception:  # a bug in the check must not lose the body nor answer 500
-            log.exception("could not check a push on %s", path)
-            await keep_dead_letter(path, "internal error while checking", content_type, raw)
-            return JSONResponse({"error": _NOT_STORED}, status_code=503)
-        try:
-            await writer.store_push(accepted.kind, accepted.text)
-        except InboxUnavailable:
-            return JSONResponse({"error": _NOT_STORED}, status_code=503)
-        _RECEIVED[accepted.kind].inc()
-        PUSH_COMMIT_SECONDS.observe(time.perf_counter() - arrived)
+    def wake_relay() -> None:
         relay = application.bot_data.get("relay") if application is not None else None
         if relay is not None:
-            relay.wake()  # a ringing phone is news now, not at the worker's next poll
-        return Response(_STORED, media_type="application/json")
-
-    async def keep_dead_letter(
-        path: str, reason: str, content_type: str | None, raw: bytes
-    ) -> None:
-        try:
-            await writer.store_dead_letter(
-                path=path,
-                reason=reason,
-                content_type=content_type.replace("\x00", "") if content_type else None,
-                body=raw,
-            )
-        except InboxUnavailable as exc:
-            log.warning("could not keep a refused push body: %s", exc)
-
-    async def push_any(request: Request) -> Response:
-        return await push(request, None, "")
-
-    async def push_ringing(request: Request) -> Response:
-        return await push(request, PushKind.RINGING, "/ringing")
-
-    async def push_calls(request: Request) -> Response:
-        return await push(request, PushKind.CALL, "/calls")
+            relay.wake()
 
     async def metrics(_: Request) -> Response:
         body, content_type = render_metrics()
@@ -243,15 +334,7 @@ def create_listener_app(
         return Response(status_code=200)
 
     routes = [
-        # Pushes first: they are nearly all the traffic. A trailing slash (as a console address
-        # may be typed) reaches the same route rather than a redirect the platform won't follow.
-        Route("/push/{token}", push_any, methods=["POST"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/push/{token}/", push_any, methods=["POST"]),
-        Route("/push/{token}/ringing", push_ringing, methods=["POST"]),
-        Route("/push/{token}/ringing/", push_ringing, methods=["POST"]),
-        Route("/push/{token}/calls", push_calls, methods=["POST"]),
-        Route("/push/{token}/calls/", push_calls, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
@@ -269,4 +352,4 @@ def create_listener_app(
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # an unknown path is a plain 404, never a redirect
-    return app
+    return ListenerApp(PushEndpoint(push_token, writer, wake_relay), app)

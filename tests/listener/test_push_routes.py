@@ -304,3 +304,23 @@ async def test_while_the_database_stalls_pushes_past_the_bound_get_503_at_once_a
     answers = [await first] + [await task for task in waiting]
     assert [a.status_code for a in answers] == [200] * 4
     assert len(listener.inbox_rows()) == 4
+
+
+async def test_a_trailing_slash_reaches_the_same_address_and_other_paths_or_methods_are_refused(
+    listener: Listener,
+) -> None:
+    for suffix, body in (
+        ("/", call_body()),
+        ("/ringing/", ringing_body()),
+        ("/calls/", call_body()),
+    ):
+        assert (await listener.post(suffix, body)).status_code == 200, suffix
+    assert len(listener.inbox_rows()) == 3
+    bad_token = await listener.metric("ccbot_pushes_rejected_total", reason="bad_token")
+    unknown = await listener.post("/records", call_body())
+    assert (unknown.status_code, unknown.text) == (404, "Not Found")
+    read = await listener.http.get(listener.push_url())
+    assert read.status_code == 405 and read.headers["allow"] == "POST"
+    # Neither is a wrong token, and nothing was stored or kept.
+    assert await listener.metric("ccbot_pushes_rejected_total", reason="bad_token") == bad_token
+    assert len(listener.inbox_rows()) == 3 and listener.dead_letters() == []
