@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy bot/laaffic
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 4
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.numbers_pipeline
