@@ -17,6 +17,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, button, command
+from bot.handlers.catalogue import usage
 from bot.handlers.task_cards import (
     STALE_BUTTON,
     action_result,
@@ -38,14 +39,12 @@ log = logging.getLogger(__name__)
 
 LIST_MAX = 30  # tasks shown by /tasks; one page of the platform's list is searched
 
-TASK_USAGE = "Usage: /task <task id>. Example: /task 5000123"
-TASKS_USAGE = "Usage: /tasks (this chat's tasks), or /tasks all (every team's, for ccbot admins)."
-CANCEL_USAGE = "Usage: /cancel <task id>. Example: /cancel 5000123"
-RATE_USAGE = (
-    f"Usage: /rate <task id> <rate {limits.CALLOUT_RATE_MIN}–{limits.CALLOUT_RATE_MAX}>. "
-    f"Example: /rate 5000123 3"
-)
-RERUN_USAGE = "Usage: /rerun <task id> failed|uncalled|all. Example: /rerun 5000123 failed"
+# Usage answers come from the command catalogue, like every command's.
+TASK_USAGE = usage("task")
+TASKS_USAGE = usage("tasks")
+CANCEL_USAGE = usage("cancel")
+RATE_USAGE = usage("rate")
+RERUN_USAGE = usage("rerun")
 
 
 def _stale() -> UserFacingError:

@@ -57,7 +57,7 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
 }
 # tasks.py still raises its old HTML usage strings, which now show their &lt; literally; the lead
 # drops this exception when tasks.py takes its usage from the catalogue.
-OLD_TASK_USAGE = {"newtask", "task", "cancel", "rerun"}
+OLD_TASK_USAGE = {"newtask"}
 
 
 def _rendered(call: Any) -> tuple[str, list[dict[str, Any]]]:
