@@ -117,13 +117,13 @@ def test_json_lines_carry_context_fields_and_masked_exceptions() -> None:
             try:
                 raise ValueError(f'bad "{ODD_SECRET}"')
             except ValueError:
-                log.exception("failed with %s", {"secret": SECRET})
+                log.exception("failed with %s", {"who": SECRET})
         log.info("no context here")
     first, second = (json.loads(line) for line in buffer.getvalue().splitlines())
     assert first["level"] == "ERROR" and first["logger"] == "bot.handlers.test"
     assert first["chat_id"] == -100123 and first["user_id"] == 42
     assert first["command"] == "/agentcreds" and "task_id" not in first
-    assert "ValueError" in first["exc"] and first["msg"] == "failed with {'secret': '***'}"
+    assert "ValueError" in first["exc"] and first["msg"] == "failed with {'who': '***'}"
     assert first["ts"].endswith("Z")
     assert "chat_id" not in second and second["msg"] == "no context here"
     assert leaked(buffer.getvalue(), [("secret", SECRET), ("odd", ODD_SECRET)]) == []

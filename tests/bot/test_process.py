@@ -10,6 +10,7 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from tests.bot.conftest import ADMIN, PUSH_TOKEN
 
@@ -20,6 +21,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.timeout(120)
 async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
     port = _free_port()
     env = {
@@ -45,7 +47,7 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
     )
     try:
         async with httpx.AsyncClient() as http:
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 45  # a loaded CI machine starts slowly
             while True:
                 try:
                     health = await http.get(f"http://127.0.0.1:{port}/healthz")

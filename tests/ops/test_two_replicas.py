@@ -68,6 +68,7 @@ def _callee(i: int) -> str:
     return f"91987650{i:04d}"
 
 
+@pytest.mark.timeout(240)
 async def test_two_replicas_relay_every_push_once_when_one_is_killed(
     fake_telegram, database_url: str, tmp_path
 ) -> None:
