@@ -30,7 +30,7 @@ check: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage tests bench
 	$(BIN)/hadolint Dockerfile
-	$(BIN)/mypy bot/laaffic
+	$(BIN)/mypy bot storage
 
 test: lint
 	$(BIN)/pytest -n 4
