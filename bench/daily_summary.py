@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from bench.pg import drop_database, fresh_database
 from bot.reports.chart import calls_per_hour_png
 from bot.reports.figures import day_bounds, day_figures, figures_from_records
 from bot.reports.lookups import calls_to
@@ -201,35 +202,6 @@ def bench_calls(url: str, records: int) -> tuple[float, float]:
         db.dispose()
 
 
-def _fresh_postgres(base: str) -> tuple[str, str]:
-    import uuid
-
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    from storage.db import normalise_url
-
-    admin = make_url(normalise_url(base))
-    name = f"ccbot_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_postgres(base: str, name: str) -> None:
-    from sqlalchemy import create_engine
-    from sqlalchemy.engine import make_url
-
-    from storage.db import normalise_url
-
-    engine = create_engine(make_url(normalise_url(base)), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -252,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 if backend == "sqlite":
                     url = make(label)
                 else:
-                    url, name = _fresh_postgres(args.postgres)
+                    url, name = fresh_database(args.postgres)
                     made.append(name)
                 upgrade(url)
                 return url
@@ -275,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
             finally:
                 for name in made:
-                    _drop_postgres(args.postgres, name)
+                    drop_database(args.postgres, name)
     return 0
 
 

@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         registry = _SecretRegistry()
         for secret in secrets:
             registry.add(secret)
-        spellings = sorted({s for secret in secrets for s in _spellings(secret)}, key=len, reverse=True)
+        spellings = sorted(
+            {s for secret in secrets for s in _spellings(secret)}, key=len, reverse=True
+        )
         pattern = re.compile("|".join(map(re.escape, spellings)))
         # half the lines carry a registered password, half an unknown one
         lines = [

@@ -22,14 +22,12 @@ import socket
 import sys
 import tempfile
 import time
-import uuid
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
-from storage.db import Database, normalise_url
+from bench.pg import drop_database, fresh_database
+from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import BoundChat, GroupRoute, PushInbox
 from tests.fakes.telegram import FakeTelegram
@@ -44,27 +42,10 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _fresh_database(base: str) -> tuple[str, str]:
-    admin = make_url(normalise_url(base))
-    name = f"ccbot_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    return admin.set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_database(base: str, name: str) -> None:
-    engine = create_engine(make_url(normalise_url(base)), isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
-
-
 async def _round(
     base: str, replicas: int, pushes: int, concurrency: int, telegram
 ) -> tuple[float, float]:  # noqa: ANN001
-    url, name = _fresh_database(base)
+    url, name = fresh_database(base)
     procs = []
     try:
         upgrade(url)
@@ -165,7 +146,7 @@ async def _round(
                 proc.terminate()
         for proc in procs:
             await proc.wait()
-        _drop_database(base, name)
+        drop_database(base, name)
 
 
 async def main_async(args: argparse.Namespace) -> None:

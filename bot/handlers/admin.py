@@ -12,8 +12,8 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
+from bot.args import TELEGRAM_USER_ID_MAX, parse_int
 from bot.errors import UsageError, UserFacingError
-from bot.handlers.args import TELEGRAM_USER_ID_MAX, parse_int
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits

@@ -30,10 +30,10 @@ from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 from telegram.helpers import mention_html
 
+from bot.args import command_args
 from bot.audit import Actor, current_actor
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import catalogue
-from bot.handlers.args import command_args
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import AgentGroup
 from bot.logs import bind_log_context, reset_log_context

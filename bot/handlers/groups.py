@@ -11,8 +11,8 @@ from sqlmodel import Session
 from telegram.error import Forbidden
 from telegram.ext import Application, CommandHandler
 
+from bot.args import joined_name, parse_int
 from bot.errors import UsageError, UserFacingError
-from bot.handlers.args import joined_name, parse_int
 from bot.handlers.base import Request, command
 from bot.laaffic import limits
 from bot.laaffic.models import Agent, AgentGroup

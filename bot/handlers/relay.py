@@ -11,8 +11,8 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
+from bot.args import joined_name
 from bot.errors import UsageError, UserFacingError
-from bot.handlers.args import joined_name
 from bot.handlers.base import Request, command, refusal
 from bot.relay import chat_settings
 from bot.relay.digest import DIGEST_INTERVAL

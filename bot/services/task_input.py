@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.args import split_args_marked
 from bot.errors import UsageError, UserFacingError
-from bot.handlers.args import split_args_marked
 from bot.laaffic import limits
 from bot.laaffic.models import TaskType
 
@@ -122,7 +122,7 @@ class OneLineTask:
 
 def split_quoted(text: str) -> list[tuple[str, bool]]:
     """The words of the one-line form, each with whether it was quoted: the one splitter that
-    every command uses (`bot.handlers.args`), so quoting works the same everywhere."""
+    every command uses (`bot.args`), so quoting works the same everywhere."""
     return split_args_marked(text)
 
 
