@@ -42,7 +42,9 @@ def test_every_command_is_in_the_readme_with_an_example(command) -> None:  # noq
     assert command.name in names, f"/{command.name} is missing from the README's command table"
     (row,) = [r for r in rows if command.name in {n.strip("` ") for n in r[0].split("/")}]
     who, example = row[1], row[2]
-    assert who and example.startswith("`/"), f"/{command.name}'s row needs who may use it and an example"
+    assert who and example.startswith("`/"), (
+        f"/{command.name}'s row needs who may use it and an example"
+    )
 
 
 def test_the_readme_lists_no_command_the_bot_does_not_have() -> None:
