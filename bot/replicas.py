@@ -30,6 +30,14 @@ from storage.models import Replica
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0
+# Server-side TCP settings of the connection that holds the leader lock (PostgreSQL GUCs; they
+# apply to TCP connections, not to a Unix socket). 10 s idle + 3 probes 5 s apart, or 25 s unacknowledged.
+LOCK_KEEPALIVE: dict[str, int] = {
+    "tcp_keepalives_idle": 10,
+    "tcp_keepalives_interval": 5,
+    "tcp_keepalives_count": 3,
+    "tcp_user_timeout": 25_000,  # milliseconds
+}
 STALE_AFTER = timedelta(seconds=20)  # three missed heartbeats and more
 _LEADER_LOCK_ID = 0x63636273  # "cccs": the scheduler leader, shared by every replica
 
@@ -191,6 +199,11 @@ class ReplicaPresence:
         try:
             if self._lock_conn is None:
                 self._lock_conn = self.database.engine.connect()
+                # A leader whose host vanishes (power, network) sends no FIN: without these the
+                # server keeps its session, and the lock, until the kernel's keepalive gives up
+                # (about 2 h by default). With them PostgreSQL drops it within about 30 s.
+                for setting, value in LOCK_KEEPALIVE.items():
+                    self._lock_conn.execute(text(f"SET {setting} = {int(value)}"))
                 got = self._lock_conn.execute(
                     text("SELECT pg_try_advisory_lock(:key)"), {"key": _LEADER_LOCK_ID}
                 ).scalar()

@@ -28,7 +28,8 @@ Several replicas: each keeps this view in memory (the fast path), and the relay 
 chat also lives in the `chat_pacing` table. The sender reads it when it claims a chat's messages
 (the claim locks that row) and writes back the chat's next relay time when the batch is done, or
 now + retry_after after a 429. So a chat gets one message per 1.5 s / 3.75 s from all replicas
-together (at most 16 relay messages in any minute of a group). What stays per replica: the
+together (16 relay messages a minute in a group; a send that fell behind may catch up by
+`relay_catch_up`, 0.5 s, so at most 17 fit in one minute, still under Telegram's 20). What stays per replica: the
 overall 25 a second (set `relay_overall_messages` to 25 / replicas for a hard bound) and the
 knowledge of another replica's handler replies (4 of a group's 20 are left for them).
 """

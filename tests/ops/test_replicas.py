@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
-from bot.replicas import AnotherPoller, ReplicaPresence
+from bot.replicas import LOCK_KEEPALIVE, AnotherPoller, ReplicaPresence
 from storage.db import Database
 from storage.models import Replica
 
@@ -112,3 +113,33 @@ async def test_a_restart_after_a_crash_is_not_taken_for_another_poller(database:
     restarted = ReplicaPresence(database, "polling", replica_id="restarted")
     await restarted.start()
     await restarted.stop()
+
+
+async def test_the_leader_lock_connection_is_dropped_soon_when_its_host_vanishes(
+    database: Database,
+) -> None:
+    """A leader whose machine loses power sends nothing; the server must give up its session (and
+    the lock) in well under the 30 s a takeover may take, not after the kernel's 2 h default."""
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite's lease expires with the heartbeat")
+    leader = ReplicaPresence(database, "webhook", replica_id="leader", heartbeat_s=0.1)
+    await leader.start()
+    try:
+        for _ in range(50):
+            if leader.is_leader:
+                break
+            await asyncio.sleep(0.1)
+        assert leader.is_leader
+        conn = leader._lock_conn
+        assert conn is not None
+        if conn.execute(text("SELECT inet_server_addr()")).scalar() is None:
+            pytest.skip("connected over a Unix socket, where TCP keepalives do not apply")
+        shown = {name: conn.execute(text(f"SHOW {name}")).scalar() for name in LOCK_KEEPALIVE}
+        assert shown == {
+            "tcp_keepalives_idle": "10",  # seconds
+            "tcp_keepalives_interval": "5",
+            "tcp_keepalives_count": "3",
+            "tcp_user_timeout": "25000",  # milliseconds
+        }
+    finally:
+        await leader.stop()
