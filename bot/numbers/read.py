@@ -12,6 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import python_calamine
 
@@ -83,7 +84,9 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
             raise guards.too_many_rows()
         start = found.start or (0, 0)
         # iter_rows yields the empty rows above the data too, but starts at the first used column.
-        yield Table(found.iter_rows(), first_row=1, first_col=start[1], kind=kind, sheet_name=name)
+        # The cells are only read; list[CellValue] is not a list[object] to mypy (list is invariant).
+        rows = cast(Iterator[list[object]], found.iter_rows())
+        yield Table(rows, first_row=1, first_col=start[1], kind=kind, sheet_name=name)
 
 
 def decode_text(data: bytes) -> str:
