@@ -157,7 +157,7 @@ def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:
         for count, row in enumerate(reader, start=1):
             if count > MAX_ROWS + 1:  # stop at the cap instead of reading the rest
                 raise guards.too_many_rows()
-            yield row  # type: ignore[misc]
+            yield row  # type: ignore[misc]  # list[str] as list[object]: the cells are only read
     except csv.Error as exc:
         raise NumberFileError(
             f"Line {reader.line_num} of the text file cannot be read ({exc}): "

@@ -200,6 +200,7 @@ class RelayWorker:
                 .order_by(col(PushInbox.id))
             ).all()
             return token, [
+                # r.id is int | None in the model; a stored row's primary key is never None.
                 ClaimedPush(r.id, r.kind, r.body, r.received_at, r.attempts, r.error)  # type: ignore[arg-type]
                 for r in rows
             ]
