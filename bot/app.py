@@ -8,6 +8,7 @@ import logging
 import signal
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 import uvloop
 from telegram import LinkPreviewOptions, Update
@@ -29,6 +30,9 @@ from bot.runtime import Runtime
 from bot.updates import OrderedUpdateProcessor
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:  # imported only by `ccbot sandbox`, when it starts the simulator
+    from bot.laaffic.simulator.server import RunningServer
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +103,7 @@ class BotService:
         self.application: Application | None = None
         self._listener: AsgiServer | None = None
         self._sock: socket.socket | None = None
-        self._simulator = None
+        self._simulator: RunningServer | None = None
         self.presence: ReplicaPresence | None = None
         self.sender: Sender | None = None
         self.relay: RelayWorker | None = None

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from storage.db import Database
 from storage.models import (
@@ -37,46 +39,53 @@ BATCH = 2_000
 def _expire_uploads(session: Session, cutoff: datetime) -> int:
     uploads = list(
         session.execute(
-            select(NumberUpload.id).where(NumberUpload.created_at < cutoff).limit(BATCH)  # type: ignore[arg-type]
+            select(col(NumberUpload.id)).where(col(NumberUpload.created_at) < cutoff).limit(BATCH)
         ).scalars()
     )
     if not uploads:
         return 0
-    parts = select(UploadPart.id).where(UploadPart.upload_id.in_(uploads))  # type: ignore[attr-defined]
+    parts = select(col(UploadPart.id)).where(col(UploadPart.upload_id).in_(uploads))
     session.execute(
-        update(CallTask).where(CallTask.upload_part_id.in_(parts)).values(upload_part_id=None)  # type: ignore[union-attr]
+        update(CallTask).where(col(CallTask.upload_part_id).in_(parts)).values(upload_part_id=None)
     )
-    session.execute(delete(TaskDraft).where(TaskDraft.upload_part_id.in_(parts)))  # type: ignore[union-attr]
-    session.execute(delete(UploadPart).where(UploadPart.upload_id.in_(uploads)))  # type: ignore[attr-defined]
-    session.execute(delete(NumberUpload).where(NumberUpload.id.in_(uploads)))  # type: ignore[union-attr]
+    session.execute(delete(TaskDraft).where(col(TaskDraft.upload_part_id).in_(parts)))
+    session.execute(delete(UploadPart).where(col(UploadPart.upload_id).in_(uploads)))
+    session.execute(delete(NumberUpload).where(col(NumberUpload.id).in_(uploads)))
     return len(uploads)
 
 
-def _delete_older(session: Session, model: type, column, cutoff: datetime, *conditions) -> int:  # noqa: ANN001, ANN002
-    ids = select(model.id).where(column < cutoff, *conditions).limit(BATCH)  # type: ignore[attr-defined]
-    return session.execute(delete(model).where(model.id.in_(ids))).rowcount or 0  # type: ignore[attr-defined]
+# `model` is one of the tables cleaned below, each with an integer `id`.
+def _delete_older(
+    session: Session,
+    model: type[Any],
+    column: Mapped[datetime],
+    cutoff: datetime,
+    *conditions: ColumnElement[bool],
+) -> int:
+    ids = select(model.id).where(column < cutoff, *conditions).limit(BATCH)
+    return session.exec(delete(model).where(model.id.in_(ids))).rowcount or 0
 
 
 def clean_up(database: Database, now: datetime, expire_after_days: int) -> dict[str, int]:
     """Delete everything past its time; returns the count per kind."""
     cutoff = now - timedelta(days=expire_after_days)
     steps = {
-        "task_drafts": lambda s: _delete_older(s, TaskDraft, TaskDraft.updated_at, cutoff),
+        "task_drafts": lambda s: _delete_older(s, TaskDraft, col(TaskDraft.updated_at), cutoff),
         "pending_actions": lambda s: _delete_older(
-            s, PendingAction, PendingAction.created_at, cutoff
+            s, PendingAction, col(PendingAction.created_at), cutoff
         ),
         "number_uploads": lambda s: _expire_uploads(s, cutoff),
         "outbox": lambda s: _delete_older(
             s,
             OutboxMessage,
-            OutboxMessage.created_at,
+            col(OutboxMessage.created_at),
             cutoff,
-            OutboxMessage.status.in_(("sent", "merged", "failed")),  # type: ignore[attr-defined]
+            col(OutboxMessage.status).in_(("sent", "merged", "failed")),
         ),
         "inbox": lambda s: _delete_older(
-            s, PushInbox, PushInbox.received_at, cutoff, PushInbox.status == "done"
+            s, PushInbox, col(PushInbox.received_at), cutoff, col(PushInbox.status) == "done"
         ),
-        "dead_letters": lambda s: _delete_older(s, DeadLetter, DeadLetter.received_at, cutoff),
+        "dead_letters": lambda s: _delete_older(s, DeadLetter, col(DeadLetter.received_at), cutoff),
     }
     counts: dict[str, int] = {}
     for name, step in steps.items():

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot import __version__
 from storage.db import Database
@@ -69,8 +69,8 @@ def _previous_life(row: Replica) -> bool:
 def live_replicas(session: Session, now: datetime) -> list[Replica]:
     rows = session.exec(
         select(Replica)
-        .where(Replica.last_seen > now - STALE_AFTER)  # type: ignore[operator]
-        .order_by(Replica.started_at)  # type: ignore[arg-type]
+        .where(col(Replica.last_seen) > now - STALE_AFTER)
+        .order_by(col(Replica.started_at))
     )
     return list(rows)
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     LargeBinary,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -22,6 +23,12 @@ from sqlmodel import AutoString, Field, SQLModel
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for statements on plain rows (bulk inserts, upserts)."""
+    # SQLAlchemy's declarative mapping sets __table__ on the class; SQLModel does not declare it.
+    return model.__table__  # type: ignore[attr-defined]
 
 
 class StrEnumColumn(TypeDecorator[StrEnum]):

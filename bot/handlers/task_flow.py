@@ -526,7 +526,7 @@ async def _take_typed(req: Request, draft_id: int, message: Message, prompted: i
 def register(application: Application) -> None:
     application.add_handler(CommandHandler("newtask", new_task))
     application.add_handler(
-        CallbackQueryHandler(draft_button, pattern=draft_button.callback_pattern)  # type: ignore[attr-defined]
+        CallbackQueryHandler(draft_button, pattern=draft_button.callback_pattern)
     )
     application.add_handler(
         MessageHandler(filters.TEXT & filters.REPLY & ~filters.COMMAND, typed_answer)

@@ -289,4 +289,4 @@ def register(application: Application) -> None:
     ):
         application.add_handler(CommandHandler(name, fn))
     for fn in (task_button, confirm_button):
-        application.add_handler(CallbackQueryHandler(fn, pattern=fn.callback_pattern))  # type: ignore[attr-defined]
+        application.add_handler(CallbackQueryHandler(fn, pattern=fn.callback_pattern))

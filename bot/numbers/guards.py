@@ -16,6 +16,7 @@ import xml.parsers.expat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypedDict
 from xml.etree import ElementTree
 
 from bot.numbers.errors import (
@@ -333,10 +334,16 @@ def _xlsx_extent_fast(pieces: Iterator[bytes]) -> Extent | None:
     return extent
 
 
+class _CellState(TypedDict):
+    row: int  # the current row's number
+    col: int  # the current cell's column number
+    cell: tuple[int, int] | None  # the open cell, until it shows it holds something
+
+
 def _xlsx_extent_exact(chunks: Iterator[bytes]) -> Extent:
     """The general case (no `r`, prefixes, odd attribute order), with expat: slower, still exact."""
     extent = Extent()
-    state = {"row": 0, "col": 0, "cell": None}
+    state: _CellState = {"row": 0, "col": 0, "cell": None}
     ref = re.compile(r"([A-Za-z]+)([0-9]+)$")
 
     def start(name: str, attrs: dict[str, str]) -> None:
@@ -344,7 +351,7 @@ def _xlsx_extent_exact(chunks: Iterator[bytes]) -> Extent:
         if local == "row":
             r = attrs.get("r", "")
             known = r.isascii() and r.isdigit()  # isdigit() alone accepts '²'
-            state["row"] = int(r) if known else state["row"] + 1  # type: ignore[operator]
+            state["row"] = int(r) if known else state["row"] + 1
             state["col"] = 0
         elif local == "c":
             match = ref.match(attrs.get("r", ""))
@@ -352,10 +359,10 @@ def _xlsx_extent_exact(chunks: Iterator[bytes]) -> Extent:
                 state["row"] = int(match.group(2))
                 state["col"] = _column_number(match.group(1).encode())
             else:
-                state["col"] += 1  # type: ignore[operator]
+                state["col"] += 1
             state["cell"] = (state["row"], state["col"])
         elif local in ("v", "is", "f") and state["cell"] is not None:
-            extent.add(*state["cell"])  # type: ignore[misc]
+            extent.add(*state["cell"])
             state["cell"] = None
 
     parser = xml.parsers.expat.ParserCreate()

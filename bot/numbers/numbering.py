@@ -93,7 +93,9 @@ class NumberingPlan:
             if metadata is None:
                 continue
             rules.append(_region_rules(region, metadata))
-            lengths.update(n for n in metadata.general_desc.possible_length if n > 0)
+            region_desc = metadata.general_desc
+            assert region_desc is not None  # every region's metadata has its general description
+            lengths.update(n for n in region_desc.possible_length if n > 0)
         self._regions = tuple(rules)
         self._single_region = len(regions) == 1
         self.min_length = min(lengths, default=MIN_NSN_LENGTH)
@@ -102,13 +104,15 @@ class NumberingPlan:
         # Parsing uses the main region's metadata, as phonenumbers.parse does.
         main = _metadata(calling_code, self.main_region)
         assert main is not None
-        general = main.general_desc.national_number_pattern
+        main_desc = main.general_desc
+        assert main_desc is not None
+        general = main_desc.national_number_pattern
         # Bound methods, so the per-row code in normalise.py makes as few Python calls as it can.
         self.general_fullmatch: Callable[[str], object] = (
             re.compile(general).fullmatch if general else _never
         )
-        self._possible_lengths = tuple(main.general_desc.possible_length)
-        self._local_lengths = tuple(main.general_desc.possible_length_local_only or ())
+        self._possible_lengths = tuple(main_desc.possible_length)
+        self._local_lengths = tuple(main_desc.possible_length_local_only or ())
         self._national_prefix = (
             re.compile(main.national_prefix_for_parsing)
             if main.national_prefix_for_parsing

@@ -12,6 +12,7 @@ import io
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import python_calamine
 
@@ -83,7 +84,9 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
             raise guards.too_many_rows()
         start = found.start or (0, 0)
         # iter_rows yields the empty rows above the data too, but starts at the first used column.
-        yield Table(found.iter_rows(), first_row=1, first_col=start[1], kind=kind, sheet_name=name)
+        # The cells are only read; list[CellValue] is not a list[object] to mypy (list is invariant).
+        rows = cast(Iterator[list[object]], found.iter_rows())
+        yield Table(rows, first_row=1, first_col=start[1], kind=kind, sheet_name=name)
 
 
 def decode_text(data: bytes) -> str:
@@ -154,7 +157,7 @@ def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:
         for count, row in enumerate(reader, start=1):
             if count > MAX_ROWS + 1:  # stop at the cap instead of reading the rest
                 raise guards.too_many_rows()
-            yield row  # type: ignore[misc]
+            yield row  # type: ignore[misc]  # list[str] as list[object]: the cells are only read
     except csv.Error as exc:
         raise NumberFileError(
             f"Line {reader.line_num} of the text file cannot be read ({exc}): "

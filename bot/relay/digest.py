@@ -176,10 +176,10 @@ def run_digests(
 
 def _advance(session: Session, chat: BoundChat, now: datetime) -> bool:
     """Compare-and-set the chat's last digest time from what this run read to `now`."""
-    result = session.execute(
+    result = session.exec(
         update(BoundChat)
         .where(
-            BoundChat.chat_id == chat.chat_id,
+            col(BoundChat.chat_id) == chat.chat_id,
             col(BoundChat.last_digest_at).is_not_distinct_from(chat.last_digest_at),
         )
         .values(last_digest_at=now)

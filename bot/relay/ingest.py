@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.metrics import INBOX_DEPTH, PUSHES_RECEIVED
 from bot.relay.push_shapes import PushKind
 from storage.db import make_engine, normalise_url
-from storage.models import DeadLetter, InboxStatus, PushInbox, utcnow
+from storage.models import DeadLetter, InboxStatus, PushInbox, table_of, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -252,8 +252,8 @@ class InboxWriter:
                 sa_exc.InterfaceError,
             )
             self._mark = "?" if dialect.paramstyle == "qmark" else "%s"  # sqlite3 | psycopg
-            self._at = PushInbox.__table__.c.received_at.type.bind_processor(dialect) or _same
-            self._blob = DeadLetter.__table__.c.body.type.bind_processor(dialect) or _same
+            self._at = table_of(PushInbox).c.received_at.type.bind_processor(dialect) or _same
+            self._blob = table_of(DeadLetter).c.body.type.bind_processor(dialect) or _same
         conn = self._engine.raw_connection()
         if self._engine.dialect.name == "sqlite":
             cursor = conn.cursor()

@@ -27,13 +27,13 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from bot.relay.merging import QueuedMessage, is_mergeable_ringing
-from storage.models import ChatPacing, LiveMessage, OutboxMessage, OutboxStatus
+from storage.models import ChatPacing, LiveMessage, OutboxMessage, OutboxStatus, table_of
 
 log = logging.getLogger(__name__)
 
@@ -114,29 +114,29 @@ def due_chats(session: Session, now: datetime, limit: int = 64) -> list[int]:
     """Chats whose oldest unfinished message is due and whose schedule allows a send, oldest
     message first."""
     heads = (
-        select(OutboxMessage.chat_id, func.min(OutboxMessage.id).label("head_id"))
-        .where(OutboxMessage.status.in_(UNFINISHED))  # type: ignore[attr-defined]
-        .group_by(OutboxMessage.chat_id)
+        select(col(OutboxMessage.chat_id), func.min(col(OutboxMessage.id)).label("head_id"))
+        .where(col(OutboxMessage.status).in_(UNFINISHED))
+        .group_by(col(OutboxMessage.chat_id))
         .subquery()
     )
     query = (
-        select(OutboxMessage.chat_id)
-        .join(heads, OutboxMessage.id == heads.c.head_id)
-        .outerjoin(ChatPacing, ChatPacing.chat_id == OutboxMessage.chat_id)
+        select(col(OutboxMessage.chat_id))
+        .join(heads, col(OutboxMessage.id) == heads.c.head_id)
+        .outerjoin(ChatPacing, col(ChatPacing.chat_id) == col(OutboxMessage.chat_id))
         .where(
             or_(
                 and_(
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
-                    OutboxMessage.not_before <= now,
+                    col(OutboxMessage.status) == OutboxStatus.PENDING.value,
+                    col(OutboxMessage.not_before) <= now,
                 ),
                 and_(
-                    OutboxMessage.status == OutboxStatus.SENDING.value,
-                    OutboxMessage.lease_until <= now,
+                    col(OutboxMessage.status) == OutboxStatus.SENDING.value,
+                    col(OutboxMessage.lease_until) <= now,
                 ),
             ),
-            or_(ChatPacing.next_send_at.is_(None), ChatPacing.next_send_at <= now),  # type: ignore[union-attr]
+            or_(col(ChatPacing.next_send_at).is_(None), col(ChatPacing.next_send_at) <= now),
         )
-        .order_by(OutboxMessage.id)
+        .order_by(col(OutboxMessage.id))
         .limit(limit)
     )
     return list(session.execute(query).scalars())
@@ -145,8 +145,8 @@ def due_chats(session: Session, now: datetime, limit: int = 64) -> list[int]:
 def outbox_stats(session: Session) -> tuple[int, datetime | None]:
     """How many messages wait (pending or being sent), and when the oldest of them was queued."""
     count, oldest = session.execute(
-        select(func.count(), func.min(OutboxMessage.created_at)).where(
-            OutboxMessage.status.in_(UNFINISHED)  # type: ignore[attr-defined]
+        select(func.count(), func.min(col(OutboxMessage.created_at))).where(
+            col(OutboxMessage.status).in_(UNFINISHED)
         )
     ).one()
     return int(count), oldest
@@ -160,14 +160,14 @@ def _lock_pacing(session: Session, chat_id: int, now: datetime) -> ChatPacing | 
     if _is_postgres(session):
         locked = (
             select(ChatPacing)
-            .where(ChatPacing.chat_id == chat_id)
+            .where(col(ChatPacing.chat_id) == chat_id)
             .with_for_update(skip_locked=True)
         )
         row = session.execute(locked).scalar_one_or_none()
         if row is not None:
             return row
         present = session.execute(
-            select(ChatPacing.chat_id).where(ChatPacing.chat_id == chat_id)
+            select(col(ChatPacing.chat_id)).where(col(ChatPacing.chat_id) == chat_id)
         ).first()
         if present is not None:
             return None  # locked by another replica's claim
@@ -178,8 +178,8 @@ def _lock_pacing(session: Session, chat_id: int, now: datetime) -> ChatPacing | 
         )
         return session.execute(locked).scalar_one_or_none()
     # SQLite: a write first, so the transaction holds the database's write lock from here on.
-    touched = session.execute(
-        update(ChatPacing).where(ChatPacing.chat_id == chat_id).values(updated_at=now)
+    touched = session.exec(
+        update(ChatPacing).where(col(ChatPacing.chat_id) == chat_id).values(updated_at=now)
     )
     if touched.rowcount == 0:
         session.execute(
@@ -187,7 +187,9 @@ def _lock_pacing(session: Session, chat_id: int, now: datetime) -> ChatPacing | 
             .values(chat_id=chat_id, next_send_at=EPOCH, updated_at=now)
             .on_conflict_do_nothing()
         )
-    return session.execute(select(ChatPacing).where(ChatPacing.chat_id == chat_id)).scalar_one()
+    return session.execute(
+        select(ChatPacing).where(col(ChatPacing.chat_id) == chat_id)
+    ).scalar_one()
 
 
 def _plan(rows: list[Any], now: datetime) -> tuple[list[Any], Merge]:
@@ -222,7 +224,7 @@ def claim_batch(
     if pacing is None:
         return None
     # Plain rows, not ORM objects: a merged batch can hold thousands.
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    table = table_of(OutboxMessage)
     query = (
         select(table)
         .where(table.c.chat_id == chat_id, table.c.status.in_(UNFINISHED))
@@ -245,15 +247,15 @@ def claim_batch(
     taken_over = [row.id for row in batch if row.status == OutboxStatus.SENDING]
     claimed = 0
     for chunk in _chunks(ids):
-        result = session.execute(
+        result = session.exec(
             update(OutboxMessage)
             .where(
-                OutboxMessage.id.in_(chunk),  # type: ignore[union-attr]
+                col(OutboxMessage.id).in_(chunk),
                 or_(
-                    OutboxMessage.status == OutboxStatus.PENDING.value,
+                    col(OutboxMessage.status) == OutboxStatus.PENDING.value,
                     and_(
-                        OutboxMessage.status == OutboxStatus.SENDING.value,
-                        OutboxMessage.lease_until <= now,
+                        col(OutboxMessage.status) == OutboxStatus.SENDING.value,
+                        col(OutboxMessage.lease_until) <= now,
                     ),
                 ),
             )
@@ -263,12 +265,12 @@ def claim_batch(
         claimed += result.rowcount
     if claimed != len(ids):
         raise ClaimLost(f"chat {chat_id}: claimed {claimed} of {len(ids)} rows")
-    for chunk in _chunks(taken_over):  # type: ignore[arg-type]
+    for chunk in _chunks(taken_over):
         # Its sender died (or stalled) while sending it: count that as an attempt.
         session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(chunk))  # type: ignore[union-attr]
-            .values(attempts=OutboxMessage.attempts + 1)
+            .where(col(OutboxMessage.id).in_(chunk))
+            .values(attempts=col(OutboxMessage.attempts) + 1)
             .execution_options(synchronize_session=False)
         )
     snapshots = [_snapshot(row, row.attempts + (1 if row.id in taken_over else 0)) for row in batch]
@@ -292,18 +294,18 @@ def claim_batch(
 # ---- outcomes -------------------------------------------------------------------------------
 
 
-def _owned(ids: Sequence[int], owner: str):  # noqa: ANN202
+def _owned(ids: Sequence[int], owner: str) -> ColumnElement[bool]:
     return and_(
-        OutboxMessage.id.in_(ids),  # type: ignore[union-attr]
-        OutboxMessage.status == OutboxStatus.SENDING.value,
-        OutboxMessage.lease_owner == owner,
+        col(OutboxMessage.id).in_(ids),
+        col(OutboxMessage.status) == OutboxStatus.SENDING.value,
+        col(OutboxMessage.lease_owner) == owner,
     )
 
 
 def _update_owned(session: Session, ids: Sequence[int], owner: str, **values: object) -> int:
     changed = 0
     for chunk in _chunks(list(ids)):
-        result = session.execute(
+        result = session.exec(
             update(OutboxMessage)
             .where(_owned(chunk, owner))
             .values(**values)
@@ -349,7 +351,7 @@ def mark_delivered(
         owner,
         status=OutboxStatus.SENT.value,
         sent_at=now,
-        telegram_message_id=func.coalesce(OutboxMessage.telegram_message_id, message_id),
+        telegram_message_id=func.coalesce(col(OutboxMessage.telegram_message_id), message_id),
         lease_owner=None,
         lease_until=None,
         error=None,
@@ -386,7 +388,7 @@ def release(
         "not_before": not_before,
     }
     if count_attempt:
-        values["attempts"] = OutboxMessage.attempts + 1
+        values["attempts"] = col(OutboxMessage.attempts) + 1
     if error is not None:
         values["error"] = error
     _update_owned(session, ids, owner, **values)
@@ -407,11 +409,11 @@ def mark_failed(session: Session, ids: Sequence[int], owner: str, error: str, no
 
 def fail_waiting(session: Session, chat_id: int, error: str, now: datetime) -> int:
     """Every pending message of the chat fails too (Telegram refuses the whole chat)."""
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
         .where(
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.status == OutboxStatus.PENDING.value,
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.status) == OutboxStatus.PENDING.value,
         )
         .values(status=OutboxStatus.FAILED.value, error=error, failed_at=now)
         .execution_options(synchronize_session=False)
@@ -424,10 +426,10 @@ def had_failed_before(
 ) -> bool:
     query = select(
         exists().where(
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.status == OutboxStatus.FAILED.value,
-            OutboxMessage.error.like(f"{reason}:%"),  # type: ignore[union-attr]
-            OutboxMessage.id.not_in(list(excluding)),  # type: ignore[union-attr]
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.status) == OutboxStatus.FAILED.value,
+            col(OutboxMessage.error).like(f"{reason}:%"),
+            col(OutboxMessage.id).not_in(list(excluding)),
         )
     )
     return bool(session.execute(query).scalar())
@@ -440,11 +442,11 @@ def failed_since(
         session.execute(
             select(OutboxMessage)
             .where(
-                OutboxMessage.status == OutboxStatus.FAILED.value,
-                OutboxMessage.failed_at >= since,  # type: ignore[operator]
-                OutboxMessage.chat_id.not_in(list(excluding_chats)),  # type: ignore[attr-defined]
+                col(OutboxMessage.status) == OutboxStatus.FAILED.value,
+                col(OutboxMessage.failed_at) >= since,
+                col(OutboxMessage.chat_id).not_in(list(excluding_chats)),
             )
-            .order_by(OutboxMessage.id)
+            .order_by(col(OutboxMessage.id))
         ).scalars()
     )
 
@@ -465,7 +467,7 @@ def push_schedule(session: Session, chat_id: int, at: datetime, now: datetime) -
     """The chat's next relay message may not go before `at` (kept if already later)."""
     session.execute(
         update(ChatPacing)
-        .where(ChatPacing.chat_id == chat_id, ChatPacing.next_send_at < at)
+        .where(col(ChatPacing.chat_id) == chat_id, col(ChatPacing.next_send_at) < at)
         .values(next_send_at=at, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -475,17 +477,19 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
     """A group became a supergroup: its waiting messages go to the new id. Its live messages
     stay behind in the old group's history (they can no longer be edited), so the next card is
     sent anew; its schedule starts fresh."""
-    result = session.execute(
+    result = session.exec(
         update(OutboxMessage)
         .where(
-            OutboxMessage.chat_id == old_chat_id,
-            OutboxMessage.status.in_(UNFINISHED),  # type: ignore[attr-defined]
+            col(OutboxMessage.chat_id) == old_chat_id,
+            col(OutboxMessage.status).in_(UNFINISHED),
         )
         .values(chat_id=new_chat_id)
         .execution_options(synchronize_session=False)
     )
     for live in list(
-        session.execute(select(LiveMessage).where(LiveMessage.chat_id == old_chat_id)).scalars()
+        session.execute(
+            select(LiveMessage).where(col(LiveMessage.chat_id) == old_chat_id)
+        ).scalars()
     ):
         session.delete(live)
     pacing = session.get(ChatPacing, old_chat_id)

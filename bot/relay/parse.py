@@ -81,31 +81,39 @@ def _to_cost(value: Any) -> Any:
     return value
 
 
-def _text(max_length: int | None) -> Any:
-    bounded = Annotated[str, StringConstraints(max_length=max_length)]
-    return Annotated[bounded | None, BeforeValidator(_to_text)]
-
-
-def _required(max_length: int) -> Any:
-    bounded = Annotated[str, StringConstraints(min_length=1, max_length=max_length)]
-    return Annotated[bounded, BeforeValidator(_to_text)]
-
-
 # Lengths are the columns' (PostgreSQL enforces them; SQLite would not, so they are checked here).
-Text = _text(None)
-Text8, Text32, Text64, Text128 = _text(8), _text(32), _text(64), _text(128)
-Id64, Id128 = _required(64), _required(128)
+# Written out as type aliases (not built by a function) so the type checker sees the fields' types.
+Text = Annotated[
+    Annotated[str, StringConstraints(max_length=None)] | None, BeforeValidator(_to_text)
+]
+Text8 = Annotated[Annotated[str, StringConstraints(max_length=8)] | None, BeforeValidator(_to_text)]
+Text32 = Annotated[
+    Annotated[str, StringConstraints(max_length=32)] | None, BeforeValidator(_to_text)
+]
+Text64 = Annotated[
+    Annotated[str, StringConstraints(max_length=64)] | None, BeforeValidator(_to_text)
+]
+Text128 = Annotated[
+    Annotated[str, StringConstraints(max_length=128)] | None, BeforeValidator(_to_text)
+]
+Id64 = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=64)], BeforeValidator(_to_text)
+]
+Id128 = Annotated[
+    Annotated[str, StringConstraints(min_length=1, max_length=128)], BeforeValidator(_to_text)
+]
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 
-
-def _number(kind: type, **bounds: Any) -> Any:
-    """An optional number: blank → None, otherwise within `bounds` (the column's range)."""
-    return Annotated[Annotated[kind, Field(**bounds)] | None, BeforeValidator(_blank_to_none)]
-
-
-OptInt = _number(int, ge=-INT32_MAX - 1, le=INT32_MAX)
-OptBigInt = _number(int, ge=-INT64_MAX - 1, le=INT64_MAX)
-Seconds = _number(int, ge=0, le=INT32_MAX)
+# Optional numbers: blank → None, otherwise within the column's range.
+OptInt = Annotated[
+    Annotated[int, Field(ge=-INT32_MAX - 1, le=INT32_MAX)] | None, BeforeValidator(_blank_to_none)
+]
+OptBigInt = Annotated[
+    Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)] | None, BeforeValidator(_blank_to_none)
+]
+Seconds = Annotated[
+    Annotated[int, Field(ge=0, le=INT32_MAX)] | None, BeforeValidator(_blank_to_none)
+]
 StrList = Annotated[list[str], BeforeValidator(_to_str_list)]
 Cost = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_to_cost)]
 
@@ -198,8 +206,10 @@ def parse_push(kind: str, body: str, platform_tz: tzinfo) -> ParsedPush:
         raise ParseError(f"unknown push kind {kind[:20]!r} (expected ringing or call)") from None
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ParseError(f"the body is not JSON ({exc.msg} at position {exc.pos})") from None
+    except ValueError as exc:  # not a syntax error: e.g. an integer over Python's digit limit
+        raise ParseError(f"the body cannot be read as JSON ({exc})") from None
     if push_kind is PushKind.RINGING:
         if not isinstance(data, list):
             raise ParseError(f"a ringing push is a JSON array of events, not {_json_type(data)}")

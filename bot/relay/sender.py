@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -39,6 +40,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -112,6 +114,16 @@ class SenderTimeouts:
     read: float = 10.0
     write: float = 20.0
     pool: float = 5.0
+
+
+class _CallOptions(TypedDict):
+    """The keyword arguments every relay call passes to the Bot API."""
+
+    rate_limit_args: Priority
+    connect_timeout: float
+    read_timeout: float
+    write_timeout: float
+    pool_timeout: float
 
 
 def _default_owner() -> str:
@@ -229,7 +241,7 @@ class Sender:
                     self._last_stats = loop.time()
                 now = utcnow()
                 chats = await self.database.run(
-                    lambda s, now=now: claims.due_chats(s, now, self.concurrency * 4)
+                    functools.partial(claims.due_chats, now=now, limit=self.concurrency * 4)
                 )
                 for chat_id in chats:
                     if self._stopping or len(self._active) >= self.concurrency:
@@ -467,7 +479,7 @@ class Sender:
             # rather than wait inside its lease (another replica could take it over meanwhile).
             raise _Hold(wait)
         timeouts = self.timeouts
-        common = {
+        common: _CallOptions = {
             "rate_limit_args": Priority.RELAY,
             "connect_timeout": timeouts.connect,
             "read_timeout": timeouts.read,
@@ -489,6 +501,7 @@ class Sender:
             )
             return result.message_id if isinstance(result, Message) else part.edit_message_id
         if part.method is PartMethod.PHOTO:
+            assert part.photo is not None  # plan_single makes PHOTO parts only for rows with one
             message = await self.bot.send_photo(
                 chat_id,
                 part.photo,
@@ -498,6 +511,7 @@ class Sender:
                 **common,
             )
         elif part.method is PartMethod.DOCUMENT:
+            assert part.document is not None  # ringing_document always attaches the listing
             message = await self.bot.send_document(
                 chat_id,
                 part.document,

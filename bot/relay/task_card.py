@@ -143,8 +143,8 @@ def store_card(
     # Write first: the task row's lock makes a second replica wait here and then see this card.
     # (Writing a non-final status early is harmless; only a final one stops the polling, and a
     # final card is never held back.)
-    locked = session.execute(
-        update(CallTask).where(CallTask.task_id == task_id).values(last_status=progress.status)
+    locked = session.exec(
+        update(CallTask).where(col(CallTask.task_id) == task_id).values(last_status=progress.status)
     )
     if locked.rowcount != 1:
         return CardResult.GONE
@@ -174,7 +174,9 @@ def store_card(
 
 def _forget(session: Session, task_id: int) -> None:
     session.execute(
-        update(CallTask).where(CallTask.task_id == task_id).values(last_status=UNKNOWN_TO_PLATFORM)
+        update(CallTask)
+        .where(col(CallTask.task_id) == task_id)
+        .values(last_status=UNKNOWN_TO_PLATFORM)
     )
 
 

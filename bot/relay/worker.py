@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, update
@@ -157,7 +157,7 @@ class RelayWorker:
         now = now or utcnow()
         token = f"{self.name}:{next(self._claims)}"
         claimable = and_(
-            PushInbox.status == InboxStatus.PENDING,
+            col(PushInbox.status) == InboxStatus.PENDING,
             or_(col(PushInbox.lease_until).is_(None), col(PushInbox.lease_until) < now),
         )
         with self.database.session() as session:
@@ -167,10 +167,11 @@ class RelayWorker:
                 stmt = stmt.limit(limit)
                 if not self.database.is_sqlite:
                     stmt = stmt.with_for_update(skip_locked=True)
-                return list(session.exec(stmt).all())
+                # A primary key is never NULL; the model says int | None for rows not yet stored.
+                return cast(list[int], list(session.exec(stmt).all()))
 
             def take(ids: list[int]) -> int:
-                result = session.execute(
+                result = session.exec(
                     update(PushInbox)
                     .where(col(PushInbox.id).in_(ids), claimable)
                     .values(
@@ -199,6 +200,7 @@ class RelayWorker:
                 .order_by(col(PushInbox.id))
             ).all()
             return token, [
+                # r.id is int | None in the model; a stored row's primary key is never None.
                 ClaimedPush(r.id, r.kind, r.body, r.received_at, r.attempts, r.error)  # type: ignore[arg-type]
                 for r in rows
             ]
@@ -321,11 +323,11 @@ class RelayWorker:
             update(PushInbox)
             .where(
                 col(PushInbox.id).in_(push_ids),
-                PushInbox.lease_owner == token,
-                PushInbox.status == InboxStatus.PENDING,
+                col(PushInbox.lease_owner) == token,
+                col(PushInbox.status) == InboxStatus.PENDING,
             )
             .values(status=status, processed_at=now, error=error)
-            .returning(PushInbox.id)
+            .returning(col(PushInbox.id))
         )
         return set(result.scalars())
 
@@ -417,7 +419,7 @@ class RelayWorker:
             with self.database.session() as session:
                 session.execute(
                     update(PushInbox)
-                    .where(PushInbox.id == push.id, PushInbox.lease_owner == token)
+                    .where(col(PushInbox.id) == push.id, col(PushInbox.lease_owner) == token)
                     .values(lease_until=now + backoff, error=reason[:2000])
                 )
         except SQLAlchemyError:

@@ -12,10 +12,14 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import TupleResult
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
 
 from bot.reports.rollups import bucket_of, is_failure, is_transfer
 from storage.models import AgentRollup, CallRecord, CallRollup, RingingEvent, RingRollup
@@ -80,38 +84,43 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
     start, end = day_bounds(day, zone)
     r = CallRollup
     where = (
-        r.bucket_start >= start,  # type: ignore[operator]
-        r.bucket_start < end,  # type: ignore[operator]
-        r.group_name.in_(names),  # type: ignore[attr-defined]
+        col(r.bucket_start) >= start,
+        col(r.bucket_start) < end,
+        col(r.group_name).in_(names),
     )
-    calls, answered, talk = func.sum(r.calls), func.sum(r.answered), func.sum(r.talk_seconds)
+    calls, answered = func.sum(col(r.calls)), func.sum(col(r.answered))
+    talk = func.sum(col(r.talk_seconds))
 
-    def grouped(*keys):  # noqa: ANN002, ANN202
+    def grouped(key: Mapped[Any]) -> TupleResult[tuple[Any, int, int, int]]:
         # The database adds up the rollup rows; Python sees one row per group / reason / hour.
-        return session.exec(  # type: ignore[call-overload]
-            select(*keys, calls, answered, talk).where(*where).group_by(*keys)
-        )
+        return session.exec(select(key, calls, answered, talk).where(*where).group_by(key))
 
     a = AgentRollup
-    agents = session.exec(  # type: ignore[call-overload]
-        select(a.agent_name, func.sum(a.calls), func.sum(a.answered), func.sum(a.talk_seconds))
-        .where(
-            a.bucket_start >= start,  # type: ignore[operator]
-            a.bucket_start < end,  # type: ignore[operator]
-            a.group_name.in_(names),  # type: ignore[attr-defined]
+    agents = session.exec(
+        select(
+            col(a.agent_name),
+            func.sum(col(a.calls)),
+            func.sum(col(a.answered)),
+            func.sum(col(a.talk_seconds)),
         )
-        .group_by(a.agent_name)
+        .where(
+            col(a.bucket_start) >= start,
+            col(a.bucket_start) < end,
+            col(a.group_name).in_(names),
+        )
+        .group_by(col(a.agent_name))
     )
 
-    totals = session.exec(  # type: ignore[call-overload]
-        select(
+    # Seven columns: SQLAlchemy's select (SQLModel's is typed for at most four).
+    totals = session.execute(
+        sa_select(
             calls,
             answered,
             talk,
-            func.sum(r.transfers),
-            func.sum(r.failures),
-            func.sum(r.cost),
-            func.sum(r.costed),
+            func.sum(col(r.transfers)),
+            func.sum(col(r.failures)),
+            func.sum(col(r.cost)),
+            func.sum(col(r.costed)),
         ).where(*where)
     ).one()
     if not totals[0]:
@@ -119,27 +128,27 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
     figures.calls, figures.answered, figures.talk_seconds = (int(v) for v in totals[:3])
     figures.transfers, figures.failures = int(totals[3]), int(totals[4])
     figures.cost, figures.costed = float(totals[5] or 0), int(totals[6])
-    for group, n, a, t in grouped(r.group_name):
-        figures.by_group[group] = Tally(int(n), int(a), int(t))
+    for group, n, ans, t in grouped(col(r.group_name)):
+        figures.by_group[group] = Tally(int(n), int(ans), int(t))
     for agent, n, ans, t in agents:
         figures.by_agent[agent] = Tally(int(n), int(ans), int(t))
-    for reason, n, _, _ in grouped(r.hangup_reason):
+    for reason, n, _, _ in grouped(col(r.hangup_reason)):
         if reason >= 0:
             figures.hangup_reasons[reason] = int(n)
-    for bucket, n, a, _ in grouped(r.bucket_start):
+    for bucket, n, ans, _ in grouped(col(r.bucket_start)):
         hour = figures.hours[_local_hour(bucket, zone)]
-        hour[0] += int(a)
-        hour[1] += int(n) - int(a)
+        hour[0] += int(ans)
+        hour[1] += int(n) - int(ans)
     rings = (
-        select(RingRollup.sip_account, func.sum(RingRollup.missed))
+        select(col(RingRollup.sip_account), func.sum(col(RingRollup.missed)))
         .where(
-            RingRollup.bucket_start >= start,  # type: ignore[arg-type]
-            RingRollup.bucket_start < end,  # type: ignore[arg-type]
-            RingRollup.group_name.in_(names),  # type: ignore[attr-defined]
+            col(RingRollup.bucket_start) >= start,
+            col(RingRollup.bucket_start) < end,
+            col(RingRollup.group_name).in_(names),
         )
-        .group_by(RingRollup.sip_account)
+        .group_by(col(RingRollup.sip_account))
     )
-    for sip, missed in session.exec(rings):  # type: ignore[call-overload]
+    for sip, missed in session.exec(rings):
         if missed:
             figures.missed_rings[sip] = int(missed)
     return figures
@@ -154,8 +163,8 @@ def figures_from_records(
     start, end = day_bounds(day, zone)
     records = session.exec(
         select(CallRecord).where(
-            CallRecord.call_start_at >= start,  # type: ignore[operator]
-            CallRecord.call_start_at < end,  # type: ignore[operator]
+            col(CallRecord.call_start_at) >= start,
+            col(CallRecord.call_start_at) < end,
         )
     )
     for rec in records:
@@ -184,8 +193,8 @@ def figures_from_records(
     missed_calls: dict[str, set[str]] = {}
     events = session.exec(
         select(RingingEvent).where(
-            RingingEvent.event_at >= start,  # type: ignore[operator]
-            RingingEvent.event_at < end,  # type: ignore[operator]
+            col(RingingEvent.event_at) >= start,
+            col(RingingEvent.event_at) < end,
         )
     )
     for event in events:

@@ -3,11 +3,14 @@ so the daily job never holds a long lock on tables the relay writes to."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from storage.db import Database
 from storage.models import (
@@ -24,20 +27,25 @@ log = logging.getLogger(__name__)
 BATCH = 5_000
 
 
-def _older(model: type, column, cutoff: datetime):  # noqa: ANN001, ANN202
+# `model` is one of the tables purged below; their columns are reached by name.
+def _older(
+    model: type[Any], column: Mapped[datetime | None], cutoff: datetime
+) -> ColumnElement[bool]:
     """Older than the cutoff by the platform's time (indexed); rows without one by arrival."""
     if not hasattr(model, "received_at"):
         return column < cutoff
     return or_(column < cutoff, and_(column.is_(None), model.received_at < cutoff))
 
 
-def _delete_batch(session: Session, model: type, column, cutoff: datetime) -> int:  # noqa: ANN001
+def _delete_batch(
+    session: Session, model: type[Any], column: Mapped[datetime | None], cutoff: datetime
+) -> int:
     """Delete up to BATCH rows older than `cutoff`; returns how many went."""
     if hasattr(model, "id"):
         ids = select(model.id).where(_older(model, column, cutoff)).limit(BATCH)
-        result = session.execute(delete(model).where(model.id.in_(ids)))
+        result = session.exec(delete(model).where(model.id.in_(ids)))
     else:  # rollups: whole buckets, a day holds at most a few thousand rows per group
-        result = session.execute(delete(model).where(column < cutoff))
+        result = session.exec(delete(model).where(column < cutoff))
     return result.rowcount or 0
 
 
@@ -45,17 +53,19 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
     """Delete what is older than `retention_days`; returns the counts per table."""
     cutoff = now - timedelta(days=retention_days)
     targets = (
-        ("call_record", CallRecord, CallRecord.call_start_at),
-        ("ringing_event", RingingEvent, RingingEvent.event_at),
-        ("call_rollup", CallRollup, CallRollup.bucket_start),
-        ("agent_rollup", AgentRollup, AgentRollup.bucket_start),
-        ("ring_rollup", RingRollup, RingRollup.bucket_start),
+        ("call_record", CallRecord, col(CallRecord.call_start_at)),
+        ("ringing_event", RingingEvent, col(RingingEvent.event_at)),
+        ("call_rollup", CallRollup, col(CallRollup.bucket_start)),
+        ("agent_rollup", AgentRollup, col(AgentRollup.bucket_start)),
+        ("ring_rollup", RingRollup, col(RingRollup.bucket_start)),
     )
     counts: dict[str, int] = {}
     for name, model, column in targets:
         total = 0
         while True:
-            gone = database.call(lambda s, m=model, c=column: _delete_batch(s, m, c, cutoff))
+            gone = database.call(
+                functools.partial(_delete_batch, model=model, column=column, cutoff=cutoff)
+            )
             total += gone
             if gone < BATCH or not hasattr(model, "id"):
                 break
@@ -63,9 +73,9 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
     # The record of sent summaries only needs to outlive the days that can still be owed.
     counts["daily_summary"] = database.call(
         lambda s: (
-            s.execute(
+            s.exec(
                 delete(DailySummary).where(
-                    DailySummary.local_date < (cutoff - timedelta(days=7)).date()
+                    col(DailySummary.local_date) < (cutoff - timedelta(days=7)).date()
                 )
             ).rowcount
             or 0

@@ -14,9 +14,16 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from storage.models import AgentRollup, CallRecord, CallRollup, RingingEvent, RingRollup
+from storage.models import (
+    AgentRollup,
+    CallRecord,
+    CallRollup,
+    RingingEvent,
+    RingRollup,
+    table_of,
+)
 
 BUCKET = timedelta(minutes=15)
 
@@ -59,7 +66,7 @@ def count_call(session: Session, record: CallRecord) -> None:
     cost = record.cost
     _upsert(
         session,
-        CallRollup.__table__,  # type: ignore[arg-type]
+        table_of(CallRollup),
         ["bucket_start", "group_name", "hangup_reason"],
         {
             "bucket_start": bucket,
@@ -77,7 +84,7 @@ def count_call(session: Session, record: CallRecord) -> None:
     if record.agent_name:
         _upsert(
             session,
-            AgentRollup.__table__,  # type: ignore[arg-type]
+            table_of(AgentRollup),
             ["bucket_start", "group_name", "agent_name"],
             {
                 "bucket_start": bucket,
@@ -95,8 +102,8 @@ def _missed_before(session: Session, event: RingingEvent) -> set[str]:
     if not event.call_id:
         return set()
     stmt = select(RingingEvent.no_answer_sip_list).where(
-        RingingEvent.call_id == event.call_id,
-        RingingEvent.id != event.id,  # type: ignore[arg-type]
+        col(RingingEvent.call_id) == event.call_id,
+        col(RingingEvent.id) != event.id,
     )
     seen: set[str] = set()
     for raw in session.exec(stmt):
@@ -119,7 +126,7 @@ def count_ringing(session: Session, event: RingingEvent) -> None:
     bucket = bucket_of(moment)
     group = event.group_name or ""
     keys = ["bucket_start", "group_name", "sip_account"]
-    table = RingRollup.__table__  # type: ignore[attr-defined]
+    table = table_of(RingRollup)
     if event.sip_account:
         _upsert(
             session,

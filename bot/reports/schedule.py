@@ -20,11 +20,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.relay.outbox import OutboxKind, enqueue
 from bot.reports.service import SummaryContent, build_summary, chat_zone
-from storage.models import BoundChat, DailySummary, OutboxMessage
+from storage.models import BoundChat, DailySummary, OutboxMessage, table_of
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,9 @@ def due_summaries(chat: BoundChat, now: datetime, default_zone: ZoneInfo) -> lis
 
 def _already_sent(session: Session, chat_id: int, days: list[date]) -> set[date]:
     rows = session.exec(
-        select(DailySummary.local_date).where(
-            DailySummary.chat_id == chat_id,
-            DailySummary.local_date.in_(days),  # type: ignore[attr-defined]
+        select(col(DailySummary.local_date)).where(
+            col(DailySummary.chat_id) == chat_id,
+            col(DailySummary.local_date).in_(days),
         )
     )
     return set(rows)
@@ -102,11 +102,11 @@ def claim_and_enqueue(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     claimed = session.execute(
-        insert(DailySummary.__table__)  # type: ignore[arg-type]
+        insert(table_of(DailySummary))
         .values(chat_id=chat.chat_id, local_date=due.day, late=late, created_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=["chat_id", "local_date"])
         # RETURNING says whether this statement inserted; rowcount is unreliable here on psycopg.
-        .returning(DailySummary.__table__.c.chat_id)  # type: ignore[attr-defined]
+        .returning(table_of(DailySummary).c.chat_id)
     ).first()
     if claimed is None:
         return False
@@ -140,8 +140,8 @@ async def run_summary_tick(runtime, now: datetime | None = None) -> int:  # noqa
     def load(session: Session) -> list[tuple[BoundChat, list[DueSummary]]]:
         chats = session.exec(
             select(BoundChat).where(
-                BoundChat.active.is_(True),  # type: ignore[attr-defined]
-                BoundChat.summary_enabled.is_(True),  # type: ignore[attr-defined]
+                col(BoundChat.active).is_(True),
+                col(BoundChat.summary_enabled).is_(True),
             )
         )
         work = []

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import TaskStatus
@@ -47,8 +47,8 @@ def chat_zone(chat: BoundChat, default: ZoneInfo) -> ZoneInfo:
 def routed_group_names(session: Session, chat_id: int) -> list[str]:
     rows = session.exec(
         select(GroupRoute.group_name).where(
-            GroupRoute.chat_id == chat_id,
-            GroupRoute.active.is_(True),  # type: ignore[union-attr]
+            col(GroupRoute.chat_id) == chat_id,
+            col(GroupRoute.active).is_(True),
         )
     )
     return sorted(set(rows))
@@ -62,12 +62,12 @@ def retention_start(now: datetime, retention_days: int, zone: ZoneInfo) -> date:
 def _tasks_of_day(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> list[CallTask]:
     start, end = day_bounds(day, zone)
     groups = routed_group_ids(session, chat_id)
-    owned = or_(CallTask.chat_id == chat_id, CallTask.voice_group_id.in_(groups))  # type: ignore[union-attr]
+    owned = or_(col(CallTask.chat_id) == chat_id, col(CallTask.voice_group_id).in_(groups))
     # Created that day, or created in the week before and not known to have ended before it.
     stmt = (
         select(CallTask)
         .where(owned, CallTask.created_at < end, CallTask.created_at >= start - timedelta(days=7))
-        .order_by(CallTask.created_at.desc())  # type: ignore[attr-defined]
+        .order_by(col(CallTask.created_at).desc())
         .limit(MAX_TASKS * 3)
     )
     tasks = []
@@ -97,7 +97,9 @@ async def _task_lines(client: LaafficClient | None, tasks: list[CallTask]) -> li
 
 
 def _known_status(status: int | None) -> TaskStatus | None:
-    return TaskStatus(status) if status in TaskStatus._value2member_map_ else None
+    if status is None or status not in TaskStatus._value2member_map_:
+        return None
+    return TaskStatus(status)
 
 
 def _is_final(status: int | None) -> bool:

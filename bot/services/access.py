@@ -15,6 +15,7 @@ from storage.models import (
     KnownUser,
     NumberUpload,
     TaskDraft,
+    table_of,
     utcnow,
 )
 
@@ -45,7 +46,7 @@ def remember_user(
         "last_seen": utcnow(),
     }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(KnownUser.__table__).values(**values)  # type: ignore[arg-type]
+    stmt = insert(table_of(KnownUser)).values(**values)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["user_id"],

@@ -143,6 +143,7 @@ async def check_file(
         )
         session.add(upload)
         session.flush()
+        assert upload.id is not None  # the flush gave it its id
         rows = []
         for i, (name, count, content) in enumerate(parts, start=1):
             part = UploadPart(
@@ -171,7 +172,7 @@ def stored_report(upload: NumberUpload) -> NumberReport:
 def save_message_id(session: Session, upload_id: int, message_id: int) -> None:
     """The card's message, so that later presses and retries edit that one."""
     session.execute(
-        update(NumberUpload).where(NumberUpload.id == upload_id).values(message_id=message_id)
+        update(NumberUpload).where(col(NumberUpload.id) == upload_id).values(message_id=message_id)
     )
 
 
@@ -187,11 +188,11 @@ def claim_upload(
 ) -> bool:
     """Move an upload between states only if nobody else did (double taps, two operators)."""
     allowed = from_status if isinstance(from_status, tuple) else (from_status,)
-    result = session.execute(
+    result = session.exec(
         update(NumberUpload)
         .where(
-            NumberUpload.id == upload_id,
-            NumberUpload.chat_id == chat_id,
+            col(NumberUpload.id) == upload_id,
+            col(NumberUpload.chat_id) == chat_id,
             col(NumberUpload.status).in_([str(status) for status in allowed]),
         )
         .values(status=to_status)

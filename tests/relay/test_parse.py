@@ -139,6 +139,8 @@ def test_several_events_in_one_push_become_several_rows() -> None:
     ("kind", "body", "reason"),
     [
         ("ringing", "not json", "the body is not JSON"),
+        # Valid JSON syntax that Python's json still refuses (its 4,300-digit integer limit).
+        ("call", '{"callSessionId": "s1", "n": ' + "1" * 5000 + "}", "cannot be read as JSON"),
         (
             "ringing",
             json.dumps({"callId": "1"}),
