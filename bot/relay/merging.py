@@ -6,8 +6,8 @@ and every event is still shown:
 
 1. all of them in full, under a header ("14 calls ringing in the last 20 s:"), when that fits one
    message;
-2. else one line each (the first line of each event's text, which the ringing renderer keeps
-   short: agent and callee), in one message or split over `MERGED_TEXT_PARTS` messages;
+2. else one line each (the first two lines of each event's text, which the ringing renderer
+   keeps short: agent and callee), in one message or split over `MERGED_TEXT_PARTS` messages;
 3. else (a storm: a group takes only 16 relay messages a minute, 4,096 characters each, which
    cannot carry hundreds of events' lines) one document message: the caption has the count and
    the newest events, the attached text file every event in full.
@@ -100,9 +100,11 @@ EVENT_LINE_LIMIT = 300
 
 
 def event_line(text: str) -> str:
-    """The one-line form of a ringing event: the first non-empty line of its text (cut, as
-    plain text, when a renderer made it longer than a line should be)."""
-    line = next((line.strip() for line in text.split("\n") if line.strip()), text.strip())
+    """The one-line form of a ringing event: its first two non-empty lines, which the ringing
+    renderer makes who rings (agent, group) and whom (callee), joined with " — " (cut, as plain
+    text, when a renderer made it longer than a line should be)."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    line = " — ".join(lines[:2]) if lines else text.strip()
     if len(line) <= EVENT_LINE_LIMIT:
         return line
     return esc(plain_text(line)[: EVENT_LINE_LIMIT - 1]) + "…"

@@ -148,8 +148,8 @@ async def harness(
 
 
 def ringing_text(number: int, agent: str = "1001") -> str:
-    """A ringing message as the relay renders it: a short first line, details after."""
+    """A ringing message shaped as the relay renders it: who rings, then whom, details after."""
     return (
-        f"📞 <b>{agent}</b> ← <code>+91 98765 {number:05d}</code>\n"
+        f"📞 <b>{agent}</b>\n<code>+91 98765 {number:05d}</code>\n"
         f"Agent group: Team One\nTask: 5000123\nMissed by: 1002, 1003"
     )

@@ -132,3 +132,37 @@ async def test_an_event_with_an_overlong_first_line_is_cut_short_in_a_merged_lis
     line = next(t for t in message.text.split("\n") if t.startswith("📞 1001 note"))
     assert line.endswith("…") and len(line) <= 300
     assert_every_event_shown_once_merged(harness, ids)
+
+
+def test_a_one_line_event_keeps_who_rings_and_whom_as_the_relay_renders_them() -> None:
+    """The listing of a backed-up chat names the callee of every event, not only the agent."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.relay.merging import PartMethod, QueuedMessage, plan_ringing
+    from bot.relay.messages import ChatDisplay, ringing_message
+    from storage.models import RingingEvent
+
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    rows = []
+    for n in range(60):
+        event = RingingEvent(
+            dedupe_key=str(n),
+            sip_account=f"1344C025cb_{n:03d}",
+            group_name="Sales-Team-1",
+            called=f"9198765{n:05d}",
+            called_info="Priya, gold plan",
+            task_id=5000123,
+            no_answer_sip_list='["1344C025cb_900"]',
+            event_at=start + timedelta(seconds=n),
+        )
+        text = ringing_message(event, ChatDisplay())
+        rows.append(
+            QueuedMessage(n, GROUP, None, OutboxKind.RINGING.value, text, None, None, 0, 0, start)
+        )
+    parts = plan_ringing(rows, start + timedelta(seconds=90))
+    assert parts and all(part.method is PartMethod.TEXT for part in parts)
+    listing = plain_text("\n".join(part.text or "" for part in parts))
+    assert "Sales-Team-1" in listing
+    for n in range(60):
+        line = next(line for line in listing.splitlines() if f"1344C025cb_{n:03d}" in line)
+        assert f"{n:05d}" in line and "Priya, gold plan" in line, line
