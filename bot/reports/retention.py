@@ -16,6 +16,7 @@ from storage.models import (
     CallRollup,
     DailySummary,
     RingingEvent,
+    RingMiss,
     RingRollup,
 )
 
@@ -47,6 +48,7 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
     targets = (
         ("call_record", CallRecord, CallRecord.call_start_at),
         ("ringing_event", RingingEvent, RingingEvent.event_at),
+        ("ring_miss", RingMiss, RingMiss.missed_at),
         ("call_rollup", CallRollup, CallRollup.bucket_start),
         ("agent_rollup", AgentRollup, AgentRollup.bucket_start),
         ("ring_rollup", RingRollup, RingRollup.bucket_start),
