@@ -34,8 +34,23 @@ class QueueState:
         return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
 
 
+_WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+
+
+def oldest_unsent(session: Session) -> datetime | None:
+    """When the oldest message still waiting to be sent was queued (None: nothing waits). All
+    that /readyz reads from the database: one MIN over the waiting rows."""
+    return _aware(
+        session.exec(
+            select(func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status.in_(_WAITING)  # type: ignore[attr-defined]
+            )
+        ).one()
+    )
+
+
 def queue_state(session: Session, now: datetime) -> QueueState:
-    waiting = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+    waiting = _WAITING
     state = QueueState()
     state.inbox_pending = session.exec(
         select(func.count()).select_from(PushInbox).where(PushInbox.status == InboxStatus.PENDING)
@@ -48,13 +63,7 @@ def queue_state(session: Session, now: datetime) -> QueueState:
         .select_from(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.FAILED)
     ).one()
-    state.oldest_unsent = _aware(
-        session.exec(
-            select(func.min(OutboxMessage.created_at)).where(
-                OutboxMessage.status.in_(waiting)  # type: ignore[attr-defined]
-            )
-        ).one()
-    )
+    state.oldest_unsent = oldest_unsent(session)
     state.last_push = _aware(session.exec(select(func.max(PushInbox.received_at))).one())
     state.replicas = live_replicas(session, now)
     return state

@@ -571,7 +571,8 @@ class AgentRollup(SQLModel, table=True):
 
 class RingRollup(SQLModel, table=True):
     """Ringing per 15-minute bucket (UTC), group and agent: rings, and rings the agent missed
-    (the agent is in a later event's noAnswerSipList of the same call, counted once per call)."""
+    (the agent is in a later event's noAnswerSipList of the same call, counted once per call:
+    `RingMiss`)."""
 
     __tablename__ = "ring_rollup"
 
@@ -580,6 +581,30 @@ class RingRollup(SQLModel, table=True):
     sip_account: str = Field(default="", max_length=128, primary_key=True)
     rings: int = 0
     missed: int = 0
+
+
+class RingMiss(SQLModel, table=True):
+    """An agent missed a call: one row per (callId, sipAccount), however many ringing events of
+    the call list the agent in their noAnswerSipList.
+
+    The transaction that stores the first such event claims the row (INSERT … ON CONFLICT DO
+    NOTHING RETURNING) and counts the miss in `ring_rollup` only when it got it. Two replicas
+    storing two events of the same call at the same moment therefore count one miss: on
+    PostgreSQL the second INSERT waits for the first transaction and then finds the row (reading
+    the call's earlier events instead would not see the other's uncommitted one). `missed_at` is
+    the moment of that first event, for retention.
+    """
+
+    __tablename__ = "ring_miss"
+    __table_args__ = (
+        UniqueConstraint("call_id", "sip_account", name="uq_ring_miss_call_sip"),
+        Index("ix_ring_miss_missed_at", "missed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)  # retention deletes in batches of ids
+    call_id: str = Field(max_length=64)
+    sip_account: str = Field(max_length=128)
+    missed_at: datetime
 
 
 class DailySummary(SQLModel, table=True):

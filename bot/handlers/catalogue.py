@@ -21,20 +21,22 @@ class CommandInfo:
     usage: str  # the command's forms, one per line, plain text: <value>, [optional]
     example: str
     group_only: bool = False
+    note: str = ""  # plain text after the example in usage answers, when the forms need a hint
 
     @property
     def usage_text(self) -> str:
-        """Plain text: "Usage: …" and "Example: …"."""
+        """Plain text: "Usage: …", "Example: …" and the note."""
         forms = self.usage.split("\n")
         lines = [f"Usage: {forms[0]}"] + [f"   or: {form}" for form in forms[1:]]
-        return "\n".join([*lines, f"Example: {self.example}"])
+        return "\n".join([*lines, f"Example: {self.example}", *([self.note] if self.note else [])])
 
     @property
     def usage_html(self) -> str:
-        """The same, rendered: the forms escaped, the example as code."""
+        """The same, rendered: the forms and the note escaped, the example as code."""
         forms = self.usage.split("\n")
         lines = [f"Usage: {esc(forms[0])}"] + [f"   or: {esc(form)}" for form in forms[1:]]
-        return "\n".join([*lines, f"Example: {code(self.example)}"])
+        note = [esc(self.note)] if self.note else []
+        return "\n".join([*lines, f"Example: {code(self.example)}", *note])
 
 
 _GROUP_NAME = f"{limits.GROUP_NAME_MIN}–{limits.GROUP_NAME_MAX} characters"
@@ -145,6 +147,8 @@ COMMANDS: tuple[CommandInfo, ...] = (
         f'/newtask <upload> auto [group] [ring={_RING} s] ["remark", at most {limits.REMARK_MAX} '
         "characters]",
         '/newtask 12 agents Sales-Team-1 rate=2 ring=40 "March leads"',
+        note='A group name with spaces goes in quotes: /newtask 12 agents "Sales Team Two" '
+        '(with auto: group="Sales Team Two").',
     ),
     CommandInfo(
         "tasks",

@@ -48,7 +48,7 @@ from bot.services import groups as group_service
 from bot.services import task_input, teams
 from bot.services import tasks as drafts
 from bot.services.access import Role
-from bot.services.task_input import NEWTASK_USAGE, ROW_ID_MAX, whole_number
+from bot.services.task_input import ROW_ID_MAX, whole_number
 from bot.services.task_submit import ChatDefaults, SubmitStatus, submit_draft
 from storage.models import DraftStatus, DraftStep, KnownUser, TaskDraft, UploadPart
 
@@ -195,7 +195,7 @@ async def new_task(req: Request) -> None:
     text = _arguments(req)
     words = task_input.split_quoted(text)
     if not words:
-        raise UsageError(NEWTASK_USAGE)
+        raise UsageError(command="newtask")
     db = req.runtime.database
     if len(words) == 1:
         ref = words[0][0]

@@ -106,9 +106,13 @@ def show_number(number: str | None, *, ccode: str | None = None, mask: bool = Fa
     return f"+{country} {national}" if country else national
 
 
-def talk_time(seconds: int | None) -> str:
-    """Seconds as m:ss (h:mm:ss from an hour on)."""
-    total = max(int(seconds or 0), 0)
+def duration(seconds: float | None) -> str:
+    """Seconds as m:ss, h:mm:ss from an hour on: 12 → 0:12, 754 → 12:34, 4000 → 1:06:40; "—"
+    when not known. The one formatter for talk time, relay lag and uptime (`bot.reports.words`
+    re-exports it). Rounded to the second; below zero is 0:00 (a clock a little ahead of ours)."""
+    if seconds is None:
+        return "—"
+    total = max(int(round(seconds)), 0)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -202,7 +206,7 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
         lines.append(agent)
     else:
         lines.append("Agent: none (the call reached no agent)")
-    timing = f"Talk time: {talk_time(record.call_duration)}"
+    timing = f"Talk time: {duration(record.call_duration)}"
     started = _clock(record.call_start_at, display.zone)
     if started:
         timing += f" · started {started}"
@@ -233,7 +237,7 @@ def digest_message(stats: DigestStats, display: ChatDisplay) -> str:
     rate = 100 * stats.answered / stats.calls if stats.calls else 0
     lines.append(f"Calls: {stats.calls} · answered {stats.answered} ({rate:.0f}%)")
     if stats.answered:
-        lines.append(f"Average talk time: {talk_time(round(stats.average_talk_s))}")
+        lines.append(f"Average talk time: {duration(stats.average_talk_s)}")
     if stats.hangup_reasons:
         reasons = " · ".join(
             f"{esc(HANGUP_SHORT.get(r, f'reason {r}') if r is not None else 'unknown')} {n}"

@@ -19,6 +19,7 @@ from storage.models import (
     CallRollup,
     DailySummary,
     RingingEvent,
+    RingMiss,
     RingRollup,
 )
 
@@ -55,6 +56,7 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
     targets = (
         ("call_record", CallRecord, col(CallRecord.call_start_at)),
         ("ringing_event", RingingEvent, col(RingingEvent.event_at)),
+        ("ring_miss", RingMiss, col(RingMiss.missed_at)),
         ("call_rollup", CallRollup, col(CallRollup.bucket_start)),
         ("agent_rollup", AgentRollup, col(AgentRollup.bucket_start)),
         ("ring_rollup", RingRollup, col(RingRollup.bucket_start)),

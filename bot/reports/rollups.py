@@ -3,7 +3,9 @@ them, so a day's summary never scans the day's records.
 
 `count_call` and `count_ringing` run inside the relay's transaction, right after the typed row was
 inserted for the first time (a duplicate push inserts nothing and counts nothing), so the rollups
-match a recount of the raw rows exactly (tests/reports/test_rollups.py recounts).
+match a recount of the raw rows exactly (tests/reports/test_figures.py recounts). A missed ring is
+counted by the transaction that claims its (call, agent) row in `ring_miss`, so replicas relaying
+the same call at once cannot count it twice.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from storage.models import (
     AgentRollup,
     CallRecord,
     CallRollup,
     RingingEvent,
+    RingMiss,
     RingRollup,
     table_of,
 )
@@ -97,18 +100,30 @@ def count_call(session: Session, record: CallRecord) -> None:
         )
 
 
-def _missed_before(session: Session, event: RingingEvent) -> set[str]:
-    """Agents already counted as having missed this call (from its earlier stored events)."""
-    if not event.call_id:
-        return set()
-    stmt = select(RingingEvent.no_answer_sip_list).where(
-        col(RingingEvent.call_id) == event.call_id,
-        col(RingingEvent.id) != event.id,
+def _claim_misses(session: Session, event: RingingEvent, sips: list[str]) -> list[str]:
+    """The agents of `sips` whose miss of this call is counted now: those whose `RingMiss` row
+    this transaction inserted. An agent already listed by another stored event of the call (in
+    this transaction, an earlier one, or one another replica is committing: the INSERT waits for
+    it) is not. An event without a callId has nothing to match, so each of its agents counts."""
+    if not event.call_id or not sips:
+        return sips
+    moment = event.event_at or event.received_at
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = table_of(RingMiss)
+    # Sorted, so two transactions claiming overlapping agents take the row locks in one order.
+    rows = [
+        {"call_id": event.call_id, "sip_account": sip, "missed_at": moment} for sip in sorted(sips)
+    ]
+    stmt = (
+        insert(table)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["call_id", "sip_account"])
+        .returning(table.c.sip_account)  # not rowcount: psycopg's is unreliable here
     )
-    seen: set[str] = set()
-    for raw in session.exec(stmt):
-        seen.update(_sip_list(raw))
-    return seen
+    claimed = set(session.execute(stmt).scalars())
+    return [sip for sip in sips if sip in claimed]
 
 
 def _sip_list(raw: str | None) -> list[str]:
@@ -121,7 +136,8 @@ def _sip_list(raw: str | None) -> list[str]:
 
 def count_ringing(session: Session, event: RingingEvent) -> None:
     """Add one newly stored ringing event: a ring for its agent, and a miss for each agent in its
-    noAnswerSipList that no earlier event of the same call listed (the list is cumulative)."""
+    noAnswerSipList that no other stored event of the same call listed (the list is cumulative),
+    exactly once per call and agent even when replicas store the call's events at once."""
     moment = event.event_at or event.received_at
     bucket = bucket_of(moment)
     group = event.group_name or ""
@@ -140,10 +156,8 @@ def count_ringing(session: Session, event: RingingEvent) -> None:
                 "missed": 0,
             },
         )
-    already = _missed_before(session, event)
-    for sip in dict.fromkeys(_sip_list(event.no_answer_sip_list)):
-        if sip in already:
-            continue
+    listed = list(dict.fromkeys(_sip_list(event.no_answer_sip_list)))
+    for sip in _claim_misses(session, event, listed):
         _upsert(
             session,
             table,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.relay.messages import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_SHORT
+from bot.relay.messages import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_SHORT, duration
 
 __all__ = [
     "CALL_TYPES",
@@ -13,8 +13,8 @@ __all__ = [
     "hung_up_by",
 ]
 
-# One wording for the platform's codes: the relay's messages define it, summaries and /calls use
-# the short forms of the same table.
+# One wording for the platform's codes and one way to write a duration: the relay's messages
+# define them, summaries, /calls and /status use them (the short forms of the same table).
 HANGUP_REASONS = HANGUP_SHORT
 
 
@@ -27,13 +27,3 @@ def hangup_reason(code: int | None) -> str:
 def hung_up_by(code: int | None) -> str | None:
     """Who ended the call, as a sentence ("the customer hung up"); None when not given."""
     return None if code is None else HANGING_DIRECTIONS.get(code, f"hang-up side {code}")
-
-
-def duration(seconds: float | None) -> str:
-    """12 → 0:12, 754 → 12:34, 4000 → 1:06:40."""
-    if seconds is None:
-        return "—"
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

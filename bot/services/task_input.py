@@ -3,7 +3,8 @@
 Numbers are ASCII digits only (`str.isdigit()` lets "²" and "٣" through, and `int("٣")` is 3) and
 bounded to their real range, so an absurd id is a sentence, not a database overflow. Limits come
 from `bot.laaffic.limits`. Every error is a plain-text `UserFacingError`; the handler guard escapes
-it.
+it. A usage mistake names its command (`UsageError(command="newtask")`) and the guard adds the usage
+and example from the command catalogue (`bot/handlers/catalogue.py`), as for every command.
 """
 
 from __future__ import annotations
@@ -100,16 +101,6 @@ def parse_upload_ref(text: str) -> UploadRef:
     return UploadRef(upload_id, part)
 
 
-NEWTASK_USAGE = (
-    'Usage: /newtask <upload> agents <group> [rate=N] [ring=S] ["remark"]\n'
-    '   or: /newtask <upload> auto [group] [ring=S] ["remark"]\n'
-    'A group name with spaces goes in quotes: /newtask 12 agents "Sales Team Two" '
-    '(with auto: group="Sales Team Two").\n'
-    'Example: /newtask 12 agents Sales-Team-1 rate=2 ring=40 "March leads"\n'
-    "Or just /newtask 12 and pick the rest with buttons."
-)
-
-
 @dataclass(frozen=True)
 class OneLineTask:
     ref: UploadRef
@@ -135,7 +126,7 @@ def parse_one_line(text: str) -> OneLineTask:
     """
     words = split_quoted(text)
     if len(words) < 2:
-        raise UsageError(NEWTASK_USAGE)
+        raise UsageError(command="newtask")
     ref = parse_upload_ref(words[0][0])
     kind = words[1][0].lower()
     if kind in ("agents", "agent", "transfer"):
@@ -144,7 +135,7 @@ def parse_one_line(text: str) -> OneLineTask:
         task_type = TaskType.AUTOMATIC
     else:
         raise UsageError(
-            f"The task type is “agents” or “auto”, not “{shown(kind)}”.\n{NEWTASK_USAGE}"
+            f"The task type is “agents” or “auto”, not “{shown(kind)}”.", command="newtask"
         )
     group: str | None = None
     rate = ring = None
@@ -171,7 +162,7 @@ def parse_one_line(text: str) -> OneLineTask:
     if not group:
         group = None
     if task_type == TaskType.AGENT_GROUP_CALL and group is None:
-        raise UsageError(f"A task with transfer to agents needs an agent group.\n{NEWTASK_USAGE}")
+        raise UsageError("A task with transfer to agents needs an agent group.", command="newtask")
     if task_type == TaskType.AUTOMATIC and rate is not None:
         raise UserFacingError(
             "Automatic calling has no call-out rate (that is for transfer to agents): leave out "

@@ -55,9 +55,6 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "unmute": ("/unmute <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
-# tasks.py still raises its old HTML usage strings, which now show their &lt; literally; the lead
-# drops this exception when tasks.py takes its usage from the catalogue.
-OLD_TASK_USAGE = {"newtask"}
 
 
 def _rendered(call: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -71,25 +68,39 @@ async def test_every_command_shows_hostile_arguments_literally_and_links_nothing
     bot = chatty_bot
     assert set(HOSTILE) == {c.name for c in COMMANDS}  # a new command gets a line here
     await bot.bind()
-    for name, (text, echoed) in HOSTILE.items():
+    for text, echoed in HOSTILE.values():
         answers = [_rendered(call) for call in await bot.say_calls(GROUP, ADMIN, text)]
         shown = "\n".join(part for part, _ in answers)
         entities = [e for _, found in answers for e in found]
         assert {e["type"] for e in entities} <= FORMATTING, (text, entities)
         if echoed is not None:
             assert echoed in shown, (text, shown)
-        if name not in OLD_TASK_USAGE and "&" not in (echoed or ""):
+        if "&" not in (echoed or ""):
             assert "&lt;" not in shown and "&amp;" not in shown, (text, shown)
     assert bot.platform.simulator.requests["/v3/cc/seatGroup/addGroup"] == 0  # a<b is too short
 
 
 async def test_usage_answers_come_from_the_catalogue_with_the_example(bot: BotHarness) -> None:
     await bot.bind()
-    for name in ("group", "newgroup", "agents", "addagents", "agentcreds", "route", "role"):
+    for name in (
+        "group",
+        "newgroup",
+        "agents",
+        "addagents",
+        "agentcreds",
+        "route",
+        "role",
+        "newtask",
+    ):
         reply = await bot.say(GROUP, ADMIN, f"/{name}")
         shown, _ = _rendered(reply)
         entry = info(name)
         assert entry.usage.split("\n")[0] in shown and f"Example: {entry.example}" in shown
+        assert entry.note in shown
+    # A one-line /newtask mistake: the sentence, then the catalogue's usage.
+    reply = await bot.say(GROUP, ADMIN, "/newtask 12 robot")
+    shown, _ = _rendered(reply)
+    assert shown == "The task type is “agents” or “auto”, not “robot”.\n" + info("newtask").usage_text
     reply = await bot.say(GROUP, ADMIN, "/settings tone 5")
     shown, _ = _rendered(reply)
     assert "“tone” is not a setting" in shown and "/settings ccode" in shown

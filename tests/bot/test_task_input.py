@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import UserFacingError
+from bot.errors import UsageError, UserFacingError
+from bot.handlers.base import render_error
+from bot.handlers.catalogue import info
 from bot.laaffic import limits
 from bot.laaffic.models import TaskType
 from bot.services import task_input
@@ -83,8 +85,24 @@ def test_one_line_mistakes_are_sentences() -> None:
         ("12 agents G rate=٣", "whole number from 1 to 10"),
         ("12 agents G ring=5", "from 20 to 120"),
         ("1 <b>", "“agents” or “auto”, not “<b>”"),
-        ("12", "Usage: /newtask"),
         (f'12 auto "{"x" * 60}"', "at most 50 characters"),
     ):
         with pytest.raises(UserFacingError, match=fragment):
             task_input.parse_one_line(bad)
+
+
+def test_one_line_usage_mistakes_show_the_catalogue_usage_of_newtask() -> None:
+    entry = info("newtask")
+    for bad, problem in (
+        ("12", ""),
+        ("1 <b>", "The task type is “agents” or “auto”, not “<b>”."),
+        ("12 agents", "A task with transfer to agents needs an agent group."),
+    ):
+        with pytest.raises(UsageError) as caught:
+            task_input.parse_one_line(bad)
+        assert (caught.value.command, caught.value.problem) == ("newtask", problem)
+        plain, html = render_error(caught.value)
+        assert plain == "\n".join(part for part in (problem, entry.usage_text) if part)
+        assert "Usage: /newtask <upload> (and pick the rest with buttons)" in plain
+        assert 'with auto: group="Sales Team Two"' in plain  # the catalogue's note
+        assert "&lt;upload&gt;" in html and "<upload>" not in html

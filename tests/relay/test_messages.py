@@ -17,10 +17,10 @@ from bot.relay.messages import (
     ChatDisplay,
     call_message,
     digest_message,
+    duration,
     recording_link,
     ringing_message,
     show_number,
-    talk_time,
     task_card_message,
 )
 from bot.relay.parse import parse_push
@@ -144,10 +144,27 @@ def test_every_hangup_reason_and_side_is_told_in_words(
 
 
 @pytest.mark.parametrize(
-    ("seconds", "shown"), [(0, "0:00"), (15, "0:15"), (75, "1:15"), (3725, "1:02:05")]
+    ("seconds", "shown"),
+    [
+        (0, "0:00"),
+        (15, "0:15"),
+        (75, "1:15"),
+        (754, "12:34"),
+        (3725, "1:02:05"),
+        (4000, "1:06:40"),
+        (59.6, "1:00"),  # rounded, not cut: an average of 59.6 s is a minute
+        (-3, "0:00"),  # a replica's clock a little ahead of ours: not "-1:59:57 ago"
+        (None, "—"),
+    ],
 )
-def test_talk_time_is_minutes_and_seconds(seconds: int, shown: str) -> None:
-    assert talk_time(seconds) == shown
+def test_a_duration_is_minutes_and_seconds(seconds: float | None, shown: str) -> None:
+    assert duration(seconds) == shown
+
+
+def test_talk_time_relay_lag_and_summaries_share_one_formatter() -> None:
+    from bot.reports import words
+
+    assert words.duration is duration
 
 
 def test_hostile_values_are_shown_as_text_and_add_no_markup() -> None:

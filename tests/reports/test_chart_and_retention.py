@@ -11,7 +11,7 @@ from sqlmodel import func, select
 from bot.reports.chart import calls_per_hour_figure, calls_per_hour_png
 from bot.reports.retention import purge_old_calls
 from storage.db import Database
-from storage.models import CallRecord, CallRollup, RingingEvent
+from storage.models import CallRecord, CallRollup, RingingEvent, RingMiss
 from tests.reports.helpers import store_call, store_ringing
 
 HOURS = [[h, 24 - h] for h in range(24)]
@@ -39,14 +39,16 @@ def test_retention_deletes_old_records_events_and_rollups_in_batches(
             store_call(s, call_start_at=old + timedelta(seconds=i), answered=False)
         store_call(s, call_start_at=now - timedelta(days=89), answered=True, call_duration=3)
         store_call(s, call_start_at=None, received_at=old, answered=False)  # no platform time
-        store_ringing(s, sip_account="a1", event_at=old)
-        store_ringing(s, sip_account="a1", event_at=now - timedelta(days=1))
+        store_ringing(s, sip_account="a1", event_at=old, no_answer=["a2"])
+        store_ringing(s, sip_account="a1", event_at=now - timedelta(days=1), no_answer=["a2"])
     counts = purge_old_calls(database, now, 90)
     assert counts["call_record"] == 40 * 2 + 8
-    assert counts["ringing_event"] == 1
+    assert counts["ringing_event"] == counts["ring_miss"] == 1
     with database.session() as s:
         assert s.exec(select(func.count()).select_from(CallRecord)).one() == 1
         assert s.exec(select(func.count()).select_from(RingingEvent)).one() == 1
+        (miss,) = s.exec(select(RingMiss)).all()
+        assert miss.missed_at == now - timedelta(days=1)
         kept = s.exec(select(CallRollup)).all()
         assert {r.calls for r in kept} == {1} and all(
             r.bucket_start.replace(tzinfo=UTC) >= now - timedelta(days=90) for r in kept
