@@ -14,6 +14,7 @@ from telegram.ext import Application
 from bot.handlers import (
     account,
     admin,
+    edits,
     groups,
     numbers,
     ops,
@@ -27,6 +28,7 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
+    edits.register(application)  # first: an edited message is not a new request
     admin.register(application)
     groups.register(application)
     account.register(application)

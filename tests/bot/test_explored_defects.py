@@ -1,0 +1,77 @@
+"""Defects found by using the bot as its users and an attacker would, each reproduced end to end
+through the fake Bot API (and the simulator, and the listener)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from tests.bot.conftest import GROUP, OPERATOR, BotHarness
+
+
+def _edited(update: dict[str, Any]) -> dict[str, Any]:
+    """The same message as an edit (what Telegram sends when its author changes it)."""
+    message = update.pop("message")
+    message["edit_date"] = int(time.time())
+    update["edited_message"] = message
+    return update
+
+
+async def _settle(bot: BotHarness, chat_id: int, mark: int, quiet: float = 0.5) -> list[Any]:
+    """Every successful send to the chat after `mark`, once the bot has been quiet a while."""
+    count = -1
+    while True:
+        calls = [
+            c
+            for c in bot.telegram.sent
+            if c.seq > mark and c.chat_id == chat_id and c.method.startswith(("send", "edit"))
+        ]
+        if len(calls) == count:
+            return calls
+        count = len(calls)
+        await asyncio.sleep(quiet)
+
+
+async def test_editing_a_command_does_not_run_it_again(bot: BotHarness) -> None:
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Edit-Team")
+    mark = bot.telegram.mark()
+    sent = bot.telegram.send_command(GROUP, OPERATOR, "/addagents Edit-Team 2")
+    await bot.telegram.wait_for_text(GROUP, "Created 2 agent(s)", since=mark)
+    # The operator fixes the count by editing the message: 2 -> 3.
+    edit = bot.telegram.build_command(GROUP, OPERATOR, "/addagents Edit-Team 3")
+    edit["message"]["message_id"] = sent["message"]["message_id"]
+    mark = bot.telegram.mark()
+    bot.telegram.enqueue(_edited(edit))
+    answer = await bot.answer(GROUP, mark)
+    assert "editing /addagents did nothing" in answer.text, answer.text
+    assert "new message" in answer.text
+    await _settle(bot, GROUP, mark)
+    group = await bot.say(GROUP, OPERATOR, "/group Edit-Team")
+    assert "Agents: 2 " in group.text, group.text  # not 2 + 3
+
+
+async def test_editing_the_caption_of_a_number_file_does_not_check_it_again(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    update = bot.telegram.build_document(
+        GROUP, OPERATOR, "leads.csv", b"phone\n+919876543210\n", caption="/upload"
+    )
+    mark = bot.telegram.mark()
+    bot.telegram.enqueue(_edited(update))
+    answer = await bot.answer(GROUP, mark)
+    assert "editing /upload did nothing" in answer.text, answer.text
+    calls = await _settle(bot, GROUP, mark)
+    assert not [c for c in calls if "Number file check" in (c.text or "")]
+    assert not bot.telegram.calls_of("getFile")
+
+
+async def test_an_edited_message_that_is_not_our_command_gets_no_answer(bot: BotHarness) -> None:
+    await bot.bind()
+    mark = bot.telegram.mark()
+    bot.telegram.enqueue(_edited(bot.telegram.build_command(GROUP, OPERATOR, "/groups@OtherBot")))
+    bot.telegram.enqueue(_edited(bot.telegram.build_command(GROUP, OPERATOR, "/nosuchcommand")))
+    await bot.telegram.wait_until(lambda: not bot.telegram.pending_updates)
+    assert await _settle(bot, GROUP, mark) == []
