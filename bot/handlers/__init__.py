@@ -9,11 +9,12 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
 )
-from telegram.ext import Application
+from telegram.ext import Application, CallbackQueryHandler
 
 from bot.handlers import (
     account,
     admin,
+    base,
     edits,
     groups,
     numbers,
@@ -38,6 +39,8 @@ def register_handlers(application: Application) -> None:
     relay.register(application)
     reports.register(application)
     ops.register(application)
+    # last: only presses that no button handler above took
+    application.add_handler(CallbackQueryHandler(base.unknown_button))
 
 
 def _menu(commands: list[CommandInfo]) -> list[BotCommand]:

@@ -405,3 +405,16 @@ def button(prefix: str, required: Role) -> Callable[[Handler], ButtonHandler]:
         return handler  # type: ignore[return-value]
 
     return decorate
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """A press whose data no button handler knows (a button of an older version of the bot, or
+    made-up data): answered, so the member's client stops waiting, and nothing is done."""
+    query = update.callback_query
+    if query is None:
+        return
+    log.warning("unknown button data %r from user %s", (query.data or "")[:64], query.from_user.id)
+    try:
+        await query.answer("This button is no longer valid; nothing was done.", show_alert=True)
+    except BadRequest:
+        pass  # the query is too old to answer

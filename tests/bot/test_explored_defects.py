@@ -75,3 +75,17 @@ async def test_an_edited_message_that_is_not_our_command_gets_no_answer(bot: Bot
     bot.telegram.enqueue(_edited(bot.telegram.build_command(GROUP, OPERATOR, "/nosuchcommand")))
     await bot.telegram.wait_until(lambda: not bot.telegram.pending_updates)
     assert await _settle(bot, GROUP, mark) == []
+
+
+async def test_a_press_with_data_no_button_handler_knows_is_answered(bot: BotHarness) -> None:
+    from tests.bot.task_helpers import forged_answer, newest_with
+
+    await bot.bind()
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "leads.csv", b"phone\n+919876543210\n", caption="/upload"
+    )
+    await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15)
+    card = newest_with(bot, GROUP, "up:")
+    for data in ("zz:1:go", "up", ""):
+        answer = await forged_answer(bot, GROUP, OPERATOR, card.message_id, data)
+        assert answer.ok and "no longer valid" in answer.params["text"], (data, answer.params)
