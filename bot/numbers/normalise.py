@@ -25,7 +25,9 @@ from bot.numbers.numbering import (
     split_calling_code,
 )
 
-NO_COUNTRY_CODE = "no country code: set one with --ccode or /settings"
+# Said in the chat, in `ccbot numbers check` and in the rejected-rows file alike: each adds how to
+# set a country code its own way (/settings ccode, --ccode).
+NO_COUNTRY_CODE = "no country code"
 SCIENTIFIC = (
     "Excel shortened it to scientific notation and digits were lost: "
     "format the column as Text and export it again"

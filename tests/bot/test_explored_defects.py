@@ -89,3 +89,19 @@ async def test_a_press_with_data_no_button_handler_knows_is_answered(bot: BotHar
     for data in ("zz:1:go", "up", ""):
         answer = await forged_answer(bot, GROUP, OPERATOR, card.message_id, data)
         assert answer.ok and "no longer valid" in answer.params["text"], (data, answer.params)
+
+
+async def test_a_file_of_national_numbers_without_a_country_code_says_how_to_set_it_here(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "leads.csv", b"phone\n98765 43210\n98765 43211\n", caption="/upload"
+    )
+    report = await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15, since=mark)
+    assert "'98765 43210': no country code" in report.text
+    assert "--ccode" not in report.text  # a flag of the command line, not of the chat
+    assert "/settings ccode 91" in report.text
+    calls = await bot.say(GROUP, OPERATOR, "/calls 98765 43210")
+    assert "--ccode" not in calls.text and "/settings ccode 91" in calls.text, calls.text
