@@ -105,3 +105,29 @@ async def test_a_file_of_national_numbers_without_a_country_code_says_how_to_set
     assert "/settings ccode 91" in report.text
     calls = await bot.say(GROUP, OPERATOR, "/calls 98765 43210")
     assert "--ccode" not in calls.text and "/settings ccode 91" in calls.text, calls.text
+
+
+async def test_newtask_of_an_upload_without_valid_numbers_or_discarded_says_so(
+    bot: BotHarness,
+) -> None:
+    from tests.bot.task_helpers import button_data, newest_with
+
+    await bot.bind()
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(GROUP, OPERATOR, "bad.csv", b"phone\n12\n", caption="/upload")
+    await bot.telegram.wait_for_text(GROUP, "upload #1", timeout=15, since=mark)
+    reply = await bot.say(GROUP, OPERATOR, "/newtask 1")
+    assert "Upload #1 had no valid numbers, so there is nothing to call" in reply.text, reply.text
+
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "good.csv", b"phone\n+919876543210\n", caption="/upload"
+    )
+    await bot.telegram.wait_for_text(GROUP, "upload #2", timeout=15, since=mark)
+    card = newest_with(bot, GROUP, "up:2:")
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, card.message_id, button_data(card, ":drop"))
+    await bot.telegram.wait_for_text(GROUP, "Discarded", since=mark)
+    reply = await bot.say(GROUP, OPERATOR, "/newtask 2")
+    assert "Upload #2 was discarded" in reply.text, reply.text
+    assert "Upload to platform" not in reply.text  # that button is gone
