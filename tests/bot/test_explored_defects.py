@@ -131,3 +131,26 @@ async def test_newtask_of_an_upload_without_valid_numbers_or_discarded_says_so(
     reply = await bot.say(GROUP, OPERATOR, "/newtask 2")
     assert "Upload #2 was discarded" in reply.text, reply.text
     assert "Upload to platform" not in reply.text  # that button is gone
+
+
+ANONYMOUS_ADMIN_BOT = 1087968824  # the placeholder Telegram puts in `from` for "Remain anonymous"
+
+
+async def test_a_command_sent_as_the_group_is_refused_with_the_reason(bot: BotHarness) -> None:
+    await bot.bind()
+    update = bot.telegram.build_command(GROUP, ANONYMOUS_ADMIN_BOT, "/newgroup Anon-Team")
+    update["message"]["from"] = {
+        "id": ANONYMOUS_ADMIN_BOT,
+        "is_bot": True,
+        "first_name": "Group",
+        "username": "GroupAnonymousBot",
+    }
+    update["message"]["sender_chat"] = {"id": GROUP, "type": "supergroup", "title": "Team"}
+    mark = bot.telegram.mark()
+    bot.telegram.enqueue(update)
+    answer = await bot.answer(GROUP, mark)
+    assert "sent this as the group or as a channel" in answer.text, answer.text
+    assert "Remain anonymous" in answer.text
+    assert "viewer" not in answer.text  # not "you are a viewer: ask for /role operator"
+    groups = await bot.say(GROUP, OPERATOR, "/groups")
+    assert "Anon-Team" not in groups.text
