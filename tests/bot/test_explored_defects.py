@@ -154,3 +154,18 @@ async def test_a_command_sent_as_the_group_is_refused_with_the_reason(bot: BotHa
     assert "viewer" not in answer.text  # not "you are a viewer: ask for /role operator"
     groups = await bot.say(GROUP, OPERATOR, "/groups")
     assert "Anon-Team" not in groups.text
+
+
+async def test_numbers_written_in_arabic_indic_or_persian_digits_are_read(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/settings ccode 91")
+    content = "name,phone\nPriya,٩٨٧٦٥٤٣٢١٠\nRavi,+٩١ ٩٨٧٦٥ ٤٣٢١١\nSara,۹۸۷۶۵۴۳۲۱۲\nbad,١٢\n"
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(
+        GROUP, OPERATOR, "arabic.csv", content.encode(), caption="/upload"
+    )
+    report = await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15, since=mark)
+    assert "Valid: 3. Invalid: 1." in report.text, report.text
+    assert "'١٢': too short for +91" in report.text  # a real reason, not "letters or symbols"
