@@ -63,6 +63,14 @@ def _to_text(value: Any) -> Any:
     return value
 
 
+def _to_json_text(value: Any) -> Any:
+    """calledInfo is documented as a string; the callee's uploaded columns may come as an object
+    (the listener accepts that too, bot/relay/push_shapes.py): kept as its JSON text."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _to_text(value)
+
+
 def _to_str_list(value: Any) -> Any:
     value = _blank_to_none(value)
     if value is None:
@@ -95,6 +103,7 @@ def _required(max_length: int) -> Any:
 Text = _text(None)
 Text8, Text32, Text64, Text128 = _text(8), _text(32), _text(64), _text(128)
 Id64, Id128 = _required(64), _required(128)
+CalledInfo = Annotated[str | None, BeforeValidator(_to_json_text)]
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 
 
@@ -125,7 +134,7 @@ class RingingPush(_Push):
     type: OptInt = Field(default=None, alias="type")
     task_id: OptBigInt = Field(default=None, alias="taskId")
     called: Text64 = Field(default=None, alias="called")
-    called_info: Text = Field(default=None, alias="calledInfo")
+    called_info: CalledInfo = Field(default=None, alias="calledInfo")
     seat_group_name: Text128 = Field(default=None, alias="seatGroupName")
     no_answer_sip_list: StrList = Field(default_factory=list, alias="noAnswerSipList")
     sip_account: Id128 = Field(alias="sipAccount")
@@ -138,7 +147,7 @@ class CallRecordPush(_Push):
     call_session_id: Id64 = Field(alias="callSessionId")
     call_id: Text64 = Field(default=None, alias="callId")
     called: Text64 = Field(default=None, alias="called")
-    called_info: Text = Field(default=None, alias="calledInfo")
+    called_info: CalledInfo = Field(default=None, alias="calledInfo")
     caller: Text64 = Field(default=None, alias="caller")
     ccode: Text8 = Field(default=None, alias="ccode")
     ccode_name: Text64 = Field(default=None, alias="ccodeName")

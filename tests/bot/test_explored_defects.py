@@ -169,3 +169,38 @@ async def test_numbers_written_in_arabic_indic_or_persian_digits_are_read(
     report = await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15, since=mark)
     assert "Valid: 3. Invalid: 1." in report.text, report.text
     assert "'١٢': too short for +91" in report.text  # a real reason, not "letters or symbols"
+
+
+async def test_a_ringing_push_whose_called_info_is_an_object_reaches_the_chat(
+    bot: BotHarness,
+) -> None:
+    """The listener accepts calledInfo as a JSON object (the callee's columns); the relay worker
+    refused the same push afterwards, so a push answered 200 was never posted."""
+    import httpx
+    from sqlmodel import select
+
+    from storage.models import PushInbox
+    from tests.bot.conftest import PUSH_TOKEN
+
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Info-Team")
+    event = {
+        "callId": "250918183554315000287",
+        "type": 1,
+        "taskId": 561235,
+        "called": "919876543210",
+        "calledInfo": {"name": "Priya", "plan": "gold"},
+        "seatGroupName": "Info-Team",
+        "noAnswerSipList": [],
+        "sipAccount": "1344C025cb_001",
+        "callinEventTime": "2026-12-01 18:35:00",
+    }
+    mark = bot.telegram.mark()
+    async with httpx.AsyncClient(base_url=bot.service.listener_url) as http:
+        response = await http.post(f"/push/{PUSH_TOKEN}", json=[event])
+    assert response.status_code == 200, response.text
+    ringing = await bot.telegram.wait_for_text(GROUP, "Ringing", timeout=10, since=mark)
+    assert "Priya" in ringing.text and "1344C025cb_001" in ringing.text, ringing.text
+    with bot.service.runtime.database.session() as session:
+        statuses = [row.status for row in session.exec(select(PushInbox))]
+    assert statuses == ["done"], statuses
