@@ -204,3 +204,31 @@ async def test_a_ringing_push_whose_called_info_is_an_object_reaches_the_chat(
     with bot.service.runtime.database.session() as session:
         statuses = [row.status for row in session.exec(select(PushInbox))]
     assert statuses == ["done"], statuses
+
+
+async def test_wrong_arguments_are_answered_with_what_is_wrong_not_only_the_usage(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    cases = {
+        "/notify ringing": "Say what /notify ringing should be: on or off.",
+        "/notify calls": "Say what /notify calls should be: each, answered, digest or off.",
+        "/notify sound on": "“sound” is not something /notify changes",
+        "/settings displaynum +1 (555)": "/settings displaynum takes one value without spaces",
+        "/settings ccode": "Give /settings ccode a value, or - to clear it.",
+        "/rerun 5000001 bogus": "“bogus” is not a re-run choice: say failed, uncalled or all.",
+    }
+    for typed, problem in cases.items():
+        reply = await bot.say(GROUP, OPERATOR, typed)
+        assert reply.text.startswith(problem), (typed, reply.text)
+        assert "Usage:" in reply.text, (typed, reply.text)
+
+
+async def test_a_role_given_by_id_to_a_member_not_seen_yet_starts_with_a_capital(
+    bot: BotHarness,
+) -> None:
+    from tests.bot.conftest import ADMIN
+
+    await bot.bind(operators=())
+    reply = await bot.say(GROUP, ADMIN, "/role operator 777000111")
+    assert reply.text.startswith("User (<code>777000111</code>) is now <b>operator</b>"), reply.text
