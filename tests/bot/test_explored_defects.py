@@ -232,3 +232,20 @@ async def test_a_role_given_by_id_to_a_member_not_seen_yet_starts_with_a_capital
     await bot.bind(operators=())
     reply = await bot.say(GROUP, ADMIN, "/role operator 777000111")
     assert reply.text.startswith("User (<code>777000111</code>) is now <b>operator</b>"), reply.text
+
+
+async def test_the_group_button_of_a_one_agent_group_says_1_agent(bot: BotHarness) -> None:
+    from tests.bot.task_helpers import button_data, newest_with, upload_in
+
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Solo-Team")
+    await bot.say(GROUP, OPERATOR, "/addagents Solo-Team 1")
+    await bot.say(GROUP, OPERATOR, "/settings ccode 91")
+    upload_id = await upload_in(bot, GROUP, OPERATOR)
+    await bot.say(GROUP, OPERATOR, f"/newtask {upload_id}")
+    card = newest_with(bot, GROUP, "nt:")
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, card.message_id, button_data(card, ":type:1"))
+    await bot.telegram.wait_for_text(GROUP, "Which agent group?", since=mark)
+    labels = [b["text"] for b in newest_with(bot, GROUP, "nt:").buttons]
+    assert "Solo-Team (1 agent)" in labels, labels
