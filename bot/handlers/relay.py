@@ -242,7 +242,7 @@ async def notify(req: Request) -> None:
 async def mute(req: Request) -> None:
     if not req.args:
         raise UsageError(command="mute")
-    duration = chat_settings.parse_duration("".join(req.args))
+    duration = chat_settings.parse_duration(" ".join(req.args))
     chat = await req.runtime.database.run(lambda s: chat_settings.mute(s, req.chat_id, duration))
     req.chat = chat
     assert chat.muted_until is not None

@@ -249,3 +249,11 @@ async def test_the_group_button_of_a_one_agent_group_says_1_agent(bot: BotHarnes
     await bot.telegram.wait_for_text(GROUP, "Which agent group?", since=mark)
     labels = [b["text"] for b in newest_with(bot, GROUP, "nt:").buttons]
     assert "Solo-Team (1 agent)" in labels, labels
+
+
+async def test_mute_quotes_the_duration_as_typed(bot: BotHarness) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, OPERATOR, "/mute 30m extra")
+    assert reply.text.startswith("“30m extra” is not a duration"), reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/mute 1h 30m")  # words apart still read as one
+    assert reply.text.startswith("🔕 Muted until"), reply.text
