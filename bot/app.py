@@ -146,7 +146,9 @@ class BotService:
             self._simulator = await start_simulator_server(config)
             base_url = self._simulator.base_url
             api_key, api_secret, app_id = config.api_key, config.api_secret, config.app_id
-            log.info("sandbox: %s", describe(config, base_url))
+            # One log line per line of the note: a log line keeps an event's newlines as "\n".
+            for line in describe(config, base_url).splitlines():
+                log.info("sandbox: %s", line.strip())
 
         client = LaafficClient(
             base_url,

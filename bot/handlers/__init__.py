@@ -9,11 +9,13 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
 )
-from telegram.ext import Application
+from telegram.ext import Application, CallbackQueryHandler
 
 from bot.handlers import (
     account,
     admin,
+    base,
+    edits,
     groups,
     numbers,
     ops,
@@ -27,6 +29,7 @@ from bot.services.access import Role
 
 
 def register_handlers(application: Application) -> None:
+    edits.register(application)  # first: an edited message is not a new request
     admin.register(application)
     groups.register(application)
     account.register(application)
@@ -36,6 +39,8 @@ def register_handlers(application: Application) -> None:
     relay.register(application)
     reports.register(application)
     ops.register(application)
+    # last: only presses that no button handler above took
+    application.add_handler(CallbackQueryHandler(base.unknown_button))
 
 
 def _menu(commands: list[CommandInfo]) -> list[BotCommand]:

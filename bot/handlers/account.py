@@ -68,12 +68,18 @@ async def settings(req: Request) -> None:
     if req.args[0].lower() == "mask":  # a relay display setting, kept with /notify's
         await relay.settings_mask(req, req.args[1] if len(req.args) == 2 else None)
         return
-    if len(req.args) != 2:
-        raise UsageError(command="settings")
-    key, value = req.args[0].lower(), req.args[1].strip()
+    key = req.args[0].lower()
     field = SETTING_NAMES.get(key)
     if field is None:
         raise UsageError(f"“{req.args[0][:20]}” is not a setting.", command="settings")
+    if len(req.args) == 1:
+        raise UsageError(f"Give /settings {key} a value, or - to clear it.", command="settings")
+    if len(req.args) > 2:
+        raise UsageError(
+            f"/settings {key} takes one value without spaces; you gave {len(req.args) - 1} words.",
+            command="settings",
+        )
+    value = req.args[1].strip()
     needed = Role.ADMIN if field == "app_id" else Role.OPERATOR
     if req.role < needed:
         await req.reply(esc(refusal(req, needed, f"/settings {key}")))

@@ -183,7 +183,7 @@ async def role(req: Request) -> None:
         if who.lstrip("-+").isdigit() or who.startswith("-"):
             target_id = parse_int(who, "A user id", 1, TELEGRAM_USER_ID_MAX)
             known = await req.runtime.database.run(lambda s: s.get(KnownUser, target_id))
-            target_label = (known.full_name or f"@{known.username}") if known else "user"
+            target_label = (known.full_name or f"@{known.username}") if known else "User"
         elif not USERNAME_RE.fullmatch(who):
             raise UsageError(
                 f"“{who[:40]}” is neither a @username nor a user id.", command="role"

@@ -62,6 +62,14 @@ class ButtonHandler(Protocol):
 # A callback query answer shows at most 200 characters; longer errors also go into the chat.
 TOAST_LIMIT = 200
 
+# A message sent "as the group" (an anonymous administrator) or as a channel carries no member's
+# id (Telegram puts a placeholder bot in `from`), so no role can be checked for it.
+ANONYMOUS = (
+    "You sent this as the group or as a channel, so I can't tell who you are and can't check "
+    "your role. Send it from your own account: an anonymous administrator turns off "
+    "“Remain anonymous” in their administrator rights."
+)
+
 NOT_BOUND = (
     "This chat is not bound to ccbot yet, so I don't act here. "
     "A ccbot admin has to run /bind in this chat first."
@@ -318,6 +326,10 @@ def command(
                 return
             message = update.effective_message
             req.text = (message.text or message.caption or "") if message else ""
+            if message is not None and message.sender_chat is not None:
+                log.info("refused %s: sent as chat %s", name, message.sender_chat.id)
+                await req.reply(esc(ANONYMOUS))
+                return
             if needs_binding and req.chat is None and not req.is_private:
                 log.info(
                     "refused %s from user %s: chat %s is not bound", name, req.user_id, req.chat_id
@@ -405,3 +417,16 @@ def button(prefix: str, required: Role) -> Callable[[Handler], ButtonHandler]:
         return handler  # type: ignore[return-value]
 
     return decorate
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """A press whose data no button handler knows (a button of an older version of the bot, or
+    made-up data): answered, so the member's client stops waiting, and nothing is done."""
+    query = update.callback_query
+    if query is None:
+        return
+    log.warning("unknown button data %r from user %s", (query.data or "")[:64], query.from_user.id)
+    try:
+        await query.answer("This button is no longer valid; nothing was done.", show_alert=True)
+    except BadRequest:
+        pass  # the query is too old to answer

@@ -23,6 +23,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.errors import UserFacingError
 from bot.handlers.base import Context, Keyboard, Request, button, command, resolve, run_guarded
 from bot.numbers import MAX_FILE_BYTES, PLATFORM_MAX_ROWS, SUPPORTED_EXTENSIONS, NumberReport
+from bot.numbers.normalise import NO_COUNTRY_CODE
 from bot.render import MESSAGE_LIMIT, code, esc
 from bot.services import uploads as upload_service
 from bot.services.access import Role
@@ -169,6 +170,11 @@ def report_card(
     add(f"Phone column: {esc(_short(report.phone_column))}")
     add(_columns_line(report.info_columns, min(limit - used - 1, _COLUMNS_BUDGET)))
     add(esc(report.country_line()))
+    if _needs_country_code(report):
+        add(
+            "National numbers need a country code: set this chat's with "
+            "<code>/settings ccode 91</code> (your country's code) and send the file again."
+        )
     for line in report.cleanups.lines():
         add(esc(line))
     if report.invalid or report.duplicates:
@@ -185,6 +191,12 @@ def report_card(
                     break
                 add(line)
     return "\n".join(lines), _card_buttons(upload_id, status, parts)
+
+
+def _needs_country_code(report: NumberReport) -> bool:
+    return not report.country_code and any(
+        sample.reason == NO_COUNTRY_CODE for sample in report.rejected_samples
+    )
 
 
 def _card_buttons(

@@ -211,8 +211,15 @@ async def notify(req: Request) -> None:
     if not req.args:
         await req.reply(f"<b>What this chat gets</b>\n{notify_summary(req, chat)}")
         return
-    if len(req.args) != 2 or req.args[0].lower() not in ("ringing", "calls"):
-        raise UsageError(command="notify")
+    choices = {"ringing": "on or off", "calls": "each, answered, digest or off"}
+    first = req.args[0].lower()
+    if first not in choices:
+        raise UsageError(
+            f"“{req.args[0][:20]}” is not something /notify changes: say ringing or calls.",
+            command="notify",
+        )
+    if len(req.args) != 2:
+        raise UsageError(f"Say what /notify {first} should be: {choices[first]}.", command="notify")
     if req.role < Role.OPERATOR:
         await req.reply(esc(refusal(req, Role.OPERATOR, f"/notify {req.args[0].lower()}")))
         return
@@ -235,7 +242,7 @@ async def notify(req: Request) -> None:
 async def mute(req: Request) -> None:
     if not req.args:
         raise UsageError(command="mute")
-    duration = chat_settings.parse_duration("".join(req.args))
+    duration = chat_settings.parse_duration(" ".join(req.args))
     chat = await req.runtime.database.run(lambda s: chat_settings.mute(s, req.chat_id, duration))
     req.chat = chat
     assert chat.muted_until is not None

@@ -182,10 +182,14 @@ def draft_card(
     return Card(one_message(lines), rows)
 
 
+def _agents(count: int) -> str:
+    return f"{count} agent" if count == 1 else f"{count} agents"
+
+
 def _group_card(draft: TaskDraft, lines: list[str], page: GroupPage) -> Card:
     automatic = draft.task_type == TaskType.AUTOMATIC
     rows: list[list[tuple[str, str]]] = [
-        [(f"{g.group_name[:40]} ({g.count_seat or 0} agents)", _nt(draft, "grp", g.voice_group_id))]
+        [(f"{g.group_name[:40]} ({_agents(g.count_seat or 0)})", _nt(draft, "grp", g.voice_group_id))]
         for g in page.shown
     ]
     nav: list[tuple[str, str]] = []

@@ -168,7 +168,12 @@ async def rate_task(req: Request) -> None:
 @command("/rerun", Role.OPERATOR)
 async def rerun_task(req: Request) -> None:
     choices = {c.value: c for c in RerunChoice}
-    if len(req.args) != 2 or req.args[1].lower() not in choices:
+    if len(req.args) == 2 and req.args[1].lower() not in choices:
+        raise UsageError(
+            f"“{req.args[1][:20]}” is not a re-run choice: say failed, uncalled or all.",
+            command="rerun",
+        )
+    if len(req.args) != 2:
         raise UsageError(RERUN_USAGE)
     task_id = parse_task_id(req.args[0], RERUN_USAGE)
     task = await _load(req, task_id)

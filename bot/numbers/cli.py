@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.numbers.errors import NumberFileError
+from bot.numbers.normalise import NO_COUNTRY_CODE
 from bot.numbers.pipeline import check_number_file
 
 
@@ -25,6 +26,10 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for line in checked.report.lines():
         print(line)
+    if not args.ccode and any(
+        sample.reason == NO_COUNTRY_CODE for sample in checked.report.rejected_samples
+    ):
+        print("National numbers need a country code: give it with --ccode, e.g. --ccode 91.")
     out_dir = Path(args.out).parent if args.out else source.parent
     try:
         if args.out:
@@ -33,7 +38,8 @@ def check_command(args: argparse.Namespace, settings: Settings) -> int:
             files = checked.write_clean(out_dir, fmt=settings.number_file_format)
         for clean in files:
             print(
-                f"Clean file: {clean.path} ({clean.rows:,} numbers; upload name {clean.file_name})"
+                f"Clean file: {clean.path} ({clean.rows:,} number{'' if clean.rows == 1 else 's'}; "
+                f"upload name {clean.file_name})"
             )
         rejected = checked.write_rejected(out_dir)
         if rejected is not None:

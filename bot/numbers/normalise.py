@@ -25,7 +25,9 @@ from bot.numbers.numbering import (
     split_calling_code,
 )
 
-NO_COUNTRY_CODE = "no country code: set one with --ccode or /settings"
+# Said in the chat, in `ccbot numbers check` and in the rejected-rows file alike: each adds how to
+# set a country code its own way (/settings ccode, --ccode).
+NO_COUNTRY_CODE = "no country code"
 SCIENTIFIC = (
     "Excel shortened it to scientific notation and digits were lost: "
     "format the column as Text and export it again"
@@ -45,6 +47,18 @@ EXTENSION = "extension"
 
 _SCIENTIFIC_RE = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _FLOAT_TEXT_RE = re.compile(r"(\+?\d{5,})\.0+")  # "919876543210.0" from a float-typed export
+# Every script's decimal digits (Arabic-Indic ٠-٩, Persian ۰-۹, Devanagari ०-९ …) as 0-9, as
+# phonenumbers reads them: exports from Arabic or Persian locales write numbers that way. NFKC
+# leaves them alone (it maps only the full-width ones).
+_NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f]")  # tried only on non-ASCII text
+
+
+def _ascii_digits(text: str) -> str:
+    return _NON_ASCII_DIGIT.sub(
+        lambda m: str(unicodedata.decimal(m.group(), "")) or m.group(), text
+    )
+
+
 _SEPARATORS = str.maketrans(
     "", "", " \t\u00a0\u2007\u202f-.()[]{}/\u2010\u2011\u2012\u2013\u2014\u2015"
 )
@@ -113,7 +127,7 @@ class NumberNormaliser:
         if not text.isascii():
             text, invisible = strip_invisible(text)
             # Full-width digits and plus signs, as Chinese input methods type them.
-            text = unicodedata.normalize("NFKC", text)
+            text = _ascii_digits(unicodedata.normalize("NFKC", text))
         text = text.strip().lstrip("'")  # a leading ' is Excel's "keep as text" mark
         if text.startswith("="):
             inner = unwrap_excel_text(text)

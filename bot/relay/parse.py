@@ -63,6 +63,14 @@ def _to_text(value: Any) -> Any:
     return value
 
 
+def _to_json_text(value: Any) -> Any:
+    """calledInfo is documented as a string; the callee's uploaded columns may come as an object
+    (the listener accepts that too, bot/relay/push_shapes.py): kept as its JSON text."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _to_text(value)
+
+
 def _to_str_list(value: Any) -> Any:
     value = _blank_to_none(value)
     if value is None:
@@ -102,6 +110,7 @@ Id64 = Annotated[
 Id128 = Annotated[
     Annotated[str, StringConstraints(min_length=1, max_length=128)], BeforeValidator(_to_text)
 ]
+CalledInfo = Annotated[str | None, BeforeValidator(_to_json_text)]
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
 
 # Optional numbers: blank → None, otherwise within the column's range.
@@ -133,7 +142,7 @@ class RingingPush(_Push):
     type: OptInt = Field(default=None, alias="type")
     task_id: OptBigInt = Field(default=None, alias="taskId")
     called: Text64 = Field(default=None, alias="called")
-    called_info: Text = Field(default=None, alias="calledInfo")
+    called_info: CalledInfo = Field(default=None, alias="calledInfo")
     seat_group_name: Text128 = Field(default=None, alias="seatGroupName")
     no_answer_sip_list: StrList = Field(default_factory=list, alias="noAnswerSipList")
     sip_account: Id128 = Field(alias="sipAccount")
@@ -146,7 +155,7 @@ class CallRecordPush(_Push):
     call_session_id: Id64 = Field(alias="callSessionId")
     call_id: Text64 = Field(default=None, alias="callId")
     called: Text64 = Field(default=None, alias="called")
-    called_info: Text = Field(default=None, alias="calledInfo")
+    called_info: CalledInfo = Field(default=None, alias="calledInfo")
     caller: Text64 = Field(default=None, alias="caller")
     ccode: Text8 = Field(default=None, alias="ccode")
     ccode_name: Text64 = Field(default=None, alias="ccodeName")

@@ -241,7 +241,8 @@ def _explain(kind: PushKind, errors: list[ErrorDetails]) -> PushRejected:
         detail = f"{where} is not a JSON object"
     else:
         detail = f"{where}: {field or 'value'}: {first['msg'][:1].lower()}{first['msg'][1:]}"
-    more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    others = len(errors) - 1
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return PushRejected(reason, f"{detail}{more}.")
 
 

@@ -26,6 +26,7 @@ from storage.models import (
     PendingAction,
     TaskDraft,
     UploadPart,
+    UploadStatus,
     utcnow,
 )
 
@@ -74,9 +75,23 @@ def resolve_part(session: Session, chat_id: int, text: str) -> UploadPart:
             .order_by(col(UploadPart.part))
         )
     )
+    if upload.status == UploadStatus.EMPTY or not parts:
+        raise UserFacingError(
+            f"Upload #{ref.upload_id} had no valid numbers, so there is nothing to call. Fix "
+            f"the file and send it again."
+        )
+    if upload.status == UploadStatus.DISCARDED:
+        raise UserFacingError(
+            f"Upload #{ref.upload_id} was discarded, so it is not on the platform. Send the "
+            f"file again to call its numbers."
+        )
     index = ref.part or 1
-    if not parts or index > len(parts):
-        raise UserFacingError(f"Upload #{ref.upload_id} has no file {index}.")
+    if index > len(parts):
+        files = "one file" if len(parts) == 1 else f"{len(parts)} files"
+        raise UserFacingError(
+            f"Upload #{ref.upload_id} has {files}, so there is no file {index}: give a part "
+            f"from {ref.upload_id}.1 to {ref.upload_id}.{len(parts)}."
+        )
     if len(parts) > 1 and ref.part is None:
         raise UserFacingError(
             f"Upload #{ref.upload_id} was split into {len(parts)} files: say which one, "

@@ -69,3 +69,6 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
     assert "Traceback" not in err
     assert fake_telegram.token not in out + err
     assert "sandbox: Laaffic platform simulator on" in err and "Nothing real is dialled" in err
+    # The sandbox's note comes as log lines a person reads: no literal "\n" inside them.
+    notes = [line for line in err.splitlines() if "sandbox: " in line]
+    assert len(notes) >= 3 and not [line for line in notes if "\\n" in line], notes

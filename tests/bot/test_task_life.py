@@ -136,7 +136,7 @@ async def test_discard_keeps_the_file_off_the_platform(bot: BotHarness) -> None:
     await bot.press(GROUP, OPERATOR, message_id, f"up:{upload_id}:drop")
     await bot.telegram.wait_for_text(GROUP, "Discarded", since=mark)
     reply = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id}")
-    assert "isn't on the platform" in reply.text
+    assert "was discarded, so it is not on the platform" in reply.text
     assert bot.platform.simulator.requests["/v3/cc/preview/upload"] == 0
 
 

@@ -85,7 +85,9 @@ def test_no_valid_numbers_exits_1_and_writes_no_clean_file(tmp_path: Path) -> No
     source = make_text(tmp_path / "l.csv", [["phone"], ["9876543210"]])
     result = ccbot(source, "--out", "x.xlsx", cwd=tmp_path)  # no --ccode: a national number
     assert result.returncode == 1
-    assert "no country code: set one with --ccode or /settings" in result.stdout
+    assert "row 2: '9876543210': no country code" in result.stdout
+    assert "give it with --ccode" in result.stdout
+    assert "/settings" not in result.stdout
     assert "no valid numbers" in result.stderr
     assert not (tmp_path / "x.xlsx").exists()
     assert (tmp_path / "l-rejected.csv").exists()
