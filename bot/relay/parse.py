@@ -2,8 +2,13 @@
 
 Pure functions: no database, no clock. The listener has already told a ringing push (a JSON array)
 from a call record (one object); here every field is checked against what the platform documents
-(platform-api.md §4) and the columns can hold, so a push either becomes complete typed rows or one
-`ParseError` with a one-line reason that is kept on the inbox row. Nothing is half-parsed.
+(platform-api.md §4) and the columns can hold. A push becomes typed rows, or one `ParseError` with
+a one-line reason that is kept on the inbox row when a field the row cannot do without (callId,
+sipAccount, callSessionId) is missing or unreadable, or the body is not a push at all. An optional
+field the platform sent in an unreadable form (a cost of "abc", a negative duration, a time that is
+not a time, a value longer than its column) does not cost the whole record: the row is kept without
+that value, and the value, exactly as sent, goes into the row's `extra` JSON under `"unreadable"`
+with the reason, so nothing the platform said is lost and the event is still relayed.
 
 Decisions worth knowing:
 - Platform times (`yyyy-MM-dd HH:mm:ss`) are wall times in `PLATFORM_TIMEZONE` (UTC+8 by default);
@@ -237,7 +242,8 @@ def parse_push(kind: str, body: str, platform_tz: tzinfo) -> ParsedPush:
 def parse_ringing_event(
     item: dict[str, Any], platform_tz: tzinfo, *, where: str = "event"
 ) -> ParsedRinging:
-    push = _validate(RingingPush, item, where)
+    unreadable: dict[str, Any] = {}
+    push = _validate(RingingPush, item, where, unreadable)
     # The key is built from the fields exactly as pushed (a retry repeats them byte for byte);
     # a missing part is "" so the UNIQUE constraint still holds (NULLs would defeat it).
     key = "|".join(
@@ -257,17 +263,18 @@ def parse_ringing_event(
         "group_name": push.seat_group_name,
         "sip_account": push.sip_account,
         "no_answer_sip_list": json.dumps(push.no_answer_sip_list, ensure_ascii=False),
-        "event_at": _time(push.callin_event_time, "callinEventTime", platform_tz, where),
-        "extra": json.dumps(push.unknown_fields(), ensure_ascii=False, default=str),
+        "event_at": _time(push.callin_event_time, "callinEventTime", platform_tz, unreadable),
     }
+    values["extra"] = _extra(push, unreadable)
     return ParsedRinging(values)
 
 
 def parse_call_record(item: dict[str, Any], platform_tz: tzinfo) -> ParsedCall:
     where = "call record"
-    push = _validate(CallRecordPush, item, where)
+    unreadable: dict[str, Any] = {}
+    push = _validate(CallRecordPush, item, where, unreadable)
     duration = push.call_duration or 0
-    answer_at = _time(push.answer_time, "answerTime", platform_tz, where)
+    answer_at = _time(push.answer_time, "answerTime", platform_tz, unreadable)
     values = {
         "call_session_id": push.call_session_id,
         "call_id": push.call_id,
@@ -290,18 +297,42 @@ def parse_call_record(item: dict[str, Any], platform_tz: tzinfo) -> ParsedCall:
         "base_cost": push.base_cost,
         "cost": push.cost,
         "remark": push.remark,
-        "call_start_at": _time(push.call_start_time, "callStartTime", platform_tz, where),
+        "call_start_at": _time(push.call_start_time, "callStartTime", platform_tz, unreadable),
         "answer_at": answer_at,
-        "call_end_at": _time(push.call_end_time, "callEndTime", platform_tz, where),
+        "call_end_at": _time(push.call_end_time, "callEndTime", platform_tz, unreadable),
         "voice_url": push.voice_url,
-        "extra": json.dumps(push.unknown_fields(), ensure_ascii=False, default=str),
     }
+    values["extra"] = _extra(push, unreadable)
     return ParsedCall(values)
 
 
-def _validate(model: type[_Push], item: dict[str, Any], where: str) -> Any:
+def _extra(push: _Push, unreadable: dict[str, Any]) -> str:
+    extra = push.unknown_fields()
+    if unreadable:
+        extra["unreadable"] = unreadable
+    return json.dumps(extra, ensure_ascii=False, default=str)
+
+
+def _validate(
+    model: type[_Push], item: dict[str, Any], where: str, unreadable: dict[str, Any]
+) -> Any:
+    """The validated push. Optional fields that fail are set aside into `unreadable` (as sent,
+    with the reason) and the rest is validated again; a failing required field is a ParseError."""
     try:
         return model.model_validate(item)
+    except ValidationError as exc:
+        errors = exc.errors()
+        bad = {str(error["loc"][0]) for error in errors if error["loc"]}
+        required = {
+            info.alias or name for name, info in model.model_fields.items() if info.is_required()
+        }
+        if not bad or bad & required or any(not error["loc"] for error in errors):
+            raise ParseError(f"{where}: {_describe(exc)}") from None
+    for error in errors:
+        name = str(error["loc"][0])
+        unreadable.setdefault(name, {"sent": item.get(name), "reason": error["msg"]})
+    try:
+        return model.model_validate({k: v for k, v in item.items() if k not in bad})
     except ValidationError as exc:
         raise ParseError(f"{where}: {_describe(exc)}") from None
 
@@ -323,15 +354,15 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
-def _time(value: str | None, name: str, tz: tzinfo, where: str) -> datetime | None:
+def _time(value: str | None, name: str, tz: tzinfo, unreadable: dict[str, Any]) -> datetime | None:
+    """A platform time in UTC; one that is not a time is set aside into `unreadable`."""
     if value is None:
         return None
     try:
         moment = parse_platform_time(value, tz)
     except (ValueError, OverflowError, OSError):
-        raise ParseError(
-            f"{where}: {name} {value[:32]!r} is not a time (expected yyyy-MM-dd HH:mm:ss)"
-        ) from None
+        unreadable[name] = {"sent": value, "reason": "not a time (expected yyyy-MM-dd HH:mm:ss)"}
+        return None
     return None if moment is None else moment.astimezone(UTC)
 
 

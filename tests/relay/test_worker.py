@@ -247,7 +247,7 @@ def test_malformed_rows_are_failed_with_their_reason_and_the_rest_of_the_batch_i
     bad = {
         add_push(database, "ringing", "{not json"): "the body is not JSON",
         add_push(database, "ringing", {"callId": "1"}): "a ringing push is a JSON array",
-        add_push(database, "call", call_record(callDuration="long")): "callDuration",
+        add_push(database, "call", call_record(callSessionId=None)): "callSessionId",
         add_push(
             database, "ringing", [ringing_event(), {"sipAccount": "x"}]
         ): "event 2 of 2: callId is missing",
@@ -264,6 +264,23 @@ def test_malformed_rows_are_failed_with_their_reason_and_the_rest_of_the_batch_i
     assert by_id[good].status == InboxStatus.DONE
     # Nothing of a failed push was half-stored: its good first event is not there either.
     assert len(rows(database, RingingEvent)) == 1 and len(outbox(database)) == 1
+
+
+def test_a_record_with_one_unreadable_optional_field_is_stored_and_relayed(
+    database: Database, worker: RelayWorker
+) -> None:
+    bind(database, TEAM, notify_calls="each")
+    route(database, "Sales-Team-1", TEAM)
+    add_push(database, "call", call_record(cost="abc", callDuration=-5, answerTime="bad"))
+    add_push(database, "ringing", [ringing_event(callinEventTime="yesterday")])
+    outcome = drain(worker)
+    assert outcome.done == 2 and outcome.failed == 0
+    [record] = rows(database, CallRecord)
+    assert record.cost is None and record.call_duration == 0
+    assert set(json.loads(record.extra)["unreadable"]) == {"cost", "callDuration", "answerTime"}
+    [event] = rows(database, RingingEvent)
+    assert event.event_at is None
+    assert sorted(m.kind for m in outbox(database, TEAM)) == ["call", "ringing"]
 
 
 def _poison(db: Database, errcode: str) -> None:
