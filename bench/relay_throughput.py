@@ -25,8 +25,8 @@ machine is shared, so the ratio per round is what to read.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import contextlib
+import cProfile
 import json
 import pstats
 import statistics
@@ -145,7 +145,11 @@ def seed(database: Database, pushes: list[tuple[str, str]]) -> None:
             s.add(BoundChat(chat_id=manager, title=f"Managers {i}", notify_calls="each"))
         s.flush()
         for g in range(0, GROUPS, 4):
-            s.add(GroupRoute(voice_group_id=1000 + g, chat_id=MANAGERS[g % 8 // 4], group_name=f"Team-{g}"))
+            s.add(
+                GroupRoute(
+                    voice_group_id=1000 + g, chat_id=MANAGERS[g % 8 // 4], group_name=f"Team-{g}"
+                )
+            )
         for t in range(TASKS):
             s.add(CallTask(task_id=9000 + t, chat_id=chat_of((t * 7) % GROUPS)))
     now = utcnow()
@@ -178,7 +182,11 @@ def written(database: Database) -> dict[str, Any]:
             "ringing": rows(RingingEvent.dedupe_key, RingingEvent.inbox_id),
             "calls": rows(CallRecord.call_session_id, CallRecord.inbox_id),
             "rings": rows(*RingRollup.__table__.c),  # type: ignore[attr-defined]
-            "call rollup": rows(*CallRollup.__table__.c),  # type: ignore[attr-defined]
+            # The cost is a float sum: the same to the micro-unit whatever order it was added in.
+            "call rollup": [
+                (*r[:-2], round(r[-2], 6), r[-1])
+                for r in rows(*CallRollup.__table__.c)  # type: ignore[attr-defined]
+            ],
             "agent rollup": rows(*AgentRollup.__table__.c),  # type: ignore[attr-defined]
             "outbox": outbox,
         }

@@ -1,9 +1,10 @@
 """Per-15-minute rollups of call records and ringing events, kept up to date as the relay stores
 them, so a day's summary never scans the day's records.
 
-`count_call` and `count_ringing` run inside the relay's transaction, right after the typed row was
-inserted for the first time (a duplicate push inserts nothing and counts nothing), so the rollups
-match a recount of the raw rows exactly (tests/reports/test_rollups.py recounts).
+The relay counts the rows it newly stored in its own transaction (`RollupBatch`: one upsert per
+rollup row a batch touches; a duplicate push inserts nothing and counts nothing), so the rollups
+match a recount of the raw rows exactly (tests/reports/test_figures.py recounts). `count_call` and
+`count_ringing` count one row.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from storage.models import AgentRollup, CallRecord, CallRollup, RingingEvent, RingRollup
 
@@ -43,65 +44,137 @@ def is_failure(record: CallRecord) -> bool:
     return record.hangup_reason in FAILED_REASONS
 
 
-def _upsert(session: Session, table: Table, keys: list[str], row: dict[str, Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(table).values(**row)
-    counters = {name: table.c[name] + stmt.excluded[name] for name in row if name not in keys}
-    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=counters))
+_CALL_KEYS = ("bucket_start", "group_name", "hangup_reason")
+_CALL_COUNTERS = ("calls", "answered", "talk_seconds", "transfers", "failures", "cost", "costed")
+_AGENT_KEYS = ("bucket_start", "group_name", "agent_name")
+_AGENT_COUNTERS = ("calls", "answered", "talk_seconds")
+_RING_KEYS = ("bucket_start", "group_name", "sip_account")
+_RING_COUNTERS = ("rings", "missed")
 
 
-def count_call(session: Session, record: CallRecord) -> None:
-    """Add one newly stored call record to its buckets."""
-    bucket = bucket_of(record.call_start_at or record.received_at)
-    group = record.agent_group_name or ""
-    talk = max(record.call_duration or 0, 0)
-    cost = record.cost
-    _upsert(
-        session,
-        CallRollup.__table__,  # type: ignore[arg-type]
-        ["bucket_start", "group_name", "hangup_reason"],
-        {
-            "bucket_start": bucket,
-            "group_name": group,
-            "hangup_reason": -1 if record.hangup_reason is None else record.hangup_reason,
-            "calls": 1,
-            "answered": int(record.answered),
-            "talk_seconds": talk,
-            "transfers": int(is_transfer(record)),
-            "failures": int(is_failure(record)),
-            "cost": float(cost) if cost is not None else 0.0,
-            "costed": int(cost is not None),
-        },
-    )
-    if record.agent_name:
-        _upsert(
-            session,
-            AgentRollup.__table__,  # type: ignore[arg-type]
-            ["bucket_start", "group_name", "agent_name"],
-            {
-                "bucket_start": bucket,
-                "group_name": group,
-                "agent_name": record.agent_name,
-                "calls": 1,
-                "answered": int(record.answered),
-                "talk_seconds": talk,
-            },
+def _add(counts: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], *values: Any) -> None:
+    total = counts.get(key)
+    if total is None:
+        counts[key] = list(values)
+    else:
+        for i, value in enumerate(values):
+            total[i] += value
+
+
+class RollupBatch:
+    """The rollup counts of the rows one relay transaction stored, written together by `write`:
+    one upsert per rollup row the batch touches (sums of its records), instead of one statement
+    per record and counter.
+
+    Add the rows in the order they were stored: a ringing event's misses are counted against the
+    events of its call stored before it (see `_new_misses`).
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[tuple[Any, ...], list[Any]] = {}
+        self._agents: dict[tuple[Any, ...], list[Any]] = {}
+        self._rings: dict[tuple[Any, ...], list[Any]] = {}
+        self._ringing: list[RingingEvent] = []
+
+    def add_call(self, record: CallRecord) -> None:
+        """Count one newly stored call record."""
+        bucket = bucket_of(record.call_start_at or record.received_at)
+        group = record.agent_group_name or ""
+        talk = max(record.call_duration or 0, 0)
+        cost = record.cost
+        answered = int(record.answered)
+        reason = -1 if record.hangup_reason is None else record.hangup_reason
+        _add(
+            self._calls,
+            (bucket, group, reason),
+            1,
+            answered,
+            talk,
+            int(is_transfer(record)),
+            int(is_failure(record)),
+            float(cost) if cost is not None else 0.0,
+            int(cost is not None),
         )
+        if record.agent_name:
+            _add(self._agents, (bucket, group, record.agent_name), 1, answered, talk)
+
+    def add_ringing(self, event: RingingEvent) -> None:
+        """Count one newly stored ringing event (its id set): a ring for its agent, and a miss for
+        each agent in its noAnswerSipList that no earlier event of the same call listed."""
+        self._ringing.append(event)
+
+    def write(self, session: Session) -> None:
+        """Add the counts to the rollup tables (in the caller's transaction)."""
+        misses = _new_misses(session, self._ringing)
+        for event, missed in zip(self._ringing, misses, strict=True):
+            bucket = bucket_of(event.event_at or event.received_at)
+            group = event.group_name or ""
+            if event.sip_account:
+                _add(self._rings, (bucket, group, event.sip_account), 1, 0)
+            for sip in missed:
+                _add(self._rings, (bucket, group, sip), 0, 1)
+        self._ringing = []
+        for table, keys, counters, counts in (
+            (CallRollup, _CALL_KEYS, _CALL_COUNTERS, self._calls),
+            (AgentRollup, _AGENT_KEYS, _AGENT_COUNTERS, self._agents),
+            (RingRollup, _RING_KEYS, _RING_COUNTERS, self._rings),
+        ):
+            if counts:
+                # In key order, so two transactions touching the same rollup rows lock them in
+                # the same order (no deadlock on PostgreSQL).
+                rows = [
+                    dict(zip(keys + counters, (*key, *counts[key]), strict=True))
+                    for key in sorted(counts)
+                ]
+                session.execute(_upsert(session, table.__table__, keys, counters), rows)  # type: ignore[attr-defined]
+                counts.clear()
 
 
-def _missed_before(session: Session, event: RingingEvent) -> set[str]:
-    """Agents already counted as having missed this call (from its earlier stored events)."""
-    if not event.call_id:
-        return set()
-    stmt = select(RingingEvent.no_answer_sip_list).where(
-        RingingEvent.call_id == event.call_id,
-        RingingEvent.id != event.id,  # type: ignore[arg-type]
-    )
-    seen: set[str] = set()
-    for raw in session.exec(stmt):
-        seen.update(_sip_list(raw))
-    return seen
+def _upsert(
+    session: Session, table: Table, keys: tuple[str, ...], counters: tuple[str, ...]
+) -> Any:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET counter = counter + excluded.counter, built once
+    per dialect and table (the statement is then cached compiled), executed with many rows."""
+    dialect = session.get_bind().dialect.name
+    cached = _UPSERTS.get((dialect, table.name))
+    if cached is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = insert(table)
+        set_ = {name: table.c[name] + stmt.excluded[name] for name in counters}
+        cached = _UPSERTS[(dialect, table.name)] = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_=set_
+        )
+    return cached
+
+
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _new_misses(session: Session, events: list[RingingEvent]) -> list[list[str]]:
+    """For each newly stored event (in the order stored), the agents of its noAnswerSipList that
+    no earlier event of the same call listed (the list is cumulative): one read of the calls'
+    events stored before this batch, then the batch's own events in order."""
+    call_ids = {event.call_id for event in events if event.call_id}
+    seen: dict[str, set[str]] = {call_id: set() for call_id in call_ids}
+    if call_ids:
+        stmt = select(RingingEvent.call_id, RingingEvent.no_answer_sip_list).where(
+            col(RingingEvent.call_id).in_(sorted(call_ids))
+        )
+        batch = [event.id for event in events if event.id is not None]
+        if batch:
+            stmt = stmt.where(col(RingingEvent.id).not_in(batch))
+        for call_id, raw in session.exec(stmt):
+            seen[call_id].update(_sip_list(raw))
+    misses = []
+    for event in events:
+        sips = list(dict.fromkeys(_sip_list(event.no_answer_sip_list)))
+        if not event.call_id:
+            misses.append(sips)
+            continue
+        already = seen[event.call_id]
+        misses.append([sip for sip in sips if sip not in already])
+        already.update(sips)
+    return misses
 
 
 def _sip_list(raw: str | None) -> list[str]:
@@ -112,40 +185,15 @@ def _sip_list(raw: str | None) -> list[str]:
     return [str(x) for x in value if x] if isinstance(value, list) else []
 
 
+def count_call(session: Session, record: CallRecord) -> None:
+    """Add one newly stored call record to its buckets."""
+    batch = RollupBatch()
+    batch.add_call(record)
+    batch.write(session)
+
+
 def count_ringing(session: Session, event: RingingEvent) -> None:
-    """Add one newly stored ringing event: a ring for its agent, and a miss for each agent in its
-    noAnswerSipList that no earlier event of the same call listed (the list is cumulative)."""
-    moment = event.event_at or event.received_at
-    bucket = bucket_of(moment)
-    group = event.group_name or ""
-    keys = ["bucket_start", "group_name", "sip_account"]
-    table = RingRollup.__table__  # type: ignore[attr-defined]
-    if event.sip_account:
-        _upsert(
-            session,
-            table,
-            keys,
-            {
-                "bucket_start": bucket,
-                "group_name": group,
-                "sip_account": event.sip_account,
-                "rings": 1,
-                "missed": 0,
-            },
-        )
-    already = _missed_before(session, event)
-    for sip in dict.fromkeys(_sip_list(event.no_answer_sip_list)):
-        if sip in already:
-            continue
-        _upsert(
-            session,
-            table,
-            keys,
-            {
-                "bucket_start": bucket,
-                "group_name": group,
-                "sip_account": sip,
-                "rings": 0,
-                "missed": 1,
-            },
-        )
+    """Add one newly stored ringing event to its buckets (see `RollupBatch.add_ringing`)."""
+    batch = RollupBatch()
+    batch.add_ringing(event)
+    batch.write(session)

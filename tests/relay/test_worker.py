@@ -7,6 +7,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.metrics import REGISTRY
+from bot.metrics import INBOX_DEPTH, REGISTRY
+from bot.relay.ingest import InboxWriter
+from bot.relay.parse import PushKind
 from bot.relay.routing import unrouted_groups
 from bot.relay.worker import MAX_ATTEMPTS, RelayWorker
 from storage.db import Database
@@ -439,16 +442,37 @@ def test_two_workers_sharing_the_tables_relay_every_push_exactly_once(migrated_u
         setup.dispose()
 
 
-def test_the_inbox_depth_gauge_follows_the_pending_rows(
-    database: Database, worker: RelayWorker
+async def test_the_inbox_depth_gauge_follows_the_pending_rows_as_the_worker_relays_them(
+    database: Database,
 ) -> None:
-    for i in range(5):
-        add_push(database, "ringing", [ringing_event(sipAccount=f"a{i}")])
+    """The listener's inbox writer is the gauge's one writer: it adds what it commits and its
+    recount takes off what the worker relayed; the worker's cycle itself never counts."""
     small = new_worker(database, "small", batch_size=2)
-    small.run_once()
-    assert metric("ccbot_inbox_depth") == 3
-    drain(small)
-    assert metric("ccbot_inbox_depth") == 0
+    writer = InboxWriter(database.url, depth_refresh_s=0.05)
+    await writer.start()
+    try:
+        for i in range(5):
+            body = json.dumps([ringing_event(sipAccount=f"a{i}")])
+            await writer.store_push(PushKind.RINGING, body)
+        assert metric("ccbot_inbox_depth") == 5
+        assert (await asyncio.to_thread(small.run_once)).done == 2
+        await until(lambda: metric("ccbot_inbox_depth") == 3)
+        await asyncio.to_thread(drain, small)
+        await until(lambda: metric("ccbot_inbox_depth") == 0)
+        await writer.store_push(PushKind.RINGING, json.dumps([ringing_event(sipAccount="b")]))
+        assert metric("ccbot_inbox_depth") == 1
+    finally:
+        await writer.stop()
+    INBOX_DEPTH.set(7)  # no writer now: a relay cycle leaves the gauge alone
+    assert (await asyncio.to_thread(small.run_once)).done == 1
+    assert metric("ccbot_inbox_depth") == 7
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.01)
 
 
 async def test_the_running_worker_relays_a_push_within_moments_of_wake(database: Database) -> None:
