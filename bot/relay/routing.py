@@ -118,9 +118,18 @@ class Router:
         if task_id is None:
             return None
         if task_id not in self._task_chat:
-            task = self.session.get(CallTask, task_id)
-            self._task_chat[task_id] = task.chat_id if task is not None else None
+            self.load_tasks([task_id])
         return self._task_chat[task_id]
+
+    def load_tasks(self, task_ids: list[int | None]) -> None:
+        """Look up which chat submitted each of these tasks, in one query (for `chat_for_task`)."""
+        wanted = sorted({t for t in task_ids if t is not None} - self._task_chat.keys())
+        if not wanted:
+            return
+        stmt = select(CallTask.task_id, CallTask.chat_id).where(col(CallTask.task_id).in_(wanted))
+        found = dict(self.session.exec(stmt).all())
+        for task_id in wanted:
+            self._task_chat[task_id] = found.get(task_id)
 
     def task_for_call(self, call_id: str | None) -> int | None:
         """The task of a call, from a stored ringing event of the same callId that carried it
@@ -145,6 +154,7 @@ class Router:
         found = dict(self.session.exec(stmt).all())  # the lowest id of each call wins
         for call_id in wanted:
             self._call_task[call_id] = found.get(call_id)
+        self.load_tasks(list(found.values()))
 
     def _targets(self, chat_ids: list[int]) -> list[BoundChat]:
         seen: set[int] = set()

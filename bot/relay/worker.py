@@ -113,10 +113,11 @@ def insert_new(
     # In key order, so two workers inserting overlapping rows lock them in the same order
     # (no deadlock on PostgreSQL when a retried push is relayed by both at once).
     ordered = sorted(rows, key=lambda row: row[key])
-    stmt = (
-        insert(table).values(ordered).on_conflict_do_nothing().returning(table.c[key], table.c.id)
-    )
-    return {k: i for k, i in session.execute(stmt)}
+    # The rows as parameters, not in the statement (`.values(rows)`): the statement is then
+    # compiled once and cached, and SQLAlchemy sends the rows as multi-row INSERTs
+    # ("insertmanyvalues") with their RETURNING.
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+    return {k: i for k, i in session.execute(stmt, ordered)}
 
 
 class RelayWorker:
@@ -288,6 +289,7 @@ class RelayWorker:
         rollups = RollupBatch()
         messages: list[Outgoing] = []
         new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
+        router.load_tasks([row["task_id"] for row in ringing])
         for row in ringing:  # in the order they came (the rollups count misses in that order)
             event_id = new_events.pop(row["dedupe_key"], None)  # twice in a batch: once
             if event_id is None:
@@ -346,10 +348,15 @@ class RelayWorker:
         targets = router.ringing_targets(event.group_name, event.task_id)
         if not targets:
             outcome.unrouted[PushKind.RINGING] += 1
+        texts: dict[ChatDisplay, str] = {}  # chats that show it alike share the rendering
         for chat in targets:
             if relays_ringing(chat, now):
-                text = ringing_message(event, self._display(chat))
-                messages.append(Outgoing(chat.chat_id, text, OutboxKind.RINGING, chat.thread_id))
+                display = self._display(chat)
+                if display not in texts:
+                    texts[display] = ringing_message(event, display)
+                messages.append(
+                    Outgoing(chat.chat_id, texts[display], OutboxKind.RINGING, chat.thread_id)
+                )
                 outcome.messages += 1
 
     def _relay_call(
@@ -363,10 +370,15 @@ class RelayWorker:
         targets = router.call_targets(record)
         if not targets:
             outcome.unrouted[PushKind.CALL] += 1
+        texts: dict[ChatDisplay, str] = {}
         for chat in targets:
             if relays_call(chat, record.answered, now):
-                text = call_message(record, self._display(chat))
-                messages.append(Outgoing(chat.chat_id, text, OutboxKind.CALL, chat.thread_id))
+                display = self._display(chat)
+                if display not in texts:
+                    texts[display] = call_message(record, display)
+                messages.append(
+                    Outgoing(chat.chat_id, texts[display], OutboxKind.CALL, chat.thread_id)
+                )
                 outcome.messages += 1
 
     def _display(self, chat: BoundChat) -> ChatDisplay:
