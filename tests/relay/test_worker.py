@@ -543,3 +543,35 @@ def test_new_rows_are_counted_in_the_summary_rollups_once_and_duplicates_not_at_
 
 def rows_of(db: Database, model: type) -> list[Any]:
     return db.call(lambda s: list(s.exec(select(model))))
+
+
+def test_misses_count_once_per_call_and_agent_within_a_batch_and_across_batches(
+    database: Database,
+) -> None:
+    """A batch's events are stored with one INSERT; their misses are still counted in the order
+    the events came, against the events of the call stored before each."""
+    bind(database, TEAM)
+    route(database, "Sales-Team-1", TEAM)
+    rang = "2025-09-18 18:35:00"
+
+    def ring(call: str, sip: str, missed: list[str]) -> dict[str, Any]:
+        return ringing_event(
+            callId=call, sipAccount=sip, noAnswerSipList=missed, callinEventTime=rang, taskId=None
+        )
+
+    pushes = [
+        [ring("X", "a", [])],
+        [ring("X", "b", ["a"])],  # batch 1 ends here
+        [ring("X", "c", ["a", "b"]), ring("X", "b", ["a"])],  # the second is a retry
+        [ring("Y", "a", [])],  # batch 2 ends here
+        [ring("X", "d", ["a", "b", "c"]), ring("Y", "b", ["a"])],
+    ]
+    for body in pushes:
+        add_push(database, "ringing", body)
+    small = new_worker(database, "small", batch_size=2)
+    outcome = drain(small)
+    assert (outcome.done, outcome.duplicates["ringing"]) == (5, 1)
+    rings = {r.sip_account: (r.rings, r.missed) for r in rows_of(database, RingRollup)}
+    assert rings == {"a": (2, 2), "b": (2, 1), "c": (1, 1), "d": (1, 0)}
+    agents = [m.text.split("agent <b>")[1].split("</b>")[0] for m in outbox(database, TEAM)]
+    assert agents == ["a", "b", "c", "a", "d", "b"]  # the order the events came
