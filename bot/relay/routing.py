@@ -67,6 +67,7 @@ class Router:
         self._folded: dict[str, list[int]] = {}
         self._chats: dict[int, BoundChat | None] = {}
         self._task_chat: dict[int, int | None] = {}
+        self._call_task: dict[str, int | None] = {}
 
     def _load_routes(self) -> dict[str, list[int]]:
         if self._exact is None:
@@ -81,7 +82,23 @@ class Router:
                 exact[name].append(chat_id)
                 folded[name.casefold()].append(chat_id)
             self._exact, self._folded = dict(exact), dict(folded)
+            self._load_chats({chat_id for ids in self._exact.values() for chat_id in ids})
         return self._exact
+
+    def _load_chats(self, chat_ids: set[int]) -> None:
+        """Read these chats in one query (the routed chats, with the routes)."""
+        wanted = sorted(chat_ids - self._chats.keys())
+        if not wanted:
+            return
+        found = {
+            chat.chat_id: chat
+            for chat in self.session.exec(
+                select(BoundChat).where(col(BoundChat.chat_id).in_(wanted))
+            )
+        }
+        for chat_id in wanted:
+            chat = found.get(chat_id)
+            self._chats[chat_id] = chat if chat is not None and chat.active else None
 
     def chats_for_group(self, group_name: str | None) -> list[int]:
         """Chat ids with an active route for this group name (exact, else case-insensitive)."""
@@ -101,20 +118,43 @@ class Router:
         if task_id is None:
             return None
         if task_id not in self._task_chat:
-            task = self.session.get(CallTask, task_id)
-            self._task_chat[task_id] = task.chat_id if task is not None else None
+            self.load_tasks([task_id])
         return self._task_chat[task_id]
 
+    def load_tasks(self, task_ids: list[int | None]) -> None:
+        """Look up which chat submitted each of these tasks, in one query (for `chat_for_task`)."""
+        wanted = sorted({t for t in task_ids if t is not None} - self._task_chat.keys())
+        if not wanted:
+            return
+        stmt = select(CallTask.task_id, CallTask.chat_id).where(col(CallTask.task_id).in_(wanted))
+        found = dict(self.session.exec(stmt).all())
+        for task_id in wanted:
+            self._task_chat[task_id] = found.get(task_id)
+
     def task_for_call(self, call_id: str | None) -> int | None:
-        """The task of a call, from a stored ringing event of the same callId that carried it."""
+        """The task of a call, from a stored ringing event of the same callId that carried it
+        (the first stored, when several did)."""
         if not call_id:
             return None
+        if call_id not in self._call_task:
+            self.load_call_tasks([call_id])
+        return self._call_task[call_id]
+
+    def load_call_tasks(self, call_ids: list[str | None]) -> None:
+        """Look up the tasks of these calls in one query (for `task_for_call`). Kept for the
+        transaction: call it after the ringing events it should see were stored."""
+        wanted = sorted({c for c in call_ids if c} - self._call_task.keys())
+        if not wanted:
+            return
         stmt = (
-            select(RingingEvent.task_id)
-            .where(RingingEvent.call_id == call_id, col(RingingEvent.task_id).is_not(None))
-            .limit(1)
+            select(RingingEvent.call_id, RingingEvent.task_id)
+            .where(col(RingingEvent.call_id).in_(wanted), col(RingingEvent.task_id).is_not(None))
+            .order_by(col(RingingEvent.id).desc())
         )  # ix_ringing_event_call
-        return self.session.exec(stmt).first()
+        found = dict(self.session.exec(stmt).all())  # the lowest id of each call wins
+        for call_id in wanted:
+            self._call_task[call_id] = found.get(call_id)
+        self.load_tasks(list(found.values()))
 
     def _targets(self, chat_ids: list[int]) -> list[BoundChat]:
         seen: set[int] = set()

@@ -34,17 +34,17 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlmodel import Session, col, select
 
-from bot.metrics import INBOX_DEPTH, PUSHES_DUPLICATE, PUSHES_UNROUTED
+from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
 from bot.relay.messages import ChatDisplay, call_message, ringing_message
-from bot.relay.outbox import OutboxKind, enqueue
+from bot.relay.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
-from bot.reports.rollups import count_call, count_ringing
+from bot.reports.rollups import RollupBatch
 from storage.db import Database
 from storage.models import (
     BoundChat,
@@ -113,10 +113,11 @@ def insert_new(
     # In key order, so two workers inserting overlapping rows lock them in the same order
     # (no deadlock on PostgreSQL when a retried push is relayed by both at once).
     ordered = sorted(rows, key=lambda row: row[key])
-    stmt = (
-        insert(table).values(ordered).on_conflict_do_nothing().returning(table.c[key], table.c.id)
-    )
-    return {k: i for k, i in session.execute(stmt)}
+    # The rows as parameters, not in the statement (`.values(rows)`): the statement is then
+    # compiled once and cached, and SQLAlchemy sends the rows as multi-row INSERTs
+    # ("insertmanyvalues") with their RETURNING.
+    stmt = insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+    return {k: i for k, i in session.execute(stmt, ordered)}
 
 
 class RelayWorker:
@@ -272,8 +273,10 @@ class RelayWorker:
         outcome.done += len(done)
         outcome.lost_lease += len(readable) - len(done)
 
-        # 2. The typed rows (INSERT … ON CONFLICT DO NOTHING) with their rollups, and
-        # 3. one outbox message per chat that wants it, only for new rows, in the order they came.
+        # 2. The typed rows (INSERT … ON CONFLICT DO NOTHING, one statement per table) with their
+        #    rollups, and
+        # 3. one outbox message per chat that wants it, only for new rows, in the order they came,
+        #    stored with one statement at the end.
         ringing: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         for push in pushes:
@@ -284,27 +287,32 @@ class RelayWorker:
             ringing += [{**event.values, **stamp} for event in result.ringing]
             if result.call is not None:
                 calls.append({**result.call.values, **stamp})
-        # Ringing events one by one, in the order they came: the rollup of each counts a missed
-        # ring against the events of its call stored before it (bot/reports/rollups.py).
         router = Router(session)
-        for row in ringing:
-            new = insert_new(session, RingingEvent, [row], "dedupe_key")
-            if not new:
+        rollups = RollupBatch()
+        messages: list[Outgoing] = []
+        new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
+        router.load_tasks([row["task_id"] for row in ringing])
+        for row in ringing:  # in the order they came (the rollups count misses in that order)
+            event_id = new_events.pop(row["dedupe_key"], None)  # twice in a batch: once
+            if event_id is None:
                 outcome.duplicates[PushKind.RINGING] += 1
                 continue
-            event = RingingEvent(id=new[row["dedupe_key"]], **row)
-            count_ringing(session, event)
-            self._relay_ringing(session, router, event, now, outcome)
-        # Call records in one INSERT (their rollups are independent of each other).
+            event = RingingEvent(id=event_id, **row)
+            rollups.add_ringing(event)
+            self._relay_ringing(router, event, now, outcome, messages)
         new_calls = insert_new(session, CallRecord, calls, "call_session_id")
+        # After the ringing events: a call record finds its task in the events stored before it.
+        router.load_call_tasks([row["call_id"] for row in calls])
         for row in calls:
             record_id = new_calls.pop(row["call_session_id"], None)  # twice in a batch: once
             if record_id is None:
                 outcome.duplicates[PushKind.CALL] += 1
                 continue
             record = CallRecord(id=record_id, **row)
-            count_call(session, record)
-            self._relay_call(session, router, record, now, outcome)
+            rollups.add_call(record)
+            self._relay_call(router, record, now, outcome, messages)
+        rollups.write(session)
+        enqueue_many(session, messages)
         return outcome
 
     def _finish(
@@ -333,40 +341,47 @@ class RelayWorker:
 
     def _relay_ringing(
         self,
-        session: Session,
         router: Router,
         event: RingingEvent,
         now: datetime,
         outcome: BatchOutcome,
+        messages: list[Outgoing],
     ) -> None:
         targets = router.ringing_targets(event.group_name, event.task_id)
         if not targets:
             outcome.unrouted[PushKind.RINGING] += 1
+        texts: dict[ChatDisplay, str] = {}  # chats that show it alike share the rendering
         for chat in targets:
             if relays_ringing(chat, now):
-                text = ringing_message(event, self._display(chat))
-                self._enqueue(session, chat, text, OutboxKind.RINGING)
+                display = self._display(chat)
+                if display not in texts:
+                    texts[display] = ringing_message(event, display)
+                messages.append(
+                    Outgoing(chat.chat_id, texts[display], OutboxKind.RINGING, chat.thread_id)
+                )
                 outcome.messages += 1
 
     def _relay_call(
         self,
-        session: Session,
         router: Router,
         record: CallRecord,
         now: datetime,
         outcome: BatchOutcome,
+        messages: list[Outgoing],
     ) -> None:
         targets = router.call_targets(record)
         if not targets:
             outcome.unrouted[PushKind.CALL] += 1
+        texts: dict[ChatDisplay, str] = {}
         for chat in targets:
             if relays_call(chat, record.answered, now):
-                text = call_message(record, self._display(chat))
-                self._enqueue(session, chat, text, OutboxKind.CALL)
+                display = self._display(chat)
+                if display not in texts:
+                    texts[display] = call_message(record, display)
+                messages.append(
+                    Outgoing(chat.chat_id, texts[display], OutboxKind.CALL, chat.thread_id)
+                )
                 outcome.messages += 1
-
-    def _enqueue(self, session: Session, chat: BoundChat, text: str, kind: OutboxKind) -> None:
-        enqueue(session, chat_id=chat.chat_id, text=text, kind=kind, thread_id=chat.thread_id)
 
     def _display(self, chat: BoundChat) -> ChatDisplay:
         return ChatDisplay(mask_numbers=chat.mask_numbers, zone=self._zone(chat.timezone))
@@ -433,21 +448,15 @@ class RelayWorker:
         for kind, n in outcome.unrouted.items():
             PUSHES_UNROUTED.labels(kind=str(kind)).inc(n)
 
-    def pending_count(self) -> int:
-        with self.database.session() as session:
-            stmt = (
-                select(func.count())
-                .select_from(PushInbox)
-                .where(PushInbox.status == InboxStatus.PENDING)
-            )
-            return int(session.exec(stmt).one())
-
     def run_once(self) -> BatchOutcome:
-        """Claim one batch and relay it (blocking; the loop runs it in a thread)."""
+        """Claim one batch and relay it (blocking; the loop runs it in a thread).
+
+        INBOX_DEPTH is not set here: the listener's inbox writer (bot/relay/ingest.py) keeps it,
+        recounting the table every few seconds; a COUNT after every batch was a full index scan
+        per 100 pushes for a figure that was already kept."""
         token, pushes = self.claim()
         outcome = self.relay(token, pushes)
         if pushes:
-            INBOX_DEPTH.set(self.pending_count())
             log.debug("relayed %s", outcome)
         return outcome
 
@@ -477,7 +486,6 @@ class RelayWorker:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         self._stopping = False
-        INBOX_DEPTH.set(await asyncio.to_thread(self.pending_count))
         self._task = asyncio.create_task(self._run(), name="relay-worker")
         log.info("relay worker %s started", self.name)
 
