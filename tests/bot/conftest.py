@@ -135,9 +135,13 @@ def make_settings(telegram: Any, platform: Any, database_url: str, **overrides: 
 
 
 @pytest.fixture
-def bot_database_url(tmp_path) -> str:
-    """End-to-end tests run on SQLite; the storage-level races are tested on both backends."""
-    return f"sqlite:///{tmp_path / 'bot.db'}"
+def bot_database_url(tmp_path, migrated_templates) -> str:
+    """End-to-end tests run on SQLite; the storage-level races are tested on both backends. The
+    file is a copy of a migrated one (BotService.start finds nothing to migrate); `ccbot run` and
+    `ccbot sandbox` migrating an empty database are tested by test_process.py and test_kill9.py."""
+    path = tmp_path / "bot.db"
+    migrated_templates.sqlite_copy(path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
