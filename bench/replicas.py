@@ -17,9 +17,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import socket
-import sys
 import tempfile
 import time
 
@@ -30,16 +27,11 @@ from bench.pg import drop_database, fresh_database
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import BoundChat, GroupRoute, PushInbox
+from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
 from tests.fakes.telegram import FakeTelegram
 
 PUSH_TOKEN = "bench-replicas-push-token-0123456789"
 GROUPS = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def _round(
@@ -55,53 +47,39 @@ async def _round(
                 chat = -1001000000000 - g
                 s.add(BoundChat(chat_id=chat, title=f"Team {g}", chat_type="supergroup"))
                 s.add(GroupRoute(voice_group_id=1000000 + g, chat_id=chat, group_name=f"G-{g}"))
-        ports = [_free_port() for _ in range(replicas)]
+        ports = [free_port() for _ in range(replicas)]
         home = tempfile.mkdtemp()
         for port in ports:
-            env = {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": home,
-                "TELEGRAM_BOT_TOKEN": telegram.token,
-                "TELEGRAM_API_URL": telegram.url,
-                "TELEGRAM_MODE": "webhook",
-                "TELEGRAM_WEBHOOK_URL": "https://bot.example.com",
-                "TELEGRAM_WEBHOOK_SECRET": "bench-webhook-secret",
-                "LAAFFIC_API_KEY": "key",
-                "LAAFFIC_API_SECRET": "secret",
-                "LAAFFIC_APP_ID": "app",
-                "LAAFFIC_BASE_URL": "http://127.0.0.1:9",
-                "DATABASE_URL": url,
-                "LISTEN_HOST": "127.0.0.1",
-                "LISTEN_PORT": str(port),
-                "PUSH_TOKEN": PUSH_TOKEN,
-                "LOG_LEVEL": "WARNING",
-            }
+            env = ccbot_env(
+                home,
+                TELEGRAM_BOT_TOKEN=telegram.token,
+                TELEGRAM_API_URL=telegram.url,
+                TELEGRAM_MODE="webhook",
+                TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+                TELEGRAM_WEBHOOK_SECRET="bench-webhook-secret",
+                LAAFFIC_API_KEY="key",
+                LAAFFIC_API_SECRET="secret",
+                LAAFFIC_APP_ID="app",
+                LAAFFIC_BASE_URL="http://127.0.0.1:9",
+                DATABASE_URL=url,
+                LISTEN_HOST="127.0.0.1",
+                LISTEN_PORT=str(port),
+                PUSH_TOKEN=PUSH_TOKEN,
+                LOG_LEVEL="WARNING",
+            )
             procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
+                await start_ccbot(
                     "run",
                     env=env,
-                    cwd=home,
                     stdout=asyncio.subprocess.DEVNULL,
                     stderr=asyncio.subprocess.DEVNULL,
                 )
             )
+        for port, proc in zip(ports, procs, strict=True):
+            await wait_until_healthy(proc, port, timeout=60, interval=0.2)
         async with httpx.AsyncClient(
             timeout=30, limits=httpx.Limits(max_connections=concurrency)
         ) as http:
-            for port in ports:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("a replica did not start")
-                    await asyncio.sleep(0.2)
             numbers = itertools.count()
             targets = itertools.cycle(ports)
 

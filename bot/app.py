@@ -14,12 +14,14 @@ import uvloop
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
 from bot.handlers import register_handlers
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
+from bot.laaffic.transport import TransportOptions
 from bot.listener import create_listener_app
 from bot.relay import digest, task_card
 from bot.relay.pacing import FloodLimits, TelegramRateLimiter
@@ -27,6 +29,7 @@ from bot.relay.sender import Sender
 from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
+from bot.tls import client_tls
 from bot.updates import OrderedUpdateProcessor
 from storage.db import Database
 from storage.migrate import upgrade
@@ -59,10 +62,22 @@ def build_application(runtime: Runtime, flood_limits: FloodLimits | None = None)
         # state lives in the database, which is what makes a double-tapped Submit create one task
         # even across replicas.
         .concurrent_updates(OrderedUpdateProcessor(64))
-        .connect_timeout(10)
-        .read_timeout(30)
-        .write_timeout(60)
-        .get_updates_read_timeout(30)
+        # PTB's own defaults (256 connections, 1 for getUpdates) with our timeouts, and the shared
+        # TLS context (bot/tls.py) instead of one built per client.
+        .request(
+            HTTPXRequest(
+                connection_pool_size=256,
+                connect_timeout=10,
+                read_timeout=30,
+                write_timeout=60,
+                httpx_kwargs={"verify": client_tls()},
+            )
+        )
+        .get_updates_request(
+            HTTPXRequest(
+                connection_pool_size=1, read_timeout=30, httpx_kwargs={"verify": client_tls()}
+            )
+        )
     )
     if settings.telegram_mode == "webhook":
         builder = builder.updater(None)
@@ -95,8 +110,10 @@ class BotService:
         *,
         sandbox: bool = False,
         flood_limits: FloodLimits | None = None,  # tests shrink Telegram's windows
+        platform_options: TransportOptions | None = None,  # tests shorten the retry waits
     ) -> None:
         self.flood_limits = flood_limits
+        self.platform_options: TransportOptions = platform_options or {}
         self.settings = settings
         self.sandbox = sandbox
         self.runtime: Runtime | None = None
@@ -150,13 +167,10 @@ class BotService:
             for line in describe(config, base_url).splitlines():
                 log.info("sandbox: %s", line.strip())
 
+        options = TransportOptions(observer=AuditRecorder(database))
+        options.update(self.platform_options)
         client = LaafficClient(
-            base_url,
-            api_key,
-            api_secret,
-            app_id,
-            observer=AuditRecorder(database),
-            platform_tz=settings.platform_zone,
+            base_url, api_key, api_secret, app_id, platform_tz=settings.platform_zone, **options
         )
         self.presence = ReplicaPresence(database, settings.telegram_mode)
         await self.presence.start()  # refuses a second poller before Telegram is touched

@@ -177,6 +177,8 @@ async def _check_public_url(settings: Settings) -> CheckResult:
     cannot arrive. Skipped (✓ with a note) when PUBLIC_URL is unset."""
     import httpx
 
+    from bot.tls import client_tls
+
     if not settings.public_url:
         return CheckResult(
             "push address",
@@ -186,7 +188,9 @@ async def _check_public_url(settings: Settings) -> CheckResult:
         )
     url = f"{settings.public_url}/healthz"
     try:
-        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as http:
+        async with httpx.AsyncClient(
+            timeout=10, follow_redirects=False, verify=client_tls()
+        ) as http:
             answer = await http.get(url)
     except httpx.HTTPError as exc:
         return CheckResult(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -129,6 +129,9 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._chats = _KeyedLocks()
         self._members = _MemberLanes()
+        # Called with each update once its handlers are done (every reply they sent answered):
+        # tests wait on it instead of waiting for the bot to go quiet for a while.
+        self.on_finished: Callable[[object], None] | None = None
 
     @property
     def busy_keys(self) -> set[Hashable]:
@@ -136,6 +139,13 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         return {*self._chats.locks, *self._members.lanes}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._process(update, coroutine)
+        finally:
+            if self.on_finished is not None:
+                self.on_finished(update)
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
             await coroutine
             return

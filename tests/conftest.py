@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -31,14 +33,16 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
-def _fresh_postgres_database() -> tuple[str, str]:
-    """Create an empty database next to TEST_DATABASE_URL's; return (url, name)."""
+def _fresh_postgres_database(template: str | None = None) -> tuple[str, str]:
+    """Create a database next to TEST_DATABASE_URL's, empty or a copy of `template`; return
+    (url, name)."""
     assert TEST_DATABASE_URL
     admin_url = make_url(normalise_url(TEST_DATABASE_URL))
     name = f"ccbot_test_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        copy = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     engine.dispose()
     return admin_url.set(database=name).render_as_string(hide_password=False), name
 
@@ -51,15 +55,62 @@ def _drop_postgres_database(name: str) -> None:
     engine.dispose()
 
 
+class MigratedTemplates:
+    """One migrated database per backend and test process, copied for each test that asks for a
+    migrated one: a copy takes milliseconds, running the migrations ~0.2 s on SQLite and ~0.5 s on
+    PostgreSQL. The migrations themselves are tested from empty databases (tests/storage)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+
+    def sqlite_copy(self, target: Path) -> None:
+        if self._sqlite is None:
+            path = self._directory / "migrated-template.db"
+            upgrade(f"sqlite:///{path}")  # disposes its engine: the WAL is folded into the file
+            assert not path.with_name(path.name + "-wal").exists()
+            self._sqlite = path
+        shutil.copyfile(self._sqlite, target)
+
+    def postgres_copy(self) -> tuple[str, str]:
+        """A new database created from the migrated template; returns (url, name)."""
+        if self._postgres is None:
+            url, name = _fresh_postgres_database()
+            upgrade(url)
+            self._postgres = name
+        return _fresh_postgres_database(template=self._postgres)
+
+    def drop(self) -> None:
+        if self._postgres is not None:
+            _drop_postgres_database(self._postgres)
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigratedTemplates]:
+    templates = MigratedTemplates(tmp_path_factory.mktemp("migrated-templates"))
+    try:
+        yield templates
+    finally:
+        templates.drop()
+
+
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """An empty database URL, once per backend (PostgreSQL only when TEST_DATABASE_URL is set)."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, migrated_templates: MigratedTemplates
+) -> Iterator[str]:
+    """A database URL, once per backend (PostgreSQL only when TEST_DATABASE_URL is set): empty,
+    or already migrated when the test (or one of its fixtures) asks for `migrated_url`."""
+    migrated = "migrated_url" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ccbot-test.db'}"
+        path = tmp_path / "ccbot-test.db"
+        if migrated:
+            migrated_templates.sqlite_copy(path)
+        yield f"sqlite:///{path}"
         return
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    url, name = _fresh_postgres_database()
+    url, name = migrated_templates.postgres_copy() if migrated else _fresh_postgres_database()
     try:
         yield url
     finally:
@@ -68,7 +119,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 
 @pytest.fixture
 def migrated_url(database_url: str) -> str:
-    upgrade(database_url)
+    """`database_url` with the schema at the newest revision (a copy of a migrated template)."""
     return database_url
 
 

@@ -54,6 +54,7 @@ from bot.laaffic.models import Envelope, read_answer
 from bot.laaffic.signing import signed_headers
 from bot.logs import register_secret
 from bot.metrics import PLATFORM_CALL_SECONDS, PLATFORM_CALLS, PLATFORM_ERRORS
+from bot.tls import client_tls
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ class Transport:
             timeout=self._timeout,
             headers={"Accept": "application/json"},
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            verify=client_tls(),
         )
 
     def __repr__(self) -> str:

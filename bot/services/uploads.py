@@ -22,6 +22,7 @@ from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.numbers import MAX_FILE_BYTES, NumberFileError, NumberReport
 from bot.numbers.worker import NumberChecker
+from bot.tls import client_tls
 from storage.db import Database
 from storage.models import NumberUpload, UploadPart, UploadStatus, utcnow
 
@@ -61,7 +62,9 @@ async def download_capped(
     received = 0
     try:
         async with (
-            httpx.AsyncClient(timeout=_DOWNLOAD_TIMEOUT, follow_redirects=False) as http,
+            httpx.AsyncClient(
+                timeout=_DOWNLOAD_TIMEOUT, follow_redirects=False, verify=client_tls()
+            ) as http,
             http.stream("GET", source) as response,
         ):
             if response.status_code != 200:

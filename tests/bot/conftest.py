@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from bot.app import BotService
 from bot.config import load_settings
+from bot.laaffic.transport import TransportOptions
+from bot.updates import OrderedUpdateProcessor
 
 ADMIN = 1001
 OPERATOR = 2002
 VIEWER = 3003
 GROUP = -1001234567890
 PUSH_TOKEN = "push-token-for-tests-0123456789"
+# The platform client's waits between attempts (0.5 s doubling, and 2 s before checking whether a
+# create whose answer was lost took effect) shortened: the tests check what is retried and what the
+# user is told, and the simulator applies a request at once. tests/laaffic checks the real values.
+QUICK_RETRIES = TransportOptions(backoff=0.02, settle=0.05)
 
 
 @dataclass
@@ -24,6 +31,35 @@ class BotHarness:
     service: BotService
     telegram: Any  # tests.fakes.telegram.FakeTelegram
     platform: Any  # the running simulator fixture
+    finished: set[int] = field(default_factory=set)  # ids of the updates the bot has handled
+
+    def __post_init__(self) -> None:
+        assert self.service.application is not None, "start the service first"
+        processor = self.service.application.update_processor
+        assert isinstance(processor, OrderedUpdateProcessor)
+
+        def finished(update: object) -> None:
+            if isinstance(update, Update):
+                self.finished.add(update.update_id)
+
+        processor.on_finished = finished
+
+    async def settled(self, timeout: float = 10) -> None:
+        """Wait until the bot has fetched every update sent to it and finished handling each:
+        every reply its handlers sent has been answered by the fake by then."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (
+            self.telegram.pending_updates or not self.telegram.delivered_update_ids <= self.finished
+        ):
+            if loop.time() > deadline:
+                unfinished = self.telegram.delivered_update_ids - self.finished
+                raise AssertionError(
+                    f"the bot did not finish within {timeout} s: "
+                    f"{len(self.telegram.pending_updates)} update(s) not fetched, "
+                    f"{sorted(unfinished)} fetched but not finished"
+                )
+            await asyncio.sleep(0.005)
 
     async def say(
         self, chat_id: int, user_id: int, text: str, *, timeout: float = 10, **options: Any
@@ -36,25 +72,19 @@ class BotHarness:
             self.telegram.send_text(chat_id, user_id, text, **options)
         return await self.answer(chat_id, mark, timeout=timeout)
 
-    async def say_all(self, chat_id: int, user_id: int, text: str, *, quiet: float = 0.3) -> str:
+    async def say_all(self, chat_id: int, user_id: int, text: str) -> str:
         """Send a command; return what the user sees of ALL the bot's messages for it (a long
-        answer comes in several), joined, once the bot has been quiet for `quiet` seconds."""
-        return "\n".join(c.result["text"] for c in await self.say_calls(chat_id, user_id, text, quiet=quiet))
+        answer comes in several), joined, once the bot has finished handling it."""
+        return "\n".join(c.result["text"] for c in await self.say_calls(chat_id, user_id, text))
 
-    async def say_calls(
-        self, chat_id: int, user_id: int, text: str, *, quiet: float = 0.3
-    ) -> list[Any]:
-        """Send a command; return every sendMessage call for it, once the bot has been quiet."""
+    async def say_calls(self, chat_id: int, user_id: int, text: str) -> list[Any]:
+        """Send a command; return every sendMessage call for it, once the bot has finished
+        handling it (at least one answer came)."""
         mark = self.telegram.mark()
         self.telegram.send_command(chat_id, user_id, text)
         await self.answer(chat_id, mark)
-        count = -1
-        while True:
-            calls = [c for c in self.telegram.calls_of("sendMessage", chat_id) if c.seq > mark]
-            if len(calls) == count:
-                return calls
-            count = len(calls)
-            await asyncio.sleep(quiet)
+        await self.settled()
+        return [c for c in self.telegram.calls_of("sendMessage", chat_id) if c.seq > mark]
 
     async def answer(
         self,
@@ -105,14 +135,20 @@ def make_settings(telegram: Any, platform: Any, database_url: str, **overrides: 
 
 
 @pytest.fixture
-def bot_database_url(tmp_path) -> str:
-    """End-to-end tests run on SQLite; the storage-level races are tested on both backends."""
-    return f"sqlite:///{tmp_path / 'bot.db'}"
+def bot_database_url(tmp_path, migrated_templates) -> str:
+    """End-to-end tests run on SQLite; the storage-level races are tested on both backends. The
+    file is a copy of a migrated one (BotService.start finds nothing to migrate); `ccbot run` and
+    `ccbot sandbox` migrating an empty database are tested by test_process.py and test_kill9.py."""
+    path = tmp_path / "bot.db"
+    migrated_templates.sqlite_copy(path)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture
 async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHarness]:
-    service = BotService(make_settings(fake_telegram, simulator, bot_database_url))
+    service = BotService(
+        make_settings(fake_telegram, simulator, bot_database_url), platform_options=QUICK_RETRIES
+    )
     await service.start()
     try:
         yield BotHarness(service, fake_telegram, simulator)
@@ -129,6 +165,7 @@ async def chatty_bot(fake_telegram, simulator, bot_database_url) -> AsyncIterato
     service = BotService(
         make_settings(fake_telegram, simulator, bot_database_url),
         flood_limits=FloodLimits().scaled(0.05),
+        platform_options=QUICK_RETRIES,
     )
     await service.start()
     try:
@@ -141,7 +178,9 @@ async def chatty_bot(fake_telegram, simulator, bot_database_url) -> AsyncIterato
 async def fast_bot(fake_telegram, start_simulator, bot_database_url) -> AsyncIterator[BotHarness]:
     """The bot against a simulator that finishes tasks in well under a second."""
     platform = start_simulator(speed=5000, answer_rate=0.5)
-    service = BotService(make_settings(fake_telegram, platform, bot_database_url))
+    service = BotService(
+        make_settings(fake_telegram, platform, bot_database_url), platform_options=QUICK_RETRIES
+    )
     await service.start()
     try:
         yield BotHarness(service, fake_telegram, platform)

@@ -3,60 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
-import time
 
-import httpx
 import pytest
 
 from tests.bot.conftest import ADMIN, PUSH_TOKEN
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
 
 
 @pytest.mark.timeout(120)
 async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
-        "TELEGRAM_API_URL": fake_telegram.url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-        "LISTEN_HOST": "127.0.0.1",
-        "LISTEN_PORT": str(port),
-        "PUSH_TOKEN": PUSH_TOKEN,
-        "ADMIN_USER_IDS": str(ADMIN),
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "sandbox",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    port = free_port()
+    env = ccbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=fake_telegram.token,
+        TELEGRAM_API_URL=fake_telegram.url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        LISTEN_HOST="127.0.0.1",
+        LISTEN_PORT=str(port),
+        PUSH_TOKEN=PUSH_TOKEN,
+        ADMIN_USER_IDS=str(ADMIN),
     )
+    proc = await start_ccbot("sandbox", env=env, cwd=tmp_path)
     try:
-        async with httpx.AsyncClient() as http:
-            deadline = time.monotonic() + 45  # a loaded CI machine starts slowly
-            while True:
-                try:
-                    health = await http.get(f"http://127.0.0.1:{port}/healthz")
-                    break
-                except httpx.TransportError:
-                    assert proc.returncode is None, await proc.communicate()
-                    assert time.monotonic() < deadline, "the bot did not start listening"
-                    await asyncio.sleep(0.1)
-        assert health.status_code == 200 and health.json()["status"] == "ok"
+        health = await wait_until_healthy(proc, port)
+        assert health.json()["status"] == "ok"
         mark = fake_telegram.mark()
         fake_telegram.send_command(ADMIN, ADMIN, "/newgroup Process-Team")
         reply = await fake_telegram.wait_for_text(ADMIN, "Created the agent group", 15, since=mark)

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import sys
 import time
 
 import httpx
@@ -18,15 +15,10 @@ import pytest
 from bot.app import BotService
 from bot.logs import setup_logging
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, PUSH_TOKEN, BotHarness, make_settings
+from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
 from tests.logcheck import leaked, restored_logging
 
 WEBHOOK_SECRET = "hook-secret-for-the-log-test-7Qw2"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
@@ -35,7 +27,7 @@ async def test_agentcreds_and_platform_calls_at_debug_log_no_secret(
 ) -> None:
     with restored_logging():
         setup_logging("DEBUG", log_format)  # to stderr, as `ccbot run` does
-        port = _free_port()
+        port = free_port()
         settings = make_settings(
             fake_telegram,
             simulator,
@@ -90,41 +82,22 @@ async def test_the_real_process_at_debug_writes_json_lines_without_secrets_and_s
     fake_telegram, tmp_path
 ) -> None:
     """`ccbot sandbox` as Docker runs it: LOG_FORMAT=json at DEBUG, a command answered, SIGTERM."""
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
-        "TELEGRAM_API_URL": fake_telegram.url,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
-        "LISTEN_HOST": "127.0.0.1",
-        "LISTEN_PORT": str(port),
-        "PUSH_TOKEN": PUSH_TOKEN,
-        "ADMIN_USER_IDS": str(ADMIN),
-        "LOG_LEVEL": "DEBUG",
-        "LOG_FORMAT": "json",
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "sandbox",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    port = free_port()
+    env = ccbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=fake_telegram.token,
+        TELEGRAM_API_URL=fake_telegram.url,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
+        LISTEN_HOST="127.0.0.1",
+        LISTEN_PORT=str(port),
+        PUSH_TOKEN=PUSH_TOKEN,
+        ADMIN_USER_IDS=str(ADMIN),
+        LOG_LEVEL="DEBUG",
+        LOG_FORMAT="json",
     )
+    proc = await start_ccbot("sandbox", env=env, cwd=tmp_path)
     try:
-        async with httpx.AsyncClient() as http:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    await http.get(f"http://127.0.0.1:{port}/healthz")
-                    break
-                except httpx.TransportError:
-                    assert proc.returncode is None, await proc.communicate()
-                    assert time.monotonic() < deadline, "the bot did not start listening"
-                    await asyncio.sleep(0.1)
+        await wait_until_healthy(proc, port)
         mark = fake_telegram.mark()
         fake_telegram.send_command(ADMIN, ADMIN, "/newgroup Json-Team")
         await fake_telegram.wait_for_text(ADMIN, "Created the agent group", 15, since=mark)

@@ -682,6 +682,7 @@ class FakeTelegram:
         self._callback_ids = itertools.count(4_200_000_000_000_001)
         self._calls: list[BotApiCall] = []
         self._pending: list[dict[str, Any]] = []
+        self._delivered: set[int] = set()  # update ids getUpdates or the webhook handed over
         self._withheld: list[dict[str, Any]] = []
         self._chats: dict[int, _Chat] = {}
         self._users: dict[int, dict[str, Any]] = {}
@@ -1276,6 +1277,12 @@ class FakeTelegram:
             return copy.deepcopy(self._pending)
 
     @property
+    def delivered_update_ids(self) -> set[int]:
+        """Ids of the updates the bot has fetched (getUpdates) or accepted (webhook)."""
+        with self._lock:
+            return set(self._delivered)
+
+    @property
     def withheld_updates(self) -> list[dict[str, Any]]:
         """Group messages privacy mode kept from the bot."""
         with self._lock:
@@ -1590,6 +1597,7 @@ class FakeTelegram:
                 # Updates of types the bot did not ask for are dropped, as Telegram never queues them.
                 self._pending = [u for u in self._pending if _update_type(u) in allowed]
                 batch = copy.deepcopy(self._pending[:limit])
+                self._delivered.update(u["update_id"] for u in batch)
             if batch or time.monotonic() >= deadline or self._stopping:
                 break
             if await request.is_disconnected():
@@ -1636,6 +1644,7 @@ class FakeTelegram:
                 with self._lock:
                     self._deliveries.append(WebhookDelivery(update["update_id"], status, error))
                     if error is None:
+                        self._delivered.add(update["update_id"])
                         self._pending = [
                             u for u in self._pending if u["update_id"] != update["update_id"]
                         ]

@@ -20,6 +20,7 @@ from bot.laaffic.client import LaafficClient
 from bot.listener import create_listener_app
 from bot.relay.ingest import InboxWriter
 from bot.runtime import Runtime
+from bot.tls import client_tls
 from storage.db import Database
 from storage.models import DeadLetter, PushInbox
 from tests.fakes.simulator import LoopThread
@@ -157,7 +158,7 @@ async def start_listener(migrated_url: str) -> AsyncIterator[StartListener]:
         inbox = inbox or InboxWriter(migrated_url)
         app = create_listener_app(runtime, inbox=inbox)
         server = await start_asgi_server(app)
-        listener = Listener(server, runtime, inbox, httpx.AsyncClient(timeout=10))
+        listener = Listener(server, runtime, inbox, httpx.AsyncClient(timeout=10, verify=client_tls()))
         started.append(listener)
         return listener
 

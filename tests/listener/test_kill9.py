@@ -5,72 +5,43 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import sys
-import time
 
 import httpx
 from sqlmodel import Session, select
 
 from storage.db import Database
 from storage.models import PushInbox
+from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
 from tests.listener.conftest import PUSH_TOKEN, call_body, ringing_body
 
 ACKNOWLEDGED = 200
 SENDERS = 16
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def test_every_acknowledged_push_survives_kill_9(
     fake_telegram, database_url: str, tmp_path
 ) -> None:
-    port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
-        "TELEGRAM_API_URL": fake_telegram.url,
-        "LAAFFIC_API_KEY": "key",
-        "LAAFFIC_API_SECRET": "secret",
-        "LAAFFIC_APP_ID": "app",
-        "LAAFFIC_BASE_URL": "http://127.0.0.1:9",  # never called by the listener
-        "DATABASE_URL": database_url,
-        "LISTEN_HOST": "127.0.0.1",
-        "LISTEN_PORT": str(port),
-        "PUSH_TOKEN": PUSH_TOKEN,
-    }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    port = free_port()
+    env = ccbot_env(
+        tmp_path,
+        TELEGRAM_BOT_TOKEN=fake_telegram.token,
+        TELEGRAM_API_URL=fake_telegram.url,
+        LAAFFIC_API_KEY="key",
+        LAAFFIC_API_SECRET="secret",
+        LAAFFIC_APP_ID="app",
+        LAAFFIC_BASE_URL="http://127.0.0.1:9",  # never called by the listener
+        DATABASE_URL=database_url,
+        LISTEN_HOST="127.0.0.1",
+        LISTEN_PORT=str(port),
+        PUSH_TOKEN=PUSH_TOKEN,
     )
+    proc = await start_ccbot("run", env=env, cwd=tmp_path)
     acknowledged: list[str] = []
     refused: list[int] = []
     enough = asyncio.Event()
     try:
+        await wait_until_healthy(proc, port)
         async with httpx.AsyncClient(timeout=10) as http:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.returncode is None, await proc.communicate()
-                assert time.monotonic() < deadline, "the bot did not start listening"
-                await asyncio.sleep(0.1)
-
             url = f"http://127.0.0.1:{port}/push/{PUSH_TOKEN}"
 
             async def sender(n: int) -> None:

@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from telegram.ext import ExtBot
+from telegram.request import HTTPXRequest
 
 from bot.relay.outbox import OutboxKind, enqueue
 from bot.relay.pacing import FloodLimits, TelegramRateLimiter
 from bot.relay.sender import Sender, SenderTimeouts
+from bot.tls import client_tls
 from storage.db import Database
 from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus
 from tests.fakes.telegram import BotApiCall, FakeTelegram, FloodRules
@@ -51,6 +53,8 @@ class SenderHarness:
             base_url=self.telegram.base_url,
             base_file_url=self.telegram.base_file_url,
             rate_limiter=TelegramRateLimiter(limits),
+            request=HTTPXRequest(httpx_kwargs={"verify": client_tls()}),
+            get_updates_request=HTTPXRequest(httpx_kwargs={"verify": client_tls()}),
         )
         await bot.initialize()
         self.bots.append(bot)

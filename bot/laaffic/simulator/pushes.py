@@ -13,6 +13,7 @@ from typing import Any, Literal
 import httpx
 
 from bot.laaffic.simulator.config import SimulatorConfig
+from bot.tls import client_tls
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,9 @@ class PushSender:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._config.push_timeout_s)
+            self._client = httpx.AsyncClient(
+                timeout=self._config.push_timeout_s, verify=client_tls()
+            )
 
     async def stop(self) -> None:
         if self._client is not None:
