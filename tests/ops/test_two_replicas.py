@@ -20,9 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -48,6 +45,7 @@ from storage.models import (
     Replica,
     RingingEvent,
 )
+from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
 
 PUSH_TOKEN = "two-replicas-push-token-0123456789"
 PUSHES = 40
@@ -77,30 +75,23 @@ LIMITS = FloodLimits()
 SEND_LATENCY_S = 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _env(fake_telegram, database_url: str, port: int, home) -> dict[str, str]:  # noqa: ANN001
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(home),
-        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
-        "TELEGRAM_API_URL": fake_telegram.url,
-        "TELEGRAM_MODE": "webhook",
-        "TELEGRAM_WEBHOOK_URL": "https://bot.example.com",
-        "TELEGRAM_WEBHOOK_SECRET": "two-replicas-webhook-secret",
-        "LAAFFIC_API_KEY": "key",
-        "LAAFFIC_API_SECRET": "secret",
-        "LAAFFIC_APP_ID": "app",
-        "LAAFFIC_BASE_URL": "http://127.0.0.1:9",  # neither the relay nor a summary calls it here
-        "DATABASE_URL": database_url,
-        "LISTEN_HOST": "127.0.0.1",
-        "LISTEN_PORT": str(port),
-        "PUSH_TOKEN": PUSH_TOKEN,
-    }
+    return ccbot_env(
+        home,
+        TELEGRAM_BOT_TOKEN=fake_telegram.token,
+        TELEGRAM_API_URL=fake_telegram.url,
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+        TELEGRAM_WEBHOOK_SECRET="two-replicas-webhook-secret",
+        LAAFFIC_API_KEY="key",
+        LAAFFIC_API_SECRET="secret",
+        LAAFFIC_APP_ID="app",
+        LAAFFIC_BASE_URL="http://127.0.0.1:9",  # neither the relay nor a summary calls it here
+        DATABASE_URL=database_url,
+        LISTEN_HOST="127.0.0.1",
+        LISTEN_PORT=str(port),
+        PUSH_TOKEN=PUSH_TOKEN,
+    )
 
 
 def _open_log(path: Path):  # noqa: ANN202
@@ -111,17 +102,11 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-async def _started(http: httpx.AsyncClient, port: int, proc, log: Path) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + 40
-    while True:
-        try:
-            if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.returncode is None, _tail(log)
-        assert time.monotonic() < deadline, "a replica did not start listening\n" + _tail(log)
-        await asyncio.sleep(0.2)
+async def _started(port: int, proc, log: Path) -> None:  # noqa: ANN001
+    try:
+        await wait_until_healthy(proc, port, interval=0.2)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{_tail(log)}") from None
 
 
 def _callee(i: int) -> str:
@@ -246,16 +231,13 @@ async def test_two_replicas_relay_once_summarise_once_and_keep_pacing_when_the_l
         for team in TEAMS:
             _bind(s, team, now)
     summary_days = _make_due(database, (TEAM_C,))  # due while both replicas run
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     logs = [tmp_path / f"replica-{n}.log" for n in range(2)]
     procs = []
     for port, log in zip(ports, logs, strict=True):
         with _open_log(log) as out:
             procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
+                await start_ccbot(
                     "run",
                     env=_env(fake_telegram, database_url, port, tmp_path),
                     cwd=tmp_path,
@@ -271,7 +253,7 @@ async def test_two_replicas_relay_once_summarise_once_and_keep_pacing_when_the_l
     try:
         async with httpx.AsyncClient(timeout=10) as http:
             for port, proc, log in zip(ports, procs, logs, strict=True):
-                await _started(http, port, proc, log)
+                await _started(port, proc, log)
             # Exactly one of the two leads the scheduler.
             deadline = time.monotonic() + 30
             while True:
