@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -23,6 +24,7 @@ from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.transport import TransportOptions
 from bot.listener import create_listener_app
+from bot.logs import register_secret
 from bot.relay import digest, task_card
 from bot.relay.pacing import FloodLimits, TelegramRateLimiter
 from bot.relay.sender import Sender
@@ -140,10 +142,12 @@ class BotService:
         sock = self._sock = bind_socket(settings.listen_host, settings.listen_port)
         self.listen_port = sock.getsockname()[1]
 
-        # The sandbox works without PUSH_TOKEN; its simulator and the listener share this one.
+        # The sandbox works without PUSH_TOKEN: its simulator and the listener share a random one
+        # (a fixed word would let anyone who reaches the listener push made-up events).
         push_token = settings.push_token.get_secret_value() if settings.push_token else None
         if self.sandbox and not push_token:
-            push_token = "sandbox"
+            push_token = secrets.token_urlsafe(24)
+            register_secret(push_token)
         base_url = settings.laaffic_base_url
         api_key = settings.laaffic_api_key or ""
         api_secret = (
