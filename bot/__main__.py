@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except ConfigError as exc:
+        if args.command == "check":  # a check report like the others: a ✗ line, exit 1
+            print(f"✗ configuration: {exc}")
+            print("The other checks need a readable configuration; fix it and run ccbot check again.")
+            return 1
         print(f"ccbot: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.log_format)

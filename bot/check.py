@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from bot.config import REQUIRED_FOR, Settings
-from storage.db import Database
+from storage.db import Database, normalise_url
 from storage.migrate import alembic_config, current_revision
 
 
@@ -89,8 +92,43 @@ def _schema_state(db: Database, url: str) -> CheckResult:
     )
 
 
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The SQLite file `url` names, when it does not exist yet (a check must not create it)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except Exception:  # malformed: the probe says so
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
 async def _check_database(settings: Settings) -> CheckResult:
     def probe() -> CheckResult:
+        missing = _missing_sqlite_file(settings.database_url)
+        if missing is not None:
+            existing = next(p for p in (missing.parent, *missing.parent.parents) if p.exists())
+            if not existing.is_dir():
+                return CheckResult(
+                    "database",
+                    False,
+                    f"no SQLite file at {missing}, and it cannot be made there ({existing} is a "
+                    "file, not a folder): set DATABASE_URL to a path in a folder",
+                )
+            if not os.access(existing, os.W_OK | os.X_OK):
+                return CheckResult(
+                    "database",
+                    False,
+                    f"no SQLite file at {missing}, and ccbot may not create it ({existing} is not "
+                    "writable): fix the folder's permissions or set DATABASE_URL",
+                )
+            return CheckResult(
+                "database",
+                True,
+                f"no SQLite file yet at {missing}: `ccbot run` creates it and the schema at start "
+                "(or run `ccbot migrate` now)",
+            )
         db = Database(settings.database_url)
         try:
             if not db.ping():

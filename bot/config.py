@@ -145,10 +145,12 @@ def load_settings(**overrides: object) -> Settings:
         register_settings_secrets(settings)  # known secrets never reach a log line from now on
         return settings
     except ValidationError as exc:
-        err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "configuration"
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name} is invalid: {msg}. Fix it in the environment or .env.") from None
+        # Every malformed variable at once, so fixing one does not just reveal the next.
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "configuration"
+            problems.append(f"{name} is invalid: {err['msg'].removeprefix('Value error, ')}")
+        raise ConfigError("; ".join(problems) + ". Fix it in the environment or .env.") from None
 
 
 @lru_cache(maxsize=1)

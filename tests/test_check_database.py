@@ -31,9 +31,16 @@ def run_sql(url: str, *statements: str) -> None:
     engine.dispose()
 
 
+def touch_sqlite(url: str) -> None:
+    """An empty SQLite database file (a missing one is a case of its own)."""
+    if url.startswith("sqlite"):
+        run_sql(url, "SELECT 1")
+
+
 async def test_an_empty_database_passes_with_the_note_that_run_creates_the_tables(
     database_url: str,
 ) -> None:
+    touch_sqlite(database_url)
     line = await database_line(database_url)
     assert line.startswith("✓ database: reachable and empty ("), line
     assert "`ccbot run` creates the tables at start (or run `ccbot migrate` now)" in line
@@ -81,7 +88,31 @@ async def test_an_unreachable_database_fails(tmp_path) -> None:
     )
     (tmp_path / "file").write_text("not a directory")
     line = await database_line(f"sqlite:///{tmp_path / 'file' / 'x.db'}")
-    assert line.startswith("✗ database: "), line
+    assert line.startswith("✗ database: no SQLite file at "), line
+    assert "is a file, not a folder" in line
+
+
+async def test_a_missing_sqlite_file_passes_and_is_not_created_by_the_check(tmp_path) -> None:
+    path = tmp_path / "data" / "ccbot.db"
+    line = await database_line(f"sqlite:///{path}")
+    assert line == (
+        f"✓ database: no SQLite file yet at {path}: `ccbot run` creates it and the schema at "
+        "start (or run `ccbot migrate` now)"
+    )
+    assert not path.exists() and not path.parent.exists()
+
+
+async def test_a_sqlite_file_in_a_folder_ccbot_may_not_write_fails(tmp_path) -> None:
+    import os
+
+    if os.geteuid() == 0:
+        import pytest
+
+        pytest.skip("root may write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    line = await database_line(f"sqlite:///{locked / 'ccbot.db'}")
+    assert line.startswith("✗ database: no SQLite file at ") and "is not writable" in line
 
 
 async def test_check_exits_0_on_an_empty_database_when_the_rest_answers(
@@ -89,6 +120,7 @@ async def test_check_exits_0_on_an_empty_database_when_the_rest_answers(
 ) -> None:
     out = io.StringIO()
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    touch_sqlite(url)
     code = await run_checks(make_settings(fake_telegram, simulator, url), out)
     assert code == 0, out.getvalue()
     assert "✓ database: reachable and empty (sqlite)" in out.getvalue()

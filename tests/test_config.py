@@ -64,6 +64,27 @@ def test_cli_stops_with_one_line_and_no_traceback(tmp_path) -> None:
     assert r.returncode == 2 and "TELEGRAM_BOT_TOKEN is not set" in r.stderr
 
 
+def test_every_malformed_value_is_named_at_once(monkeypatch) -> None:
+    monkeypatch.setenv("LISTEN_PORT", "abc")
+    monkeypatch.setenv("ADMIN_USER_IDS", "x,y")
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert "LISTEN_PORT is invalid" in str(err.value)
+    assert "ADMIN_USER_IDS is invalid" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_check_reports_a_malformed_configuration_as_a_failed_check(tmp_path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LISTEN_PORT": "abc",
+           "ADMIN_USER_IDS": "x,y"}
+    r = subprocess.run([sys.executable, "-m", "bot", "check"], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=60)
+    assert r.returncode == 1, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith("✗ configuration: LISTEN_PORT is invalid") and "ADMIN_USER_IDS" in first
+    assert "Traceback" not in r.stderr + r.stdout
+    assert not (tmp_path / "data").exists()  # nothing was created
+
+
 def test_cli_migrate(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DATABASE_URL": url}

@@ -57,8 +57,9 @@ async def test_check_names_each_failure_and_never_the_secret(
     assert code == 1
     assert "✗ platform" in text and "authentication" in text.lower() and "code -1" in text
     assert "✗ telegram" in text and "refused" in text
-    # an empty database is no failure: `ccbot run` creates the tables
-    assert "✓ database: reachable and empty" in text and "ccbot run" in text
+    # a database file not made yet is no failure: `ccbot run` creates it and the tables
+    assert "✓ database: no SQLite file yet at " in text and "ccbot run" in text
+    assert not (tmp_path / "new.db").exists()
     assert "wrong-secret-value-xyz" not in text
 
 
