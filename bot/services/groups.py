@@ -6,6 +6,8 @@ typed, in quotes when they have spaces.
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlmodel import Session, select
 
 from bot.errors import UserFacingError
@@ -33,7 +35,37 @@ def check_group_name(name: str) -> str:
             "A group name can't contain line breaks or other invisible characters. Type it on "
             "one line and try again."
         )
+    mixed = _look_alike_scripts(name)
+    if mixed:
+        scripts, letter, script = mixed
+        raise UserFacingError(
+            f"“{name}” mixes {scripts} letters (“{letter}” is {script}), which look the same "
+            "in lists, so two groups could seem to have one name. Type the name in one alphabet "
+            "and try again."
+        )
     return name
+
+
+# Alphabets with letters that look like each other's (a/а/α, o/о/ο, p/р/ρ …).
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _look_alike_scripts(name: str) -> tuple[str, str, str] | None:
+    """(“Latin and Cyrillic”, the first letter of the second alphabet, its alphabet) when `name`
+    mixes letters of alphabets that look alike; None otherwise (digits, signs and other
+    alphabets, e.g. Chinese beside Latin, are fine)."""
+    first: dict[str, str] = {}
+    for char in name:
+        if not char.isalpha():
+            continue
+        script = unicodedata.name(char, "").split(" ", 1)[0]
+        if script in _CONFUSABLE_SCRIPTS:
+            first.setdefault(script, char)
+    if len(first) < 2:
+        return None
+    names = [script.title() for script in first]
+    later = list(first)[1]
+    return " and ".join(names), first[later], later.title()
 
 
 def _as_id(key: str) -> int | None:

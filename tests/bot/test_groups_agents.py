@@ -23,6 +23,9 @@ async def test_newgroup_bad_names_never_reach_the_platform(bot: BotHarness) -> N
     assert "4–32 characters" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "/newgroup " + "x" * 33)
     assert "4–32 characters" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup S\u0430les-Team")  # a Cyrillic а
+    assert "mixes Latin and Cyrillic letters (“\u0430” is Cyrillic)" in reply.text
+    assert "one alphabet" in reply.text
     assert bot.platform.simulator.requests["/v3/cc/seatGroup/addGroup"] == 0
 
 
