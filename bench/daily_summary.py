@@ -212,7 +212,7 @@ LOOKUP_SQL = {
         "rows": "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < :last) "
         "INSERT INTO call_record ({columns}) SELECT {values} FROM "
         "(SELECT i, {digits} AS d, (i * 37) % 100 < 55 AS ok, "
-        "strftime('%Y-%m-%d %H:%M:%S', :t0 + i * :span / :count, 'unixepoch') || '.000000' AS at "
+        "datetime(:t0 + i * :span / :count, 'unixepoch') || '.000000' AS at "
         "FROM n)",
         "session": "printf('L%09d', i)",
         "agent": "printf('agent_%03d', (i % 8) * 15 + (i / 8) % 15)",
@@ -275,15 +275,17 @@ def _load_lookup_records(db: Database, count: int, start: datetime, days: int) -
         for name, _ in indexes:
             conn.execute(text(f"DROP INDEX {name}"))
     if dialect == "sqlite":
+        db.engine.dispose()  # the journal mode changes only with no other connection open
         conn = sqlite3.connect(db.engine.url.database)
-        conn.execute("PRAGMA journal_mode=WAL")
+        # No journal for the load (a WAL would take every page twice), WAL again after it.
+        conn.execute("PRAGMA journal_mode=OFF")
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-262144")  # 256 MB for the index sorts
         conn.execute(insert, params)
         for _, create in indexes:
             conn.execute(create)
         conn.commit()
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
         conn.close()
     else:
         with db.engine.begin() as conn:
@@ -331,17 +333,19 @@ def bench_calls(url: str, records: int, lookups: int, baseline_lookups: int) -> 
         numbers = [f"91{7_000_000_000 + rng.randrange(pool)}" for _ in range(lookups)]
         plan = result["plan"] = _plan(db, calls_to_statement(numbers[0], GROUPS))
         assert DIGITS_INDEX in plan, f"/calls does not use {DIGITS_INDEX}:\n{plan}"
-        hot = result["hot_plan"] = _plan(db, calls_to_statement(HOT_NUMBER, GROUPS))
-        assert DIGITS_INDEX in hot, f"/calls {HOT_NUMBER} does not use {DIGITS_INDEX}:\n{hot}"
-        assert "TEMP B-TREE" not in hot and "Sort" not in hot, f"/calls sorts {HOT_NUMBER}:\n{hot}"
-        _lookup_times(db, numbers[:10])  # warm-up
-        result["ours"] = _lookup_times(db, numbers)
-        result["hot"] = _lookup_times(db, [HOT_NUMBER] * 20)
         with db.session() as s:
             result["hot_calls"] = s.exec(  # type: ignore[call-overload]
                 text("SELECT COUNT(*) FROM call_record WHERE called_digits = :d"),
                 params={"d": HOT_NUMBER},
             ).one()[0]
+        hot = result["hot_plan"] = _plan(db, calls_to_statement(HOT_NUMBER, GROUPS))
+        assert DIGITS_INDEX in hot, f"/calls {HOT_NUMBER} does not use {DIGITS_INDEX}:\n{hot}"
+        if result["hot_calls"] >= 1_000:  # a few calls may as well be sorted
+            sorts = "TEMP B-TREE" in hot or "Sort" in hot
+            assert not sorts, f"/calls sorts {HOT_NUMBER}'s calls:\n{hot}"
+        _lookup_times(db, numbers[:10])  # warm-up
+        result["ours"] = _lookup_times(db, numbers)
+        result["hot"] = _lookup_times(db, [HOT_NUMBER] * 20)
         with db.engine.begin() as conn:
             conn.execute(text(f"DROP INDEX {DIGITS_INDEX}"))
         # New connections: a cached EXPLAIN QUERY PLAN statement on SQLite would not notice
