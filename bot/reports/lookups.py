@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.numbers.normalise import NumberNormaliser, parse_calling_code
 from bot.reports.figures import day_bounds
@@ -28,15 +29,21 @@ def callee_digits(text: str, ccode: str | None) -> tuple[str | None, str | None]
     return digits, reason
 
 
+def calls_to_statement(
+    digits: str, groups: Iterable[str] | None, limit: int = CALLS_SHOWN
+) -> SelectOfScalar[CallRecord]:
+    """The query of `calls_to` (bench/daily_summary.py checks its plan with EXPLAIN)."""
+    stmt = select(CallRecord).where(CallRecord.called_digits == digits)
+    if groups is not None:
+        stmt = stmt.where(CallRecord.agent_group_name.in_(sorted(set(groups))))  # type: ignore[union-attr]
+    return stmt.order_by(CallRecord.call_start_at.desc()).limit(limit)  # type: ignore[union-attr]
+
+
 def calls_to(
     session: Session, digits: str, groups: Iterable[str] | None, limit: int = CALLS_SHOWN
 ) -> list[CallRecord]:
     """The newest calls to one callee (indexed by called_digits, then start time)."""
-    stmt = select(CallRecord).where(CallRecord.called_digits == digits)
-    if groups is not None:
-        stmt = stmt.where(CallRecord.agent_group_name.in_(sorted(set(groups))))  # type: ignore[union-attr]
-    stmt = stmt.order_by(CallRecord.call_start_at.desc()).limit(limit)  # type: ignore[union-attr]
-    return list(session.exec(stmt))
+    return list(session.exec(calls_to_statement(digits, groups, limit)))
 
 
 def day_records(

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from matplotlib.image import imread
 from sqlmodel import func, select
 
-from bot.reports.chart import calls_per_hour_figure, calls_per_hour_png
+from bot.reports.chart import HourChart, calls_per_hour_figure, calls_per_hour_png
 from bot.reports.retention import purge_old_calls
 from storage.db import Database
 from storage.models import CallRecord, CallRollup, RingingEvent, RingMiss
@@ -26,6 +26,33 @@ def test_the_chart_is_a_png_with_24_stacked_bars_per_series() -> None:
     assert [bar.get_y() for bar in missed] == [h[0] for h in HOURS]  # stacked on the answered
     pixels = imread(io.BytesIO(calls_per_hour_png(date(2026, 11, 30), HOURS, "x")), format="png")
     assert pixels.shape[0] > 200 and pixels.shape[1] > 400
+
+
+def test_the_reused_chart_draws_each_day_as_a_new_chart_would() -> None:
+    days = [
+        HOURS,
+        [[900_000 if h == 5 else h * 10, 0] for h in range(24)],  # six-digit ticks, no top bar
+        [[0, 0]] * 24,
+        [[3, 1]] * 24,
+        [[h * 1000, 700] for h in range(24)],
+        HOURS,
+    ]
+    day = date(2026, 11, 30)
+    reused = [calls_per_hour_png(day, hours, "Calls per hour") for hours in days]
+    assert reused == [HourChart().png(day, hours, "Calls per hour") for hours in days]
+    assert reused[0] != reused[-2]
+
+
+def test_the_y_axis_labels_fit_in_the_chart_however_many_calls() -> None:
+    chart = HourChart()
+    for top in (0, 1, 7, 95, 4_000, 60_000, 900_000, 25_000_000, 40):
+        figure = chart.show(date(2026, 11, 30), [[top, top // 3]] * 24, "Calls per hour")
+        figure.canvas.draw()
+        (axes,) = figure.axes
+        labels = [t for t in axes.get_yticklabels() if t.get_text()]
+        assert labels and all(t.get_window_extent().x0 >= 0 for t in labels), top
+        assert axes.yaxis.label.get_window_extent().x0 >= 0, top
+        assert all(t.get_text().replace(",", "").isdigit() for t in labels), top  # 1,200,000
 
 
 def test_retention_deletes_old_records_events_and_rollups_in_batches(
