@@ -40,10 +40,10 @@ def change(now: float, before: float) -> str:
     if now == before:
         return "= same as the day before"
     if not before:
-        return "▲ none the day before"
+        return "▲ up from 0 the day before"
     delta = (now - before) / before * 100
     arrow = "▲" if delta > 0 else "▼"
-    return f"{arrow} {abs(delta):.0f}% vs {before:,.0f}" if abs(delta) >= 0.5 else "≈ same"
+    return f"{arrow} {abs(delta):.0f}% vs {before:,.0f}" if abs(delta) >= 0.5 else "≈ same as the day before"
 
 
 def _tally(name: str, t: Tally) -> str:
