@@ -327,23 +327,27 @@ def _validate(
             info.alias or name for name, info in model.model_fields.items() if info.is_required()
         }
         if not bad or bad & required or any(not error["loc"] for error in errors):
-            raise ParseError(f"{where}: {_describe(exc)}") from None
+            raise ParseError(f"{where}: {_describe(exc, item)}") from None
     for error in errors:
         name = str(error["loc"][0])
         unreadable.setdefault(name, {"sent": item.get(name), "reason": error["msg"]})
     try:
         return model.model_validate({k: v for k, v in item.items() if k not in bad})
     except ValidationError as exc:
-        raise ParseError(f"{where}: {_describe(exc)}") from None
+        raise ParseError(f"{where}: {_describe(exc, item)}") from None
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, item: dict[str, Any]) -> str:
     """Pydantic's errors as one line: the wire field name, what was wrong, what was sent."""
     parts = []
     for error in exc.errors()[:3]:
         name = ".".join(str(p) for p in error["loc"]) or "body"
         if error["type"] == "missing":
             parts.append(f"{name} is missing")
+            continue
+        sent_raw = item.get(name) if len(error["loc"]) == 1 else None
+        if error.get("input") is None and isinstance(sent_raw, str) and not sent_raw.strip():
+            parts.append(f"{name} is blank (only spaces or invisible characters)")
             continue
         sent = error.get("input")
         shown = json.dumps(sent, ensure_ascii=False, default=str)

@@ -185,10 +185,33 @@ def check_push(raw: bytes, address_kind: PushKind | None = None) -> AcceptedPush
         )
     try:
         if kind is PushKind.RINGING:
-            return AcceptedPush(kind, text, events=tuple(_RINGING.validate_json(text)))
-        return AcceptedPush(kind, text, record=_CALL.validate_json(text))
+            accepted = AcceptedPush(kind, text, events=tuple(_RINGING.validate_json(text)))
+        else:
+            accepted = AcceptedPush(kind, text, record=_CALL.validate_json(text))
     except ValidationError as exc:
         raise _explain(kind, exc.errors(include_url=False, include_input=False)) from None
+    _relay_can_read(kind, text)
+    return accepted
+
+
+def _relay_can_read(kind: PushKind, text: str) -> None:
+    """The relay's own reading (bot/relay/parse.py) as the last check, so that a push answered
+    200 is one the relay will store and post: one rule, not two that could disagree. It fails
+    only on what a row cannot do without (a callId, sipAccount or callSessionId that is blank
+    once trimmed, too long, or not text); an unreadable optional field is kept aside there, not
+    refused. Times do not matter for this check, so any zone will do."""
+    from datetime import UTC
+
+    from bot.relay.parse import ParseError, parse_push
+
+    try:
+        parse_push(str(kind), text, UTC)
+    except ParseError as exc:
+        raise PushRejected(
+            RejectReason.BAD_TYPES,
+            f"This is {_WHAT[kind]}, but it cannot be stored: {exc}. Fix the field and send it "
+            "again.",
+        ) from None
 
 
 def parse_stored(kind: str, body: str) -> list[RingingEventPush] | CallRecordPush:

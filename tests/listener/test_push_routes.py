@@ -148,6 +148,10 @@ REFUSED = [
     (b'[{"callId": {"id": 1}, "sipAccount": "a"}]', "", "bad_types", "callId"),
     (b'[{"callId": "1", "sipAccount": true}]', "", "bad_types", "sipAccount"),
     (b'[{"callId": "' + b"9" * 65 + b'", "sipAccount": "a"}]', "", "bad_types", "callId"),
+    # Refused by the relay's own reading, the listener's last check: a row needs these ids.
+    (b'[{"callId": "1", "sipAccount": "\xc2\xa0"}]', "", "bad_types", "sipAccount is blank"),
+    (b'{"callSessionId": "   "}', "", "bad_types", "callSessionId is blank"),
+    (b'{"callSessionId": 1.5}', "", "bad_types", "callSessionId"),
     (b'{"callSessionId": "1"}', "/ringing", "wrong_address", "send it to /calls"),
     (b'[{"callId": "1", "sipAccount": "a"}]', "/calls", "wrong_address", "send it to /ringing"),
 ]

@@ -83,10 +83,11 @@ def _merge(parts: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     return {**extra, **known}
 
 
-key_text = st.text(min_size=1, max_size=64) | st.integers(0, 10**18)
+# Ids a row can be keyed on: not blank once trimmed (a blank one is refused with 400).
+key_text = st.text(min_size=1, max_size=64).filter(str.strip) | st.integers(0, 10**18)
 ringing_event = st.tuples(
     st.fixed_dictionaries(
-        {"callId": key_text, "sipAccount": st.text(min_size=1, max_size=128)},
+        {"callId": key_text, "sipAccount": st.text(min_size=1, max_size=128).filter(str.strip)},
         optional=RINGING_OPTIONAL,
     ),
     unknown_fields,
