@@ -98,9 +98,17 @@ async def new_group(req: Request) -> None:
     )
     await req.reply(
         f"Created the agent group <b>{esc(name)}</b> with id {code(group_id)}. It is this "
-        f"team's: its ringing events and call records will be posted in this chat.\n"
+        f"team's: its ringing events and call records will be posted {_where_posted(req)}.\n"
         f"Next: add agents with {code(f'/addagents {typed_name(name)} 5')}."
     )
+
+
+def _where_posted(req: Request) -> str:
+    """Where this chat's notifications go: the topic /bind chose in a forum, else the chat."""
+    topic = req.chat.thread_id if req.chat else None
+    if topic is None:
+        return "in this chat"
+    return "in this topic" if req.thread_id == topic else "in the topic where /bind was run"
 
 
 async def _team_group(req: Request, name_or_id: str) -> AgentGroup:

@@ -129,6 +129,11 @@ async def test_bind_in_a_forum_topic_makes_it_the_notification_place(bot: BotHar
     assert reply.params.get("message_thread_id") == 77
     reply = await bot.say(GROUP, ADMIN, "/settings")
     assert "topic <code>77</code>" in reply.text
+    # A group made from another topic still says where its events will go.
+    reply = await bot.say(GROUP, ADMIN, "/newgroup Topic-Team", message_thread_id=9)
+    assert "will be posted in the topic where /bind was run" in reply.text
+    reply = await bot.say(GROUP, ADMIN, "/newgroup Topic-Team-2", message_thread_id=77)
+    assert "will be posted in this topic" in reply.text
 
 
 async def test_bind_tells_which_privacy_case_applies(bot: BotHarness) -> None:
