@@ -131,10 +131,11 @@ def draft_card(
     groups: GroupPage | None = None,
     facts: GroupFacts | None = None,
     display_num: str | None = None,
+    group_name: str | None = None,
 ) -> Card:
     """The card for the draft's current step (a *_TEXT step shows its step's buttons: another
     member may still choose with a button). `groups` is needed at the group step; `facts` and
-    `display_num` are shown on the confirmation card."""
+    `display_num` are shown on the confirmation card; `group_name` names the chosen group."""
     step = draft.step
     if step == DraftStep.CONFIRM:
         return confirm_card(draft, part, facts=facts, display_num=display_num)
@@ -153,7 +154,7 @@ def draft_card(
         assert groups is not None, "the group step needs the group list"
         return _group_card(draft, lines, groups)
     if draft.voice_group_id:
-        lines.append(f"Agent group: {code(draft.voice_group_id)}")
+        lines.append(_group_line(draft.voice_group_id, group_name))
     if step in (DraftStep.RATE, DraftStep.RATE_TEXT):
         lines.append("Call-out rate: how many numbers to dial at once per available agent?")
         rows: list[list[tuple[str, str]]] = [
@@ -189,7 +190,12 @@ def _agents(count: int) -> str:
 def _group_card(draft: TaskDraft, lines: list[str], page: GroupPage) -> Card:
     automatic = draft.task_type == TaskType.AUTOMATIC
     rows: list[list[tuple[str, str]]] = [
-        [(f"{g.group_name[:40]} ({_agents(g.count_seat or 0)})", _nt(draft, "grp", g.voice_group_id))]
+        [
+            (
+                f"{g.group_name[:40]} ({_agents(g.count_seat or 0)})",
+                _nt(draft, "grp", g.voice_group_id),
+            )
+        ]
         for g in page.shown
     ]
     nav: list[tuple[str, str]] = []
@@ -221,6 +227,7 @@ def _summary(
     part: UploadPart | None,
     facts: GroupFacts | None,
     display_num: str | None,
+    group_name: str | None = None,
 ) -> list[str]:
     name = clip(part.file_name if part else "?", 64)
     lines = [
@@ -233,7 +240,7 @@ def _summary(
             f"{facts.enabled} enabled agent(s) of {facts.agents}"
         )
     elif draft.voice_group_id:
-        lines.append(f"Agent group: {code(draft.voice_group_id)}")
+        lines.append(_group_line(draft.voice_group_id, group_name))
     else:
         lines.append("Agent group: none")
     if draft.task_type == TaskType.AGENT_GROUP_CALL:
@@ -263,20 +270,36 @@ def confirm_card(
     return Card(one_message(lines), rows)
 
 
-def submitting_card(draft: TaskDraft, part: UploadPart | None, display_num: str | None) -> Card:
-    lines = ["<b>Submitting the calling task…</b>", *_summary(draft, part, None, display_num)]
+def _group_line(group_id: int, group_name: str | None) -> str:
+    if group_name:
+        return f"Agent group: {clip(group_name, 40)} ({code(group_id)})"
+    return f"Agent group: {code(group_id)}"
+
+
+def submitting_card(
+    draft: TaskDraft,
+    part: UploadPart | None,
+    display_num: str | None,
+    group_name: str | None = None,
+) -> Card:
+    lines = [
+        "<b>Submitting the calling task…</b>",
+        *_summary(draft, part, None, display_num, group_name),
+    ]
     lines.append("⏳ Waiting for the platform's answer.")
     return Card(one_message(lines))
 
 
-def submit_result_card(outcome: SubmitOutcome, display_num: str | None) -> Card:
+def submit_result_card(
+    outcome: SubmitOutcome, display_num: str | None, group_name: str | None = None
+) -> Card:
     draft, part = outcome.draft, outcome.part
     if outcome.status == SubmitStatus.SUBMITTED:
         task_id = outcome.task_id
         assert task_id is not None
         lines = [
             f"<b>✓ Task {code(task_id)} submitted</b>",
-            *_summary(draft, part, None, display_num),
+            *_summary(draft, part, None, display_num, group_name),
             f"Follow it with /task {task_id}.",
         ]
         return Card(one_message(lines), task_buttons_new(task_id, draft.task_type))

@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 
+from sqlmodel import Session, col, select
 from telegram import ForceReply, Message, MessageEntity, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -50,7 +51,7 @@ from bot.services import tasks as drafts
 from bot.services.access import Role
 from bot.services.task_input import ROW_ID_MAX, whole_number
 from bot.services.task_submit import ChatDefaults, SubmitStatus, submit_draft
-from storage.models import DraftStatus, DraftStep, KnownUser, TaskDraft, UploadPart
+from storage.models import DraftStatus, DraftStep, GroupRoute, KnownUser, TaskDraft, UploadPart
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,19 @@ async def _card(req: Request, draft: TaskDraft, part: UploadPart | None, *, page
     if draft.step == DraftStep.CONFIRM:
         facts = await _group_facts(req, draft.voice_group_id)
         return draft_card(draft, part, facts=facts, display_num=_display_num(req))
-    return draft_card(draft, part)
+    return draft_card(draft, part, group_name=await _group_name(req, draft.voice_group_id))
+
+
+async def _group_name(req: Request, group_id: int | None) -> str | None:
+    """The name of a chosen agent group, as the routes know it (None when none is stored)."""
+    if not group_id:
+        return None
+
+    def load(session: Session) -> str | None:
+        stmt = select(GroupRoute.group_name).where(col(GroupRoute.voice_group_id) == group_id)
+        return session.exec(stmt).first() or None
+
+    return await req.runtime.database.run(load)
 
 
 def _display_num(req: Request) -> str | None:
@@ -408,12 +421,13 @@ async def _cancel_draft(req: Request, draft: TaskDraft) -> None:
 async def _submit(req: Request, draft: TaskDraft) -> None:
     message = req.query.message if req.query else None
     display_num = _display_num(req)
+    group_name = await _group_name(req, draft.voice_group_id)
 
     async def show_progress(claimed: TaskDraft) -> None:
         part = await req.runtime.database.run(lambda s: drafts.part_of_draft(s, claimed))
         if message is not None:
             await _edit_message(
-                req, message.message_id, submitting_card(claimed, part, display_num)
+                req, message.message_id, submitting_card(claimed, part, display_num, group_name)
             )
         await req.toast("Submitting…")
 
@@ -433,7 +447,7 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
         return
     if outcome.status == SubmitStatus.NOT_READY:
         raise _stale()
-    card = submit_result_card(outcome, display_num)
+    card = submit_result_card(outcome, display_num, group_name)
     if message is None or not await _edit_message(req, message.message_id, card):
         await req.reply(card.text, card.rows)
 

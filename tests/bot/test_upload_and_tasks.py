@@ -98,7 +98,9 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
         data = next(b["callback_data"] for b in card.buttons if suffix in b["callback_data"])
         mark = bot.telegram.mark()
         await bot.press(GROUP, OPERATOR, card.message_id, data)
-        await bot.telegram.wait_for_text(GROUP, expect, since=mark)
+        shown = await bot.telegram.wait_for_text(GROUP, expect, since=mark)
+        if suffix != ":type:1":  # once chosen, the group is named, not only numbered
+            assert re.search(r"Agent group: Flow-Team \(<code>\d+</code>\)", shown.text), shown.text
     card, submit = find_button(bot, GROUP, "nt:")
     assert "Flow-Team" in card.text and "2 enabled agent(s)" in card.text and "rate: 2" in card.text
     submit = next(
@@ -110,6 +112,7 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
     bot.telegram.press_button(GROUP, OPERATOR, card.message_id, submit)
     bot.telegram.press_button(GROUP, OPERATOR, card.message_id, submit)
     done = await bot.telegram.wait_for_text(GROUP, "submitted", timeout=15, since=mark)
+    assert re.search(r"Agent group: Flow-Team \(<code>\d+</code>\)", done.text), done.text
     await asyncio.sleep(0.5)
     assert bot.platform.simulator.requests["/v3/cc/preview/submitTask"] == 1
     answers = [
