@@ -27,7 +27,7 @@ from bench.pg import drop_database, fresh_database
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import BoundChat, GroupRoute, PushInbox
-from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
+from tests.fakes.processes import free_port, start_ccbot, wait_until_healthy, webhook_env
 from tests.fakes.telegram import FakeTelegram
 
 PUSH_TOKEN = "bench-replicas-push-token-0123456789"
@@ -50,21 +50,13 @@ async def _round(
         ports = [free_port() for _ in range(replicas)]
         home = tempfile.mkdtemp()
         for port in ports:
-            env = ccbot_env(
+            env = webhook_env(
                 home,
-                TELEGRAM_BOT_TOKEN=telegram.token,
-                TELEGRAM_API_URL=telegram.url,
-                TELEGRAM_MODE="webhook",
-                TELEGRAM_WEBHOOK_URL="https://bot.example.com",
-                TELEGRAM_WEBHOOK_SECRET="bench-webhook-secret",
-                LAAFFIC_API_KEY="key",
-                LAAFFIC_API_SECRET="secret",
-                LAAFFIC_APP_ID="app",
-                LAAFFIC_BASE_URL="http://127.0.0.1:9",
-                DATABASE_URL=url,
-                LISTEN_HOST="127.0.0.1",
-                LISTEN_PORT=str(port),
-                PUSH_TOKEN=PUSH_TOKEN,
+                telegram,
+                webhook_secret="bench-webhook-secret",
+                database_url=url,
+                port=port,
+                push_token=PUSH_TOKEN,
                 LOG_LEVEL="WARNING",
             )
             procs.append(

@@ -144,16 +144,26 @@ def bot_database_url(tmp_path, migrated_templates) -> str:
     return f"sqlite:///{path}"
 
 
-@pytest.fixture
-async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHarness]:
+async def _running(
+    fake_telegram, platform, database_url: str, **options: object
+) -> AsyncIterator[BotHarness]:
+    """A started BotService against `platform` and the fake Bot API, stopped afterwards."""
     service = BotService(
-        make_settings(fake_telegram, simulator, bot_database_url), platform_options=QUICK_RETRIES
+        make_settings(fake_telegram, platform, database_url),
+        platform_options=QUICK_RETRIES,
+        **options,  # type: ignore[arg-type]
     )
     await service.start()
     try:
-        yield BotHarness(service, fake_telegram, simulator)
+        yield BotHarness(service, fake_telegram, platform)
     finally:
         await service.stop()
+
+
+@pytest.fixture
+async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHarness]:
+    async for harness in _running(fake_telegram, simulator, bot_database_url):
+        yield harness
 
 
 @pytest.fixture
@@ -162,27 +172,15 @@ async def chatty_bot(fake_telegram, simulator, bot_database_url) -> AsyncIterato
     to one group (the real limit, 20 messages a minute, would make them wait minutes)."""
     from bot.relay.pacing import FloodLimits
 
-    service = BotService(
-        make_settings(fake_telegram, simulator, bot_database_url),
-        flood_limits=FloodLimits().scaled(0.05),
-        platform_options=QUICK_RETRIES,
-    )
-    await service.start()
-    try:
-        yield BotHarness(service, fake_telegram, simulator)
-    finally:
-        await service.stop()
+    async for harness in _running(
+        fake_telegram, simulator, bot_database_url, flood_limits=FloodLimits().scaled(0.05)
+    ):
+        yield harness
 
 
 @pytest.fixture
 async def fast_bot(fake_telegram, start_simulator, bot_database_url) -> AsyncIterator[BotHarness]:
     """The bot against a simulator that finishes tasks in well under a second."""
     platform = start_simulator(speed=5000, answer_rate=0.5)
-    service = BotService(
-        make_settings(fake_telegram, platform, bot_database_url), platform_options=QUICK_RETRIES
-    )
-    await service.start()
-    try:
-        yield BotHarness(service, fake_telegram, platform)
-    finally:
-        await service.stop()
+    async for harness in _running(fake_telegram, platform, bot_database_url):
+        yield harness

@@ -8,22 +8,13 @@ import signal
 import pytest
 
 from tests.bot.conftest import ADMIN, PUSH_TOKEN
-from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
+from tests.fakes.processes import free_port, sandbox_env, start_ccbot, wait_until_healthy
 
 
 @pytest.mark.timeout(120)
 async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
     port = free_port()
-    env = ccbot_env(
-        tmp_path,
-        TELEGRAM_BOT_TOKEN=fake_telegram.token,
-        TELEGRAM_API_URL=fake_telegram.url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
-        LISTEN_HOST="127.0.0.1",
-        LISTEN_PORT=str(port),
-        PUSH_TOKEN=PUSH_TOKEN,
-        ADMIN_USER_IDS=str(ADMIN),
-    )
+    env = sandbox_env(tmp_path, fake_telegram, port=port, admin=ADMIN, PUSH_TOKEN=PUSH_TOKEN)
     proc = await start_ccbot("sandbox", env=env, cwd=tmp_path)
     try:
         health = await wait_until_healthy(proc, port)

@@ -15,7 +15,7 @@ import pytest
 from bot.app import BotService
 from bot.logs import setup_logging
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, PUSH_TOKEN, BotHarness, make_settings
-from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
+from tests.fakes.processes import free_port, sandbox_env, start_ccbot, wait_until_healthy
 from tests.logcheck import leaked, restored_logging
 
 WEBHOOK_SECRET = "hook-secret-for-the-log-test-7Qw2"
@@ -83,15 +83,12 @@ async def test_the_real_process_at_debug_writes_json_lines_without_secrets_and_s
 ) -> None:
     """`ccbot sandbox` as Docker runs it: LOG_FORMAT=json at DEBUG, a command answered, SIGTERM."""
     port = free_port()
-    env = ccbot_env(
+    env = sandbox_env(
         tmp_path,
-        TELEGRAM_BOT_TOKEN=fake_telegram.token,
-        TELEGRAM_API_URL=fake_telegram.url,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'p.db'}",
-        LISTEN_HOST="127.0.0.1",
-        LISTEN_PORT=str(port),
+        fake_telegram,
+        port=port,
+        admin=ADMIN,
         PUSH_TOKEN=PUSH_TOKEN,
-        ADMIN_USER_IDS=str(ADMIN),
         LOG_LEVEL="DEBUG",
         LOG_FORMAT="json",
     )

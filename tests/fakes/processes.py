@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
 import httpx
 
@@ -31,6 +32,70 @@ def ccbot_env(home: str | Path, **variables: str) -> dict[str, str]:
     """The child's whole environment: PATH, HOME and `variables`, nothing else from ours (no
     developer .env values or real credentials leak in)."""
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **variables}
+
+
+class BotApi(Protocol):
+    """What a child needs of the fake Bot API: its token and its root URL."""
+
+    token: str
+    url: str
+
+
+def run_env(
+    home: str | Path,
+    telegram: BotApi,
+    *,
+    database_url: str,
+    port: int,
+    push_token: str,
+    **variables: str,
+) -> dict[str, str]:
+    """`ccbot run` against `telegram`, listening on 127.0.0.1:`port`, with platform credentials
+    for a platform it is never asked to call (the relay and the listener do not call it)."""
+    return ccbot_env(
+        home,
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.url,
+        LAAFFIC_API_KEY="key",
+        LAAFFIC_API_SECRET="secret",
+        LAAFFIC_APP_ID="app",
+        LAAFFIC_BASE_URL="http://127.0.0.1:9",
+        DATABASE_URL=database_url,
+        LISTEN_HOST="127.0.0.1",
+        LISTEN_PORT=str(port),
+        PUSH_TOKEN=push_token,
+        **variables,
+    )
+
+
+def webhook_env(
+    home: str | Path, telegram: BotApi, *, webhook_secret: str, **settings: Any
+) -> dict[str, str]:
+    """`run_env` in webhook mode, as replicas behind a load balancer run."""
+    return run_env(
+        home,
+        telegram,
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_WEBHOOK_URL="https://bot.example.com",
+        TELEGRAM_WEBHOOK_SECRET=webhook_secret,
+        **settings,
+    )
+
+
+def sandbox_env(
+    home: str | Path, telegram: BotApi, *, port: int, admin: int, **variables: str
+) -> dict[str, str]:
+    """`ccbot sandbox` against `telegram`, its SQLite file in `home`, on 127.0.0.1:`port`."""
+    return ccbot_env(
+        home,
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.url,
+        DATABASE_URL=f"sqlite:///{Path(home) / 'p.db'}",
+        LISTEN_HOST="127.0.0.1",
+        LISTEN_PORT=str(port),
+        ADMIN_USER_IDS=str(admin),
+        **variables,
+    )
 
 
 async def start_ccbot(

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from storage.db import Database
 from storage.models import PushInbox
-from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
+from tests.fakes.processes import free_port, run_env, start_ccbot, wait_until_healthy
 from tests.listener.conftest import PUSH_TOKEN, call_body, ringing_body
 
 ACKNOWLEDGED = 200
@@ -22,18 +22,8 @@ async def test_every_acknowledged_push_survives_kill_9(
     fake_telegram, database_url: str, tmp_path
 ) -> None:
     port = free_port()
-    env = ccbot_env(
-        tmp_path,
-        TELEGRAM_BOT_TOKEN=fake_telegram.token,
-        TELEGRAM_API_URL=fake_telegram.url,
-        LAAFFIC_API_KEY="key",
-        LAAFFIC_API_SECRET="secret",
-        LAAFFIC_APP_ID="app",
-        LAAFFIC_BASE_URL="http://127.0.0.1:9",  # never called by the listener
-        DATABASE_URL=database_url,
-        LISTEN_HOST="127.0.0.1",
-        LISTEN_PORT=str(port),
-        PUSH_TOKEN=PUSH_TOKEN,
+    env = run_env(
+        tmp_path, fake_telegram, database_url=database_url, port=port, push_token=PUSH_TOKEN
     )
     proc = await start_ccbot("run", env=env, cwd=tmp_path)
     acknowledged: list[str] = []

@@ -45,7 +45,7 @@ from storage.models import (
     Replica,
     RingingEvent,
 )
-from tests.fakes.processes import ccbot_env, free_port, start_ccbot, wait_until_healthy
+from tests.fakes.processes import free_port, start_ccbot, wait_until_healthy, webhook_env
 
 PUSH_TOKEN = "two-replicas-push-token-0123456789"
 PUSHES = 40
@@ -76,21 +76,14 @@ SEND_LATENCY_S = 1.0
 
 
 def _env(fake_telegram, database_url: str, port: int, home) -> dict[str, str]:  # noqa: ANN001
-    return ccbot_env(
+    # Neither the relay nor a summary calls the platform here.
+    return webhook_env(
         home,
-        TELEGRAM_BOT_TOKEN=fake_telegram.token,
-        TELEGRAM_API_URL=fake_telegram.url,
-        TELEGRAM_MODE="webhook",
-        TELEGRAM_WEBHOOK_URL="https://bot.example.com",
-        TELEGRAM_WEBHOOK_SECRET="two-replicas-webhook-secret",
-        LAAFFIC_API_KEY="key",
-        LAAFFIC_API_SECRET="secret",
-        LAAFFIC_APP_ID="app",
-        LAAFFIC_BASE_URL="http://127.0.0.1:9",  # neither the relay nor a summary calls it here
-        DATABASE_URL=database_url,
-        LISTEN_HOST="127.0.0.1",
-        LISTEN_PORT=str(port),
-        PUSH_TOKEN=PUSH_TOKEN,
+        fake_telegram,
+        webhook_secret="two-replicas-webhook-secret",
+        database_url=database_url,
+        port=port,
+        push_token=PUSH_TOKEN,
     )
 
 
