@@ -11,12 +11,11 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from bot.config import REQUIRED_FOR, Settings
-from storage.db import Database, normalise_url
+from storage.db import Database, sqlite_file
 from storage.migrate import alembic_config, current_revision
 
 
@@ -95,13 +94,10 @@ def _schema_state(db: Database, url: str) -> CheckResult:
 def _missing_sqlite_file(url: str) -> Path | None:
     """The SQLite file `url` names, when it does not exist yet (a check must not create it)."""
     try:
-        parsed = make_url(normalise_url(url))
+        path = sqlite_file(url)
     except Exception:  # malformed: the probe says so
         return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    path = Path(parsed.database)
-    return None if path.exists() else path
+    return None if path is None or path.exists() else path
 
 
 async def _check_database(settings: Settings) -> CheckResult:

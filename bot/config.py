@@ -150,7 +150,8 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             name = str(err["loc"][0]).upper() if err["loc"] else "configuration"
             problems.append(f"{name} is invalid: {err['msg'].removeprefix('Value error, ')}")
-        raise ConfigError("; ".join(problems) + ". Fix it in the environment or .env.") from None
+        fix = "Fix it" if len(problems) == 1 else "Fix them"
+        raise ConfigError(f"{'; '.join(problems)}. {fix} in the environment or .env.") from None
 
 
 @lru_cache(maxsize=1)

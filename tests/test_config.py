@@ -40,6 +40,7 @@ def test_malformed_values_give_one_line(monkeypatch, name, value, fragment) -> N
     with pytest.raises(ConfigError) as err:
         load_settings()
     assert fragment in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).endswith("Fix it in the environment or .env.")
 
 
 def test_required_values_are_named(monkeypatch) -> None:
@@ -71,6 +72,7 @@ def test_every_malformed_value_is_named_at_once(monkeypatch) -> None:
         load_settings()
     assert "LISTEN_PORT is invalid" in str(err.value)
     assert "ADMIN_USER_IDS is invalid" in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).endswith("Fix them in the environment or .env.")
 
 
 def test_check_reports_a_malformed_configuration_as_a_failed_check(tmp_path) -> None:

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, from_json
+
+from bot.relay.parse import ParseError, parse_push
 
 # Column sizes of the relay tables for the values that identify a push (storage/models.py); a
 # longer key could not be stored there, so it is refused here, where the body is still kept.
@@ -200,10 +203,6 @@ def _relay_can_read(kind: PushKind, text: str) -> None:
     only on what a row cannot do without (a callId, sipAccount or callSessionId that is blank
     once trimmed, too long, or not text); an unreadable optional field is kept aside there, not
     refused. Times do not matter for this check, so any zone will do."""
-    from datetime import UTC
-
-    from bot.relay.parse import ParseError, parse_push
-
     try:
         parse_push(str(kind), text, UTC)
     except ParseError as exc:
