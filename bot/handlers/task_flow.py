@@ -14,7 +14,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
 from telegram import ForceReply, Message, MessageEntity, ReplyParameters, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -51,7 +50,7 @@ from bot.services import tasks as drafts
 from bot.services.access import Role
 from bot.services.task_input import ROW_ID_MAX, whole_number
 from bot.services.task_submit import ChatDefaults, SubmitStatus, submit_draft
-from storage.models import DraftStatus, DraftStep, GroupRoute, KnownUser, TaskDraft, UploadPart
+from storage.models import DraftStatus, DraftStep, KnownUser, TaskDraft, UploadPart
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +111,7 @@ async def _group_name(req: Request, group_id: int | None) -> str | None:
     """The name of a chosen agent group, as the routes know it (None when none is stored)."""
     if not group_id:
         return None
-
-    def load(session: Session) -> str | None:
-        stmt = select(GroupRoute.group_name).where(col(GroupRoute.voice_group_id) == group_id)
-        return session.exec(stmt).first() or None
-
-    return await req.runtime.database.run(load)
+    return await req.runtime.database.run(lambda s: group_service.routed_name(s, group_id))
 
 
 def _display_num(req: Request) -> str | None:

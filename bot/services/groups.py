@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
 from bot.laaffic import limits
@@ -66,6 +66,12 @@ def _look_alike_scripts(name: str) -> tuple[str, str, str] | None:
     names = [script.title() for script in first]
     later = list(first)[1]
     return " and ".join(names), first[later], later.title()
+
+
+def routed_name(session: Session, group_id: int) -> str | None:
+    """The name a route keeps for agent group `group_id` (None when no chat routes it)."""
+    stmt = select(GroupRoute.group_name).where(col(GroupRoute.voice_group_id) == group_id)
+    return session.exec(stmt).first() or None
 
 
 def _as_id(key: str) -> int | None:
