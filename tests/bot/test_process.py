@@ -29,6 +29,7 @@ async def test_sandbox_process_end_to_end(fake_telegram, tmp_path) -> None:
         out, err = out_bytes.decode(), err_bytes.decode()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+    assert "bot.app stopping" in err  # the mark test_kill9 looks for to tell a clean stop
     assert fake_telegram.token not in out + err
     assert "sandbox: Laaffic platform simulator on" in err and "Nothing real is dialled" in err
     # The sandbox's note comes as log lines a person reads: no literal "\n" inside them.

@@ -58,9 +58,14 @@ async def test_every_acknowledged_push_survives_kill_9(
         if proc.returncode is None:
             proc.kill()
         _, err = await asyncio.wait_for(proc.communicate(), 20)
-    assert proc.returncode == -9
+    log = err.decode()
+    # Killed, not stopped: it never began its clean stop ("bot.app stopping"). Its status is -9;
+    # under load asyncio's child watcher sometimes loses a killed child's status and reports 255
+    # instead (its warning "Unknown child process pid …, will report returncode 255").
+    assert proc.returncode in (-9, 255), log[-3000:]
+    assert "bot.app stopping" not in log, log[-3000:]
     assert refused == []
-    assert PUSH_TOKEN not in err.decode()
+    assert PUSH_TOKEN not in log
 
     database = Database(database_url)
     try:
