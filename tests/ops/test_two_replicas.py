@@ -333,7 +333,9 @@ async def test_two_replicas_relay_once_summarise_once_and_keep_pacing_when_the_l
                 proc.terminate()
         for proc in procs:
             await asyncio.wait_for(proc.wait(), 30)
-    assert procs[leader].returncode == -9
+    # Killed, not stopped (as in test_kill9: asyncio may report a killed child's lost status as 255).
+    assert procs[leader].returncode in (-9, 255)
+    assert "bot.app stopping" not in logs[leader].read_text(errors="replace")
     assert len(acknowledged) == PUSHES  # the survivor kept answering
     with Session(database.engine) as s:
         assert s.exec(select(func.count()).select_from(RingingEvent)).one() == PUSHES
