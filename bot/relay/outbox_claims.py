@@ -13,7 +13,9 @@ the outbox:
   on PostgreSQL they are also selected `FOR UPDATE SKIP LOCKED`. A row whose sender died is
   taken over when its lease has expired (and that counts as an attempt).
 - A chat's messages go oldest first: a chat is due only when its oldest unfinished row is due,
-  and a row being sent under a live lease keeps the whole chat for its sender.
+  and a row being sent under a live lease keeps the whole chat for its sender. So does a row
+  whose outcome is being written: SKIP LOCKED passes over it, and a claim that did not see the
+  chat's oldest unfinished row as committed leaves the chat alone.
 - Outcomes are written by compare-and-set on the lease owner: a sender that lost its lease (it
   was too slow and another took over) changes nothing.
 """
@@ -205,6 +207,15 @@ def _plan(rows: list[Any], now: datetime) -> tuple[list[Any], Merge]:
     return [head], Merge.NONE
 
 
+def _oldest_unfinished(session: Session, chat_id: int) -> int | None:
+    """The chat's oldest pending or sending message as committed (locks are not waited for)."""
+    return session.execute(
+        select(func.min(col(OutboxMessage.id))).where(
+            col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).in_(UNFINISHED)
+        )
+    ).scalar()
+
+
 class ClaimLost(Exception):
     """Another sender changed the rows between reading and claiming them."""
 
@@ -234,6 +245,11 @@ def claim_batch(
     )
     rows = list(session.execute(query))
     if not rows:
+        return None
+    if _is_postgres(session) and rows[0].id != _oldest_unfinished(session, chat_id):
+        # SKIP LOCKED passed over an older message of the chat: a sender's transaction is
+        # writing what became of it right now (and, next, the chat's schedule). The chat stays
+        # with that sender; claiming the next message now would overtake it or its pacing.
         return None
     if pacing.next_send_at > now:
         return NotYet(pacing.next_send_at)

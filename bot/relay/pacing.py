@@ -22,16 +22,21 @@ with `rate_limit_args=Priority.RELAY`: so both kinds are counted in one place.
 Every send is counted from the moment it is asked for until its answer arrives, and then at the
 time the answer arrived. Telegram saw the request before it answered, and sees the next request
 after we asked for it, so the gaps Telegram measures are never shorter than the ones counted here,
-however slow the network.
+however slow the network. The relay schedule follows the same rule: the next relay message of a
+chat is due one interval after the previous one's slot, and never sooner than one interval (less
+the catch-up) after its answer arrived. A send that was slow to reach Telegram (a slow network, a
+busy process) therefore pushes the next one out instead of letting the two arrive together.
 
 Several replicas: each keeps this view in memory (the fast path), and the relay schedule of each
 chat also lives in the `chat_pacing` table. The sender reads it when it claims a chat's messages
 (the claim locks that row) and writes back the chat's next relay time when the batch is done, or
 now + retry_after after a 429. So a chat gets one message per 1.5 s / 3.75 s from all replicas
 together (16 relay messages a minute in a group; a send that fell behind may catch up by
-`relay_catch_up`, 0.5 s, so at most 17 fit in one minute, still under Telegram's 20). What stays per replica: the
-overall 25 a second (set `relay_overall_messages` to 25 / replicas for a hard bound) and the
-knowledge of another replica's handler replies (4 of a group's 20 are left for them).
+`relay_catch_up`, 0.5 s, so at most 17 fit in one minute, still under Telegram's 20), and any two
+of its relay messages reach Telegram at least one interval less the catch-up apart, whichever
+replicas sent them and however long the first one took. What stays per replica: the overall 25 a
+second (set `relay_overall_messages` to 25 / replicas for a hard bound) and the knowledge of
+another replica's handler replies (4 of a group's 20 are left for them).
 """
 
 from __future__ import annotations
@@ -177,6 +182,7 @@ class Entry:
     chat: ChatKey | None
     kind: SendKind
     at: float = math.inf
+    relay: bool = False
 
 
 @dataclass
@@ -278,7 +284,7 @@ class FloodBudget:
 
     def record(self, chat: ChatKey | None, kind: SendKind, priority: Priority, now: float) -> Entry:
         """Count a send that is about to be made."""
-        entry = Entry(chat, kind)
+        entry = Entry(chat, kind, relay=priority is Priority.RELAY)
         self._overall.append(entry)
         if chat is not None:
             state = self._chat(chat)
@@ -304,6 +310,12 @@ class FloodBudget:
                 with contextlib.suppress(ValueError):
                     state.entries.remove(entry)
                 state.entries.append(entry)
+                if entry.relay:
+                    # Telegram may have seen it as late as now: the next relay message keeps
+                    # its distance from this moment too (see the module docstring).
+                    limits = self.limits
+                    earliest = now + limits.relay_interval(entry.chat) - limits.relay_catch_up
+                    state.relay_next = max(state.relay_next, earliest)
 
     def hold(self, chat: ChatKey, until: float) -> None:
         state = self._chat(chat)

@@ -51,6 +51,29 @@ def test_a_relay_flood_into_one_group_takes_16_messages_a_minute_evenly_spaced()
     assert len(sent) >= 300 / REAL.relay_group_interval - 2  # no drift
 
 
+def test_a_relay_send_answered_late_pushes_the_next_one_out_from_its_answer() -> None:
+    # Telegram may have seen a slow send only just before it answered: the next relay message
+    # of the chat keeps one interval (less the catch-up) from that answer, not from the slot.
+    budget = FloodBudget(REAL)
+    for chat, interval in ((GROUP, REAL.relay_group_interval), (5005, REAL.relay_private_interval)):
+        entry = budget.record(chat, SendKind.NEW, Priority.RELAY, 0.0)
+        budget.complete(entry, 10.0)  # answered 10 s later
+        earliest = 10.0 + interval - REAL.relay_catch_up
+        assert budget.relay_next(chat) == pytest.approx(earliest)
+        assert budget.wait_time(chat, SendKind.NEW, Priority.RELAY, 10.0) == pytest.approx(
+            earliest - 10.0
+        )
+        assert budget.wait_time(chat, SendKind.NEW, Priority.RELAY, earliest) == 0
+        # A quick answer changes nothing: the cadence still runs from the slot.
+        entry = budget.record(chat, SendKind.NEW, Priority.RELAY, earliest)
+        budget.complete(entry, earliest + 0.05)
+        assert budget.relay_next(chat) == pytest.approx(earliest + interval)
+    # A reply answered late does not touch the relay schedule.
+    entry = budget.record(OTHER_GROUP, SendKind.NEW, Priority.REPLY, 0.0)
+    budget.complete(entry, 10.0)
+    assert budget.relay_next(OTHER_GROUP) == 0.0
+
+
 def test_replies_never_wait_behind_a_relay_flood_and_together_they_stay_within_limits() -> None:
     rng = random.Random(7)
     budget = FloodBudget(REAL)
