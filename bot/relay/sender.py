@@ -579,12 +579,24 @@ class Sender:
             self.max_attempts,
             delay,
         )
-        await self._release(
-            ids,
-            utcnow() + timedelta(seconds=delay),
-            count_attempt=True,
-            error=f"{retry.reason}: {retry.description}",
-        )
+        now = utcnow()
+        chat_id = batch.chat_id
+        # The failed send may still have reached Telegram: the chat's schedule counts it for
+        # every replica, as a delivered one would.
+        schedule = _from_epoch(self.limiter.relay_next(chat_id))
+
+        def release(s: Session) -> None:
+            claims.release(
+                s,
+                ids,
+                self.owner,
+                now + timedelta(seconds=delay),
+                count_attempt=True,
+                error=f"{retry.reason}: {retry.description}",
+            )
+            claims.push_schedule(s, chat_id, schedule, now)
+
+        await self.database.run(release)
 
     def _is_admin_notice(self, batch: ClaimedBatch) -> bool:
         # A notice to an admin that fails is only logged and counted: telling the admins about

@@ -7,7 +7,14 @@ from sqlalchemy import select
 from bot.metrics import REGISTRY
 from bot.relay.outbox import OutboxKind
 from storage.models import BoundChat, ChatPacing, GroupRoute, LiveMessage, OutboxStatus
-from tests.relay_sender.conftest import ADMIN, GROUP, OTHER_GROUP, PRIVATE, SenderHarness
+from tests.relay_sender.conftest import (
+    ADMIN,
+    GROUP,
+    LIMITS,
+    OTHER_GROUP,
+    PRIVATE,
+    SenderHarness,
+)
 
 
 def counter(name: str, **labels: str) -> float:
@@ -152,6 +159,27 @@ async def test_server_errors_are_retried_with_backoff_and_the_attempts_kept(
     assert gaps[0] < gaps[1] < gaps[2]  # the waits double
     assert (harness.row(first).attempts, harness.row(second).attempts) == (3, 0)
     assert counter("messages_retried", reason="server_error") == retried + 3
+
+
+async def test_a_failed_send_leaves_the_chats_schedule_for_every_replica(
+    harness: SenderHarness,
+) -> None:
+    # A 502 may still have put the message in the chat: the schedule in the database counts the
+    # attempt, so another replica retrying the chat keeps its distance from it too.
+    harness.telegram.fail_next("sendMessage", 502, chat_id=GROUP)
+    row_id = harness.enqueue(GROUP, "after a bad gateway")
+    await harness.start_sender(backoff_base=0.01)
+    await harness.until(
+        lambda: (harness.row(row_id).status, harness.row(row_id).attempts) == ("pending", 1),
+        what="the message handed back for a retry",
+    )
+    [refused] = harness.telegram.calls_of("sendMessage", GROUP)[:1]
+    pacing = harness.database.call(lambda s: s.get(ChatPacing, GROUP))
+    earliest = refused.time + LIMITS.relay_group_interval - LIMITS.relay_catch_up
+    assert pacing is not None and pacing.next_send_at.timestamp() >= earliest - 0.001
+    await harness.settled()
+    [delivered] = harness.delivered(GROUP)
+    assert delivered.time >= earliest - 0.001
 
 
 async def test_a_timeout_is_retried_and_the_message_shows_once(harness: SenderHarness) -> None:
