@@ -33,7 +33,7 @@ from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
 from bot.tls import client_tls
 from bot.updates import OrderedUpdateProcessor
-from storage.db import Database
+from storage.db import Database, connect_problem
 from storage.migrate import upgrade
 
 if TYPE_CHECKING:  # imported only by `ccbot sandbox`, when it starts the simulator
@@ -300,11 +300,16 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
             f"could not reach Telegram at {settings.telegram_api_url}: check the network and "
             f"TELEGRAM_API_URL, then start again."
         )
-    if isinstance(exc, OSError) and exc.errno in (98, 13, 99):  # in use, permission, bad address
+    if isinstance(exc, socket.gaierror) or (
+        isinstance(exc, OSError) and exc.errno in (98, 13, 99)  # in use, permission, bad address
+    ):
         return (
             f"cannot listen on {settings.listen_host}:{settings.listen_port} ({exc.strerror}): "
             f"choose another LISTEN_PORT or LISTEN_HOST."
         )
+    database = connect_problem(exc, settings.database_url)
+    if database is not None:
+        return f"cannot open the database: {database}."
     return None
 
 

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from bot.config import REQUIRED_FOR, Settings
-from storage.db import Database, sqlite_file
+from storage.db import Database, connect_problem, sqlite_file
 from storage.migrate import alembic_config, current_revision
 
 
@@ -127,21 +127,19 @@ async def _check_database(settings: Settings) -> CheckResult:
             )
         db = Database(settings.database_url)
         try:
-            if not db.ping():
-                return CheckResult(
-                    "database",
-                    False,
-                    "does not answer: check DATABASE_URL and that the database server is running",
-                )
+            db.engine.connect().close()
             return _schema_state(db, settings.database_url)
         finally:
             db.dispose()
 
     try:
         return await asyncio.to_thread(probe)
-    except Exception as exc:  # a malformed URL or a missing driver
+    except Exception as exc:  # unreachable, refused, a malformed URL, a missing driver
+        problem = connect_problem(exc, settings.database_url)
         return CheckResult(
-            "database", False, f"cannot connect ({type(exc).__name__}): check DATABASE_URL"
+            "database",
+            False,
+            problem or f"cannot connect ({type(exc).__name__}): check DATABASE_URL",
         )
 
 
@@ -175,7 +173,7 @@ async def _check_telegram(settings: Settings) -> CheckResult:
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
-    if settings.telegram_bot_token is None:
+    if not settings.telegram_bot_token:
         return CheckResult(
             "telegram", False, "TELEGRAM_BOT_TOKEN is not set: ask @BotFather for it"
         )

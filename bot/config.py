@@ -71,6 +71,21 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=3650)
     public_url: str | None = None
 
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "laaffic_api_key",
+        "laaffic_api_secret",
+        "laaffic_app_id",
+        "push_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them as `NAME=`: an empty value means "not set", not "".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
