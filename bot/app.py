@@ -9,6 +9,7 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import uvloop
@@ -40,6 +41,11 @@ if TYPE_CHECKING:  # imported only by `ccbot sandbox`, when it starts the simula
     from bot.laaffic.simulator.server import RunningServer
 
 log = logging.getLogger(__name__)
+
+# `docker stop` sends SIGKILL 10 s after SIGTERM: a stop takes at most STOP_GRACE_S, plus
+# STOP_STEP_MIN_S for each step left when it runs out, plus the interpreter's exit.
+STOP_GRACE_S = 6.0
+STOP_STEP_MIN_S = 0.25
 
 
 def build_application(runtime: Runtime, flood_limits: FloodLimits | None = None) -> Application:
@@ -239,35 +245,56 @@ class BotService:
         )
 
     async def stop(self) -> None:
-        """Stop whatever was started, in reverse order; safe after a failed start."""
-        steps = []
+        """Stop whatever was started, in reverse order; safe after a failed start.
+
+        Within STOP_GRACE_S in all: a step still waiting then (a handler whose reply Telegram
+        does not answer, a job on a slow platform call) is cut off, and the next steps still run,
+        each given STOP_STEP_MIN_S at least, so the process is gone before Docker's SIGKILL."""
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if self._listener is not None:
-            steps.append(self._listener.stop)
+            steps.append(("the listener", self._listener.stop))
         elif self._sock is not None:
             self._sock.close()
         if self.sender is not None:
-            steps.append(self.sender.stop)
+            steps.append(("the sender", self.sender.stop))
         if self.relay is not None:
-            steps.append(self.relay.stop)
+            steps.append(("the relay worker", self.relay.stop))
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:
-                steps.append(application.updater.stop)
+                steps.append(("the Telegram updater", application.updater.stop))
             if application.running:
-                steps.append(application.stop)
-            steps.append(application.shutdown)
+                steps.append(("the updates and jobs in progress", application.stop))
+            steps.append(("the Telegram client", application.shutdown))
         if self.presence is not None:
-            steps.append(self.presence.stop)
+            steps.append(("the replica heartbeat", self.presence.stop))
         if self.runtime is not None:
-            steps.append(self.runtime.client.aclose)
+            steps.append(("the platform client", self.runtime.client.aclose))
             self.runtime.number_checker.close()
         if self._simulator is not None:
-            steps.append(self._simulator.stop)
-        for step in steps:
+            steps.append(("the simulator", self._simulator.stop))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE_S
+        for name, step in steps:
             try:
-                await step()
+                await asyncio.wait_for(
+                    step(), timeout=max(deadline - loop.time(), STOP_STEP_MIN_S)
+                )
+            except TimeoutError:
+                log.warning(
+                    "stopping: %s did not finish within the stop grace of %g s; cut off",
+                    name,
+                    STOP_GRACE_S,
+                )
+                if step == getattr(application, "stop", None):
+                    # End the handlers still waiting (on Telegram, the platform) now, before
+                    # the Telegram client they use is shut down under them.
+                    processor = application.update_processor  # type: ignore[union-attr]
+                    if isinstance(processor, OrderedUpdateProcessor):
+                        processor.cancel_running()
+                        await asyncio.sleep(0)
             except Exception:
-                log.exception("error while stopping")
+                log.exception("error while stopping %s", name)
         if self.runtime is not None:
             self.runtime.database.dispose()
 
