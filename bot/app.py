@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import uvloop
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
@@ -46,6 +47,10 @@ log = logging.getLogger(__name__)
 # STOP_STEP_MIN_S for each step left when it runs out, plus the interpreter's exit.
 STOP_GRACE_S = 6.0
 STOP_STEP_MIN_S = 0.25
+
+
+class WebhookRefused(Exception):
+    """Telegram answered setWebhook with an error: told in one line at start."""
 
 
 def build_application(runtime: Runtime, flood_limits: FloodLimits | None = None) -> Application:
@@ -207,11 +212,18 @@ class BotService:
         if settings.telegram_mode == "webhook":
             assert settings.telegram_webhook_url and settings.telegram_webhook_secret
             secret = settings.telegram_webhook_secret.get_secret_value()
-            await application.bot.set_webhook(
-                url=f"{settings.telegram_webhook_url.rstrip('/')}/telegram/{secret}",
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            try:
+                await application.bot.set_webhook(
+                    url=f"{settings.telegram_webhook_url.rstrip('/')}/telegram/{secret}",
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            except BadRequest as exc:  # answered, so not a network problem (BadRequest is one)
+                raise WebhookRefused(
+                    f"Telegram refused the webhook ({exc.message}): check TELEGRAM_WEBHOOK_URL "
+                    f"(a public https address on port 443, 80, 88 or 8443) and "
+                    f"TELEGRAM_WEBHOOK_SECRET, then start again."
+                ) from None
         else:
             assert application.updater is not None
             await application.updater.start_polling(
@@ -318,7 +330,7 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
     """One line for the start-up failures a user can fix; None for bugs (shown as tracebacks)."""
     from telegram.error import InvalidToken, NetworkError
 
-    if isinstance(exc, AnotherPoller):
+    if isinstance(exc, AnotherPoller | WebhookRefused):
         return str(exc)
     if isinstance(exc, InvalidToken):
         return "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather."

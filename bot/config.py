@@ -5,6 +5,7 @@ The names are the external contract in DESIGN.md: add, never rename.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,6 +125,24 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (the address the platform pushes to)")
         return value.rstrip("/")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; it refuses anything else when the webhook is set.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError(
+                "may hold only letters A-Z and a-z, digits, _ and - (1 to 256 of them), which "
+                "is all Telegram accepts; choose one with `openssl rand -hex 24`"
+            )
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the public address Telegram posts to)")
+        return value
 
     @field_validator("telegram_api_url", "laaffic_base_url")
     @classmethod

@@ -36,6 +36,9 @@ def test_env_file_and_admin_ids(tmp_path, monkeypatch: pytest.MonkeyPatch) -> No
         ("TELEGRAM_MODE", "carrier-pigeon", "TELEGRAM_MODE is invalid"),
         ("DEFAULT_TIMEZONE", "Mars/Base", "IANA time zone"),
         ("LAAFFIC_BASE_URL", "api.laaffic.com", "http:// or https://"),
+        ("TELEGRAM_WEBHOOK_SECRET", "my secret!", "may hold only letters A-Z and a-z, digits"),
+        ("TELEGRAM_WEBHOOK_SECRET", "x" * 257, "(1 to 256 of them)"),
+        ("TELEGRAM_WEBHOOK_URL", "bot.example.com", "must start with https://"),
     ],
 )
 def test_malformed_values_give_one_line(monkeypatch, name, value, fragment) -> None:
@@ -44,6 +47,8 @@ def test_malformed_values_give_one_line(monkeypatch, name, value, fragment) -> N
         load_settings()
     assert fragment in str(err.value) and "\n" not in str(err.value)
     assert str(err.value).endswith("Fix it in the environment or .env.")
+    if "SECRET" in name:
+        assert value not in str(err.value)
 
 
 def test_required_values_are_named(monkeypatch) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import signal
 import time
 
-from tests.fakes.processes import free_port, run_env, start_ccbot, wait_until_healthy
+from tests.fakes.processes import free_port, run_env, start_ccbot, wait_until_healthy, webhook_env
 
 ADMIN = 4242
 PUSH_TOKEN = "push-token-for-the-stop-test-5kq"
@@ -44,3 +44,31 @@ async def test_sigterm_stops_within_dockers_grace_while_a_reply_hangs_on_telegra
     assert stopped_in < 10, log[-3000:]
     assert "did not finish within the stop grace of" in log, log[-3000:]
     assert "Traceback" not in log.split("bot.app stopping", 1)[1], log[-3000:]
+
+
+async def test_a_webhook_telegram_refuses_stops_run_with_telegrams_reason_not_a_network_error(
+    fake_telegram, tmp_path
+) -> None:
+    port = free_port()
+    env = webhook_env(
+        tmp_path,
+        fake_telegram,
+        webhook_secret="webhook-secret-for-the-test",
+        database_url=f"sqlite:///{tmp_path / 'hook.db'}",
+        port=port,
+        push_token=PUSH_TOKEN,
+    )
+    fake_telegram.fail_next(
+        "setWebhook", 400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, "
+        "88, 443 or 8443"
+    )
+    proc = await start_ccbot("run", env=env, cwd=tmp_path)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)  # hang guard
+    log = err.decode()
+    assert proc.returncode == 1, log[-3000:]
+    assert (
+        "ccbot: Telegram refused the webhook (Bad webhook: webhook can be set up only on ports "
+        "80, 88, 443 or 8443): check TELEGRAM_WEBHOOK_URL"
+    ) in log, log[-3000:]
+    assert "could not reach Telegram" not in log and "Traceback" not in log
+    assert "webhook-secret-for-the-test" not in log
