@@ -18,6 +18,9 @@ from bot.config import REQUIRED_FOR, Settings
 from storage.db import Database, connect_problem, sqlite_file
 from storage.migrate import alembic_config, current_revision
 
+# Seconds the platform may take to answer the check's one query.
+CHECK_READ_TIMEOUT_S = 10.0
+
 
 @dataclass
 class CheckResult:
@@ -145,7 +148,7 @@ async def _check_database(settings: Settings) -> CheckResult:
 
 async def _check_platform(settings: Settings) -> CheckResult:
     from bot.laaffic.client import LaafficClient
-    from bot.laaffic.errors import PlatformError
+    from bot.laaffic.errors import PlatformError, PlatformUnavailable
 
     if not (settings.laaffic_api_key and settings.laaffic_api_secret and settings.laaffic_app_id):
         return CheckResult(
@@ -159,10 +162,18 @@ async def _check_platform(settings: Settings) -> CheckResult:
         settings.laaffic_api_secret.get_secret_value(),
         settings.laaffic_app_id,
         retries=0,
+        read_timeout=CHECK_READ_TIMEOUT_S,  # a check that hangs tells nobody anything
     )
     try:
         await client.query_groups(page=1, size=1)
         return CheckResult("platform", True, f"credentials accepted by {settings.laaffic_base_url}")
+    except PlatformUnavailable as exc:  # no answer: where it asked is what to check
+        return CheckResult(
+            "platform",
+            False,
+            f"{settings.laaffic_base_url} did not answer ({exc.reason}): check LAAFFIC_BASE_URL "
+            "and that this server can reach it",
+        )
     except PlatformError as exc:
         return CheckResult("platform", False, str(exc))
     finally:
