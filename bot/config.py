@@ -137,6 +137,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("push_token")
+    @classmethod
+    def _push_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # The token is one path segment of the push address: these would end or change it, and
+        # then no push could match (every one answered 404).
+        if value is not None and re.search(r"[/?#%\s]", value.get_secret_value()):
+            raise ValueError(
+                "may not contain /, ?, #, % or spaces, which cannot stand in the push address "
+                "https://host/push/<PUSH_TOKEN>; choose one with `openssl rand -hex 24`"
+            )
+        return value
+
     @field_validator("telegram_webhook_url")
     @classmethod
     def _webhook_url(cls, value: str | None) -> str | None:

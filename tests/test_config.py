@@ -39,6 +39,9 @@ def test_env_file_and_admin_ids(tmp_path, monkeypatch: pytest.MonkeyPatch) -> No
         ("TELEGRAM_WEBHOOK_SECRET", "my secret!", "may hold only letters A-Z and a-z, digits"),
         ("TELEGRAM_WEBHOOK_SECRET", "x" * 257, "(1 to 256 of them)"),
         ("TELEGRAM_WEBHOOK_URL", "bot.example.com", "must start with https://"),
+        # `openssl rand -base64 24` makes tokens like this one: no push address could match it.
+        ("PUSH_TOKEN", "q8Zr/2kT+Wm1xPz9dLs4vN7bYc", "may not contain /, ?, #, % or spaces"),
+        ("PUSH_TOKEN", "token with spaces", "may not contain /, ?, #, % or spaces"),
     ],
 )
 def test_malformed_values_give_one_line(monkeypatch, name, value, fragment) -> None:
@@ -47,7 +50,7 @@ def test_malformed_values_give_one_line(monkeypatch, name, value, fragment) -> N
         load_settings()
     assert fragment in str(err.value) and "\n" not in str(err.value)
     assert str(err.value).endswith("Fix it in the environment or .env.")
-    if "SECRET" in name:
+    if "SECRET" in name or "TOKEN" in name:
         assert value not in str(err.value)
 
 
