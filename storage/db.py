@@ -83,13 +83,18 @@ def connect_problem(exc: BaseException, url: str) -> str | None:
     except ArgumentError:
         return f"DATABASE_URL is not a database URL: use one like {_EXAMPLES}"
     backend = parsed.get_backend_name()
-    if isinstance(exc, NoSuchModuleError | ModuleNotFoundError) or backend not in (
-        "sqlite",
-        "postgresql",
-    ):
+    if backend not in ("sqlite", "postgresql"):
         return (
             f"DATABASE_URL names a {backend} database, which ccbot does not work with: use "
             f"SQLite or PostgreSQL ({_EXAMPLES})"
+        )
+    driver = parsed.get_driver_name()
+    if isinstance(exc, NoSuchModuleError) or (
+        isinstance(exc, ModuleNotFoundError) and exc.name == driver
+    ):
+        return (
+            f"DATABASE_URL asks for the {driver} driver, which is not installed: leave the "
+            f"driver out ({_EXAMPLES})"
         )
     if backend == "sqlite":
         path = sqlite_file(url)

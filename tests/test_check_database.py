@@ -199,3 +199,18 @@ async def test_a_server_that_accepts_and_never_answers_fails_after_the_connect_t
 )
 async def test_a_database_url_ccbot_cannot_use_says_which_kinds_it_can(url, expected) -> None:
     assert await database_line(url) == expected
+
+
+def test_an_error_that_is_not_the_databases_is_not_blamed_on_database_url() -> None:
+    missing = ModuleNotFoundError("No module named 'uvloop'", name="uvloop")
+    assert storage.db.connect_problem(missing, "sqlite:///data/ccbot.db") is None
+    assert storage.db.connect_problem(missing, "postgresql://u@h/db") is None
+    assert storage.db.connect_problem(RuntimeError("boom"), "postgresql://u@h/db") is None
+
+
+async def test_a_driver_that_is_not_installed_is_named() -> None:
+    line = await database_line("postgresql+asyncpg://ccbot:hunter2secret@db/ccbot")
+    assert line.startswith(
+        "✗ database: DATABASE_URL asks for the asyncpg driver, which is not installed: leave "
+        "the driver out ("
+    ), line
