@@ -9,13 +9,14 @@ import secrets
 import signal
 import socket
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import uvloop
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
@@ -138,6 +139,7 @@ class BotService:
         self.sender: Sender | None = None
         self.relay: RelayWorker | None = None
         self.listen_port: int | None = None
+        self._polling_warned_at = 0.0
 
     @property
     def listener_url(self) -> str:
@@ -227,7 +229,10 @@ class BotService:
         else:
             assert application.updater is not None
             await application.updater.start_polling(
-                drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
+                drop_pending_updates=False,
+                allowed_updates=Update.ALL_TYPES,
+                poll_interval=0.0,
+                error_callback=self._polling_failed,
             )
 
         # The relay: stored pushes → typed rows → outbox. The listener finds the worker in
@@ -255,6 +260,25 @@ class BotService:
             self.listener_url,
             settings.telegram_mode,
         )
+
+    def _polling_failed(self, error: TelegramError) -> None:
+        """A getUpdates that failed (PTB tries again): one line, not PTB's traceback each time;
+        another poller on the same token is said plainly and shown on /readyz."""
+        now = time.monotonic()
+        if isinstance(error, Conflict):
+            assert self.runtime is not None
+            first = self.runtime.polling_conflict_at is None
+            if first or now - self._polling_warned_at > 60:
+                log.error(
+                    "Telegram refuses getUpdates: another process polls with this bot token (%s), "
+                    "so this one receives no updates. Stop the other one, or run every replica "
+                    "with TELEGRAM_MODE=webhook.",
+                    error.message,
+                )
+                self._polling_warned_at = now
+            self.runtime.polling_conflict_at = now
+            return
+        log.warning("getUpdates failed (%s: %s); trying again", type(error).__name__, error)
 
     async def stop(self) -> None:
         """Stop whatever was started, in reverse order; safe after a failed start.
