@@ -66,9 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     _secrets(settings)
     try:
         if args.command == "migrate":
+            from storage.db import connect_problem
             from storage.migrate import upgrade
 
-            revision = upgrade(settings.database_url)
+            try:
+                revision = upgrade(settings.database_url)
+            except Exception as exc:
+                problem = connect_problem(exc, settings.database_url)
+                if problem is None:
+                    raise
+                print(f"ccbot: cannot open the database: {problem}.", file=sys.stderr)
+                return 1
             print(f"Database schema is up to date (revision {revision}).")
             return 0
         if args.command == "check":

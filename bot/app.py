@@ -9,11 +9,14 @@ import secrets
 import signal
 import socket
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import uvloop
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
@@ -33,13 +36,22 @@ from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
 from bot.tls import client_tls
 from bot.updates import OrderedUpdateProcessor
-from storage.db import Database
+from storage.db import Database, connect_problem
 from storage.migrate import upgrade
 
 if TYPE_CHECKING:  # imported only by `ccbot sandbox`, when it starts the simulator
     from bot.laaffic.simulator.server import RunningServer
 
 log = logging.getLogger(__name__)
+
+# `docker stop` sends SIGKILL 10 s after SIGTERM: a stop takes at most STOP_GRACE_S, plus
+# STOP_STEP_MIN_S for each step left when it runs out, plus the interpreter's exit.
+STOP_GRACE_S = 6.0
+STOP_STEP_MIN_S = 0.25
+
+
+class WebhookRefused(Exception):
+    """Telegram answered setWebhook with an error: told in one line at start."""
 
 
 def build_application(runtime: Runtime, flood_limits: FloodLimits | None = None) -> Application:
@@ -127,6 +139,7 @@ class BotService:
         self.sender: Sender | None = None
         self.relay: RelayWorker | None = None
         self.listen_port: int | None = None
+        self._polling_warned_at = 0.0
 
     @property
     def listener_url(self) -> str:
@@ -201,15 +214,25 @@ class BotService:
         if settings.telegram_mode == "webhook":
             assert settings.telegram_webhook_url and settings.telegram_webhook_secret
             secret = settings.telegram_webhook_secret.get_secret_value()
-            await application.bot.set_webhook(
-                url=f"{settings.telegram_webhook_url.rstrip('/')}/telegram/{secret}",
-                secret_token=secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            try:
+                await application.bot.set_webhook(
+                    url=f"{settings.telegram_webhook_url.rstrip('/')}/telegram/{secret}",
+                    secret_token=secret,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            except BadRequest as exc:  # answered, so not a network problem (BadRequest is one)
+                raise WebhookRefused(
+                    f"Telegram refused the webhook ({exc.message}): check TELEGRAM_WEBHOOK_URL "
+                    f"(a public https address on port 443, 80, 88 or 8443) and "
+                    f"TELEGRAM_WEBHOOK_SECRET, then start again."
+                ) from None
         else:
             assert application.updater is not None
             await application.updater.start_polling(
-                drop_pending_updates=False, allowed_updates=Update.ALL_TYPES, poll_interval=0.0
+                drop_pending_updates=False,
+                allowed_updates=Update.ALL_TYPES,
+                poll_interval=0.0,
+                error_callback=self._polling_failed,
             )
 
         # The relay: stored pushes → typed rows → outbox. The listener finds the worker in
@@ -238,36 +261,76 @@ class BotService:
             settings.telegram_mode,
         )
 
+    def _polling_failed(self, error: TelegramError) -> None:
+        """A getUpdates that failed (PTB tries again): one line, not PTB's traceback each time;
+        another poller on the same token is said plainly and shown on /readyz."""
+        now = time.monotonic()
+        if isinstance(error, Conflict):
+            assert self.runtime is not None
+            first = self.runtime.polling_conflict_at is None
+            if first or now - self._polling_warned_at > 60:
+                log.error(
+                    "Telegram refuses getUpdates: another process polls with this bot token (%s), "
+                    "so this one receives no updates. Stop the other one, or run every replica "
+                    "with TELEGRAM_MODE=webhook.",
+                    error.message,
+                )
+                self._polling_warned_at = now
+            self.runtime.polling_conflict_at = now
+            return
+        log.warning("getUpdates failed (%s: %s); trying again", type(error).__name__, error)
+
     async def stop(self) -> None:
-        """Stop whatever was started, in reverse order; safe after a failed start."""
-        steps = []
+        """Stop whatever was started, in reverse order; safe after a failed start.
+
+        Within STOP_GRACE_S in all: a step still waiting then (a handler whose reply Telegram
+        does not answer, a job on a slow platform call) is cut off, and the next steps still run,
+        each given STOP_STEP_MIN_S at least, so the process is gone before Docker's SIGKILL."""
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
         if self._listener is not None:
-            steps.append(self._listener.stop)
+            steps.append(("the listener", self._listener.stop))
         elif self._sock is not None:
             self._sock.close()
         if self.sender is not None:
-            steps.append(self.sender.stop)
+            steps.append(("the sender", self.sender.stop))
         if self.relay is not None:
-            steps.append(self.relay.stop)
+            steps.append(("the relay worker", self.relay.stop))
         application = self.application
         if application is not None:
             if application.updater is not None and application.updater.running:
-                steps.append(application.updater.stop)
+                steps.append(("the Telegram updater", application.updater.stop))
             if application.running:
-                steps.append(application.stop)
-            steps.append(application.shutdown)
+                steps.append(("the updates and jobs in progress", application.stop))
+            steps.append(("the Telegram client", application.shutdown))
         if self.presence is not None:
-            steps.append(self.presence.stop)
+            steps.append(("the replica heartbeat", self.presence.stop))
         if self.runtime is not None:
-            steps.append(self.runtime.client.aclose)
+            steps.append(("the platform client", self.runtime.client.aclose))
             self.runtime.number_checker.close()
         if self._simulator is not None:
-            steps.append(self._simulator.stop)
-        for step in steps:
+            steps.append(("the simulator", self._simulator.stop))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE_S
+        for name, step in steps:
             try:
-                await step()
+                await asyncio.wait_for(
+                    step(), timeout=max(deadline - loop.time(), STOP_STEP_MIN_S)
+                )
+            except TimeoutError:
+                log.warning(
+                    "stopping: %s did not finish within the stop grace of %g s; cut off",
+                    name,
+                    STOP_GRACE_S,
+                )
+                if step == getattr(application, "stop", None):
+                    # End the handlers still waiting (on Telegram, the platform) now, before
+                    # the Telegram client they use is shut down under them.
+                    processor = application.update_processor  # type: ignore[union-attr]
+                    if isinstance(processor, OrderedUpdateProcessor):
+                        processor.cancel_running()
+                        await asyncio.sleep(0)
             except Exception:
-                log.exception("error while stopping")
+                log.exception("error while stopping %s", name)
         if self.runtime is not None:
             self.runtime.database.dispose()
 
@@ -291,7 +354,7 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
     """One line for the start-up failures a user can fix; None for bugs (shown as tracebacks)."""
     from telegram.error import InvalidToken, NetworkError
 
-    if isinstance(exc, AnotherPoller):
+    if isinstance(exc, AnotherPoller | WebhookRefused):
         return str(exc)
     if isinstance(exc, InvalidToken):
         return "Telegram refused TELEGRAM_BOT_TOKEN: copy the token again from @BotFather."
@@ -300,11 +363,16 @@ def startup_problem(exc: BaseException, settings: Settings) -> str | None:
             f"could not reach Telegram at {settings.telegram_api_url}: check the network and "
             f"TELEGRAM_API_URL, then start again."
         )
-    if isinstance(exc, OSError) and exc.errno in (98, 13, 99):  # in use, permission, bad address
+    if isinstance(exc, socket.gaierror) or (
+        isinstance(exc, OSError) and exc.errno in (98, 13, 99)  # in use, permission, bad address
+    ):
         return (
             f"cannot listen on {settings.listen_host}:{settings.listen_port} ({exc.strerror}): "
             f"choose another LISTEN_PORT or LISTEN_HOST."
         )
+    database = connect_problem(exc, settings.database_url)
+    if database is not None:
+        return f"cannot open the database: {database}."
     return None
 
 

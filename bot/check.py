@@ -15,8 +15,11 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from bot.config import REQUIRED_FOR, Settings
-from storage.db import Database, sqlite_file
+from storage.db import Database, connect_problem, sqlite_file
 from storage.migrate import alembic_config, current_revision
+
+# Seconds the platform may take to answer the check's one query.
+CHECK_READ_TIMEOUT_S = 10.0
 
 
 @dataclass
@@ -127,27 +130,25 @@ async def _check_database(settings: Settings) -> CheckResult:
             )
         db = Database(settings.database_url)
         try:
-            if not db.ping():
-                return CheckResult(
-                    "database",
-                    False,
-                    "does not answer: check DATABASE_URL and that the database server is running",
-                )
+            db.engine.connect().close()
             return _schema_state(db, settings.database_url)
         finally:
             db.dispose()
 
     try:
         return await asyncio.to_thread(probe)
-    except Exception as exc:  # a malformed URL or a missing driver
+    except Exception as exc:  # unreachable, refused, a malformed URL, a missing driver
+        problem = connect_problem(exc, settings.database_url)
         return CheckResult(
-            "database", False, f"cannot connect ({type(exc).__name__}): check DATABASE_URL"
+            "database",
+            False,
+            problem or f"cannot connect ({type(exc).__name__}): check DATABASE_URL",
         )
 
 
 async def _check_platform(settings: Settings) -> CheckResult:
     from bot.laaffic.client import LaafficClient
-    from bot.laaffic.errors import PlatformError
+    from bot.laaffic.errors import PlatformError, PlatformUnavailable
 
     if not (settings.laaffic_api_key and settings.laaffic_api_secret and settings.laaffic_app_id):
         return CheckResult(
@@ -161,10 +162,18 @@ async def _check_platform(settings: Settings) -> CheckResult:
         settings.laaffic_api_secret.get_secret_value(),
         settings.laaffic_app_id,
         retries=0,
+        read_timeout=CHECK_READ_TIMEOUT_S,  # a check that hangs tells nobody anything
     )
     try:
         await client.query_groups(page=1, size=1)
         return CheckResult("platform", True, f"credentials accepted by {settings.laaffic_base_url}")
+    except PlatformUnavailable as exc:  # no answer: where it asked is what to check
+        return CheckResult(
+            "platform",
+            False,
+            f"{settings.laaffic_base_url} did not answer ({exc.reason}): check LAAFFIC_BASE_URL "
+            "and that this server can reach it",
+        )
     except PlatformError as exc:
         return CheckResult("platform", False, str(exc))
     finally:
@@ -175,7 +184,7 @@ async def _check_telegram(settings: Settings) -> CheckResult:
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
-    if settings.telegram_bot_token is None:
+    if not settings.telegram_bot_token:
         return CheckResult(
             "telegram", False, "TELEGRAM_BOT_TOKEN is not set: ask @BotFather for it"
         )

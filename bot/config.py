@@ -5,6 +5,7 @@ The names are the external contract in DESIGN.md: add, never rename.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -71,6 +72,21 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1, le=3650)
     public_url: str | None = None
 
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
+        "laaffic_api_key",
+        "laaffic_api_secret",
+        "laaffic_app_id",
+        "push_token",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists them as `NAME=`: an empty value means "not set", not "".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
@@ -109,6 +125,36 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (the address the platform pushes to)")
         return value.rstrip("/")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's rule for secret_token; it refuses anything else when the webhook is set.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError(
+                "may hold only letters A-Z and a-z, digits, _ and - (1 to 256 of them), which "
+                "is all Telegram accepts; choose one with `openssl rand -hex 24`"
+            )
+        return value
+
+    @field_validator("push_token")
+    @classmethod
+    def _push_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # The token is one path segment of the push address: these would end or change it, and
+        # then no push could match (every one answered 404).
+        if value is not None and re.search(r"[/?#%\s]", value.get_secret_value()):
+            raise ValueError(
+                "may not contain /, ?, #, % or spaces, which cannot stand in the push address "
+                "https://host/push/<PUSH_TOKEN>; choose one with `openssl rand -hex 24`"
+            )
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the public address Telegram posts to)")
+        return value
 
     @field_validator("telegram_api_url", "laaffic_base_url")
     @classmethod

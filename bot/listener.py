@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 READY_MAX_LAG_S = 60
 READY_TELEGRAM_CACHE_S = 15.0
 READY_QUEUE_CACHE_S = 5.0
+# How long a getUpdates refused for another poller keeps /readyz at 503 (PTB retries within it).
+READY_CONFLICT_S = 60.0
 MAX_BODY_BYTES = 1024 * 1024
 
 _REJECTED = {reason: PUSHES_REJECTED.labels(reason.value) for reason in RejectReason}
@@ -304,6 +306,11 @@ def create_listener_app(
         problems: list[str] = []
         if not await telegram_answers():
             problems.append("Telegram does not answer getMe")
+        conflict_at = runtime.polling_conflict_at
+        if conflict_at is not None and time.monotonic() - conflict_at < READY_CONFLICT_S:
+            problems.append(
+                "Telegram refuses getUpdates: another process polls with this bot token"
+            )
         bot_data = application.bot_data if application is not None else {}
         relay, sender = bot_data.get("relay"), bot_data.get("sender")
         if relay is None or not relay.running:

@@ -25,6 +25,9 @@ class Runtime:
     presence: Any = None
     bot_username: str | None = None
     can_read_all_group_messages: bool = False
+    # When Telegram last refused getUpdates because another process polls with this token
+    # (time.monotonic()); /readyz reports it for a minute.
+    polling_conflict_at: float | None = None
 
     async def database_ok(self) -> bool:
         import asyncio

@@ -132,16 +132,30 @@ class OrderedUpdateProcessor(BaseUpdateProcessor):
         # Called with each update once its handlers are done (every reply they sent answered):
         # tests wait on it instead of waiting for the bot to go quiet for a while.
         self.on_finished: Callable[[object], None] | None = None
+        self._running: set[asyncio.Task[Any]] = set()
 
     @property
     def busy_keys(self) -> set[Hashable]:
         """The chats and member lanes with updates running or waiting (empty when idle)."""
         return {*self._chats.locks, *self._members.lanes}
 
+    def cancel_running(self) -> int:
+        """Cancel the updates still being handled (a stop that cannot wait any longer); returns
+        how many there were."""
+        running = [task for task in self._running if not task.done()]
+        for task in running:
+            task.cancel()
+        return len(running)
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
             await self._process(update, coroutine)
         finally:
+            if task is not None:
+                self._running.discard(task)
             if self.on_finished is not None:
                 self.on_finished(update)
 

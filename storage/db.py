@@ -18,6 +18,9 @@ from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
 
+# Seconds a PostgreSQL connection may take to open before it counts as not answering.
+CONNECT_TIMEOUT_S = 10
+
 
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for plain postgresql:// URLs (the driver we install)."""
@@ -57,7 +60,82 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # libpq waits for ever by default on a server that accepts the connection and says nothing
+    # (a wrong port, a firewall that drops): `ccbot check`, `migrate` and `run` would hang.
+    connect_args: dict[str, object] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args
+    )
+
+
+_EXAMPLES = "sqlite:///data/ccbot.db or postgresql://user:password@host:5432/ccbot"
+
+
+def connect_problem(exc: BaseException, url: str) -> str | None:
+    """What went wrong opening the database at `url`, and what to do, in one line without the
+    URL's password; None when `exc` is not a problem with reaching or opening the database."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        return f"DATABASE_URL is not a database URL: use one like {_EXAMPLES}"
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        return (
+            f"DATABASE_URL names a {backend} database, which ccbot does not work with: use "
+            f"SQLite or PostgreSQL ({_EXAMPLES})"
+        )
+    driver = parsed.get_driver_name()
+    if isinstance(exc, NoSuchModuleError) or (
+        isinstance(exc, ModuleNotFoundError) and exc.name == driver
+    ):
+        return (
+            f"DATABASE_URL asks for the {driver} driver, which is not installed: leave the "
+            f"driver out ({_EXAMPLES})"
+        )
+    if backend == "sqlite":
+        path = sqlite_file(url)
+        folders = (path.parent, *path.parent.parents) if path is not None else ()
+        if isinstance(exc, OSError) and exc.filename and Path(exc.filename) in folders:
+            return (
+                f"cannot make the folder for the SQLite file {path} ({exc.strerror}): set "
+                "DATABASE_URL to a file in a folder ccbot may write"
+            )
+        if isinstance(exc, OperationalError):
+            return (
+                f"cannot open the SQLite file {path} ({exc.orig}): check that ccbot may write "
+                "it and its folder, or set DATABASE_URL"
+            )
+        return None
+    if not isinstance(exc, OperationalError):
+        return None
+    where = f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+    # libpq's words: "connection to server at ... failed: FATAL:  database "x" does not exist",
+    # or "... failed: Connection refused" (a connection error carries no SQLSTATE).
+    said = " ".join(str(exc.orig).split())
+    if "FATAL:" in said:
+        reason = said.split("FATAL:", 1)[1].strip()
+        if "database" in reason and "does not exist" in reason:
+            return (
+                f'{where} has no database "{parsed.database}": create it (createdb '
+                f"{parsed.database}) or fix the database name in DATABASE_URL"
+            )
+        if any(w in reason for w in ("password", "role", "pg_hba.conf", "authentication")):
+            return (
+                f"{where} refused the user {parsed.username or '(none given)'} ({reason}): fix "
+                "the user and password in DATABASE_URL, or allow the user in pg_hba.conf"
+            )
+        return f"{where} refused the connection ({reason}): check DATABASE_URL"
+    reason = said.rsplit("failed:", 1)[-1].split(" Is the server", 1)[0].strip()
+    if "timeout expired" in reason:
+        reason = f"no answer within {CONNECT_TIMEOUT_S} s"
+    return (
+        f"{where} did not answer ({reason}): check the host and port in DATABASE_URL and that "
+        "PostgreSQL is running there"
+    )
 
 
 class Database:

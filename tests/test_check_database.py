@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import socket
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
+import storage.db
 from bot.check import run_checks
 from bot.config import load_settings
 from storage.db import normalise_url
 from storage.migrate import alembic_config, head_revision, upgrade
 from tests.bot.conftest import make_settings
+from tests.conftest import TEST_DATABASE_URL
 
 
 async def database_line(url: str) -> str:
@@ -84,7 +90,8 @@ async def test_tables_named_like_ours_without_a_schema_version_fail(database_url
 async def test_an_unreachable_database_fails(tmp_path) -> None:
     line = await database_line("postgresql://postgres@127.0.0.1:1/nothing")
     assert line == (
-        "✗ database: does not answer: check DATABASE_URL and that the database server is running"
+        "✗ database: PostgreSQL at 127.0.0.1:1 did not answer (Connection refused): check the "
+        "host and port in DATABASE_URL and that PostgreSQL is running there"
     )
     (tmp_path / "file").write_text("not a directory")
     line = await database_line(f"sqlite:///{tmp_path / 'file' / 'x.db'}")
@@ -124,3 +131,86 @@ async def test_check_exits_0_on_an_empty_database_when_the_rest_answers(
     code = await run_checks(make_settings(fake_telegram, simulator, url), out)
     assert code == 0, out.getvalue()
     assert "✓ database: reachable and empty (sqlite)" in out.getvalue()
+
+
+needs_postgres = pytest.mark.skipif(not TEST_DATABASE_URL, reason="TEST_DATABASE_URL is not set")
+
+
+@needs_postgres
+async def test_a_postgresql_database_that_does_not_exist_is_named_with_the_fix() -> None:
+    url = make_url(normalise_url(TEST_DATABASE_URL or "")).set(
+        database="ccbot_no_such_db", password="hunter2secret"
+    )
+    line = await database_line(url.render_as_string(hide_password=False))
+    assert line.startswith(f"✗ database: PostgreSQL at {url.host}:{url.port or 5432} has no "
+                           'database "ccbot_no_such_db": create it (createdb ccbot_no_such_db)')
+    assert "hunter2secret" not in line
+
+
+@needs_postgres
+async def test_a_postgresql_user_it_refuses_is_told_apart_from_a_server_that_is_down() -> None:
+    url = make_url(normalise_url(TEST_DATABASE_URL or "")).set(
+        username="ccbot_no_such_role", password="hunter2secret"
+    )
+    line = await database_line(url.render_as_string(hide_password=False))
+    assert line.startswith(f"✗ database: PostgreSQL at {url.host}:{url.port or 5432} refused "
+                           "the user ccbot_no_such_role ("), line
+    assert "fix the user and password in DATABASE_URL" in line
+    assert "hunter2secret" not in line
+
+
+async def test_a_server_that_accepts_and_never_answers_fails_after_the_connect_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A wrong port that some silent service holds, or a firewall that swallows packets: without
+    # a connect timeout libpq (and so `ccbot check`, `migrate` and `run`) waits for ever.
+    monkeypatch.setattr(storage.db, "CONNECT_TIMEOUT_S", 1)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    try:
+        line = await asyncio.wait_for(
+            database_line(f"postgresql://postgres@127.0.0.1:{port}/x"), timeout=30  # hang guard
+        )
+    finally:
+        silent.close()  # resets the waiting connection, so a hung check ends too
+    assert line == (
+        f"✗ database: PostgreSQL at 127.0.0.1:{port} did not answer (no answer within 1 s): "
+        "check the host and port in DATABASE_URL and that PostgreSQL is running there"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "mysql://ccbot:hunter2secret@db/ccbot",
+            "✗ database: DATABASE_URL names a mysql database, which ccbot does not work with: use "
+            "SQLite or PostgreSQL (sqlite:///data/ccbot.db or "
+            "postgresql://user:password@host:5432/ccbot)",
+        ),
+        (
+            "ccbot.db",
+            "✗ database: DATABASE_URL is not a database URL: use one like sqlite:///data/ccbot.db "
+            "or postgresql://user:password@host:5432/ccbot",
+        ),
+    ],
+)
+async def test_a_database_url_ccbot_cannot_use_says_which_kinds_it_can(url, expected) -> None:
+    assert await database_line(url) == expected
+
+
+def test_an_error_that_is_not_the_databases_is_not_blamed_on_database_url() -> None:
+    missing = ModuleNotFoundError("No module named 'uvloop'", name="uvloop")
+    assert storage.db.connect_problem(missing, "sqlite:///data/ccbot.db") is None
+    assert storage.db.connect_problem(missing, "postgresql://u@h/db") is None
+    assert storage.db.connect_problem(RuntimeError("boom"), "postgresql://u@h/db") is None
+
+
+async def test_a_driver_that_is_not_installed_is_named() -> None:
+    line = await database_line("postgresql+asyncpg://ccbot:hunter2secret@db/ccbot")
+    assert line.startswith(
+        "✗ database: DATABASE_URL asks for the asyncpg driver, which is not installed: leave "
+        "the driver out ("
+    ), line

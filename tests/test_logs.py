@@ -283,3 +283,25 @@ def test_every_librarys_logger_is_masked_at_debug(stream: io.StringIO, logger: s
         log.propagate = propagate
     (line,) = _lines(stream)
     assert f'{logger} 127.0.0.1:5000 - "POST /push/*** HTTP/1.1" 200' in line
+
+
+async def test_a_platform_call_about_a_task_logs_with_its_task_id() -> None:
+    from bot.laaffic.errors import PlatformUnavailable
+    from bot.laaffic.transport import Transport
+
+    with restored_logging():
+        buffer = io.StringIO()
+        setup_logging("INFO", "json", stream=buffer)
+        transport = Transport("http://127.0.0.1:1", "key", SECRET, retries=0)
+        try:
+            with log_context(chat_id=-100123, user_id=42, command="/task"):
+                with pytest.raises(PlatformUnavailable):
+                    await transport.read("GET", "/v3/cc/task/query", params={"taskId": 5000123})
+            with pytest.raises(PlatformUnavailable):
+                await transport.read("POST", "/v3/cc/seatGroup/query", body={"pageNum": 1})
+        finally:
+            await transport.aclose()
+    task_line, other = (json.loads(line) for line in buffer.getvalue().splitlines())
+    assert task_line["task_id"] == 5000123 and task_line["chat_id"] == -100123, task_line
+    assert task_line["command"] == "/task" and "/v3/cc/task/query" in task_line["msg"]
+    assert "task_id" not in other, other

@@ -52,7 +52,7 @@ from bot.laaffic.errors import (
 )
 from bot.laaffic.models import Envelope, read_answer
 from bot.laaffic.signing import signed_headers
-from bot.logs import register_secret
+from bot.logs import log_context, register_secret
 from bot.metrics import PLATFORM_CALL_SECONDS, PLATFORM_CALLS, PLATFORM_ERRORS
 from bot.tls import client_tls
 
@@ -338,6 +338,12 @@ class Transport:
     # ------------------------------------------------------------------ one request
 
     async def _attempts(self, request: _Request, *, is_write: bool) -> Envelope:
+        # A task's calls log with its id (LOG_FORMAT=json's task_id, text's task=…).
+        task_id = request.arguments.get("taskId")
+        with log_context(task_id=task_id if isinstance(task_id, int | str) and task_id else None):
+            return await self._attempts_logged(request, is_write=is_write)
+
+    async def _attempts_logged(self, request: _Request, *, is_write: bool) -> Envelope:
         last: _NoAnswer | None = None
         for attempt in range(self.retries + 1):
             if attempt:
