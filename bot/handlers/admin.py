@@ -17,6 +17,7 @@ from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits
+from bot.relay.outbox import OutboxKind, withdraw_waiting
 from bot.render import code, esc
 from bot.send import move_chat, send_text
 from bot.services import access
@@ -151,10 +152,22 @@ async def unbind(req: Request) -> None:
     if req.is_private:
         await req.reply("Your private chat with me can't be unbound.")
         return
-    routes = await req.runtime.database.run(lambda s: access.unbind_chat(s, req.chat_id))
+
+    def do(session):  # noqa: ANN001, ANN202
+        routes = access.unbind_chat(session, req.chat_id)
+        # What was already queued for the chat would go on arriving for minutes otherwise.
+        kinds = (OutboxKind.RINGING, OutboxKind.CALL, OutboxKind.DIGEST)
+        return routes, withdraw_waiting(session, req.chat_id, kinds)
+
+    routes, withdrawn = await req.runtime.database.run(do)
+    dropped = (
+        f" The {withdrawn} relayed message(s) still waiting to be posted here will not be posted."
+        if withdrawn
+        else ""
+    )
     await req.reply(
         f"Unbound: I no longer act in this chat, and {routes} agent group(s) no longer send "
-        f"their events here. /bind undoes this."
+        f"their events here.{dropped} /bind undoes this."
     )
 
 

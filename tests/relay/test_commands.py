@@ -337,6 +337,20 @@ async def test_switching_ringing_or_calls_off_takes_back_only_that_kind(bot: Bot
     assert "withdrawn" in {m.status for m in rows if m.kind == "call"}
 
 
+async def test_unbinding_in_the_middle_of_a_flood_posts_no_more_of_it(bot: BotHarness) -> None:
+    await bot.bind()
+    make_group(bot, "Night-Shift")
+    await bot.say(GROUP, ADMIN, "/route Night-Shift")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(5):
+        await relay(bot, "call", call())
+    reply = await bot.say(GROUP, ADMIN, "/unbind")
+    rows = outbox_of(bot)
+    withdrawn = [m for m in rows if m.status == "withdrawn"]
+    assert withdrawn and {m.status for m in rows} <= {"sent", "sending", "withdrawn"}
+    assert f"The {len(withdrawn)} relayed message(s) still waiting" in shown(reply)
+
+
 async def test_settings_mask_masks_callee_numbers_in_this_chat(bot: BotHarness) -> None:
     await bot.bind()
     make_group(bot, "Night-Shift")
