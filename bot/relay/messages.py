@@ -203,7 +203,7 @@ def ringing_message(event: RingingEvent, display: ChatDisplay) -> str:
         details.append(f"Task {code(event.task_id)}")
     when = _clock(event.event_at, display.zone)
     if when:
-        details.append(f"at {when}")
+        details.append(f"at {when}" if details else f"Rang at {when}")  # not a bare "at …" line
     if details:
         lines.append(" · ".join(details))
     missed = _json_list(event.no_answer_sip_list)

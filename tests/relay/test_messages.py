@@ -62,6 +62,7 @@ def test_a_ringing_message_names_agent_group_callee_task_time_and_who_missed() -
 def test_a_ringing_message_leaves_out_what_the_push_did_not_say() -> None:
     text, _ = parse_html(ringing_message(as_ringing(noAnswerSipList=[], taskId=None), PLAIN))
     assert "missed" not in text and "Task" not in text
+    assert text.splitlines()[-1] == "Rang at 16:05:00"  # a line of its own says what it is
 
 
 def test_a_masked_chat_sees_only_the_first_two_and_last_three_digits() -> None:
