@@ -72,8 +72,8 @@ def withdrawn_words(withdrawn: int) -> str:
         return ""
     were = "message that was" if withdrawn == 1 else "messages that were"
     return (
-        f" The {withdrawn} {were} still waiting to be posted here will not be posted (the "
-        f"events stay stored and count in the daily summary)."
+        f" The {withdrawn} {were} still waiting to be posted here will not be posted (their "
+        f"events stay stored too)."
     )
 
 
@@ -259,10 +259,16 @@ async def mute(req: Request) -> None:
     )
     req.chat = chat
     assert chat.muted_until is not None
+    # Only a chat on digests gets one after the mute; the others have the daily summary.
+    later = (
+        "the first digest after it shows them"
+        if notify_calls_of(chat) is NotifyCalls.DIGEST
+        else "the daily summary counts them"
+    )
     await req.reply(
         f"🔕 Muted until {esc(_when(chat.muted_until, _zone(req, chat)))}: no ringing events, "
-        f"call records or digests are posted here until then. They are still stored, and the "
-        f"first digest after it shows them.{withdrawn_words(withdrawn)} /unmute ends it now."
+        f"call records or digests are posted here until then. They are still stored, and "
+        f"{later}.{withdrawn_words(withdrawn)} /unmute ends it now."
     )
 
 

@@ -253,6 +253,7 @@ async def test_a_muted_chat_gets_nothing_until_it_is_unmuted(bot: BotHarness) ->
     await bot.say(GROUP, OPERATOR, "/notify calls each")
     reply = await bot.say(GROUP, OPERATOR, "/mute 2h")
     assert "Muted until" in shown(reply) and "(UTC)" in shown(reply) and "/unmute" in shown(reply)
+    assert "the daily summary counts them" in shown(reply)  # no digest comes to this chat
     until = chat_row(bot).muted_until
     assert until is not None
     assert await relay(bot, "ringing", ring()) == []
@@ -279,6 +280,9 @@ async def test_a_muted_chat_gets_nothing_until_it_is_unmuted(bot: BotHarness) ->
     assert "Muted until" in shown(reply) and " on " in shown(
         reply
     )  # another day: its date is shown
+    await bot.say(GROUP, OPERATOR, "/notify calls digest")
+    reply = await bot.say(GROUP, OPERATOR, "/mute 1h")
+    assert "the first digest after it shows them" in shown(reply)
 
 
 def outbox_of(bot: BotHarness, chat_id: int = GROUP) -> list[OutboxMessage]:
@@ -309,6 +313,7 @@ async def test_muting_in_the_middle_of_a_flood_takes_back_what_was_still_waiting
     assert {m.status for m in rows} <= {"sent", "sending", "withdrawn"}
     assert {m.id for m in waiting} <= {m.id for m in withdrawn}
     assert f"The {len(withdrawn)} messages that were still waiting" in words and "Muted" in words
+    assert "the daily summary counts them" in words and "digest" not in words.split("stored")[1]
     posted = [c for c in bot.telegram.calls_of("sendMessage", GROUP) if "Answered" in c.text]
     assert len(posted) <= len([m for m in rows if m.status in ("sent", "sending")])
     reply = await bot.say(GROUP, OPERATOR, "/unmute")
