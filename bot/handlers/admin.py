@@ -285,17 +285,26 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
 
     def do(session):  # noqa: ANN001, ANN202
         bound = access.get_bound_chat(session, chat.id)
-        routes = access.unbind_chat(session, chat.id) if bound else 0
-        return bound is not None, routes
+        if bound is None:
+            return False, 0, 0
+        routes = access.unbind_chat(session, chat.id)
+        # Nothing waiting can reach the chat now; each would be refused and the admins told a
+        # second time (by the sender, "I can no longer post in chat …").
+        return True, routes, withdraw_waiting(session, chat.id, tuple(OutboxKind))
 
-    was_bound, routes = await runtime.database.run(do)
+    was_bound, routes, withdrawn = await runtime.database.run(do)
     if not was_bound:
         return
     log.warning("bot removed from chat %s (%s); %s route(s) disabled", chat.id, chat.title, routes)
+    dropped = (
+        f" The {withdrawn} message(s) still waiting to be posted there will not be posted."
+        if withdrawn
+        else ""
+    )
     text = (
         f"I was removed from the chat {esc(chat.title or chat.id)} ({code(chat.id)}). I unbound it; "
-        f"{routes} agent group(s) no longer send their events anywhere. Add me back and run /bind "
-        f"there, or create the routes again in another chat."
+        f"{routes} agent group(s) no longer send their events anywhere.{dropped} Add me back and "
+        f"run /bind there, or create the routes again in another chat."
     )
     for admin_id in runtime.settings.admin_user_ids:
         try:
