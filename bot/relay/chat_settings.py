@@ -10,9 +10,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
+from bot.relay.messages import mask_shown_numbers
 from bot.relay.outbox import OutboxKind, withdraw_waiting
 from bot.relay.routing import NotifyCalls
-from storage.models import BoundChat, GroupRoute, utcnow
+from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus, utcnow
 
 MAX_MUTE = timedelta(days=7)
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -113,6 +114,19 @@ def set_mask(session: Session, chat_id: int, on: bool) -> BoundChat:
     chat = _chat(session, chat_id)
     chat.mask_numbers = on
     session.add(chat)
+    if on:
+        # The relay renders a message when it stores it: the ones still waiting were rendered
+        # with full numbers, and a flood's worth of them went on showing them for minutes.
+        waiting = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.kind).in_([OutboxKind.RINGING.value, OutboxKind.CALL.value]),
+            )
+        )
+        for message in waiting:
+            message.text = mask_shown_numbers(message.text)
+            session.add(message)
     return chat
 
 

@@ -102,6 +102,19 @@ def _split_country(digits: str, ccode: str | None) -> tuple[str | None, str]:
     return country, digits[len(country) :]
 
 
+# A callee number as the ringing and call renderers below show it: after "Callee: " or
+# "<kind> call · ", in a <code> span, "+<country> <national>" or the national digits alone.
+_SHOWN_CALLEE = re.compile(r"(Callee: |call · )<code>(\+\d+ )?(\d+)</code>")
+
+
+def mask_shown_numbers(html: str) -> str:
+    """A rendered ringing or call message with its callee number masked, as if it had been
+    rendered for a masked chat (for messages still waiting when a chat turns masking on)."""
+    return _SHOWN_CALLEE.sub(
+        lambda m: f"{m.group(1)}<code>{m.group(2) or ''}{mask_digits(m.group(3))}</code>", html
+    )
+
+
 def show_number(number: str | None, *, ccode: str | None = None, mask: bool = False) -> str:
     """A callee number as plain text: "+91 9812345210", or masked "+91 98•••••210"."""
     if not number:

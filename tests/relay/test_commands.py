@@ -356,6 +356,27 @@ async def test_unbinding_in_the_middle_of_a_flood_posts_no_more_of_it(bot: BotHa
     assert f"The {len(withdrawn)} relayed message(s) still waiting" in shown(reply)
 
 
+async def test_masking_turned_on_mid_flood_masks_the_messages_still_waiting(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    make_group(bot, "Night-Shift")
+    await bot.say(GROUP, ADMIN, "/route Night-Shift")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(3):
+        await relay(bot, "call", call())  # callee 918613237978737
+        await relay(bot, "ringing", ring())  # callee 919812345210
+    waiting = [m.id for m in outbox_of(bot) if m.status == "pending"]
+    assert len(waiting) >= 3
+    await bot.say(GROUP, OPERATOR, "/settings mask on")
+    rows = {m.id: m for m in outbox_of(bot)}
+    for row_id in waiting:
+        row = rows[row_id]
+        if row.status == "pending":  # (one may have gone meanwhile)
+            assert "9812345210" not in row.text and "8613237978737" not in row.text, row.text
+            assert "+91 98•••••210" in row.text or "+91 86••••••••737" in row.text, row.text
+
+
 async def test_settings_mask_masks_callee_numbers_in_this_chat(bot: BotHarness) -> None:
     await bot.bind()
     make_group(bot, "Night-Shift")

@@ -18,6 +18,7 @@ from bot.relay.messages import (
     call_message,
     digest_message,
     duration,
+    mask_shown_numbers,
     recording_link,
     ringing_message,
     show_number,
@@ -244,6 +245,22 @@ def test_a_callee_information_that_fits_is_shown_whole() -> None:
     info = "Priya Sharma, gold plan, renewal due 2026-12-31, prefers Hindi, call after 6 pm"
     text, _ = parse_html(call_message(as_call(calledInfo=info), PLAIN))
     assert info in text and "…" not in text
+
+
+@pytest.mark.parametrize(
+    "render",
+    [
+        lambda d: ringing_message(as_ringing(), d),
+        lambda d: ringing_message(as_ringing(calledInfo="Callee: <code>+91 123456789</code>"), d),
+        lambda d: call_message(as_call(), d),
+        lambda d: call_message(as_call(called="12345", ccode=None, callType=1), d),
+        lambda d: call_message(as_call(called=None), d),
+    ],
+)
+def test_a_message_rendered_in_full_can_be_masked_afterwards_as_a_masked_chat_sees_it(
+    render: object,
+) -> None:
+    assert mask_shown_numbers(render(PLAIN)) == render(MASKED)  # type: ignore[operator]
 
 
 def test_a_digest_sums_up_calls_answer_rate_talk_time_reasons_and_missed_rings() -> None:
