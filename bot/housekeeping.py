@@ -80,7 +80,7 @@ def clean_up(database: Database, now: datetime, expire_after_days: int) -> dict[
             OutboxMessage,
             col(OutboxMessage.created_at),
             cutoff,
-            col(OutboxMessage.status).in_(("sent", "merged", "failed")),
+            col(OutboxMessage.status).in_(("sent", "merged", "failed", "withdrawn")),
         ),
         "inbox": lambda s: _delete_older(
             s, PushInbox, col(PushInbox.received_at), cutoff, col(PushInbox.status) == "done"

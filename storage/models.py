@@ -443,6 +443,8 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     MERGED = "merged"  # shown inside another message (merged_into)
     FAILED = "failed"  # given up after its attempts; counted and shown to admins
+    # Taken back before its turn: the chat was muted, or switched that kind of message off.
+    WITHDRAWN = "withdrawn"
 
 
 class OutboxMessage(SQLModel, table=True):

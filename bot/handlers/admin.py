@@ -17,6 +17,7 @@ from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits
+from bot.relay.outbox import OutboxKind, withdraw_waiting
 from bot.render import code, esc
 from bot.send import move_chat, send_text
 from bot.services import access
@@ -151,10 +152,22 @@ async def unbind(req: Request) -> None:
     if req.is_private:
         await req.reply("Your private chat with me can't be unbound.")
         return
-    routes = await req.runtime.database.run(lambda s: access.unbind_chat(s, req.chat_id))
+
+    def do(session):  # noqa: ANN001, ANN202
+        routes = access.unbind_chat(session, req.chat_id)
+        # What was already queued for the chat would go on arriving for minutes otherwise.
+        kinds = (OutboxKind.RINGING, OutboxKind.CALL, OutboxKind.DIGEST)
+        return routes, withdraw_waiting(session, req.chat_id, kinds)
+
+    routes, withdrawn = await req.runtime.database.run(do)
+    dropped = (
+        f" The {withdrawn} relayed message(s) still waiting to be posted here will not be posted."
+        if withdrawn
+        else ""
+    )
     await req.reply(
         f"Unbound: I no longer act in this chat, and {routes} agent group(s) no longer send "
-        f"their events here. /bind undoes this."
+        f"their events here.{dropped} /bind undoes this."
     )
 
 
@@ -272,17 +285,26 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
 
     def do(session):  # noqa: ANN001, ANN202
         bound = access.get_bound_chat(session, chat.id)
-        routes = access.unbind_chat(session, chat.id) if bound else 0
-        return bound is not None, routes
+        if bound is None:
+            return False, 0, 0
+        routes = access.unbind_chat(session, chat.id)
+        # Nothing waiting can reach the chat now; each would be refused and the admins told a
+        # second time (by the sender, "I can no longer post in chat …").
+        return True, routes, withdraw_waiting(session, chat.id, tuple(OutboxKind))
 
-    was_bound, routes = await runtime.database.run(do)
+    was_bound, routes, withdrawn = await runtime.database.run(do)
     if not was_bound:
         return
     log.warning("bot removed from chat %s (%s); %s route(s) disabled", chat.id, chat.title, routes)
+    dropped = (
+        f" The {withdrawn} message(s) still waiting to be posted there will not be posted."
+        if withdrawn
+        else ""
+    )
     text = (
         f"I was removed from the chat {esc(chat.title or chat.id)} ({code(chat.id)}). I unbound it; "
-        f"{routes} agent group(s) no longer send their events anywhere. Add me back and run /bind "
-        f"there, or create the routes again in another chat."
+        f"{routes} agent group(s) no longer send their events anywhere.{dropped} Add me back and "
+        f"run /bind there, or create the routes again in another chat."
     )
     for admin_id in runtime.settings.admin_user_ids:
         try:

@@ -66,6 +66,17 @@ def notify_summary(req: Request, chat: BoundChat) -> str:
     return "\n".join(lines)
 
 
+def withdrawn_words(withdrawn: int) -> str:
+    """What became of the messages that were waiting to be posted, when some were taken back."""
+    if not withdrawn:
+        return ""
+    were = "message that was" if withdrawn == 1 else "messages that were"
+    return (
+        f" The {withdrawn} {were} still waiting to be posted here will not be posted (their "
+        f"events stay stored too)."
+    )
+
+
 async def _chat_administrator(req: Request) -> bool:
     """Whether the member administers this Telegram chat (asked of Telegram each time)."""
     try:
@@ -226,16 +237,16 @@ async def notify(req: Request) -> None:
     what, value = req.args[0].lower(), req.args[1]
     if what == "ringing":
         on = chat_settings.parse_on_off(value, "/notify ringing")
-        chat = await req.runtime.database.run(
+        saved, withdrawn = await req.runtime.database.run(
             lambda s: chat_settings.set_notify_ringing(s, req.chat_id, on)
         )
     else:
         mode = chat_settings.parse_notify_calls(value)
-        chat = await req.runtime.database.run(
+        saved, withdrawn = await req.runtime.database.run(
             lambda s: chat_settings.set_notify_calls(s, req.chat_id, mode)
         )
-    req.chat = chat
-    await req.reply(f"Saved.\n{notify_summary(req, chat)}")
+    req.chat = saved
+    await req.reply(f"Saved.{withdrawn_words(withdrawn)}\n{notify_summary(req, saved)}")
 
 
 @command("/mute", Role.OPERATOR)
@@ -243,13 +254,21 @@ async def mute(req: Request) -> None:
     if not req.args:
         raise UsageError(command="mute")
     duration = chat_settings.parse_duration(" ".join(req.args))
-    chat = await req.runtime.database.run(lambda s: chat_settings.mute(s, req.chat_id, duration))
+    chat, withdrawn = await req.runtime.database.run(
+        lambda s: chat_settings.mute(s, req.chat_id, duration)
+    )
     req.chat = chat
     assert chat.muted_until is not None
+    # Only a chat on digests gets one after the mute; the others have the daily summary.
+    later = (
+        "the first digest after it shows them"
+        if notify_calls_of(chat) is NotifyCalls.DIGEST
+        else "the daily summary counts them"
+    )
     await req.reply(
         f"🔕 Muted until {esc(_when(chat.muted_until, _zone(req, chat)))}: no ringing events, "
-        f"call records or digests are posted here until then. They are still stored, and the "
-        f"first digest after it shows them. /unmute ends it now."
+        f"call records or digests are posted here until then. They are still stored, and "
+        f"{later}.{withdrawn_words(withdrawn)} /unmute ends it now."
     )
 
 

@@ -10,8 +10,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
+from bot.relay.messages import mask_shown_numbers
+from bot.relay.outbox import OutboxKind, withdraw_waiting
 from bot.relay.routing import NotifyCalls
-from storage.models import BoundChat, GroupRoute, utcnow
+from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus, utcnow
 
 MAX_MUTE = timedelta(days=7)
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
@@ -63,32 +65,40 @@ def _chat(session: Session, chat_id: int) -> BoundChat:
     return chat
 
 
-def set_notify_ringing(session: Session, chat_id: int, on: bool) -> BoundChat:
+def set_notify_ringing(session: Session, chat_id: int, on: bool) -> tuple[BoundChat, int]:
+    """Returns the chat and how many waiting ringing messages were taken back (when off)."""
     chat = _chat(session, chat_id)
     chat.notify_ringing = on
     session.add(chat)
-    return chat
+    withdrawn = 0 if on else withdraw_waiting(session, chat_id, (OutboxKind.RINGING,))
+    return chat, withdrawn
 
 
 def set_notify_calls(
     session: Session, chat_id: int, mode: NotifyCalls, now: datetime | None = None
-) -> BoundChat:
+) -> tuple[BoundChat, int]:
+    """Returns the chat and how many waiting call messages were taken back (when off). Other
+    modes leave them: a message says nothing of whether its call was answered, and a call taken
+    back would be missing from the first digest."""
     chat = _chat(session, chat_id)
     if mode is NotifyCalls.DIGEST and chat.notify_calls != NotifyCalls.DIGEST:
         # The first digest covers calls from now on, not those already posted one by one.
         chat.last_digest_at = now or utcnow()
     chat.notify_calls = mode.value
     session.add(chat)
-    return chat
+    off = mode is NotifyCalls.OFF
+    return chat, withdraw_waiting(session, chat_id, (OutboxKind.CALL,)) if off else 0
 
 
 def mute(
     session: Session, chat_id: int, duration: timedelta, now: datetime | None = None
-) -> BoundChat:
+) -> tuple[BoundChat, int]:
+    """Returns the chat and how many waiting ringing and call messages were taken back (a
+    waiting digest stays: the calls it sums up would be in no later digest)."""
     chat = _chat(session, chat_id)
     chat.muted_until = (now or utcnow()) + duration
     session.add(chat)
-    return chat
+    return chat, withdraw_waiting(session, chat_id, (OutboxKind.RINGING, OutboxKind.CALL))
 
 
 def unmute(session: Session, chat_id: int) -> tuple[BoundChat, bool]:
@@ -104,6 +114,19 @@ def set_mask(session: Session, chat_id: int, on: bool) -> BoundChat:
     chat = _chat(session, chat_id)
     chat.mask_numbers = on
     session.add(chat)
+    if on:
+        # The relay renders a message when it stores it: the ones still waiting were rendered
+        # with full numbers, and a flood's worth of them went on showing them for minutes.
+        waiting = session.exec(
+            select(OutboxMessage).where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.kind).in_([OutboxKind.RINGING.value, OutboxKind.CALL.value]),
+            )
+        )
+        for message in waiting:
+            message.text = mask_shown_numbers(message.text)
+            session.add(message)
     return chat
 
 

@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 
 MASK = "•"
 _NON_DIGITS = re.compile(r"\D+")
+# One event is one message: values the platform may send at any length are cut when shown (the
+# stored row keeps them whole). Without this a 60 KB calledInfo became 15 messages in the chat,
+# and each one took a relay slot the chat's other events were waiting for.
+CALLED_INFO_SHOWN = 200  # characters of the callee information
+MISSED_SHOWN = 10  # agents named in "Already missed by"
+# A longer recording address is not linked: no real one is that long, and the splitter would
+# repeat the whole <a href> tag in every part of the message.
+RECORDING_URL_MAX = 2048
 
 # platform-api.md §3.19: hangupReason 0–9 and hangingDirection 0/1/3, in words.
 HANGUP_REASONS: dict[int, str] = {
@@ -94,6 +102,19 @@ def _split_country(digits: str, ccode: str | None) -> tuple[str | None, str]:
     return country, digits[len(country) :]
 
 
+# A callee number as the ringing and call renderers below show it: after "Callee: " or
+# "<kind> call · ", in a <code> span, "+<country> <national>" or the national digits alone.
+_SHOWN_CALLEE = re.compile(r"(Callee: |call · )<code>(\+\d+ )?(\d+)</code>")
+
+
+def mask_shown_numbers(html: str) -> str:
+    """A rendered ringing or call message with its callee number masked, as if it had been
+    rendered for a masked chat (for messages still waiting when a chat turns masking on)."""
+    return _SHOWN_CALLEE.sub(
+        lambda m: f"{m.group(1)}<code>{m.group(2) or ''}{mask_digits(m.group(3))}</code>", html
+    )
+
+
 def show_number(number: str | None, *, ccode: str | None = None, mask: bool = False) -> str:
     """A callee number as plain text: "+91 9812345210", or masked "+91 98•••••210"."""
     if not number:
@@ -135,6 +156,8 @@ def recording_link(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
+    if len(url) > RECORDING_URL_MAX:
+        return None
     if any(ord(ch) < 0x20 or ch.isspace() for ch in url):
         return None
     try:
@@ -166,6 +189,17 @@ def _names(values: Iterable[str]) -> str:
     return ", ".join(esc(v) for v in values)
 
 
+def _cut(value: str, limit: int) -> str:
+    """`value` as escaped HTML, cut to `limit` characters (before escaping) with an ellipsis."""
+    return esc(value if len(value) <= limit else value[: limit - 1].rstrip() + "…")
+
+
+def _missed_names(missed: list[str]) -> str:
+    shown = _names(missed[:MISSED_SHOWN])
+    more = len(missed) - MISSED_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 # ---- messages ------------------------------------------------------------------------------------
 
 
@@ -175,19 +209,19 @@ def ringing_message(event: RingingEvent, display: ChatDisplay) -> str:
     lines = [f"🔔 <b>Ringing</b>: agent <b>{esc(event.sip_account)}</b>{group}"]
     callee = f"Callee: {code(show_number(event.called, mask=display.mask_numbers))}"
     if event.called_info:
-        callee += f" — {esc(event.called_info)}"
+        callee += f" — {_cut(event.called_info, CALLED_INFO_SHOWN)}"
     lines.append(callee)
     details = []
     if event.task_id is not None:
         details.append(f"Task {code(event.task_id)}")
     when = _clock(event.event_at, display.zone)
     if when:
-        details.append(f"at {when}")
+        details.append(f"at {when}" if details else f"Rang at {when}")  # not a bare "at …" line
     if details:
         lines.append(" · ".join(details))
     missed = _json_list(event.no_answer_sip_list)
     if missed:
-        lines.append(f"Already missed by: {_names(missed)}")
+        lines.append(f"Already missed by: {_missed_names(missed)}")
     return "\n".join(lines)
 
 
@@ -198,7 +232,7 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
     number = show_number(record.called, ccode=record.ccode, mask=display.mask_numbers)
     lines = [f"{head} {esc(kind)} · {code(number)}"]
     if record.called_info:
-        lines[0] += f" — {esc(record.called_info)}"
+        lines[0] += f" — {_cut(record.called_info, CALLED_INFO_SHOWN)}"
     if record.agent_name or record.agent_account:
         agent = f"Agent: <b>{esc(record.agent_name or record.agent_account)}</b>"
         if record.agent_group_name:

@@ -129,7 +129,11 @@ Seconds = Annotated[
     Annotated[int, Field(ge=0, le=INT32_MAX)] | None, BeforeValidator(_blank_to_none)
 ]
 StrList = Annotated[list[str], BeforeValidator(_to_str_list)]
-Cost = Annotated[Annotated[float, Field(ge=0)] | None, BeforeValidator(_to_cost)]
+# Finite: "Infinity" and "NaN" read as floats, and one such cost made every sum of costs
+# (the message, the day's summary) "inf USD".
+Cost = Annotated[
+    Annotated[float, Field(ge=0, allow_inf_nan=False)] | None, BeforeValidator(_to_cost)
+]
 
 
 class _Push(BaseModel):

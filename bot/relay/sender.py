@@ -17,7 +17,8 @@ Telegram's answers:
   with reason "forbidden", and the admins are told privately, once.
 - "can't parse entities": sent again as plain text. "message is not modified": done. "message to
   edit not found": sent as a new message, which becomes the live one. "message thread not
-  found": sent to the chat's main thread.
+  found": sent to the chat's main thread, and so are the chat's later messages (the binding
+  forgets the topic and the chat is told once).
 - Network errors, timeouts, 5xx: retried with exponential backoff, the attempts kept in the
   row; after `max_attempts` the message fails, is counted in ccbot_messages_failed and shown to
   the admins (one message per hour, edited as more fail). Never dropped silently.
@@ -42,8 +43,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session
+from sqlmodel import Session, col
 from telegram import LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -72,7 +74,7 @@ from bot.relay.pacing import Priority, TelegramRateLimiter, retry_after_seconds
 from bot.render import esc
 from bot.services import access
 from storage.db import Database
-from storage.models import BoundChat, utcnow
+from storage.models import BoundChat, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -459,6 +461,7 @@ class Sender:
                     continue
                 if "thread not found" in lowered and thread_id is not None:
                     MESSAGES_RETRIED.labels(reason="thread_not_found").inc()
+                    await self._forget_topic(chat_id, thread_id)
                     thread_id = None
                     continue
                 raise _Fail("bad_request", description) from error
@@ -672,6 +675,38 @@ class Sender:
                 edit_key=f"failed:{admin}:{since:%Y%m%d%H}",
             )
 
+    async def _forget_topic(self, chat_id: int, thread_id: int) -> None:
+        """The chat's notification topic is gone: its waiting messages and the chat's next ones
+        go to the main thread (else each of them would first be refused there, one Telegram
+        call and one relay slot wasted per message, for good), and the chat is told once."""
+        log.warning(
+            "chat %s: forum topic %s is gone; notifications go to the main thread",
+            chat_id,
+            thread_id,
+        )
+
+        def forget(s: Session) -> None:
+            moved = s.execute(
+                update(BoundChat)
+                .where(col(BoundChat.chat_id) == chat_id, col(BoundChat.thread_id) == thread_id)
+                .values(thread_id=None)
+                .returning(col(BoundChat.chat_id))
+            ).all()
+            s.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.chat_id) == chat_id,
+                    col(OutboxMessage.thread_id) == thread_id,
+                    col(OutboxMessage.status).in_(claims.UNFINISHED),
+                )
+                .values(thread_id=None)
+                .execution_options(synchronize_session=False)
+            )
+            if moved:
+                enqueue(s, chat_id=chat_id, text=TOPIC_GONE_NOTICE, kind=OutboxKind.NOTICE)
+
+        await self.database.run(forget)
+
     async def _migrate(self, old_chat_id: int, new_chat_id: int) -> None:
         log.info("chat %s became %s; moving it", old_chat_id, new_chat_id)
 
@@ -680,6 +715,13 @@ class Sender:
             claims.move_chat(s, old_chat_id, new_chat_id)
 
         await self.database.run(move)
+
+
+TOPIC_GONE_NOTICE = (
+    "ℹ️ The forum topic where I posted ringing events, call records and digests is gone (it was "
+    "deleted), so I post them here in the main chat from now on. To use another topic, run "
+    "/bind inside it."
+)
 
 
 # -- what the admins read ------------------------------------------------------------------------

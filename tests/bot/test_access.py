@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from sqlmodel import select
 
+from storage.models import OutboxMessage
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
+from tests.relay.test_commands import call, relay
 
 
 async def test_unbound_group_answers_only_how_to_get_bound(bot: BotHarness) -> None:
@@ -110,6 +113,27 @@ async def test_removed_from_chat_disables_routes_and_tells_admins(bot: BotHarnes
     assert "removed from the chat" in call.text and "1 agent group" in call.text
     reply = await bot.say(GROUP, OPERATOR, "/groups")
     assert "not bound" in reply.text
+
+
+async def test_removed_from_a_chat_takes_back_its_waiting_messages_and_says_so(
+    bot: BotHarness,
+) -> None:
+    """The waiting messages went on to Telegram, were refused, and the admins got a second
+    notice about the same chat."""
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/newgroup Removal-Team")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(4):
+        await relay(bot, "call", call("Removal-Team"))
+    mark = bot.telegram.mark()
+    bot.telegram.my_chat_member(GROUP, "member", "left", by_user_id=OPERATOR)
+    notice = await bot.answer(ADMIN, mark)
+    rows = bot.service.runtime.database.call(
+        lambda s: list(s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP)))
+    )
+    withdrawn = [r for r in rows if r.status == "withdrawn"]
+    assert withdrawn and {r.status for r in rows} <= {"sent", "sending", "withdrawn"}
+    assert f"The {len(withdrawn)} message(s) still waiting to be posted there" in notice.text
 
 
 async def test_group_upgraded_to_supergroup_keeps_binding_roles_and_routes(bot: BotHarness) -> None:

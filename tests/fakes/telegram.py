@@ -37,7 +37,8 @@ Opt-in, for the outbox sender's tests (self-contained, see "flood limits and sta
 - `stall_next(method, seconds)`: the answer comes only after `seconds`, and a request whose
   client gave up meanwhile is not carried out (a network failure before Telegram took it);
 - `remove_message(chat_id, message_id)`: someone deleted the bot's message (edits of it then
-  answer "message to edit not found");
+  answer "message to edit not found"); `delete_topic(chat_id, thread_id)`: someone deleted a
+  forum topic (sends into it answer "message thread not found");
 - `fail_matching(method, fragment, ...)`: calls whose text or caption contains `fragment` get
   an error (one part of a message sent in several).
 """
@@ -577,6 +578,7 @@ class _Chat:
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     bot_status: str = "member"
     migrated_to: int | None = None
+    deleted_topics: set[int] = field(default_factory=set)
 
     def as_dict(self, users: dict[int, dict[str, Any]]) -> dict[str, Any]:
         if self.type == "private":
@@ -939,6 +941,11 @@ class FakeTelegram:
             self._matching.append(
                 (canonical, fragment, _ApiError(error_code, description), [times])
             )
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Someone deleted a forum topic: sends into it answer "message thread not found"."""
+        with self._lock:
+            self._chat(chat_id).deleted_topics.add(thread_id)
 
     def remove_message(self, chat_id: int, message_id: int) -> None:
         """Someone deleted a message of the chat (the bot's edits of it then fail)."""
@@ -2219,6 +2226,8 @@ class FakeTelegram:
         sent_text: str | None,
         file: StoredFile | None = None,
     ) -> ChatMessage:
+        if chat.is_forum and params.get("message_thread_id") in chat.deleted_topics:
+            raise _bad_request("Bad Request: message thread not found")
         reply_to = self._reply_target(chat, params)
         markup = self._inline_markup(params)
         data = self._message_data(

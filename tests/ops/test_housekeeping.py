@@ -56,7 +56,7 @@ def test_expired_drafts_confirmations_uploads_and_relay_rows_go_the_rest_stays(
                     task_id=5000000 + at.day, chat_id=-100, upload_part_id=part.id, created_at=at
                 )
             )
-            for status in ("sent", "pending", "failed"):
+            for status in ("sent", "pending", "failed", "withdrawn"):
                 s.add(
                     OutboxMessage(
                         chat_id=-100, kind="ringing", text="x", status=status, created_at=at
@@ -70,7 +70,7 @@ def test_expired_drafts_confirmations_uploads_and_relay_rows_go_the_rest_stays(
         "task_drafts": 1,
         "pending_actions": 1,
         "number_uploads": 1,
-        "outbox": 2,  # sent and failed; a pending message is never dropped
+        "outbox": 3,  # sent, failed and withdrawn; a pending message is never dropped
         "inbox": 1,  # relayed; a pending push is never dropped
         "dead_letters": 1,
     }
@@ -79,5 +79,5 @@ def test_expired_drafts_confirmations_uploads_and_relay_rows_go_the_rest_stays(
     with database.session() as s:
         old_task = s.get(CallTask, 5000000 + OLD.day)
         assert old_task.upload_part_id is None
-    assert _count(database, OutboxMessage) == 4 and _count(database, PushInbox) == 3
+    assert _count(database, OutboxMessage) == 5 and _count(database, PushInbox) == 3
     assert clean_up(database, NOW, 7) == dict.fromkeys(counts, 0)

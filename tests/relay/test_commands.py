@@ -253,6 +253,7 @@ async def test_a_muted_chat_gets_nothing_until_it_is_unmuted(bot: BotHarness) ->
     await bot.say(GROUP, OPERATOR, "/notify calls each")
     reply = await bot.say(GROUP, OPERATOR, "/mute 2h")
     assert "Muted until" in shown(reply) and "(UTC)" in shown(reply) and "/unmute" in shown(reply)
+    assert "the daily summary counts them" in shown(reply)  # no digest comes to this chat
     until = chat_row(bot).muted_until
     assert until is not None
     assert await relay(bot, "ringing", ring()) == []
@@ -279,6 +280,101 @@ async def test_a_muted_chat_gets_nothing_until_it_is_unmuted(bot: BotHarness) ->
     assert "Muted until" in shown(reply) and " on " in shown(
         reply
     )  # another day: its date is shown
+    await bot.say(GROUP, OPERATOR, "/notify calls digest")
+    reply = await bot.say(GROUP, OPERATOR, "/mute 1h")
+    assert "the first digest after it shows them" in shown(reply)
+
+
+def outbox_of(bot: BotHarness, chat_id: int = GROUP) -> list[OutboxMessage]:
+    db = bot.service.runtime.database
+    return db.call(
+        lambda s: list(s.exec(select(OutboxMessage).where(OutboxMessage.chat_id == chat_id)))
+    )
+
+
+async def test_muting_in_the_middle_of_a_flood_takes_back_what_was_still_waiting(
+    bot: BotHarness,
+) -> None:
+    """The relay checks /mute when it stores a message; a group takes 16 relayed messages a
+    minute, so a chat muted with 30 call records queued went on getting them for two minutes."""
+    await bot.bind()
+    make_group(bot, "Night-Shift")
+    await bot.say(GROUP, ADMIN, "/route Night-Shift")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(6):
+        await relay(bot, "call", call())
+    await relay(bot, "ringing", ring())
+    waiting = [m for m in outbox_of(bot) if m.status == "pending"]
+    assert len(waiting) >= 3  # one a few seconds: most of them wait for their turn
+    reply = await bot.say(GROUP, OPERATOR, "/mute 2h")
+    words = shown(reply)
+    rows = outbox_of(bot)
+    withdrawn = [m for m in rows if m.status == "withdrawn"]
+    assert {m.status for m in rows} <= {"sent", "sending", "withdrawn"}
+    assert {m.id for m in waiting} <= {m.id for m in withdrawn}
+    assert f"The {len(withdrawn)} messages that were still waiting" in words and "Muted" in words
+    assert "the daily summary counts them" in words and "digest" not in words.split("stored")[1]
+    posted = [c for c in bot.telegram.calls_of("sendMessage", GROUP) if "Answered" in c.text]
+    assert len(posted) <= len([m for m in rows if m.status in ("sent", "sending")])
+    reply = await bot.say(GROUP, OPERATOR, "/unmute")
+    assert {m.status for m in outbox_of(bot) if m.id in {w.id for w in withdrawn}} == {
+        "withdrawn"
+    }  # not posted after all once unmuted
+
+
+async def test_switching_ringing_or_calls_off_takes_back_only_that_kind(bot: BotHarness) -> None:
+    await bot.bind()
+    make_group(bot, "Night-Shift")
+    await bot.say(GROUP, ADMIN, "/route Night-Shift")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(3):
+        await relay(bot, "call", call())
+        await relay(bot, "ringing", ring())
+    reply = await bot.say(GROUP, OPERATOR, "/notify ringing off")
+    rows = outbox_of(bot)
+    assert "still waiting to be posted here will not be posted" in shown(reply)
+    assert {m.kind for m in rows if m.status == "withdrawn"} == {"ringing"}
+    reply = await bot.say(GROUP, OPERATOR, "/notify calls answered")
+    assert "will not be posted" not in shown(reply)  # a waiting message does not say which
+    reply = await bot.say(GROUP, OPERATOR, "/notify calls off")
+    rows = outbox_of(bot)
+    assert not [m for m in rows if m.status == "pending" and m.kind in ("call", "ringing")]
+    assert "withdrawn" in {m.status for m in rows if m.kind == "call"}
+
+
+async def test_unbinding_in_the_middle_of_a_flood_posts_no_more_of_it(bot: BotHarness) -> None:
+    await bot.bind()
+    make_group(bot, "Night-Shift")
+    await bot.say(GROUP, ADMIN, "/route Night-Shift")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(5):
+        await relay(bot, "call", call())
+    reply = await bot.say(GROUP, ADMIN, "/unbind")
+    rows = outbox_of(bot)
+    withdrawn = [m for m in rows if m.status == "withdrawn"]
+    assert withdrawn and {m.status for m in rows} <= {"sent", "sending", "withdrawn"}
+    assert f"The {len(withdrawn)} relayed message(s) still waiting" in shown(reply)
+
+
+async def test_masking_turned_on_mid_flood_masks_the_messages_still_waiting(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    make_group(bot, "Night-Shift")
+    await bot.say(GROUP, ADMIN, "/route Night-Shift")
+    await bot.say(GROUP, OPERATOR, "/notify calls each")
+    for _ in range(3):
+        await relay(bot, "call", call())  # callee 918613237978737
+        await relay(bot, "ringing", ring())  # callee 919812345210
+    waiting = [m.id for m in outbox_of(bot) if m.status == "pending"]
+    assert len(waiting) >= 3
+    await bot.say(GROUP, OPERATOR, "/settings mask on")
+    rows = {m.id: m for m in outbox_of(bot)}
+    for row_id in waiting:
+        row = rows[row_id]
+        if row.status == "pending":  # (one may have gone meanwhile)
+            assert "9812345210" not in row.text and "8613237978737" not in row.text, row.text
+            assert "+91 98•••••210" in row.text or "+91 86••••••••737" in row.text, row.text
 
 
 async def test_settings_mask_masks_callee_numbers_in_this_chat(bot: BotHarness) -> None:

@@ -18,6 +18,7 @@ from bot.relay.messages import (
     call_message,
     digest_message,
     duration,
+    mask_shown_numbers,
     recording_link,
     ringing_message,
     show_number,
@@ -25,6 +26,7 @@ from bot.relay.messages import (
 )
 from bot.relay.parse import parse_push
 from bot.relay.task_card import TaskProgress
+from bot.render import split_message
 from storage.models import CallRecord, RingingEvent
 from tests.fakes.telegram import parse_html
 from tests.relay.conftest import SHANGHAI, call_record, ringing_event
@@ -61,6 +63,7 @@ def test_a_ringing_message_names_agent_group_callee_task_time_and_who_missed() -
 def test_a_ringing_message_leaves_out_what_the_push_did_not_say() -> None:
     text, _ = parse_html(ringing_message(as_ringing(noAnswerSipList=[], taskId=None), PLAIN))
     assert "missed" not in text and "Task" not in text
+    assert text.splitlines()[-1] == "Rang at 16:05:00"  # a line of its own says what it is
 
 
 def test_a_masked_chat_sees_only_the_first_two_and_last_three_digits() -> None:
@@ -217,6 +220,47 @@ def test_quotes_and_angle_brackets_cannot_leave_the_link() -> None:
     text, entities = parse_html(html)
     assert "<b>" not in text  # nothing of the URL became text or markup
     assert [e["type"] for e in entities if e["type"] == "text_link"] == ["text_link"]
+
+
+def test_an_event_with_a_huge_callee_information_or_missed_list_is_still_one_message() -> None:
+    # A 60 KB calledInfo was posted as 15 messages, each taking one of the chat's relay slots.
+    event = as_ringing(
+        calledInfo="Priya " + "Z" * 60_000, noAnswerSipList=[f"agent_{i:04d}" for i in range(3000)]
+    )
+    html = ringing_message(event, PLAIN)
+    assert split_message(html) == [html]
+    text, _ = parse_html(html)
+    assert "Callee: +91 9812345210 — Priya ZZZ" in text and "Z…" in text
+    assert "Already missed by: agent_0000, agent_0001," in text
+    assert text.endswith("agent_0009 and 2990 more")
+    record = as_call(calledInfo="<b>" * 30_000, voiceUrl="https://rec.example/" + "a" * 100_000)
+    html = call_message(record, PLAIN)
+    assert split_message(html) == [html]
+    text, _ = parse_html(html)
+    assert "— <b><b>" in text and "…" in text  # cut as text, still escaped
+    assert not links(html)  # no real recording address is 100 KB long
+
+
+def test_a_callee_information_that_fits_is_shown_whole() -> None:
+    info = "Priya Sharma, gold plan, renewal due 2026-12-31, prefers Hindi, call after 6 pm"
+    text, _ = parse_html(call_message(as_call(calledInfo=info), PLAIN))
+    assert info in text and "…" not in text
+
+
+@pytest.mark.parametrize(
+    "render",
+    [
+        lambda d: ringing_message(as_ringing(), d),
+        lambda d: ringing_message(as_ringing(calledInfo="Callee: <code>+91 123456789</code>"), d),
+        lambda d: call_message(as_call(), d),
+        lambda d: call_message(as_call(called="12345", ccode=None, callType=1), d),
+        lambda d: call_message(as_call(called=None), d),
+    ],
+)
+def test_a_message_rendered_in_full_can_be_masked_afterwards_as_a_masked_chat_sees_it(
+    render: object,
+) -> None:
+    assert mask_shown_numbers(render(PLAIN)) == render(MASKED)  # type: ignore[operator]
 
 
 def test_a_digest_sums_up_calls_answer_rate_talk_time_reasons_and_missed_rings() -> None:

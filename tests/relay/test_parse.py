@@ -207,6 +207,8 @@ def test_a_call_record_stored_under_the_simulators_word_record_is_read_too() -> 
         ("call", "callDuration", "ten", "valid integer", "call_duration"),
         ("call", "callDuration", -5, "greater than or equal to 0", "call_duration"),
         ("call", "cost", "abc", "valid number", "cost"),
+        ("call", "cost", "Infinity", "finite number", "cost"),
+        ("call", "baseCost", "NaN", "finite number", "base_cost"),
         ("call", "answerTime", "2023-13-45 99:00:00", "not a time", "answer_at"),
         ("call", "agentGroupName", "g" * 129, "at most 128 characters", "agent_group_name"),
         ("call", "agentName", "a" * 129, "at most 128 characters", "agent_name"),

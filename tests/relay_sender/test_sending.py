@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.metrics import MESSAGES_SENT, OUTBOX_DEPTH, REGISTRY, RELAY_LAG_SECONDS
+from bot.relay import chat_settings
+from bot.relay import outbox_claims as claims
 from bot.relay.outbox import OutboxKind
-from storage.models import LiveMessage, OutboxStatus
+from storage.models import LiveMessage, OutboxStatus, utcnow
 from tests.relay_sender.conftest import GROUP, OTHER_GROUP, PRIVATE, SenderHarness
 
 
@@ -152,3 +156,29 @@ async def test_depth_and_lag_are_reported_while_messages_wait_and_drop_to_zero_a
     )
     assert sender.running
     assert [r.status for r in harness.rows()] == [OutboxStatus.SENT]
+
+
+async def test_muting_takes_back_the_chats_waiting_relays_but_not_one_being_sent(
+    harness: SenderHarness,
+) -> None:
+    harness.bind(GROUP, "Team One")
+    held = harness.enqueue(GROUP, "call being sent")
+    waiting = [
+        harness.enqueue(GROUP, "call waiting"),
+        harness.enqueue(GROUP, "ringing waiting", kind=OutboxKind.RINGING),
+    ]
+    digest = harness.enqueue(GROUP, "digest waiting", kind=OutboxKind.DIGEST)
+    elsewhere = harness.enqueue(OTHER_GROUP, "another chat's call")
+    batch = harness.database.call(
+        lambda s: claims.claim_batch(s, GROUP, "other-replica", utcnow(), timedelta(seconds=1))
+    )
+    assert batch.ids == [held]
+    _, withdrawn = harness.database.call(lambda s: chat_settings.mute(s, GROUP, timedelta(hours=1)))
+    assert withdrawn == 2
+    assert [harness.row(i).status for i in waiting] == [OutboxStatus.WITHDRAWN] * 2
+    assert harness.row(held).status == OutboxStatus.SENDING  # its sender decides
+    assert harness.row(digest).status == harness.row(elsewhere).status == OutboxStatus.PENDING
+    await harness.start_sender()
+    await harness.settled()
+    assert [c.text for c in harness.delivered(GROUP)] == ["call being sent", "digest waiting"]
+    assert [c.text for c in harness.delivered(OTHER_GROUP)] == ["another chat's call"]

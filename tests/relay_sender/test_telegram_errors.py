@@ -257,3 +257,26 @@ async def test_a_deleted_forum_topic_sends_to_the_main_thread(harness: SenderHar
     refused, sent = harness.telegram.calls_of("sendMessage", GROUP)
     assert refused.params["message_thread_id"] == 42 and "message_thread_id" not in sent.params
     assert row.status == "sent"
+
+
+async def test_a_deleted_notification_topic_is_forgotten_once_and_the_chat_told(
+    harness: SenderHarness,
+) -> None:
+    """Every message to a deleted topic was refused there first and then sent to the main chat:
+    two Telegram calls (and two of the chat's relay slots) a message, for good, and nobody was
+    told where the notifications had gone."""
+    harness.telegram.set_chat(GROUP, chat_type="supergroup", is_forum=True)
+    harness.telegram.delete_topic(GROUP, 42)
+    harness.bind(GROUP, "Team One")
+    harness.database.call(lambda s: setattr(s.get(BoundChat, GROUP), "thread_id", 42))
+    for i in range(3):
+        harness.enqueue(GROUP, f"event {i}", thread_id=42)
+    await harness.start_sender()
+    await harness.settled()
+    calls = harness.telegram.calls_of("sendMessage", GROUP)
+    assert [c.params.get("message_thread_id") for c in calls if not c.ok] == [42]  # once
+    delivered = [c.text for c in harness.delivered(GROUP)]
+    assert delivered[:3] == ["event 0", "event 1", "event 2"]
+    [notice] = delivered[3:]
+    assert "forum topic where I posted" in notice and "/bind" in notice
+    assert harness.database.call(lambda s: s.get(BoundChat, GROUP).thread_id) is None
