@@ -52,7 +52,9 @@ async def make_client(running: RunningSimulator) -> LaafficClient:
 async def test_a_task_gets_one_card_per_change_that_ends_completed(
     database: Database, start_simulator
 ) -> None:
-    running = start_simulator(speed=300, submit_delay_s=200, answer_rate=0.5, seed=4)
+    # Submitting lasts 5 s of real time: the polls that must see no change fit in it on a busy
+    # machine too.
+    running = start_simulator(speed=300, submit_delay_s=1500, answer_rate=0.5, seed=4)
     sandbox = Sandbox(running, agents=2)
     task_id = sandbox.submit(8, remark="March leads")
     bind(database, TEAM, thread_id=9)
