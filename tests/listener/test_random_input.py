@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -171,6 +172,7 @@ def request(draw: st.DrawFn) -> tuple[str, str, dict[str, str], bytes, str | Non
     return method, draw(path), draw(headers), body, kind
 
 
+@pytest.mark.timeout(180)  # a hang guard: 80 examples take ~15 s, far longer on a loaded machine
 @settings(
     max_examples=80,
     deadline=None,
