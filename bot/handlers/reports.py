@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CommandHandler
 
+from bot.config import time_zone
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.render import esc
@@ -93,13 +94,13 @@ async def schedule(req: Request) -> None:
             raise UsageError(f"“{req.args[0][:20]}” is not a time like 18:00.\n{SCHEDULE_USAGE}")
         zone_name = chat.summary_timezone
         if len(req.args) == 2:
-            try:
-                zone_name = ZoneInfo(req.args[1]).key
-            except (ZoneInfoNotFoundError, ValueError):
+            zone = time_zone(req.args[1])
+            if zone is None:
                 raise UsageError(
                     f"“{req.args[1][:40]}” is not a time zone. Use an IANA name such as "
                     f"Asia/Kolkata or Europe/Berlin."
-                ) from None
+                )
+            zone_name = zone.key
         enabled, at = True, f"{parsed:%H:%M}"
 
     def save(session) -> BoundChat:  # noqa: ANN001

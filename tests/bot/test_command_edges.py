@@ -1,0 +1,32 @@
+"""Commands given the arguments a hurried or hostile member types: each gets a sentence saying
+what is wrong and what to do, and nothing is half-done."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.conftest import GROUP, OPERATOR, BotHarness
+
+CRASHED = "Something went wrong on our side"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Asia",  # a directory of zones in the tz database, not a zone
+        "Europe",
+        "A" * 300,  # longer than a file name may be
+    ],
+)
+async def test_a_time_zone_that_is_not_one_gets_a_sentence_not_a_crash(
+    bot: BotHarness, name: str
+) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, OPERATOR, f"/settings timezone {name}")
+    assert CRASHED not in reply.text
+    assert "is not a time zone I know" in reply.text and "Asia/Kolkata" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, f"/schedule 18:00 {name}")
+    assert CRASHED not in reply.text
+    assert "is not a time zone" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings")
+    assert "Time zone: <code>UTC</code> (the default)" in reply.text
