@@ -259,8 +259,12 @@ def confirm_card(
     *,
     facts: GroupFacts | None = None,
     display_num: str | None = None,
+    group_name: str | None = None,
 ) -> Card:
-    lines = ["<b>Confirm the calling task</b>", *_summary(draft, part, facts, display_num)]
+    lines = [
+        "<b>Confirm the calling task</b>",
+        *_summary(draft, part, facts, display_num, group_name),
+    ]
     if draft.task_type == TaskType.AGENT_GROUP_CALL and facts is not None and facts.enabled == 0:
         lines.append("⚠ No enabled agents in this group: calls would have nobody to transfer to.")
     lines.append("Calls start as soon as you press Submit, and they cost money.")
@@ -320,7 +324,7 @@ def submit_result_card(
             )
         )
     # REFUSED: the draft is open again; the card says why and offers Submit again.
-    return confirm_card(draft, part, display_num=display_num)
+    return confirm_card(draft, part, display_num=display_num, group_name=group_name)
 
 
 def draft_state(draft: TaskDraft) -> str:

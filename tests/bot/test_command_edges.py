@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness
+from tests.bot.task_helpers import press_on, upload_in
+from tests.bot.test_upload_and_tasks import prepare
 
 CRASHED = "Something went wrong on our side"
 
@@ -30,3 +32,17 @@ async def test_a_time_zone_that_is_not_one_gets_a_sentence_not_a_crash(
     assert "is not a time zone" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "/settings")
     assert "Time zone: <code>UTC</code> (the default)" in reply.text
+
+
+async def test_a_refused_submit_keeps_the_group_name_on_the_card(bot: BotHarness) -> None:
+    await prepare(bot)
+    upload_id = await upload_in(bot, GROUP, OPERATOR)
+    card = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} agents Flow-Team")
+    assert "Agent group: Flow-Team (" in card.text
+    config = bot.platform.simulator.config
+    bot.platform.call(lambda: setattr(config, "no_minimum_rate", True))
+    _, mark = await press_on(bot, GROUP, OPERATOR, "nt:", ":submit")
+    card = await bot.telegram.wait_for_text(GROUP, "Last attempt failed", timeout=15, since=mark)
+    assert "platform code -77" in card.text
+    # the card a member submits again from still says which group will be called, by name
+    assert "Agent group: Flow-Team (" in card.text
