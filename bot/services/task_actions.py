@@ -219,6 +219,7 @@ async def answer(
             await db.run(lambda s: store.remember_rate(s, payload.task_id, rate))
         else:
             await _rerun(db, client, payload, app_id)
+            await db.run(lambda s: store.follow_again(s, payload.task_id))
     except (PlatformError, ValueError) as exc:
         return ActionOutcome(ActionResult.FAILED, kind, payload, str(exc))
     log.info("confirmed %s of task %s in chat %s", kind, payload.task_id, chat_id)

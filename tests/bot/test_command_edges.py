@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.relay.task_card import active_tasks
+from storage.models import utcnow
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness
 from tests.bot.task_helpers import press_on, upload_in
+from tests.bot.test_task_life import confirm, submit_one_line, uploaded
 from tests.bot.test_upload_and_tasks import prepare
 
 CRASHED = "Something went wrong on our side"
@@ -46,3 +49,24 @@ async def test_a_refused_submit_keeps_the_group_name_on_the_card(bot: BotHarness
     assert "platform code -77" in card.text
     # the card a member submits again from still says which group will be called, by name
     assert "Agent group: Flow-Team (" in card.text
+
+
+async def test_a_rerun_task_is_followed_by_its_live_card_again(fast_bot: BotHarness) -> None:
+    bot = fast_bot
+    db = bot.service.runtime.database
+    upload_id = await uploaded(bot)
+    mark = bot.telegram.mark()
+    task_id = int(await submit_one_line(bot, upload_id, "auto"))
+    await bot.telegram.wait_for_text(GROUP, "completed", timeout=30, since=mark)
+
+    def followed() -> bool:
+        return task_id in [t.task_id for t, _ in db.call(lambda s: active_tasks(s, utcnow()))]
+
+    assert not followed()  # the card reached its end: polling stopped
+    # The card's own polling is held, so nothing but the re-run decides what is followed.
+    for job in bot.service.application.job_queue.get_jobs_by_name("relay-task-cards"):
+        job.enabled = False
+    await bot.say(GROUP, OPERATOR, f"/rerun {task_id} all")
+    assert "all its numbers are queued to be called again" in await confirm(bot)
+    # The task calls again: its live card follows it to the re-run's end.
+    assert followed()
