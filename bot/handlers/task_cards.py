@@ -348,20 +348,33 @@ def draft_state(draft: TaskDraft) -> str:
 CANCELLED_DRAFT = "✖ Task draft cancelled; nothing was submitted."
 
 
+_PROMPTED_FOR = {
+    DraftStep.RATE_TEXT: (
+        f"the call-out rate, a whole number from {limits.CALLOUT_RATE_MIN} to "
+        f"{limits.CALLOUT_RATE_MAX}"
+    ),
+    DraftStep.RING_TEXT: (
+        f"the maximum ringing time in seconds, from {limits.RINGING_TIME_MIN} to "
+        f"{limits.RINGING_TIME_MAX}"
+    ),
+    DraftStep.REMARK_TEXT: f"the remark, at most {limits.REMARK_MAX} characters",
+}
+
+
 def typed_prompt(draft: TaskDraft, step: DraftStep, asked: str) -> str:
     """The ForceReply prompt; names the draft (so a reply finds it) and mentions who is asked."""
-    what = {
-        DraftStep.RATE_TEXT: (
-            f"the call-out rate, a whole number from {limits.CALLOUT_RATE_MIN} to "
-            f"{limits.CALLOUT_RATE_MAX}"
-        ),
-        DraftStep.RING_TEXT: (
-            f"the maximum ringing time in seconds, from {limits.RINGING_TIME_MIN} to "
-            f"{limits.RINGING_TIME_MAX}"
-        ),
-        DraftStep.REMARK_TEXT: f"the remark, at most {limits.REMARK_MAX} characters",
-    }[step]
-    return f"⌨ {asked}, reply to this message with {what} for task draft #{draft.id}."
+    return (
+        f"⌨ {asked}, reply to this message with {_PROMPTED_FOR[step]} for task draft #{draft.id}."
+    )
+
+
+def prompted_step(prompt_text: str) -> DraftStep | None:
+    """Which question a prompt (as members see its text) asked, so that a reply to an older
+    prompt is not taken as the answer to the draft's newer question."""
+    for step, what in _PROMPTED_FOR.items():
+        if f"reply to this message with {what} for task draft #" in prompt_text:
+            return step
+    return None
 
 
 # ---- the task card ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from storage.models import utcnow
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness
 from tests.bot.task_helpers import press_on, upload_in
 from tests.bot.test_task_life import confirm, submit_one_line, uploaded
-from tests.bot.test_upload_and_tasks import prepare
+from tests.bot.test_upload_and_tasks import prepare, press_step
 
 CRASHED = "Something went wrong on our side"
 
@@ -70,3 +70,25 @@ async def test_a_rerun_task_is_followed_by_its_live_card_again(fast_bot: BotHarn
     assert "all its numbers are queued to be called again" in await confirm(bot)
     # The task calls again: its live card follows it to the re-run's end.
     assert followed()
+
+
+async def test_a_reply_to_an_older_prompt_is_not_taken_for_the_newer_question(
+    bot: BotHarness,
+) -> None:
+    upload_id = await uploaded(bot)
+    await bot.say(GROUP, OPERATOR, f"/newtask {upload_id}")
+    await press_step(bot, "nt:", ":type:1", "Which agent group")
+    await press_step(bot, "nt:", ":grp:", "Call-out rate")
+    rate_prompt = await press_step(bot, "nt:", ":rate:typed", "with the call-out rate")
+    # The operator picks the rate with a button after all, then asks to type the ringing time.
+    await press_step(bot, "nt:", ":rate:2", "Maximum ringing")
+    ring_prompt = await press_step(bot, "nt:", ":ring:typed", "with the maximum ringing time")
+    # "45" answers the rate prompt it replies to: it must not become a ringing time of 45 s.
+    reply = await bot.say(
+        GROUP, OPERATOR, "45", reply_to_message_id=rate_prompt.result["message_id"]
+    )
+    assert "earlier question" in reply.text and "not used" in reply.text
+    reply = await bot.say(
+        GROUP, OPERATOR, "40", reply_to_message_id=ring_prompt.result["message_id"]
+    )
+    assert "Maximum ringing: 40 s" in reply.text and "Call-out rate: 2" in reply.text
