@@ -84,7 +84,9 @@ async def schedule(req: Request) -> None:
         return
     if req.role < Role.OPERATOR:
         raise UserFacingError("Only operators can change the schedule; /schedule shows it.")
-    if len(req.args) == 1 and req.args[0].lower() == "off":
+    if req.args[0].lower() == "off":
+        if len(req.args) > 1:
+            raise UsageError(f"/schedule off takes nothing after it.\n{SCHEDULE_USAGE}")
         enabled, at, zone_name = False, chat.summary_time, chat.summary_timezone
     else:
         if len(req.args) > 2:

@@ -92,3 +92,13 @@ async def test_a_reply_to_an_older_prompt_is_not_taken_for_the_newer_question(
         GROUP, OPERATOR, "40", reply_to_message_id=ring_prompt.result["message_id"]
     )
     assert "Maximum ringing: 40 s" in reply.text and "Call-out rate: 2" in reply.text
+
+
+async def test_schedule_off_with_more_words_says_what_is_wrong(bot: BotHarness) -> None:
+    await bot.bind()
+    reply = await bot.say(GROUP, OPERATOR, "/schedule off tomorrow")
+    # not "“off” is not a time like 18:00", which points at the one word that was right
+    assert "is not a time" not in reply.text
+    assert "/schedule off takes nothing after it" in reply.text and "Usage: /schedule" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/schedule")
+    assert "comes every day at 09:00" in reply.text  # nothing was changed
