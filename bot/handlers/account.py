@@ -109,7 +109,9 @@ def _checked(field: str, value: str) -> str:
     default never breaks a later /addagents or task)."""
     shown = value if len(value) <= 30 else value[:30] + "…"
     if field == "ccode":
-        value = value.removeprefix("+")
+        # "0091" and "+91" are how people write 91 with its dialling prefix: the platform is
+        # given the calling code itself, never the zeros.
+        value = value.removeprefix("+").lstrip("0")
         if not limits.CCODE_RE.fullmatch(value) or (
             phonenumbers.region_code_for_country_code(int(value)) == "ZZ"
         ):

@@ -187,12 +187,12 @@ def _check_display_num(value: str) -> str:
 
 
 def _check_ccode(value: str) -> str:
-    value = value.removeprefix("+")
-    if not limits.CCODE_RE.fullmatch(value):
+    code = value.removeprefix("+").lstrip("0")  # "0091" is 91 written with its dialling prefix
+    if not limits.CCODE_RE.fullmatch(code):
         raise UserFacingError(
             f"A country code is 1–4 digits 0–9, like 91 or 86; “{value[:20]}” is not one."
         )
-    return value
+    return code
 
 
 @command("/addagents", Role.OPERATOR)

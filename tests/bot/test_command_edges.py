@@ -102,3 +102,18 @@ async def test_schedule_off_with_more_words_says_what_is_wrong(bot: BotHarness) 
     assert "/schedule off takes nothing after it" in reply.text and "Usage: /schedule" in reply.text
     reply = await bot.say(GROUP, OPERATOR, "/schedule")
     assert "comes every day at 09:00" in reply.text  # nothing was changed
+
+
+async def test_a_country_code_typed_with_its_dialling_zeros_is_kept_as_the_calling_code(
+    bot: BotHarness,
+) -> None:
+    await prepare(bot)
+    reply = await bot.say(GROUP, OPERATOR, "/settings ccode 0091")
+    assert "Country code: <code>91</code>" in reply.text, reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings ccode 00")
+    assert "is not a country calling code" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/addagents Flow-Team 1 1234 0091")
+    assert "Created 1 agent(s)" in reply.text, reply.text
+    state = bot.platform.simulator.state
+    newest = bot.platform.call(lambda: max(state.agents.values(), key=lambda a: a.key_id))
+    assert newest.ccode == "91"  # what the platform was sent: the calling code, no zeros
