@@ -117,3 +117,19 @@ async def test_a_country_code_typed_with_its_dialling_zeros_is_kept_as_the_calli
     state = bot.platform.simulator.state
     newest = bot.platform.call(lambda: max(state.agents.values(), key=lambda a: a.key_id))
     assert newest.ccode == "91"  # what the platform was sent: the calling code, no zeros
+
+
+async def test_a_new_group_whose_list_cannot_be_read_afterwards_is_still_this_teams(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    sim = bot.platform.simulator
+    query = "/v3/cc/seatGroup/query"
+    # The create's own look-ups (before and after addGroup) work; every later list fails.
+    bot.platform.call(sim.inject_fault, query, "delay_before_apply", 0, 2)
+    bot.platform.call(sim.inject_fault, query, "http_500", 0, 4)
+    reply = await bot.say(GROUP, OPERATOR, "/newgroup Half-Done")
+    # not "Could not reach the platform … Nothing was changed": the group was created
+    assert "Created the agent group <b>Half-Done</b>" in reply.text, reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/routes")
+    assert "Half-Done" in reply.text  # routed to the chat that created it
