@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.laaffic.simulator.state import TASK_CANCELLED
 from bot.relay.task_card import active_tasks
 from storage.models import utcnow
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness
@@ -133,3 +134,19 @@ async def test_a_new_group_whose_list_cannot_be_read_afterwards_is_still_this_te
     assert "Created the agent group <b>Half-Done</b>" in reply.text, reply.text
     reply = await bot.say(GROUP, OPERATOR, "/routes")
     assert "Half-Done" in reply.text  # routed to the chat that created it
+
+
+async def test_a_confirmation_for_a_task_that_ended_meanwhile_says_it_ended(
+    bot: BotHarness,
+) -> None:
+    upload_id = await uploaded(bot)
+    task_id = await submit_one_line(bot, upload_id)
+    reply = await bot.say(GROUP, OPERATOR, f"/rate {task_id} 3")
+    assert "Change the call-out rate" in reply.text
+    # Cancelled elsewhere (in the Laaffic console) before the operator presses Yes.
+    task = bot.platform.simulator.state.tasks[int(task_id)]
+    bot.platform.call(lambda: setattr(task, "status", TASK_CANCELLED))
+    answer = await confirm(bot)
+    # not only the code's general "it may still be running or already cancelled"
+    assert f"Task {task_id} has already ended (cancelled)" in answer, answer
+    assert "nothing was done" in answer and "platform code -41" in answer
