@@ -150,3 +150,21 @@ async def test_a_confirmation_for_a_task_that_ended_meanwhile_says_it_ended(
     # not only the code's general "it may still be running or already cancelled"
     assert f"Task {task_id} has already ended (cancelled)" in answer, answer
     assert "nothing was done" in answer and "platform code -41" in answer
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "Flow-Team\u200b",  # a zero-width space copied along with the name
+        "Flow-Team\u200e",  # a left-to-right mark from a right-to-left chat
+        "\ufeffflow-team",  # a byte-order mark, and other case
+    ],
+)
+async def test_a_group_name_with_invisible_characters_copied_along_is_found(
+    bot: BotHarness, typed: str
+) -> None:
+    await prepare(bot)
+    reply = await bot.say(GROUP, OPERATOR, f"/agents {typed}")
+    assert "<b>Flow-Team</b>: 2 agent(s)" in reply.text, reply.text
+    reply = await bot.say(GROUP, OPERATOR, f"/group {typed}")
+    assert "<b>Flow-Team</b> — id" in reply.text, reply.text
