@@ -486,7 +486,10 @@ def action_result(outcome: ActionOutcome) -> str:
     if outcome.result == ActionResult.ALREADY_ANSWERED:
         return "This question was already answered; nothing more was done."
     if outcome.result == ActionResult.FAILED:
-        return f"✗ {clip(outcome.error, 1500)}"
+        # The question's buttons are gone with this edit: say where to see the task now.
+        return (
+            f"✗ {clip(outcome.error, 1500)}\n/task {outcome.task_id} shows the task as it is now."
+        )
     if outcome.kind == ActionKind.CANCEL:
         return f"✓ Task {tid} cancelled."
     if outcome.kind == ActionKind.RATE:

@@ -168,3 +168,15 @@ async def test_a_group_name_with_invisible_characters_copied_along_is_found(
     assert "<b>Flow-Team</b>: 2 agent(s)" in reply.text, reply.text
     reply = await bot.say(GROUP, OPERATOR, f"/group {typed}")
     assert "<b>Flow-Team</b> — id" in reply.text, reply.text
+
+
+async def test_a_failed_confirmation_says_where_to_see_the_task_now(bot: BotHarness) -> None:
+    upload_id = await uploaded(bot)
+    task_id = await submit_one_line(bot, upload_id)
+    await bot.say(GROUP, OPERATOR, f"/rate {task_id} 3")
+    sim = bot.platform.simulator
+    bot.platform.call(sim.inject_fault, "/v3/cc/preview/agent/editTask", "http_500", 0, 4)
+    answer = await confirm(bot)
+    # "it may or may not have taken effect": the member needs the way to look
+    assert "may or may not have taken effect" in answer and "(HTTP 500)" in answer, answer
+    assert f"/task {task_id} shows the task as it is now" in answer
