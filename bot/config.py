@@ -15,6 +15,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import register_settings_secrets
 
+
+def time_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone called `name`, or None when there is none. ZoneInfo reads a file named
+    after the key, so besides ZoneInfoNotFoundError and ValueError a name a user types can raise
+    OSError: "Asia" is a directory, a very long name is too long for the file system."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
 # Which variables each command cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
     "run": (
@@ -111,10 +122,8 @@ class Settings(BaseSettings):
     @field_validator("default_timezone", "platform_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin") from exc
+        if time_zone(value) is None:
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
         return value
 
     @field_validator("public_url")

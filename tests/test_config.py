@@ -35,6 +35,7 @@ def test_env_file_and_admin_ids(tmp_path, monkeypatch: pytest.MonkeyPatch) -> No
         ("LISTEN_PORT", "http", "LISTEN_PORT is invalid"),
         ("TELEGRAM_MODE", "carrier-pigeon", "TELEGRAM_MODE is invalid"),
         ("DEFAULT_TIMEZONE", "Mars/Base", "IANA time zone"),
+        ("DEFAULT_TIMEZONE", "Asia", "IANA time zone"),  # a directory of zones, not a zone
         ("LAAFFIC_BASE_URL", "api.laaffic.com", "http:// or https://"),
         ("TELEGRAM_WEBHOOK_SECRET", "my secret!", "may hold only letters A-Z and a-z, digits"),
         ("TELEGRAM_WEBHOOK_SECRET", "x" * 257, "(1 to 256 of them)"),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from sqlmodel import Session
 from telegram.ext import Application, CommandHandler
 
+from bot.config import time_zone
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
@@ -109,7 +109,9 @@ def _checked(field: str, value: str) -> str:
     default never breaks a later /addagents or task)."""
     shown = value if len(value) <= 30 else value[:30] + "…"
     if field == "ccode":
-        value = value.removeprefix("+")
+        # "0091" and "+91" are how people write 91 with its dialling prefix: the platform is
+        # given the calling code itself, never the zeros.
+        value = value.removeprefix("+").lstrip("0")
         if not limits.CCODE_RE.fullmatch(value) or (
             phonenumbers.region_code_for_country_code(int(value)) == "ZZ"
         ):
@@ -124,13 +126,11 @@ def _checked(field: str, value: str) -> str:
                 f"nothing else); “{shown}” is not one, so nothing was saved."
             )
     elif field == "timezone":
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        if time_zone(value) is None:
             raise UserFacingError(
                 f"{shown} is not a time zone I know. Use an IANA name such as "
                 f"Asia/Kolkata or Europe/Berlin."
-            ) from None
+            )
     elif field == "app_id" and not APP_ID_RE.fullmatch(value):
         raise UserFacingError(
             "An application id is letters and digits (A–Z, 0–9), as shown in the console."

@@ -15,6 +15,7 @@ from bot.args import joined_name, parse_int
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.laaffic import limits
+from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import Agent, AgentGroup
 from bot.render import code, esc
 from bot.send import send_text
@@ -90,7 +91,14 @@ async def new_group(req: Request) -> None:
     name = group_service.check_group_name(joined_name(req.args))
     client = req.runtime.client
     group_id = await client.add_group(name, app_id=req.app_id)
-    group = next((g for g in await client.list_groups(name) if g.voice_group_id == group_id), None)
+    try:
+        listed = await client.list_groups(name)
+    except PlatformError as exc:
+        # The group exists now: route it with what we know rather than leave it without a team
+        # (a second /newgroup would only get -20, "already exists").
+        log.warning("new group %s: the group list could not be read: %s", group_id, exc)
+        listed = []
+    group = next((g for g in listed if g.voice_group_id == group_id), None)
     if group is None:
         group = AgentGroup(voice_group_id=group_id, group_name=name)
     await req.runtime.database.run(
@@ -187,12 +195,12 @@ def _check_display_num(value: str) -> str:
 
 
 def _check_ccode(value: str) -> str:
-    value = value.removeprefix("+")
-    if not limits.CCODE_RE.fullmatch(value):
+    code = value.removeprefix("+").lstrip("0")  # "0091" is 91 written with its dialling prefix
+    if not limits.CCODE_RE.fullmatch(code):
         raise UserFacingError(
             f"A country code is 1–4 digits 0–9, like 91 or 86; “{value[:20]}” is not one."
         )
-    return value
+    return code
 
 
 @command("/addagents", Role.OPERATOR)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CommandHandler
 
+from bot.config import time_zone
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.render import esc
@@ -83,7 +84,9 @@ async def schedule(req: Request) -> None:
         return
     if req.role < Role.OPERATOR:
         raise UserFacingError("Only operators can change the schedule; /schedule shows it.")
-    if len(req.args) == 1 and req.args[0].lower() == "off":
+    if req.args[0].lower() == "off":
+        if len(req.args) > 1:
+            raise UsageError(f"/schedule off takes nothing after it.\n{SCHEDULE_USAGE}")
         enabled, at, zone_name = False, chat.summary_time, chat.summary_timezone
     else:
         if len(req.args) > 2:
@@ -93,13 +96,13 @@ async def schedule(req: Request) -> None:
             raise UsageError(f"“{req.args[0][:20]}” is not a time like 18:00.\n{SCHEDULE_USAGE}")
         zone_name = chat.summary_timezone
         if len(req.args) == 2:
-            try:
-                zone_name = ZoneInfo(req.args[1]).key
-            except (ZoneInfoNotFoundError, ValueError):
+            zone = time_zone(req.args[1])
+            if zone is None:
                 raise UsageError(
                     f"“{req.args[1][:40]}” is not a time zone. Use an IANA name such as "
                     f"Asia/Kolkata or Europe/Berlin."
-                ) from None
+                )
+            zone_name = zone.key
         enabled, at = True, f"{parsed:%H:%M}"
 
     def save(session) -> BoundChat:  # noqa: ANN001

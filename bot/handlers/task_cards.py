@@ -259,8 +259,12 @@ def confirm_card(
     *,
     facts: GroupFacts | None = None,
     display_num: str | None = None,
+    group_name: str | None = None,
 ) -> Card:
-    lines = ["<b>Confirm the calling task</b>", *_summary(draft, part, facts, display_num)]
+    lines = [
+        "<b>Confirm the calling task</b>",
+        *_summary(draft, part, facts, display_num, group_name),
+    ]
     if draft.task_type == TaskType.AGENT_GROUP_CALL and facts is not None and facts.enabled == 0:
         lines.append("⚠ No enabled agents in this group: calls would have nobody to transfer to.")
     lines.append("Calls start as soon as you press Submit, and they cost money.")
@@ -320,7 +324,7 @@ def submit_result_card(
             )
         )
     # REFUSED: the draft is open again; the card says why and offers Submit again.
-    return confirm_card(draft, part, display_num=display_num)
+    return confirm_card(draft, part, display_num=display_num, group_name=group_name)
 
 
 def draft_state(draft: TaskDraft) -> str:
@@ -344,20 +348,33 @@ def draft_state(draft: TaskDraft) -> str:
 CANCELLED_DRAFT = "✖ Task draft cancelled; nothing was submitted."
 
 
+_PROMPTED_FOR = {
+    DraftStep.RATE_TEXT: (
+        f"the call-out rate, a whole number from {limits.CALLOUT_RATE_MIN} to "
+        f"{limits.CALLOUT_RATE_MAX}"
+    ),
+    DraftStep.RING_TEXT: (
+        f"the maximum ringing time in seconds, from {limits.RINGING_TIME_MIN} to "
+        f"{limits.RINGING_TIME_MAX}"
+    ),
+    DraftStep.REMARK_TEXT: f"the remark, at most {limits.REMARK_MAX} characters",
+}
+
+
 def typed_prompt(draft: TaskDraft, step: DraftStep, asked: str) -> str:
     """The ForceReply prompt; names the draft (so a reply finds it) and mentions who is asked."""
-    what = {
-        DraftStep.RATE_TEXT: (
-            f"the call-out rate, a whole number from {limits.CALLOUT_RATE_MIN} to "
-            f"{limits.CALLOUT_RATE_MAX}"
-        ),
-        DraftStep.RING_TEXT: (
-            f"the maximum ringing time in seconds, from {limits.RINGING_TIME_MIN} to "
-            f"{limits.RINGING_TIME_MAX}"
-        ),
-        DraftStep.REMARK_TEXT: f"the remark, at most {limits.REMARK_MAX} characters",
-    }[step]
-    return f"⌨ {asked}, reply to this message with {what} for task draft #{draft.id}."
+    return (
+        f"⌨ {asked}, reply to this message with {_PROMPTED_FOR[step]} for task draft #{draft.id}."
+    )
+
+
+def prompted_step(prompt_text: str) -> DraftStep | None:
+    """Which question a prompt (as members see its text) asked, so that a reply to an older
+    prompt is not taken as the answer to the draft's newer question."""
+    for step, what in _PROMPTED_FOR.items():
+        if f"reply to this message with {what} for task draft #" in prompt_text:
+            return step
+    return None
 
 
 # ---- the task card ------------------------------------------------------------------------------
@@ -469,7 +486,10 @@ def action_result(outcome: ActionOutcome) -> str:
     if outcome.result == ActionResult.ALREADY_ANSWERED:
         return "This question was already answered; nothing more was done."
     if outcome.result == ActionResult.FAILED:
-        return f"✗ {clip(outcome.error, 1500)}"
+        # The question's buttons are gone with this edit: say where to see the task now.
+        return (
+            f"✗ {clip(outcome.error, 1500)}\n/task {outcome.task_id} shows the task as it is now."
+        )
     if outcome.kind == ActionKind.CANCEL:
         return f"✓ Task {tid} cancelled."
     if outcome.kind == ActionKind.RATE:

@@ -39,6 +39,7 @@ from bot.handlers.task_cards import (
     draft_card,
     draft_state,
     mention,
+    prompted_step,
     submit_result_card,
     submitting_card,
     typed_prompt,
@@ -486,17 +487,32 @@ async def typed_answer(update: Update, context: Context) -> None:
         return
 
     async def take(req: Request) -> None:
-        await _take_typed(req, draft_id, message, _prompted_user(prompt))
+        await _take_typed(
+            req, draft_id, message, _prompted_user(prompt), prompted_step(prompt.text or "")
+        )
 
     await run_guarded(req, "typed answer", take)
 
 
-async def _take_typed(req: Request, draft_id: int, message: Message, prompted: int | None) -> None:
+async def _take_typed(
+    req: Request,
+    draft_id: int,
+    message: Message,
+    prompted: int | None,
+    asked_for: DraftStep | None,
+) -> None:
     db = req.runtime.database
     draft = await db.run(lambda s: drafts.get_draft(s, draft_id, req.chat_id))
     if draft is None or draft.status != DraftStatus.DRAFT or not draft.step.is_typed:
         state = draft_state(draft) if draft and draft.status != DraftStatus.DRAFT else ""
         raise UserFacingError(f"{NOT_OPEN_ANY_MORE} {state}".strip())
+    if asked_for is not None and asked_for != draft.step:
+        # A reply to an older prompt: the draft now waits for another value.
+        raise UserFacingError(
+            "That prompt asked an earlier question of this draft, which has moved on since, so "
+            "your answer was not used. Reply to the newest prompt, or use the buttons on the "
+            "draft's card."
+        )
     asked_name = await _member_name(req, draft.user_id)
     if prompted is not None and prompted != draft.user_id:
         raise UserFacingError(

@@ -14,6 +14,7 @@ from bot.errors import UserFacingError
 from bot.laaffic import limits
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import AgentGroup
+from bot.numbers.marks import strip_invisible
 from storage.models import GroupRoute
 
 
@@ -90,7 +91,7 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
     shown = key if len(key) <= 40 else key[:40] + "…"
     if not key:
         raise UserFacingError("Give the group's name or id. /groups lists them.")
-    group_id = _as_id(key)
+    group_id = _as_id(_visible(key))
     # The platform's name filter is not documented as exact or case-blind: ask it first (cheap),
     # then look through every group for the case-blind match.
     groups = await client.list_groups(None if group_id else key)
@@ -102,9 +103,13 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
     if group_id is None:
         groups = await client.list_groups()
     exact = [g for g in groups if g.group_name == key]
+    # A name copied from a chat or a spreadsheet can carry invisible characters (a zero-width
+    # space, a direction mark) that make it look right and match nothing: compare without them.
+    visible = _visible(key)
+    exact = exact or [g for g in groups if _visible(g.group_name or "") == visible]
     if exact:
         return exact[0]
-    similar = [g for g in groups if (g.group_name or "").casefold() == key.casefold()]
+    similar = [g for g in groups if _visible(g.group_name or "").casefold() == visible.casefold()]
     if len(similar) == 1:
         return similar[0]
     if similar:
@@ -118,6 +123,10 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
         )
     what = f"with the id {key}" if group_id is not None else f"“{shown}”"
     raise UserFacingError(f"There is no agent group {what}. /groups lists the groups and their ids.")
+
+
+def _visible(name: str) -> str:
+    return strip_invisible(name)[0].strip()
 
 
 def route_group(

@@ -219,10 +219,34 @@ async def answer(
             await db.run(lambda s: store.remember_rate(s, payload.task_id, rate))
         else:
             await _rerun(db, client, payload, app_id)
+            await db.run(lambda s: store.follow_again(s, payload.task_id))
     except (PlatformError, ValueError) as exc:
-        return ActionOutcome(ActionResult.FAILED, kind, payload, str(exc))
+        return ActionOutcome(
+            ActionResult.FAILED, kind, payload, await _why_failed(client, kind, payload, exc)
+        )
     log.info("confirmed %s of task %s in chat %s", kind, payload.task_id, chat_id)
     return ActionOutcome(ActionResult.DONE, kind, payload)
+
+
+async def _why_failed(
+    client: LaafficClient, kind: ActionKind, payload: store.ActionPayload, exc: Exception
+) -> str:
+    """The sentence for a confirmed action that failed. -41 (bad status) means the task moved on
+    between the question and the answer (it ended, or a re-run started): say what it is now
+    rather than the code's general "check the task's status"."""
+    if not isinstance(exc, PlatformError) or exc.code != "-41":
+        return str(exc)
+    try:
+        task = await client.get_task(payload.task_id)
+    except PlatformError:
+        return str(exc)
+    if task is None:
+        return str(exc)
+    try:
+        check_allowed(task, kind)
+    except UserFacingError as now:
+        return f"{now} It changed after you were asked; nothing was done. ({exc.detail})"
+    return str(exc)
 
 
 async def _rerun(

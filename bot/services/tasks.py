@@ -236,6 +236,15 @@ def remember_rate(session: Session, task_id: int, rate: int) -> None:
         session.add(task)
 
 
+def follow_again(session: Session, task_id: int) -> None:
+    """A confirmed /rerun: the task runs again, so its live card (which stopped at the final
+    state) follows it again, to the re-run's end. Tasks not submitted from a chat have none."""
+    task = session.get(CallTask, task_id)
+    if task is not None:
+        task.last_status = None
+        session.add(task)
+
+
 # ---- confirmation questions ---------------------------------------------------------------------
 
 
