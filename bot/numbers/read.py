@@ -153,13 +153,46 @@ def _count_records(text: str, delimiter: str) -> int:
 
 def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = last_start = 1  # the line the record being read (the last one read) starts on
+    last: list[str] = []
     try:
         for count, row in enumerate(reader, start=1):
             if count > MAX_ROWS + 1:  # stop at the cap instead of reading the rest
                 raise guards.too_many_rows()
+            last, last_start = row, start
             yield row  # type: ignore[misc]  # list[str] as list[object]: the cells are only read
+            start = reader.line_num + 1
     except csv.Error as exc:
+        if "field limit" in str(exc):
+            raise NumberFileError(
+                f"Line {start:,} of the text file starts a cell of more than "
+                f'{csv.field_size_limit():,} characters, most likely a quote (") that is never '
+                "closed: remove that quote, or save the list again as CSV from Excel, and send it."
+            ) from None
         raise NumberFileError(
             f"Line {reader.line_num} of the text file cannot be read ({exc}): "
             "save the list again as CSV from Excel and send it."
         ) from None
+    # Outside strict mode csv reads a quote that is never closed as a cell that runs to the end of
+    # the file: every line after it, numbers included, would silently become that one cell.
+    if any("\n" in cell or "\r" in cell for cell in last) and _unclosed_quote(
+        text, last_start, delimiter
+    ):
+        raise NumberFileError(
+            f'Line {last_start:,} of the text file opens a quote (") that is never closed, so '
+            "every line after it would be read as one cell and its numbers lost: remove that quote "
+            "(or close it) and send the file again."
+        )
+
+
+def _unclosed_quote(text: str, line: int, delimiter: str) -> bool:
+    """Whether the record starting on `line` (1-based) ends inside a quoted cell."""
+    lines = io.StringIO(text, newline="")
+    for _ in range(line - 1):
+        lines.readline()
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False

@@ -54,6 +54,21 @@ def test_csv_delimiters_are_sniffed(tmp_path: Path, delimiter: str) -> None:
     _assert_standard(checked.report)
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", ""])
+def test_quoted_cells_with_line_breaks_are_one_cell(tmp_path: Path, end: str) -> None:
+    """A closed quote may hold line breaks, in the last row too (a quote left open may not)."""
+    path = tmp_path / "notes.csv"
+    path.write_bytes(
+        (
+            f'phone,note{end or chr(10)}919876543210,"call after 6{end or chr(10)}ask for Asha"'
+            f'{end or chr(10)}919876543211,"line one{end or chr(10)}line two"{end}'
+        ).encode()
+    )
+    checked = check_number_file(path)
+    assert (checked.report.total_rows, checked.report.valid) == (2, 2)
+    assert checked._kept_rows[1][1] == f"line one{end or chr(10)}line two"
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
 def test_text_encodings(tmp_path: Path, encoding: str) -> None:
     rows = [
