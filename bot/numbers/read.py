@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,7 +91,9 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else GB18030."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else Windows-1251
+    when the text reads as Cyrillic words in it (Excel's CSV in a Russian or Ukrainian locale),
+    else GB18030."""
     try:
         if data.startswith(codecs.BOM_UTF8):
             return data[len(codecs.BOM_UTF8) :].decode("utf-8")
@@ -102,10 +105,48 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    # GB18030 decodes almost any run of an even number of high bytes, so Cyrillic words of an
+    # even length would turn into Chinese characters without an error: look at Cyrillic first.
+    cyrillic = _cyrillic_1251(data)
+    if cyrillic is not None and cyrillic[1]:
+        return cyrillic[0]
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
+        if cyrillic is not None:  # not Chinese; only Cyrillic letters and punctuation
+            return cyrillic[0]
         raise NumberFileError(ENCODING_UNREADABLE) from None
+
+
+_CYRILLIC_WORD = re.compile("[А-яЁёІіЇїЄєЎўҐґ]+")
+_CYRILLIC_EXTRA = frozenset("ЁёІіЇїЄєЎўҐґ")
+_CYRILLIC_PUNCTUATION = frozenset("№«»–—…“”„’\u00a0")
+
+
+def _cyrillic_1251(data: bytes) -> tuple[str, bool] | None:
+    """The text read as Windows-1251 and whether it reads like written words (mostly lower case,
+    each word lower case, capitalised or in capitals, as Chinese read as 1251 is not); None when
+    it holds characters other than Cyrillic letters and common punctuation."""
+    try:
+        text = data.decode("cp1251")
+    except UnicodeDecodeError:
+        return None
+    lower = upper = 0
+    for ch in text:
+        if ch.isascii():
+            continue
+        if "А" <= ch <= "я" or ch in _CYRILLIC_EXTRA:
+            if ch.islower():
+                lower += 1
+            else:
+                upper += 1
+        elif ch not in _CYRILLIC_PUNCTUATION:
+            return None
+    if lower + upper == 0:
+        return None
+    words = _CYRILLIC_WORD.findall(text)
+    cased = sum(1 for w in words if w.islower() or w.isupper() or w.istitle())
+    return text, lower > upper and cased >= 0.9 * len(words)
 
 
 def sniff_delimiter(text: str) -> str:

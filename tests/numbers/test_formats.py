@@ -83,6 +83,35 @@ def test_text_encodings(tmp_path: Path, encoding: str) -> None:
     assert report.valid == 2
 
 
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Иван Петров", "Анна"],  # words of an even length: GB18030 reads them without an error
+        ["Имя Фамилия", "ООО «Ромашка», ул. Ленина"],  # odd lengths: GB18030 fails on them
+        ["Олена Коваль", "Київ"],  # Ukrainian letters
+    ],
+)
+def test_cyrillic_in_windows_1251_is_read_as_cyrillic(tmp_path: Path, names: list[str]) -> None:
+    """Excel's CSV in a Russian or Ukrainian locale: the names reach the clean file as written."""
+    path = make_text(
+        tmp_path / "клиенты.csv",
+        [["Телефон", "Имя"], ["9876543210", names[0]], ["9876543211", names[1]]],
+        delimiter=";",
+        encoding="cp1251",
+    )
+    checked = check_number_file(path, default_ccode="91")
+    assert (checked.report.phone_column, checked.report.info_columns) == ("Телефон", ["Имя"])
+    assert checked.report.valid == 2
+    assert [row[1] for row in checked._kept_rows] == names
+
+
+def test_chinese_in_gb18030_is_not_taken_for_cyrillic(tmp_path: Path) -> None:
+    rows = [["手机", "姓名", "性别"], ["13800138000", "张伟", "男"], ["13900139000", "王芳", "女"]]
+    path = make_text(tmp_path / "名单.csv", rows, encoding="gb18030")
+    checked = check_number_file(path, default_ccode="86")
+    assert [row[1:] for row in checked._kept_rows] == [["张伟", "男"], ["王芳", "女"]]
+
+
 def test_unicode_text_as_excel_saves_it(tmp_path: Path) -> None:
     """Excel's "Unicode text": UTF-16 LE with BOM, tab-separated."""
     path = tmp_path / "export.txt"
