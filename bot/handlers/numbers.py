@@ -37,6 +37,10 @@ STALE_BUTTON = "This button is no longer valid; nothing was done."
 _UPLOAD_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only; forged callback data is refused
 _SHOWN_NAME = 60  # characters of a file or column name shown on the card
 _COLUMNS_BUDGET = 1200  # of the card's characters, for the column names: the rest is for rows
+# Bidirectional controls (overrides, embeddings, isolates, marks): in a file name they reorder how
+# it and the rest of its line show ("list\u202efdp.csv" shows as "listvsc.pdf"), so a name is
+# shown, checked and stored without them.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @command("/upload", Role.OPERATOR)
@@ -243,8 +247,9 @@ async def handle_document(req: Request) -> None:
     message = req.message
     assert message is not None and message.document is not None
     document = message.document
-    name = document.file_name or "numbers"
-    suffix = Path(name).suffix.lower()
+    name = _BIDI_CONTROLS.sub("", document.file_name or "").strip() or "numbers"
+    # Path(".csv").suffix is "": a name that is only an extension is still that type.
+    suffix = "." + name.rsplit(".", 1)[1].lower() if "." in name else ""
     if suffix not in SUPPORTED_EXTENSIONS:
         raise UserFacingError(
             f"I can't read {name}: number files must be {', '.join(SUPPORTED_EXTENSIONS)}. "

@@ -374,3 +374,30 @@ def test_the_card_keeps_whole_lines_and_the_essentials_first_at_any_limit() -> N
         columns = [line for line in lines if line.startswith("Callee information columns")]
         if columns:
             assert columns[0].endswith(" more columns")
+
+
+async def test_direction_controls_in_a_file_name_cannot_disguise_it(bot: BotHarness) -> None:
+    """U+202E (right-to-left override) makes "leads\u202efdp.csv" show as "leadsvsc.pdf", and
+    reorders the rest of the line; the bot shows (and stores) the name without such controls."""
+    await prepare(bot)
+    name = "leads\u202efdp\u2066.csv"
+    progress = await send_file(bot, name, numbers_csv())
+    downloading = next(
+        c
+        for c in bot.telegram.calls_of("sendMessage", GROUP)
+        if c.ok and c.result["message_id"] == progress
+    )
+    assert downloading.result["text"] == "Downloading leadsfdp.csv…"
+    card = await final_text(bot, progress)
+    assert "File: leadsfdp.csv\n" in card
+    caption = await bot.telegram.wait_for(lambda c: c.method == "sendDocument" and c.ok)
+    assert caption.result["caption"] == "Rejected rows of leadsfdp.csv, with the reason for each."
+    stored = bot.service.runtime.database.call(lambda s: s.get(NumberUpload, 1).original_name)
+    assert stored == "leadsfdp.csv"
+    # refused before the download, and by the check
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(GROUP, OPERATOR, "a\u202eslx.pdf", b"x", caption="/upload")
+    reply = await bot.answer(GROUP, mark)
+    assert reply.result["text"].startswith("I can't read aslx.pdf: "), reply.result["text"]
+    progress = await send_file(bot, "\u202e\u200f.csv", b"")
+    assert (await final_text(bot, progress)).startswith("I couldn't check .csv: The file is empty")
