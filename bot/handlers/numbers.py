@@ -283,13 +283,28 @@ async def handle_document(req: Request) -> None:
     await req.runtime.database.run(
         lambda s: upload_service.save_message_id(s, upload_id, card.message_id)
     )
+    report = checked.report
     if checked.rejected_bytes is not None:
-        await message.reply_document(
-            checked.rejected_bytes,
-            filename=checked.rejected_name,
-            caption=f"Rejected rows of {esc(name)}, with the reason for each.",
-            parse_mode=ParseMode.HTML,
-            do_quote=False,
+        try:
+            await message.reply_document(
+                checked.rejected_bytes,
+                filename=checked.rejected_name,
+                caption=f"Rejected rows of {esc(name)}, with the reason for each.",
+                parse_mode=ParseMode.HTML,
+                do_quote=False,
+            )
+        except TelegramError as exc:
+            log.warning("could not send the rejected rows of upload %s: %s", upload_id, exc)
+            await req.reply(
+                f"The rejected-rows file of {esc(name)} could not be sent ({esc(exc.message)}); "
+                f"the card above lists the first rejected rows and the check itself is kept. "
+                f"Send the file again to get the rejected rows."
+            )
+    elif report.invalid or report.duplicates:
+        await req.reply(
+            f"The rejected-rows file of {esc(name)} would be larger than the 50 MB Telegram lets "
+            f"a bot send, so it was not sent; the card above lists the first invalid rows. Fix "
+            f"those, or split the file, and send it again to get the rest."
         )
 
 

@@ -165,14 +165,15 @@ class CheckedNumbers:
             files.append(CleanFile(path=path, file_name=name, rows=end - start))
         return files
 
-    def write_rejected(self, out_dir: Path) -> Path | None:
+    def write_rejected(self, out_dir: Path, *, as_xlsx: bool = False) -> Path | None:
         """Every invalid and duplicate row, as the input had it, plus its row number and reason,
-        in the input's format; None when nothing was rejected."""
+        in the input's format (or .xlsx, whose compression makes the file far smaller); None when
+        nothing was rejected."""
         if not self._rejected:
             return None
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        kind = self._table_kind
+        kind = "xlsx" if as_xlsx else self._table_kind
         if kind == "xls" and (
             len(self._rejected) > XLS_MAX_ROWS or len(self._source_header) + 2 > XLS_MAX_COLUMNS
         ):

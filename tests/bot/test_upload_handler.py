@@ -401,3 +401,22 @@ async def test_direction_controls_in_a_file_name_cannot_disguise_it(bot: BotHarn
     assert reply.result["text"].startswith("I can't read aslx.pdf: "), reply.result["text"]
     progress = await send_file(bot, "\u202e\u200f.csv", b"")
     assert (await final_text(bot, progress)).startswith("I couldn't check .csv: The file is empty")
+
+
+async def test_a_rejected_rows_file_telegram_refuses_is_explained_and_the_check_is_kept(
+    bot: BotHarness,
+) -> None:
+    await prepare(bot)
+    bot.telegram.fail_next("sendDocument", 413, "Request Entity Too Large")
+    progress = await send_file(bot, "leads.csv", numbers_csv())
+    card = await final_text(bot, progress)
+    assert "Rows: 14. Valid: 12. Invalid: 1. Duplicates removed: 1. Empty: 0." in card
+    await bot.settled()
+    said = [c.result["text"] for c in bot.telegram.calls_of("sendMessage", GROUP) if c.ok]
+    assert said[-1] == (
+        "The rejected-rows file of leads.csv could not be sent (Request Entity Too Large); the "
+        "card above lists the first rejected rows and the check itself is kept. Send the file "
+        "again to get the rejected rows."
+    )
+    assert not any("Something went wrong" in text for text in said)
+    assert [b["callback_data"] for b in message(bot, progress).buttons] == ["up:1:go", "up:1:drop"]
