@@ -173,7 +173,26 @@ def _header_above_numbers(sample: Sequence[Sequence[object]]) -> Layout | None:
     share, col = max((_phone_share(sample[first:], col), -col) for col in range(width))
     if share < 0.5:
         return None
+    if first == 1 and _numeric(sample[0], -col):
+        # A number too short to look like a phone ("12345") at the top of the list is its first
+        # entry (an invalid one), not a header: taken for one it would vanish from every count.
+        first = 0
     return Layout(-col, first - 1 if first else None)
+
+
+_NUMERIC = re.compile(r"[+0-9 ()./\-]*[0-9][+0-9 ()./\-]*")
+
+
+def _numeric(row: Sequence[object], col: int) -> bool:
+    """Whether the row's cell in `col` is a number (digits and separators): no header is."""
+    if col >= len(row):
+        return False
+    cell = row[col]
+    if isinstance(cell, bool):
+        return False
+    if isinstance(cell, int | float):
+        return True
+    return isinstance(cell, str) and _NUMERIC.fullmatch(cell.strip()) is not None
 
 
 def find_layout(sample: Sequence[Sequence[object]]) -> Layout:

@@ -162,6 +162,24 @@ def test_headerless_list_uses_the_column_of_numbers(tmp_path: Path) -> None:
     assert report.rejected_samples[0].row == 3
 
 
+def test_a_short_number_at_the_top_of_a_headerless_list_is_a_row_not_a_header(
+    tmp_path: Path,
+) -> None:
+    """Taken for the header, the first entry vanished from every count and named the column."""
+    for name, rows in (
+        ("list.csv", [["12345"], ["919876543210"], ["919876543211"]]),
+        ("list.xlsx", [["Asha", 12345], ["Ravi", 919876543210], ["Meena", "919876543211"]]),
+    ):
+        if name.endswith(".csv"):
+            path = make_text(tmp_path / name, rows)  # type: ignore[arg-type]
+        else:
+            path = make_xlsx(tmp_path / name, rows)
+        report = _check(path).report
+        assert report.phone_column == "phone", name
+        assert (report.total_rows, report.valid, report.invalid) == (3, 2, 1), name
+        assert report.rejected_samples[0].row == 1, name
+
+
 def test_plain_text_file_of_pasted_numbers(tmp_path: Path) -> None:
     path = tmp_path / "pasted.txt"
     path.write_text("98765 43210\n+91 98765 43211\n\n98765-43212\n\n\n", encoding="utf-8")
