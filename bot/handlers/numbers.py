@@ -181,7 +181,7 @@ def report_card(
         )
     for line in report.cleanups.lines():
         add(esc(line))
-    if report.invalid or report.duplicates:
+    if report.rejected:
         add("Every rejected row, with its reason, is in the rejected-rows file.")
     if report.rejected_samples:
         samples = report.rejected_samples
@@ -300,7 +300,7 @@ async def handle_document(req: Request) -> None:
                 f"the card above lists the first rejected rows and the check itself is kept. "
                 f"Send the file again to get the rejected rows."
             )
-    elif report.invalid or report.duplicates:
+    elif report.rejected:
         await req.reply(
             f"The rejected-rows file of {esc(name)} would be larger than the 50 MB Telegram lets "
             f"a bot send, so it was not sent; the card above lists the first invalid rows. Fix "

@@ -50,6 +50,7 @@ HEADER_ONLY = (
     "and send it again."
 )
 _REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
+NO_PHONE = "no phone number"  # a row with other cells filled in but an empty phone cell
 EXTENSION_COLUMN = "extension"  # the callee information column for extensions (`ext 12`)
 
 
@@ -326,7 +327,7 @@ def _check_rows(
     kept: list[list[object]] = []
     rejected: list[tuple[int, list[object], str]] = []
     samples: list[RejectedRow] = []
-    invalid = duplicates = empty = blank_run = 0
+    invalid = duplicates = empty = blank_run = no_phone = 0
 
     header_cells: list[object] = []
     header_row: int | None = None
@@ -365,8 +366,10 @@ def _check_rows(
         elif all(map(is_blank, row)):
             blank_run += 1  # counted only if a non-blank row follows: trailing blanks are no rows
             continue
-        else:
+        else:  # other cells, but no phone number: say which rows, or a customer is lost unseen
             empty += 1
+            no_phone += 1
+            rejected.append((row_number, row, NO_PHONE))
         if len(row) > width:
             width = len(row)
         if blank_run:
@@ -417,6 +420,7 @@ def _check_rows(
             extensions=len(extensions),
             extension_column=unique[-1] if with_extension else None,
         ),
+        no_phone=no_phone,
     )
     source_header = unique_headers(names)
     return CheckedNumbers(

@@ -78,6 +78,8 @@ class NumberReport:
     header_row: int | None = None  # sheet row number of the header, None without one
     title_rows: int = 0  # non-empty rows above the header, left out of the list
     cleanups: Cleanups = field(default_factory=Cleanups)
+    # Of the empty rows, those with other cells filled in (a name, a city): in the rejected rows.
+    no_phone: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumberReport:
@@ -97,10 +99,21 @@ class NumberReport:
         )
         return f"File: {where}"
 
+    @property
+    def rejected(self) -> int:
+        """Rows in the rejected-rows file."""
+        return self.invalid + self.duplicates + self.no_phone
+
     def counts_line(self) -> str:
+        without = (
+            f" ({self.no_phone:,} of them without a phone number but with other cells filled "
+            f"in: they are in the rejected-rows file)"
+            if self.no_phone
+            else ""
+        )
         return (
             f"Rows: {self.total_rows:,}. Valid: {self.valid:,}. Invalid: {self.invalid:,}. "
-            f"Duplicates removed: {self.duplicates:,}. Empty: {self.empty:,}."
+            f"Duplicates removed: {self.duplicates:,}. Empty: {self.empty:,}{without}."
         )
 
     def layout_lines(self) -> list[str]:
@@ -153,7 +166,7 @@ class NumberReport:
         if self.rejected_samples:
             lines.append(self.sample_heading())
             lines += [rejected.line() for rejected in self.rejected_samples]
-        if self.invalid or self.duplicates:
+        if self.rejected:
             lines.append("Every rejected row, with its reason, is in the rejected-rows file.")
         split = self.split_line()
         if split:
