@@ -45,6 +45,11 @@ def read_tables(data: bytes, kind: str, extension: str, sheet: str | None) -> It
     Every sheet that may be read is measured (bot/numbers/guards.py) before the first is opened.
     """
     if kind == guards.TEXT:
+        if sheet is not None:  # not read as if no sheet had been asked for
+            raise NumberFileError(
+                f"This is a text file, which has no sheets, so there is no sheet {sheet!r} in it: "
+                "leave out the sheet name (--sheet), or give the workbook that has that sheet."
+            )
         yield _read_text(data, "txt" if extension == ".txt" else "csv")
         return
     if kind == guards.XLSX:
