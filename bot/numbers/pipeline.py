@@ -421,6 +421,7 @@ def _check_rows(
             extension_column=unique[-1] if with_extension else None,
         ),
         no_phone=no_phone,
+        sheet_hidden=table.hidden,
     )
     source_header = unique_headers(names)
     return CheckedNumbers(

@@ -37,6 +37,7 @@ class Table:
     kind: str  # "xlsx", "xls", "ods", "csv" or "txt": the rejected-rows file is written alike
     sheet_name: str | None = None
     delimiter: str = ","
+    hidden: bool = False  # a hidden sheet of a workbook
 
 
 def read_tables(data: bytes, kind: str, extension: str, sheet: str | None) -> Iterator[Table]:
@@ -73,11 +74,11 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
         raise NumberFileError(guards.PASSWORD) from None
     except python_calamine.CalamineError:
         raise NumberFileError(guards.CORRUPT) from None
+    visible = python_calamine.SheetVisibleEnum.Visible
+    hidden = {m.name for m in workbook.sheets_metadata if m.visible != visible}
     if sheet is not None:
         order = [sheet]
     else:  # hidden sheets last: the one people see is the one they mean
-        visible = python_calamine.SheetVisibleEnum.Visible
-        hidden = {m.name for m in workbook.sheets_metadata if m.visible != visible}
         order = [n for n in names if n not in hidden] + [n for n in names if n in hidden]
     for name in order:
         try:
@@ -92,7 +93,9 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
         # iter_rows yields the empty rows above the data too, but starts at the first used column.
         # The cells are only read; list[CellValue] is not a list[object] to mypy (list is invariant).
         rows = cast(Iterator[list[object]], found.iter_rows())
-        yield Table(rows, first_row=1, first_col=start[1], kind=kind, sheet_name=name)
+        yield Table(
+            rows, first_row=1, first_col=start[1], kind=kind, sheet_name=name, hidden=name in hidden
+        )
 
 
 def decode_text(data: bytes) -> str:

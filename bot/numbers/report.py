@@ -80,6 +80,7 @@ class NumberReport:
     cleanups: Cleanups = field(default_factory=Cleanups)
     # Of the empty rows, those with other cells filled in (a name, a city): in the rejected rows.
     no_phone: int = 0
+    sheet_hidden: bool = False  # the list is on a sheet Excel does not show
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumberReport:
@@ -124,6 +125,11 @@ class NumberReport:
             lines.append(
                 f"The numbers are on sheet {self.sheet_name!r}: the sheet(s) before it "
                 f"({listed}) have no column of phone numbers."
+            )
+        if self.sheet_hidden:
+            lines.append(
+                f"Sheet {self.sheet_name!r} is hidden in the workbook, so you may not have seen "
+                f"these rows: unhide it in Excel (right-click a sheet tab → Unhide) to check them."
             )
         if self.title_rows and self.header_row is not None:
             titles = (

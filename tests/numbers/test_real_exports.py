@@ -72,7 +72,21 @@ def test_the_first_sheet_is_read_when_it_has_the_numbers(tmp_path: Path) -> None
 def test_a_hidden_sheet_is_read_only_after_the_visible_ones(tmp_path: Path) -> None:
     old = [["Phone"], ["+91 98765 40000"]]
     path = make_xlsx_book(tmp_path / "b.xlsx", {"Old": old, "Leads": LEADS}, hidden=["Old"])
-    assert check(path).report.sheet_name == "Leads"
+    report = check(path).report
+    assert (report.sheet_name, report.sheet_hidden) == ("Leads", False)
+    assert not any("hidden" in line for line in report.lines())
+
+
+def test_a_list_read_from_a_hidden_sheet_says_so(tmp_path: Path) -> None:
+    """Only the hidden sheet has numbers: they are read, and the report says where they were."""
+    old = [["Phone"], ["+91 98765 40000"]]
+    path = make_xlsx_book(tmp_path / "b.xlsx", {"Summary": SUMMARY, "Old": old}, hidden=["Old"])
+    report = check(path).report
+    assert (report.sheet_name, report.sheet_hidden, report.valid) == ("Old", True, 1)
+    assert (
+        "Sheet 'Old' is hidden in the workbook, so you may not have seen these rows: unhide it in "
+        "Excel (right-click a sheet tab → Unhide) to check them."
+    ) in report.lines()
 
 
 def test_no_sheet_with_a_phone_column_names_the_sheets(tmp_path: Path) -> None:
