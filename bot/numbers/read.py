@@ -99,7 +99,8 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text"), else Windows-1251
+    """UTF-8 (with or without BOM), UTF-16 with BOM (Excel's "Unicode text") or without one (when
+    the text is mostly ASCII, as lists of numbers are), else Windows-1251
     when the text reads as Cyrillic words in it (Excel's CSV in a Russian or Ukrainian locale),
     else GB18030."""
     try:
@@ -107,6 +108,9 @@ def decode_text(data: bytes) -> str:
             return data[len(codecs.BOM_UTF8) :].decode("utf-8")
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return data.decode("utf-16")
+        bomless = guards.utf16_without_bom(data[:4096]) if b"\x00" in data[:4096] else None
+        if bomless is not None:
+            return data.decode(bomless)
     except UnicodeDecodeError:
         raise NumberFileError(ENCODING_UNREADABLE) from None
     try:

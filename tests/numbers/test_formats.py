@@ -112,6 +112,18 @@ def test_chinese_in_gb18030_is_not_taken_for_cyrillic(tmp_path: Path) -> None:
     assert [row[1:] for row in checked._kept_rows] == [["张伟", "男"], ["王芳", "女"]]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_text_not_a_binary_file(
+    tmp_path: Path, encoding: str
+) -> None:
+    """As database and script exports write it; it was refused as "really a binary file"."""
+    rows = [["phone", "name"], ["919876543210", "José"], ["919876543211", "Ravi"]]
+    path = make_text(tmp_path / "export.csv", rows, encoding=encoding)
+    checked = _check(path)
+    assert (checked.report.phone_column, checked.report.valid) == ("phone", 2)
+    assert [row[1] for row in checked._kept_rows] == ["José", "Ravi"]
+
+
 def test_unicode_text_as_excel_saves_it(tmp_path: Path) -> None:
     """Excel's "Unicode text": UTF-16 LE with BOM, tab-separated."""
     path = tmp_path / "export.txt"
