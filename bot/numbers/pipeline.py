@@ -422,6 +422,7 @@ def _check_rows(
         ),
         no_phone=no_phone,
         sheet_hidden=table.hidden,
+        unread_sheets=table.later_sheets,
     )
     source_header = unique_headers(names)
     return CheckedNumbers(

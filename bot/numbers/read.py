@@ -12,7 +12,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import python_calamine
@@ -38,6 +38,8 @@ class Table:
     sheet_name: str | None = None
     delimiter: str = ","
     hidden: bool = False  # a hidden sheet of a workbook
+    # The visible sheets after this one, which are not read once this one has the list.
+    later_sheets: list[str] = field(default_factory=list)
 
 
 def read_tables(data: bytes, kind: str, extension: str, sheet: str | None) -> Iterator[Table]:
@@ -80,7 +82,8 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
         order = [sheet]
     else:  # hidden sheets last: the one people see is the one they mean
         order = [n for n in names if n not in hidden] + [n for n in names if n in hidden]
-    for name in order:
+    for index, name in enumerate(order):
+        later = [n for n in order[index + 1 :] if n not in hidden] if sheet is None else []
         try:
             found = workbook.get_sheet_by_name(name)
         except python_calamine.PasswordError:
@@ -94,7 +97,13 @@ def _read_workbook(data: bytes, kind: str, sheet: str | None) -> Iterator[Table]
         # The cells are only read; list[CellValue] is not a list[object] to mypy (list is invariant).
         rows = cast(Iterator[list[object]], found.iter_rows())
         yield Table(
-            rows, first_row=1, first_col=start[1], kind=kind, sheet_name=name, hidden=name in hidden
+            rows,
+            first_row=1,
+            first_col=start[1],
+            kind=kind,
+            sheet_name=name,
+            hidden=name in hidden,
+            later_sheets=later,
         )
 
 

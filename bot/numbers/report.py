@@ -81,6 +81,7 @@ class NumberReport:
     # Of the empty rows, those with other cells filled in (a name, a city): in the rejected rows.
     no_phone: int = 0
     sheet_hidden: bool = False  # the list is on a sheet Excel does not show
+    unread_sheets: list[str] = field(default_factory=list)  # visible sheets after sheet_name
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumberReport:
@@ -130,6 +131,14 @@ class NumberReport:
             lines.append(
                 f"Sheet {self.sheet_name!r} is hidden in the workbook, so you may not have seen "
                 f"these rows: unhide it in Excel (right-click a sheet tab → Unhide) to check them."
+            )
+        if self.unread_sheets:
+            listed = ", ".join(repr(name) for name in self.unread_sheets[:10])
+            more = len(self.unread_sheets) - 10
+            listed += f" and {more:,} more" if more > 0 else ""
+            lines.append(
+                f"Only sheet {self.sheet_name!r} was read; the sheet(s) after it ({listed}) were "
+                f"not. If they hold numbers too, send each sheet as its own file."
             )
         if self.title_rows and self.header_row is not None:
             titles = (
