@@ -169,7 +169,7 @@ def report_card(
         used += 1 + len(line)
         return True
 
-    for line in report.layout_lines():
+    for line in [*report.swallowed_lines(), *report.layout_lines()]:
         add(esc(line))
     add(f"Phone column: {esc(_short(report.phone_column))}")
     add(_columns_line(report.info_columns, min(limit - used - 1, _COLUMNS_BUDGET)))

@@ -19,6 +19,7 @@ from bot.numbers.columns import (
     find_layout,
     header_name,
     is_blank,
+    looks_like_phone,
     no_phone_column_on_any,
     unique_headers,
 )
@@ -51,7 +52,8 @@ HEADER_ONLY = (
 )
 _REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
 NO_PHONE = "no phone number"  # a row with other cells filled in but an empty phone cell
-EXTENSION_COLUMN = "extension"  # the callee information column for extensions (`ext 12`)
+EXTENSION_COLUMN = "extension"
+SWALLOWED_SHOWN = 5  # cells named in the report that seem to hold rows of the list  # the callee information column for extensions (`ext 12`)
 
 
 def _too_big(size: int) -> NumberFileError:
@@ -344,7 +346,24 @@ def _check_rows(
             yield n, row
             n += 1
 
+    # Only a quote makes a text file's cell with line breaks: a misplaced one turns the lines up
+    # to the next quote, rows of the list among them, into that one cell.
+    quoted = table.quoted
+    delimiter = table.delimiter
+    swallowed: list[list[int]] = []  # [row, lines that look like rows] for a cell with line breaks
+
     for row_number, row in all_rows():
+        if quoted and len(swallowed) < SWALLOWED_SHOWN:
+            joined = "".join(row)  # type: ignore[arg-type]  # a text file's cells are str
+            inside = ("\n" in joined or "\r" in joined) and sum(
+                looks_like_phone(fields[phone_col]) if phone_col < len(fields) else False
+                for value in row
+                if isinstance(value, str) and ("\n" in value or "\r" in value)
+                for line in value.splitlines()[1:]
+                for fields in [line.split(delimiter)]
+            )
+            if inside:
+                swallowed.append([row_number, inside])
         cell = row[phone_col] if phone_col < len(row) else ""
         digits, reason, extension = check(cell)
         if digits is not None:
@@ -423,6 +442,7 @@ def _check_rows(
         no_phone=no_phone,
         sheet_hidden=table.hidden,
         unread_sheets=table.later_sheets,
+        swallowed_rows=swallowed,
     )
     source_header = unique_headers(names)
     return CheckedNumbers(

@@ -40,6 +40,7 @@ class Table:
     hidden: bool = False  # a hidden sheet of a workbook
     # The visible sheets after this one, which are not read once this one has the list.
     later_sheets: list[str] = field(default_factory=list)
+    quoted: bool = False  # a text file with a quote in it: its cells may hold line breaks
 
 
 def read_tables(data: bytes, kind: str, extension: str, sheet: str | None) -> Iterator[Table]:
@@ -196,7 +197,12 @@ def _read_text(data: bytes, kind: str) -> Table:
         # Refuse before checking a single number (lines can hold quoted newlines: count records).
         raise guards.too_many_rows()
     return Table(
-        _text_rows(text, delimiter), first_row=1, first_col=0, kind=kind, delimiter=delimiter
+        _text_rows(text, delimiter),
+        first_row=1,
+        first_col=0,
+        kind=kind,
+        delimiter=delimiter,
+        quoted='"' in text,
     )
 
 

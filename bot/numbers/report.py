@@ -82,6 +82,8 @@ class NumberReport:
     no_phone: int = 0
     sheet_hidden: bool = False  # the list is on a sheet Excel does not show
     unread_sheets: list[str] = field(default_factory=list)  # visible sheets after sheet_name
+    # [row, count]: a text file's cell with line breaks whose lines look like rows of the list
+    swallowed_rows: list[list[int]] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumberReport:
@@ -149,6 +151,15 @@ class NumberReport:
             lines.append(f"Header in row {self.header_row}: {titles} not part of the list.")
         return lines
 
+    def swallowed_lines(self) -> list[str]:
+        """Cells that seem to hold rows of the list: a quote misplaced in a text file."""
+        return [
+            f"Row {row:,} has a cell that runs over several lines, {count:,} of which look like "
+            f'rows of the list, so their numbers are not counted: a quote (") there is probably '
+            f"misplaced. Check that row, fix the quote and send the file again."
+            for row, count in self.swallowed_rows
+        ]
+
     def country_line(self) -> str:
         if self.country_code:
             return f"Country code for national numbers: +{self.country_code}"
@@ -172,7 +183,8 @@ class NumberReport:
         return f"First {shown} of {self.invalid:,} invalid numbers:"
 
     def lines(self) -> list[str]:
-        lines = [self.file_line(), self.counts_line(), *self.layout_lines()]
+        lines = [self.file_line(), self.counts_line(), *self.swallowed_lines()]
+        lines += self.layout_lines()
         lines.append(f"Phone column: {self.phone_column}")
         info = ", ".join(self.info_columns) if self.info_columns else "none"
         lines.append(f"Callee information columns: {info}")

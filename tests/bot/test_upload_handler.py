@@ -420,3 +420,19 @@ async def test_a_rejected_rows_file_telegram_refuses_is_explained_and_the_check_
     )
     assert not any("Something went wrong" in text for text in said)
     assert [b["callback_data"] for b in message(bot, progress).buttons] == ["up:1:go", "up:1:drop"]
+
+
+async def test_a_cell_holding_rows_of_the_list_is_pointed_out_on_the_card(bot: BotHarness) -> None:
+    await prepare(bot)
+    content = (
+        b'phone,name\n919876543210,Asha\n919876543211,"Ravi\n919876543212,Joe\n'
+        b'919876543213,Meena"\n919876543214,Ali\n'
+    )
+    progress = await send_file(bot, "quotes.csv", content)
+    lines = (await final_text(bot, progress)).splitlines()
+    assert lines[2] == "Rows: 3. Valid: 3. Invalid: 0. Duplicates removed: 0. Empty: 0."
+    assert (
+        "Row 3 has a cell that runs over several lines, 2 of which look like rows of the list, so "
+        'their numbers are not counted: a quote (") there is probably misplaced. Check that row, '
+        "fix the quote and send the file again."
+    ) in lines

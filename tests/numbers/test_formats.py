@@ -69,6 +69,31 @@ def test_quoted_cells_with_line_breaks_are_one_cell(tmp_path: Path, end: str) ->
     assert checked._kept_rows[1][1] == f"line one{end or chr(10)}line two"
 
 
+def test_rows_inside_a_cell_between_two_misplaced_quotes_are_pointed_out(tmp_path: Path) -> None:
+    """`"Ravi` opens a quote that `Meena"` closes: the rows between are one cell, whose numbers
+    csv does not count; the report names the row instead of showing 2 rows as if all were well."""
+    path = tmp_path / "quotes.csv"
+    path.write_bytes(
+        b'phone,name\n919876543210,Asha\n919876543211,"Ravi\n919876543212,Joe\n'
+        b'919876543213,Meena"\n919876543214,Ali\n'
+    )
+    report = check_number_file(path).report
+    assert (report.total_rows, report.valid) == (3, 3)
+    assert report.swallowed_rows == [[3, 2]]
+    assert (
+        "Row 3 has a cell that runs over several lines, 2 of which look like rows of the list, so "
+        'their numbers are not counted: a quote (") there is probably misplaced. Check that row, '
+        "fix the quote and send the file again."
+    ) in report.lines()
+    # a note over several lines is not such a cell
+    path.write_bytes(
+        b'phone,note\n919876543210,"call after 6\nask for Asha, or 98765 43211 after 9"\n'
+        b'919876543212,"Flat 5,\n12 MG Road, Pune"\n'
+    )
+    report = check_number_file(path).report
+    assert (report.total_rows, report.swallowed_rows) == (2, [])
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
 def test_text_encodings(tmp_path: Path, encoding: str) -> None:
     rows = [
