@@ -141,8 +141,9 @@ def decode_text(data: bytes) -> str:
 
 
 _CYRILLIC_WORD = re.compile("[А-яЁёІіЇїЄєЎўҐґ]+")
-_CYRILLIC_EXTRA = frozenset("ЁёІіЇїЄєЎўҐґ")
-_CYRILLIC_PUNCTUATION = frozenset("№«»–—…“”„’\u00a0")
+_CYRILLIC_LOWER = re.compile("[а-яёіїєўґ]")
+# What else Cyrillic text in Windows-1251 holds besides ASCII: punctuation and NBSP.
+_NOT_CYRILLIC_1251 = re.compile("[^\x00-\x7fА-яЁёІіЇїЄєЎўҐґ№«»–—…“”„’\u00a0]")
 
 
 def _cyrillic_1251(data: bytes) -> tuple[str, bool] | None:
@@ -153,22 +154,15 @@ def _cyrillic_1251(data: bytes) -> tuple[str, bool] | None:
         text = data.decode("cp1251")
     except UnicodeDecodeError:
         return None
-    lower = upper = 0
-    for ch in text:
-        if ch.isascii():
-            continue
-        if "А" <= ch <= "я" or ch in _CYRILLIC_EXTRA:
-            if ch.islower():
-                lower += 1
-            else:
-                upper += 1
-        elif ch not in _CYRILLIC_PUNCTUATION:
-            return None
-    if lower + upper == 0:
+    if _NOT_CYRILLIC_1251.search(text):
         return None
     words = _CYRILLIC_WORD.findall(text)
+    letters = sum(map(len, words))
+    if not letters:
+        return None
+    lower = len(_CYRILLIC_LOWER.findall(text))
     cased = sum(1 for w in words if w.islower() or w.isupper() or w.istitle())
-    return text, lower > upper and cased >= 0.9 * len(words)
+    return text, lower > letters - lower and cased >= 0.9 * len(words)
 
 
 def sniff_delimiter(text: str) -> str:
