@@ -314,7 +314,10 @@ async def _download_and_check(
     with tempfile.TemporaryDirectory(prefix="ccbot-doc-") as tmp:
         path = Path(tmp) / f"input{suffix}"
         await _download(document, name, path)
-        await req.edit(progress, f"Checking the numbers in {esc(name)}…")
+        try:
+            await req.edit(progress, f"Checking the numbers in {esc(name)}…")
+        except TelegramError as exc:  # only news of progress: the check goes on, the card follows
+            log.warning("could not edit the progress message in chat %s: %s", req.chat_id, exc)
         try:
             return await upload_service.check_file(
                 req.runtime.database,

@@ -436,3 +436,24 @@ async def test_a_cell_holding_rows_of_the_list_is_pointed_out_on_the_card(bot: B
         'their numbers are not counted: a quote (") there is probably misplaced. Check that row, '
         "fix the quote and send the file again."
     ) in lines
+
+
+async def test_a_progress_message_that_cannot_be_edited_does_not_stop_the_check(
+    bot: BotHarness,
+) -> None:
+    """Someone deleted "Downloading…" (or Telegram refused the edit): the file is still checked
+    and its card comes as a new message; it ended with "Something went wrong on our side"."""
+    await prepare(bot)
+    bot.telegram.fail_next(
+        "editMessageText", 400, "Bad Request: message to edit not found", times=None
+    )
+    mark = bot.telegram.mark()
+    await send_file(bot, "leads.csv", numbers_csv())
+    card = await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=20, since=mark)
+    assert "Rows: 14. Valid: 12. Invalid: 1. Duplicates removed: 1. Empty: 0." in card.text
+    await bot.settled()
+    said = [c.result["text"] for c in bot.telegram.calls_of("sendMessage", GROUP) if c.ok]
+    assert not any("Something went wrong" in text for text in said), said
+    assert uploads_stored(bot) == 1
+    shown = message(bot, card.result["message_id"])
+    assert [b["callback_data"] for b in shown.buttons] == ["up:1:go", "up:1:drop"]
