@@ -173,6 +173,8 @@ def report_card(
         add(esc(line))
     add(f"Phone column: {esc(_short(report.phone_column))}")
     add(_columns_line(report.info_columns, min(limit - used - 1, _COLUMNS_BUDGET)))
+    other = report.other_phones_line()
+    add(esc(_short(other, 600)) if other else None)
     add(esc(report.country_line()))
     if _needs_country_code(report):
         add(

@@ -115,6 +115,11 @@ class Layout:
         return self.header or 0
 
 
+def phone_share(rows: Sequence[Sequence[object]], col: int) -> float:
+    """The share of the column's filled cells that look like phone numbers."""
+    return _phone_share(rows, col)
+
+
 def _phone_share(rows: Sequence[Sequence[object]], col: int) -> float:
     filled = [row[col] for row in rows if col < len(row) and not is_blank(row[col])]
     if not filled:

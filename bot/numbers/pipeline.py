@@ -21,6 +21,7 @@ from bot.numbers.columns import (
     is_blank,
     looks_like_phone,
     no_phone_column_on_any,
+    phone_share,
     unique_headers,
 )
 from bot.numbers.errors import (
@@ -416,6 +417,12 @@ def _check_rows(
     with_extension = bool(extensions)
     extra = [EXTENSION_COLUMN] if with_extension else []
     unique = unique_headers([phone_name, *(names[col] for col in info_cols), *extra])
+    # Numbers pasted side by side ("9876543210,9876543211,…") or a second number column: only
+    # the phone column is called, and the report says so.
+    sampled = [row for _, row in start.rows[first_data:]]
+    other_phones = [
+        unique[1 + i] for i, col in enumerate(info_cols) if phone_share(sampled, col) >= 0.8
+    ]
     fixes = normaliser.fixes
     report = NumberReport(
         file_name=file_name,
@@ -443,6 +450,7 @@ def _check_rows(
         sheet_hidden=table.hidden,
         unread_sheets=table.later_sheets,
         swallowed_rows=swallowed,
+        other_phone_columns=other_phones,
     )
     source_header = unique_headers(names)
     return CheckedNumbers(

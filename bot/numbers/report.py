@@ -84,6 +84,7 @@ class NumberReport:
     unread_sheets: list[str] = field(default_factory=list)  # visible sheets after sheet_name
     # [row, count]: a text file's cell with line breaks whose lines look like rows of the list
     swallowed_rows: list[list[int]] = field(default_factory=list)
+    other_phone_columns: list[str] = field(default_factory=list)  # info columns of numbers
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumberReport:
@@ -160,6 +161,21 @@ class NumberReport:
             for row, count in self.swallowed_rows
         ]
 
+    def other_phones_line(self) -> str | None:
+        if not self.other_phone_columns:
+            return None
+        listed = ", ".join(repr(name) for name in self.other_phone_columns[:10])
+        more = len(self.other_phone_columns) - 10
+        listed += f" and {more:,} more" if more > 0 else ""
+        several = len(self.other_phone_columns) > 1
+        return (
+            f"{'Columns' if several else 'Column'} {listed} also "
+            f"{'hold' if several else 'holds'} phone numbers: only {self.phone_column!r} is "
+            f"called, {'they are' if several else 'it is'} kept as callee information. To call "
+            f"{'them' if several else 'it'} too, put every number in one column, one per row, and "
+            f"send the file again."
+        )
+
     def country_line(self) -> str:
         if self.country_code:
             return f"Country code for national numbers: +{self.country_code}"
@@ -188,6 +204,9 @@ class NumberReport:
         lines.append(f"Phone column: {self.phone_column}")
         info = ", ".join(self.info_columns) if self.info_columns else "none"
         lines.append(f"Callee information columns: {info}")
+        other = self.other_phones_line()
+        if other:
+            lines.append(other)
         lines.append(self.country_line())
         lines += self.cleanups.lines()
         if self.rejected_samples:

@@ -457,3 +457,15 @@ async def test_a_progress_message_that_cannot_be_edited_does_not_stop_the_check(
     assert uploads_stored(bot) == 1
     shown = message(bot, card.result["message_id"])
     assert [b["callback_data"] for b in shown.buttons] == ["up:1:go", "up:1:drop"]
+
+
+async def test_numbers_pasted_side_by_side_are_pointed_out_on_the_card(bot: BotHarness) -> None:
+    await prepare(bot)
+    progress = await send_file(bot, "pasted.txt", b"9876543210,9876543211,9876543212\n")
+    lines = (await final_text(bot, progress)).splitlines()
+    assert lines[2] == "Rows: 1. Valid: 1. Invalid: 0. Duplicates removed: 0. Empty: 0."
+    assert (
+        "Columns 'Column B', 'Column C' also hold phone numbers: only 'phone' is called, they are "
+        "kept as callee information. To call them too, put every number in one column, one per "
+        "row, and send the file again."
+    ) in lines

@@ -217,6 +217,36 @@ def test_a_short_number_at_the_top_of_a_headerless_list_is_a_row_not_a_header(
         assert report.rejected_samples[0].row == 1, name
 
 
+def test_numbers_side_by_side_say_that_only_one_column_is_called(tmp_path: Path) -> None:
+    """Pasted on one line with commas, or a second number column: the other numbers were kept
+    as callee information without a word, as if the list had one number per row."""
+    path = tmp_path / "pasted.txt"
+    path.write_text("919876543210,919876543211,919876543212\n")
+    report = _check(path).report
+    assert (report.total_rows, report.valid, report.other_phone_columns) == (
+        1,
+        1,
+        ["Column B", "Column C"],
+    )
+    assert (
+        "Columns 'Column B', 'Column C' also hold phone numbers: only 'phone' is called, they are "
+        "kept as callee information. To call them too, put every number in one column, one per "
+        "row, and send the file again."
+    ) in report.lines()
+    rows = [["Name", "Mobile", "Alt phone", "City"], ["Asha", "9876543210", "9876543219", "Pune"]]
+    report = _check(make_text(tmp_path / "crm.csv", rows)).report
+    assert (report.phone_column, report.other_phone_columns) == ("Mobile", ["Alt phone"])
+    assert (
+        "Column 'Alt phone' also holds phone numbers: only 'Mobile' is called, it is kept as "
+        "callee information. To call it too, put every number in one column, one per row, and "
+        "send the file again."
+    ) in report.lines()
+    # callee information that is not numbers: nothing to say
+    report = _check(make_text(tmp_path / "list.csv", ROWS)).report
+    assert report.other_phone_columns == []
+    assert not any("also hold" in line for line in report.lines())
+
+
 def test_plain_text_file_of_pasted_numbers(tmp_path: Path) -> None:
     path = tmp_path / "pasted.txt"
     path.write_text("98765 43210\n+91 98765 43211\n\n98765-43212\n\n\n", encoding="utf-8")
