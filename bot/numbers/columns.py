@@ -224,8 +224,25 @@ def find_layout(sample: Sequence[Sequence[object]]) -> Layout:
     width = max(len(row) for row in sample)
     share, col = max((_phone_share(data, col), -col) for col in range(width))
     if share < 0.5:
+        if any(_several_numbers(cell) for row in sample for cell in row):
+            raise NoPhoneColumn(SEVERAL_IN_A_CELL)
         raise NoPhoneColumn()
     return Layout(-col, 0 if has_header else None)
+
+
+SEVERAL_IN_A_CELL = (
+    "No column of phone numbers was found, but there are cells with several numbers in them "
+    "(separated by spaces): put one number per row (each on its own line, or in its own cell "
+    "of one column) and send the file again."
+)
+
+
+def _several_numbers(cell: object) -> bool:
+    """A cell such as `9876543210 9876543211`: two or more whole phone numbers side by side."""
+    if not isinstance(cell, str):
+        return False
+    tokens = cell.split()
+    return len(tokens) >= 2 and all(map(looks_like_phone, tokens))
 
 
 def unique_headers(names: Sequence[str]) -> list[str]:

@@ -266,6 +266,13 @@ def _(d: Path) -> Path:
     return d / "quote.csv"
 
 
+@case("numbers-separated-by-spaces", "there are cells with several numbers in them")
+def _(d: Path) -> Path:
+    # Pasted from a chat onto one line: it said only "put a header such as phone above them".
+    (d / "pasted.txt").write_text("919876543210 919876543211 919876543212\n")
+    return d / "pasted.txt"
+
+
 @case("undecodable-text", "characters could not be read")
 def _(d: Path) -> Path:
     (d / "bad.csv").write_bytes(b"phone\n" + b"\x81\x30\x81" * 10 + b"\n")
