@@ -37,6 +37,10 @@ STALE_BUTTON = "This button is no longer valid; nothing was done."
 _UPLOAD_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only; forged callback data is refused
 _SHOWN_NAME = 60  # characters of a file or column name shown on the card
 _COLUMNS_BUDGET = 1200  # of the card's characters, for the column names: the rest is for rows
+# Bidirectional controls (overrides, embeddings, isolates, marks): in a file name they reorder how
+# it and the rest of its line show ("list\u202efdp.csv" shows as "listvsc.pdf"), so a name is
+# shown, checked and stored without them.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @command("/upload", Role.OPERATOR)
@@ -165,10 +169,12 @@ def report_card(
         used += 1 + len(line)
         return True
 
-    for line in report.layout_lines():
+    for line in [*report.swallowed_lines(), *report.layout_lines()]:
         add(esc(line))
     add(f"Phone column: {esc(_short(report.phone_column))}")
     add(_columns_line(report.info_columns, min(limit - used - 1, _COLUMNS_BUDGET)))
+    other = report.other_phones_line()
+    add(esc(_short(other, 600)) if other else None)
     add(esc(report.country_line()))
     if _needs_country_code(report):
         add(
@@ -177,7 +183,7 @@ def report_card(
         )
     for line in report.cleanups.lines():
         add(esc(line))
-    if report.invalid or report.duplicates:
+    if report.rejected:
         add("Every rejected row, with its reason, is in the rejected-rows file.")
     if report.rejected_samples:
         samples = report.rejected_samples
@@ -243,8 +249,9 @@ async def handle_document(req: Request) -> None:
     message = req.message
     assert message is not None and message.document is not None
     document = message.document
-    name = document.file_name or "numbers"
-    suffix = Path(name).suffix.lower()
+    name = _BIDI_CONTROLS.sub("", document.file_name or "").strip() or "numbers"
+    # Path(".csv").suffix is "": a name that is only an extension is still that type.
+    suffix = "." + name.rsplit(".", 1)[1].lower() if "." in name else ""
     if suffix not in SUPPORTED_EXTENSIONS:
         raise UserFacingError(
             f"I can't read {name}: number files must be {', '.join(SUPPORTED_EXTENSIONS)}. "
@@ -278,13 +285,28 @@ async def handle_document(req: Request) -> None:
     await req.runtime.database.run(
         lambda s: upload_service.save_message_id(s, upload_id, card.message_id)
     )
+    report = checked.report
     if checked.rejected_bytes is not None:
-        await message.reply_document(
-            checked.rejected_bytes,
-            filename=checked.rejected_name,
-            caption=f"Rejected rows of {esc(name)}, with the reason for each.",
-            parse_mode=ParseMode.HTML,
-            do_quote=False,
+        try:
+            await message.reply_document(
+                checked.rejected_bytes,
+                filename=checked.rejected_name,
+                caption=f"Rejected rows of {esc(name)}, with the reason for each.",
+                parse_mode=ParseMode.HTML,
+                do_quote=False,
+            )
+        except TelegramError as exc:
+            log.warning("could not send the rejected rows of upload %s: %s", upload_id, exc)
+            await req.reply(
+                f"The rejected-rows file of {esc(name)} could not be sent ({esc(exc.message)}); "
+                f"the card above lists the first rejected rows and the check itself is kept. "
+                f"Send the file again to get the rejected rows."
+            )
+    elif report.rejected:
+        await req.reply(
+            f"The rejected-rows file of {esc(name)} would be larger than the 50 MB Telegram lets "
+            f"a bot send, so it was not sent; the card above lists the first invalid rows. Fix "
+            f"those, or split the file, and send it again to get the rest."
         )
 
 
@@ -294,7 +316,10 @@ async def _download_and_check(
     with tempfile.TemporaryDirectory(prefix="ccbot-doc-") as tmp:
         path = Path(tmp) / f"input{suffix}"
         await _download(document, name, path)
-        await req.edit(progress, f"Checking the numbers in {esc(name)}…")
+        try:
+            await req.edit(progress, f"Checking the numbers in {esc(name)}…")
+        except TelegramError as exc:  # only news of progress: the check goes on, the card follows
+            log.warning("could not edit the progress message in chat %s: %s", req.chat_id, exc)
         try:
             return await upload_service.check_file(
                 req.runtime.database,

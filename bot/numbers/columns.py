@@ -115,6 +115,11 @@ class Layout:
         return self.header or 0
 
 
+def phone_share(rows: Sequence[Sequence[object]], col: int) -> float:
+    """The share of the column's filled cells that look like phone numbers."""
+    return _phone_share(rows, col)
+
+
 def _phone_share(rows: Sequence[Sequence[object]], col: int) -> float:
     filled = [row[col] for row in rows if col < len(row) and not is_blank(row[col])]
     if not filled:
@@ -173,7 +178,26 @@ def _header_above_numbers(sample: Sequence[Sequence[object]]) -> Layout | None:
     share, col = max((_phone_share(sample[first:], col), -col) for col in range(width))
     if share < 0.5:
         return None
+    if first == 1 and _numeric(sample[0], -col):
+        # A number too short to look like a phone ("12345") at the top of the list is its first
+        # entry (an invalid one), not a header: taken for one it would vanish from every count.
+        first = 0
     return Layout(-col, first - 1 if first else None)
+
+
+_NUMERIC = re.compile(r"[+0-9 ()./\-]*[0-9][+0-9 ()./\-]*")
+
+
+def _numeric(row: Sequence[object], col: int) -> bool:
+    """Whether the row's cell in `col` is a number (digits and separators): no header is."""
+    if col >= len(row):
+        return False
+    cell = row[col]
+    if isinstance(cell, bool):
+        return False
+    if isinstance(cell, int | float):
+        return True
+    return isinstance(cell, str) and _NUMERIC.fullmatch(cell.strip()) is not None
 
 
 def find_layout(sample: Sequence[Sequence[object]]) -> Layout:
@@ -200,8 +224,25 @@ def find_layout(sample: Sequence[Sequence[object]]) -> Layout:
     width = max(len(row) for row in sample)
     share, col = max((_phone_share(data, col), -col) for col in range(width))
     if share < 0.5:
+        if any(_several_numbers(cell) for row in sample for cell in row):
+            raise NoPhoneColumn(SEVERAL_IN_A_CELL)
         raise NoPhoneColumn()
     return Layout(-col, 0 if has_header else None)
+
+
+SEVERAL_IN_A_CELL = (
+    "No column of phone numbers was found, but there are cells with several numbers in them "
+    "(separated by spaces): put one number per row (each on its own line, or in its own cell "
+    "of one column) and send the file again."
+)
+
+
+def _several_numbers(cell: object) -> bool:
+    """A cell such as `9876543210 9876543211`: two or more whole phone numbers side by side."""
+    if not isinstance(cell, str):
+        return False
+    tokens = cell.split()
+    return len(tokens) >= 2 and all(map(looks_like_phone, tokens))
 
 
 def unique_headers(names: Sequence[str]) -> list[str]:

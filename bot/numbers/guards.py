@@ -82,7 +82,7 @@ def detect_kind(data: bytes, ext: str) -> str:
             raise renamed_file(ext, what)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return TEXT  # UTF-16 with a BOM: Excel's "Unicode text"
-    if b"\x00" in head:
+    if b"\x00" in head and utf16_without_bom(head) is None:
         raise renamed_file(ext, "a binary file")
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or (
@@ -98,6 +98,18 @@ def detect_kind(data: bytes, ext: str) -> str:
             "and send that."
         )
     return TEXT
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" for UTF-16 text without a byte-order mark (as some database and
+    script exports write it): mostly ASCII, so every other byte is NUL, and the others are not."""
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for codec, nuls, text in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls.count(0) >= 0.7 * len(nuls) and text.count(0) == 0:
+            return codec
+    return None
 
 
 def open_zip(data: bytes) -> zipfile.ZipFile:

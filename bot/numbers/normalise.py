@@ -39,6 +39,8 @@ TOO_MANY_DIGITS_AS_NUMBER = (
 NOT_A_NUMBER = "not a phone number (letters or symbols)"
 NOT_WHOLE = "not a whole number"
 A_DATE = "a date or time, not a phone number"
+NOT_POSITIVE = "zero or a negative number, not a phone number"
+A_BOOLEAN = "TRUE or FALSE, not a phone number"
 
 # What was taken off a cell to read its number (NumberNormaliser.fixes counts valid numbers).
 INVISIBLE = "invisible"
@@ -106,7 +108,7 @@ class NumberNormaliser:
             if not cell.is_integer():
                 return None, (NOT_WHOLE if math.isfinite(cell) else NOT_A_NUMBER), None
             if cell <= 0:
-                return None, NOT_A_NUMBER, None
+                return None, NOT_POSITIVE, None
             if cell >= 1e15:
                 return None, TOO_MANY_DIGITS_AS_NUMBER, None
             return *self._digits(str(int(cell)), False), None
@@ -116,10 +118,12 @@ class NumberNormaliser:
             return None, None, None
         if type(cell) is int:
             if cell <= 0:
-                return None, NOT_A_NUMBER, None
+                return None, NOT_POSITIVE, None
             return *self._digits(str(cell), False), None
         if isinstance(cell, dt.datetime | dt.date | dt.time | dt.timedelta):
             return None, A_DATE, None
+        if isinstance(cell, bool):
+            return None, A_BOOLEAN, None
         return None, NOT_A_NUMBER, None
 
     def _text(self, text: str) -> tuple[str | None, str | None, str | None]:

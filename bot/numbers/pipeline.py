@@ -19,7 +19,9 @@ from bot.numbers.columns import (
     find_layout,
     header_name,
     is_blank,
+    looks_like_phone,
     no_phone_column_on_any,
+    phone_share,
     unique_headers,
 )
 from bot.numbers.errors import (
@@ -50,7 +52,9 @@ HEADER_ONLY = (
     "and send it again."
 )
 _REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
-EXTENSION_COLUMN = "extension"  # the callee information column for extensions (`ext 12`)
+NO_PHONE = "no phone number"  # a row with other cells filled in but an empty phone cell
+EXTENSION_COLUMN = "extension"
+SWALLOWED_SHOWN = 5  # cells named in the report that seem to hold rows of the list  # the callee information column for extensions (`ext 12`)
 
 
 def _too_big(size: int) -> NumberFileError:
@@ -165,14 +169,15 @@ class CheckedNumbers:
             files.append(CleanFile(path=path, file_name=name, rows=end - start))
         return files
 
-    def write_rejected(self, out_dir: Path) -> Path | None:
+    def write_rejected(self, out_dir: Path, *, as_xlsx: bool = False) -> Path | None:
         """Every invalid and duplicate row, as the input had it, plus its row number and reason,
-        in the input's format; None when nothing was rejected."""
+        in the input's format (or .xlsx, whose compression makes the file far smaller); None when
+        nothing was rejected."""
         if not self._rejected:
             return None
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        kind = self._table_kind
+        kind = "xlsx" if as_xlsx else self._table_kind
         if kind == "xls" and (
             len(self._rejected) > XLS_MAX_ROWS or len(self._source_header) + 2 > XLS_MAX_COLUMNS
         ):
@@ -325,7 +330,7 @@ def _check_rows(
     kept: list[list[object]] = []
     rejected: list[tuple[int, list[object], str]] = []
     samples: list[RejectedRow] = []
-    invalid = duplicates = empty = blank_run = 0
+    invalid = duplicates = empty = blank_run = no_phone = 0
 
     header_cells: list[object] = []
     header_row: int | None = None
@@ -342,7 +347,24 @@ def _check_rows(
             yield n, row
             n += 1
 
+    # Only a quote makes a text file's cell with line breaks: a misplaced one turns the lines up
+    # to the next quote, rows of the list among them, into that one cell.
+    quoted = table.quoted
+    delimiter = table.delimiter
+    swallowed: list[list[int]] = []  # [row, lines that look like rows] for a cell with line breaks
+
     for row_number, row in all_rows():
+        if quoted and len(swallowed) < SWALLOWED_SHOWN:
+            joined = "".join(row)  # type: ignore[arg-type]  # a text file's cells are str
+            inside = ("\n" in joined or "\r" in joined) and sum(
+                looks_like_phone(fields[phone_col]) if phone_col < len(fields) else False
+                for value in row
+                if isinstance(value, str) and ("\n" in value or "\r" in value)
+                for line in value.splitlines()[1:]
+                for fields in [line.split(delimiter)]
+            )
+            if inside:
+                swallowed.append([row_number, inside])
         cell = row[phone_col] if phone_col < len(row) else ""
         digits, reason, extension = check(cell)
         if digits is not None:
@@ -364,8 +386,10 @@ def _check_rows(
         elif all(map(is_blank, row)):
             blank_run += 1  # counted only if a non-blank row follows: trailing blanks are no rows
             continue
-        else:
+        else:  # other cells, but no phone number: say which rows, or a customer is lost unseen
             empty += 1
+            no_phone += 1
+            rejected.append((row_number, row, NO_PHONE))
         if len(row) > width:
             width = len(row)
         if blank_run:
@@ -393,6 +417,12 @@ def _check_rows(
     with_extension = bool(extensions)
     extra = [EXTENSION_COLUMN] if with_extension else []
     unique = unique_headers([phone_name, *(names[col] for col in info_cols), *extra])
+    # Numbers pasted side by side ("9876543210,9876543211,…") or a second number column: only
+    # the phone column is called, and the report says so.
+    sampled = [row for _, row in start.rows[first_data:]]
+    other_phones = [
+        unique[1 + i] for i, col in enumerate(info_cols) if phone_share(sampled, col) >= 0.8
+    ]
     fixes = normaliser.fixes
     report = NumberReport(
         file_name=file_name,
@@ -416,6 +446,11 @@ def _check_rows(
             extensions=len(extensions),
             extension_column=unique[-1] if with_extension else None,
         ),
+        no_phone=no_phone,
+        sheet_hidden=table.hidden,
+        unread_sheets=table.later_sheets,
+        swallowed_rows=swallowed,
+        other_phone_columns=other_phones,
     )
     source_header = unique_headers(names)
     return CheckedNumbers(

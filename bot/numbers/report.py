@@ -78,6 +78,13 @@ class NumberReport:
     header_row: int | None = None  # sheet row number of the header, None without one
     title_rows: int = 0  # non-empty rows above the header, left out of the list
     cleanups: Cleanups = field(default_factory=Cleanups)
+    # Of the empty rows, those with other cells filled in (a name, a city): in the rejected rows.
+    no_phone: int = 0
+    sheet_hidden: bool = False  # the list is on a sheet Excel does not show
+    unread_sheets: list[str] = field(default_factory=list)  # visible sheets after sheet_name
+    # [row, count]: a text file's cell with line breaks whose lines look like rows of the list
+    swallowed_rows: list[list[int]] = field(default_factory=list)
+    other_phone_columns: list[str] = field(default_factory=list)  # info columns of numbers
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NumberReport:
@@ -97,10 +104,21 @@ class NumberReport:
         )
         return f"File: {where}"
 
+    @property
+    def rejected(self) -> int:
+        """Rows in the rejected-rows file."""
+        return self.invalid + self.duplicates + self.no_phone
+
     def counts_line(self) -> str:
+        without = (
+            f" ({self.no_phone:,} of them without a phone number but with other cells filled "
+            f"in: they are in the rejected-rows file)"
+            if self.no_phone
+            else ""
+        )
         return (
             f"Rows: {self.total_rows:,}. Valid: {self.valid:,}. Invalid: {self.invalid:,}. "
-            f"Duplicates removed: {self.duplicates:,}. Empty: {self.empty:,}."
+            f"Duplicates removed: {self.duplicates:,}. Empty: {self.empty:,}{without}."
         )
 
     def layout_lines(self) -> list[str]:
@@ -112,6 +130,19 @@ class NumberReport:
                 f"The numbers are on sheet {self.sheet_name!r}: the sheet(s) before it "
                 f"({listed}) have no column of phone numbers."
             )
+        if self.sheet_hidden:
+            lines.append(
+                f"Sheet {self.sheet_name!r} is hidden in the workbook, so you may not have seen "
+                f"these rows: unhide it in Excel (right-click a sheet tab → Unhide) to check them."
+            )
+        if self.unread_sheets:
+            listed = ", ".join(repr(name) for name in self.unread_sheets[:10])
+            more = len(self.unread_sheets) - 10
+            listed += f" and {more:,} more" if more > 0 else ""
+            lines.append(
+                f"Only sheet {self.sheet_name!r} was read; the sheet(s) after it ({listed}) were "
+                f"not. If they hold numbers too, send each sheet as its own file."
+            )
         if self.title_rows and self.header_row is not None:
             titles = (
                 "the title row above it is"
@@ -120,6 +151,30 @@ class NumberReport:
             )
             lines.append(f"Header in row {self.header_row}: {titles} not part of the list.")
         return lines
+
+    def swallowed_lines(self) -> list[str]:
+        """Cells that seem to hold rows of the list: a quote misplaced in a text file."""
+        return [
+            f"Row {row:,} has a cell that runs over several lines, {count:,} of which look like "
+            f'rows of the list, so their numbers are not counted: a quote (") there is probably '
+            f"misplaced. Check that row, fix the quote and send the file again."
+            for row, count in self.swallowed_rows
+        ]
+
+    def other_phones_line(self) -> str | None:
+        if not self.other_phone_columns:
+            return None
+        listed = ", ".join(repr(name) for name in self.other_phone_columns[:10])
+        more = len(self.other_phone_columns) - 10
+        listed += f" and {more:,} more" if more > 0 else ""
+        several = len(self.other_phone_columns) > 1
+        return (
+            f"{'Columns' if several else 'Column'} {listed} also "
+            f"{'hold' if several else 'holds'} phone numbers: only {self.phone_column!r} is "
+            f"called, {'they are' if several else 'it is'} kept as callee information. To call "
+            f"{'them' if several else 'it'} too, put every number in one column, one per row, and "
+            f"send the file again."
+        )
 
     def country_line(self) -> str:
         if self.country_code:
@@ -144,16 +199,20 @@ class NumberReport:
         return f"First {shown} of {self.invalid:,} invalid numbers:"
 
     def lines(self) -> list[str]:
-        lines = [self.file_line(), self.counts_line(), *self.layout_lines()]
+        lines = [self.file_line(), self.counts_line(), *self.swallowed_lines()]
+        lines += self.layout_lines()
         lines.append(f"Phone column: {self.phone_column}")
         info = ", ".join(self.info_columns) if self.info_columns else "none"
         lines.append(f"Callee information columns: {info}")
+        other = self.other_phones_line()
+        if other:
+            lines.append(other)
         lines.append(self.country_line())
         lines += self.cleanups.lines()
         if self.rejected_samples:
             lines.append(self.sample_heading())
             lines += [rejected.line() for rejected in self.rejected_samples]
-        if self.invalid or self.duplicates:
+        if self.rejected:
             lines.append("Every rejected row, with its reason, is in the rejected-rows file.")
         split = self.split_line()
         if split:

@@ -22,6 +22,8 @@ from bot.numbers.report import NumberReport
 
 # Address-space cap of a checker process: the largest legitimate file peaks near 600 MB RSS.
 MEMORY_LIMIT_BYTES = 2 * 1024**3
+# The rejected-rows file goes to the chat with sendDocument, which takes at most 50 MB.
+SEND_MAX_BYTES = 48 * 1024**2
 
 
 @dataclass
@@ -41,6 +43,13 @@ def check_and_write(path: str, file_name: str, ccode: str | None, fmt: str) -> C
             for clean in checked.write_clean(work / "clean", fmt=fmt):
                 parts.append((clean.file_name, clean.rows, clean.path.read_bytes()))
         rejected_path = checked.write_rejected(work / "rejected")
+        if rejected_path is not None and rejected_path.stat().st_size > SEND_MAX_BYTES:
+            # A text file's rejected rows, each with its reason, can be several times the input:
+            # more than Telegram takes. As .xlsx (compressed) they fit.
+            rejected_path = checked.write_rejected(work / "rejected-xlsx", as_xlsx=True)
+            assert rejected_path is not None
+            if rejected_path.stat().st_size > SEND_MAX_BYTES:
+                rejected_path = None
         rejected = (rejected_path.name, rejected_path.read_bytes()) if rejected_path else None
     return CheckOutcome(checked.report, parts, rejected)
 

@@ -374,3 +374,98 @@ def test_the_card_keeps_whole_lines_and_the_essentials_first_at_any_limit() -> N
         columns = [line for line in lines if line.startswith("Callee information columns")]
         if columns:
             assert columns[0].endswith(" more columns")
+
+
+async def test_direction_controls_in_a_file_name_cannot_disguise_it(bot: BotHarness) -> None:
+    """U+202E (right-to-left override) makes "leads\u202efdp.csv" show as "leadsvsc.pdf", and
+    reorders the rest of the line; the bot shows (and stores) the name without such controls."""
+    await prepare(bot)
+    name = "leads\u202efdp\u2066.csv"
+    progress = await send_file(bot, name, numbers_csv())
+    downloading = next(
+        c
+        for c in bot.telegram.calls_of("sendMessage", GROUP)
+        if c.ok and c.result["message_id"] == progress
+    )
+    assert downloading.result["text"] == "Downloading leadsfdp.csv…"
+    card = await final_text(bot, progress)
+    assert "File: leadsfdp.csv\n" in card
+    caption = await bot.telegram.wait_for(lambda c: c.method == "sendDocument" and c.ok)
+    assert caption.result["caption"] == "Rejected rows of leadsfdp.csv, with the reason for each."
+    stored = bot.service.runtime.database.call(lambda s: s.get(NumberUpload, 1).original_name)
+    assert stored == "leadsfdp.csv"
+    # refused before the download, and by the check
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(GROUP, OPERATOR, "a\u202eslx.pdf", b"x", caption="/upload")
+    reply = await bot.answer(GROUP, mark)
+    assert reply.result["text"].startswith("I can't read aslx.pdf: "), reply.result["text"]
+    progress = await send_file(bot, "\u202e\u200f.csv", b"")
+    assert (await final_text(bot, progress)).startswith("I couldn't check .csv: The file is empty")
+
+
+async def test_a_rejected_rows_file_telegram_refuses_is_explained_and_the_check_is_kept(
+    bot: BotHarness,
+) -> None:
+    await prepare(bot)
+    bot.telegram.fail_next("sendDocument", 413, "Request Entity Too Large")
+    progress = await send_file(bot, "leads.csv", numbers_csv())
+    card = await final_text(bot, progress)
+    assert "Rows: 14. Valid: 12. Invalid: 1. Duplicates removed: 1. Empty: 0." in card
+    await bot.settled()
+    said = [c.result["text"] for c in bot.telegram.calls_of("sendMessage", GROUP) if c.ok]
+    assert said[-1] == (
+        "The rejected-rows file of leads.csv could not be sent (Request Entity Too Large); the "
+        "card above lists the first rejected rows and the check itself is kept. Send the file "
+        "again to get the rejected rows."
+    )
+    assert not any("Something went wrong" in text for text in said)
+    assert [b["callback_data"] for b in message(bot, progress).buttons] == ["up:1:go", "up:1:drop"]
+
+
+async def test_a_cell_holding_rows_of_the_list_is_pointed_out_on_the_card(bot: BotHarness) -> None:
+    await prepare(bot)
+    content = (
+        b'phone,name\n919876543210,Asha\n919876543211,"Ravi\n919876543212,Joe\n'
+        b'919876543213,Meena"\n919876543214,Ali\n'
+    )
+    progress = await send_file(bot, "quotes.csv", content)
+    lines = (await final_text(bot, progress)).splitlines()
+    assert lines[2] == "Rows: 3. Valid: 3. Invalid: 0. Duplicates removed: 0. Empty: 0."
+    assert (
+        "Row 3 has a cell that runs over several lines, 2 of which look like rows of the list, so "
+        'their numbers are not counted: a quote (") there is probably misplaced. Check that row, '
+        "fix the quote and send the file again."
+    ) in lines
+
+
+async def test_a_progress_message_that_cannot_be_edited_does_not_stop_the_check(
+    bot: BotHarness,
+) -> None:
+    """Someone deleted "Downloading…" (or Telegram refused the edit): the file is still checked
+    and its card comes as a new message; it ended with "Something went wrong on our side"."""
+    await prepare(bot)
+    bot.telegram.fail_next(
+        "editMessageText", 400, "Bad Request: message to edit not found", times=None
+    )
+    mark = bot.telegram.mark()
+    await send_file(bot, "leads.csv", numbers_csv())
+    card = await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=20, since=mark)
+    assert "Rows: 14. Valid: 12. Invalid: 1. Duplicates removed: 1. Empty: 0." in card.text
+    await bot.settled()
+    said = [c.result["text"] for c in bot.telegram.calls_of("sendMessage", GROUP) if c.ok]
+    assert not any("Something went wrong" in text for text in said), said
+    assert uploads_stored(bot) == 1
+    shown = message(bot, card.result["message_id"])
+    assert [b["callback_data"] for b in shown.buttons] == ["up:1:go", "up:1:drop"]
+
+
+async def test_numbers_pasted_side_by_side_are_pointed_out_on_the_card(bot: BotHarness) -> None:
+    await prepare(bot)
+    progress = await send_file(bot, "pasted.txt", b"9876543210,9876543211,9876543212\n")
+    lines = (await final_text(bot, progress)).splitlines()
+    assert lines[2] == "Rows: 1. Valid: 1. Invalid: 0. Duplicates removed: 0. Empty: 0."
+    assert (
+        "Columns 'Column B', 'Column C' also hold phone numbers: only 'phone' is called, they are "
+        "kept as callee information. To call them too, put every number in one column, one per "
+        "row, and send the file again."
+    ) in lines

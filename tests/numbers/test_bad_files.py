@@ -246,6 +246,33 @@ def _(d: Path) -> Path:
     return path
 
 
+@case("unclosed-quote", 'Line 3 of the text file opens a quote (") that is never closed')
+def _(d: Path) -> Path:
+    # Outside strict mode csv reads the rest of the file as the one cell this quote opens: the
+    # numbers below it must not silently vanish from the count.
+    (d / "quote.csv").write_bytes(
+        b'phone,name\n919876543210,Asha\n919876543211,"Ravi\n919876543212,Meena\n919876543213,Joe\n'
+    )
+    return d / "quote.csv"
+
+
+@case(
+    "unclosed-quote-long", "Line 2 of the text file starts a cell of more than 131,072 characters"
+)
+def _(d: Path) -> Path:
+    (d / "quote.csv").write_bytes(
+        b'phone,name\n919876543210,"Asha\n' + b"919876543211,Ravi\n" * 20_000
+    )
+    return d / "quote.csv"
+
+
+@case("numbers-separated-by-spaces", "there are cells with several numbers in them")
+def _(d: Path) -> Path:
+    # Pasted from a chat onto one line: it said only "put a header such as phone above them".
+    (d / "pasted.txt").write_text("919876543210 919876543211 919876543212\n")
+    return d / "pasted.txt"
+
+
 @case("undecodable-text", "characters could not be read")
 def _(d: Path) -> Path:
     (d / "bad.csv").write_bytes(b"phone\n" + b"\x81\x30\x81" * 10 + b"\n")

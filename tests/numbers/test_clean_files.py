@@ -34,7 +34,8 @@ def test_report_counts_and_samples(tmp_path: Path) -> None:
     rows += [["919876543200", "dup of first"], ["", "no number"], ["", ""]]
     rows += [[f"bad{i}", f"bad {i}"] for i in range(25)]
     rows += [["", ""], ["", ""]]  # trailing blank lines are not rows
-    report = check_number_file(make_text(tmp_path / "l.csv", rows), default_ccode="91").report
+    checked = check_number_file(make_text(tmp_path / "l.csv", rows), default_ccode="91")
+    report = checked.report
     assert (report.valid, report.duplicates, report.empty, report.invalid) == (10, 1, 2, 25)
     assert (
         report.total_rows == 38 == report.valid + report.duplicates + report.empty + report.invalid
@@ -44,10 +45,22 @@ def test_report_counts_and_samples(tmp_path: Path) -> None:
     assert (first.row, first.value) == (15, "bad0")
     assert first.reason == "not a phone number (letters or symbols)"
     lines = report.lines()
-    assert "Rows: 38. Valid: 10. Invalid: 25. Duplicates removed: 1. Empty: 2." in lines
+    assert (
+        "Rows: 38. Valid: 10. Invalid: 25. Duplicates removed: 1. Empty: 2 (1 of them without a "
+        "phone number but with other cells filled in: they are in the rejected-rows file)."
+    ) in lines
     assert "First 20 of 25 invalid numbers:" in lines
     assert "  row 15: 'bad0': not a phone number (letters or symbols)" in lines
     assert report.parts == 1
+    # the row with a name and no number is in the rejected rows, the blank one is not
+    rejected = checked.write_rejected(tmp_path / "out")
+    assert rejected is not None
+    with rejected.open(newline="", encoding="utf-8-sig") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["phone", "name", "row", "reason"]
+    assert ["", "no number", "13", "no phone number"] in table
+    assert not any(row[:2] == ["", ""] for row in table)
+    assert len(table) == 1 + 1 + 1 + 25  # header, the duplicate, the row without a number, invalid
 
 
 def test_duplicates_after_normalising_keep_the_first(tmp_path: Path) -> None:

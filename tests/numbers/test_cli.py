@@ -156,3 +156,15 @@ def test_the_sheet_with_the_numbers_is_found_and_named(tmp_path: Path) -> None:
     result = ccbot("book.xlsx", "--ccode", "91", "--sheet", "Summary", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.startswith("ccbot: No column of phone numbers was found: ")
+
+
+def test_a_sheet_asked_of_a_text_file_is_refused_not_ignored(tmp_path: Path) -> None:
+    make_text(tmp_path / "list.csv", [["phone"], ["919876543210"]])
+    result = ccbot("list.csv", "--ccode", "91", "--sheet", "Leads", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "ccbot: This is a text file, which has no sheets, so there is no sheet 'Leads' in it: "
+        "leave out the sheet name (--sheet), or give the workbook that has that sheet.\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["list.csv"]  # nothing written

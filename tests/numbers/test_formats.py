@@ -54,6 +54,46 @@ def test_csv_delimiters_are_sniffed(tmp_path: Path, delimiter: str) -> None:
     _assert_standard(checked.report)
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", ""])
+def test_quoted_cells_with_line_breaks_are_one_cell(tmp_path: Path, end: str) -> None:
+    """A closed quote may hold line breaks, in the last row too (a quote left open may not)."""
+    path = tmp_path / "notes.csv"
+    path.write_bytes(
+        (
+            f'phone,note{end or chr(10)}919876543210,"call after 6{end or chr(10)}ask for Asha"'
+            f'{end or chr(10)}919876543211,"line one{end or chr(10)}line two"{end}'
+        ).encode()
+    )
+    checked = check_number_file(path)
+    assert (checked.report.total_rows, checked.report.valid) == (2, 2)
+    assert checked._kept_rows[1][1] == f"line one{end or chr(10)}line two"
+
+
+def test_rows_inside_a_cell_between_two_misplaced_quotes_are_pointed_out(tmp_path: Path) -> None:
+    """`"Ravi` opens a quote that `Meena"` closes: the rows between are one cell, whose numbers
+    csv does not count; the report names the row instead of showing 2 rows as if all were well."""
+    path = tmp_path / "quotes.csv"
+    path.write_bytes(
+        b'phone,name\n919876543210,Asha\n919876543211,"Ravi\n919876543212,Joe\n'
+        b'919876543213,Meena"\n919876543214,Ali\n'
+    )
+    report = check_number_file(path).report
+    assert (report.total_rows, report.valid) == (3, 3)
+    assert report.swallowed_rows == [[3, 2]]
+    assert (
+        "Row 3 has a cell that runs over several lines, 2 of which look like rows of the list, so "
+        'their numbers are not counted: a quote (") there is probably misplaced. Check that row, '
+        "fix the quote and send the file again."
+    ) in report.lines()
+    # a note over several lines is not such a cell
+    path.write_bytes(
+        b'phone,note\n919876543210,"call after 6\nask for Asha, or 98765 43211 after 9"\n'
+        b'919876543212,"Flat 5,\n12 MG Road, Pune"\n'
+    )
+    report = check_number_file(path).report
+    assert (report.total_rows, report.swallowed_rows) == (2, [])
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "gb18030"])
 def test_text_encodings(tmp_path: Path, encoding: str) -> None:
     rows = [
@@ -66,6 +106,47 @@ def test_text_encodings(tmp_path: Path, encoding: str) -> None:
     assert report.phone_column == "手机号码"
     assert report.info_columns == ["姓名", "城市"]
     assert report.valid == 2
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Иван Петров", "Анна"],  # words of an even length: GB18030 reads them without an error
+        ["Имя Фамилия", "ООО «Ромашка», ул. Ленина"],  # odd lengths: GB18030 fails on them
+        ["Олена Коваль", "Київ"],  # Ukrainian letters
+    ],
+)
+def test_cyrillic_in_windows_1251_is_read_as_cyrillic(tmp_path: Path, names: list[str]) -> None:
+    """Excel's CSV in a Russian or Ukrainian locale: the names reach the clean file as written."""
+    path = make_text(
+        tmp_path / "клиенты.csv",
+        [["Телефон", "Имя"], ["9876543210", names[0]], ["9876543211", names[1]]],
+        delimiter=";",
+        encoding="cp1251",
+    )
+    checked = check_number_file(path, default_ccode="91")
+    assert (checked.report.phone_column, checked.report.info_columns) == ("Телефон", ["Имя"])
+    assert checked.report.valid == 2
+    assert [row[1] for row in checked._kept_rows] == names
+
+
+def test_chinese_in_gb18030_is_not_taken_for_cyrillic(tmp_path: Path) -> None:
+    rows = [["手机", "姓名", "性别"], ["13800138000", "张伟", "男"], ["13900139000", "王芳", "女"]]
+    path = make_text(tmp_path / "名单.csv", rows, encoding="gb18030")
+    checked = check_number_file(path, default_ccode="86")
+    assert [row[1:] for row in checked._kept_rows] == [["张伟", "男"], ["王芳", "女"]]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_text_not_a_binary_file(
+    tmp_path: Path, encoding: str
+) -> None:
+    """As database and script exports write it; it was refused as "really a binary file"."""
+    rows = [["phone", "name"], ["919876543210", "José"], ["919876543211", "Ravi"]]
+    path = make_text(tmp_path / "export.csv", rows, encoding=encoding)
+    checked = _check(path)
+    assert (checked.report.phone_column, checked.report.valid) == ("phone", 2)
+    assert [row[1] for row in checked._kept_rows] == ["José", "Ravi"]
 
 
 def test_unicode_text_as_excel_saves_it(tmp_path: Path) -> None:
@@ -116,6 +197,54 @@ def test_headerless_list_uses_the_column_of_numbers(tmp_path: Path) -> None:
     assert (report.phone_column, report.info_columns) == ("phone", ["Column A"])
     assert (report.total_rows, report.valid, report.invalid) == (3, 2, 1)
     assert report.rejected_samples[0].row == 3
+
+
+def test_a_short_number_at_the_top_of_a_headerless_list_is_a_row_not_a_header(
+    tmp_path: Path,
+) -> None:
+    """Taken for the header, the first entry vanished from every count and named the column."""
+    for name, rows in (
+        ("list.csv", [["12345"], ["919876543210"], ["919876543211"]]),
+        ("list.xlsx", [["Asha", 12345], ["Ravi", 919876543210], ["Meena", "919876543211"]]),
+    ):
+        if name.endswith(".csv"):
+            path = make_text(tmp_path / name, rows)  # type: ignore[arg-type]
+        else:
+            path = make_xlsx(tmp_path / name, rows)
+        report = _check(path).report
+        assert report.phone_column == "phone", name
+        assert (report.total_rows, report.valid, report.invalid) == (3, 2, 1), name
+        assert report.rejected_samples[0].row == 1, name
+
+
+def test_numbers_side_by_side_say_that_only_one_column_is_called(tmp_path: Path) -> None:
+    """Pasted on one line with commas, or a second number column: the other numbers were kept
+    as callee information without a word, as if the list had one number per row."""
+    path = tmp_path / "pasted.txt"
+    path.write_text("919876543210,919876543211,919876543212\n")
+    report = _check(path).report
+    assert (report.total_rows, report.valid, report.other_phone_columns) == (
+        1,
+        1,
+        ["Column B", "Column C"],
+    )
+    assert (
+        "Columns 'Column B', 'Column C' also hold phone numbers: only 'phone' is called, they are "
+        "kept as callee information. To call them too, put every number in one column, one per "
+        "row, and send the file again."
+    ) in report.lines()
+    rows = [["Name", "Mobile", "Alt phone", "City"], ["Asha", "9876543210", "9876543219", "Pune"]]
+    report = _check(make_text(tmp_path / "crm.csv", rows)).report
+    assert (report.phone_column, report.other_phone_columns) == ("Mobile", ["Alt phone"])
+    assert (
+        "Column 'Alt phone' also holds phone numbers: only 'Mobile' is called, it is kept as "
+        "callee information. To call it too, put every number in one column, one per row, and "
+        "send the file again."
+    ) in report.lines()
+    # callee information that is not numbers: nothing to say
+    report = _check(make_text(tmp_path / "list.csv", ROWS)).report
+    assert report.other_phone_columns == []
+    assert not any("also hold" in line for line in report.lines())
 
 
 def test_plain_text_file_of_pasted_numbers(tmp_path: Path) -> None:

@@ -145,7 +145,11 @@ def test_national_numbers_take_the_default_country_code() -> None:
         ("98765x43210", NOT_A_NUMBER),
         (1e16, TOO_MANY_DIGITS_AS_NUMBER),
         (12.5, "not a whole number"),
-        (True, NOT_A_NUMBER),
+        (True, "TRUE or FALSE, not a phone number"),
+        # a spreadsheet's 0 (a formula without a value) or a negative number has no letters
+        (0.0, "zero or a negative number, not a phone number"),
+        (-919876543210.0, "zero or a negative number, not a phone number"),
+        (0, "zero or a negative number, not a phone number"),
     ],
 )
 def test_unusable_cells_say_why(cell: object, reason: str) -> None:

@@ -62,6 +62,24 @@ def test_the_sheet_with_the_phone_column_is_read_and_named(tmp_path: Path, maker
     ]
 
 
+@pytest.mark.parametrize("maker", [make_xlsx_book, make_xls_book], ids=["xlsx", "xls"])
+def test_sheets_after_the_one_read_are_named_as_not_read(tmp_path: Path, maker) -> None:
+    """A workbook of two batches: the report says the second was not read (it said nothing)."""
+    batch = [["Mobile"], ["+91 98765 43299"]]
+    path = maker(tmp_path / "book", {"Batch 1": LEADS, "Batch 2": batch, "Notes": [["n/a"]]})
+    report = check(path).report
+    assert (report.sheet_name, report.unread_sheets) == ("Batch 1", ["Batch 2", "Notes"])
+    assert (
+        "Only sheet 'Batch 1' was read; the sheet(s) after it ('Batch 2', 'Notes') were not. If "
+        "they hold numbers too, send each sheet as its own file."
+    ) in report.lines()
+    # a sheet asked for by name is read alone, as asked: nothing to say about the others
+    assert check(path, sheet="Batch 2").report.unread_sheets == []
+    # a single-sheet workbook has no such line
+    single = maker(tmp_path / "one", {"Leads": LEADS})
+    assert not any(line.startswith("Only sheet") for line in check(single).report.lines())
+
+
 def test_the_first_sheet_is_read_when_it_has_the_numbers(tmp_path: Path) -> None:
     path = make_xlsx_book(tmp_path / "b.xlsx", {"Leads": LEADS, "Other": LEADS[:2]})
     report = check(path).report
@@ -72,7 +90,21 @@ def test_the_first_sheet_is_read_when_it_has_the_numbers(tmp_path: Path) -> None
 def test_a_hidden_sheet_is_read_only_after_the_visible_ones(tmp_path: Path) -> None:
     old = [["Phone"], ["+91 98765 40000"]]
     path = make_xlsx_book(tmp_path / "b.xlsx", {"Old": old, "Leads": LEADS}, hidden=["Old"])
-    assert check(path).report.sheet_name == "Leads"
+    report = check(path).report
+    assert (report.sheet_name, report.sheet_hidden) == ("Leads", False)
+    assert not any("hidden" in line for line in report.lines())
+
+
+def test_a_list_read_from_a_hidden_sheet_says_so(tmp_path: Path) -> None:
+    """Only the hidden sheet has numbers: they are read, and the report says where they were."""
+    old = [["Phone"], ["+91 98765 40000"]]
+    path = make_xlsx_book(tmp_path / "b.xlsx", {"Summary": SUMMARY, "Old": old}, hidden=["Old"])
+    report = check(path).report
+    assert (report.sheet_name, report.sheet_hidden, report.valid) == ("Old", True, 1)
+    assert (
+        "Sheet 'Old' is hidden in the workbook, so you may not have seen these rows: unhide it in "
+        "Excel (right-click a sheet tab → Unhide) to check them."
+    ) in report.lines()
 
 
 def test_no_sheet_with_a_phone_column_names_the_sheets(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ the next file is checked as usual."""
 from __future__ import annotations
 
 import pytest
+import python_calamine
 
 from bot.numbers import NumberFileError
 from bot.numbers.worker import NumberChecker
@@ -48,3 +49,28 @@ async def test_a_checker_out_of_memory_is_refused_and_the_next_file_works(tmp_pa
         assert outcome.report.valid == 2
     finally:
         starved.close()
+
+
+def test_rejected_rows_too_big_to_send_as_text_are_sent_as_xlsx(tmp_path, monkeypatch) -> None:
+    """Each rejected row carries its reason, so a text file's rejected rows can be several times
+    the input (a 18 MB CSV of 9.17E+11 makes 119 MB), more than the 50 MB sendDocument takes."""
+    from bot.numbers import worker
+
+    path = tmp_path / "sci.csv"
+    path.write_text("phone,name\n919876543210,Asha\n" + "9.17E+11,Ravi\n" * 2000)
+    small = worker.check_and_write(str(path), "sci.csv", "91", "auto")
+    assert small.rejected is not None
+    name, content = small.rejected
+    assert name == "sci-rejected.csv" and len(content) > 200_000  # 2,000 reasons of 100+ chars
+    monkeypatch.setattr(worker, "SEND_MAX_BYTES", 100_000)
+    outcome = worker.check_and_write(str(path), "sci.csv", "91", "auto")
+    assert outcome.rejected is not None
+    name, content = outcome.rejected
+    assert name == "sci-rejected.xlsx" and len(content) <= 100_000
+    (tmp_path / name).write_bytes(content)
+    rows = python_calamine.CalamineWorkbook.from_path(str(tmp_path / name)).get_sheet_by_index(0)
+    table = rows.to_python()
+    assert len(table) == 2001 and table[1][:3] == ["9.17E+11", "Ravi", "3"]
+    # too big even as .xlsx: not sent (the chat is told so)
+    monkeypatch.setattr(worker, "SEND_MAX_BYTES", 1_000)
+    assert worker.check_and_write(str(path), "sci.csv", "91", "auto").rejected is None
