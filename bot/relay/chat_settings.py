@@ -16,7 +16,8 @@ from bot.relay.routing import NotifyCalls
 from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus, utcnow
 
 MAX_MUTE = timedelta(days=7)
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+# Digits 0-9 only, like every number in a command (\d would also take ２ and ٣).
+_DURATION = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?$")
 ON_OFF = {"on": True, "off": False, "yes": True, "no": False}
 
 

@@ -265,6 +265,8 @@ async def test_a_muted_chat_gets_nothing_until_it_is_unmuted(bot: BotHarness) ->
         ("/mute soon", "is not a duration I understand"),
         ("/mute 0m", "at least a minute"),
         ("/mute 1.5h", "is not a duration I understand"),
+        ("/mute ２h", "is not a duration I understand"),  # digits 0-9 only, as everywhere
+        ("/mute ٣0m", "is not a duration I understand"),
     ):
         reply = await bot.say(GROUP, OPERATOR, bad)
         assert says in shown(reply), (bad, shown(reply))
