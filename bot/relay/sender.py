@@ -148,6 +148,12 @@ REASON_WORDS = {
     "abandoned": "the sender stopped while sending it",
     "bad_request": "Telegram refused it",
 }
+# Every reason a message can fail for good with: the ones above and "forbidden" (told apart).
+# Their series exist at 0 from the start, so the first failure after a start is a rise that
+# Prometheus' increase() sees (a series born at 1 is not), in the dashboard as in the alerts.
+FAILURE_REASONS = (*REASON_WORDS, "forbidden")
+for _reason in FAILURE_REASONS:
+    MESSAGES_FAILED.labels(reason=_reason)
 
 
 class Sender:

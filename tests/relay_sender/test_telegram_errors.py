@@ -280,3 +280,13 @@ async def test_a_deleted_notification_topic_is_forgotten_once_and_the_chat_told(
     [notice] = delivered[3:]
     assert "forum topic where I posted" in notice and "/bind" in notice
     assert harness.database.call(lambda s: s.get(BoundChat, GROUP).thread_id) is None
+
+
+def test_every_failure_reason_is_counted_from_zero_before_the_first_failure() -> None:
+    # A series born at 1 is invisible to Prometheus' increase(): the dashboard's "failed in the
+    # last hour" and the alert would miss the first failure after a start.
+    from bot.relay.sender import FAILURE_REASONS
+
+    for reason in FAILURE_REASONS:
+        value = REGISTRY.get_sample_value("ccbot_messages_failed_total", {"reason": reason})
+        assert value is not None, reason
