@@ -489,6 +489,21 @@ def push_schedule(session: Session, chat_id: int, at: datetime, now: datetime) -
     )
 
 
+def move_thread(session: Session, chat_id: int, thread_id: int) -> int:
+    """The chat's forum topic is gone: its waiting messages go to the main thread."""
+    result = session.exec(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.chat_id) == chat_id,
+            col(OutboxMessage.thread_id) == thread_id,
+            col(OutboxMessage.status).in_(UNFINISHED),
+        )
+        .values(thread_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> int:
     """A group became a supergroup: its waiting messages go to the new id. Its live messages
     stay behind in the old group's history (they can no longer be edited), so the next card is

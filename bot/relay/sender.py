@@ -43,9 +43,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
 
-from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col
+from sqlmodel import Session
 from telegram import LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -74,7 +73,7 @@ from bot.relay.pacing import Priority, TelegramRateLimiter, retry_after_seconds
 from bot.render import esc
 from bot.services import access
 from storage.db import Database
-from storage.models import BoundChat, OutboxMessage, utcnow
+from storage.models import BoundChat, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -692,22 +691,8 @@ class Sender:
         )
 
         def forget(s: Session) -> None:
-            moved = s.execute(
-                update(BoundChat)
-                .where(col(BoundChat.chat_id) == chat_id, col(BoundChat.thread_id) == thread_id)
-                .values(thread_id=None)
-                .returning(col(BoundChat.chat_id))
-            ).all()
-            s.execute(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.chat_id) == chat_id,
-                    col(OutboxMessage.thread_id) == thread_id,
-                    col(OutboxMessage.status).in_(claims.UNFINISHED),
-                )
-                .values(thread_id=None)
-                .execution_options(synchronize_session=False)
-            )
+            moved = access.forget_topic(s, chat_id, thread_id)
+            claims.move_thread(s, chat_id, thread_id)
             if moved:
                 enqueue(s, chat_id=chat_id, text=TOPIC_GONE_NOTICE, kind=OutboxKind.NOTICE)
 

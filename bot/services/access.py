@@ -102,6 +102,17 @@ def unbind_chat(session: Session, chat_id: int) -> int:
     return disable_routes(session, chat_id)
 
 
+def forget_topic(session: Session, chat_id: int, thread_id: int) -> bool:
+    """The chat's notification topic was deleted: notifications go to its main thread. False
+    when the binding had already moved elsewhere."""
+    chat = session.get(BoundChat, chat_id)
+    if chat is None or chat.thread_id != thread_id:
+        return False
+    chat.thread_id = None
+    session.add(chat)
+    return True
+
+
 def disable_routes(session: Session, chat_id: int) -> int:
     active = select(GroupRoute).where(
         GroupRoute.chat_id == chat_id, col(GroupRoute.active).is_(True)
