@@ -37,7 +37,7 @@ from bench.pg import drop_database, fresh_database
 from bot.reports.chart import calls_per_hour_png
 from bot.reports.figures import day_bounds, day_figures, figures_from_records
 from bot.reports.lookups import calls_to, calls_to_statement
-from bot.reports.render import summary_text
+from bot.views.summaries import summary_text
 from storage.db import Database
 from storage.migrate import upgrade
 

@@ -19,7 +19,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.metrics import INBOX_DEPTH
-from bot.relay.messages import call_message, ringing_message
 from bot.relay.parse import ParsedPush, ParseError, PushKind
 from bot.relay.routing import relays_call, relays_ringing
 from bot.relay.worker import (
@@ -30,6 +29,7 @@ from bot.relay.worker import (
     insert_new,
 )
 from bot.reports.rollups import bucket_of, is_failure, is_transfer
+from bot.views.relayed import call_message, ringing_message
 from storage.models import (
     AgentRollup,
     BoundChat,

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from telegram.ext import BaseRateLimiter, ExtBot
 
-from bot.relay.pacing import TelegramRateLimiter
-from bot.relay.sender import Sender
+from bot.delivery.pacing import TelegramRateLimiter
+from bot.delivery.sender import Sender
 from storage.db import Database, normalise_url
 from storage.migrate import upgrade
 from tests.fakes.telegram import BotApiCall, FakeTelegram

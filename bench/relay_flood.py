@@ -31,8 +31,8 @@ from bench.relay_common import (
     ringing_text,
     shown,
 )
-from bot.relay.outbox import OutboxKind, enqueue
-from bot.relay.pacing import FloodLimits, retry_after_seconds
+from bot.delivery.outbox import OutboxKind, enqueue
+from bot.delivery.pacing import FloodLimits, retry_after_seconds
 
 MARKER = re.compile(r"\+91 98765 (\d{5})")  # each event's callee number (bench.relay_common)
 
@@ -93,7 +93,7 @@ async def run_ours(url: str, events: int, seconds: float) -> dict[str, object]:
 
 
 def _depth(session) -> tuple[int, object]:  # noqa: ANN001
-    from bot.relay.outbox_claims import outbox_stats
+    from bot.delivery.outbox_claims import outbox_stats
 
     return outbox_stats(session)
 

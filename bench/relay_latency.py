@@ -32,7 +32,7 @@ from bench.relay_common import (
     relay_world,
     ringing_text,
 )
-from bot.relay.outbox import OutboxKind, enqueue
+from bot.delivery.outbox import OutboxKind, enqueue
 
 CHATS = [-1001000000000 - n for n in range(50)]
 

@@ -22,6 +22,8 @@ from telegram.request import HTTPXRequest
 
 from bot.audit import AuditRecorder
 from bot.config import Settings
+from bot.delivery.pacing import FloodLimits, TelegramRateLimiter
+from bot.delivery.sender import Sender
 from bot.handlers import register_handlers
 from bot.http_server import AsgiServer, bind_socket, start_asgi_server
 from bot.laaffic.client import LaafficClient
@@ -29,8 +31,6 @@ from bot.laaffic.transport import TransportOptions
 from bot.listener import create_listener_app
 from bot.logs import register_secret
 from bot.relay import digest, task_card
-from bot.relay.pacing import FloodLimits, TelegramRateLimiter
-from bot.relay.sender import Sender
 from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
@@ -70,7 +70,7 @@ def build_application(runtime: Runtime, flood_limits: FloodLimits | None = None)
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        # One budget for handler replies and the outbox sender (replies first): bot/relay/pacing.py
+        # One budget for handler replies and the outbox sender (replies first): bot/delivery/pacing.py
         .rate_limiter(TelegramRateLimiter(flood_limits, reply_retries=3))
         # Updates are handled at once, in order only where it matters (bot/updates.py). Shared
         # state lives in the database, which is what makes a double-tapped Submit create one task

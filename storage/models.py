@@ -490,7 +490,7 @@ class ChatPacing(SQLModel, table=True):
     `next_send_at` is the chat's relay schedule (one message per 1.5 s in a private chat, per
     3.75 s in a group; pushed later by a RetryAfter). The sender locks this row while it claims
     a chat's messages (FOR UPDATE SKIP LOCKED on PostgreSQL, a write first on SQLite), which
-    also keeps one chat's messages in order across replicas. See bot/relay/pacing.py.
+    also keeps one chat's messages in order across replicas. See bot/delivery/pacing.py.
     """
 
     __tablename__ = "chat_pacing"

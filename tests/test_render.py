@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.delivery.replies import edit_text, send_text
 from bot.render import MESSAGE_LIMIT, esc, split_message, text_length
-from bot.send import edit_text, send_text
 from bot.services import access
 from storage.db import Database
 from tests.fakes.telegram import FakeTelegram, parse_html

@@ -13,13 +13,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.args import TELEGRAM_USER_ID_MAX, parse_int
+from bot.delivery.outbox import OutboxKind, withdraw_waiting
+from bot.delivery.replies import move_chat, send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits
-from bot.relay.outbox import OutboxKind, withdraw_waiting
 from bot.render import code, esc
-from bot.send import move_chat, send_text
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
 from storage.models import KnownUser

@@ -2,7 +2,7 @@
 
 Handlers stay thin: the decorators here resolve the chat's binding and the caller's role, check the
 right, split the arguments, set the audit actor, and turn known errors into one plain sentence for
-the user. Every answer goes out through `bot.send` (HTML, split, chat migrations followed); every
+the user. Every answer goes out through `bot.delivery.replies` (HTML, split, chat migrations followed); every
 error a user sees is plain text, escaped here and nowhere else.
 """
 
@@ -32,6 +32,7 @@ from telegram.helpers import mention_html
 
 from bot.args import command_args
 from bot.audit import Actor, current_actor
+from bot.delivery.replies import edit_text, send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import catalogue
 from bot.laaffic.errors import PlatformError
@@ -39,7 +40,6 @@ from bot.laaffic.models import AgentGroup
 from bot.logs import bind_log_context, reset_log_context
 from bot.render import esc
 from bot.runtime import Runtime
-from bot.send import edit_text, send_text
 from bot.services import access, teams
 from bot.services.access import Role
 from storage.models import BoundChat

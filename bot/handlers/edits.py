@@ -12,10 +12,10 @@ from __future__ import annotations
 from telegram import MessageEntity, Update
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
+from bot.delivery.replies import send_text
 from bot.handlers import catalogue
 from bot.handlers.base import Context, runtime_of
 from bot.render import esc
-from bot.send import send_text
 
 # Runs before the handlers of group 0, where every command and file handler is.
 EDITS_GROUP = -1

@@ -12,13 +12,13 @@ from telegram.error import Forbidden
 from telegram.ext import Application, CommandHandler
 
 from bot.args import joined_name, parse_int
+from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.laaffic import limits
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import Agent, AgentGroup
 from bot.render import code, esc
-from bot.send import send_text
 from bot.services import groups as group_service
 from bot.services import teams
 from bot.services.access import Role

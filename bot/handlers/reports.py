@@ -21,11 +21,11 @@ from bot.reports.lookups import (
     day_records,
     export_xlsx,
 )
-from bot.reports.render import day_label
 from bot.reports.schedule import parse_time, summary_time
 from bot.reports.service import CAPTION_LIMIT, build_summary, chat_zone, routed_group_names
 from bot.reports.words import duration, hangup_reason, hung_up_by
 from bot.services.access import Role
+from bot.views.summaries import day_label
 from storage.models import BoundChat
 
 SCHEDULE_USAGE = (

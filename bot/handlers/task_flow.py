@@ -30,7 +30,14 @@ from bot.handlers.base import (
     resolve,
     run_guarded,
 )
-from bot.handlers.task_cards import (
+from bot.laaffic.models import AgentGroup, TaskType
+from bot.services import groups as group_service
+from bot.services import task_input, teams
+from bot.services import tasks as drafts
+from bot.services.access import Role
+from bot.services.task_input import ROW_ID_MAX, whole_number
+from bot.services.task_submit import ChatDefaults, SubmitStatus, submit_draft
+from bot.views.task_cards import (
     CANCELLED_DRAFT,
     STALE_BUTTON,
     Card,
@@ -44,13 +51,6 @@ from bot.handlers.task_cards import (
     submitting_card,
     typed_prompt,
 )
-from bot.laaffic.models import AgentGroup, TaskType
-from bot.services import groups as group_service
-from bot.services import task_input, teams
-from bot.services import tasks as drafts
-from bot.services.access import Role
-from bot.services.task_input import ROW_ID_MAX, whole_number
-from bot.services.task_submit import ChatDefaults, SubmitStatus, submit_draft
 from storage.models import DraftStatus, DraftStep, KnownUser, TaskDraft, UploadPart
 
 log = logging.getLogger(__name__)

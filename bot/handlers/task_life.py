@@ -18,14 +18,6 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, button, command
 from bot.handlers.catalogue import usage
-from bot.handlers.task_cards import (
-    STALE_BUTTON,
-    action_result,
-    question,
-    rate_picker,
-    task_card,
-    task_list,
-)
 from bot.laaffic import limits
 from bot.laaffic.models import Task
 from bot.services import task_actions, teams
@@ -33,6 +25,14 @@ from bot.services import tasks as store
 from bot.services.access import Role
 from bot.services.task_actions import RerunChoice
 from bot.services.task_input import ROW_ID_MAX, parse_rate, parse_task_id, whole_number
+from bot.views.task_cards import (
+    STALE_BUTTON,
+    action_result,
+    question,
+    rate_picker,
+    task_card,
+    task_list,
+)
 from storage.models import ActionKind
 
 log = logging.getLogger(__name__)

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.errors import UserFacingError
-from bot.relay.messages import mask_shown_numbers
-from bot.relay.outbox import OutboxKind, withdraw_waiting
 from bot.relay.routing import NotifyCalls
+from bot.views.relayed import mask_shown_numbers
 from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus, utcnow
 
 MAX_MUTE = timedelta(days=7)

@@ -26,9 +26,9 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 from telegram.ext import Application, ContextTypes
 
-from bot.relay.messages import ChatDisplay, digest_message
-from bot.relay.outbox import OutboxKind, enqueue
+from bot.delivery.outbox import OutboxKind, enqueue
 from bot.relay.routing import NotifyCalls, Router
+from bot.views.relayed import ChatDisplay, digest_message
 from storage.db import Database
 from storage.models import BoundChat, CallRecord, GroupRoute, RingingEvent, utcnow
 

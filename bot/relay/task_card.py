@@ -31,12 +31,12 @@ from sqlmodel import Session, col, select
 from telegram.ext import Application, ContextTypes
 
 from bot.audit import Actor, current_actor
+from bot.delivery.outbox import OutboxKind, enqueue
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import NumberStatus, Task, TaskStatus
 from bot.relay.digest import leads_jobs
-from bot.relay.messages import ChatDisplay, task_card_message
-from bot.relay.outbox import OutboxKind, enqueue
+from bot.views.relayed import ChatDisplay, task_card_message
 from storage.db import Database
 from storage.models import BoundChat, CallTask, OutboxMessage, utcnow
 

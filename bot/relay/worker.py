@@ -39,12 +39,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlmodel import Session, col, select
 
+from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
-from bot.relay.messages import ChatDisplay, call_message, ringing_message
-from bot.relay.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
 from bot.reports.rollups import RollupBatch
+from bot.views.relayed import ChatDisplay, call_message, ringing_message
 from storage.db import Database
 from storage.models import (
     BoundChat,

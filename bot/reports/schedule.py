@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.relay.outbox import OutboxKind, enqueue
+from bot.delivery.outbox import OutboxKind, enqueue
 from bot.reports.service import SummaryContent, build_summary, chat_zone
 from storage.models import BoundChat, DailySummary, OutboxMessage, table_of
 

@@ -16,8 +16,8 @@ from bot.laaffic.models import TaskStatus
 from bot.render import esc
 from bot.reports.chart import calls_per_hour_png
 from bot.reports.figures import DayFigures, day_bounds, day_figures
-from bot.reports.render import TaskLine, day_label, summary_text
 from bot.services.teams import routed_group_ids
+from bot.views.summaries import TaskLine, day_label, summary_text
 from storage.db import Database
 from storage.models import BoundChat, CallTask, GroupRoute
 

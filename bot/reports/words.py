@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.relay.messages import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_SHORT, duration
+from bot.views.relayed import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_SHORT, duration
 
 __all__ = [
     "CALL_TYPES",

@@ -170,7 +170,7 @@ async def bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHa
 async def chatty_bot(fake_telegram, simulator, bot_database_url) -> AsyncIterator[BotHarness]:
     """The bot with Telegram's flood windows shrunk 20x, for tests that send dozens of commands
     to one group (the real limit, 20 messages a minute, would make them wait minutes)."""
-    from bot.relay.pacing import FloodLimits
+    from bot.delivery.pacing import FloodLimits
 
     async for harness in _running(
         fake_telegram, simulator, bot_database_url, flood_limits=FloodLimits().scaled(0.05)

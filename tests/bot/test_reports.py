@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from python_calamine import CalamineWorkbook
 
 from bot.reports.figures import day_bounds
-from bot.reports.render import day_label
+from bot.views.summaries import day_label
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
 from tests.reports.helpers import store_call
 

@@ -3,9 +3,9 @@ stay one message is shortened deliberately (valid HTML, under Telegram's limit).
 
 from __future__ import annotations
 
-from bot.handlers import task_cards
 from bot.laaffic.models import AgentGroup, Task, TaskStatus, TaskType
 from bot.services.task_submit import SubmitOutcome, SubmitStatus
+from bot.views import task_cards
 from storage.models import DraftStatus, DraftStep, TaskDraft, UploadPart
 from tests.fakes.telegram import MAX_TEXT_LENGTH, parse_html
 

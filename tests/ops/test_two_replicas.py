@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, func, select
 
-from bot.relay.pacing import EDIT_METHODS, NEW_MESSAGE_METHODS, FloodLimits
+from bot.delivery.pacing import EDIT_METHODS, NEW_MESSAGE_METHODS, FloodLimits
 from bot.replicas import _LEADER_LOCK_ID
 from storage.db import Database
 from storage.migrate import upgrade
@@ -67,7 +67,7 @@ TEAM_C = Team(-1001234567892, "Replica-NewYork", 1000003, "America/New_York")
 TEAMS = (TEAM_A, TEAM_B, TEAM_C)
 PUSH_TEAMS = (TEAM_A, TEAM_B)
 
-# What bot/relay/pacing.py documents for several replicas: a group's relay messages are at least
+# What bot/delivery/pacing.py documents for several replicas: a group's relay messages are at least
 # relay_group_interval apart, except that one that went up to relay_catch_up late keeps the
 # cadence; and a send is never followed sooner than that after its answer came, so however long
 # it took, Telegram (the fake stamps a call as it answers it) sees them that far apart.
@@ -287,7 +287,7 @@ async def test_two_replicas_relay_once_summarise_once_and_keep_pacing_when_the_l
             # is 5 s after start). The kill waits for it to be recorded as sent, and for a moment
             # when no message is between its claim and its record: a process killed after
             # Telegram took a message and before it wrote that down is the one case where a
-            # message can show twice (see bot/relay/sender.py), and this test is not about it.
+            # message can show twice (see bot/delivery/sender.py), and this test is not about it.
             deadline = time.monotonic() + 90
             while not _settled(database, TEAM_C.chat_id):
                 assert time.monotonic() < deadline, logged()

@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.relay.digest import DigestStats
-from bot.relay.messages import (
+from bot.relay.parse import parse_push
+from bot.relay.task_card import TaskProgress
+from bot.render import split_message
+from bot.views.relayed import (
     ChatDisplay,
     call_message,
     digest_message,
@@ -24,9 +27,6 @@ from bot.relay.messages import (
     show_number,
     task_card_message,
 )
-from bot.relay.parse import parse_push
-from bot.relay.task_card import TaskProgress
-from bot.render import split_message
 from storage.models import CallRecord, RingingEvent
 from tests.fakes.telegram import parse_html
 from tests.relay.conftest import SHANGHAI, call_record, ringing_event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.reports.render import change
+from bot.views.summaries import change
 
 
 @pytest.mark.parametrize(

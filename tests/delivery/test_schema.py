@@ -8,7 +8,7 @@ from sqlalchemy import inspect, text
 from telegram import Bot
 from telegram.ext import ExtBot
 
-from bot.relay.sender import Sender
+from bot.delivery.sender import Sender
 from storage.db import Database
 from storage.migrate import alembic_config
 

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from bot.relay.merging import QueuedMessage, is_mergeable_ringing
+from bot.delivery.merging import QueuedMessage, is_mergeable_ringing
 from storage.models import ChatPacing, LiveMessage, OutboxMessage, OutboxStatus, table_of
 
 log = logging.getLogger(__name__)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.delivery import outbox_claims as claims
+from bot.delivery.outbox import OutboxKind
 from bot.metrics import MESSAGES_SENT, OUTBOX_DEPTH, REGISTRY, RELAY_LAG_SECONDS
 from bot.relay import chat_settings
-from bot.relay import outbox_claims as claims
-from bot.relay.outbox import OutboxKind
 from storage.models import LiveMessage, OutboxStatus, utcnow
-from tests.relay_sender.conftest import GROUP, OTHER_GROUP, PRIVATE, SenderHarness
+from tests.delivery.conftest import GROUP, OTHER_GROUP, PRIVATE, SenderHarness
 
 
 async def test_a_queued_message_is_sent_once_and_marked_sent_with_its_telegram_id(

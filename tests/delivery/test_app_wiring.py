@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import BotService
-from bot.relay.outbox import OutboxKind, enqueue
-from bot.relay.pacing import TelegramRateLimiter
+from bot.delivery.outbox import OutboxKind, enqueue
+from bot.delivery.pacing import TelegramRateLimiter
 from storage.models import OutboxMessage
 from tests.bot.conftest import ADMIN, GROUP, VIEWER, BotHarness, make_settings
 

@@ -6,10 +6,10 @@ import asyncio
 from collections import Counter
 from datetime import timedelta
 
-from bot.relay import outbox_claims as claims
-from bot.relay.outbox import OutboxKind
+from bot.delivery import outbox_claims as claims
+from bot.delivery.outbox import OutboxKind
 from storage.models import OutboxStatus, utcnow
-from tests.relay_sender.conftest import GROUP, OTHER_GROUP, PRIVATE, SenderHarness
+from tests.delivery.conftest import GROUP, OTHER_GROUP, PRIVATE, SenderHarness
 
 CHATS = (GROUP, OTHER_GROUP, PRIVATE, PRIVATE + 1)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.delivery.outbox import OutboxKind
 from bot.metrics import REGISTRY
-from bot.relay.outbox import OutboxKind
 from storage.models import BoundChat, ChatPacing, GroupRoute, LiveMessage, OutboxStatus
-from tests.relay_sender.conftest import (
+from tests.delivery.conftest import (
     ADMIN,
     GROUP,
     LIMITS,
@@ -186,7 +186,7 @@ async def test_a_failed_send_leaves_the_chats_schedule_for_every_replica(
 
 
 async def test_a_timeout_is_retried_and_the_message_shows_once(harness: SenderHarness) -> None:
-    from bot.relay.sender import SenderTimeouts
+    from bot.delivery.sender import SenderTimeouts
 
     harness.telegram.stall_next("sendMessage", 3, chat_id=PRIVATE)
     harness.enqueue(PRIVATE, "through a stalled connection")
@@ -285,7 +285,7 @@ async def test_a_deleted_notification_topic_is_forgotten_once_and_the_chat_told(
 def test_every_failure_reason_is_counted_from_zero_before_the_first_failure() -> None:
     # A series born at 1 is invisible to Prometheus' increase(): the dashboard's "failed in the
     # last hour" and the alert would miss the first failure after a start.
-    from bot.relay.sender import FAILURE_REASONS
+    from bot.delivery.sender import FAILURE_REASONS
 
     for reason in FAILURE_REASONS:
         value = REGISTRY.get_sample_value("ccbot_messages_failed_total", {"reason": reason})

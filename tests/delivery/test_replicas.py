@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.relay import outbox_claims as claims
-from bot.relay.outbox_claims import ClaimedBatch, ClaimLost, NotYet
+from bot.delivery import outbox_claims as claims
+from bot.delivery.outbox_claims import ClaimedBatch, ClaimLost, NotYet
 from storage.db import Database
 from storage.models import OutboxStatus, utcnow
-from tests.relay_sender.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
-from tests.relay_sender.test_pacing import most_in_window
+from tests.delivery.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
+from tests.delivery.test_pacing import most_in_window
 
 
 async def test_two_senders_on_one_database_send_each_message_once_in_order_and_paced(

@@ -12,8 +12,8 @@ import random
 
 import pytest
 
-from bot.relay.pacing import FloodBudget, FloodLimits, Priority, SendKind
-from tests.relay_sender.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
+from bot.delivery.pacing import FloodBudget, FloodLimits, Priority, SendKind
+from tests.delivery.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
 
 REAL = FloodLimits()
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from bot.relay.outbox import OutboxKind
+from bot.delivery.outbox import OutboxKind
 from bot.render import MESSAGE_LIMIT, esc, split_message
 
 CAPTION_LIMIT = 1024

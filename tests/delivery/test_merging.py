@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.relay.merging import event_line, plain_text
-from bot.relay.outbox import OutboxKind
+from bot.delivery.merging import event_line, plain_text
+from bot.delivery.outbox import OutboxKind
 from storage.models import OutboxStatus
-from tests.relay_sender.conftest import GROUP, SenderHarness, ringing_text
+from tests.delivery.conftest import GROUP, SenderHarness, ringing_text
 
 
 def shown_text(harness: SenderHarness, chat_id: int) -> str:
@@ -138,8 +138,8 @@ def test_a_one_line_event_keeps_who_rings_and_whom_as_the_relay_renders_them() -
     """The listing of a backed-up chat names the callee of every event, not only the agent."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.relay.merging import PartMethod, QueuedMessage, plan_ringing
-    from bot.relay.messages import ChatDisplay, ringing_message
+    from bot.delivery.merging import PartMethod, QueuedMessage, plan_ringing
+    from bot.views.relayed import ChatDisplay, ringing_message
     from storage.models import RingingEvent
 
     start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
-from bot.relay.outbox import OutboxKind, enqueue
-from bot.relay.pacing import FloodLimits, TelegramRateLimiter
-from bot.relay.sender import Sender, SenderTimeouts
+from bot.delivery.outbox import OutboxKind, enqueue
+from bot.delivery.pacing import FloodLimits, TelegramRateLimiter
+from bot.delivery.sender import Sender, SenderTimeouts
 from bot.tls import client_tls
 from storage.db import Database
 from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus

@@ -58,6 +58,11 @@ from telegram.error import (
 )
 from telegram.ext import ExtBot
 
+from bot.delivery import outbox_claims as claims
+from bot.delivery.merging import Part, PartMethod, plain_text, plan_ringing, plan_single
+from bot.delivery.outbox import OutboxKind, enqueue
+from bot.delivery.outbox_claims import ClaimedBatch, ClaimLost, Merge, NotYet
+from bot.delivery.pacing import Priority, TelegramRateLimiter, retry_after_seconds
 from bot.metrics import (
     MESSAGES_FAILED,
     MESSAGES_RETRIED,
@@ -65,11 +70,6 @@ from bot.metrics import (
     OUTBOX_DEPTH,
     RELAY_LAG_SECONDS,
 )
-from bot.relay import outbox_claims as claims
-from bot.relay.merging import Part, PartMethod, plain_text, plan_ringing, plan_single
-from bot.relay.outbox import OutboxKind, enqueue
-from bot.relay.outbox_claims import ClaimedBatch, ClaimLost, Merge, NotYet
-from bot.relay.pacing import Priority, TelegramRateLimiter, retry_after_seconds
 from bot.render import esc
 from bot.services import access
 from storage.db import Database
