@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `ccbot run` refuses a SQLite file whose folder is missing (an unmounted volume); `migrate`
+# creates it on purpose, so a fresh clone's data/ccbot.db comes to be here.
 run: $(STAMP)
+	$(BIN)/ccbot migrate
 	$(BIN)/ccbot run
 
 sandbox: $(STAMP)

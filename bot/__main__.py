@@ -66,9 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     _secrets(settings)
     try:
         if args.command == "migrate":
-            from storage.db import connect_problem
+            from storage.db import connect_problem, sqlite_file
             from storage.migrate import upgrade
 
+            # The one command that creates a SQLite database (and its folder) on purpose.
+            new_file = sqlite_file(settings.database_url)
+            if new_file is not None and new_file.exists():
+                new_file = None
             try:
                 revision = upgrade(settings.database_url)
             except Exception as exc:
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                     raise
                 print(f"ccbot: cannot open the database: {problem}.", file=sys.stderr)
                 return 1
+            if new_file is not None:
+                print(f"Created the SQLite database {new_file}.")
             print(f"Database schema is up to date (revision {revision}).")
             return 0
         if args.command == "check":
@@ -85,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(run_checks(settings))
         if args.command in ("run", "sandbox"):
             settings.require(args.command)
+            if args.command == "run":  # the sandbox is a trial: it may start a new database
+                from storage.db import unmounted_volume_problem
+
+                problem = unmounted_volume_problem(settings.database_url)
+                if problem is not None:
+                    print(f"ccbot: will not start: {problem}.", file=sys.stderr)
+                    return 2
             from bot.app import run_bot
 
             return run_bot(settings, sandbox=args.command == "sandbox")

@@ -115,6 +115,15 @@ async def _check_database(settings: Settings) -> CheckResult:
                     f"no SQLite file at {missing}, and it cannot be made there ({existing} is a "
                     "file, not a folder): set DATABASE_URL to a path in a folder",
                 )
+            if existing != missing.parent:
+                return CheckResult(
+                    "database",
+                    False,
+                    f"no SQLite file at {missing}, and its folder {missing.parent} does not "
+                    "exist: probably a volume that is not mounted, so `ccbot run` will not start "
+                    "(it would begin a new, empty database); mount it or fix DATABASE_URL, or "
+                    "run `ccbot migrate` to create the database there on purpose",
+                )
             if not os.access(existing, os.W_OK | os.X_OK):
                 return CheckResult(
                     "database",

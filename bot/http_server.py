@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.utils import formatdate
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -19,18 +21,35 @@ log = logging.getLogger(__name__)
 class _EmbeddedServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to whoever owns the process, and stops at once."""
 
-    def __init__(self, config: uvicorn.Config) -> None:
+    def __init__(self, config: uvicorn.Config, clock: Callable[[], float] = time.time) -> None:
         super().__init__(config)
         self._exit = asyncio.Event()
+        self.clock = clock
+        self._next_stamp: asyncio.TimerHandle | None = None
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
     async def main_loop(self) -> None:
-        # uvicorn polls should_exit every 0.1 s; waiting on an event makes stop() (and tests) quicker.
-        await self.on_tick(0)
-        await self._exit.wait()
+        # uvicorn polls should_exit every 0.1 s and refreshes its default headers in that loop;
+        # waiting on an event makes stop() (and tests) quicker, and a timer keeps the Date
+        # header current instead.
+        self.stamp_headers()
+        try:
+            await self._exit.wait()
+        finally:
+            if self._next_stamp is not None:
+                self._next_stamp.cancel()
+
+    def stamp_headers(self) -> None:
+        """Set the headers every answer carries (Date, to the second), and come back at the
+        start of the next second."""
+        now = self.clock()
+        date = [(b"date", formatdate(now, usegmt=True).encode())] if self.config.date_header else []
+        self.server_state.default_headers = date + self.config.encoded_headers
+        delay = 1.0 - now % 1.0
+        self._next_stamp = asyncio.get_running_loop().call_later(delay, self.stamp_headers)
 
     def request_exit(self) -> None:
         self.should_exit = True
@@ -117,9 +136,10 @@ async def start_asgi_server(
     access_log: bool = False,
     date_header: bool = True,
     sock: socket.socket | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AsgiServer:
     """Serve `app` in the current loop on `sock`, or on a new socket for host:port (0 = a free
-    port); returns once it answers."""
+    port); returns once it answers. `clock` is what the Date header reads (tests move it)."""
     sock = sock if sock is not None else _bind(host, port)
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -136,7 +156,7 @@ async def start_asgi_server(
         server_header=False,
         timeout_graceful_shutdown=2,
     )
-    server = _EmbeddedServer(config)
+    server = _EmbeddedServer(config, clock)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]), name="uvicorn")
     while not server.started:
         if task.done():

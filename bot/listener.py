@@ -30,6 +30,8 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bot import __version__
+from bot.health import WriteNotices, WriteWatch
+from bot.health import problem as write_problem
 from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_REJECTED, render_metrics
 from bot.relay.ingest import InboxUnavailable, InboxWriter
 from bot.relay.push_shapes import PushKind, PushRejected, RejectReason, check_push
@@ -185,6 +187,7 @@ class PushEndpoint:
         try:
             await self._writer.store_push(accepted.kind, accepted.text)
         except InboxUnavailable:
+            PUSHES_REJECTED.labels(self._writer.write_health.push_refusal_label()).inc()
             await _error(send, 503, _NOT_STORED)
             return
         PUSH_COMMIT_SECONDS.observe(time.perf_counter() - arrived)
@@ -255,15 +258,34 @@ def create_listener_app(
         body, content_type = render_metrics()
         return Response(body, headers={"content-type": content_type})
 
+    writes = WriteWatch(writer.write_health, runtime.database)
+    notices: WriteNotices | None = None
+    if application is not None:
+        notices = WriteNotices(
+            application.bot, runtime.database, runtime.settings.admin_user_ids
+        )
+        writer.write_health.listeners.append(notices)
+        application.bot_data["database_writes"] = writer.write_health  # for /status
+
     async def healthz(_: Request) -> Response:
+        """Live: the database answers and takes writes (a full disk is a 503 too)."""
         database_ok = await runtime.database_ok()
+        health = await writes.current()
+        if not database_ok:
+            database = "not answering"
+        elif health.refused:
+            database = write_problem(health) or "refuses writes"
+        else:
+            database = "ok"
+        healthy = database == "ok"
         body = {
-            "status": "ok" if database_ok else "unavailable",
-            "database": "ok" if database_ok else "not answering",
+            "status": "ok" if healthy else "unavailable",
+            "database": database,
+            "writes": health.reason.value if health.reason is not None else "ok",
             "version": __version__,
             "uptime_s": int(time.monotonic() - started),
         }
-        return JSONResponse(body, status_code=200 if database_ok else 503)
+        return JSONResponse(body, status_code=200 if healthy else 503)
 
     telegram_seen: dict[str, float] = {}
 
@@ -327,6 +349,9 @@ def create_listener_app(
             lag = QueueState(oldest_unsent=oldest).relay_lag_s(datetime.now(UTC))
         if lag is not None and lag > READY_MAX_LAG_S:
             problems.append(f"relay lag is {lag:.0f} s (over {READY_MAX_LAG_S} s)")
+        refused = write_problem(await writes.current())
+        if refused is not None:
+            problems.append(refused)
         body = {
             "status": "ready" if not problems else "not ready",
             "problems": problems,
@@ -375,6 +400,8 @@ def create_listener_app(
             yield
         finally:
             await writer.stop()
+            if notices is not None:
+                await notices.flush()
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # an unknown path is a plain 404, never a redirect

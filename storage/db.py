@@ -7,16 +7,23 @@ code goes through `Database.run`, which executes it in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # Seconds a PostgreSQL connection may take to open before it counts as not answering.
 CONNECT_TIMEOUT_S = 10
@@ -37,6 +44,38 @@ def sqlite_file(url: str) -> Path | None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
     return Path(parsed.database)
+
+
+def missing_sqlite_folder(url: str) -> Path | None:
+    """The folder of the SQLite file `url` names, when that folder does not exist.
+
+    A missing file in an existing folder is a new database (`ccbot run` creates it); a missing
+    folder is most likely a volume that is not mounted, and a new empty database there would
+    hide the real one, so `ccbot run` refuses it and only `ccbot migrate` creates it."""
+    try:
+        path = sqlite_file(url)
+    except Exception:  # malformed: opening it says so
+        return None
+    if path is None or path.exists() or path.parent.exists():
+        return None
+    # A file where a folder should be is another problem, which opening the database names.
+    existing = next(p for p in path.parent.parents if p.exists())
+    return path.parent if existing.is_dir() else None
+
+
+def unmounted_volume_problem(url: str) -> str | None:
+    """The sentence `ccbot run` refuses to start with when the SQLite file's folder is missing."""
+    folder = missing_sqlite_folder(url)
+    if folder is None:
+        return None
+    path = sqlite_file(url)
+    return (
+        f"the folder {folder} of the SQLite database {path} does not exist. It is probably a "
+        "volume that is not mounted: starting would create a new, empty database and the "
+        "bot's data would seem lost. Mount the volume (or fix DATABASE_URL); to start a new "
+        "database there on purpose, run `ccbot migrate` first, which creates the folder and "
+        "the database"
+    )
 
 
 def make_engine(url: str) -> Engine:
@@ -136,6 +175,123 @@ def connect_problem(exc: BaseException, url: str) -> str | None:
         f"{where} did not answer ({reason}): check the host and port in DATABASE_URL and that "
         "PostgreSQL is running there"
     )
+
+
+class WriteRefusal(StrEnum):
+    """Why the database takes no writes at all (as opposed to refusing one row): the `reason`
+    label of a push that could not be stored, and what /healthz, /readyz and the admins read."""
+
+    DATABASE_FULL = "database_full"  # SQLite's SQLITE_FULL, PostgreSQL's disk_full (53100)
+    DATABASE_UNAVAILABLE = "database_unavailable"  # down, unreachable, read-only, I/O errors
+
+
+# SQLite primary result codes (the low byte of sqlite_errorcode).
+_SQLITE_FULL = 13
+_SQLITE_UNAVAILABLE = {8, 10, 11, 14, 26}  # READONLY, IOERR, CORRUPT, CANTOPEN, NOTADB
+# PostgreSQL SQLSTATE classes that refuse every write: connection exceptions, insufficient
+# resources, operator intervention (shutdown, "cannot connect now"); and a read-only transaction.
+_POSTGRES_UNAVAILABLE_CLASSES = ("08", "53", "57")
+_POSTGRES_NOT_UNAVAILABLE = {"57014"}  # query_canceled: one statement, not the database
+
+
+def write_refusal(exc: BaseException) -> WriteRefusal | None:
+    """Whether `exc` means the database takes no writes now (a full disk, a server that is down
+    or read-only); None for an error about one statement or row (a constraint, a bad value, a
+    missing table), which says nothing about the next write."""
+    orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        primary = code & 0xFF
+        if primary == _SQLITE_FULL:
+            return WriteRefusal.DATABASE_FULL
+        return WriteRefusal.DATABASE_UNAVAILABLE if primary in _SQLITE_UNAVAILABLE else None
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate:
+        if sqlstate == "53100":
+            return WriteRefusal.DATABASE_FULL
+        if sqlstate == "25006" or (
+            sqlstate[:2] in _POSTGRES_UNAVAILABLE_CLASSES
+            and sqlstate not in _POSTGRES_NOT_UNAVAILABLE
+        ):
+            return WriteRefusal.DATABASE_UNAVAILABLE
+        return None
+    # No code at all: the driver could not reach the server, or lost the connection.
+    if isinstance(exc, OperationalError | InterfaceError) or type(orig).__name__ in (
+        "OperationalError",
+        "InterfaceError",
+    ):
+        return WriteRefusal.DATABASE_UNAVAILABLE
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    """The driver's own first line (never the statement or its parameters)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class WriteChange:
+    """The database stopped taking writes (`refused`), or took one again after `lasted_s`."""
+
+    refused: bool
+    reason: WriteRefusal | None
+    detail: str
+    lasted_s: float = 0.0
+
+
+@dataclass
+class WriteHealth:
+    """Whether the database takes writes, as the last writes found: the push inbox's writer
+    reports each commit and each refusal, and /healthz's probe does while none comes. Called
+    on the event loop; a change (refused, or taking writes again) goes to each listener once."""
+
+    clock: Callable[[], float] = time.monotonic
+    last_commit_at: float | None = None
+    last_result_at: float | None = None
+    refused_since: float | None = None
+    reason: WriteRefusal | None = None
+    detail: str = ""
+    listeners: list[Callable[[WriteChange], None]] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return self.refused_since is not None
+
+    def refused_for_s(self) -> float:
+        return 0.0 if self.refused_since is None else max(self.clock() - self.refused_since, 0.0)
+
+    def committed(self) -> None:
+        now = self.last_commit_at = self.last_result_at = self.clock()
+        if self.refused_since is None:
+            return
+        change = WriteChange(False, self.reason, self.detail, now - self.refused_since)
+        self.refused_since, self.reason, self.detail = None, None, ""
+        self._tell(change)
+
+    def failed(self, exc: BaseException) -> None:
+        """A write failed with `exc`; only a refusal of every write changes the state."""
+        reason = write_refusal(exc)
+        if reason is None:
+            return
+        self.last_result_at = self.clock()
+        self.reason, self.detail = reason, first_line(exc)
+        if self.refused_since is None:
+            self.refused_since = self.last_result_at
+            self._tell(WriteChange(True, reason, self.detail))
+
+    def push_refusal_label(self) -> str:
+        """The `reason` to count a push the inbox could not store under."""
+        return self.reason.value if self.reason is not None else "not_stored"
+
+    def _tell(self, change: WriteChange) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(change)
+            except Exception:  # a listener's bug must not stop the writer that reported
+                log.exception("a listener of the database's write health failed")
 
 
 class Database:

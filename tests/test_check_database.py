@@ -99,14 +99,30 @@ async def test_an_unreachable_database_fails(tmp_path) -> None:
     assert "is a file, not a folder" in line
 
 
-async def test_a_missing_sqlite_file_passes_and_is_not_created_by_the_check(tmp_path) -> None:
-    path = tmp_path / "data" / "ccbot.db"
+async def test_a_missing_sqlite_file_in_an_existing_folder_passes_and_is_not_created(
+    tmp_path,
+) -> None:
+    path = tmp_path / "ccbot.db"
     line = await database_line(f"sqlite:///{path}")
     assert line == (
         f"✓ database: no SQLite file yet at {path}: `ccbot run` creates it and the schema at "
         "start (or run `ccbot migrate` now)"
     )
-    assert not path.exists() and not path.parent.exists()
+    assert not path.exists()
+
+
+async def test_a_sqlite_file_whose_folder_is_missing_fails_as_an_unmounted_volume(
+    tmp_path,
+) -> None:
+    path = tmp_path / "data" / "ccbot.db"
+    line = await database_line(f"sqlite:///{path}")
+    assert line == (
+        f"✗ database: no SQLite file at {path}, and its folder {path.parent} does not exist: "
+        "probably a volume that is not mounted, so `ccbot run` will not start (it would begin "
+        "a new, empty database); mount it or fix DATABASE_URL, or run `ccbot migrate` to "
+        "create the database there on purpose"
+    )
+    assert not path.parent.exists()
 
 
 async def test_a_sqlite_file_in_a_folder_ccbot_may_not_write_fails(tmp_path) -> None:

@@ -42,6 +42,7 @@ from bot.render import esc
 from bot.runtime import Runtime
 from bot.services import access, teams
 from bot.services.access import Role
+from storage.db import write_refusal
 from storage.models import BoundChat
 
 log = logging.getLogger(__name__)
@@ -233,11 +234,12 @@ async def resolve(update: Update, context: Context) -> Request | None:
         return None
     is_private = chat.type == ChatType.PRIVATE
 
-    def load(session: Session) -> tuple[BoundChat | None, Role]:
-        access.remember_user(session, user.id, user.username, user.full_name)
+    def load(session: Session, writes: bool = True) -> tuple[BoundChat | None, Role]:
+        if writes:
+            access.remember_user(session, user.id, user.username, user.full_name)
         bound = access.get_bound_chat(session, chat.id)
         if runtime.is_admin(user.id):
-            if bound is None and is_private:
+            if bound is None and is_private and writes:
                 # An admin's private chat needs no /bind: it is theirs.
                 bound, _ = access.bind_chat(
                     session,
@@ -252,7 +254,14 @@ async def resolve(update: Update, context: Context) -> Request | None:
             return None, Role.NONE
         return bound, access.role_in_chat(session, chat.id, user.id)
 
-    bound, role = await runtime.database.run(load)
+    try:
+        bound, role = await runtime.database.run(load)
+    except Exception as exc:
+        if write_refusal(exc) is None:
+            raise
+        # The database refuses writes (a full disk) but still reads: answer from what it has,
+        # so that /status can say what is wrong.
+        bound, role = await runtime.database.run(lambda s: load(s, writes=False))
     return Request(
         update=update,
         context=context,

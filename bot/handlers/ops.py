@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Request, command
+from bot.health import problem as write_problem
 from bot.render import code, esc
 from bot.reports.words import duration
 from bot.services.access import Role
@@ -42,6 +43,10 @@ async def status(req: Request) -> None:
         f"Messages waiting to be sent: {state.outbox_pending:,} · relay lag "
         f"{duration(state.relay_lag_s(now))} · failed: {state.outbox_failed:,}",
     ]
+    writes = req.context.application.bot_data.get("database_writes")
+    refused = write_problem(writes) if writes is not None else None
+    if refused is not None:  # first: it is why little else works
+        lines.insert(0, f"⚠️ {esc(refused[0].upper() + refused[1:])}: pushes are refused (503).")
     last = getattr(runtime.client, "last_error", None)
     if last is not None:
         lines.append(

@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.metrics import INBOX_DEPTH, PUSHES_RECEIVED
 from bot.relay.push_shapes import PushKind
-from storage.db import make_engine, normalise_url
+from storage.db import WriteHealth, make_engine, normalise_url
 from storage.models import DeadLetter, InboxStatus, PushInbox, table_of, utcnow
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,8 @@ class InboxWriter:
         self._depth_base = 0  # pending rows at the last count
         self._depth_added = 0  # pushes committed since then
         self._depth_counted_at = 0.0
+        # Whether the database takes writes, as this writer's commits find (/healthz, admins).
+        self.write_health = WriteHealth()
 
     @property
     def waiting_rows(self) -> int:
@@ -199,6 +201,10 @@ class InboxWriter:
             except Exception as exc:  # the whole batch failed (e.g. the database is down)
                 log.error("could not store %d pushes: %s", len(batch), describe_error(exc))
                 failures = dict.fromkeys(range(len(batch)), exc)
+                self.write_health.failed(exc)
+            else:
+                if len(failures) < len(batch):
+                    self.write_health.committed()
             finally:
                 self._committing = 0
             stored = dict.fromkeys(PushKind, 0)

@@ -1,0 +1,153 @@
+"""Whether the database takes writes: what /healthz, /readyz and /status say, and the admins' two
+notices (writes refused, writes taken again).
+
+The push inbox's writer reports every commit and every refusal (storage.db.WriteHealth). When no
+push comes, /healthz finds out itself with a small probe write: every WRITE_IDLE_S while writes
+go through, and every WRITE_RETRY_S while they are refused, so that a replica whose /healthz
+answers 503 (and which a proxy therefore sends no pushes) still sees the database recover.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from sqlmodel import Session
+from telegram import Bot
+
+from bot.delivery.replies import send_text
+from bot.metrics import PUSHES_REJECTED
+from bot.render import esc
+from bot.reports.words import duration
+from storage.db import Database, WriteChange, WriteHealth, WriteRefusal, write_refusal
+from storage.models import InboxStatus, PushInbox, utcnow
+
+log = logging.getLogger(__name__)
+
+WRITE_RETRY_S = 5.0
+WRITE_IDLE_S = 60.0
+# About what a push takes: a probe that fits where a push would not would say "recovered" early.
+PROBE_BODY = "{}" + " " * 2046
+
+# Counted from 0 at start, so an alert's increase() sees the first refused push too.
+for _reason in (*WriteRefusal, "not_stored"):
+    PUSHES_REJECTED.labels(str(_reason))
+
+
+def probe_write(session: Session) -> None:
+    """Insert a push-sized row into the inbox and delete it in the same transaction: the commit
+    needs the room a push needs, and no reader (the relay worker of any replica) ever sees it."""
+    row = PushInbox(
+        kind="probe", body=PROBE_BODY, received_at=utcnow(), status=InboxStatus.PENDING
+    )
+    session.add(row)
+    session.flush()
+    session.delete(row)
+
+
+class WriteWatch:
+    """`health` kept current by /healthz: it probes when no write told it anything for a while."""
+
+    def __init__(self, health: WriteHealth, database: Database) -> None:
+        self.health = health
+        self._database = database
+        self._probed_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> WriteHealth:
+        """The health, after a probe write when one is due (one at a time, however many ask)."""
+        health = self.health
+        async with self._lock:
+            now = health.clock()
+            seen = [t for t in (health.last_result_at, self._probed_at) if t is not None]
+            due = WRITE_RETRY_S if health.refused else WRITE_IDLE_S
+            if seen and now - max(seen) < due:
+                return health
+            self._probed_at = now
+            try:
+                await self._database.run(probe_write)
+            except Exception as exc:
+                if write_refusal(exc) is None:
+                    log.warning("the write probe failed: %s: %s", type(exc).__name__, exc)
+                health.failed(exc)
+            else:
+                health.committed()
+        return health
+
+
+def problem(health: WriteHealth) -> str | None:
+    """One line for /readyz and /status while the database refuses writes; None otherwise."""
+    if not health.refused:
+        return None
+    what = (
+        "the database refuses writes: its disk is full"
+        if health.reason == WriteRefusal.DATABASE_FULL
+        else "the database takes no writes"
+    )
+    return f"{what} ({health.detail}) for {duration(health.refused_for_s())}"
+
+
+def writes_notice(change: WriteChange) -> str:
+    """The admins' private message (HTML) when writes stop or start again."""
+    if change.refused:
+        if change.reason == WriteRefusal.DATABASE_FULL:
+            cause = "its disk is full"
+            fix = "Free space on the database's disk or volume"
+        else:
+            cause = "it does not answer, or answers read-only"
+            fix = "Check that the database runs and that ccbot reaches it (<code>ccbot check</code>)"
+        return (
+            f"⚠️ <b>The database refuses writes</b>: {cause} ({esc(change.detail)}).\n"
+            "Pushes from the platform are answered 503 and not stored (the platform sends each "
+            "again a few times), so nothing new reaches the chats, and commands that change "
+            "something fail. /healthz and /readyz answer 503.\n"
+            f"{fix}. ccbot notices by itself when writes go through again and tells you here."
+        )
+    return (
+        f"✅ <b>The database takes writes again</b>, after {duration(change.lasted_s)}. Pushes "
+        "are stored and relayed again; the ones refused meanwhile arrive as the platform sends "
+        "them again (<code>ccbot_pushes_rejected_total</code> counts the refused ones by reason)."
+    )
+
+
+async def tell_admins_about_writes(
+    bot: Bot, database: Database, admin_user_ids: Iterable[int], change: WriteChange
+) -> None:
+    """Straight through the reply path, not the outbox: the outbox is a table, and the database
+    is what refuses writes."""
+    text = writes_notice(change)
+    for admin in sorted(admin_user_ids):
+        try:
+            await send_text(bot, database, admin, text)
+        except Exception as exc:
+            log.warning("could not tell admin %s about the database's writes: %s", admin, exc)
+
+
+class WriteNotices:
+    """A WriteHealth listener: each change told to the admins once, in the order they came."""
+
+    def __init__(self, bot: Bot, database: Database, admin_user_ids: Iterable[int]) -> None:
+        self._bot = bot
+        self._database = database
+        self._admins = frozenset(admin_user_ids)
+        self._last: asyncio.Task[None] | None = None
+
+    def __call__(self, change: WriteChange) -> None:
+        if change.refused:
+            log.error("the database refuses writes: %s", change.detail)
+        else:
+            log.warning("the database takes writes again after %.0f s", change.lasted_s)
+        if self._admins:
+            previous = self._last
+            self._last = asyncio.get_running_loop().create_task(self._tell(previous, change))
+
+    async def _tell(self, previous: asyncio.Task[None] | None, change: WriteChange) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        await tell_admins_about_writes(self._bot, self._database, self._admins, change)
+
+    async def flush(self) -> None:
+        """Wait for the notices on their way (the listener's stop)."""
+        if self._last is not None:
+            await asyncio.gather(self._last, return_exceptions=True)
