@@ -1,10 +1,14 @@
-"""`ccbot check`'s database line: a database `ccbot run` will migrate is fine, others are not."""
+"""`ccbot check`'s database line: a database `ccbot run` will migrate is fine, others are not; and
+`ccbot run` refuses a SQLite database whose folder is missing (an unmounted volume)."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -230,3 +234,61 @@ async def test_a_driver_that_is_not_installed_is_named() -> None:
         "✗ database: DATABASE_URL asks for the asyncpg driver, which is not installed: leave "
         "the driver out ("
     ), line
+
+
+# ---------------------------------------------- a missing folder: `ccbot run` refuses, `migrate` makes it
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ccbot(command: str, database_url: str, home: Path) -> subprocess.CompletedProcess[str]:
+    """`ccbot COMMAND` as a process, with a Telegram nobody answers (run stops there)."""
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": "1:x", "LAAFFIC_API_KEY": "k", "LAAFFIC_API_SECRET": "s",
+        "LAAFFIC_APP_ID": "a", "PUSH_TOKEN": "push-token-for-the-test-0123",
+        "LISTEN_HOST": "127.0.0.1", "LISTEN_PORT": "0", "TELEGRAM_API_URL": "http://127.0.0.1:9",
+        "DATABASE_URL": database_url,
+    }  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot", command],
+        capture_output=True, text=True, env=env, cwd=home, timeout=60,
+    )  # fmt: skip
+
+
+def test_run_refuses_a_sqlite_file_whose_folder_is_missing_and_migrate_creates_it(
+    tmp_path: Path,
+) -> None:
+    volume = tmp_path / "volume"
+    url = f"sqlite:///{volume / 'ccbot.db'}"
+    refused = ccbot("run", url, tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == (
+        f"ccbot: will not start: the folder {volume} of the SQLite database "
+        f"{volume / 'ccbot.db'} does not exist. It is probably a volume that is not mounted: "
+        "starting would create a new, empty database and the bot's data would seem lost. Mount "
+        "the volume (or fix DATABASE_URL); to start a new database there on purpose, run "
+        "`ccbot migrate` first, which creates the folder and the database."
+    )
+    assert not volume.exists()
+
+    made = ccbot("migrate", url, tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"Created the SQLite database {volume / 'ccbot.db'}.\n")
+    assert (volume / "ccbot.db").is_file()
+    again = ccbot("migrate", url, tmp_path)  # an existing database is not "created"
+    assert again.returncode == 0 and again.stdout.startswith("Database schema is up to date")
+
+
+def test_run_starts_a_new_database_in_a_folder_that_exists(tmp_path: Path) -> None:
+    started = ccbot("run", f"sqlite:///{tmp_path / 'new.db'}", tmp_path)
+    assert "will not start" not in started.stderr
+    assert "could not reach Telegram at http://127.0.0.1:9" in started.stderr  # past the database
+    assert (tmp_path / "new.db").is_file()
+
+
+def test_make_run_migrates_before_it_runs_so_a_fresh_clone_starts() -> None:
+    # The default DATABASE_URL, sqlite:///data/ccbot.db, names a folder a fresh clone lacks.
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nrun: ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert [line.strip() for line in recipe] == ["$(BIN)/ccbot migrate", "$(BIN)/ccbot run"]
