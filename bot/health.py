@@ -17,7 +17,7 @@ from sqlmodel import Session
 from telegram import Bot
 
 from bot.delivery.replies import send_text
-from bot.metrics import PUSHES_REJECTED
+from bot.metrics import DATABASE_WRITES_REFUSED, PUSHES_REJECTED
 from bot.render import esc
 from bot.reports.words import duration
 from storage.db import Database, WriteChange, WriteHealth, WriteRefusal, write_refusal
@@ -33,6 +33,15 @@ PROBE_BODY = "{}" + " " * 2046
 # Counted from 0 at start, so an alert's increase() sees the first refused push too.
 for _reason in (*WriteRefusal, "not_stored"):
     PUSHES_REJECTED.labels(str(_reason))
+for _reason in WriteRefusal:
+    DATABASE_WRITES_REFUSED.labels(_reason.value).set(0)
+
+
+def record_write_state(change: WriteChange) -> None:
+    """A WriteHealth listener: `ccbot_database_writes_refused` follows the state."""
+    for reason in WriteRefusal:
+        refused = change.refused and change.reason == reason
+        DATABASE_WRITES_REFUSED.labels(reason.value).set(1 if refused else 0)
 
 
 def probe_write(session: Session) -> None:

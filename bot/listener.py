@@ -30,7 +30,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from bot import __version__
-from bot.health import WriteNotices, WriteWatch
+from bot.health import WriteNotices, WriteWatch, record_write_state
 from bot.health import problem as write_problem
 from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_REJECTED, render_metrics
 from bot.relay.ingest import InboxUnavailable, InboxWriter
@@ -259,6 +259,7 @@ def create_listener_app(
         return Response(body, headers={"content-type": content_type})
 
     writes = WriteWatch(writer.write_health, runtime.database)
+    writer.write_health.listeners.append(record_write_state)
     notices: WriteNotices | None = None
     if application is not None:
         notices = WriteNotices(

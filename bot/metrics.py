@@ -37,6 +37,12 @@ PUSHES_REJECTED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+DATABASE_WRITES_REFUSED = Gauge(
+    "ccbot_database_writes_refused",
+    "1 while the database takes no writes, by reason (database_full, database_unavailable)",
+    ["reason"],
+    registry=REGISTRY,
+)
 PUSH_COMMIT_SECONDS = Histogram(
     "ccbot_push_commit_seconds",
     "From a push's arrival to the commit that holds it",

@@ -34,6 +34,7 @@ METRICS = {
     "ccbot_pushes_duplicate_total": {"kind"},
     "ccbot_pushes_rejected_total": {"reason"},
     "ccbot_push_commit_seconds": set(),
+    "ccbot_database_writes_refused": {"reason"},
     "ccbot_relay_lag_seconds": set(),
     "ccbot_inbox_depth": set(),
     "ccbot_outbox_depth": set(),
@@ -286,6 +287,8 @@ def test_the_alert_rules_cover_what_the_issue_asks_with_contract_metrics() -> No
     assert "ccbot_messages_failed_total" in by_name["CcbotMessagesFailed"]["expr"]
     assert "ccbot_pushes_rejected_total" in by_name["CcbotPushesRejected"]["expr"]
     assert "by (endpoint, code)" in by_name["CcbotPlatformErrors"]["expr"]
+    assert "ccbot_database_writes_refused" in by_name["CcbotDatabaseRefusesWrites"]["expr"]
+    assert by_name["CcbotDatabaseRefusesWrites"]["labels"]["severity"] == "critical"
     for rule in by_name.values():
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]

@@ -133,15 +133,21 @@ async def push(http: httpx.AsyncClient) -> httpx.Response:
     return await http.post(f"/push/{PUSH_TOKEN}", json=call_body())
 
 
-async def refused_pushes(http: httpx.AsyncClient) -> float:
+async def metric(http: httpx.AsyncClient, name: str, reason: str = "database_full") -> float:
     answer = await http.get("/metrics")
     for family in text_string_to_metric_families(answer.text):
         for sample in family.samples:
-            if sample.name == "ccbot_pushes_rejected_total" and sample.labels == {
-                "reason": "database_full"
-            }:
+            if sample.name == name and sample.labels == {"reason": reason}:
                 return sample.value
-    return 0.0
+    raise AssertionError(f"{name}{{reason={reason!r}}} is not on /metrics")
+
+
+async def refused_pushes(http: httpx.AsyncClient) -> float:
+    return await metric(http, "ccbot_pushes_rejected_total")
+
+
+async def writes_refused(http: httpx.AsyncClient) -> float:
+    return await metric(http, "ccbot_database_writes_refused")
 
 
 def notices(harness: BotHarness, words: str) -> list[Any]:
@@ -156,6 +162,7 @@ async def test_a_full_disk_is_answered_503_named_on_health_and_told_to_the_admin
     healthy = await http.get("/healthz")
     assert healthy.status_code == 200 and healthy.json()["writes"] == "ok"
     counted = await refused_pushes(http)
+    assert await writes_refused(http) == 0
     mark = harness.telegram.mark()
 
     disk.fill()
@@ -164,6 +171,7 @@ async def test_a_full_disk_is_answered_503_named_on_health_and_told_to_the_admin
     first = answers.index(503)
     assert set(answers[first:]) == {503}, answers
     assert await refused_pushes(http) - counted == len(answers) - first
+    assert await writes_refused(http) == 1
 
     health = await http.get("/healthz")
     assert health.status_code == 503
@@ -192,6 +200,7 @@ async def test_a_full_disk_is_answered_503_named_on_health_and_told_to_the_admin
     recovered = await http.get("/healthz")  # its probe write goes through now
     assert recovered.status_code == 200, recovered.json()
     assert recovered.json()["writes"] == "ok"
+    assert await writes_refused(http) == 0
     assert (await push(http)).status_code == 200
     problems = (await http.get("/readyz")).json()["problems"]
     assert not [p for p in problems if "refuses writes" in p], problems
