@@ -85,13 +85,25 @@ class Disk:
             return
         with self._connect() as conn:
             conn.execute("CREATE TABLE filler (b BLOB)")
-            for size in (3000, 500, 50):  # pages first, then what is left of the last one
-                while True:
-                    try:
-                        conn.execute("INSERT INTO filler VALUES (randomblob(?))", (size,))
-                    except sqlite3.OperationalError as exc:
-                        assert exc.sqlite_errorcode == sqlite3.SQLITE_FULL, exc
-                        break
+            # Whole pages first, then what is left of the last ones, also in the inbox's own
+            # pages (rows already relayed, which the relay worker leaves alone): a write that
+            # needs any room at all fails, as on a full disk.
+            fills = [
+                ("INSERT INTO filler VALUES (randomblob(?))", (3000, 500, 50)),
+                (
+                    "INSERT INTO push_inbox (kind, body, received_at, status, attempts) "
+                    "VALUES ('call', hex(randomblob(?)), '2025-01-01 00:00:00.000000', 'done', 0)",
+                    (500, 50, 1),
+                ),
+            ]
+            for statement, sizes in fills:
+                for size in sizes:
+                    while True:
+                        try:
+                            conn.execute(statement, (size,))
+                        except sqlite3.OperationalError as exc:
+                            assert exc.sqlite_errorcode == sqlite3.SQLITE_FULL, exc
+                            break
 
     def free(self) -> None:
         if self.path is None:
@@ -214,3 +226,32 @@ async def test_a_full_disk_is_answered_503_named_on_health_and_told_to_the_admin
     assert len(notices(harness, REFUSED)) == 1
     assert len(notices(harness, RECOVERED)) == 1
 
+
+
+async def test_with_no_push_coming_healthz_finds_the_full_disk_itself_and_then_its_end(
+    full_disk: tuple[BotHarness, Disk, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness, disk, http = full_disk
+    monkeypatch.setattr(bot.health, "WRITE_IDLE_S", 0.0)  # the real pace: a probe a minute
+    assert (await http.get("/healthz")).status_code == 200
+    mark = harness.telegram.mark()
+
+    disk.fill()
+    health = await http.get("/healthz")
+    assert health.status_code == 503 and health.json()["writes"] == "database_full"
+    assert await writes_refused(http) == 1
+    await harness.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == ADMIN and REFUSED in (c.text or ""),
+        10,
+        since=mark,
+    )
+    assert (await http.get("/healthz")).status_code == 503  # probed again, still refused
+
+    disk.free()
+    assert (await http.get("/healthz")).status_code == 200
+    await harness.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == ADMIN and RECOVERED in (c.text or ""),
+        10,
+        since=mark,
+    )
+    assert len(notices(harness, REFUSED)) == 1 and len(notices(harness, RECOVERED)) == 1
