@@ -47,9 +47,7 @@ def record_write_state(change: WriteChange) -> None:
 def probe_write(session: Session) -> None:
     """Insert a push-sized row into the inbox and delete it in the same transaction: the commit
     needs the room a push needs, and no reader (the relay worker of any replica) ever sees it."""
-    row = PushInbox(
-        kind="probe", body=PROBE_BODY, received_at=utcnow(), status=InboxStatus.PENDING
-    )
+    row = PushInbox(kind="probe", body=PROBE_BODY, received_at=utcnow(), status=InboxStatus.PENDING)
     session.add(row)
     session.flush()
     session.delete(row)
@@ -105,7 +103,9 @@ def writes_notice(change: WriteChange) -> str:
             fix = "Free space on the database's disk or volume"
         else:
             cause = "it does not answer, or answers read-only"
-            fix = "Check that the database runs and that ccbot reaches it (<code>ccbot check</code>)"
+            fix = (
+                "Check that the database runs and that ccbot reaches it (<code>ccbot check</code>)"
+            )
         return (
             f"⚠️ <b>The database refuses writes</b>: {cause} ({esc(change.detail)}).\n"
             "Pushes from the platform are answered 503 and not stored (the platform sends each "

@@ -227,7 +227,6 @@ async def test_a_full_disk_is_answered_503_named_on_health_and_told_to_the_admin
     assert len(notices(harness, RECOVERED)) == 1
 
 
-
 async def test_with_no_push_coming_healthz_finds_the_full_disk_itself_and_then_its_end(
     full_disk: tuple[BotHarness, Disk, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
