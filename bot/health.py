@@ -63,8 +63,12 @@ class WriteWatch:
         self._lock = asyncio.Lock()
 
     async def current(self) -> WriteHealth:
-        """The health, after a probe write when one is due (one at a time, however many ask)."""
+        """The health, after a probe write when one is due. One probe at a time: whoever asks
+        while it runs (a database that does not answer takes up to its connect timeout) gets the
+        state as it is."""
         health = self.health
+        if self._lock.locked():
+            return health
         async with self._lock:
             now = health.clock()
             seen = [t for t in (health.last_result_at, self._probed_at) if t is not None]
