@@ -46,7 +46,11 @@ async def status(req: Request) -> None:
     writes = req.context.application.bot_data.get("database_writes")
     refused = write_problem(writes) if writes is not None else None
     if refused is not None:  # first: it is why little else works
-        lines.insert(0, f"⚠️ {esc(refused[0].upper() + refused[1:])}: pushes are refused (503).")
+        lines.insert(
+            0,
+            f"⚠️ {esc(refused[0].upper() + refused[1:])}. Pushes are refused (503) until it "
+            "takes writes again.",
+        )
     last = getattr(runtime.client, "last_error", None)
     if last is not None:
         lines.append(
