@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WRITE_RETRY_S = 5.0
 WRITE_IDLE_S = 60.0
+NOTICE_AFTER_S = 20.0
 # About what a push takes: a probe that fits where a push would not would say "recovered" early.
 PROBE_BODY = "{}" + " " * 2046
 
@@ -138,12 +139,16 @@ async def tell_admins_about_writes(
 
 
 class WriteNotices:
-    """A WriteHealth listener: each change told to the admins once, in the order they came."""
+    """A WriteHealth listener: the admins are told once when writes have been refused for
+    NOTICE_AFTER_S, and once when they are taken again after that, in that order. A shorter
+    refusal (the one commit a restarted PostgreSQL's dropped connection fails) is only logged."""
 
     def __init__(self, bot: Bot, database: Database, admin_user_ids: Iterable[int]) -> None:
         self._bot = bot
         self._database = database
         self._admins = frozenset(admin_user_ids)
+        self._confirm: asyncio.TimerHandle | None = None
+        self._told_refusal = False
         self._last: asyncio.Task[None] | None = None
 
     def __call__(self, change: WriteChange) -> None:
@@ -151,9 +156,28 @@ class WriteNotices:
             log.error("the database refuses writes: %s", change.detail)
         else:
             log.warning("the database takes writes again after %.0f s", change.lasted_s)
-        if self._admins:
-            previous = self._last
-            self._last = asyncio.get_running_loop().create_task(self._tell(previous, change))
+        if not self._admins:
+            return
+        if change.refused:
+            self._confirm = asyncio.get_running_loop().call_later(
+                NOTICE_AFTER_S, self._refusal_lasted, change
+            )
+            return
+        if self._confirm is not None:  # a blip: nobody was told, nobody needs to be
+            self._confirm.cancel()
+            self._confirm = None
+        if self._told_refusal:
+            self._told_refusal = False
+            self._send(change)
+
+    def _refusal_lasted(self, change: WriteChange) -> None:
+        self._confirm = None
+        self._told_refusal = True
+        self._send(change)
+
+    def _send(self, change: WriteChange) -> None:
+        previous = self._last
+        self._last = asyncio.get_running_loop().create_task(self._tell(previous, change))
 
     async def _tell(self, previous: asyncio.Task[None] | None, change: WriteChange) -> None:
         if previous is not None:
@@ -161,6 +185,9 @@ class WriteNotices:
         await tell_admins_about_writes(self._bot, self._database, self._admins, change)
 
     async def flush(self) -> None:
-        """Wait for the notices on their way (the listener's stop)."""
+        """Wait for the notices on their way (the listener's stop); forget one not yet due."""
+        if self._confirm is not None:
+            self._confirm.cancel()
+            self._confirm = None
         if self._last is not None:
             await asyncio.gather(self._last, return_exceptions=True)

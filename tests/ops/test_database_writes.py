@@ -22,10 +22,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.pool import Pool
+from telegram import Bot
 
 import bot.health
 from bot.app import BotService
-from storage.db import normalise_url, sqlite_file
+from bot.health import WriteNotices
+from storage.db import Database, WriteHealth, normalise_url, sqlite_file
 from tests.bot.conftest import ADMIN, PUSH_TOKEN, QUICK_RETRIES, BotHarness, make_settings
 from tests.listener.conftest import call_body
 
@@ -76,12 +78,14 @@ class Disk:
             self._postgres(
                 "CREATE FUNCTION test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                 "RAISE EXCEPTION 'could not extend file: No space left on device' "
-                "USING ERRCODE = 'disk_full'; END $$",
-                "DO $$ DECLARE t text; BEGIN FOR t IN SELECT tablename FROM pg_tables WHERE "
-                "schemaname = 'public' LOOP EXECUTE format('CREATE TRIGGER test_disk_full BEFORE "
-                "INSERT OR UPDATE ON %I FOR EACH STATEMENT EXECUTE FUNCTION test_disk_full()', t);"
-                " END LOOP; END $$",
+                "USING ERRCODE = 'disk_full'; END $$"
             )
+            # One table per transaction: locking them all at once deadlocks with the bot's own.
+            for table in self._postgres_tables():
+                self._postgres(
+                    f'CREATE TRIGGER test_disk_full BEFORE INSERT OR UPDATE ON "{table}" '
+                    "FOR EACH STATEMENT EXECUTE FUNCTION test_disk_full()"
+                )
             return
         with self._connect() as conn:
             conn.execute("CREATE TABLE filler (b BLOB)")
@@ -107,17 +111,27 @@ class Disk:
 
     def free(self) -> None:
         if self.path is None:
-            self._postgres("DROP FUNCTION test_disk_full() CASCADE")
+            for table in self._postgres_tables():
+                self._postgres(f'DROP TRIGGER test_disk_full ON "{table}"')
+            self._postgres("DROP FUNCTION test_disk_full()")
             return
         with self._connect() as conn:
             conn.execute("DROP TABLE filler")
 
-    def _postgres(self, *statements: str) -> None:
+    def _postgres_tables(self) -> list[str]:
+        engine = create_engine(normalise_url(self.url))
+        try:
+            with engine.connect() as conn:
+                query = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                return [row[0] for row in conn.execute(text(query))]
+        finally:
+            engine.dispose()
+
+    def _postgres(self, statement: str) -> None:
         engine = create_engine(normalise_url(self.url))
         try:
             with engine.begin() as conn:
-                for statement in statements:
-                    conn.execute(text(statement))
+                conn.execute(text(statement))
         finally:
             engine.dispose()
 
@@ -128,6 +142,8 @@ async def full_disk(
 ) -> AsyncIterator[tuple[BotHarness, Disk, httpx.AsyncClient]]:
     # Every /healthz while writes are refused tries one (the real pace is every 5 s).
     monkeypatch.setattr(bot.health, "WRITE_RETRY_S", 0.0)
+    # The admins are told once a refusal has lasted this long (the real wait is 20 s).
+    monkeypatch.setattr(bot.health, "NOTICE_AFTER_S", 0.0)
     disk = Disk(migrated_url)
     with disk.capped():
         service = BotService(
@@ -254,3 +270,25 @@ async def test_with_no_push_coming_healthz_finds_the_full_disk_itself_and_then_i
         since=mark,
     )
     assert len(notices(harness, REFUSED)) == 1 and len(notices(harness, RECOVERED)) == 1
+
+
+async def test_a_refusal_shorter_than_the_notice_wait_is_told_to_nobody(
+    fake_telegram: Any, database: Database, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One commit failed by a restarted PostgreSQL's dropped connection, then the next went through.
+    monkeypatch.setattr(bot.health, "NOTICE_AFTER_S", 3600.0)
+    conn = sqlite3.connect(tmp_path / "tiny.db", isolation_level=None)
+    conn.execute("CREATE TABLE t (b BLOB)")
+    conn.execute("PRAGMA max_page_count = 1")
+    with pytest.raises(sqlite3.OperationalError) as full:
+        conn.execute("INSERT INTO t VALUES (randomblob(100000))")
+    conn.close()
+    async with Bot(fake_telegram.token, base_url=f"{fake_telegram.url}/bot") as telegram_bot:
+        told = WriteNotices(telegram_bot, database, [ADMIN])
+        health = WriteHealth()
+        health.listeners.append(told)
+        health.failed(full.value)
+        assert health.refused
+        health.committed()
+        await told.flush()
+    assert fake_telegram.calls_of("sendMessage", ADMIN) == []
