@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables in SQLModel.metadata)
 from bot.config import REQUIRED_FOR, Settings
-from storage.db import Database, connect_problem, sqlite_file
+from storage.db import Database, connect_problem, missing_sqlite_folder, sqlite_file
 from storage.migrate import alembic_config, current_revision
 
 # Seconds the platform may take to answer the check's one query.
@@ -115,7 +115,7 @@ async def _check_database(settings: Settings) -> CheckResult:
                     f"no SQLite file at {missing}, and it cannot be made there ({existing} is a "
                     "file, not a folder): set DATABASE_URL to a path in a folder",
                 )
-            if existing != missing.parent:
+            if missing_sqlite_folder(settings.database_url) is not None:  # `run`'s own rule
                 return CheckResult(
                     "database",
                     False,
