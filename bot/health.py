@@ -119,9 +119,11 @@ def writes_notice(change: WriteChange) -> str:
             f"{fix}. ccbot notices by itself when writes go through again and tells you here."
         )
     return (
-        f"✅ <b>The database takes writes again</b>, after {duration(change.lasted_s)}. Pushes "
-        "are stored and relayed again; the ones refused meanwhile arrive as the platform sends "
-        "them again (<code>ccbot_pushes_rejected_total</code> counts the refused ones by reason)."
+        f"✅ <b>The database takes writes again</b> (it refused them for "
+        f"{duration(change.lasted_s)}). Pushes are stored and relayed again. The platform sends "
+        "a refused push again only a few times (a call record every 30 minutes, ringing events "
+        "at once), so some of those refused meanwhile may be lost: "
+        "<code>ccbot_pushes_rejected_total</code> counts them by reason."
     )
 
 
