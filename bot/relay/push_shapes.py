@@ -181,6 +181,11 @@ Seconds = Annotated[
     Annotated[int, Field(ge=0, le=INT32_MAX)] | None, BeforeValidator(_blank_to_none)
 ]
 StrList = Annotated[list[str], BeforeValidator(_to_str_list)]
+# SIP accounts: each one is a key of the ring-miss tables (128 characters, like sipAccount).
+SipList = Annotated[
+    list[Annotated[str, StringConstraints(max_length=SIP_ACCOUNT_MAX)]],
+    BeforeValidator(_to_str_list),
+]
 # Finite: "Infinity" and "NaN" read as floats, and one such cost made every sum of costs "inf USD".
 Cost = Annotated[
     Annotated[float, Field(ge=0, allow_inf_nan=False)] | None, BeforeValidator(_to_cost)
@@ -206,7 +211,7 @@ class RingingEventPush(_Push):
     called: Text64 = Field(default=None, alias="called")
     called_info: CalledInfo = Field(default=None, alias="calledInfo")
     seat_group_name: Text128 = Field(default=None, alias="seatGroupName")
-    no_answer_sip_list: StrList = Field(default_factory=list, alias="noAnswerSipList")
+    no_answer_sip_list: SipList = Field(default_factory=list, alias="noAnswerSipList")
     # `yyyy-MM-dd HH:mm:ss` in the platform's zone; read as a time by the relay (parse.py).
     callin_event_time: Text32 = Field(default=None, alias="callinEventTime")
 
