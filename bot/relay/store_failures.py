@@ -56,10 +56,11 @@ def keep_failed_push(
     received_at: datetime,
     reason: str,
     now: datetime,
-    admin_user_ids: Iterable[int],
+    admin_user_ids: Iterable[int] = (),
 ) -> None:
-    """In the transaction that marks the inbox row failed: its body as a dead letter, and the
-    admins' notice of this hour brought up to date."""
+    """In the transaction that marks the inbox row failed: its body as a dead letter, and (when
+    `admin_user_ids` are given) the admins' notice of this hour brought up to date: a transaction
+    that fails many pushes passes none and calls `tell_admins` once at its end."""
     session.add(
         DeadLetter(
             received_at=received_at,
@@ -70,12 +71,14 @@ def keep_failed_push(
         )
     )
     session.flush()
+    tell_admins(session, admin_user_ids, now)
+
+
+def tell_admins(session: Session, admin_user_ids: Iterable[int], now: datetime) -> None:
+    """The admins' notice of the pushes failed this hour, one per admin, rewritten in place."""
     admins = sorted(set(admin_user_ids))
-    if admins:
-        _tell_admins(session, admins, now)
-
-
-def _tell_admins(session: Session, admins: list[int], now: datetime) -> None:
+    if not admins:
+        return
     since = now.replace(minute=0, second=0, microsecond=0)
     failed_this_hour = col(PushInbox.status) == InboxStatus.FAILED.value, col(
         PushInbox.processed_at

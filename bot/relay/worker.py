@@ -44,7 +44,7 @@ from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
-from bot.relay.store_failures import FailReason, count_failed, keep_failed_push
+from bot.relay.store_failures import FailReason, count_failed, keep_failed_push, tell_admins
 from bot.reports.rollups import RollupBatch
 from bot.views.relayed import ChatDisplay, call_message, ringing_message
 from storage.db import Database
@@ -272,11 +272,13 @@ class RelayWorker:
                 reason = FailReason.GAVE_UP
             if error is None or reason is None:
                 readable.append(push.id)
-            elif self._fail(session, token, push, reason, error, now):
+            elif self._fail(session, token, push, reason, error, now, tell=False):
                 outcome.failed += 1
                 outcome.failures[reason] += 1
             else:
                 outcome.lost_lease += 1
+        if outcome.failed:
+            tell_admins(session, self.admin_user_ids, now)
         done = self._finish(session, token, readable, InboxStatus.DONE, None, now)
         outcome.done += len(done)
         outcome.lost_lease += len(readable) - len(done)
@@ -355,9 +357,11 @@ class RelayWorker:
         reason: FailReason,
         error: str,
         now: datetime,
+        *,
+        tell: bool = True,
     ) -> bool:
         """pending → failed (if the row is still ours), with its body kept as a dead letter and
-        the admins told; False when the lease went to another worker."""
+        (`tell`) the admins told; False when the lease went to another worker."""
         if not self._finish(session, token, [push.id], InboxStatus.FAILED, error, now):
             return False
         log.warning("push %s (%s) failed: %s", push.id, push.kind, error)
@@ -369,7 +373,7 @@ class RelayWorker:
             received_at=push.received_at,
             reason=error,
             now=now,
-            admin_user_ids=self.admin_user_ids,
+            admin_user_ids=self.admin_user_ids if tell else (),
         )
         return True
 
