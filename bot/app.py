@@ -238,7 +238,10 @@ class BotService:
         # The relay: stored pushes → typed rows → outbox. The listener finds the worker in
         # bot_data["relay"] and calls its wake() after committing pushes.
         self.relay = RelayWorker(
-            database, platform_tz=settings.platform_zone, default_zone=settings.default_zone
+            database,
+            platform_tz=settings.platform_zone,
+            default_zone=settings.default_zone,
+            admin_user_ids=settings.admin_user_ids,
         )
         application.bot_data["relay"] = self.relay
         await self.relay.start()

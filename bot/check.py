@@ -44,11 +44,12 @@ async def _check_config(settings: Settings) -> CheckResult:
             if not getattr(settings, n.lower())
         ]
     if missing:
+        how = " (make PUSH_TOKEN with `openssl rand -hex 16`)" if "PUSH_TOKEN" in missing else ""
         return CheckResult(
             "configuration",
             False,
             f"not set: {', '.join(missing)}; set them in the "
-            f"environment or .env (see .env.example)",
+            f"environment or .env (see .env.example){how}",
         )
     return CheckResult("configuration", True, f"complete ({settings.telegram_mode} mode)")
 

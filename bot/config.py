@@ -26,6 +26,9 @@ def time_zone(name: str) -> ZoneInfo | None:
         return None
 
 
+# The push token is the push address's only protection (`openssl rand -hex 16` makes 32).
+PUSH_TOKEN_MIN_LENGTH = 16
+
 # Which variables each command cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
     "run": (
@@ -43,7 +46,7 @@ HOW_TO_FIX: dict[str, str] = {
     "LAAFFIC_API_KEY": "copy it from the platform console, Home → Developers",
     "LAAFFIC_API_SECRET": "copy it from the platform console, Home → Developers",
     "LAAFFIC_APP_ID": "copy the voice application ID from the platform console",
-    "PUSH_TOKEN": "choose a long random string (for example `openssl rand -hex 24`)",
+    "PUSH_TOKEN": "make one with `openssl rand -hex 16` (at least 16 characters)",
     "TELEGRAM_WEBHOOK_URL": "set the public https URL Telegram should post updates to",
     "TELEGRAM_WEBHOOK_SECRET": "choose a random string of letters, digits, _ and -",
 }
@@ -149,12 +152,22 @@ class Settings(BaseSettings):
     @field_validator("push_token")
     @classmethod
     def _push_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        token = value.get_secret_value()
         # The token is one path segment of the push address: these would end or change it, and
         # then no push could match (every one answered 404).
-        if value is not None and re.search(r"[/?#%\s]", value.get_secret_value()):
+        if re.search(r"[/?#%\s]", token):
             raise ValueError(
                 "may not contain /, ?, #, % or spaces, which cannot stand in the push address "
-                "https://host/push/<PUSH_TOKEN>; choose one with `openssl rand -hex 24`"
+                "https://host/push/<PUSH_TOKEN>; make one with `openssl rand -hex 16`"
+            )
+        # It is all that keeps strangers from posting pushes: a short one can be guessed.
+        if len(token) < PUSH_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"is shorter than {PUSH_TOKEN_MIN_LENGTH} characters, short enough to be "
+                "guessed, and it is the only thing that keeps strangers from posting pushes "
+                "to the bot; make one with `openssl rand -hex 16`"
             )
         return value
 

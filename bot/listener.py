@@ -16,10 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
+import math
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +36,7 @@ from starlette.types import Receive, Scope, Send
 from bot import __version__
 from bot.health import WriteNotices, WriteWatch, record_write_state
 from bot.health import problem as write_problem
-from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_REJECTED, render_metrics
+from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_RATE_LIMITED, PUSHES_REJECTED, render_metrics
 from bot.relay.ingest import InboxUnavailable, InboxWriter
 from bot.relay.push_shapes import PushKind, PushRejected, RejectReason, check_push
 from bot.status import QueueState, oldest_unsent
@@ -110,6 +114,82 @@ async def _error(send: Send, status: int, message: str, extra: list[Any] | None 
     await _answer(send, status, body, b"application/json", extra)
 
 
+# Wrong push tokens one client address may send before it is answered 429 (DESIGN.md: the token
+# is the pushes' only protection, so it must not be guessable at full speed).
+WRONG_TOKENS_PER_WINDOW = 20
+WRONG_TOKEN_WINDOW_S = 60.0
+WRONG_TOKEN_BLOCK_S = 300.0
+WRONG_TOKEN_ADDRESSES = 10_000  # addresses remembered at most (the least recently seen go first)
+
+
+@dataclass
+class _Guesses:
+    window_start: float
+    count: int = 0
+    blocked_until: float = 0.0
+
+
+class WrongTokenLimiter:
+    """Counts wrong push tokens per client address: past `limit` in `window_s`, the address is
+    answered 429 for `block_s` (to wrong tokens only: the right token is never slowed, so a
+    platform behind the same address as a guesser, or a proxy that all requests come through,
+    still gets its pushes in). An IPv6 client counts by its /64, which one host usually owns
+    whole. Memory is bounded: at most `max_addresses` are remembered, the least recently seen
+    forgotten first, so a flood of addresses costs a fixed amount."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = WRONG_TOKENS_PER_WINDOW,
+        window_s: float = WRONG_TOKEN_WINDOW_S,
+        block_s: float = WRONG_TOKEN_BLOCK_S,
+        max_addresses: int = WRONG_TOKEN_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.block_s = block_s
+        self.max_addresses = max_addresses
+        self._clock = clock
+        self._seen: OrderedDict[str, _Guesses] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def wrong_token(self, client: str | None) -> float:
+        """Count one wrong token from `client`; the seconds it must wait (0: not limited)."""
+        now = self._clock()
+        key = _client_key(client)
+        guesses = self._seen.get(key)
+        if guesses is not None and guesses.blocked_until > now:
+            self._seen.move_to_end(key)
+            return guesses.blocked_until - now
+        if guesses is None or now - guesses.window_start >= self.window_s:
+            guesses = self._seen[key] = _Guesses(window_start=now)
+        guesses.count += 1
+        self._seen.move_to_end(key)
+        while len(self._seen) > self.max_addresses:
+            self._seen.popitem(last=False)
+        if guesses.count > self.limit:
+            guesses.blocked_until = now + self.block_s
+            return self.block_s
+        return 0.0
+
+
+def _client_key(client: str | None) -> str:
+    if not client:
+        return ""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class PushEndpoint:
     """`POST /push/{token}`, `/push/{token}/ringing`, `/push/{token}/calls` (a trailing slash
     too, as a console address may be typed: a redirect is not something the platform follows)."""
@@ -119,11 +199,14 @@ class PushEndpoint:
         push_token: str | None,
         writer: InboxWriter,
         on_stored: Callable[[], None] | None = None,
+        wrong_tokens: WrongTokenLimiter | None = None,
     ) -> None:
         self._token = (push_token or "").encode()
         self._writer = writer
         # Wakes the relay worker: a ringing phone is news now, not at the worker's next poll.
         self._on_stored = on_stored
+        # The endpoint's own state (the listener may run in a process of its own).
+        self.wrong_tokens = wrong_tokens if wrong_tokens is not None else WrongTokenLimiter()
 
     def token_ok(self, given: str) -> bool:
         # Constant time: the token is the only protection the pushes have.
@@ -149,6 +232,18 @@ class PushEndpoint:
             )
             return
         if not self.token_ok(token):
+            client = scope.get("client")
+            wait = self.wrong_tokens.wrong_token(client[0] if client else None)
+            if wait > 0:
+                PUSHES_RATE_LIMITED.inc()
+                await _answer(
+                    send,
+                    429,
+                    b"Too Many Requests",
+                    b"text/plain; charset=utf-8",
+                    [(b"retry-after", str(math.ceil(wait)).encode())],
+                )
+                return
             _REJECTED[RejectReason.BAD_TOKEN].inc()
             await _answer(send, 404, b"Not Found", b"text/plain; charset=utf-8")  # as any path
             return
@@ -237,9 +332,10 @@ def create_listener_app(
     *,
     push_token: str | None = None,
     inbox: InboxWriter | None = None,
+    wrong_tokens: WrongTokenLimiter | None = None,
 ) -> ListenerApp:
     """The listener. `push_token` defaults to PUSH_TOKEN; `inbox` (started and stopped with the
-    app) defaults to a writer on DATABASE_URL."""
+    app) defaults to a writer on DATABASE_URL; `wrong_tokens` to the default limits."""
     started = time.monotonic()
     if push_token is None and runtime.settings.push_token is not None:
         push_token = runtime.settings.push_token.get_secret_value()
@@ -406,4 +502,4 @@ def create_listener_app(
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # an unknown path is a plain 404, never a redirect
-    return ListenerApp(PushEndpoint(push_token, writer, wake_relay), app)
+    return ListenerApp(PushEndpoint(push_token, writer, wake_relay, wrong_tokens), app)

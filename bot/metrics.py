@@ -43,6 +43,12 @@ DATABASE_WRITES_REFUSED = Gauge(
     ["reason"],
     registry=REGISTRY,
 )
+PUSHES_RATE_LIMITED = Counter(
+    "ccbot_pushes_rate_limited",
+    "Push requests with a wrong token answered 429, because their client address sent more "
+    "than 20 wrong tokens in a minute (right-token pushes are never limited)",
+    registry=REGISTRY,
+)
 PUSH_COMMIT_SECONDS = Histogram(
     "ccbot_push_commit_seconds",
     "From a push's arrival to the commit that holds it",
@@ -58,6 +64,13 @@ PUSHES_UNROUTED = Counter(
     "ccbot_pushes_unrouted",
     "Ringing events and call records stored that no chat routes, by kind (ringing, call)",
     ["kind"],
+    registry=REGISTRY,
+)
+PUSHES_FAILED = Counter(
+    "ccbot_pushes_failed",
+    "Acknowledged pushes the relay could not store as rows, by reason (unreadable, refused, "
+    "gave_up); each is kept in dead_letter and told to the admins",
+    ["reason"],
     registry=REGISTRY,
 )
 INBOX_DEPTH = Gauge("ccbot_inbox_depth", "Stored pushes not yet relayed", registry=REGISTRY)

@@ -22,6 +22,7 @@ def _aware(moment: datetime | None) -> datetime | None:
 @dataclass
 class QueueState:
     inbox_pending: int = 0
+    inbox_failed: int = 0  # pushes answered 200 that the relay could not store (kept, told)
     outbox_pending: int = 0
     outbox_failed: int = 0
     oldest_unsent: datetime | None = None
@@ -54,6 +55,9 @@ def queue_state(session: Session, now: datetime) -> QueueState:
     state = QueueState()
     state.inbox_pending = session.exec(
         select(func.count()).select_from(PushInbox).where(PushInbox.status == InboxStatus.PENDING)
+    ).one()
+    state.inbox_failed = session.exec(
+        select(func.count()).select_from(PushInbox).where(PushInbox.status == InboxStatus.FAILED)
     ).one()
     state.outbox_pending = session.exec(
         select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(waiting))  # type: ignore[attr-defined]

@@ -39,7 +39,8 @@ async def status(req: Request) -> None:
             if state.replicas
             else ""
         ),
-        f"Pushes waiting to be relayed: {state.inbox_pending:,} · last push {_ago(state.last_push, now)}",
+        f"Pushes waiting to be relayed: {state.inbox_pending:,} · failed: "
+        f"{state.inbox_failed:,} · last push {_ago(state.last_push, now)}",
         f"Messages waiting to be sent: {state.outbox_pending:,} · relay lag "
         f"{duration(state.relay_lag_s(now))} · failed: {state.outbox_failed:,}",
     ]

@@ -13,9 +13,10 @@ Exactly once, across crashes and replicas:
   wants it, only for rows that were new. A crash before the commit leaves everything as it was and
   the lease expires; a crash after it leaves nothing to redo.
 - A row that cannot be parsed is marked failed with the reason (kept, with its body). A row that
-  breaks the transaction is retried on its own; if the database refuses it outright (a value it
-  cannot hold) it is failed with that reason, otherwise it is retried with backoff and failed after
-  MAX_ATTEMPTS, never dropped.
+  breaks the transaction is retried on its own, so the other rows of its batch go on; if the
+  database refuses it outright (a value it cannot hold) it is failed with that reason, otherwise it
+  is retried with backoff and failed after MAX_ATTEMPTS, never dropped. A failed push is counted,
+  copied to `dead_letter` and told to the admins (bot/relay/store_failures.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import secrets
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, cast
@@ -43,6 +44,7 @@ from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
+from bot.relay.store_failures import FailReason, count_failed, keep_failed_push, tell_admins
 from bot.reports.rollups import RollupBatch
 from bot.views.relayed import ChatDisplay, call_message, ringing_message
 from storage.db import Database
@@ -85,12 +87,14 @@ class BatchOutcome:
     messages: int = 0
     duplicates: Counter[str] = field(default_factory=Counter)
     unrouted: Counter[str] = field(default_factory=Counter)
+    failures: Counter[FailReason] = field(default_factory=Counter)  # `failed`, by reason
 
     def add(self, other: BatchOutcome) -> None:
         for name in ("claimed", "done", "failed", "retried", "lost_lease", "messages"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.duplicates.update(other.duplicates)
         self.unrouted.update(other.unrouted)
+        self.failures.update(other.failures)
 
 
 def _default_name() -> str:
@@ -133,8 +137,11 @@ class RelayWorker:
         batch_size: int = BATCH_SIZE,
         lease: timedelta = LEASE,
         idle_poll_s: float = IDLE_POLL_S,
+        admin_user_ids: Iterable[int] = (),
     ) -> None:
         self.database = database
+        # Told (one notice an hour, edited in place) when a push cannot be stored after all.
+        self.admin_user_ids = frozenset(admin_user_ids)
         self.platform_tz = platform_tz
         self.default_zone = default_zone
         self.name = (name or _default_name())[:48]
@@ -256,19 +263,22 @@ class RelayWorker:
         readable: list[int] = []
         for push in pushes:
             result = parsed[push.id]
-            error = None
+            error, reason = None, None
             if isinstance(result, ParseError):
-                error = str(result)
+                error, reason = str(result), FailReason.UNREADABLE
             elif push.attempts > MAX_ATTEMPTS:
                 last = push.last_error or "unknown error"
                 error = f"gave up after {push.attempts - 1} attempts: {last}"
-            if error is None:
+                reason = FailReason.GAVE_UP
+            if error is None or reason is None:
                 readable.append(push.id)
-            elif self._finish(session, token, [push.id], InboxStatus.FAILED, error, now):
-                log.warning("push %s (%s) failed: %s", push.id, push.kind, error)
+            elif self._fail(session, token, push, reason, error, now, tell=False):
                 outcome.failed += 1
+                outcome.failures[reason] += 1
             else:
                 outcome.lost_lease += 1
+        if outcome.failed:
+            tell_admins(session, self.admin_user_ids, now)
         done = self._finish(session, token, readable, InboxStatus.DONE, None, now)
         outcome.done += len(done)
         outcome.lost_lease += len(readable) - len(done)
@@ -339,6 +349,34 @@ class RelayWorker:
         )
         return set(result.scalars())
 
+    def _fail(
+        self,
+        session: Session,
+        token: str,
+        push: ClaimedPush,
+        reason: FailReason,
+        error: str,
+        now: datetime,
+        *,
+        tell: bool = True,
+    ) -> bool:
+        """pending → failed (if the row is still ours), with its body kept as a dead letter and
+        (`tell`) the admins told; False when the lease went to another worker."""
+        if not self._finish(session, token, [push.id], InboxStatus.FAILED, error, now):
+            return False
+        log.warning("push %s (%s) failed: %s", push.id, push.kind, error)
+        keep_failed_push(
+            session,
+            push_id=push.id,
+            kind=push.kind,
+            body=push.body,
+            received_at=push.received_at,
+            reason=error,
+            now=now,
+            admin_user_ids=self.admin_user_ids if tell else (),
+        )
+        return True
+
     def _relay_ringing(
         self,
         router: Router,
@@ -407,23 +445,31 @@ class RelayWorker:
             isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
         )
         if refused:
-            return self._give_up(token, push, f"the database refused it: {reason}", now)
+            return self._give_up(
+                token, push, FailReason.REFUSED, f"the database refused it: {reason}", now
+            )
         if push.attempts >= MAX_ATTEMPTS:
             return self._give_up(
-                token, push, f"gave up after {push.attempts} attempts: {reason}", now
+                token,
+                push,
+                FailReason.GAVE_UP,
+                f"gave up after {push.attempts} attempts: {reason}",
+                now,
             )
         return self._retry_later(token, push, reason, now)
 
-    def _give_up(self, token: str, push: ClaimedPush, reason: str, now: datetime) -> BatchOutcome:
-        log.warning("push %s (%s) failed: %s", push.id, push.kind, reason)
+    def _give_up(
+        self, token: str, push: ClaimedPush, why: FailReason, reason: str, now: datetime
+    ) -> BatchOutcome:
         try:
             with self.database.session() as session:
-                if self._finish(session, token, [push.id], InboxStatus.FAILED, reason, now):
-                    return BatchOutcome(claimed=1, failed=1)
+                if not self._fail(session, token, push, why, reason, now):
+                    return BatchOutcome(claimed=1, lost_lease=1)
         except SQLAlchemyError:
             log.exception("could not mark push %s failed; its lease will expire", push.id)
             return BatchOutcome(claimed=1, retried=1)
-        return BatchOutcome(claimed=1, lost_lease=1)
+        count_failed([why])
+        return BatchOutcome(claimed=1, failed=1, failures=Counter({why: 1}))
 
     def _retry_later(
         self, token: str, push: ClaimedPush, reason: str, now: datetime
@@ -447,6 +493,7 @@ class RelayWorker:
             PUSHES_DUPLICATE.labels(kind=str(kind)).inc(n)
         for kind, n in outcome.unrouted.items():
             PUSHES_UNROUTED.labels(kind=str(kind)).inc(n)
+        count_failed(outcome.failures.elements())
 
     def run_once(self) -> BatchOutcome:
         """Claim one batch and relay it (blocking; the loop runs it in a thread).

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from bot.config import load_settings
 from bot.http_server import AsgiServer, start_asgi_server
 from bot.laaffic.client import LaafficClient
-from bot.listener import create_listener_app
+from bot.listener import WrongTokenLimiter, create_listener_app
 from bot.relay.ingest import InboxWriter
 from bot.runtime import Runtime
 from bot.tls import client_tls
@@ -153,10 +153,14 @@ async def start_listener(migrated_url: str) -> AsyncIterator[StartListener]:
     """Start listeners on the test database (SQLite, and PostgreSQL with TEST_DATABASE_URL)."""
     started: list[Listener] = []
 
-    async def start(inbox: InboxWriter | None = None, **settings: Any) -> Listener:
+    async def start(
+        inbox: InboxWriter | None = None,
+        wrong_tokens: WrongTokenLimiter | None = None,
+        **settings: Any,
+    ) -> Listener:
         runtime = make_runtime(migrated_url, **settings)
         inbox = inbox or InboxWriter(migrated_url)
-        app = create_listener_app(runtime, inbox=inbox)
+        app = create_listener_app(runtime, inbox=inbox, wrong_tokens=wrong_tokens)
         server = await start_asgi_server(app)
         listener = Listener(server, runtime, inbox, httpx.AsyncClient(timeout=10, verify=client_tls()))
         started.append(listener)

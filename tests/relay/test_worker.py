@@ -248,12 +248,12 @@ def test_malformed_rows_are_failed_with_their_reason_and_the_rest_of_the_batch_i
     bind(database, TEAM)
     route(database, "Sales-Team-1", TEAM)
     bad = {
-        add_push(database, "ringing", "{not json"): "the body is not JSON",
-        add_push(database, "ringing", {"callId": "1"}): "a ringing push is a JSON array",
+        add_push(database, "ringing", "{not json"): "The body is not JSON",
+        add_push(database, "ringing", {"callId": "1"}): "The ringing push is an object, not an array",
         add_push(database, "call", call_record(callSessionId=None)): "callSessionId",
         add_push(
             database, "ringing", [ringing_event(), {"sipAccount": "x"}]
-        ): "event 2 of 2: callId is missing",
+        ): "Ringing event #2 has no callId",
         add_push(database, "mystery", "{}"): "unknown push kind",
     }
     good = add_push(database, "ringing", [ringing_event(taskId=None)])
