@@ -236,3 +236,14 @@ def test_a_call_of_another_year_shows_the_year() -> None:
 def test_a_message_of_another_day_can_still_be_masked_afterwards() -> None:
     record = as_call(received_at=datetime(2024, 1, 2, 9, 0, tzinfo=UTC))
     assert mask_shown_numbers(call_message(record, PLAIN)) == call_message(record, MASKED)
+
+
+def test_direction_controls_in_pushed_values_are_not_relayed() -> None:
+    rlo, pdf = "\u202e", "\u202c"
+    event = as_ringing(sipAccount=f"{rlo}agent_7{pdf}", calledInfo=f"Priya {rlo}0102 ending")
+    text, _ = parse_html(ringing_message(event, PLAIN))
+    assert "agent agent_7" in text and "Priya 0102 ending" in text
+    record = as_call(agentName="\u2067Ravi\u2069", calledInfo=f"\u200fVIP {rlo}")
+    text, _ = parse_html(call_message(record, PLAIN))
+    assert "Agent: Ravi" in text and "— VIP" in text
+    assert not any(ch in text for ch in (rlo, pdf, "\u2067", "\u2069", "\u200f"))
