@@ -435,6 +435,16 @@ def task_card(task: Task) -> Card:
     return Card(one_message(lines), task_buttons(task))
 
 
+def all_tasks_title(shown: int, total: int) -> str:
+    """The title of `/tasks all` (HTML, for `task_list`)."""
+    return f"<b>All tasks of the application</b> (latest {shown} of {total})"
+
+
+def chat_tasks_title(count: int) -> str:
+    """The title of `/tasks` (HTML, for `task_list`)."""
+    return f"<b>This chat's tasks</b> ({count})"
+
+
 def task_list(title: str, tasks: Sequence[Task]) -> str:
     lines = [title]
     for t in tasks:

@@ -14,9 +14,9 @@ import xlsxwriter
 from sqlalchemy import text
 
 from bot.app import BotService
-from bot.handlers.numbers import report_card
 from bot.numbers import NumberReport
 from bot.numbers.report import RejectedRow
+from bot.views.number_files import report_card
 from storage.models import NumberUpload, UploadPart, UploadStatus
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness, make_settings
 from tests.bot.test_upload_and_tasks import find_button, numbers_csv
