@@ -172,3 +172,15 @@ def test_the_live_task_card_shows_its_counters_and_ends_with_its_final_state() -
     assert text.splitlines()[0] == "✖ Task 5000123 — cancelled"
     assert "Transferred 90" in text and "answered" not in text.lower().split("\n")[2]
     assert text.splitlines()[-1] == "Final counters, 13:30:05."
+
+
+def test_task_lists_have_a_title_for_the_chat_and_for_the_whole_application() -> None:
+    tasks = [_task(remark="<b>")]
+    text = _visible(task_cards.task_list(task_cards.chat_tasks_title(1), tasks))
+    assert text.splitlines() == [
+        "This chat's tasks (1)",
+        "• 5000001 calling — 6/10 called · <b>",
+        "Details: /task <id>",
+    ]
+    text = _visible(task_cards.task_list(task_cards.all_tasks_title(1, 240), tasks))
+    assert text.splitlines()[0] == "All tasks of the application (latest 1 of 240)"
