@@ -1,3 +1,5 @@
+# A frozen baseline: kept as it was for bench/relay_throughput.py to compare against; it is not
+# dead code to remove, and it is not updated when bot/ changes (only its imports follow moves).
 """The relay worker's cycle as it was before the per-cycle work was batched (commit 9bac4c6), kept
 only as the baseline of `bench/relay_throughput.py`. Not used by the bot.
 

@@ -6,7 +6,6 @@ The names are the external contract in DESIGN.md: add, never rename.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -220,8 +219,3 @@ def load_settings(**overrides: object) -> Settings:
             problems.append(f"{name} is invalid: {err['msg'].removeprefix('Value error, ')}")
         fix = "Fix it" if len(problems) == 1 else "Fix them"
         raise ConfigError(f"{'; '.join(problems)}. {fix} in the environment or .env.") from None
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return load_settings()

@@ -12,7 +12,7 @@ Deletes run in batches so the relay and the handlers never wait long on a lock.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select, update
@@ -99,7 +99,3 @@ def clean_up(database: Database, now: datetime, expire_after_days: int) -> dict[
     if any(counts.values()):
         log.info("housekeeping: deleted %s (older than %d days)", counts, expire_after_days)
     return counts
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

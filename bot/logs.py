@@ -186,10 +186,6 @@ _context: ContextVar[LogContext] = ContextVar("ccbot_log_context", default=_EMPT
 _TEXT_LABELS = {"chat_id": "chat", "user_id": "user", "task_id": "task", "command": "cmd"}
 
 
-def current_log_context() -> LogContext:
-    return _context.get()
-
-
 def bind_log_context(
     *,
     chat_id: int | None = None,

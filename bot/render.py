@@ -21,11 +21,23 @@ _TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
 _WORD_PIECE = 64
 
 
+# Characters that change the direction of the text around them: the Arabic letter mark, the
+# left-to-right and right-to-left marks, embeddings, overrides and isolates. From a value they could
+# reverse the digits of a number or the rest of the line (U+202E before "gpj.exe" shows it as
+# "exe.jpg"); no name or number needs them to be shown, so they are dropped. Right-to-left letters
+# themselves stay.
+_DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(value: object) -> str:
-    """Escape any value from users or the platform for HTML parse mode."""
+    """Escape any value from users or the platform for HTML parse mode (direction controls
+    dropped)."""
     if value is None:
         return "—"
-    return html.escape(str(value), quote=False)
+    text = str(value)
+    if _DIRECTION_CONTROLS.search(text):
+        text = _DIRECTION_CONTROLS.sub("", text)
+    return html.escape(text, quote=False)
 
 
 def code(value: object) -> str:

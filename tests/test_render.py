@@ -118,3 +118,20 @@ async def test_send_text_follows_a_migrated_chat_and_moves_its_binding(
     assert len(fake_telegram.messages(new)) == len(delivery.messages)
     bound = await database.run(lambda s: access.get_bound_chat(s, new))
     assert bound is not None and await database.run(lambda s: access.get_bound_chat(s, old)) is None
+
+
+@pytest.mark.parametrize(
+    "control",
+    ["\u202e", "\u202d", "\u202a", "\u202b", "\u202c", "\u2066", "\u2067", "\u2068", "\u2069"]
+    + ["\u200e", "\u200f", "\u061c"],
+)
+def test_direction_controls_from_a_value_are_not_shown(control: str) -> None:
+    # A right-to-left override would show "agent_7 9812345210" with its digits reversed.
+    value = f"agent_7 {control}9812345210{control} <b>"
+    plain, entities = parse_html(esc(value))
+    assert plain == "agent_7 9812345210 <b>" and entities == []
+
+
+def test_right_to_left_letters_are_shown_as_they_are() -> None:
+    plain, _ = parse_html(esc("مرحبا שלום"))
+    assert plain == "مرحبا שלום"

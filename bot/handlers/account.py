@@ -14,8 +14,9 @@ from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
 from bot.handlers.catalogue import info as command_info
 from bot.laaffic import limits
-from bot.render import code, esc
+from bot.render import esc
 from bot.services.access import Role
+from bot.views import account as views
 from storage.models import BoundChat
 
 # Voice application ids are letters and digits, as the console shows them.
@@ -35,26 +36,14 @@ SETTING_NAMES = {
 @command("/balance", Role.VIEWER)
 async def balance(req: Request) -> None:
     b = await req.runtime.client.balance()
-    await req.reply(
-        f"<b>Account balance</b>: {esc(b.balance)} USD\nGift balance: {esc(b.gift)} USD\n"
-        f"Credit line: {esc(b.credit)} USD"
-    )
+    await req.reply(views.balance_message(b))
 
 
 def _show(req: Request, chat: BoundChat) -> str:
-    s = req.runtime.settings
-    return "\n".join(
-        [
-            "<b>This chat's settings</b>",
-            f"Country code: {code(chat.ccode) if chat.ccode else 'not set (number files need +country codes)'}",
-            f"Display number: {code(chat.display_num) if chat.display_num else 'not set'}",
-            f"Time zone: {code(chat.timezone or s.default_timezone)}"
-            f"{'' if chat.timezone else ' (the default)'}",
-            f"Voice application: {code(chat.app_id or req.runtime.client.app_id)}"
-            f"{'' if chat.app_id else ' (the default)'}",
-            f"Notifications go to: {'topic ' + code(chat.thread_id) if chat.thread_id else 'this chat'}",
-            f"Callee numbers in relayed messages: {'masked' if chat.mask_numbers else 'shown in full'}",
-        ]
+    return views.chat_settings(
+        chat,
+        default_timezone=req.runtime.settings.default_timezone,
+        default_app_id=req.runtime.client.app_id,
     )
 
 
@@ -97,7 +86,7 @@ async def settings(req: Request) -> None:
 
     chat = await req.runtime.database.run(update)
     req.chat = chat
-    await req.reply(f"Saved.\n{_show(req, chat)}")
+    await req.reply(views.settings_saved(_show(req, chat)))
 
 
 def _usage_html() -> str:

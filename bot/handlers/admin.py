@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 
@@ -19,9 +18,9 @@ from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits
-from bot.render import code, esc
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
+from bot.views import admin as views
 from storage.models import KnownUser
 from storage.queries import recent_audit_entries
 
@@ -43,6 +42,10 @@ async def start(req: Request) -> None:
     )
 
 
+UPLOAD_NOTE = (
+    "Number files: send the file with the caption /upload (or reply to my /upload "
+    "prompt with it); I check it and offer to upload it."
+)
 HELP_NOTES = (
     "Names with spaces: put them in double quotes wherever a group name goes, like "
     '/group "Sales Team Two".',
@@ -61,27 +64,25 @@ HELP_NOTES = (
 
 @command("/help", Role.NONE, needs_binding=False)
 async def help_command(req: Request) -> None:
-    lines = [f"<b>ccbot</b> — you are <b>{esc(req.role.label)}</b> here."]
+    situation = None
     if req.chat is None and not req.is_private:
-        lines.append("This chat is not bound yet: a ccbot admin must run /bind here before I act.")
+        situation = "This chat is not bound yet: a ccbot admin must run /bind here before I act."
     elif req.is_private and req.role == Role.NONE:
-        lines.append(
+        situation = (
             "I work in team chats: add me to your team's group and ask a ccbot admin to run "
             "/bind there. Here you can use /help and /whoami."
         )
-    for info in commands_for(req.role):
-        if info.group_only and req.is_private:
-            continue
-        forms = "\n".join(f"    {esc(form)}" for form in info.usage.split("\n"))
-        lines.append(f"/{info.name} — {esc(info.summary)}\n{forms}\n    e.g. {code(info.example)}")
+    commands = [
+        info for info in commands_for(req.role) if not (info.group_only and req.is_private)
+    ]
+    notes: list[str] = []
     if req.role >= Role.OPERATOR:
-        lines.append(
-            "Number files: send the file with the caption /upload (or reply to my /upload "
-            "prompt with it); I check it and offer to upload it."
-        )
+        notes.append(UPLOAD_NOTE)
     if req.role >= Role.VIEWER:
-        lines += [esc(note) for note in HELP_NOTES]
-    await req.reply("\n\n".join(lines))
+        notes += HELP_NOTES
+    await req.reply(
+        views.help_message(req.role.label, situation=situation, commands=commands, notes=notes)
+    )
 
 
 @command("/whoami", Role.NONE, needs_binding=False)
@@ -91,10 +92,7 @@ async def whoami(req: Request) -> None:
         if req.is_private
         else ("this chat" if req.chat else "this unbound chat")
     )
-    await req.reply(
-        f"Your Telegram user id is {code(req.user_id)}; your role in {where} is "
-        f"<b>{esc(req.role.label)}</b>. Chat id: {code(req.chat_id)}."
-    )
+    await req.reply(views.whoami_message(req.user_id, req.role.label, where, req.chat_id))
 
 
 @command("/bind", Role.ADMIN, needs_binding=False)
@@ -239,9 +237,7 @@ async def role(req: Request) -> None:
         Role.VIEWER: "can now only look (groups, agents, tasks, balance) here",
         Role.NONE: "can no longer use the bot in this chat",
     }[new_role]
-    await req.reply(
-        f"{esc(target_label)} ({code(target_id)}) is now <b>{new_role.label}</b>: {what}."
-    )
+    await req.reply(views.role_changed(target_label, target_id, new_role.label, what))
 
 
 AUDIT_MAX = 50
@@ -259,17 +255,7 @@ async def audit(req: Request) -> None:
     if not rows:
         await req.reply("No platform calls have been made through the bot yet.")
         return
-    lines = [f"<b>Last {len(rows)} platform calls</b>"]
-    for row in rows:
-        mark = "✓" if row.ok else "✗"
-        args = json.loads(row.arguments or "{}")
-        arg_text = ", ".join(f"{k}={v}" for k, v in list(args.items())[:4])
-        lines.append(
-            f"{mark} {row.at:%m-%d %H:%M:%S} {esc(row.command or 'system')} by "
-            f"{code(row.user_id or '-')} in {code(row.chat_id or '-')}: {esc(row.endpoint)} "
-            f"({esc(arg_text[:120])}) → code {esc(row.result_code or '-')}, {row.duration_ms} ms"
-        )
-    await req.reply("\n".join(lines))
+    await req.reply(views.audit_list(rows))
 
 
 async def bot_membership_changed(update: Update, context: Context) -> None:
@@ -296,16 +282,7 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
     if not was_bound:
         return
     log.warning("bot removed from chat %s (%s); %s route(s) disabled", chat.id, chat.title, routes)
-    dropped = (
-        f" The {withdrawn} message(s) still waiting to be posted there will not be posted."
-        if withdrawn
-        else ""
-    )
-    text = (
-        f"I was removed from the chat {esc(chat.title or chat.id)} ({code(chat.id)}). I unbound it; "
-        f"{routes} agent group(s) no longer send their events anywhere.{dropped} Add me back and "
-        f"run /bind there, or create the routes again in another chat."
-    )
+    text = views.removed_from_chat(chat.title, chat.id, routes, withdrawn)
     for admin_id in runtime.settings.admin_user_ids:
         try:
             await send_text(context.bot, runtime.database, admin_id, text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,13 +42,13 @@ from bot.render import esc
 from bot.runtime import Runtime
 from bot.services import access, teams
 from bot.services.access import Role
+from bot.views.keyboards import Keyboard
 from storage.db import write_refusal
 from storage.models import BoundChat
 
 log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
-Keyboard = Sequence[Sequence[tuple[str, str]]]
 Handler = Callable[["Request"], Awaitable[Any]]
 UpdateHandler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 

@@ -17,18 +17,16 @@ from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.laaffic import limits
 from bot.laaffic.errors import PlatformError
-from bot.laaffic.models import Agent, AgentGroup
-from bot.render import code, esc
+from bot.laaffic.models import AgentGroup
 from bot.services import groups as group_service
 from bot.services import teams
 from bot.services.access import Role
 from bot.services.groups import typed_name
+from bot.views import groups as views
 from storage.models import GroupRoute
 
 log = logging.getLogger(__name__)
 
-AGENT_STATUS = {1: "offline", 2: "idle", 3: "busy", 4: "wrap-up", 5: "on break"}
-STRATEGY = {1: "longest idle", 2: "fewest calls taken", 3: "agent priority", 4: "round-robin"}
 # A card stays one message: past this many agents it says how many more there are.
 AGENTS_ON_GROUP_CARD = 50
 
@@ -57,31 +55,18 @@ async def list_groups(req: Request) -> None:
     everything = show_all or (req.is_private and req.is_admin)
     shown = groups if everything else [g for g in groups if g.voice_group_id in own]
     if not shown:
-        text = (
-            "There are no agent groups yet."
-            if not groups
-            else "This team has no agent groups yet."
-        )
-        lines = [f"{text} Create one with {code('/newgroup Sales-Team-1')}."]
-        if groups and req.is_admin:
-            lines.append(f"{len(groups)} group(s) belong to other teams: /groups all lists them.")
-        await req.reply("\n".join(lines))
+        others = len(groups) if groups and req.is_admin else None
+        await req.reply(views.no_groups(any_exist=bool(groups), others=others))
         return
-    title = "All agent groups" if everything else "This team's agent groups"
-    lines = [f"<b>{title}</b> ({len(shown)})"]
-    for g in sorted(shown, key=lambda g: (g.group_name or "").lower()):
-        here_routes = [
-            r for r in routes.get(g.voice_group_id, []) if r.active and r.chat_id == req.chat_id
-        ]
-        here = " · events here" if here_routes else ""
-        lines.append(
-            f"• {esc(g.group_name)} — id {code(g.voice_group_id)}, "
-            f"{g.count_seat or 0} agent(s){here}"
-        )
-    hidden = len(groups) - len(shown)
-    if hidden and req.is_admin:
-        lines.append(f"{hidden} more belong to other teams: /groups all lists them.")
-    await req.reply("\n".join(lines))
+    events_here = {
+        group_id
+        for group_id, group_routes in routes.items()
+        if any(r.active and r.chat_id == req.chat_id for r in group_routes)
+    }
+    hidden = len(groups) - len(shown) if req.is_admin else 0
+    await req.reply(
+        views.group_list(shown, everything=everything, events_here=events_here, hidden=hidden)
+    )
 
 
 @command("/newgroup", Role.OPERATOR)
@@ -105,9 +90,9 @@ async def new_group(req: Request) -> None:
         lambda s: group_service.route_group(s, group, req.chat_id, req.app_id, req.user_id)
     )
     await req.reply(
-        f"Created the agent group <b>{esc(name)}</b> with id {code(group_id)}. It is this "
-        f"team's: its ringing events and call records will be posted {_where_posted(req)}.\n"
-        f"Next: add agents with {code(f'/addagents {typed_name(name)} 5')}."
+        views.group_created(
+            name, group_id, where=_where_posted(req), next_command=f"/addagents {typed_name(name)} 5"
+        )
     )
 
 
@@ -135,31 +120,12 @@ async def show_group(req: Request) -> None:
     settings = await client.get_group_settings(group.voice_group_id)
     agents = await client.list_agents(group.voice_group_id)
     quota = await client.agent_quota(group.voice_group_id)
-    lines = [
-        f"<b>{esc(group.group_name)}</b> — id {code(group.voice_group_id)}",
-        f"Agents: {len(agents)} (quota {quota.total}, {quota.remaining} more can be created)",
-        f"Application: {esc(group.app_name)}",
-        f"Inbound routing: {esc(STRATEGY.get(settings.callin_strategy or 0, settings.callin_strategy))}",
-        f"Transfer after: {_seconds(settings.timeout_transfer_sec)} · wrap-up: "
-        f"{_seconds(settings.wrap_up_time)} · queue wait: {_seconds(settings.timeout_wait_sec)}",
-        f"Number masking: {'on' if settings.encrypt_number == 0 else 'off'} · media node: "
-        f"{esc(settings.fs_node)}",
-    ]
-    lines += [_agent_line(a) for a in agents[:AGENTS_ON_GROUP_CARD]]
-    if len(agents) > AGENTS_ON_GROUP_CARD:
-        more = f"/agents {typed_name(group.group_name or str(group.voice_group_id))}"
-        lines.append(f"… and {len(agents) - AGENTS_ON_GROUP_CARD} more: {code(more)}")
-    await req.reply("\n".join(lines))
-
-
-def _seconds(value: int | None) -> str:
-    return "not set" if value is None else f"{value} s"
-
-
-def _agent_line(agent: Agent) -> str:
-    state = "disabled" if agent.enable == 1 else AGENT_STATUS.get(agent.status or 0, "unknown")
-    stats = f", {agent.connect_num or 0}/{agent.num or 0} calls connected" if agent.num else ""
-    return f"• {esc(agent.name)} ({code(agent.key_id)}): {state}{stats}"
+    more = f"/agents {typed_name(group.group_name or str(group.voice_group_id))}"
+    await req.reply(
+        views.group_card(
+            group, settings, agents, quota, shown=AGENTS_ON_GROUP_CARD, more_command=more
+        )
+    )
 
 
 @command("/agents", Role.VIEWER)
@@ -170,19 +136,9 @@ async def list_agents(req: Request) -> None:
     agents = await req.runtime.client.list_agents(group.voice_group_id)
     if not agents:
         add = f"/addagents {typed_name(group.group_name or str(group.voice_group_id))} 5"
-        await req.reply(
-            f"The group <b>{esc(group.group_name)}</b> has no agents yet. Add some with "
-            f"{code(add)}."
-        )
+        await req.reply(views.no_agents(group.group_name, add_command=add))
         return
-    counts: dict[str, int] = {}
-    for a in agents:
-        state = "disabled" if a.enable == 1 else AGENT_STATUS.get(a.status or 0, "unknown")
-        counts[state] = counts.get(state, 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    lines = [f"<b>{esc(group.group_name)}</b>: {len(agents)} agent(s) — {summary}"]
-    lines += [_agent_line(a) for a in agents]
-    await req.reply("\n".join(lines))
+    await req.reply(views.agent_list(group, agents))
 
 
 def _check_display_num(value: str) -> str:
@@ -241,12 +197,14 @@ async def add_agents(req: Request) -> None:
     created = await client.add_agents(
         group.voice_group_id, count, display_num=display_num, ccode=ccode
     )
-    names = ", ".join(esc(a.name) for a in created)
     creds = f"/agentcreds {typed_name(group.group_name or str(group.voice_group_id))}"
     await req.reply(
-        f"Created {len(created)} agent(s) in <b>{esc(group.group_name)}</b>: {names}.\n"
-        f"{quota.remaining - len(created)} more can be created. An admin gets their SIP "
-        f"logins privately with {code(creds)}."
+        views.agents_created(
+            group.group_name,
+            created,
+            remaining=quota.remaining - len(created),
+            creds_command=creds,
+        )
     )
 
 
@@ -257,15 +215,15 @@ async def agent_credentials(req: Request) -> None:
     group = await _team_group(req, joined_name(req.args))
     agents = await req.runtime.client.list_agents(group.voice_group_id)
     if not agents:
-        await req.reply(f"The group <b>{esc(group.group_name)}</b> has no agents yet.")
+        await req.reply(views.no_agents(group.group_name))
         return
-    lines = [f"<b>SIP logins of {esc(group.group_name)}</b> — keep them private."]
-    lines += [
-        f"{esc(a.name)}: account {code(a.account or a.name)} password {code(a.password or '—')}"
-        for a in agents
-    ]
     try:
-        await send_text(req.context.bot, req.runtime.database, req.user_id, "\n".join(lines))
+        await send_text(
+            req.context.bot,
+            req.runtime.database,
+            req.user_id,
+            views.sip_logins(group.group_name, agents),
+        )
     except Forbidden:
         raise UserFacingError(
             "I can't write to you privately yet. Open a private chat with me, press "

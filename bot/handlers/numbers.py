@@ -22,12 +22,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.errors import UserFacingError
 from bot.handlers.base import Context, Keyboard, Request, button, command, resolve, run_guarded
-from bot.numbers import MAX_FILE_BYTES, PLATFORM_MAX_ROWS, SUPPORTED_EXTENSIONS, NumberReport
-from bot.numbers.normalise import NO_COUNTRY_CODE
-from bot.render import MESSAGE_LIMIT, code, esc
+from bot.numbers import MAX_FILE_BYTES, SUPPORTED_EXTENSIONS
+from bot.render import esc
 from bot.services import uploads as upload_service
 from bot.services.access import Role
 from bot.services.uploads import FileTooBig, UploadOutcome, UploadResult
+from bot.views import number_files as views
 from storage.models import NumberUpload, UploadPart, UploadStatus
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 UPLOAD_PROMPT = "Send me the number file as a reply to this message"
 STALE_BUTTON = "This button is no longer valid; nothing was done."
 _UPLOAD_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only; forged callback data is refused
-_SHOWN_NAME = 60  # characters of a file or column name shown on the card
-_COLUMNS_BUDGET = 1200  # of the card's characters, for the column names: the rest is for rows
 # Bidirectional controls (overrides, embeddings, isolates, marks): in a file name they reorder how
 # it and the rest of its line show ("list\u202efdp.csv" shows as "listvsc.pdf"), so a name is
 # shown, checked and stored without them.
@@ -58,176 +56,12 @@ async def upload_prompt(req: Request) -> None:
     )
 
 
-# --- the card -------------------------------------------------------------------------------
-
-
-def _short(name: str, limit: int = _SHOWN_NAME) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
-
-
-def _label(upload_id: int, part: UploadPart, parts: int) -> str:
-    return f"#{upload_id}.{part.part}" if parts > 1 else f"#{upload_id}"
-
-
-def _status_lines(
-    upload_id: int, status: UploadStatus, parts: Sequence[UploadPart], reason: str | None
-) -> list[str]:
-    """What became of the file, right under the counts: the line people look for."""
-    if status == UploadStatus.UPLOADED:
-        lines = [f"✓ Uploaded upload #{upload_id} to the platform:"]
-        for p in parts:
-            total = f"{p.platform_total:,}" if p.platform_total is not None else "?"
-            same = f"{p.platform_same:,}" if p.platform_same is not None else "?"
-            lines.append(
-                f"{_label(upload_id, p, len(parts))} {code(p.file_name)}: the platform counted "
-                f"{total} number(s), {same} duplicate(s)."
-            )
-        return lines
-    if status == UploadStatus.FAILED:
-        done = sum(1 for p in parts if p.platform_file_path)
-        why = f"✗ The upload failed: {esc(reason)}" if reason else "✗ The last upload failed."
-        return [
-            why,
-            f"{done} of {len(parts)} file(s) reached the platform. Press Upload to try again.",
-        ]
-    if status == UploadStatus.DISCARDED:
-        return ["✖ Discarded; nothing was uploaded."]
-    if status == UploadStatus.UPLOADING:
-        return ["⏳ Uploading to the platform…"]
-    return []
-
-
-def _split_line(upload_id: int, parts: Sequence[UploadPart]) -> str | None:
-    if len(parts) < 2:
-        return None
-    each = ", ".join(f"#{upload_id}.{p.part} ({_plural(p.rows, 'number')})" for p in parts)
-    return (
-        f"The platform takes at most {PLATFORM_MAX_ROWS:,} numbers per file, so this list is "
-        f"split into {len(parts)} files: {each}."
-    )
-
-
-def _columns_line(names: Sequence[str], budget: int) -> str | None:
-    """The callee information columns, as many as fit in `budget` characters, then a count."""
-    head = "Callee information columns: "
-    if not names:
-        return head + "none"
-    shown: list[str] = []
-    length = len(head)
-    for i, name in enumerate(names):
-        piece = esc(_short(name))
-        rest = len(names) - i - 1
-        tail = len(f", … and {rest:,} more columns") if rest else 0
-        if length + len(piece) + 2 + tail > budget:
-            break
-        shown.append(piece)
-        length += len(piece) + 2
-    rest = len(names) - len(shown)
-    if not shown:
-        line = f"{head}{_plural(len(names), 'column')}"
-        return line if len(line) <= budget else None
-    more = f", … and {rest:,} more column{'s' if rest != 1 else ''}" if rest else ""
-    return head + ", ".join(shown) + more
-
-
-def report_card(
-    upload_id: int,
-    report: NumberReport,
-    parts: Sequence[UploadPart],
-    status: UploadStatus,
-    reason: str | None = None,
-    limit: int = MESSAGE_LIMIT,
-) -> tuple[str, Keyboard | None]:
-    """The card's HTML and buttons. The counts, what became of the file and the split come first;
-    the details follow while they fit in `limit`, the columns and invalid rows shortened with a
-    count of what is left out. Lines are whole, so no tag or entity is ever cut."""
-    sheet = f", sheet {esc(repr(report.sheet_name))}" if report.sheet_name else ""
-    lines = [
-        f"<b>Number file check</b> — upload #{upload_id}",
-        f"File: {esc(_short(report.file_name, 120))}{sheet}",
-        esc(report.counts_line()),
-        *_status_lines(upload_id, status, parts, reason),
-    ]
-    split = _split_line(upload_id, parts)
-    if split:
-        lines.append(split)
-    if report.valid == 0:
-        lines.append(
-            "No valid numbers, so there is nothing to upload. Fix the file and send it again."
-        )
-    used = sum(map(len, lines)) + len(lines) - 1
-
-    def add(line: str | None) -> bool:
-        nonlocal used
-        if line is None or used + 1 + len(line) > limit:
-            return False
-        lines.append(line)
-        used += 1 + len(line)
-        return True
-
-    for line in [*report.swallowed_lines(), *report.layout_lines()]:
-        add(esc(line))
-    add(f"Phone column: {esc(_short(report.phone_column))}")
-    add(_columns_line(report.info_columns, min(limit - used - 1, _COLUMNS_BUDGET)))
-    other = report.other_phones_line()
-    add(esc(_short(other, 600)) if other else None)
-    add(esc(report.country_line()))
-    if _needs_country_code(report):
-        add(
-            "National numbers need a country code: set this chat's with "
-            "<code>/settings ccode 91</code> (your country's code) and send the file again."
-        )
-    for line in report.cleanups.lines():
-        add(esc(line))
-    if report.rejected:
-        add("Every rejected row, with its reason, is in the rejected-rows file.")
-    if report.rejected_samples:
-        samples = report.rejected_samples
-        # Room for the heading and the line saying how many were left out.
-        reserve = 80
-        if add(esc(report.sample_heading())):
-            for i, sample in enumerate(samples):
-                line = esc(sample.line())
-                if used + 1 + len(line) + reserve > limit:
-                    add(f"  … and {len(samples) - i} more shown in the rejected-rows file.")
-                    break
-                add(line)
-    return "\n".join(lines), _card_buttons(upload_id, status, parts)
-
-
-def _needs_country_code(report: NumberReport) -> bool:
-    return not report.country_code and any(
-        sample.reason == NO_COUNTRY_CODE for sample in report.rejected_samples
-    )
-
-
-def _card_buttons(
-    upload_id: int, status: UploadStatus, parts: Sequence[UploadPart]
-) -> Keyboard | None:
-    if status in (UploadStatus.CHECKED, UploadStatus.FAILED) and parts:
-        return [
-            [("⬆ Upload to platform", f"up:{upload_id}:go"), ("✖ Discard", f"up:{upload_id}:drop")]
-        ]
-    if status == UploadStatus.UPLOADED:
-        if len(parts) == 1:
-            return [[("📞 Create task…", f"nt:new:{parts[0].id}")]]
-        return [
-            [(f"📞 Create task… (part {p.part}, {_plural(p.rows, 'number')})", f"nt:new:{p.id}")]
-            for p in parts
-        ]
-    return None
-
-
 def _card_for(
     upload: NumberUpload, parts: Sequence[UploadPart], reason: str | None = None
 ) -> tuple[str, Keyboard | None]:
     assert upload.id is not None
     report = upload_service.stored_report(upload)
-    return report_card(upload.id, report, parts, UploadStatus(upload.status), reason)
+    return views.report_card(upload.id, report, parts, UploadStatus(upload.status), reason)
 
 
 async def _show(req: Request, message: Message | None, text: str, rows: Keyboard | None) -> Message:
@@ -259,7 +93,7 @@ async def handle_document(req: Request) -> None:
         )
     if document.file_size and document.file_size > MAX_FILE_BYTES:
         raise FileTooBig(name, document.file_size)
-    progress = await req.reply(f"Downloading {esc(name)}…")
+    progress = await req.reply(views.downloading(name))
     try:
         checked = await _download_and_check(req, document, name, suffix, progress)
     except UserFacingError as exc:
@@ -268,18 +102,13 @@ async def handle_document(req: Request) -> None:
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("number file failed (ref %s)", ref)
-        await _show(
-            req,
-            progress,
-            f"Something went wrong on our side while checking {esc(name)}, so the check did not "
-            f"finish. Send the file again; if it keeps failing, tell your admin the reference "
-            f"{ref}.",
-            None,
-        )
+        await _show(req, progress, views.check_crashed(name, ref), None)
         return
     upload = checked.upload
     assert upload.id is not None
-    text, rows = report_card(upload.id, checked.report, checked.parts, UploadStatus(upload.status))
+    text, rows = views.report_card(
+        upload.id, checked.report, checked.parts, UploadStatus(upload.status)
+    )
     card = await _show(req, progress, text, rows)
     upload_id = upload.id
     await req.runtime.database.run(
@@ -291,23 +120,15 @@ async def handle_document(req: Request) -> None:
             await message.reply_document(
                 checked.rejected_bytes,
                 filename=checked.rejected_name,
-                caption=f"Rejected rows of {esc(name)}, with the reason for each.",
+                caption=views.rejected_rows_caption(name),
                 parse_mode=ParseMode.HTML,
                 do_quote=False,
             )
         except TelegramError as exc:
             log.warning("could not send the rejected rows of upload %s: %s", upload_id, exc)
-            await req.reply(
-                f"The rejected-rows file of {esc(name)} could not be sent ({esc(exc.message)}); "
-                f"the card above lists the first rejected rows and the check itself is kept. "
-                f"Send the file again to get the rejected rows."
-            )
+            await req.reply(views.rejected_rows_not_sent(name, exc.message))
     elif report.rejected:
-        await req.reply(
-            f"The rejected-rows file of {esc(name)} would be larger than the 50 MB Telegram lets "
-            f"a bot send, so it was not sent; the card above lists the first invalid rows. Fix "
-            f"those, or split the file, and send it again to get the rest."
-        )
+        await req.reply(views.rejected_rows_too_big(name))
 
 
 async def _download_and_check(
@@ -317,7 +138,7 @@ async def _download_and_check(
         path = Path(tmp) / f"input{suffix}"
         await _download(document, name, path)
         try:
-            await req.edit(progress, f"Checking the numbers in {esc(name)}…")
+            await req.edit(progress, views.checking(name))
         except TelegramError as exc:  # only news of progress: the check goes on, the card follows
             log.warning("could not edit the progress message in chat %s: %s", req.chat_id, exc)
         try:

@@ -8,16 +8,9 @@ from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Request, command
 from bot.health import problem as write_problem
-from bot.render import code, esc
-from bot.reports.words import duration
 from bot.services.access import Role
 from bot.status import queue_state, version
-
-
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    return f"{duration((now - moment).total_seconds())} ago"
+from bot.views import status as views
 
 
 @command("/status", Role.ADMIN)
@@ -28,39 +21,21 @@ async def status(req: Request) -> None:
     presence = getattr(runtime, "presence", None)
     me = presence.replica_id if presence else "this process"
     started = presence.started_at if presence else None
-    lines = [
-        f"<b>ccbot {esc(version())}</b> · replica {code(me)}"
-        + (" (scheduler leader)" if presence and presence.is_leader else ""),
-        f"Up for {duration((now - started).total_seconds()) if started else '—'} · "
-        f"Telegram {esc(runtime.settings.telegram_mode)} mode",
-        f"Replicas alive: {len(state.replicas)}"
-        + (
-            " (" + ", ".join(esc(r.replica_id) for r in state.replicas[:5]) + ")"
-            if state.replicas
-            else ""
-        ),
-        f"Pushes waiting to be relayed: {state.inbox_pending:,} · failed: "
-        f"{state.inbox_failed:,} · last push {_ago(state.last_push, now)}",
-        f"Messages waiting to be sent: {state.outbox_pending:,} · relay lag "
-        f"{duration(state.relay_lag_s(now))} · failed: {state.outbox_failed:,}",
-    ]
     writes = req.context.application.bot_data.get("database_writes")
     refused = write_problem(writes) if writes is not None else None
-    if refused is not None:  # first: it is why little else works
-        lines.insert(
-            0,
-            f"⚠️ {esc(refused[0].upper() + refused[1:])}. Pushes are refused (503) until it "
-            "takes writes again.",
+    await req.reply(
+        views.status_message(
+            version=version(),
+            replica=me,
+            leader=bool(presence and presence.is_leader),
+            started=started,
+            telegram_mode=runtime.settings.telegram_mode,
+            state=state,
+            last_error=getattr(runtime.client, "last_error", None),
+            now=now,
+            writes_refused=refused,
         )
-    last = getattr(runtime.client, "last_error", None)
-    if last is not None:
-        lines.append(
-            f"Last platform error: {esc(last.endpoint)}, code {esc(last.code)}, "
-            f"{_ago(last.at, now)}: {esc(last.sentence)}"
-        )
-    else:
-        lines.append("Last platform error: none since start")
-    await req.reply("\n".join(lines))
+    )
 
 
 def register(application: Application) -> None:

@@ -17,9 +17,10 @@ from bot.handlers.base import Request, command, refusal
 from bot.relay import chat_settings
 from bot.relay.digest import DIGEST_INTERVAL
 from bot.relay.routing import NotifyCalls, is_muted, notify_calls_of, unrouted_groups
-from bot.render import code, esc
+from bot.render import esc
 from bot.services import groups as group_service
 from bot.services.access import Role
+from bot.views import relay_settings as views
 from storage.models import BoundChat, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,38 +43,21 @@ def _zone(req: Request, chat: BoundChat | None) -> tzinfo:
 
 
 def _when(moment: datetime, zone: tzinfo) -> str:
-    local = moment.astimezone(zone)
-    today = utcnow().astimezone(zone).date()
-    day = "" if local.date() == today else f" on {local:%a %d %b}"
-    return f"{local:%H:%M}{day} ({getattr(zone, 'key', str(zone))})"
+    return views.when(moment, zone, utcnow())
 
 
 def notify_summary(req: Request, chat: BoundChat) -> str:
-    """What this chat gets relayed, as HTML lines."""
-    now = utcnow()
-    ringing = "on" if chat.notify_ringing else "off"
-    calls = CALLS_IN_WORDS[notify_calls_of(chat)]
-    lines = [
-        f"Ringing events: <b>{ringing}</b>",
-        f"Call records: <b>{esc(calls)}</b>",
-        f"Callee numbers: <b>{'masked' if chat.mask_numbers else 'shown in full'}</b>",
-    ]
-    if is_muted(chat, now) and chat.muted_until is not None:
-        lines.append(
-            f"🔕 <b>Muted</b> until {esc(_when(chat.muted_until, _zone(req, chat)))}: nothing is "
-            f"posted here until then (/unmute ends it now)."
-        )
-    return "\n".join(lines)
-
-
-def withdrawn_words(withdrawn: int) -> str:
-    """What became of the messages that were waiting to be posted, when some were taken back."""
-    if not withdrawn:
-        return ""
-    were = "message that was" if withdrawn == 1 else "messages that were"
-    return (
-        f" The {withdrawn} {were} still waiting to be posted here will not be posted (their "
-        f"events stay stored too)."
+    """What this chat gets relayed, as HTML lines (`bot.views.relay_settings.notify_summary`)."""
+    muted_until = (
+        _when(chat.muted_until, _zone(req, chat))
+        if is_muted(chat, utcnow()) and chat.muted_until is not None
+        else None
+    )
+    return views.notify_summary(
+        ringing=chat.notify_ringing,
+        calls_words=CALLS_IN_WORDS[notify_calls_of(chat)],
+        masked=chat.mask_numbers,
+        muted_until=muted_until,
     )
 
 
@@ -131,17 +115,14 @@ async def route(req: Request) -> None:
 
     already, others = await req.runtime.database.run(apply)
     log.info("user %s routed group %s to chat %s", req.user_id, group.voice_group_id, req.chat_id)
-    name = f"<b>{esc(group.group_name)}</b> ({code(group.voice_group_id)})"
-    also = f" It stays routed to {', '.join(code(c) for c in others)} as well." if others else ""
     if already:
-        await req.reply(f"The agent group {name} is this team's already.{also}")
+        await req.reply(views.routed_already(group.group_name, group.voice_group_id, others))
         return
     assert req.chat is not None
     await req.reply(
-        f"The agent group {name} is this team's now: its ringing events and call records come "
-        f"to this chat, and this chat acts on it.{also}\n{notify_summary(req, req.chat)}\n"
-        f"Change what is posted with /notify; stop it with <code>/unroute "
-        f"{esc(group_service.typed_name(group.group_name))}</code>."
+        views.routed(
+            group.group_name, group.voice_group_id, others, notify_summary(req, req.chat)
+        )
     )
 
 
@@ -158,11 +139,7 @@ async def unroute(req: Request) -> None:
     log.info(
         "user %s unrouted group %s from chat %s", req.user_id, removed.voice_group_id, req.chat_id
     )
-    await req.reply(
-        f"The agent group <b>{esc(removed.group_name)}</b> ({code(removed.voice_group_id)}) no "
-        f"longer comes to this chat. Its events are still stored; <code>/route "
-        f"{esc(group_service.typed_name(removed.group_name))}</code> brings them back."
-    )
+    await req.reply(views.unrouted(removed.group_name, removed.voice_group_id))
 
 
 @command("/routes", Role.VIEWER)
@@ -175,44 +152,13 @@ async def routes(req: Request) -> None:
         return mine, unrouted
 
     mine, unrouted = await req.runtime.database.run(load)
-    if mine:
-        lines = [f"<b>Agent groups whose events come to this chat</b> ({len(mine)})"]
-        for r, others in mine:
-            also = f" · also in {others} other chat(s)" if others else ""
-            lines.append(f"• {esc(r.group_name)} — id {code(r.voice_group_id)}{also}")
-    else:
-        lines = [
-            "No agent group's events come to this chat yet. Create a group here with "
-            "<code>/newgroup Sales-Team-1</code>, or route one made elsewhere with "
-            "<code>/route Sales-Team-1</code>."
-        ]
-    if req.chat is not None:
-        lines += ["", notify_summary(req, req.chat)]
-    if req.is_admin:
-        lines.append("")
-        if unrouted:
-            lines.append(
-                "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted nowhere)"
-            )
-            for g in unrouted:
-                counts = []
-                if g.ringing_events:
-                    counts.append(f"{g.ringing_events} ringing event(s)")
-                if g.call_records:
-                    counts.append(f"{g.call_records} call record(s)")
-                if g.group_name is None:
-                    lines.append(
-                        f"• without an agent group (calls that reached no agent): "
-                        f"{', '.join(counts)}"
-                    )
-                else:
-                    lines.append(
-                        f"• {esc(g.group_name)}: {', '.join(counts)} — "
-                        f"<code>/route {esc(group_service.typed_name(g.group_name))}</code>"
-                    )
-        else:
-            lines.append("Every agent group seen in the last 24 hours is routed to some chat.")
-    await req.reply("\n".join(lines))
+    await req.reply(
+        views.routes_list(
+            [(r.group_name, r.voice_group_id, others) for r, others in mine],
+            summary=notify_summary(req, req.chat) if req.chat is not None else None,
+            unrouted_groups=unrouted if req.is_admin else None,
+        )
+    )
 
 
 @command("/notify", Role.VIEWER)
@@ -220,7 +166,7 @@ async def notify(req: Request) -> None:
     chat = req.chat
     assert chat is not None
     if not req.args:
-        await req.reply(f"<b>What this chat gets</b>\n{notify_summary(req, chat)}")
+        await req.reply(views.what_this_chat_gets(notify_summary(req, chat)))
         return
     choices = {"ringing": "on or off", "calls": "each, answered, digest or off"}
     first = req.args[0].lower()
@@ -246,7 +192,7 @@ async def notify(req: Request) -> None:
             lambda s: chat_settings.set_notify_calls(s, req.chat_id, mode)
         )
     req.chat = saved
-    await req.reply(f"Saved.{withdrawn_words(withdrawn)}\n{notify_summary(req, saved)}")
+    await req.reply(views.notify_saved(withdrawn, notify_summary(req, saved)))
 
 
 @command("/mute", Role.OPERATOR)
@@ -259,16 +205,12 @@ async def mute(req: Request) -> None:
     )
     req.chat = chat
     assert chat.muted_until is not None
-    # Only a chat on digests gets one after the mute; the others have the daily summary.
-    later = (
-        "the first digest after it shows them"
-        if notify_calls_of(chat) is NotifyCalls.DIGEST
-        else "the daily summary counts them"
-    )
     await req.reply(
-        f"🔕 Muted until {esc(_when(chat.muted_until, _zone(req, chat)))}: no ringing events, "
-        f"call records or digests are posted here until then. They are still stored, and "
-        f"{later}.{withdrawn_words(withdrawn)} /unmute ends it now."
+        views.muted(
+            _when(chat.muted_until, _zone(req, chat)),
+            digest_follows=notify_calls_of(chat) is NotifyCalls.DIGEST,
+            withdrawn=withdrawn,
+        )
     )
 
 
@@ -277,9 +219,9 @@ async def unmute(req: Request) -> None:
     chat, was_muted = await req.runtime.database.run(lambda s: chat_settings.unmute(s, req.chat_id))
     req.chat = chat
     if not was_muted:
-        await req.reply(f"This chat was not muted.\n{notify_summary(req, chat)}")
+        await req.reply(views.not_muted(notify_summary(req, chat)))
         return
-    await req.reply(f"🔔 Unmuted: events are posted here again.\n{notify_summary(req, chat)}")
+    await req.reply(views.unmuted(notify_summary(req, chat)))
 
 
 async def settings_mask(req: Request, value: str | None) -> None:

@@ -28,6 +28,8 @@ from bot.services.task_input import ROW_ID_MAX, parse_rate, parse_task_id, whole
 from bot.views.task_cards import (
     STALE_BUTTON,
     action_result,
+    all_tasks_title,
+    chat_tasks_title,
     question,
     rate_picker,
     task_card,
@@ -106,7 +108,7 @@ async def list_tasks(req: Request) -> None:
     page = await client.query_tasks(page=1, size=limits.PAGE_SIZE_MAX)
     if show_all:
         tasks = page.records[:LIST_MAX]
-        title = f"<b>All tasks of the application</b> (latest {len(tasks)} of {page.total})"
+        title = all_tasks_title(len(tasks), page.total)
     else:
         records = page.records
 
@@ -127,7 +129,7 @@ async def list_tasks(req: Request) -> None:
             if found is not None:
                 tasks.append(found)
         tasks = sorted(tasks, key=lambda t: t.task_id, reverse=True)[:LIST_MAX]
-        title = f"<b>This chat's tasks</b> ({len(tasks)})"
+        title = chat_tasks_title(len(tasks))
     if not tasks:
         await req.reply(
             "The application has no tasks yet."

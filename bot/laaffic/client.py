@@ -1,4 +1,6 @@
-"""The signed Laaffic call-center client: one typed method per endpoint of platform-api.md §3.
+"""The signed Laaffic call-center client: one typed method per endpoint of platform-api.md §3 that
+the bot calls (the simulator also answers the others: renaming or deleting groups, changing
+agents and group settings, querying call records).
 
 Each method checks its arguments against `limits.py` before anything is sent (InvalidRequest, a
 plain sentence), builds the request model, and hands it to the transport (`transport.py`), whose
@@ -26,27 +28,20 @@ from bot.laaffic import preflight
 from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
 from bot.laaffic.limits import (
     AGENT_STATS_WINDOW_DAYS,
-    FS_NODES,
-    LEGACY_RECORD_WINDOW_DAYS,
     PAGE_SIZE_MAX,
 )
 from bot.laaffic.models import (
     DEFAULT_PLATFORM_TZ,
-    GROUP_SETTING_FIELDS,
     AddAgentsRequest,
     AddGroupRequest,
     Agent,
-    AgentAction,
     AgentGroup,
     AgentQuota,
     Balance,
-    BatchAgentsRequest,
-    CallRecord,
     CancelTaskRequest,
     CreatedAgent,
     EditTaskRequest,
     GroupSettings,
-    GroupSettingsUpdate,
     Page,
     PageRequest,
     ResendTaskRequest,
@@ -57,8 +52,6 @@ from bot.laaffic.models import (
     TaskSettings,
     TaskStatus,
     TaskType,
-    UpdateAgentRequest,
-    UpdateGroupRequest,
     UploadRequest,
     UploadResult,
     format_platform_time,
@@ -78,16 +71,11 @@ log = logging.getLogger(__name__)
 
 # Endpoint paths (platform-api.md §3.0).
 ADD_GROUP = "/v3/cc/seatGroup/addGroup"
-UPDATE_GROUP = "/v3/cc/seatGroup/updateGroup"
-DELETE_GROUP = "/v3/cc/seatGroup/deleteGroup"
 QUERY_GROUPS = "/v3/cc/seatGroup/query"
 GET_GROUP_SETTINGS = "/v3/cc/seatGroup/basicSettingResp"
-SET_GROUP_SETTINGS = "/v3/cc/seatGroup/basicSetting"
 ADD_AGENTS = "/v3/cc/seat/addSeatList"
 QUERY_AGENTS = "/v3/cc/seat/query"
 AGENT_QUOTA = "/v3/cc/seat/querySipTotal"
-UPDATE_AGENT = "/v3/cc/seat/updateSeat"
-BATCH_AGENTS = "/v3/cc/seat/batchingSeat"
 UPLOAD = "/v3/cc/preview/upload"
 SUBMIT_TASK = "/v3/cc/preview/submitTask"
 RESEND_TASK = "/v3/cc/preview/resendTask"
@@ -95,26 +83,11 @@ QUERY_TASKS = "/v3/cc/preview/query"
 TASK_DETAIL = "/v3/cc/preview/queryTaskDetail"
 EDIT_TASK = "/v3/cc/preview/agent/editTask"
 CANCEL_TASK = "/v3/cc/preview/agent/cancelTask"
-QUERY_RECORDS = "/v3/cc/record/query"
-QUERY_RECORDS_LEGACY = "/v3/voice/ccRecordQuery"
 BALANCE = "/v3/getBalance"
 
 MAX_PAGES = 1000  # a guard against a platform that never reports the last page
 
 _CREATED_AGENTS = TypeAdapter(list[CreatedAgent])
-
-# Filters of record/query (§3.19), Python name → wire name; the older query lacks seatId (§3.20).
-_RECORD_FILTERS = {
-    "sip_group_name": "sipGroupName",
-    "seat_id": "seatId",
-    "seat_name_list": "seatNameList",
-    "hangup_reason": "hangupReason",
-    "called_or_caller": "calledOrCaller",
-    "ccode": "ccode",
-    "hanging_direction": "hangingDirection",
-    "label_names": "labelNames",
-}
-_LEGACY_RECORD_FILTERS = {k: v for k, v in _RECORD_FILTERS.items() if k != "seat_id"}
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -257,14 +230,6 @@ class LaafficClient:
         groups = await self.list_groups(group_name)
         return {g.voice_group_id for g in groups if g.group_name == group_name}
 
-    async def update_group(self, voice_group_id: int, group_name: str) -> None:
-        preflight.check_group_name(group_name)
-        body = UpdateGroupRequest(voice_group_id=voice_group_id, group_name=group_name).wire()
-        await self._transport.write("POST", UPDATE_GROUP, body=body)
-
-    async def delete_group(self, voice_group_id: int) -> None:
-        await self._transport.write("GET", DELETE_GROUP, params={"voiceGroupId": voice_group_id})
-
     async def query_groups(
         self, group_name: str | None = None, page: int = 1, size: int = PAGE_SIZE_MAX
     ) -> Page[AgentGroup]:
@@ -288,69 +253,6 @@ class LaafficClient:
         if isinstance(data, dict) and not ({"voiceGroupId", "seatGroupId"} & data.keys()):
             data = {**data, "voiceGroupId": voice_group_id}
         return self._parse(GroupSettings, data, GET_GROUP_SETTINGS)
-
-    async def update_group_settings(
-        self,
-        voice_group_id: int,
-        *,
-        display_switch: int,
-        encrypt_number: int,
-        **optional: Any,
-    ) -> None:
-        """Change a group's basic settings. Settings not named keep their current value; a setting
-        given as None (or [] for label_name) is cleared, as the docs say an empty value clears it.
-
-        The current settings are read first, because the docs do not say whether a field left out
-        of basicSetting keeps or clears its value.
-        """
-        require = preflight.require
-        unknown = sorted(set(optional) - set(GROUP_SETTING_FIELDS))
-        require(
-            not unknown,
-            f"Unknown group setting(s): {', '.join(unknown)}. "
-            f"Known: {', '.join(GROUP_SETTING_FIELDS)}.",
-        )
-        require(display_switch in (0, 1), "display_switch must be 0 (on) or 1 (off).")
-        require(encrypt_number in (0, 1), "encrypt_number must be 0 (masking on) or 1 (off).")
-        if optional.get("callin_strategy") is not None:
-            require(
-                optional["callin_strategy"] in (1, 2, 3, 4),
-                "callin_strategy must be 1 (longest idle), 2 (fewest calls), 3 (priority) or "
-                "4 (round-robin).",
-            )
-        for name in ("timeout_transfer_sec", "callin_auto_answer_sec", "wrap_up_time",
-                     "timeout_idle", "timeout_wait_sec"):  # fmt: skip
-            value = optional.get(name)
-            if value is not None:
-                require(
-                    isinstance(value, int) and value >= 0,
-                    f"{name} must be a whole number of seconds (0 or more), not {value!r}.",
-                )
-        if optional.get("fs_node") is not None:
-            require(
-                optional["fs_node"] in FS_NODES,
-                f"fs_node must be one of {', '.join(FS_NODES)}, not {optional['fs_node']!r}.",
-            )
-        if optional.get("label_name") is not None:
-            optional["label_name"] = preflight.check_labels(optional["label_name"])
-
-        current = await self.get_group_settings(voice_group_id)
-        values: dict[str, Any] = {}
-        for name in GROUP_SETTING_FIELDS:
-            if name in optional:
-                value = optional[name]
-                if value is None:
-                    value = [] if name == "label_name" else ""  # empty clears (§3.6)
-            else:
-                value = getattr(current, name)
-            values[name] = value
-        body = GroupSettingsUpdate(
-            voice_group_id=voice_group_id,
-            display_switch=display_switch,
-            encrypt_number=encrypt_number,
-            **values,
-        ).wire()
-        await self._transport.write("POST", SET_GROUP_SETTINGS, body=body)
 
     # ------------------------------------------------------------------ agents
 
@@ -461,51 +363,6 @@ class LaafficClient:
             "GET", AGENT_QUOTA, params={"voiceGroupId": voice_group_id}
         )
         return self._parse(AgentQuota, envelope.data, AGENT_QUOTA)
-
-    async def update_agent(
-        self,
-        key_id: int,
-        voice_group_id: int,
-        name: str,
-        emp_no: str,
-        *,
-        display_num: str | None = None,
-        ccode: str | None = None,
-        pet_name: str | None = None,
-        password: str | None = None,
-    ) -> None:
-        preflight.check_agent_text("agent name", name, required=True)
-        preflight.check_agent_text("job number (empNo)", emp_no, required=True)
-        preflight.check_agent_text("nickname", pet_name)
-        if password is not None:
-            preflight.require(
-                password.isascii() and password.isalnum(),
-                "The SIP password may contain only letters and digits.",
-            )
-            preflight.check_agent_text("SIP password", password)
-        preflight.check_display_num(display_num)
-        preflight.check_ccode(ccode)
-        body = UpdateAgentRequest(
-            key_id=key_id,
-            voice_group_id=str(voice_group_id),
-            name=name,
-            emp_no=emp_no,
-            display_num=display_num,
-            ccode=ccode,
-            pet_name=pet_name,
-            password=password,
-        ).wire()
-        await self._transport.write("POST", UPDATE_AGENT, body=body, arguments=sanitise(body))
-
-    async def batch_agents(self, action: AgentAction, key_ids: list[int]) -> None:
-        """Delete, disable or enable several agents at once."""
-        preflight.require(
-            action in tuple(AgentAction),
-            f"The agent action must be 2 (delete), 3 (disable) or 4 (enable), not {action!r}.",
-        )
-        preflight.require(bool(key_ids), "Give at least one agent ID.")
-        body = BatchAgentsRequest(type=int(action), id_list=list(key_ids)).wire()
-        await self._transport.write("POST", BATCH_AGENTS, body=body)
 
     # ------------------------------------------------------------------ numbers and tasks
 
@@ -737,100 +594,7 @@ class LaafficClient:
             "POST", CANCEL_TASK, body=CancelTaskRequest(task_id=task_id).wire()
         )
 
-    # ------------------------------------------------------------------ records and balance
-
-    def _record_params(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        known: dict[str, str],
-        also_known: str,
-        call_types: Iterable[int] | None,
-        filters: dict[str, Any],
-        max_days: int | None = None,
-    ) -> tuple[datetime, datetime, dict[str, Any]]:
-        """The checked time range and the filters shared by both record queries."""
-        start = preflight.check_aware(start, "start of the time range")
-        end = preflight.check_aware(end, "end of the time range")
-        preflight.check_window(start, end, "time range", max_days)
-        unknown = sorted(set(filters) - set(known))
-        preflight.require(
-            not unknown,
-            f"Unknown call-record filter(s): {', '.join(unknown)}. "
-            f"Known: {also_known}, {', '.join(known)}.",
-        )
-        params: dict[str, Any] = {}
-        if call_types is not None:
-            params["callType"] = [int(c) for c in call_types]
-        for name, value in filters.items():
-            if value is not None:
-                params[known[name]] = value
-        return start, end, params
-
-    async def _record_page(
-        self, path: str, params: dict[str, Any], page: int, size: int
-    ) -> Page[CallRecord]:
-        body = PageRequest(current=page, size=size, params=params).wire()
-        envelope = await self._transport.read("POST", path, body=body)
-        return self._parse(Page[CallRecord], envelope.data, path)
-
-    async def query_records(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        voice_group_id: int | None = None,
-        call_types: Iterable[int] | None = None,
-        page: int = 1,
-        size: int = PAGE_SIZE_MAX,
-        **filters: Any,
-    ) -> Page[CallRecord]:
-        """One page of call records between `start` and `end` (aware; sent as
-        "yyyy-MM-dd HH:mm:ss" in the platform's zone)."""
-        preflight.check_page(page, size)
-        start, end, params = self._record_params(
-            start,
-            end,
-            known=_RECORD_FILTERS,
-            also_known="voice_group_id, call_types",
-            call_types=call_types,
-            filters=filters,
-        )
-        params = {"startTime": self._wall_time(start), "endTime": self._wall_time(end), **params}
-        if voice_group_id is not None:
-            params["voiceGroupId"] = voice_group_id
-        return await self._record_page(QUERY_RECORDS, params, page, size)
-
-    async def query_records_legacy(
-        self,
-        start: datetime,
-        end: datetime,
-        *,
-        call_types: Iterable[int] | None = None,
-        page: int = 1,
-        size: int = PAGE_SIZE_MAX,
-        **filters: Any,
-    ) -> Page[CallRecord]:
-        """One page of call records from the older `/v3/voice/ccRecordQuery` (§3.20): no group or
-        agent-id filters; times go as ISO-8601 with the platform's offset; the window is at most
-        LEGACY_RECORD_WINDOW_DAYS days."""
-        preflight.check_page(page, size)
-        start, end, params = self._record_params(
-            start,
-            end,
-            known=_LEGACY_RECORD_FILTERS,
-            also_known="call_types",
-            call_types=call_types,
-            filters=filters,
-            max_days=LEGACY_RECORD_WINDOW_DAYS,
-        )
-        params = {
-            "strTime": start.astimezone(self.platform_tz).isoformat(timespec="seconds"),
-            "endTime": end.astimezone(self.platform_tz).isoformat(timespec="seconds"),
-            **params,
-        }
-        return await self._record_page(QUERY_RECORDS_LEGACY, params, page, size)
+    # ------------------------------------------------------------------ balance
 
     async def balance(self) -> Balance:
         """Balance, gift and credit: top-level fields of the answer, not inside `data` (§3.21)."""

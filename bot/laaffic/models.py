@@ -163,12 +163,6 @@ def _invalid(exc: ValidationError) -> InvalidRequest:
 # ---------------------------------------------------------------- enums
 
 
-class AgentAction(IntEnum):
-    DELETE = 2
-    DISABLE = 3
-    ENABLE = 4
-
-
 class TaskType(IntEnum):
     AUTOMATIC = 0
     AGENT_GROUP_CALL = 1
@@ -226,12 +220,6 @@ class NumberStatus(IntEnum):
     NOT_CALLED = 5
     ABNORMAL = 7
     CALLED = 9
-
-
-class CallType(IntEnum):
-    GROUP_CALL_TO_AGENT = 1
-    INBOUND = 2
-    OUTBOUND = 3
 
 
 def _known(enum: type[IntEnum]):
@@ -323,43 +311,9 @@ class GroupSettings(PlatformModel):
     fs_node: OptStr = None
 
 
-# Fields of basicSetting that may be changed; "empty value clears" (§3.6).
-GROUP_SETTING_FIELDS = (
-    "callin_strategy",
-    "timeout_transfer_sec",
-    "callin_auto_answer_sec",
-    "wrap_up_time",
-    "timeout_idle",
-    "timeout_wait_sec",
-    "turn_seat_ring",
-    "label_name",
-    "fs_node",
-)
-
-
 class AddGroupRequest(PlatformRequest):
     group_name: str
     app_id: str
-
-
-class UpdateGroupRequest(PlatformRequest):
-    voice_group_id: int
-    group_name: str
-
-
-class GroupSettingsUpdate(PlatformRequest):
-    voice_group_id: int
-    display_switch: int
-    encrypt_number: int
-    callin_strategy: int | str | None = None
-    timeout_transfer_sec: int | str | None = None
-    callin_auto_answer_sec: int | str | None = None
-    wrap_up_time: int | str | None = None
-    timeout_idle: int | str | None = None
-    timeout_wait_sec: int | str | None = None
-    turn_seat_ring: str | None = None
-    label_name: list[str] | None = None
-    fs_node: str | None = None
 
 
 # ---------------------------------------------------------------- agents
@@ -415,22 +369,6 @@ class AddAgentsRequest(PlatformRequest):
     size: int
     display_num: str | None = None
     ccode: str | None = None
-
-
-class UpdateAgentRequest(PlatformRequest):
-    key_id: int
-    voice_group_id: str  # a String in the docs, sample "12"
-    name: str
-    emp_no: str
-    display_num: str | None = None
-    ccode: str | None = None
-    pet_name: str | None = None
-    password: Annotated[str | None, AfterValidator(_secret)] = Field(default=None, repr=False)
-
-
-class BatchAgentsRequest(PlatformRequest):
-    type: int
-    id_list: list[int]
 
 
 # ---------------------------------------------------------------- numbers and tasks
@@ -616,35 +554,7 @@ class TaskNumber(PlatformModel):
         return value
 
 
-# ---------------------------------------------------------------- call records and balance
-
-
-class CallRecord(PlatformModel):
-    """One call-center call (record/query, and the call-record push). Times are aware UTC."""
-
-    call_id: OptStr = None
-    call_session_id: OptStr = None
-    called: OptStr = None
-    called_info: OptStr = None
-    caller: OptStr = None
-    ccode: OptStr = None
-    ccode_name: OptStr = None
-    agent_name: OptStr = None
-    agent_group_name: OptStr = None
-    agent_account: OptStr = None
-    call_duration: OptInt = None
-    call_type: Annotated[CallType | int | None, _known(CallType)] = None
-    hangup_code: OptStr = None
-    hangup_reason: OptInt = None
-    hanging_direction: OptInt = None
-    labels: StrList = Field(default_factory=list)
-    base_cost: OptStr = None
-    cost: OptStr = None
-    remark: OptStr = None
-    call_start_time: PlatformTime = None
-    answer_time: PlatformTime = None
-    call_end_time: PlatformTime = None
-    voice_url: OptStr = None
+# ---------------------------------------------------------------- balance
 
 
 class Balance(PlatformModel):

@@ -7,13 +7,11 @@ every limit. The bot may call these directly to refuse a value as soon as it is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from bot.laaffic.errors import InvalidRequest
 from bot.laaffic.limits import (
     AGENT_BATCH_MAX,
-    AGENT_TEXT_MAX,
     CALLOUT_RATE_MAX,
     CALLOUT_RATE_MIN,
     CCODE_RE,
@@ -21,8 +19,6 @@ from bot.laaffic.limits import (
     DISPLAY_NUM_RE,
     GROUP_NAME_MAX,
     GROUP_NAME_MIN,
-    LABEL_LEN_MAX,
-    LABELS_MAX,
     PAGE_SIZE_MAX,
     REMARK_MAX,
     RINGING_TIME_MAX,
@@ -109,37 +105,12 @@ def check_agent_count(count: int) -> None:
     )
 
 
-def check_agent_text(what: str, value: str | None, *, required: bool = False) -> None:
-    """An agent's name, job number, nickname or password: 1 to AGENT_TEXT_MAX characters."""
-    if value is None:
-        require(not required, f"The {what} must not be empty.")
-        return
-    require(bool(value), f"The {what} must not be empty.")
-    require(
-        len(value) <= AGENT_TEXT_MAX,
-        f"The {what} has {len(value)} characters; at most {AGENT_TEXT_MAX} fit.",
-    )
-
-
 def check_upload_file_name(file_name: str) -> None:
     require(
         UPLOAD_FILE_NAME_MIN <= len(file_name) <= UPLOAD_FILE_NAME_MAX,
         f"The file name {file_name!r} has {len(file_name)} characters; the platform needs "
         f"{UPLOAD_FILE_NAME_MIN} to {UPLOAD_FILE_NAME_MAX}. Rename the file.",
     )
-
-
-def check_labels(labels: Iterable[str]) -> list[str]:
-    """Call tags of a group (basicSetting labelName): at most LABELS_MAX, each 1 to LABEL_LEN_MAX."""
-    tags = list(labels)
-    require(
-        len(tags) <= LABELS_MAX,
-        f"At most {LABELS_MAX} call tags are allowed; {len(tags)} were given.",
-    )
-    require(len(set(tags)) == len(tags), "The call tags must not repeat.")
-    wrong = [t for t in tags if not 1 <= len(t) <= LABEL_LEN_MAX]
-    require(not wrong, f"Each call tag must have 1 to {LABEL_LEN_MAX} characters: {wrong!r}.")
-    return tags
 
 
 def check_aware(moment: datetime, what: str) -> datetime:

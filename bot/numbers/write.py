@@ -4,7 +4,13 @@ The .xlsx writer is written by hand: xlsxwriter, even with constant_memory, take
 100,000 rows x 3 columns here, which alone would exceed the pipeline's 1.5 s budget. A worksheet
 of inline strings streamed into a zip takes about 0.2 s; tests/numbers read the result back with
 both python-calamine and openpyxl. Every value is written as text, so phone numbers never become
-floats, and text that a spreadsheet would run as a formula gets a leading apostrophe.
+floats.
+
+Text that a spreadsheet would run as a formula (`=1+2`, `+91 VIP`, `-note`) is kept from running
+the way each format allows, without changing the value: the platform stores the values of its file
+as they are and pushes the callee information back into the chats, where an added apostrophe would
+show. A text cell of .xlsx, .xls or .ods is never evaluated (.xlsx cells also carry Excel's quote
+prefix, so editing one keeps it text); only .csv/.txt, which have no cell types, get the apostrophe.
 """
 
 from __future__ import annotations
@@ -28,18 +34,22 @@ _XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ROWS_PER_WRITE = 4096
 
 
-def safe_text(value: object) -> str:
-    """A cell as text that no spreadsheet will evaluate: `=1+2` becomes `'=1+2`."""
+def cell_value(value: object) -> str:
+    """A value as the text of a typed text cell (.xlsx, .xls, .ods): unchanged, within a cell's
+    limit."""
     text = value if type(value) is str else cell_text(value)
-    if text.startswith(_FORMULA_START):
-        text = "'" + text
-    if len(text) > MAX_CELL_CHARS:
-        text = text[:MAX_CELL_CHARS]
-    return text
+    return text[:MAX_CELL_CHARS] if len(text) > MAX_CELL_CHARS else text
+
+
+def safe_text(value: object) -> str:
+    """A value as a field of a .csv/.txt that no spreadsheet will evaluate: `=1+2` becomes
+    `'=1+2` (such a file has no cell types to say it is text)."""
+    text = cell_value(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _xml_text(value: object) -> str:
-    text = safe_text(value)
+    text = cell_value(value)
     if _XML_SPECIAL.search(text):
         text = escape(_XML_INVALID.sub("", text))
     return text
@@ -82,7 +92,7 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+    '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
@@ -100,18 +110,14 @@ def _xml_column(values: list[object]) -> list[str]:
     if set(map(type, values)) != _ONLY_STR:
         values = [value if type(value) is str else cell_text(value) for value in values]
     blob = "\n".join(values)  # type: ignore[arg-type]
-    if (
-        _XML_SPECIAL.search(blob)
-        or _FORMULA_AFTER_NEWLINE.search(blob)
-        or blob.startswith(_FORMULA_START)
-        or (len(blob) > MAX_CELL_CHARS and max(map(len, values)) > MAX_CELL_CHARS)  # type: ignore[arg-type]
+    if _XML_SPECIAL.search(blob) or (
+        len(blob) > MAX_CELL_CHARS and max(map(len, values)) > MAX_CELL_CHARS  # type: ignore[arg-type]
     ):
         return [_xml_text(value) for value in values]
     return values  # type: ignore[return-value]
 
 
 _ONLY_STR = {str}
-_FORMULA_AFTER_NEWLINE = re.compile("\n[=+\\-@\t\r]")
 _EMPTY_CELL = re.compile(
     r'<c r="[A-Z]+[0-9]+" t="inlineStr"><is><t xml:space="preserve"></t></is></c>'
 )
@@ -159,12 +165,12 @@ def write_xls(path: Path, header: Sequence[str], columns: Sequence[Sequence[obje
     sheet.col(0).width = 18 * 256
     header_row = sheet.row(0)
     for col, name in enumerate(header):
-        header_row.set_cell_text(col, safe_text(name))
+        header_row.set_cell_text(col, cell_value(name))
     for number, values in enumerate(zip(*columns, strict=True), start=1):
         row = sheet.row(number)
         for col, value in enumerate(values):
             if value != "" and value is not None:
-                row.set_cell_text(col, safe_text(value))
+                row.set_cell_text(col, cell_value(value))
     book.save(str(path))
 
 

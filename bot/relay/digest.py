@@ -28,7 +28,8 @@ from telegram.ext import Application, ContextTypes
 
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.relay.routing import NotifyCalls, Router
-from bot.views.relayed import ChatDisplay, digest_message
+from bot.views.digests import digest_message
+from bot.views.values import ChatDisplay
 from storage.db import Database
 from storage.models import BoundChat, CallRecord, GroupRoute, RingingEvent, utcnow
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
 from zoneinfo import ZoneInfo
@@ -36,7 +35,8 @@ from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import NumberStatus, Task, TaskStatus
 from bot.relay.digest import leads_jobs
-from bot.views.relayed import ChatDisplay, task_card_message
+from bot.views.task_cards import TaskProgress, live_card_message
+from bot.views.values import ChatDisplay
 from storage.db import Database
 from storage.models import BoundChat, CallTask, OutboxMessage, utcnow
 
@@ -52,26 +52,6 @@ FINAL_STATUSES = (TaskStatus.COMPLETED, TaskStatus.SUBMIT_FAILED, TaskStatus.CAN
 
 def edit_key(task_id: int) -> str:
     return f"task:{task_id}"
-
-
-@dataclass(frozen=True)
-class TaskProgress:
-    task_id: int
-    state: str  # "calling", "completed", "cancelled", … (TaskStatus labels)
-    status: int | None
-    total: int
-    remaining: int
-    transferred: int
-    lost: int
-    answered: int | None = None  # None when the detail query could not tell
-    failed: int | None = None
-    remark: str | None = None
-    final: bool = False
-    updated_at: datetime | None = None
-
-    @property
-    def called(self) -> int:
-        return max(self.total - self.remaining, 0)
 
 
 def progress_of(
@@ -149,7 +129,7 @@ def store_card(
     if locked.rowcount != 1:
         return CardResult.GONE
     display = ChatDisplay(mask_numbers=chat.mask_numbers, zone=_zone(chat.timezone, default_zone))
-    text = task_card_message(progress, display)
+    text = live_card_message(progress, display)
     last = session.exec(
         select(OutboxMessage)
         .where(OutboxMessage.edit_key == edit_key(task_id))

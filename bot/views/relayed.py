@@ -1,8 +1,9 @@
-"""The relay's messages: pure functions of typed rows and the chat's display settings → HTML.
+"""Relayed ringing events and call records: pure functions of typed rows and the chat's display
+settings → HTML.
 
-This is the one renderer for relayed text: every value that came from the platform or a user goes
-through `bot.render.esc` here, and nowhere else builds relay HTML. A recording link is made only for
-http(s) URLs, percent-encoded and then escaped, so no pushed value can add markup or a script link.
+Every value that came from the platform goes through `bot.render.esc` here. A recording link is
+made only for http(s) URLs, percent-encoded and then escaped, so no pushed value can add markup or a
+script link. A time on another day than the push's arrival (in the chat's zone) shows its date.
 """
 
 from __future__ import annotations
@@ -10,22 +11,27 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
-
-import phonenumbers
 
 from bot.render import code, esc
+from bot.views.values import ChatDisplay, clock, cut, duration, mask_digits, names, show_number
 from storage.models import CallRecord, RingingEvent
 
-if TYPE_CHECKING:
-    from bot.relay.digest import DigestStats
-    from bot.relay.task_card import TaskProgress
+__all__ = [
+    "CALL_TYPES",
+    "HANGING_DIRECTIONS",
+    "HANGUP_REASONS",
+    "HANGUP_SHORT",
+    "ChatDisplay",
+    "call_message",
+    "direction_words",
+    "duration",
+    "hangup_words",
+    "mask_shown_numbers",
+    "recording_link",
+    "ringing_message",
+    "show_number",
+]
 
-MASK = "•"
-_NON_DIGITS = re.compile(r"\D+")
 # One event is one message: values the platform may send at any length are cut when shown (the
 # stored row keeps them whole). Without this a 60 KB calledInfo became 15 messages in the chat,
 # and each one took a relay slot the chat's other events were waiting for.
@@ -68,40 +74,6 @@ HANGING_DIRECTIONS: dict[int, str] = {
 CALL_TYPES: dict[int, str] = {1: "group call", 2: "inbound call", 3: "outbound call"}
 
 
-@dataclass(frozen=True)
-class ChatDisplay:
-    """How one chat wants values shown."""
-
-    mask_numbers: bool = False
-    zone: tzinfo | None = None  # the chat's time zone (None: UTC)
-
-
-# ---- values --------------------------------------------------------------------------------------
-
-
-def mask_digits(digits: str) -> str:
-    """Keep the first 2 and last 3 digits of a national number: 9812345210 → 98•••••210."""
-    n = len(digits)
-    if n >= 7:
-        return digits[:2] + MASK * (n - 5) + digits[-3:]
-    if n >= 4:
-        return digits[:1] + MASK * (n - 3) + digits[-2:]
-    return MASK * n
-
-
-def _split_country(digits: str, ccode: str | None) -> tuple[str | None, str]:
-    if ccode and ccode.isdigit() and digits.startswith(ccode) and len(digits) > len(ccode) + 4:
-        return ccode, digits[len(ccode) :]
-    try:
-        number = phonenumbers.parse("+" + digits, None)
-    except phonenumbers.NumberParseException:
-        return None, digits
-    if not number.country_code or not phonenumbers.is_possible_number(number):
-        return None, digits
-    country = str(number.country_code)
-    return country, digits[len(country) :]
-
-
 # A callee number as the ringing and call renderers below show it: after "Callee: " or
 # "<kind> call · ", in a <code> span, "+<country> <national>" or the national digits alone.
 _SHOWN_CALLEE = re.compile(r"(Callee: |call · )<code>(\+\d+ )?(\d+)</code>")
@@ -113,30 +85,6 @@ def mask_shown_numbers(html: str) -> str:
     return _SHOWN_CALLEE.sub(
         lambda m: f"{m.group(1)}<code>{m.group(2) or ''}{mask_digits(m.group(3))}</code>", html
     )
-
-
-def show_number(number: str | None, *, ccode: str | None = None, mask: bool = False) -> str:
-    """A callee number as plain text: "+91 9812345210", or masked "+91 98•••••210"."""
-    if not number:
-        return "unknown number"
-    digits = _NON_DIGITS.sub("", number)
-    if not digits:
-        return MASK * len(number) if mask else number
-    country, national = _split_country(digits, ccode)
-    national = mask_digits(national) if mask else national
-    return f"+{country} {national}" if country else national
-
-
-def duration(seconds: float | None) -> str:
-    """Seconds as m:ss, h:mm:ss from an hour on: 12 → 0:12, 754 → 12:34, 4000 → 1:06:40; "—"
-    when not known. The one formatter for talk time, relay lag and uptime (`bot.reports.words`
-    re-exports it). Rounded to the second; below zero is 0:00 (a clock a little ahead of ours)."""
-    if seconds is None:
-        return "—"
-    total = max(int(round(seconds)), 0)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def hangup_words(reason: int | None) -> str | None:
@@ -171,12 +119,6 @@ def recording_link(url: str | None) -> str | None:
     return f'<a href="{esc(safe_url)}">Recording</a>'
 
 
-def _clock(moment: datetime | None, zone: tzinfo | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(zone).strftime("%H:%M:%S") if zone else moment.strftime("%H:%M:%S")
-
-
 def _json_list(raw: str | None) -> list[str]:
     try:
         value = json.loads(raw or "[]")
@@ -185,17 +127,8 @@ def _json_list(raw: str | None) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-def _names(values: Iterable[str]) -> str:
-    return ", ".join(esc(v) for v in values)
-
-
-def _cut(value: str, limit: int) -> str:
-    """`value` as escaped HTML, cut to `limit` characters (before escaping) with an ellipsis."""
-    return esc(value if len(value) <= limit else value[: limit - 1].rstrip() + "…")
-
-
 def _missed_names(missed: list[str]) -> str:
-    shown = _names(missed[:MISSED_SHOWN])
+    shown = names(missed[:MISSED_SHOWN])
     more = len(missed) - MISSED_SHOWN
     return f"{shown} and {more} more" if more > 0 else shown
 
@@ -209,12 +142,12 @@ def ringing_message(event: RingingEvent, display: ChatDisplay) -> str:
     lines = [f"🔔 <b>Ringing</b>: agent <b>{esc(event.sip_account)}</b>{group}"]
     callee = f"Callee: {code(show_number(event.called, mask=display.mask_numbers))}"
     if event.called_info:
-        callee += f" — {_cut(event.called_info, CALLED_INFO_SHOWN)}"
+        callee += f" — {cut(event.called_info, CALLED_INFO_SHOWN)}"
     lines.append(callee)
     details = []
     if event.task_id is not None:
         details.append(f"Task {code(event.task_id)}")
-    when = _clock(event.event_at, display.zone)
+    when = clock(event.event_at, display.zone, today=event.received_at)
     if when:
         details.append(f"at {when}" if details else f"Rang at {when}")  # not a bare "at …" line
     if details:
@@ -232,7 +165,7 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
     number = show_number(record.called, ccode=record.ccode, mask=display.mask_numbers)
     lines = [f"{head} {esc(kind)} · {code(number)}"]
     if record.called_info:
-        lines[0] += f" — {_cut(record.called_info, CALLED_INFO_SHOWN)}"
+        lines[0] += f" — {cut(record.called_info, CALLED_INFO_SHOWN)}"
     if record.agent_name or record.agent_account:
         agent = f"Agent: <b>{esc(record.agent_name or record.agent_account)}</b>"
         if record.agent_group_name:
@@ -241,7 +174,7 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
     else:
         lines.append("Agent: none (the call reached no agent)")
     timing = f"Talk time: {duration(record.call_duration)}"
-    started = _clock(record.call_start_at, display.zone)
+    started = clock(record.call_start_at, display.zone, today=record.received_at)
     if started:
         timing += f" · started {started}"
     lines.append(timing)
@@ -257,52 +190,4 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
     link = recording_link(record.voice_url)
     if link:
         lines.append(link)
-    return "\n".join(lines)
-
-
-def digest_message(stats: DigestStats, display: ChatDisplay) -> str:
-    """Call records summed up since the last digest."""
-    since = stats.since.astimezone(display.zone) if display.zone else stats.since
-    until = stats.until.astimezone(display.zone) if display.zone else stats.until
-    day = "" if since.date() == until.date() else f"{since:%d %b} "
-    lines = [f"📊 <b>Calls since {day}{since:%H:%M}</b> (until {until:%H:%M})"]
-    if stats.groups:
-        lines[0] += f" — {_names(stats.groups)}"
-    rate = 100 * stats.answered / stats.calls if stats.calls else 0
-    lines.append(f"Calls: {stats.calls} · answered {stats.answered} ({rate:.0f}%)")
-    if stats.answered:
-        lines.append(f"Average talk time: {duration(stats.average_talk_s)}")
-    if stats.hangup_reasons:
-        reasons = " · ".join(
-            f"{esc(HANGUP_SHORT.get(r, f'reason {r}') if r is not None else 'unknown')} {n}"
-            for r, n in stats.hangup_reasons
-        )
-        lines.append(f"Top hang-up reasons: {reasons}")
-    if stats.missed_by:
-        missed = ", ".join(f"{esc(agent)} ({n})" for agent, n in stats.missed_by)
-        lines.append(f"Agents who missed most rings: {missed}")
-    return "\n".join(lines)
-
-
-def task_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
-    """The live task card, edited in place until the task is completed or cancelled."""
-    icon = {"completed": "✅", "cancelled": "✖", "submission failed": "⚠"}.get(progress.state, "📋")
-    lines = [f"{icon} <b>Task {code(progress.task_id)}</b> — {esc(progress.state)}"]
-    if progress.remark:
-        lines[0] += f" · {esc(progress.remark)}"
-    total = progress.total
-    share = f" ({100 * progress.called / total:.0f}%)" if total else ""
-    lines.append(f"Called {progress.called} of {total}{share} · remaining {progress.remaining}")
-    counters = [
-        f"answered {progress.answered}" if progress.answered is not None else None,
-        f"transferred {progress.transferred}",
-        f"failed {progress.failed}" if progress.failed is not None else None,
-        f"lost waiting for an agent {progress.lost}" if progress.lost else None,
-    ]
-    lines.append(" · ".join(c for c in counters if c).capitalize())
-    when = _clock(progress.updated_at, display.zone)
-    if progress.final:
-        lines.append(f"Final counters, {when}." if when else "Final counters.")
-    elif when:
-        lines.append(f"Updated {when}; this card updates itself.")
     return "\n".join(lines)

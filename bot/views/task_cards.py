@@ -1,4 +1,5 @@
 """Task cards and answers, as pure views: data already fetched in, HTML text and buttons out.
+The live task card the relay edits in place while a task runs is here too (`live_card_message`).
 
 No platform or database call happens here; the handlers fetch, these render. Every value from
 members or the platform goes through `esc` (via `clip`, `code`). A card that has to stay one
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from bot.handlers.base import Keyboard
 from bot.laaffic import limits
 from bot.laaffic.models import AgentGroup, Task, TaskType
 from bot.render import MESSAGE_LIMIT, code, esc
 from bot.services import task_actions
 from bot.services.task_actions import ActionOutcome, ActionResult, RerunChoice
 from bot.services.task_submit import SubmitOutcome, SubmitStatus
+from bot.views.keyboards import Keyboard
+from bot.views.values import ChatDisplay, clock
 from storage.models import ActionKind, DraftStatus, DraftStep, TaskDraft, UploadPart
 
 GROUPS_PER_PAGE = 6
@@ -432,6 +435,16 @@ def task_card(task: Task) -> Card:
     return Card(one_message(lines), task_buttons(task))
 
 
+def all_tasks_title(shown: int, total: int) -> str:
+    """The title of `/tasks all` (HTML, for `task_list`)."""
+    return f"<b>All tasks of the application</b> (latest {shown} of {total})"
+
+
+def chat_tasks_title(count: int) -> str:
+    """The title of `/tasks` (HTML, for `task_list`)."""
+    return f"<b>This chat's tasks</b> ({count})"
+
+
 def task_list(title: str, tasks: Sequence[Task]) -> str:
     lines = [title]
     for t in tasks:
@@ -495,3 +508,52 @@ def action_result(outcome: ActionOutcome) -> str:
     if outcome.kind == ActionKind.RATE:
         return f"✓ Task {tid} now calls at rate {outcome.payload.rate}."
     return f"✓ Task {tid}: {outcome.rerun.queued}."
+
+
+# ---- the live task card -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    """A task's counters as the live card shows them (`bot.relay.task_card` polls them)."""
+
+    task_id: int
+    state: str  # "calling", "completed", "cancelled", … (TaskStatus labels)
+    status: int | None
+    total: int
+    remaining: int
+    transferred: int
+    lost: int
+    answered: int | None = None  # None when the detail query could not tell
+    failed: int | None = None
+    remark: str | None = None
+    final: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def called(self) -> int:
+        return max(self.total - self.remaining, 0)
+
+
+def live_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
+    """The live task card, edited in place until the task is completed or cancelled."""
+    icon = {"completed": "✅", "cancelled": "✖", "submission failed": "⚠"}.get(progress.state, "📋")
+    lines = [f"{icon} <b>Task {code(progress.task_id)}</b> — {esc(progress.state)}"]
+    if progress.remark:
+        lines[0] += f" · {esc(progress.remark)}"
+    total = progress.total
+    share = f" ({100 * progress.called / total:.0f}%)" if total else ""
+    lines.append(f"Called {progress.called} of {total}{share} · remaining {progress.remaining}")
+    counters = [
+        f"answered {progress.answered}" if progress.answered is not None else None,
+        f"transferred {progress.transferred}",
+        f"failed {progress.failed}" if progress.failed is not None else None,
+        f"lost waiting for an agent {progress.lost}" if progress.lost else None,
+    ]
+    lines.append(" · ".join(c for c in counters if c).capitalize())
+    when = clock(progress.updated_at, display.zone)
+    if progress.final:
+        lines.append(f"Final counters, {when}." if when else "Final counters.")
+    elif when:
+        lines.append(f"Updated {when}; this card updates itself.")
+    return "\n".join(lines)

@@ -14,13 +14,9 @@ import xlsxwriter
 from sqlalchemy import text
 
 from bot.app import BotService
-from bot.handlers.numbers import report_card
-from bot.numbers import NumberReport
-from bot.numbers.report import RejectedRow
-from storage.models import NumberUpload, UploadPart, UploadStatus
+from storage.models import NumberUpload
 from tests.bot.conftest import GROUP, OPERATOR, BotHarness, make_settings
 from tests.bot.test_upload_and_tasks import find_button, numbers_csv
-from tests.fakes.telegram import parse_html
 
 TOO_BIG = (
     "Telegram lets bots download at most 20 MB. Split the list into smaller files (or save it as "
@@ -341,39 +337,6 @@ async def test_a_second_press_on_an_uploaded_card_says_so_and_keeps_the_card(
     card, _ = find_button(bot, GROUP, "nt:new:")
     assert card.message_id == progress
     assert bot.platform.simulator.requests["/v3/cc/preview/upload"] == 1
-
-
-def test_the_card_keeps_whole_lines_and_the_essentials_first_at_any_limit() -> None:
-    report = NumberReport(
-        file_name=f"{HOSTILE}.xlsx",
-        total_rows=45,
-        valid=20,
-        invalid=25,
-        duplicates=0,
-        empty=0,
-        phone_column="phone",
-        info_columns=[f"<col {i}> & " + "n" * 80 for i in range(300)],
-        country_code="91",
-        rejected_samples=[RejectedRow(i, "<b>" * 30, "not a phone number") for i in range(20)],
-    )
-    parts = [UploadPart(id=7, upload_id=1, part=1, file_name="x_abcdef.xls", rows=20, content=b"")]
-    for limit in (400, 1000, 2500, 4000):
-        text, _ = report_card(
-            1, report, parts, UploadStatus.FAILED, "the platform <said> no", limit
-        )
-        assert len(text) <= limit
-        plain, _ = parse_html(text)  # valid Telegram HTML: nothing was cut inside a tag or entity
-        lines = plain.splitlines()
-        assert lines[:5] == [
-            "Number file check — upload #1",
-            f"File: {HOSTILE}.xlsx",
-            "Rows: 45. Valid: 20. Invalid: 25. Duplicates removed: 0. Empty: 0.",
-            "✗ The upload failed: the platform <said> no",
-            "0 of 1 file(s) reached the platform. Press Upload to try again.",
-        ]
-        columns = [line for line in lines if line.startswith("Callee information columns")]
-        if columns:
-            assert columns[0].endswith(" more columns")
 
 
 async def test_direction_controls_in_a_file_name_cannot_disguise_it(bot: BotHarness) -> None:

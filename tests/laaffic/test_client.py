@@ -24,7 +24,6 @@ from bot.laaffic.errors import (
     explain,
 )
 from bot.laaffic.models import (
-    AgentAction,
     AgentStatus,
     ResendType,
     TaskStatus,
@@ -112,7 +111,9 @@ async def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
 # ---------------------------------------------------------------- every endpoint
 
 
-async def test_agent_group_lifecycle(client: LaafficClient, simulator: RunningSimulator) -> None:
+async def test_agent_groups_are_created_listed_and_read(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
     group_id = await client.add_group("Sales Team A")
     page = await client.query_groups("Sales Team A")
     assert [(g.voice_group_id, g.group_name, g.count_seat) for g in page.records] == [
@@ -120,33 +121,11 @@ async def test_agent_group_lifecycle(client: LaafficClient, simulator: RunningSi
     ]
     assert page.total == 1 and page.current == 1
 
-    await client.update_group(group_id, "Sales Team B")
     names = {g.voice_group_id: g.group_name for g in await client.list_groups()}
-    assert names[group_id] == "Sales Team B"
+    assert names[group_id] == "Sales Team A"
 
     settings = await client.get_group_settings(group_id)
-    assert settings.voice_group_id == group_id and settings.group_name == "Sales Team B"
-    await client.update_group_settings(
-        group_id,
-        display_switch=0,
-        encrypt_number=0,
-        label_name=["hot", "callback"],
-        wrap_up_time=15,
-    )
-    changed = await client.get_group_settings(group_id)
-    assert changed.label_name == ["hot", "callback"] and changed.wrap_up_time == 15
-    assert (changed.display_switch, changed.encrypt_number) == (0, 0)
-    # Settings not named keep their values; None clears one.
-    assert changed.timeout_wait_sec == settings.timeout_wait_sec
-    assert changed.callin_strategy == settings.callin_strategy
-    await client.update_group_settings(
-        group_id, display_switch=1, encrypt_number=1, wrap_up_time=None
-    )
-    cleared = await client.get_group_settings(group_id)
-    assert cleared.wrap_up_time is None and cleared.label_name == ["hot", "callback"]
-
-    await client.delete_group(group_id)
-    assert group_id not in {g.voice_group_id for g in await client.list_groups()}
+    assert settings.voice_group_id == group_id and settings.group_name == "Sales Team A"
 
 
 async def test_list_groups_reads_every_page(
@@ -187,29 +166,10 @@ async def test_agents_lifecycle(client: LaafficClient, outcomes: Outcomes) -> No
     )
     assert first.display_num == "1234" and first.ccode == "91" and first.password
 
-    await client.update_agent(
-        first.key_id, group_id, first.name, "E-001", pet_name="Asha", password="Secret123"
-    )
-    updated = await client.list_agents(group_id, name=first.name)
-    assert (updated[0].emp_no, updated[0].pet_name, updated[0].password) == (
-        "E-001",
-        "Asha",
-        "Secret123",
-    )
-    update_outcome = next(o for o in outcomes if o.endpoint == endpoints.UPDATE_AGENT)
-    assert update_outcome.arguments["password"] == "<hidden>"
-    assert "Secret123" not in repr(outcomes)
-
-    ids = [a.key_id for a in created]
-    await client.batch_agents(AgentAction.DISABLE, ids[:2])
-    assert {a.key_id for a in await client.list_agents(group_id, enable=1)} == set(ids[:2])
-    await client.batch_agents(AgentAction.ENABLE, ids[:1])
-    assert {a.key_id for a in await client.list_agents(group_id, enable=1)} == {ids[1]}
-    await client.batch_agents(AgentAction.DELETE, ids)
-    assert await client.list_agents(group_id) == []
+    assert "Secret" not in repr(outcomes) and first.password not in repr(outcomes)
 
 
-async def test_numbers_tasks_and_records(
+async def test_numbers_and_tasks(
     start_simulator: Callable[..., RunningSimulator], outcomes: Outcomes
 ) -> None:
     running = start_simulator(speed=4000, answer_rate=1.0, agent_answer_rate=1.0)
@@ -258,36 +218,6 @@ async def test_numbers_tasks_and_records(
         assert {row.extra.get("var01") for row in detail.records} == {"Asha", "Ravi", "Meena"}
         only = await client.task_detail(task_id, called="919876500003")
         assert [row.extra for row in only.records] == [{"var01": "Meena", "var02": "gold"}]
-
-        records = await client.query_records(
-            started, datetime.now(started.tzinfo) + timedelta(hours=1)
-        )
-        assert records.total == 3
-        record = records.records[0]
-        assert record.call_session_id and record.agent_group_name == "Task Group"
-        assert record.call_start_time is not None and record.call_start_time >= started
-        assert record.call_start_time.tzinfo is UTC
-        typed = await client.query_records(
-            started,
-            datetime.now(started.tzinfo) + timedelta(hours=1),
-            voice_group_id=group_id,
-            call_types=[1],
-            called_or_caller="919876500001",
-        )
-        assert typed.total == 1 and typed.records[0].called == "919876500001"
-        records_call = next(o for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS)
-        start_sent = records_call.arguments["params"]["startTime"]
-        assert len(start_sent) == 19 and start_sent[10] == " "  # "yyyy-MM-dd HH:mm:ss"
-        legacy = await client.query_records_legacy(
-            started, datetime.now(started.tzinfo) + timedelta(hours=1), call_types=[1]
-        )
-        assert {r.call_session_id for r in legacy.records} == {
-            r.call_session_id for r in records.records
-        }
-        legacy_call = next(o for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS_LEGACY)
-        assert legacy_call.arguments["params"]["strTime"].endswith("+08:00")
-        with pytest.raises(ValueError, match="31 days"):
-            await client.query_records_legacy(started - timedelta(days=40), started)
 
         await client.resend_task(
             task_id,
@@ -366,11 +296,8 @@ async def test_platform_codes_become_plain_sentences(client: LaafficClient) -> N
     [agent] = await client.add_agents(group_id, 1)
     cases = [
         (lambda: client.add_group("Existing Group"), "-20", "group with this name already exists"),
-        (lambda: client.delete_group(group_id), "-64", "still has agents"),
-        (lambda: client.delete_group(group_id + 999), "-24", "no agent group with this ID"),
         (lambda: client.add_agents(group_id, 50), "-36", "agent quota is used up"),
         (lambda: client.edit_task(5_999_999, 1), "-24", "does not exist"),
-        (lambda: client.update_agent(agent.key_id, group_id, agent.name, "E1", ccode="999"), "-66", "country code"),
     ]  # fmt: skip
     for call, code, words in cases:
         with pytest.raises(PlatformError) as caught:
@@ -603,16 +530,18 @@ async def test_other_writes_are_not_repeated_after_a_lost_answer(
     client: LaafficClient, simulator: RunningSimulator
 ) -> None:
     group_id = await client.add_group("Write Group")
-    [agent] = await client.add_agents(group_id, 1)
+    await client.add_agents(group_id, 1)
     upload = await client.upload_numbers("numbers.csv", NUMBERS_CSV)
     task_id = await client.submit_task(
-        file_path=upload.file_path, file_name="numbers.csv", task_type=TaskType.AUTOMATIC
+        file_path=upload.file_path,
+        file_name="numbers.csv",
+        task_type=TaskType.AGENT_GROUP_CALL,
+        voice_group_ids=[group_id],
+        callout_rate=1,
     )
     writes = [
+        (endpoints.EDIT_TASK, lambda: client.edit_task(task_id, 3)),
         (endpoints.CANCEL_TASK, lambda: client.cancel_task(task_id)),
-        (endpoints.UPDATE_GROUP, lambda: client.update_group(group_id, "Renamed Group")),
-        (endpoints.BATCH_AGENTS, lambda: client.batch_agents(AgentAction.DISABLE, [agent.key_id])),
-        (endpoints.DELETE_GROUP, lambda: client.delete_group(group_id)),
     ]
     for path, call in writes:
         fault(simulator, path, "delay_after_apply", SLOW)
@@ -623,21 +552,20 @@ async def test_other_writes_are_not_repeated_after_a_lost_answer(
         assert "check on the platform before trying again" in caught.value.message
     # They did take effect: the check is the user's, as the message says.
     assert (await client.get_task(task_id)).task_status is TaskStatus.CANCELLED
-    assert [a.enable for a in await client.list_agents(group_id)] == [1]
 
 
 async def test_observer_gets_one_outcome_per_request(
     client: LaafficClient, simulator: RunningSimulator, outcomes: Outcomes
 ) -> None:
     with pytest.raises(PlatformError):
-        await client.delete_group(123)
+        await client.edit_task(5_999_999, 1)
     await client.balance()
     assert [(o.endpoint, o.code, o.ok) for o in outcomes] == [
-        (endpoints.DELETE_GROUP, "-24", False),
+        (endpoints.EDIT_TASK, "-24", False),
         (endpoints.BALANCE, "0", True),
     ]
-    assert outcomes[0].arguments == {"voiceGroupId": 123}
-    assert outcomes[0].error == explain("-24", endpoints.DELETE_GROUP)
+    assert outcomes[0].arguments == {"taskId": 5_999_999, "calloutRate": 1}
+    assert outcomes[0].error == explain("-24", endpoints.EDIT_TASK)
     assert all(o.duration_ms >= 0 for o in outcomes) and outcomes[1].error is None
 
 
@@ -692,16 +620,8 @@ async def test_times_are_written_and_read_in_the_configured_platform_zone(
         assert before <= task.create_time <= after
         [agent] = await client.list_agents(group_id)
         assert agent.create_time is not None and before <= agent.create_time <= after
-        records = await client.query_records(before, after)
-        assert records.total == 3
-        for record in records.records:
-            assert record.call_start_time is not None and record.call_start_time.tzinfo is UTC
-            assert before <= record.call_start_time <= after
 
         # Written: aware UTC in, Kolkata wall time out.
-        sent = [o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS]
-        assert sent[-1]["startTime"] == before.astimezone(KOLKATA).strftime(WALL)
-        assert sent[-1]["endTime"] == after.astimezone(KOLKATA).strftime(WALL)
         window = [o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_AGENTS]
         stats_end = datetime.strptime(window[-1]["endTime"], WALL).replace(tzinfo=KOLKATA)
         assert abs((stats_end - datetime.now(UTC)).total_seconds()) < 60
@@ -709,18 +629,13 @@ async def test_times_are_written_and_read_in_the_configured_platform_zone(
         days = [o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_TASKS]
         assert days[-1]["startTime"] == before.astimezone(KOLKATA).date().isoformat()
         assert [t.task_id for t in by_day.records] == [task_id]
-        legacy = await client.query_records_legacy(before, after)
-        assert legacy.total == 3
-        old = [
-            o.arguments["params"] for o in outcomes if o.endpoint == endpoints.QUERY_RECORDS_LEGACY
-        ]
-        assert old[-1]["strTime"].endswith("+05:30")
 
 
-async def test_a_client_in_another_zone_than_the_platform_misses_its_records(
+async def test_a_client_in_another_zone_than_the_platform_reads_other_hours(
     start_simulator: Callable[..., RunningSimulator],
 ) -> None:
-    """Why PLATFORM_TIMEZONE matters: the same window written in the wrong zone is other hours."""
+    """Why PLATFORM_TIMEZONE matters: the platform's wall times read in the wrong zone are other
+    hours."""
     running = start_simulator(speed=4000, answer_rate=1.0, platform_timezone="America/New_York")
     start = datetime.now(UTC) - timedelta(minutes=5)
     async with make_client(running) as wrong:  # the default, Asia/Shanghai
@@ -735,9 +650,11 @@ async def test_a_client_in_another_zone_than_the_platform_misses_its_records(
 
         await wait_until(finished)
         end = datetime.now(UTC) + timedelta(minutes=1)
-        assert (await wrong.query_records(start, end)).total == 0
+        created = (await wrong.get_task(task_id)).create_time
+        assert created is not None and not start <= created <= end
     async with make_client(running, platform_tz=ZoneInfo("America/New_York")) as right:
-        assert (await right.query_records(start, end)).total == 3
+        created = (await right.get_task(task_id)).create_time
+        assert created is not None and start <= created <= end
 
 
 # ---------------------------------------------------------------- one task settings model
@@ -811,16 +728,16 @@ async def test_every_platform_call_moves_the_platform_metrics(
     assert calls("getBalance", "0") == ok_before + 1 and timed("getBalance") == timed_before + 1
 
     refused, refused_errors = (
-        calls("seatGroup/deleteGroup", "-24"),
-        errors("seatGroup/deleteGroup", "-24"),
+        calls("preview/agent/editTask", "-24"),
+        errors("preview/agent/editTask", "-24"),
     )
     with pytest.raises(PlatformError):
-        await client.delete_group(123)
-    assert calls("seatGroup/deleteGroup", "-24") == refused + 1
-    assert errors("seatGroup/deleteGroup", "-24") == refused_errors + 1
+        await client.edit_task(5_999_999, 1)
+    assert calls("preview/agent/editTask", "-24") == refused + 1
+    assert errors("preview/agent/editTask", "-24") == refused_errors + 1
     last = client.last_error
-    assert last is not None and (last.endpoint, last.code) == ("seatGroup/deleteGroup", "-24")
-    assert last.sentence == explain("-24", endpoints.DELETE_GROUP)
+    assert last is not None and (last.endpoint, last.code) == ("preview/agent/editTask", "-24")
+    assert last.sentence == explain("-24", endpoints.EDIT_TASK)
     assert abs((datetime.now(UTC) - last.at).total_seconds()) < 60
 
     # A retried read counts each attempt: the 500 as "http", then the success.

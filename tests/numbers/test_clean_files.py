@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 import python_calamine
 
+from bot.laaffic.simulator.numberfile import parse_numbers
 from bot.numbers import PLATFORM_MAX_ROWS, NumberFileError, check_number_file
 from bot.numbers.names import platform_file_name
 from tests.numbers.files import make_ods, make_text, make_xls, make_xlsx
@@ -114,18 +115,26 @@ FORMULAS = ['=HYPERLINK("http://x","y")', "+1+2", "-3+4", "@SUM(A1)", "\t=1", "p
 
 
 @pytest.mark.parametrize("fmt", ["xls", "xlsx"])
-def test_formulas_in_callee_information_cannot_run(tmp_path: Path, fmt: str) -> None:
+def test_formulas_in_callee_information_cannot_run_and_reach_the_platform_unchanged(
+    tmp_path: Path, fmt: str
+) -> None:
     rows = [["phone", "=cmd|' /C calc'!A0"]] + [
         [f"9198765432{i:02d}", f] for i, f in enumerate(FORMULAS)
     ]
     checked = check_number_file(make_xlsx(tmp_path / "f.xlsx", rows), default_ccode="91")
     (clean,) = checked.write_clean(tmp_path / "out", fmt=fmt)
     sheet = read_sheet(clean.path)
-    assert sheet[0][1] == "'=cmd|' /C calc'!A0"
-    assert [row[1] for row in sheet[1:]] == ["'" + f if f[0] in "=+-@\t" else f for f in FORMULAS]
+    assert sheet[0][1] == "=cmd|' /C calc'!A0"
+    # No apostrophe in the values: the platform pushes them back as calledInfo into the chats.
+    assert [row[1] for row in sheet[1:]] == FORMULAS
+    parsed = parse_numbers(clean.path.read_bytes(), clean.file_name, max_rows=100)
+    assert [",".join(c.info) for c in parsed.callees] == [f.strip() for f in FORMULAS]
     if fmt == "xlsx":
+        # Text cells, never formulas; Excel's quote prefix keeps an edited cell text too.
         book = openpyxl.load_workbook(clean.path)
-        assert {cell.data_type for row in book.active.iter_rows() for cell in row} == {"s"}
+        cells = [cell for row in book.active.iter_rows() for cell in row]
+        assert {cell.data_type for cell in cells} == {"s"}
+        assert all(cell.quotePrefix for cell in cells)
 
 
 def test_xlsx_writer_output_reads_back_in_calamine_and_openpyxl(tmp_path: Path) -> None:
@@ -247,7 +256,9 @@ def test_rejected_rows_file_keeps_the_input_format(tmp_path: Path, maker, suffix
     assert table[0] == ["name", "phone", "row", "reason"]
     assert table[1] == ["Ravi", "12345", "3", "too short for +91"]
     assert table[2] == ["Dup", "919876543210", "4", "duplicate of row 2"]
-    assert table[3] == ["Eve", "'=2+3", "5", "not a phone number (letters or symbols)"]
+    # Only a .csv/.txt, which has no text cells, needs the apostrophe to keep =2+3 from running.
+    eve = "'=2+3" if suffix in (".csv", ".txt") else "=2+3"
+    assert table[3] == ["Eve", eve, "5", "not a phone number (letters or symbols)"]
 
 
 def test_no_rejected_file_when_every_row_is_good(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_check_prints_the_report_and_writes_the_clean_and_rejected_files(tmp_pat
     assert sheet.to_python() == [
         ["Mobile", "Name", "City"],
         ["919876543210", "Asha", "Pune"],
-        ["919876543211", "Ravi", '\'=HYPERLINK("x")'],
+        ["919876543211", "Ravi", '=HYPERLINK("x")'],  # a text cell: never run, kept as it is
     ]
     rejected = tmp_path / "crm_export-rejected.xlsx"
     assert f"Rejected rows: {rejected.name}" in out

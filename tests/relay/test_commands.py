@@ -465,8 +465,9 @@ async def test_push_times_are_read_in_platform_timezone_and_shown_in_the_chats_z
         await bot.say(GROUP, ADMIN, "/route Night-Shift")
         await bot.say(GROUP, OPERATOR, "/settings timezone Asia/Kolkata")
         (message,) = await relay(bot, "ringing", ring(callinEventTime="2025-09-18 18:35:00"))
-        # 18:35 in New York (UTC-4 in September) is 22:35 UTC, 04:05 the next day in Kolkata.
-        assert "at 04:05:00" in message.text
+        # 18:35 in New York (UTC-4 in September) is 22:35 UTC, 04:05 the next day in Kolkata
+        # (dated: the push is relayed on another day).
+        assert "at 19 Sep 2025 04:05:00" in message.text
         db = service.runtime.database
         (event,) = db.call(lambda s: list(s.exec(select(RingingEvent))))
         assert event.event_at == datetime(2025, 9, 18, 22, 35, tzinfo=UTC)

@@ -1,14 +1,20 @@
-"""Task cards are pure views: escaped, only the buttons the task's state allows, and a card that must
-stay one message is shortened deliberately (valid HTML, under Telegram's limit)."""
+"""Task cards (the command cards and the live card the relay edits) are pure views: escaped, only
+the buttons the task's state allows, and a card that must stay one message is shortened
+deliberately (valid HTML, under Telegram's limit)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.laaffic.models import AgentGroup, Task, TaskStatus, TaskType
 from bot.services.task_submit import SubmitOutcome, SubmitStatus
 from bot.views import task_cards
+from bot.views.values import ChatDisplay
 from storage.models import DraftStatus, DraftStep, TaskDraft, UploadPart
 from tests.fakes.telegram import MAX_TEXT_LENGTH, parse_html
 
+KOLKATA = ChatDisplay(zone=ZoneInfo("Asia/Kolkata"))
 NASTY = '<a href="https://example.com">x</a> & <b>'
 
 
@@ -127,3 +133,54 @@ def test_rerun_wording_names_the_numbers() -> None:
         4, _task(taskStatus=12), ActionKind.RERUN, which=RerunChoice.UNCALLED
     )
     assert "call the numbers it has not called yet?" in card.text
+
+
+def test_the_live_task_card_shows_its_counters_and_ends_with_its_final_state() -> None:
+    now = datetime(2025, 3, 1, 8, 0, 5, tzinfo=UTC)
+    running = task_cards.TaskProgress(
+        task_id=5000123,
+        state="calling",
+        status=11,
+        total=500,
+        remaining=380,
+        transferred=40,
+        lost=3,
+        answered=60,
+        failed=20,
+        remark="March <leads>",
+        updated_at=now,
+    )
+    text, _ = parse_html(task_cards.live_card_message(running, KOLKATA))
+    assert "Task 5000123 — calling · March <leads>" in text
+    assert "Called 120 of 500 (24%) · remaining 380" in text
+    assert "Answered 60 · transferred 40 · failed 20 · lost waiting for an agent 3" in text
+    assert "Updated 13:30:05" in text
+    done = task_cards.TaskProgress(
+        task_id=5000123,
+        state="cancelled",
+        status=14,
+        total=500,
+        remaining=200,
+        transferred=90,
+        lost=0,
+        answered=None,
+        failed=None,
+        final=True,
+        updated_at=now,
+    )
+    text, _ = parse_html(task_cards.live_card_message(done, KOLKATA))
+    assert text.splitlines()[0] == "✖ Task 5000123 — cancelled"
+    assert "Transferred 90" in text and "answered" not in text.lower().split("\n")[2]
+    assert text.splitlines()[-1] == "Final counters, 13:30:05."
+
+
+def test_task_lists_have_a_title_for_the_chat_and_for_the_whole_application() -> None:
+    tasks = [_task(remark="<b>")]
+    text = _visible(task_cards.task_list(task_cards.chat_tasks_title(1), tasks))
+    assert text.splitlines() == [
+        "This chat's tasks (1)",
+        "• 5000001 calling — 6/10 called · <b>",
+        "Details: /task <id>",
+    ]
+    text = _visible(task_cards.task_list(task_cards.all_tasks_title(1, 240), tasks))
+    assert text.splitlines()[0] == "All tasks of the application (latest 1 of 240)"

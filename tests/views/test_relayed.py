@@ -1,49 +1,29 @@
-"""The relay's renderers: what each message says, masking, and that no pushed value adds markup.
+"""Relayed ringing events and call records: what each message says, masking, dates of another day,
+and that no pushed value adds markup.
 
 Every rendered text is parsed the way Telegram parses HTML (the fake Bot API's parser), so a value
 that broke out of its escaping would fail here as it would fail in a chat."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.relay.digest import DigestStats
-from bot.relay.parse import parse_push
-from bot.relay.task_card import TaskProgress
 from bot.render import split_message
 from bot.views.relayed import (
     ChatDisplay,
     call_message,
-    digest_message,
-    duration,
     mask_shown_numbers,
     recording_link,
     ringing_message,
-    show_number,
-    task_card_message,
 )
-from storage.models import CallRecord, RingingEvent
 from tests.fakes.telegram import parse_html
-from tests.relay.conftest import SHANGHAI, call_record, ringing_event
+from tests.views.rows import as_call, as_ringing
 
 PLAIN = ChatDisplay(zone=ZoneInfo("Asia/Kolkata"))
 MASKED = ChatDisplay(mask_numbers=True, zone=ZoneInfo("Asia/Kolkata"))
-
-
-def as_ringing(**overrides: object) -> RingingEvent:
-    (event,) = parse_push("ringing", json.dumps([ringing_event(**overrides)]), SHANGHAI).ringing
-    return RingingEvent(**event.values)
-
-
-def as_call(**overrides: object) -> CallRecord:
-    return CallRecord(
-        **parse_push("call", json.dumps(call_record(**overrides)), SHANGHAI).call.values
-    )
 
 
 def links(html: str) -> list[str]:
@@ -71,24 +51,6 @@ def test_a_masked_chat_sees_only_the_first_two_and_last_three_digits() -> None:
     assert "+91 98•••••210" in text and "9812345210" not in text
     text, _ = parse_html(call_message(as_call(called="919812345210"), MASKED))
     assert "+91 98•••••210" in text
-
-
-@pytest.mark.parametrize(
-    ("number", "ccode", "masked", "shown"),
-    [
-        ("919812345210", None, "+91 98•••••210", "+91 9812345210"),
-        ("8613800138000", "86", "+86 13••••••000", "+86 13800138000"),
-        ("+44 20 7946 0958", None, "+44 20•••••958", "+44 2079460958"),
-        ("12345", None, "1••45", "12345"),
-        ("anonymous", None, "•••••••••", "anonymous"),
-        (None, None, "unknown number", "unknown number"),
-    ],
-)
-def test_numbers_are_shown_with_their_country_code_and_masked_on_request(
-    number: str | None, ccode: str | None, masked: str, shown: str
-) -> None:
-    assert show_number(number, ccode=ccode, mask=True) == masked
-    assert show_number(number, ccode=ccode, mask=False) == shown
 
 
 def test_a_call_record_message_says_everything_in_words() -> None:
@@ -144,30 +106,6 @@ def test_every_hangup_reason_and_side_is_told_in_words(
         call_message(as_call(hangupReason=reason, hangingDirection=direction), PLAIN)
     )
     assert f"Ended: {words}" in text
-
-
-@pytest.mark.parametrize(
-    ("seconds", "shown"),
-    [
-        (0, "0:00"),
-        (15, "0:15"),
-        (75, "1:15"),
-        (754, "12:34"),
-        (3725, "1:02:05"),
-        (4000, "1:06:40"),
-        (59.6, "1:00"),  # rounded, not cut: an average of 59.6 s is a minute
-        (-3, "0:00"),  # a replica's clock a little ahead of ours: not "-1:59:57 ago"
-        (None, "—"),
-    ],
-)
-def test_a_duration_is_minutes_and_seconds(seconds: float | None, shown: str) -> None:
-    assert duration(seconds) == shown
-
-
-def test_talk_time_relay_lag_and_summaries_share_one_formatter() -> None:
-    from bot.reports import words
-
-    assert words.duration is duration
 
 
 def test_hostile_values_are_shown_as_text_and_add_no_markup() -> None:
@@ -263,62 +201,49 @@ def test_a_message_rendered_in_full_can_be_masked_afterwards_as_a_masked_chat_se
     assert mask_shown_numbers(render(PLAIN)) == render(MASKED)  # type: ignore[operator]
 
 
-def test_a_digest_sums_up_calls_answer_rate_talk_time_reasons_and_missed_rings() -> None:
-    stats = DigestStats(
-        since=datetime(2025, 3, 1, 8, 0, tzinfo=UTC),
-        until=datetime(2025, 3, 1, 8, 15, tzinfo=UTC),
-        groups=["Sales-Team-1", "<b>ops</b>"],
-        calls=8,
-        answered=6,
-        talk_seconds=6 * 75,
-        reasons=Counter({3: 5, 0: 2, 7: 1}),
+def test_a_ringing_event_of_another_day_shows_its_date() -> None:
+    # 18:35 on 18 Sep in Shanghai is 16:05 in Kolkata; it reached us the next day.
+    late = as_ringing(received_at=datetime(2025, 9, 19, 9, 0, tzinfo=UTC))
+    text, _ = parse_html(ringing_message(late, PLAIN))
+    assert "Task 561235 · at 18 Sep 16:05:00" in text
+    alone = as_ringing(
+        taskId=None, noAnswerSipList=[], received_at=datetime(2025, 9, 19, 9, 0, tzinfo=UTC)
     )
-    stats.missed["agent_1"] |= {"c1", "c2", "c3"}
-    stats.missed["<i>agent_2</i>"] |= {"c1"}
-    html = digest_message(stats, PLAIN)
-    text, entities = parse_html(html)
-    assert "Calls since 13:30 (until 13:45) — Sales-Team-1, <b>ops</b>" in text
-    assert "Calls: 8 · answered 6 (75%)" in text
-    assert "Average talk time: 1:15" in text
-    assert "Top hang-up reasons: hung up after transfer 5 · no answer 2 · busy 1" in text
-    assert "Agents who missed most rings: agent_1 (3), <i>agent_2</i> (1)" in text
-    assert {e["type"] for e in entities} == {"bold"}
+    assert parse_html(ringing_message(alone, PLAIN))[0].splitlines()[-1] == (
+        "Rang at 18 Sep 16:05:00"
+    )
 
 
-def test_the_task_card_shows_its_counters_and_ends_with_its_final_state() -> None:
-    now = datetime(2025, 3, 1, 8, 0, 5, tzinfo=UTC)
-    running = TaskProgress(
-        task_id=5000123,
-        state="calling",
-        status=11,
-        total=500,
-        remaining=380,
-        transferred=40,
-        lost=3,
-        answered=60,
-        failed=20,
-        remark="March <leads>",
-        updated_at=now,
+def test_a_call_record_retried_after_midnight_in_the_chats_zone_shows_its_date() -> None:
+    # Started 23:50 on 17 Nov in Kolkata (18:20 UTC); the retry came at 00:40 Kolkata time.
+    record = as_call(
+        callStartTime="2023-11-18 02:20:00",
+        received_at=datetime(2023, 11, 17, 19, 10, tzinfo=UTC),
     )
-    text, _ = parse_html(task_card_message(running, PLAIN))
-    assert "Task 5000123 — calling · March <leads>" in text
-    assert "Called 120 of 500 (24%) · remaining 380" in text
-    assert "Answered 60 · transferred 40 · failed 20 · lost waiting for an agent 3" in text
-    assert "Updated 13:30:05" in text
-    done = TaskProgress(
-        task_id=5000123,
-        state="cancelled",
-        status=14,
-        total=500,
-        remaining=200,
-        transferred=90,
-        lost=0,
-        answered=None,
-        failed=None,
-        final=True,
-        updated_at=now,
-    )
-    text, _ = parse_html(task_card_message(done, PLAIN))
-    assert text.splitlines()[0] == "✖ Task 5000123 — cancelled"
-    assert "Transferred 90" in text and "answered" not in text.lower().split("\n")[2]
-    assert text.splitlines()[-1] == "Final counters, 13:30:05."
+    text, _ = parse_html(call_message(record, PLAIN))
+    assert "Talk time: 0:15 · started 17 Nov 23:50:00" in text
+    # The same call in a chat on UTC time is still the day it arrived: no date.
+    text, _ = parse_html(call_message(record, ChatDisplay(zone=ZoneInfo("UTC"))))
+    assert "Talk time: 0:15 · started 18:20:00" in text
+
+
+def test_a_call_of_another_year_shows_the_year() -> None:
+    record = as_call(received_at=datetime(2024, 1, 2, 9, 0, tzinfo=UTC))
+    text, _ = parse_html(call_message(record, PLAIN))
+    assert "started 17 Nov 2023 11:12:30" in text
+
+
+def test_a_message_of_another_day_can_still_be_masked_afterwards() -> None:
+    record = as_call(received_at=datetime(2024, 1, 2, 9, 0, tzinfo=UTC))
+    assert mask_shown_numbers(call_message(record, PLAIN)) == call_message(record, MASKED)
+
+
+def test_direction_controls_in_pushed_values_are_not_relayed() -> None:
+    rlo, pdf = "\u202e", "\u202c"
+    event = as_ringing(sipAccount=f"{rlo}agent_7{pdf}", calledInfo=f"Priya {rlo}0102 ending")
+    text, _ = parse_html(ringing_message(event, PLAIN))
+    assert "agent agent_7" in text and "Priya 0102 ending" in text
+    record = as_call(agentName="\u2067Ravi\u2069", calledInfo=f"\u200fVIP {rlo}")
+    text, _ = parse_html(call_message(record, PLAIN))
+    assert "Agent: Ravi" in text and "— VIP" in text
+    assert not any(ch in text for ch in (rlo, pdf, "\u2067", "\u2069", "\u200f"))
