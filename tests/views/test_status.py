@@ -43,7 +43,7 @@ def test_status_says_how_the_bot_is_doing_and_the_last_platform_error() -> None:
     assert lines[0] == "ccbot 1.2 · replica a<1> (scheduler leader)"
     assert lines[1] == "Up for 1:00:05 · Telegram polling mode"
     assert lines[2] == "Replicas alive: 2 (a<1>, b)"
-    assert lines[3] == "Pushes waiting to be relayed: 1,200 · last push 1:15 ago"
+    assert lines[3] == "Pushes waiting to be relayed: 1,200 · failed: 0 · last push 1:15 ago"
     assert lines[4].startswith("Messages waiting to be sent: 3 · relay lag ")
     assert lines[4].endswith(" · failed: 1")
     assert lines[5] == (
@@ -66,6 +66,25 @@ def test_status_of_a_process_without_replicas_or_errors() -> None:
     assert text.splitlines()[1:4] == [
         "Up for — · Telegram webhook mode",
         "Replicas alive: 0",
-        "Pushes waiting to be relayed: 0 · last push never",
+        "Pushes waiting to be relayed: 0 · failed: 0 · last push never",
     ]
     assert text.endswith("Last platform error: none since start")
+
+
+def test_status_says_first_that_the_database_refuses_writes() -> None:
+    html = status_message(
+        version="1.2",
+        replica="this process",
+        leader=False,
+        started=None,
+        telegram_mode="polling",
+        state=QueueState(),
+        last_error=None,
+        now=NOW,
+        writes_refused="the database refuses writes: its disk is <full>",
+    )
+    text, _ = parse_html(html)
+    assert text.splitlines()[0] == (
+        "⚠️ The database refuses writes: its disk is <full>. Pushes are refused (503) until it "
+        "takes writes again."
+    )
