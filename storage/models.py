@@ -481,6 +481,9 @@ class OutboxMessage(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # When what it tells of happened (a ringing event's time on the platform), when known:
+    # waiting messages merged into one are listed in this order, whatever order they came in.
+    event_at: datetime | None = None
     sent_at: datetime | None = None
     telegram_message_id: int | None = None
     merged_into: int | None = None

@@ -8,6 +8,7 @@ made the message necessary, so a message exists exactly when its cause was commi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from sqlalchemy import insert, update
@@ -61,8 +62,10 @@ def enqueue(
     thread_id: int | None = None,
     photo: bytes | None = None,
     edit_key: str | None = None,
+    event_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Store one message to send; `text` is HTML already escaped by the renderer."""
+    """Store one message to send; `text` is HTML already escaped by the renderer, `event_at`
+    when what it tells of happened (merged messages are listed in that order)."""
     message = OutboxMessage(
         chat_id=chat_id,
         thread_id=thread_id,
@@ -71,6 +74,7 @@ def enqueue(
         text=text,
         photo=photo,
         edit_key=edit_key,
+        event_at=event_at,
         status=OutboxStatus.PENDING,
         not_before=utcnow(),
     )
@@ -87,6 +91,7 @@ class Outgoing:
     text: str  # HTML, escaped by the renderer
     kind: OutboxKind
     thread_id: int | None = None
+    event_at: datetime | None = None  # when what it tells of happened
 
 
 def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
@@ -102,6 +107,7 @@ def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
             "kind": m.kind.value,
             "urgency": URGENCY[m.kind],
             "text": m.text,
+            "event_at": m.event_at,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "parts_sent": 0,

@@ -109,6 +109,7 @@ def _snapshot(row: Any, attempts: int) -> QueuedMessage:
         attempts=attempts,
         parts_sent=row.parts_sent,
         created_at=row.created_at,
+        event_at=row.event_at,
     )
 
 

@@ -1,4 +1,5 @@
-"""outbox.urgency: each chat's messages go most urgent first (a ringing phone before call records)
+"""outbox.urgency and outbox.event_at: each chat's messages go most urgent first (a ringing phone
+before call records), and merged ringing events are listed in the order they happened
 
 Revision ID: 0004d
 Revises: 0003t
@@ -9,6 +10,7 @@ lets the next ringing event overtake the waiting call records.
 """
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision = '0004d'
@@ -26,6 +28,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column('urgency', sa.SmallInteger(), nullable=False, server_default=str(_ROUTINE))
         )
+        batch_op.add_column(
+            sa.Column('event_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
+        )
     outbox = sa.table('outbox', sa.column('kind', sa.String()), sa.column('urgency', sa.SmallInteger()))
     for kind, urgency in _URGENCY.items():
         if urgency != _ROUTINE:
@@ -41,4 +46,5 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_chat_status_urgency_id')
         batch_op.create_index('ix_outbox_chat_status_id', ['chat_id', 'status', 'id'], unique=False)
+        batch_op.drop_column('event_at')
         batch_op.drop_column('urgency')
