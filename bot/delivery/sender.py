@@ -9,6 +9,15 @@ resumes where it stopped: unsent rows are still pending, a batch a dead sender h
 over when its lease expires, and a message sent as several parts continues with the part after
 the last one sent.
 
+Layout: `outbox_claims` (claiming, the database side), `pacing` (the shared rate limiter),
+`merging` (what a batch becomes), `telegram_calls` (the Bot API calls of one part),
+`telegram_errors` (what an error answer means), `chat_changes` (a moved chat, a lost topic, a
+chat that refuses the bot: shared with the reply path), `outcomes` (what is written when a batch
+did not simply go) and `bot.views.notices` (what the admins read). This module is the loop.
+
+A chat's messages go most urgent first (`outbox.Urgency`): a ringing event is the chat's next
+message even behind hundreds of call records.
+
 Telegram's answers:
 - RetryAfter: that chat waits that long (in memory and in `chat_pacing`); other chats go on.
 - ChatMigrated: the chat id moves everywhere (binding, roles, routes, tasks, waiting messages)
@@ -20,8 +29,9 @@ Telegram's answers:
   found": sent to the chat's main thread, and so are the chat's later messages (the binding
   forgets the topic and the chat is told once).
 - Network errors, timeouts, 5xx: retried with exponential backoff, the attempts kept in the
-  row; after `max_attempts` the message fails, is counted in ccbot_messages_failed and shown to
-  the admins (one message per hour, edited as more fail). Never dropped silently.
+  row (waits doubling from 2 s: about 4 minutes over 8 attempts); after `max_attempts` the
+  message fails, is counted in ccbot_messages_failed and shown to the admins (one message per
+  hour, edited as more fail). Never dropped silently.
 
 A timeout after Telegram took the message is indistinguishable from one before, so such a retry
 can show a message twice: Telegram has no idempotency key. Everything else is sent once.
