@@ -13,6 +13,7 @@ from sqlalchemy import (
     Float,
     Index,
     LargeBinary,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
@@ -455,7 +456,8 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_status_not_before", "status", "not_before"),
-        Index("ix_outbox_chat_status_id", "chat_id", "status", "id"),
+        # A chat's next message: the most urgent (lowest), then the oldest.
+        Index("ix_outbox_chat_status_urgency_id", "chat_id", "status", "urgency", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -468,12 +470,20 @@ class OutboxMessage(SQLModel, table=True):
     photo: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     # Messages with the same edit_key edit one Telegram message in place (the live task card).
     edit_key: str | None = Field(default=None, max_length=64, index=True)
+    # Which of a chat's waiting messages goes first: lowest first, then oldest (set by
+    # bot.delivery.outbox.enqueue from the kind: a ringing event before call records).
+    urgency: int = Field(
+        default=3, sa_column=Column(SmallInteger, nullable=False, server_default="3")
+    )
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow)
     lease_owner: str | None = Field(default=None, max_length=64)
     lease_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # When what it tells of happened (a ringing event's time on the platform), when known:
+    # waiting messages merged into one are listed in this order, whatever order they came in.
+    event_at: datetime | None = None
     sent_at: datetime | None = None
     telegram_message_id: int | None = None
     merged_into: int | None = None

@@ -56,6 +56,11 @@ class QueuedMessage:
     attempts: int
     parts_sent: int
     created_at: datetime
+    event_at: datetime | None = None  # when what it tells of happened, when known
+
+    @property
+    def happened_at(self) -> datetime:
+        return self.event_at or self.created_at
 
 
 @dataclass(frozen=True)
@@ -125,8 +130,11 @@ def ringing_header(count: int, oldest: datetime, now: datetime) -> str:
 
 
 def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
-    """Parts for several waiting ringing events (oldest first), by the rules in the docstring."""
-    header = ringing_header(len(rows), rows[0].created_at, now)
+    """Parts for several waiting ringing events, by the rules in the docstring: listed in the
+    order they rang (the platform's event time; pushes can arrive out of that order, and two
+    replicas can store them so), so "the newest" are the last to ring."""
+    rows = sorted(rows, key=lambda row: (row.happened_at, row.id))
+    header = ringing_header(len(rows), min(row.created_at for row in rows), now)
     full = header + "\n\n" + "\n\n".join(row.text.strip() for row in rows)
     if len(full) <= MESSAGE_LIMIT:
         return [Part(PartMethod.TEXT, text=full)]

@@ -8,7 +8,8 @@ made the message necessary, so a message exists exactly when its cause was commi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from datetime import datetime
+from enum import IntEnum, StrEnum
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, col
@@ -25,6 +26,33 @@ class OutboxKind(StrEnum):
     NOTICE = "notice"  # anything else the bot says on its own (e.g. to admins)
 
 
+class Urgency(IntEnum):
+    """Which of a chat's waiting messages goes first: the lowest, then the oldest.
+
+    Command replies do not queue in the outbox at all (the rate limiter puts them ahead of
+    everything, see `pacing`). Within Telegram's limits the outbox then sends what a person must
+    act on now, then a phone that is ringing now, then what already happened. So a ring is never
+    held behind a backlog of call records: it is the chat's next message, at the chat's next free
+    slot."""
+
+    ALERT = 1  # alerts, screen pops, the admins' notices: someone must act
+    RINGING = 2  # an agent's phone is ringing now
+    CALL = 3  # a call that ended
+    TASK_CARD = 4  # the live task card (superseded by its next version anyway)
+    DIGEST = 5  # call records summed up
+    SUMMARY = 6  # the daily summary
+
+
+URGENCY = {
+    OutboxKind.NOTICE: Urgency.ALERT,
+    OutboxKind.RINGING: Urgency.RINGING,
+    OutboxKind.CALL: Urgency.CALL,
+    OutboxKind.TASK_CARD: Urgency.TASK_CARD,
+    OutboxKind.DIGEST: Urgency.DIGEST,
+    OutboxKind.SUMMARY: Urgency.SUMMARY,
+}
+
+
 def enqueue(
     session: Session,
     *,
@@ -34,15 +62,19 @@ def enqueue(
     thread_id: int | None = None,
     photo: bytes | None = None,
     edit_key: str | None = None,
+    event_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Store one message to send; `text` is HTML already escaped by the renderer."""
+    """Store one message to send; `text` is HTML already escaped by the renderer, `event_at`
+    when what it tells of happened (merged messages are listed in that order)."""
     message = OutboxMessage(
         chat_id=chat_id,
         thread_id=thread_id,
         kind=kind.value,
+        urgency=URGENCY[kind],
         text=text,
         photo=photo,
         edit_key=edit_key,
+        event_at=event_at,
         status=OutboxStatus.PENDING,
         not_before=utcnow(),
     )
@@ -59,11 +91,12 @@ class Outgoing:
     text: str  # HTML, escaped by the renderer
     kind: OutboxKind
     thread_id: int | None = None
+    event_at: datetime | None = None  # when what it tells of happened
 
 
 def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
     """Store many messages with one statement (not one ORM flush each), in the order given: the
-    ids, which the sender follows within a chat, ascend in that order."""
+    ids, which the sender follows within a chat and urgency, ascend in that order."""
     if not messages:
         return
     now = utcnow()
@@ -72,7 +105,9 @@ def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
             "chat_id": m.chat_id,
             "thread_id": m.thread_id,
             "kind": m.kind.value,
+            "urgency": URGENCY[m.kind],
             "text": m.text,
+            "event_at": m.event_at,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "parts_sent": 0,

@@ -12,10 +12,13 @@ the outbox:
   (`UPDATE … WHERE id IN (…) AND (status = 'pending' OR lease_until <= now)`, all or nothing);
   on PostgreSQL they are also selected `FOR UPDATE SKIP LOCKED`. A row whose sender died is
   taken over when its lease has expired (and that counts as an attempt).
-- A chat's messages go oldest first: a chat is due only when its oldest unfinished row is due,
-  and a row being sent under a live lease keeps the whole chat for its sender. So does a row
-  whose outcome is being written: SKIP LOCKED passes over it, and a claim that did not see the
-  chat's oldest unfinished row as committed leaves the chat alone.
+- A chat's messages go most urgent first, then oldest first (`outbox.Urgency`: a ringing phone
+  before the call records waiting since a flood began). A chat is due only when its first
+  unfinished row in that order (its head) is due, and a row being sent under a live lease keeps
+  the whole chat for its sender, whatever its urgency: one message at a time per chat, from all
+  replicas together. So does a row whose outcome is being written: SKIP LOCKED passes over it,
+  the committed state still shows it being sent, and a claim that did not see the chat's head as
+  committed leaves the chat alone.
 - Outcomes are written by compare-and-set on the lease owner: a sender that lost its lease (it
   was too slow and another took over) changes nothing.
 """
@@ -58,7 +61,7 @@ class ClaimedBatch:
     thread_id: int | None
     kind: str
     merge: Merge
-    rows: list[QueuedMessage]  # oldest first; every row is leased to the claimer
+    rows: list[QueuedMessage]  # in sending order; every row is leased to the claimer
     live_message_id: int | None  # the message an edit_key batch edits, when it has one
     pacing_next: datetime  # the chat's relay schedule as the database had it
 
@@ -106,42 +109,69 @@ def _snapshot(row: Any, attempts: int) -> QueuedMessage:
         attempts=attempts,
         parts_sent=row.parts_sent,
         created_at=row.created_at,
+        event_at=row.event_at,
     )
 
 
 # ---- finding work ---------------------------------------------------------------------------
 
 
+def _in_order(table: Any) -> tuple[Any, Any]:
+    """A chat's messages in the order they go: most urgent first, then oldest."""
+    return table.urgency, table.id
+
+
 def due_chats(session: Session, now: datetime, limit: int = 64) -> list[int]:
-    """Chats whose oldest unfinished message is due and whose schedule allows a send, oldest
-    message first."""
-    heads = (
-        select(col(OutboxMessage.chat_id), func.min(col(OutboxMessage.id)).label("head_id"))
-        .where(col(OutboxMessage.status).in_(UNFINISHED))
-        .group_by(col(OutboxMessage.chat_id))
+    """Chats whose head (first unfinished message by urgency, then age) is due, with no message
+    being sent under a live lease, and whose schedule allows a send; the most urgent and oldest
+    heads first, so a ringing chat is served before chats with routine messages."""
+    outbox = table_of(OutboxMessage).c
+    ranked = (
+        select(
+            outbox.chat_id,
+            outbox.id,
+            outbox.urgency,
+            outbox.status,
+            outbox.not_before,
+            outbox.lease_until,
+            func.row_number()
+            .over(partition_by=outbox.chat_id, order_by=_in_order(outbox))
+            .label("place"),
+        )
+        .where(outbox.status.in_(UNFINISHED))
         .subquery()
     )
     query = (
-        select(col(OutboxMessage.chat_id))
-        .join(heads, col(OutboxMessage.id) == heads.c.head_id)
-        .outerjoin(ChatPacing, col(ChatPacing.chat_id) == col(OutboxMessage.chat_id))
+        select(ranked.c.chat_id)
+        .outerjoin(ChatPacing, col(ChatPacing.chat_id) == ranked.c.chat_id)
         .where(
+            ranked.c.place == 1,
             or_(
                 and_(
-                    col(OutboxMessage.status) == OutboxStatus.PENDING.value,
-                    col(OutboxMessage.not_before) <= now,
+                    ranked.c.status == OutboxStatus.PENDING.value,
+                    ranked.c.not_before <= now,
                 ),
                 and_(
-                    col(OutboxMessage.status) == OutboxStatus.SENDING.value,
-                    col(OutboxMessage.lease_until) <= now,
+                    ranked.c.status == OutboxStatus.SENDING.value,
+                    ranked.c.lease_until <= now,
                 ),
             ),
             or_(col(ChatPacing.next_send_at).is_(None), col(ChatPacing.next_send_at) <= now),
+            ~_being_sent(ranked.c.chat_id, now).exists(),
         )
-        .order_by(col(OutboxMessage.id))
+        .order_by(*_in_order(ranked.c))
         .limit(limit)
     )
     return list(session.execute(query).scalars())
+
+
+def _being_sent(chat_id: Any, now: datetime) -> Any:
+    """The chat's rows a sender holds under a live lease (as committed)."""
+    return select(col(OutboxMessage.id)).where(
+        col(OutboxMessage.chat_id) == chat_id,
+        col(OutboxMessage.status) == OutboxStatus.SENDING.value,
+        col(OutboxMessage.lease_until) > now,
+    )
 
 
 def outbox_stats(session: Session) -> tuple[int, datetime | None]:
@@ -207,12 +237,15 @@ def _plan(rows: list[Any], now: datetime) -> tuple[list[Any], Merge]:
     return [head], Merge.NONE
 
 
-def _oldest_unfinished(session: Session, chat_id: int) -> int | None:
-    """The chat's oldest pending or sending message as committed (locks are not waited for)."""
+def _head(session: Session, chat_id: int) -> int | None:
+    """The chat's first unfinished message (by urgency, then age) as committed (locks are not
+    waited for)."""
+    outbox = table_of(OutboxMessage).c
     return session.execute(
-        select(func.min(col(OutboxMessage.id))).where(
-            col(OutboxMessage.chat_id) == chat_id, col(OutboxMessage.status).in_(UNFINISHED)
-        )
+        select(outbox.id)
+        .where(outbox.chat_id == chat_id, outbox.status.in_(UNFINISHED))
+        .order_by(*_in_order(outbox))
+        .limit(1)
     ).scalar()
 
 
@@ -239,17 +272,22 @@ def claim_batch(
     query = (
         select(table)
         .where(table.c.chat_id == chat_id, table.c.status.in_(UNFINISHED))
-        .order_by(table.c.id)
+        .order_by(*_in_order(table.c))
         .limit(max_rows)
         .with_for_update(skip_locked=True)
     )
     rows = list(session.execute(query))
     if not rows:
         return None
-    if _is_postgres(session) and rows[0].id != _oldest_unfinished(session, chat_id):
-        # SKIP LOCKED passed over an older message of the chat: a sender's transaction is
-        # writing what became of it right now (and, next, the chat's schedule). The chat stays
-        # with that sender; claiming the next message now would overtake it or its pacing.
+    if session.execute(select(_being_sent(chat_id, now).exists())).scalar():
+        # A sender holds one of the chat's messages (a less urgent one claimed before this one
+        # came, or one whose outcome it is writing right now): the chat stays with it until it
+        # is done and has written the chat's schedule.
+        return None
+    if _is_postgres(session) and rows[0].id != _head(session, chat_id):
+        # SKIP LOCKED passed over the chat's head: a sender's transaction is writing what became
+        # of it right now (and, next, the chat's schedule). The chat stays with that sender;
+        # claiming the next message now would overtake it or its pacing.
         return None
     if pacing.next_send_at > now:
         return NotYet(pacing.next_send_at)

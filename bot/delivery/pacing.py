@@ -46,16 +46,16 @@ import contextlib
 import logging
 import math
 import time
-import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
 from enum import Enum, IntEnum
 from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.delivery.telegram_errors import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -165,14 +165,6 @@ def chat_key(value: object) -> ChatKey | None:
     with contextlib.suppress(TypeError, ValueError):
         return int(value)  # type: ignore[call-overload]
     return str(value)
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    """RetryAfter's wait in seconds (its attribute is an int or a timedelta depending on PTB)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 Handlers stay thin: the decorators here resolve the chat's binding and the caller's role, check the
 right, split the arguments, set the audit actor, and turn known errors into one plain sentence for
-the user. Every answer goes out through `bot.delivery.replies` (HTML, split, chat migrations followed); every
-error a user sees is plain text, escaped here and nowhere else.
+the user. Every answer goes out through `bot.delivery.replies` (HTML, split, chat migrations
+followed); every error a user sees is plain text, escaped here and nowhere else.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 from telegram.helpers import mention_html
 
 from bot.args import command_args
 from bot.audit import Actor, current_actor
-from bot.delivery.replies import edit_text, send_text
+from bot.delivery import replies
+from bot.delivery.replies import answer_button, edit_by_id, edit_text, send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import catalogue
 from bot.laaffic.errors import PlatformError
@@ -59,6 +59,7 @@ class ButtonHandler(Protocol):
     callback_pattern: str
 
     def __call__(self, update: Update, context: Context) -> Coroutine[Any, Any, None]: ...
+
 
 # A callback query answer shows at most 200 characters; longer errors also go into the chat.
 TOAST_LIMIT = 200
@@ -142,6 +143,7 @@ class Request:
             text,
             thread_id=self.thread_id,
             markup=keyboard(rows),
+            admins=self.runtime.settings.admin_user_ids,
         )
         self.chat_id = delivery.chat_id  # a group that became a supergroup answers there now
         return delivery.last
@@ -165,6 +167,7 @@ class Request:
             thread_id=self.thread_id,
             markup=ForceReply(selective=True, input_field_placeholder=placeholder),
             reply_to=own_message.message_id if own_message is not None else None,
+            admins=self.runtime.settings.admin_user_ids,
         )
         self.chat_id = delivery.chat_id
         return delivery.last
@@ -181,16 +184,80 @@ class Request:
         if not isinstance(message, Message):
             return await self.reply(text, rows)
         return await edit_text(
-            self.context.bot, self.runtime.database, message, text, markup=keyboard(rows)
+            self.context.bot,
+            self.runtime.database,
+            message,
+            text,
+            markup=keyboard(rows),
+            admins=self.runtime.settings.admin_user_ids,
         )
+
+    async def edit_by_id(self, message_id: int, text: str, rows: Keyboard | None = None) -> bool:
+        """Edit a message the bot sent in this chat, known by its id (HTML); False when it is
+        gone or too old to edit (the caller decides what to send instead)."""
+        edited = await edit_by_id(
+            self.context.bot,
+            self.runtime.database,
+            self.chat_id,
+            message_id,
+            text,
+            markup=keyboard(rows),
+            admins=self.runtime.settings.admin_user_ids,
+        )
+        return edited is not None
+
+    async def ask(
+        self, text: str, *, reply_to: int | None, placeholder: str | None = None
+    ) -> Message:
+        """Ask for a typed answer (HTML `text` that mentions whom it asks), with a selective
+        ForceReply, as a reply to `reply_to` (the message the answer is about) when given."""
+        delivery = await send_text(
+            self.context.bot,
+            self.runtime.database,
+            self.chat_id,
+            text,
+            thread_id=self.thread_id,
+            markup=ForceReply(selective=True, input_field_placeholder=placeholder),
+            reply_to=reply_to,
+            admins=self.runtime.settings.admin_user_ids,
+        )
+        self.chat_id = delivery.chat_id
+        return delivery.last
+
+    async def send_photo(self, photo: bytes, caption: str) -> Message:
+        """A photo with an HTML caption in this chat (a long caption follows as text)."""
+        delivery = await replies.send_photo(
+            self.context.bot,
+            self.runtime.database,
+            self.chat_id,
+            photo,
+            caption,
+            thread_id=self.thread_id,
+            admins=self.runtime.settings.admin_user_ids,
+        )
+        self.chat_id = delivery.chat_id
+        return delivery.last
+
+    async def send_document(self, content: bytes, file_name: str, caption: str) -> Message:
+        """A file with a short HTML caption in this chat."""
+        delivery = await replies.send_document(
+            self.context.bot,
+            self.runtime.database,
+            self.chat_id,
+            content,
+            file_name,
+            caption,
+            thread_id=self.thread_id,
+            admins=self.runtime.settings.admin_user_ids,
+        )
+        self.chat_id = delivery.chat_id
+        return delivery.last
 
     async def toast(self, text: str, alert: bool = False) -> None:
         """Answer the button press (plain text, at most 200 characters)."""
         if self.query is not None:
-            try:
-                await self.query.answer(_shorten(text, TOAST_LIMIT), show_alert=alert)
-            except BadRequest:
-                pass  # the query is too old to answer; nothing to do
+            # A press too old to answer needs nothing more.
+            await answer_button(self.query, _shorten(text, TOAST_LIMIT), alert=alert)
 
     async def require_group(self, group: AgentGroup) -> None:
         """Refuse (plain-text `UserFacingError`) unless this chat's team may act on the group."""
@@ -435,7 +502,4 @@ async def unknown_button(update: Update, context: Context) -> None:
     if query is None:
         return
     log.warning("unknown button data %r from user %s", (query.data or "")[:64], query.from_user.id)
-    try:
-        await query.answer("This button is no longer valid; nothing was done.", show_alert=True)
-    except BadRequest:
-        pass  # the query is too old to answer
+    await answer_button(query, "This button is no longer valid; nothing was done.", alert=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import logging
 
 from sqlmodel import Session
-from telegram.error import Forbidden
 from telegram.ext import Application, CommandHandler
 
 from bot.args import joined_name, parse_int
 from bot.delivery.replies import send_text
+from bot.delivery.telegram_errors import BotRemoved, DeliveryError
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
 from bot.laaffic import limits
@@ -224,7 +224,9 @@ async def agent_credentials(req: Request) -> None:
             req.user_id,
             views.sip_logins(group.group_name, agents),
         )
-    except Forbidden:
+    except DeliveryError as exc:
+        if not isinstance(exc.outcome, BotRemoved):
+            raise
         raise UserFacingError(
             "I can't write to you privately yet. Open a private chat with me, press "
             "Start, then run /agentcreds again."

@@ -15,11 +15,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from telegram import Document, ForceReply, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram import Document, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.delivery.telegram_errors import DeliveryError, Transient, classify
+from bot.delivery.telegram_errors import FileTooBig as TelegramFileTooBig
 from bot.errors import UserFacingError
 from bot.handlers.base import Context, Keyboard, Request, button, command, resolve, run_guarded
 from bot.numbers import MAX_FILE_BYTES, SUPPORTED_EXTENSIONS
@@ -48,11 +49,11 @@ async def upload_prompt(req: Request) -> None:
     if message.document is not None:  # the file came with /upload as its caption
         await handle_document(req)
         return
-    await message.reply_text(
+    await req.ask(
         f"{UPLOAD_PROMPT} (xlsx, xls, ods, csv or txt, at most 20 MB). I check the numbers, show you a "
         f"report, and upload only when you say so.",
-        reply_markup=ForceReply(selective=True, input_field_placeholder="Attach the number file"),
-        do_quote=True,
+        reply_to=message.message_id,
+        placeholder="Attach the number file",
     )
 
 
@@ -69,9 +70,8 @@ async def _show(req: Request, message: Message | None, text: str, rows: Keyboard
     message that now shows it."""
     if message is not None:
         try:
-            await req.edit(message, text, rows)
-            return message
-        except TelegramError:
+            return await req.edit(message, text, rows)
+        except DeliveryError:
             log.warning("could not edit message %s in chat %s", message.message_id, req.chat_id)
     return await req.reply(text, rows)
 
@@ -117,16 +117,14 @@ async def handle_document(req: Request) -> None:
     report = checked.report
     if checked.rejected_bytes is not None:
         try:
-            await message.reply_document(
+            await req.send_document(
                 checked.rejected_bytes,
-                filename=checked.rejected_name,
-                caption=views.rejected_rows_caption(name),
-                parse_mode=ParseMode.HTML,
-                do_quote=False,
+                checked.rejected_name or "rejected.csv",
+                views.rejected_rows_caption(name),
             )
-        except TelegramError as exc:
+        except DeliveryError as exc:
             log.warning("could not send the rejected rows of upload %s: %s", upload_id, exc)
-            await req.reply(views.rejected_rows_not_sent(name, exc.message))
+            await req.reply(views.rejected_rows_not_sent(name, str(exc)))
     elif report.rejected:
         await req.reply(views.rejected_rows_too_big(name))
 
@@ -139,7 +137,7 @@ async def _download_and_check(
         await _download(document, name, path)
         try:
             await req.edit(progress, views.checking(name))
-        except TelegramError as exc:  # only news of progress: the check goes on, the card follows
+        except DeliveryError as exc:  # only news of progress: the check goes on, the card follows
             log.warning("could not edit the progress message in chat %s: %s", req.chat_id, exc)
         try:
             return await upload_service.check_file(
@@ -160,16 +158,17 @@ async def _download(document: Document, name: str, path: Path) -> None:
     """getFile, then the download itself, never more than 20 MB whatever the update claimed."""
     try:
         tg_file = await document.get_file()
-    except BadRequest as exc:
-        if "too big" in exc.message.lower():  # the Bot API's answer above 20 MB
+    except TelegramError as exc:
+        outcome = classify(exc)
+        if isinstance(outcome, TelegramFileTooBig):  # the Bot API's answer above 20 MB
             raise FileTooBig(name, None) from None
+        if isinstance(outcome, Transient):
+            raise UserFacingError(
+                f"Telegram did not answer while I fetched {name} ({exc.message}): send the file "
+                f"again in a minute."
+            ) from None
         raise UserFacingError(
             f"Telegram would not hand over {name} ({exc.message}): send the file again."
-        ) from None
-    except TelegramError as exc:
-        raise UserFacingError(
-            f"Telegram did not answer while I fetched {name} ({exc.message}): send the file "
-            f"again in a minute."
         ) from None
     if tg_file.file_size and tg_file.file_size > MAX_FILE_BYTES:
         raise FileTooBig(name, tg_file.file_size)

@@ -22,7 +22,7 @@ from bot.reports.lookups import (
     export_xlsx,
 )
 from bot.reports.schedule import parse_time, summary_time
-from bot.reports.service import CAPTION_LIMIT, build_summary, chat_zone, routed_group_names
+from bot.reports.service import build_summary, chat_zone, routed_group_names
 from bot.reports.words import duration, hangup_reason, hung_up_by
 from bot.services.access import Role
 from bot.views.summaries import day_label
@@ -137,16 +137,8 @@ async def summary(req: Request) -> None:
     if content.chart is None:
         await req.reply(content.text)
         return
-    caption = content.text if len(content.text) <= CAPTION_LIMIT else None
-    await req.context.bot.send_photo(
-        req.chat_id,
-        content.chart,
-        caption=caption,
-        parse_mode="HTML",
-        message_thread_id=req.thread_id,
-    )
-    if caption is None:
-        await req.reply(content.text)
+    # A text too long for a caption follows the chart as a message of its own.
+    await req.send_photo(content.chart, content.text)
 
 
 @command("/export", Role.OPERATOR)
@@ -171,14 +163,10 @@ async def export(req: Request) -> None:
     records = records[:EXPORT_MAX_ROWS]
     content = await asyncio.to_thread(export_xlsx, records, zone)
     note = f" (the first {EXPORT_MAX_ROWS:,} of more)" if cut else ""
-    await req.context.bot.send_document(
-        req.chat_id,
+    await req.send_document(
         content,
-        filename=f"calls-{day.isoformat()}.xlsx",
-        caption=f"Call records of {day_label(day)}: {len(records):,} rows{note}, times in "
-        f"{esc(zone.key)}.",
-        parse_mode="HTML",
-        message_thread_id=req.thread_id,
+        f"calls-{day.isoformat()}.xlsx",
+        f"Call records of {day_label(day)}: {len(records):,} rows{note}, times in {esc(zone.key)}.",
     )
 
 

@@ -14,9 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import ForceReply, Message, MessageEntity, ReplyParameters, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import Message, MessageEntity, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.errors import UsageError, UserFacingError
@@ -25,7 +23,6 @@ from bot.handlers.base import (
     Request,
     button,
     command,
-    keyboard,
     refusal,
     resolve,
     run_guarded,
@@ -123,28 +120,12 @@ def _defaults(req: Request) -> ChatDefaults:
     return ChatDefaults(app_id=req.app_id, display_num=_display_num(req), ccode=req.ccode)
 
 
-# ---- sending and editing the card (private; see the report: these belong in base.py) -----------
+# ---- sending and editing the card ---------------------------------------------------------------
 
 
 async def _edit_message(req: Request, message_id: int, card: Card) -> bool:
     """Edit a bot message by id; False when it is gone. Unchanged text is not an error."""
-    try:
-        await req.context.bot.edit_message_text(
-            card.text,
-            chat_id=req.chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            reply_markup=keyboard(card.rows),
-            disable_web_page_preview=True,
-        )
-        return True
-    except BadRequest as exc:
-        text = str(exc).lower()
-        if "not modified" in text:
-            return True
-        if "not found" in text or "can't be edited" in text:
-            return False
-        raise
+    return await req.edit_by_id(message_id, card.text, card.rows)
 
 
 async def _store(req: Request, draft: TaskDraft) -> None:
@@ -176,17 +157,10 @@ async def _ask_to_type(req: Request, draft: TaskDraft) -> None:
     draft.user_id = req.user_id
     await _store(req, draft)
     asked = mention(req.user_id, await _member_name(req, req.user_id))
-    await req.context.bot.send_message(
-        req.chat_id,
+    await req.ask(
         typed_prompt(draft, draft.step, asked),
-        parse_mode=ParseMode.HTML,
-        message_thread_id=req.thread_id,
-        reply_parameters=(
-            ReplyParameters(draft.message_id, allow_sending_without_reply=True)
-            if draft.message_id
-            else None
-        ),
-        reply_markup=ForceReply(selective=True, input_field_placeholder="Type your answer"),
+        reply_to=draft.message_id or None,
+        placeholder="Type your answer",
     )
 
 

@@ -395,7 +395,13 @@ class RelayWorker:
                 if display not in texts:
                     texts[display] = ringing_message(event, display)
                 messages.append(
-                    Outgoing(chat.chat_id, texts[display], OutboxKind.RINGING, chat.thread_id)
+                    Outgoing(
+                        chat.chat_id,
+                        texts[display],
+                        OutboxKind.RINGING,
+                        chat.thread_id,
+                        event_at=event.event_at,
+                    )
                 )
                 outcome.messages += 1
 

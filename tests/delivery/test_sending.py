@@ -163,16 +163,14 @@ async def test_muting_takes_back_the_chats_waiting_relays_but_not_one_being_sent
 ) -> None:
     harness.bind(GROUP, "Team One")
     held = harness.enqueue(GROUP, "call being sent")
-    waiting = [
-        harness.enqueue(GROUP, "call waiting"),
-        harness.enqueue(GROUP, "ringing waiting", kind=OutboxKind.RINGING),
-    ]
+    waiting = [harness.enqueue(GROUP, "call waiting")]
     digest = harness.enqueue(GROUP, "digest waiting", kind=OutboxKind.DIGEST)
     elsewhere = harness.enqueue(OTHER_GROUP, "another chat's call")
     batch = harness.database.call(
         lambda s: claims.claim_batch(s, GROUP, "other-replica", utcnow(), timedelta(seconds=1))
     )
     assert batch.ids == [held]
+    waiting.append(harness.enqueue(GROUP, "ringing waiting", kind=OutboxKind.RINGING))
     _, withdrawn = harness.database.call(lambda s: chat_settings.mute(s, GROUP, timedelta(hours=1)))
     assert withdrawn == 2
     assert [harness.row(i).status for i in waiting] == [OutboxStatus.WITHDRAWN] * 2

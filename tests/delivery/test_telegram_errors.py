@@ -276,8 +276,9 @@ async def test_a_deleted_notification_topic_is_forgotten_once_and_the_chat_told(
     calls = harness.telegram.calls_of("sendMessage", GROUP)
     assert [c.params.get("message_thread_id") for c in calls if not c.ok] == [42]  # once
     delivered = [c.text for c in harness.delivered(GROUP)]
-    assert delivered[:3] == ["event 0", "event 1", "event 2"]
-    [notice] = delivered[3:]
+    # The notice says why the messages now come to the main chat: it goes before the rest.
+    event, notice, *rest = delivered
+    assert [event, *rest] == ["event 0", "event 1", "event 2"]
     assert "forum topic where I posted" in notice and "/bind" in notice
     assert harness.database.call(lambda s: s.get(BoundChat, GROUP).thread_id) is None
 

@@ -1,0 +1,92 @@
+"""What a chat's change means for the bot's records, handled once whichever path met it.
+
+Telegram tells us three things about a chat only when we try to send there (or in a service
+message): the group became a supergroup with a new id, the forum topic notifications went to was
+deleted, or the bot can no longer post there (removed from the group, blocked by the user). A
+command reply, the outbox sender and the service-message handler all call these functions, so the
+binding, the routes and the waiting messages end up the same however it was learned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot.delivery import outbox_claims as claims
+from bot.delivery.outbox import OutboxKind, enqueue
+from bot.services import access
+from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
+from storage.db import Database
+from storage.models import BoundChat
+
+log = logging.getLogger(__name__)
+
+FORBIDDEN = "forbidden"  # the reason recorded on messages that failed because of it
+
+
+def _move(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
+    moved = access.migrate_chat(session, old_chat_id, new_chat_id)
+    claims.move_chat(session, old_chat_id, new_chat_id)
+    return moved
+
+
+async def move_chat(database: Database, old_chat_id: int, new_chat_id: int) -> bool:
+    """The group became a supergroup: its binding, roles, routes, tasks and waiting messages move
+    to the new id. Safe to run twice and from two places at once (the service message and a
+    refused send can both bring the news)."""
+    log.info("chat %s became %s; moving it", old_chat_id, new_chat_id)
+    try:
+        return await database.run(lambda s: _move(s, old_chat_id, new_chat_id))
+    except IntegrityError:
+        # The other one won the race; running again finds its rows and completes the move.
+        return await database.run(lambda s: _move(s, old_chat_id, new_chat_id))
+
+
+def forget_topic(session: Session, chat_id: int, thread_id: int) -> bool:
+    """The chat's forum topic is gone: its waiting messages and the chat's next ones go to the
+    main thread (else each would first be refused there, one Telegram call and one relay slot
+    wasted per message, for good), and the chat is told once. False when the binding had already
+    moved elsewhere (nothing to tell)."""
+    moved = access.forget_topic(session, chat_id, thread_id)
+    claims.move_thread(session, chat_id, thread_id)
+    if moved:
+        log.warning(
+            "chat %s: forum topic %s is gone; notifications go to the main thread",
+            chat_id,
+            thread_id,
+        )
+        enqueue(session, chat_id=chat_id, text=TOPIC_GONE_NOTICE, kind=OutboxKind.NOTICE)
+    return moved
+
+
+def chat_refuses(
+    session: Session,
+    chat_id: int,
+    description: str,
+    now: datetime,
+    *,
+    admin_user_ids: Iterable[int],
+    failed_now: int = 0,
+    told_before: bool = False,
+) -> int:
+    """The bot can no longer post in the chat: its waiting messages fail, its routes are switched
+    off, and the admins are told (when routes were switched off, or the first time the chat
+    refused). `failed_now` counts messages the caller already marked failed for it; returns how
+    many more waiting messages failed."""
+    error = f"{FORBIDDEN}: {description}"
+    log.warning("chat %s: Telegram refuses messages there (%s)", chat_id, description)
+    waiting = claims.fail_waiting(session, chat_id, error, now)
+    routes = access.disable_routes(session, chat_id)
+    admins = sorted(set(admin_user_ids) - {chat_id})
+    if admins and (routes > 0 or not told_before):
+        chat = session.get(BoundChat, chat_id)
+        text = forbidden_notice(
+            chat_id, chat.title if chat else None, description, routes, failed_now + waiting
+        )
+        for admin in admins:
+            enqueue(session, chat_id=admin, text=text, kind=OutboxKind.NOTICE)
+    return waiting
