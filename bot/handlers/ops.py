@@ -8,9 +8,9 @@ from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Request, command
 from bot.render import code, esc
-from bot.reports.words import duration
 from bot.services.access import Role
 from bot.status import queue_state, version
+from bot.views.relayed import duration
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 
 import phonenumbers
 
+from bot.laaffic.codes import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_REASONS
 from bot.render import code, esc
+from bot.views.counts import percent
 from storage.models import CallRecord, RingingEvent
 
 if TYPE_CHECKING:
-    from bot.relay.digest import DigestStats
     from bot.relay.task_card import TaskProgress
 
 MASK = "•"
@@ -34,39 +35,6 @@ MISSED_SHOWN = 10  # agents named in "Already missed by"
 # A longer recording address is not linked: no real one is that long, and the splitter would
 # repeat the whole <a href> tag in every part of the message.
 RECORDING_URL_MAX = 2048
-
-# platform-api.md §3.19: hangupReason 0–9 and hangingDirection 0/1/3, in words.
-HANGUP_REASONS: dict[int, str] = {
-    0: "the callee did not answer",
-    1: "the call was answered and then hung up",
-    2: "the callee hung up while an agent's phone was ringing",
-    3: "hung up after the transfer to an agent",
-    4: "the call failed",
-    5: "the callee's operator gave no service",
-    6: "the callee was out of the service area",
-    7: "the callee was busy",
-    8: "the inbound call was not answered",
-    9: "the inbound call was hung up",
-}
-HANGUP_SHORT: dict[int, str] = {
-    0: "no answer",
-    1: "hung up",
-    2: "hung up while an agent rang",
-    3: "hung up after transfer",
-    4: "call failed",
-    5: "no operator service",
-    6: "out of service area",
-    7: "busy",
-    8: "inbound not answered",
-    9: "inbound hung up",
-}
-HANGING_DIRECTIONS: dict[int, str] = {
-    0: "the customer hung up",
-    1: "the agent hung up",
-    3: "the system ended the call",
-}
-CALL_TYPES: dict[int, str] = {1: "group call", 2: "inbound call", 3: "outbound call"}
-
 
 @dataclass(frozen=True)
 class ChatDisplay:
@@ -129,8 +97,8 @@ def show_number(number: str | None, *, ccode: str | None = None, mask: bool = Fa
 
 def duration(seconds: float | None) -> str:
     """Seconds as m:ss, h:mm:ss from an hour on: 12 → 0:12, 754 → 12:34, 4000 → 1:06:40; "—"
-    when not known. The one formatter for talk time, relay lag and uptime (`bot.reports.words`
-    re-exports it). Rounded to the second; below zero is 0:00 (a clock a little ahead of ours)."""
+    when not known. The one formatter for talk time, relay lag and uptime (summaries, /calls and
+    /status use it too). Rounded to the second; below zero is 0:00 (a clock a little ahead of ours)."""
     if seconds is None:
         return "—"
     total = max(int(round(seconds)), 0)
@@ -260,30 +228,6 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
     return "\n".join(lines)
 
 
-def digest_message(stats: DigestStats, display: ChatDisplay) -> str:
-    """Call records summed up since the last digest."""
-    since = stats.since.astimezone(display.zone) if display.zone else stats.since
-    until = stats.until.astimezone(display.zone) if display.zone else stats.until
-    day = "" if since.date() == until.date() else f"{since:%d %b} "
-    lines = [f"📊 <b>Calls since {day}{since:%H:%M}</b> (until {until:%H:%M})"]
-    if stats.groups:
-        lines[0] += f" — {_names(stats.groups)}"
-    rate = 100 * stats.answered / stats.calls if stats.calls else 0
-    lines.append(f"Calls: {stats.calls} · answered {stats.answered} ({rate:.0f}%)")
-    if stats.answered:
-        lines.append(f"Average talk time: {duration(stats.average_talk_s)}")
-    if stats.hangup_reasons:
-        reasons = " · ".join(
-            f"{esc(HANGUP_SHORT.get(r, f'reason {r}') if r is not None else 'unknown')} {n}"
-            for r, n in stats.hangup_reasons
-        )
-        lines.append(f"Top hang-up reasons: {reasons}")
-    if stats.missed_by:
-        missed = ", ".join(f"{esc(agent)} ({n})" for agent, n in stats.missed_by)
-        lines.append(f"Agents who missed most rings: {missed}")
-    return "\n".join(lines)
-
-
 def task_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
     """The live task card, edited in place until the task is completed or cancelled."""
     icon = {"completed": "✅", "cancelled": "✖", "submission failed": "⚠"}.get(progress.state, "📋")
@@ -291,7 +235,7 @@ def task_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
     if progress.remark:
         lines[0] += f" · {esc(progress.remark)}"
     total = progress.total
-    share = f" ({100 * progress.called / total:.0f}%)" if total else ""
+    share = f" ({percent(progress.called, total)})" if total else ""
     lines.append(f"Called {progress.called} of {total}{share} · remaining {progress.remaining}")
     counters = [
         f"answered {progress.answered}" if progress.answered is not None else None,

@@ -18,6 +18,7 @@ from bot.render import MESSAGE_LIMIT, code, esc
 from bot.services import task_actions
 from bot.services.task_actions import ActionOutcome, ActionResult, RerunChoice
 from bot.services.task_submit import SubmitOutcome, SubmitStatus
+from bot.views.counts import percent
 from storage.models import ActionKind, DraftStatus, DraftStep, TaskDraft, UploadPart
 
 GROUPS_PER_PAGE = 6
@@ -412,7 +413,7 @@ def _progress(task: Task) -> tuple[int, int, int, str]:
     if task.completed_rate is not None:
         rate = f"{task.completed_rate:.0f}%"
     else:
-        rate = f"{100 * done / total:.0f}%" if total else "—"
+        rate = percent(done, total)
     return done, total, remaining, rate
 
 

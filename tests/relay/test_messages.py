@@ -165,9 +165,11 @@ def test_a_duration_is_minutes_and_seconds(seconds: float | None, shown: str) ->
 
 
 def test_talk_time_relay_lag_and_summaries_share_one_formatter() -> None:
-    from bot.reports import words
+    from bot.handlers import ops, reports
+    from bot.views import summaries
 
-    assert words.duration is duration
+    assert summaries.duration is duration and reports.duration is duration
+    assert ops.duration is duration
 
 
 def test_hostile_values_are_shown_as_text_and_add_no_markup() -> None:
