@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
@@ -17,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import TupleResult
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
@@ -104,11 +104,10 @@ def day_figures(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> Da
     calls, answered = func.sum(col(r.calls)), func.sum(col(r.answered))
     talk, failures = func.sum(col(r.talk_seconds)), func.sum(col(r.failures))
 
-    def grouped(key: Mapped[Any]) -> TupleResult[tuple[Any, int, int, int, int]]:
+    def grouped(key: Mapped[Any]) -> Iterable[tuple[Any, int, int, int, int]]:
         # The database adds up the rollup rows; Python sees one row per group / reason / hour.
         stmt = sa_select(key, calls, answered, talk, failures).where(*where).group_by(key)
-        rows = session.execute(stmt).tuples()
-        return cast(TupleResult[tuple[Any, int, int, int, int]], rows)
+        return cast(Iterable[tuple[Any, int, int, int, int]], session.execute(stmt))
 
     # Eight columns: SQLAlchemy's select (SQLModel's is typed for at most four).
     totals = session.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import io
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,8 +13,8 @@ from sqlmodel import func, select
 from bot.reports.chart import HourChart, calls_per_hour_figure, calls_per_hour_png
 from bot.reports.retention import purge_old_calls
 from storage.db import Database
-from storage.models import CallRecord, CallRollup, RingingEvent, RingMiss
-from tests.reports.helpers import store_call, store_ringing
+from storage.models import CallChat, CallRecord, CallRollup, RingingEvent, RingMiss
+from tests.reports import helpers
 
 HOURS = [[h, 24 - h] for h in range(24)]
 
@@ -55,6 +57,11 @@ def test_the_y_axis_labels_fit_in_the_chart_however_many_calls() -> None:
         assert all(t.get_text().replace(",", "").isdigit() for t in labels), top  # 1,200,000
 
 
+CHAT = -1001000000001
+store_call = functools.partial(helpers.store_call, chats=[CHAT])  # the chat they counted in
+store_ringing = functools.partial(helpers.store_ringing, chats=[CHAT])
+
+
 def test_retention_deletes_old_records_events_and_rollups_in_batches(
     database: Database, monkeypatch
 ) -> None:
@@ -73,6 +80,8 @@ def test_retention_deletes_old_records_events_and_rollups_in_batches(
     assert counts["ringing_event"] == counts["ring_miss"] == 1
     with database.session() as s:
         assert s.exec(select(func.count()).select_from(CallRecord)).one() == 1
+        # The chats a deleted record counted in go with it.
+        assert s.exec(select(func.count()).select_from(CallChat)).one() == 1
         assert s.exec(select(func.count()).select_from(RingingEvent)).one() == 1
         (miss,) = s.exec(select(RingMiss)).all()
         assert miss.missed_at == now - timedelta(days=1)
