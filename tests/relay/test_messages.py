@@ -19,7 +19,6 @@ from bot.render import split_message
 from bot.views.relayed import (
     ChatDisplay,
     call_message,
-    digest_message,
     duration,
     mask_shown_numbers,
     recording_link,
@@ -27,6 +26,7 @@ from bot.views.relayed import (
     show_number,
     task_card_message,
 )
+from bot.views.summaries import digest_text
 from storage.models import CallRecord, RingingEvent
 from tests.fakes.telegram import parse_html
 from tests.relay.conftest import SHANGHAI, call_record, ringing_event
@@ -273,16 +273,22 @@ def test_a_digest_sums_up_calls_answer_rate_talk_time_reasons_and_missed_rings()
         calls=8,
         answered=6,
         talk_seconds=6 * 75,
-        reasons=Counter({3: 5, 0: 2, 7: 1}),
+        transfers=5,
+        lost=1,
+        failures=2,
+        failure_reasons=Counter({0: 1, 7: 1}),
     )
     stats.missed["agent_1"] |= {"c1", "c2", "c3"}
     stats.missed["<i>agent_2</i>"] |= {"c1"}
-    html = digest_message(stats, PLAIN)
+    html = digest_text(stats, PLAIN)
     text, entities = parse_html(html)
     assert "Calls since 13:30 (until 13:45) — Sales-Team-1, <b>ops</b>" in text
-    assert "Calls: 8 · answered 6 (75%)" in text
-    assert "Average talk time: 1:15" in text
-    assert "Top hang-up reasons: hung up after transfer 5 · no answer 2 · busy 1" in text
+    assert (
+        "Called 8 · answered 6 (75.0%) · transferred 5 · failed 2 · lost waiting for an agent 1"
+        in text
+    )
+    assert "Talk time: 7:30 total · 1:15 average per answered call" in text
+    assert "Failed: no answer 1 · busy 1" in text
     assert "Agents who missed most rings: agent_1 (3), <i>agent_2</i> (1)" in text
     assert {e["type"] for e in entities} == {"bold"}
 
@@ -304,7 +310,7 @@ def test_the_task_card_shows_its_counters_and_ends_with_its_final_state() -> Non
     )
     text, _ = parse_html(task_card_message(running, PLAIN))
     assert "Task 5000123 — calling · March <leads>" in text
-    assert "Called 120 of 500 (24%) · remaining 380" in text
+    assert "Called 120 of 500 (24.0%) · remaining 380" in text
     assert "Answered 60 · transferred 40 · failed 20 · lost waiting for an agent 3" in text
     assert "Updated 13:30:05" in text
     done = TaskProgress(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import io
 from datetime import UTC, date, datetime, timedelta
 
