@@ -89,3 +89,18 @@ def test_retention_deletes_old_records_events_and_rollups_in_batches(
             r.bucket_start.replace(tzinfo=UTC) >= now - timedelta(days=90) for r in kept
         )
     assert purge_old_calls(database, now, 90)["call_record"] == 0  # nothing left to do
+
+
+def test_the_legend_covers_no_bar_even_when_the_night_hours_are_the_highest() -> None:
+    from bot.reports.chart import HourChart
+
+    chart = HourChart()
+    hours = [[120, 30]] * 3 + [[5, 1]] * 21  # hours 0-2 are the day's highest
+    figure = chart.show(date(2026, 11, 30), hours, "Calls per hour")
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    figure.draw(renderer)
+    legend = chart.legend.get_window_extent(renderer)
+    bars = [bar.get_window_extent(renderer) for bar in (*chart.answered, *chart.missed)]
+    assert not any(legend.overlaps(bar) for bar in bars)
+    inside = figure.bbox
+    assert inside.x0 <= legend.x0 and legend.x1 <= inside.x1 and legend.y1 <= inside.y1
