@@ -172,3 +172,36 @@ async def test_calls_and_summary_show_only_this_chats_groups(bot: BotHarness) ->
     assert "no calls counted in this chat" in reply.text
     reply = await bot.say(OTHER, ADMIN, "/calls +919876543210")  # admins see every group
     assert "Calls to +919876543210" in reply.text
+
+
+async def test_export_of_a_day_no_longer_kept_says_it_was_deleted_like_summary(
+    bot: BotHarness,
+) -> None:
+    await _team(bot)
+    summary = await bot.say(GROUP, VIEWER, "/summary 2020-01-01")
+    export = await bot.say(GROUP, OPERATOR, "/export 2020-01-01")
+    assert "no longer kept" in summary.text and "deleted after 90 days" in summary.text
+    assert "no longer kept" in export.text and "deleted after 90 days" in export.text
+    assert "No call" not in export.text
+
+
+async def test_one_zone_per_chat_whichever_command_set_it(bot: BotHarness) -> None:
+    await _team(bot)
+    reply = await bot.say(GROUP, OPERATOR, "/settings timezone utc")
+    assert "Saved" in reply.text and "Time zone: <code>UTC</code>" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings timezone EST")
+    assert "abbreviation" in reply.text and "America/New_York" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/schedule 18:00 asia/kolkata")
+    assert "18:00 Asia/Kolkata" in reply.text
+    # /schedule's zone is the chat's zone: /settings shows it, and every time follows it.
+    reply = await bot.say(GROUP, VIEWER, "/settings")
+    assert "Time zone: <code>Asia/Kolkata</code>" in reply.text
+    await bot.say(GROUP, OPERATOR, "/settings timezone Europe/Berlin")
+    reply = await bot.say(GROUP, VIEWER, "/schedule")
+    assert "18:00 Europe/Berlin" in reply.text
+    mark = bot.telegram.mark()
+    bot.telegram.send_command(GROUP, OPERATOR, "/export today")
+    reply = await bot.telegram.wait_for(
+        lambda c: c.chat_id == GROUP and c.method in ("sendMessage", "sendDocument"), 20, since=mark
+    )
+    assert "Europe/Berlin" in reply.text
