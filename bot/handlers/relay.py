@@ -188,7 +188,8 @@ async def routes(req: Request) -> None:
         lines.append("")
         if unrouted:
             lines.append(
-                "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted nowhere)"
+                "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted and counted "
+                "nowhere)"
             )
             for g in unrouted:
                 counts = []
@@ -198,8 +199,8 @@ async def routes(req: Request) -> None:
                     counts.append(f"{g.call_records} call record(s)")
                 if g.group_name is None:
                     lines.append(
-                        f"• without an agent group (calls that reached no agent): "
-                        f"{', '.join(counts)}"
+                        f"• without an agent group, counted in no chat (no task of a bound "
+                        f"chat dialled them): {', '.join(counts)}"
                     )
                 else:
                     lines.append(
