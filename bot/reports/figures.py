@@ -193,9 +193,7 @@ def add_record(figures: DayFigures, rec: CallRecord) -> None:
         figures.hangup_reasons[rec.hangup_reason] += 1
 
 
-def figures_from_records(
-    session: Session, chat_id: int, day: date, zone: ZoneInfo
-) -> DayFigures:
+def figures_from_records(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> DayFigures:
     """The same figures counted from every raw record and event of the day (slow; for checks)."""
     figures = DayFigures(day=day)
     start, end = day_bounds(day, zone)
@@ -223,7 +221,9 @@ def figures_from_records(
     # task's chat.
     routes = GroupNames(
         session.exec(
-            select(GroupRoute.group_name, GroupRoute.chat_id).where(col(GroupRoute.active).is_(True))
+            select(GroupRoute.group_name, GroupRoute.chat_id).where(
+                col(GroupRoute.active).is_(True)
+            )
         ).all()
     )
     task_chats = dict(session.exec(select(CallTask.task_id, CallTask.chat_id)).all())

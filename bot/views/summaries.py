@@ -53,12 +53,14 @@ def change(now: float, before: float) -> str:
         return "▲ up from 0 the day before"
     delta = (now - before) / before * 100
     arrow = "▲" if delta > 0 else "▼"
-    return f"{arrow} {abs(delta):.0f}% vs {before:,.0f}" if abs(delta) >= 0.5 else "≈ same as the day before"
+    return (
+        f"{arrow} {abs(delta):.0f}% vs {before:,.0f}"
+        if abs(delta) >= 0.5
+        else "≈ same as the day before"
+    )
 
 
-def counters_line(
-    calls: int, answered: int, transfers: int, failures: int, lost: int
-) -> str:
+def counters_line(calls: int, answered: int, transfers: int, failures: int, lost: int) -> str:
     """The task card's counters of a set of calls, in the card's words and order."""
     line = (
         f"Called <b>{_n(calls)}</b> · answered {_n(answered)} ({percent(answered, calls)}) · "
@@ -70,7 +72,7 @@ def counters_line(
 
 
 def failure_reasons_line(reasons: Counter[int]) -> str | None:
-    """"Failed: no answer 6 · busy 3", most first; None when nothing failed."""
+    """ "Failed: no answer 6 · busy 3", most first; None when nothing failed."""
     if not reasons:
         return None
     ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -87,7 +89,9 @@ def _tally(name: str, t: Tally) -> str:
 
 def empty_day(day: date, zone_name: str, title: str = "Daily summary") -> str:
     """The one line a day without calls gets."""
-    return f"<b>{esc(title)} · {day_label(day)}</b> ({esc(zone_name)}): no calls counted in this chat."
+    return (
+        f"<b>{esc(title)} · {day_label(day)}</b> ({esc(zone_name)}): no calls counted in this chat."
+    )
 
 
 def summary_text(
@@ -177,7 +181,9 @@ def digest_text(stats: DigestStats, display: ChatDisplay) -> str:
     day = "" if since.date() == until.date() else f"{since:%d %b} "
     lines = [f"📊 <b>Calls since {day}{since:%H:%M}</b> (until {until:%H:%M})"]
     if stats.groups:
-        shown = ", ".join(esc(g) for g in stats.groups[:5]) + (" …" if len(stats.groups) > 5 else "")
+        shown = ", ".join(esc(g) for g in stats.groups[:5]) + (
+            " …" if len(stats.groups) > 5 else ""
+        )
         lines[0] += f" — {shown}"
     lines.append(
         counters_line(stats.calls, stats.answered, stats.transfers, stats.failures, stats.lost)

@@ -58,8 +58,12 @@ async def test_a_finished_tasks_card_summary_digest_and_export_agree(fast_bot: B
     mark = bot.telegram.mark()
     task_id = await submit_one_line(bot, upload_id)
     final = await bot.telegram.wait_for(
-        lambda c: c.chat_id == GROUP and c.ok and task_id in (c.text or "")
-        and "Final counters" in (c.text or ""),
+        lambda c: (
+            c.chat_id == GROUP
+            and c.ok
+            and task_id in (c.text or "")
+            and "Final counters" in (c.text or "")
+        ),
         60,
         since=mark,
     )
@@ -71,8 +75,11 @@ async def test_a_finished_tasks_card_summary_digest_and_export_agree(fast_bot: B
     mark = bot.telegram.mark()
     bot.telegram.send_command(GROUP, VIEWER, "/summary today")
     summary = await bot.telegram.wait_for(
-        lambda c: c.chat_id == GROUP and c.method in ("sendPhoto", "sendMessage")
-        and "Summary" in (c.text or ""),
+        lambda c: (
+            c.chat_id == GROUP
+            and c.method in ("sendPhoto", "sendMessage")
+            and "Summary" in (c.text or "")
+        ),
         20,
         since=mark,
     )
@@ -99,9 +106,11 @@ async def test_a_finished_tasks_card_summary_digest_and_export_agree(fast_bot: B
     mark = bot.telegram.mark()
     bot.telegram.send_command(GROUP, OPERATOR, "/export today")
     doc = await bot.telegram.wait_for(lambda c: c.method == "sendDocument", 20, since=mark)
-    rows = CalamineWorkbook.from_filelike(
-        io.BytesIO(doc.files["document"].content)
-    ).get_sheet_by_index(0).to_python()
+    rows = (
+        CalamineWorkbook.from_filelike(io.BytesIO(doc.files["document"].content))
+        .get_sheet_by_index(0)
+        .to_python()
+    )
     header, body = rows[0], rows[1:]
     column = {name: i for i, name in enumerate(header)}
 

@@ -130,7 +130,9 @@ def test_a_number_is_the_tasks_only_in_its_time_window_and_with_its_calling_numb
         ),
     )
     drain(worker)
-    links = database.call(lambda s: {(c.call_record_id, c.chat_id) for c in s.exec(select(CallChat))})
+    links = database.call(
+        lambda s: {(c.call_record_id, c.chat_id) for c in s.exec(select(CallChat))}
+    )
     assert [chat for _, chat in links] == [TASK_CHAT]
 
 
@@ -145,9 +147,7 @@ def test_a_record_without_an_agent_group_counts_for_the_chat_of_its_task(
     add_push(
         database,
         "call",
-        recent_call(
-            began, callId="lost-1", agentGroupName=None, agentName=None, hangupReason=2
-        ),
+        recent_call(began, callId="lost-1", agentGroupName=None, agentName=None, hangupReason=2),
     )
     drain(worker)
     figures = _figures(database, TASK_CHAT)
