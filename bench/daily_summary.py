@@ -44,6 +44,7 @@ from storage.migrate import upgrade
 ZONE = ZoneInfo("Asia/Kolkata")
 DAY = date(2026, 11, 30)
 GROUPS = [f"Team-{i}" for i in range(8)]
+CHAT = -1001000000001  # every generated record counts in this chat (bot/relay/routing.py)
 AGENTS = [f"agent_{i:03d}" for i in range(120)]
 COLUMNS = (
     "call_session_id, called, called_digits, agent_group_name, agent_name, call_duration, "
@@ -112,27 +113,37 @@ def _build_rollups(db: Database) -> None:
     with db.engine.begin() as conn:
         conn.execute(
             text(
-                f"INSERT INTO call_rollup (bucket_start, group_name, hangup_reason, "
-                f"calls, answered, talk_seconds, transfers, failures, cost, costed) "
-                f"SELECT {bucket}, COALESCE(agent_group_name, ''), "
+                f"INSERT INTO call_rollup (chat_id, bucket_start, group_name, hangup_reason, "
+                f"calls, answered, talk_seconds, transfers, lost, failures, cost, costed) "
+                f"SELECT {CHAT}, {bucket}, COALESCE(agent_group_name, ''), "
                 f"COALESCE(hangup_reason, -1), COUNT(*), SUM(CASE WHEN answered THEN 1 ELSE 0 END), "
                 f"SUM(call_duration), "
                 f"SUM(CASE WHEN hangup_reason = 3 OR (call_type = 1 AND answered AND "
                 f"agent_name IS NOT NULL AND agent_name <> '') THEN 1 ELSE 0 END), "
-                f"SUM(CASE WHEN hangup_reason IN (4, 5, 6, 7) THEN 1 ELSE 0 END), "
+                f"SUM(CASE WHEN hangup_reason = 2 AND NOT (call_type = 1 AND answered AND "
+                f"agent_name IS NOT NULL AND agent_name <> '') THEN 1 ELSE 0 END), "
+                f"SUM(CASE WHEN answered THEN 0 ELSE 1 END), "
                 f"COALESCE(SUM(cost), 0), COUNT(cost) FROM call_record "
-                f"GROUP BY 1, 2, 3"
+                f"GROUP BY 2, 3, 4"
             )
         )
         conn.execute(
             text(
-                f"INSERT INTO agent_rollup (bucket_start, group_name, agent_name, calls, answered, "
-                f"talk_seconds) SELECT {bucket}, COALESCE(agent_group_name, ''), agent_name, "
-                f"COUNT(*), SUM(CASE WHEN answered THEN 1 ELSE 0 END), SUM(call_duration) "
+                f"INSERT INTO agent_rollup (chat_id, bucket_start, group_name, agent_name, calls, "
+                f"answered, talk_seconds) SELECT {CHAT}, {bucket}, COALESCE(agent_group_name, ''), "
+                f"agent_name, COUNT(*), SUM(CASE WHEN answered THEN 1 ELSE 0 END), "
+                f"SUM(call_duration) "
                 f"FROM call_record WHERE agent_name IS NOT NULL AND agent_name <> '' "
-                f"GROUP BY 1, 2, 3"
+                f"GROUP BY 2, 3, 4"
             )
         )
+        conn.execute(text(CALL_CHAT_SQL))
+
+
+CALL_CHAT_SQL = (
+    f"INSERT INTO call_chat (call_record_id, chat_id, call_start_at, relayed_at) "
+    f"SELECT id, {CHAT}, call_start_at, received_at FROM call_record"
+)
 
 
 PREVIOUS_DAY_SQL = {
@@ -149,10 +160,10 @@ def _copy_rollups_to_previous_day(db: Database) -> None:
         for table, columns in (
             (
                 "call_rollup",
-                "group_name, hangup_reason, calls, answered, talk_seconds, transfers, failures, "
-                "cost, costed",
+                "chat_id, group_name, hangup_reason, calls, answered, talk_seconds, transfers, "
+                "lost, failures, cost, costed",
             ),
-            ("agent_rollup", "group_name, agent_name, calls, answered, talk_seconds"),
+            ("agent_rollup", "chat_id, group_name, agent_name, calls, answered, talk_seconds"),
         ):
             conn.execute(
                 text(
@@ -166,10 +177,10 @@ def _summary(db: Database, counter) -> tuple[float, float, float, float]:  # noq
     """One summary; returns the seconds of (all of it, the two days' figures, text, chart)."""
     started = time.perf_counter()
     with db.session() as s:
-        figures = counter(s, GROUPS, DAY, ZONE)
-        previous = counter(s, GROUPS, DAY - timedelta(days=1), ZONE)
+        figures = counter(s, CHAT, DAY, ZONE)
+        previous = counter(s, CHAT, DAY - timedelta(days=1), ZONE)
     counted = time.perf_counter()
-    summary_text(figures, previous, zone_name=ZONE.key, groups=GROUPS)
+    summary_text(figures, previous, zone_name=ZONE.key)
     written = time.perf_counter()
     calls_per_hour_png(DAY, figures.hours, "Calls per hour")
     ended = time.perf_counter()
@@ -194,8 +205,8 @@ def bench_summary(url: str, records: int, runs: int) -> tuple[list[tuple[float, 
                 conn.execute(text("ANALYZE"))
         # Same answer both ways before timing anything.
         with db.session() as s:
-            fast = day_figures(s, GROUPS, DAY, ZONE)
-            slow = figures_from_records(s, GROUPS, DAY, ZONE)
+            fast = day_figures(s, CHAT, DAY, ZONE)
+            slow = figures_from_records(s, CHAT, DAY, ZONE)
         assert (fast.calls, fast.answered, fast.talk_seconds) == (
             slow.calls,
             slow.answered,
@@ -286,6 +297,7 @@ def _load_lookup_records(db: Database, count: int, start: datetime, days: int) -
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-262144")  # 256 MB for the index sorts
         conn.execute(insert, params)
+        conn.execute(CALL_CHAT_SQL)
         for _, create in indexes:
             conn.execute(create)
         conn.commit()
@@ -295,6 +307,7 @@ def _load_lookup_records(db: Database, count: int, start: datetime, days: int) -
         with db.engine.begin() as conn:
             conn.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
             conn.execute(text(insert), params)
+            conn.execute(text(CALL_CHAT_SQL))
             for _, create in indexes:
                 conn.execute(text(create))
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -315,7 +328,7 @@ def _lookup_times(db: Database, numbers: list[str]) -> list[float]:
     with db.session() as s:
         for number in numbers:
             started = time.perf_counter()
-            found = calls_to(s, number, GROUPS)
+            found = calls_to(s, number, CHAT)
             times.append(time.perf_counter() - started)
             assert found, number
     return sorted(times)
@@ -335,14 +348,14 @@ def bench_calls(url: str, records: int, lookups: int, baseline_lookups: int) -> 
         assert stored == records, (stored, records)
         rng = random.Random(3)
         numbers = [f"91{7_000_000_000 + rng.randrange(pool)}" for _ in range(lookups)]
-        plan = result["plan"] = _plan(db, calls_to_statement(numbers[0], GROUPS))
+        plan = result["plan"] = _plan(db, calls_to_statement(numbers[0], CHAT))
         assert DIGITS_INDEX in plan, f"/calls does not use {DIGITS_INDEX}:\n{plan}"
         with db.session() as s:
             result["hot_calls"] = s.exec(  # type: ignore[call-overload]
                 text("SELECT COUNT(*) FROM call_record WHERE called_digits = :d"),
                 params={"d": HOT_NUMBER},
             ).one()[0]
-        hot = result["hot_plan"] = _plan(db, calls_to_statement(HOT_NUMBER, GROUPS))
+        hot = result["hot_plan"] = _plan(db, calls_to_statement(HOT_NUMBER, CHAT))
         assert DIGITS_INDEX in hot, f"/calls {HOT_NUMBER} does not use {DIGITS_INDEX}:\n{hot}"
         if result["hot_calls"] >= 1_000:  # a few calls may as well be sorted
             sorts = "TEMP B-TREE" in hot or "Sort" in hot
@@ -355,7 +368,7 @@ def bench_calls(url: str, records: int, lookups: int, baseline_lookups: int) -> 
         # New connections: a cached EXPLAIN QUERY PLAN statement on SQLite would not notice
         # that the index is gone (it never reads the schema cookie) and show the old plan.
         db.engine.dispose()
-        result["baseline_plan"] = _plan(db, calls_to_statement(numbers[0], GROUPS))
+        result["baseline_plan"] = _plan(db, calls_to_statement(numbers[0], CHAT))
         result["baseline"] = _lookup_times(db, numbers[:baseline_lookups])
         return result
     finally:

@@ -6,23 +6,109 @@ The names are the external contract in DESIGN.md: add, never rename.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import tzinfo
+from functools import lru_cache
+from typing import Annotated, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.logs import register_settings_secrets
 
+# Names in the tz database that are not a place: fixed offsets and US-style abbreviations ("EST" is
+# UTC-5 all year, so a New York team would see every time an hour off in summer). They are refused
+# with the zone meant, instead of being taken and showing wrong times.
+_ABBREVIATIONS: dict[str, str] = {
+    "EST": "America/New_York",
+    "EDT": "America/New_York",
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST": "America/Denver",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+    "HST": "Pacific/Honolulu",
+    "CET": "Europe/Berlin",
+    "MET": "Europe/Berlin",
+    "EET": "Europe/Athens",
+    "WET": "Europe/Lisbon",
+    "PRC": "Asia/Shanghai",
+    "ROC": "Asia/Taipei",
+    "ROK": "Asia/Seoul",
+}
+# Spellings of UTC people type; all mean the one zone "UTC".
+_UTC_NAMES = frozenset({"utc", "gmt", "z", "zulu", "etc/utc", "etc/gmt", "universal", "uct"})
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    """Every zone name in the tz database, by its case-folded spelling."""
+    return {name.casefold(): name for name in available_timezones()}
+
+
+def zone_name(text: str) -> str | None:
+    """The tz database's own spelling of a zone a user typed ("asia/kolkata" → "Asia/Kolkata",
+    "utc" → "UTC"), or None when there is no such place. Abbreviations that are not a place
+    (EST, CET …) are None too: `zone_hint` says which zone to use instead."""
+    name = text.strip()
+    if not name or len(name) > 64:
+        return None
+    if name.casefold() in _UTC_NAMES:
+        return "UTC"
+    if name.upper() in _ABBREVIATIONS:
+        return None
+    found = _zone_names().get(name.casefold())
+    if found is None or found.upper() in _ABBREVIATIONS:
+        return None
+    return found
+
+
+def zone_hint(text: str) -> str | None:
+    """For an abbreviation refused by `zone_name`, the place's zone a team most likely means."""
+    return _ABBREVIATIONS.get(text.strip().upper())
+
 
 def time_zone(name: str) -> ZoneInfo | None:
-    """The IANA time zone called `name`, or None when there is none. ZoneInfo reads a file named
-    after the key, so besides ZoneInfoNotFoundError and ValueError a name a user types can raise
+    """The IANA time zone called `name` (any case), or None when there is none. ZoneInfo reads a
+    file named after the key, so besides ZoneInfoNotFoundError and ValueError a name can raise
     OSError: "Asia" is a directory, a very long name is too long for the file system."""
+    found = zone_name(name)
+    if found is None:
+        return None
     try:
-        return ZoneInfo(name)
+        return ZoneInfo(found)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         return None
+
+
+@lru_cache(maxsize=256)
+def _stored_zone(name: str) -> ZoneInfo | None:
+    return time_zone(name)
+
+
+Z = TypeVar("Z", bound=tzinfo)
+
+
+class ZonedChat(Protocol):
+    """What `chat_zone` reads of a chat (storage.models.BoundChat)."""
+
+    timezone: str | None
+    summary_timezone: str | None
+
+
+def chat_zone(chat: ZonedChat | None, default: Z) -> ZoneInfo | Z:
+    """THE time zone of a chat, for every time it shows and every local day it counts (summaries,
+    exports, digests, relayed messages, task cards, /mute): the chat's `/settings timezone`
+    (`/schedule … <zone>` sets the same), else DEFAULT_TIMEZONE (`default`). A stored name that
+    no longer reads as a zone falls back to `default` as well; the commands store only names
+    that read. `summary_timezone` is what an older version kept for summaries alone; migration
+    0004a moves it into `timezone`, and it is read only for a chat the migration did not see."""
+    if chat is None:
+        return default
+    name = chat.timezone or chat.summary_timezone
+    if not name:
+        return default
+    return _stored_zone(name) or default
 
 
 # The push token is the push address's only protection (`openssl rand -hex 16` makes 32).
@@ -124,9 +210,12 @@ class Settings(BaseSettings):
     @field_validator("default_timezone", "platform_timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        if time_zone(value) is None:
-            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
-        return value
+        name = zone_name(value)
+        if name is None or time_zone(name) is None:
+            hint = zone_hint(value)
+            instead = f"; for {value} use {hint}" if hint else ""
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin{instead}")
+        return name
 
     @field_validator("public_url")
     @classmethod

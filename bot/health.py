@@ -19,7 +19,7 @@ from telegram import Bot
 from bot.delivery.replies import send_text
 from bot.metrics import DATABASE_WRITES_REFUSED, PUSHES_REJECTED
 from bot.render import esc
-from bot.reports.words import duration
+from bot.views.values import duration
 from storage.db import Database, WriteChange, WriteHealth, WriteRefusal, write_refusal
 from storage.models import InboxStatus, PushInbox, utcnow
 

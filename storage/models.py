@@ -12,6 +12,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     Index,
+    Integer,
     LargeBinary,
     SmallInteger,
     Table,
@@ -96,9 +97,11 @@ class BoundChat(SQLModel, table=True):
     muted_until: datetime | None = None
     mask_numbers: bool = False
     last_digest_at: datetime | None = None
-    # Daily summary (/schedule): local time "HH:MM" in summary_timezone (else the chat's timezone,
-    # else DEFAULT_TIMEZONE); summary_enabled False after /schedule off.
+    # Daily summary (/schedule): local time "HH:MM" in the chat's one zone (`timezone`, else
+    # DEFAULT_TIMEZONE: bot.config.chat_zone); summary_enabled False after /schedule off.
     summary_time: str = Field(default="09:00", max_length=5)
+    # What an older version kept as the summaries' own zone: migration 0004a moved it into
+    # `timezone`; nothing writes it any more.
     summary_timezone: str | None = Field(default=None, max_length=64)
     summary_enabled: bool = True
 
@@ -215,8 +218,33 @@ class CallTask(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, nullable=True)
     )  # who pressed Submit
     created_at: datetime = Field(default_factory=utcnow)
-    # Nothing writes this yet: the push relay is to record the last taskStatus it saw here.
+    # The last taskStatus the task card poller saw.
     last_status: int | None = None
+    # The calling number the task was submitted with (the chat's /settings displaynum then): a
+    # call record whose caller differs is not this task's call (bot/relay/routing.py).
+    display_num: str | None = Field(default=None, max_length=20)
+
+
+class TaskCallee(SQLModel, table=True):
+    """One callee of a submitted task, from the number file it was created from: written when the
+    task is submitted (bot/services/task_callees.py), kept for the task's life plus RETENTION_DAYS.
+
+    The relay finds the chat of a call record that names no agent group and no task through it
+    (a called number dialled by one of the chat's tasks around that time); the row keeps the
+    callee's information with its column names too, for a screen pop to show. The primary key
+    answers "this task, this number"; the index answers "which tasks dialled this number".
+    """
+
+    __tablename__ = "task_callee"
+    __table_args__ = (Index("ix_task_callee_digits", "callee_digits", "task_id"),)
+
+    task_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    callee_digits: str = Field(max_length=32, primary_key=True)  # country code included
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    row: int = 0  # the row in the platform file (1 = the first under the header)
+    # {"column name": "value", …} of the callee information columns, JSON.
+    info: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)  # when the task was submitted
 
 
 class DraftStatus(StrEnum):
@@ -438,6 +466,27 @@ class CallRecord(SQLModel, table=True):
     extra: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # unknown fields, JSON
 
 
+class CallChat(SQLModel, table=True):
+    """A call record counted in a chat: decided once, by the relay, when it stored the record
+    (bot/relay/routing.py `Router.call_chats`), so a past day keeps the chats it had that day.
+
+    A record is counted once in each chat it is attributed to; a record with no row here is
+    unattributed (shown to admins by /routes). Summaries read the rollups, which the same
+    transaction keys by these chats; /export, /calls and digests read these rows.
+    """
+
+    __tablename__ = "call_chat"
+    __table_args__ = (
+        Index("ix_call_chat_chat_start", "chat_id", "call_start_at"),
+        Index("ix_call_chat_chat_relayed", "chat_id", "relayed_at"),
+    )
+
+    call_record_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    call_start_at: datetime | None = None  # the record's, for a day's records of a chat
+    relayed_at: datetime = Field(default_factory=utcnow)  # digests count by this
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"  # waiting for its turn (not_before) and a sender
     SENDING = "sending"  # claimed by a sender until lease_until
@@ -544,7 +593,8 @@ class Replica(SQLModel, table=True):
 
 
 class CallRollup(SQLModel, table=True):
-    """Call records counted per 15-minute bucket (UTC), agent group and hangup reason.
+    """Call records counted per chat, 15-minute bucket (UTC), agent group and hangup reason (a
+    record once in each chat it is attributed to: `CallChat`).
 
     Kept up to date in the transaction that stores each new call record, so a day's summary reads
     a few thousand rollup rows instead of scanning a million records. 15 minutes because every
@@ -556,23 +606,26 @@ class CallRollup(SQLModel, table=True):
 
     __tablename__ = "call_rollup"
 
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     bucket_start: datetime = Field(primary_key=True)
     group_name: str = Field(default="", max_length=128, primary_key=True)
     hangup_reason: int = Field(default=-1, primary_key=True)
-    calls: int = 0
-    answered: int = 0
+    calls: int = 0  # dialled
+    answered: int = 0  # by the callee
     talk_seconds: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
-    transfers: int = 0
-    failures: int = 0
+    transfers: int = 0  # transferred to an agent: an agent answered
+    lost: int = 0  # the callee hung up while agents' phones rang (no agent answered)
+    failures: int = 0  # not answered by the callee (the reason is in hangup_reason)
     cost: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
     costed: int = 0  # records that carried a cost
 
 
 class AgentRollup(SQLModel, table=True):
-    """Call records per 15-minute bucket (UTC), agent group and agent, for the agent rankings."""
+    """Call records per chat, 15-minute bucket (UTC), agent group and agent, for the rankings."""
 
     __tablename__ = "agent_rollup"
 
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     bucket_start: datetime = Field(primary_key=True)
     group_name: str = Field(default="", max_length=128, primary_key=True)
     agent_name: str = Field(default="", max_length=128, primary_key=True)
@@ -582,12 +635,14 @@ class AgentRollup(SQLModel, table=True):
 
 
 class RingRollup(SQLModel, table=True):
-    """Ringing per 15-minute bucket (UTC), group and agent: rings, and rings the agent missed
+    """Ringing per chat (the chats the event was relayed to), 15-minute bucket (UTC), group and
+    agent: rings, and rings the agent missed
     (the agent is in a later event's noAnswerSipList of the same call, counted once per call:
     `RingMiss`)."""
 
     __tablename__ = "ring_rollup"
 
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     bucket_start: datetime = Field(primary_key=True)
     group_name: str = Field(default="", max_length=128, primary_key=True)
     sip_account: str = Field(default="", max_length=128, primary_key=True)

@@ -8,11 +8,11 @@ import phonenumbers
 from sqlmodel import Session
 from telegram.ext import Application, CommandHandler
 
-from bot.config import time_zone
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
 from bot.handlers.catalogue import info as command_info
+from bot.handlers.reports import checked_zone
 from bot.laaffic import limits
 from bot.render import esc
 from bot.services.access import Role
@@ -115,11 +115,7 @@ def _checked(field: str, value: str) -> str:
                 f"nothing else); “{shown}” is not one, so nothing was saved."
             )
     elif field == "timezone":
-        if time_zone(value) is None:
-            raise UserFacingError(
-                f"{shown} is not a time zone I know. Use an IANA name such as "
-                f"Asia/Kolkata or Europe/Berlin."
-            )
+        value = checked_zone(value)
     elif field == "app_id" and not APP_ID_RE.fullmatch(value):
         raise UserFacingError(
             "An application id is letters and digits (A–Z, 0–9), as shown in the console."

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot.args import joined_name
+from bot.config import chat_zone
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command, refusal
 from bot.relay import chat_settings
@@ -35,11 +35,7 @@ CALLS_IN_WORDS = {
 
 
 def _zone(req: Request, chat: BoundChat | None) -> tzinfo:
-    name = (chat.timezone if chat else None) or req.runtime.settings.default_timezone
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
+    return chat_zone(chat, req.runtime.settings.default_zone)
 
 
 def _when(moment: datetime, zone: tzinfo) -> str:

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CommandHandler
 
-from bot.config import time_zone
+from bot.config import chat_zone, zone_hint, zone_name
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
+from bot.laaffic.codes import hangup_reason, hung_up_by
 from bot.render import esc
 from bot.reports.lookups import (
     CALLS_SHOWN,
@@ -22,15 +23,21 @@ from bot.reports.lookups import (
     export_xlsx,
 )
 from bot.reports.schedule import parse_time, summary_time
-from bot.reports.service import build_summary, chat_zone, routed_group_names
-from bot.reports.words import duration, hangup_reason, hung_up_by
+from bot.reports.service import (
+    build_summary,
+    expired_day_text,
+    retention_start,
+)
 from bot.services.access import Role
+from bot.views.counts import count_text
+from bot.views.relayed import duration
 from bot.views.summaries import day_label
 from storage.models import BoundChat
 
 SCHEDULE_USAGE = (
-    "Usage: /schedule shows when the daily summary comes; /schedule 18:00 Asia/Kolkata sets the "
-    "local time (and optionally the time zone); /schedule off stops it."
+    "Usage: /schedule shows when the daily summary comes; /schedule 18:00 sets the local time; "
+    "/schedule 18:00 Asia/Kolkata sets the time and the chat's time zone (the same as "
+    "/settings timezone); /schedule off stops it."
 )
 SUMMARY_USAGE = "Usage: /summary [today | yesterday | YYYY-MM-DD], for example /summary 2026-11-30"
 EXPORT_USAGE = "Usage: /export [today | yesterday | YYYY-MM-DD], for example /export yesterday"
@@ -45,6 +52,25 @@ def _chat(req: Request) -> BoundChat:
 
 def _zone(req: Request) -> ZoneInfo:
     return chat_zone(_chat(req), req.runtime.settings.default_zone)
+
+
+def checked_zone(text: str) -> str:
+    """The tz database's name of the zone typed (any case; UTC as UTC), or a sentence saying what
+    to type instead (an abbreviation such as EST gets the place it most likely means)."""
+    name = zone_name(text)
+    if name is not None:
+        return name
+    shown = text if len(text) <= 30 else text[:30] + "…"
+    hint = zone_hint(text)
+    if hint is not None:
+        raise UserFacingError(
+            f"{shown} is an abbreviation, not a place, and it does not follow summer time, so "
+            f"times would be off for part of the year. Use the zone of a place, such as {hint}."
+        )
+    raise UserFacingError(
+        f"{shown} is not a time zone I know. Use an IANA name such as Asia/Kolkata or "
+        f"Europe/Berlin (or UTC)."
+    )
 
 
 def parse_day(text: str | None, zone: ZoneInfo, now: datetime, usage: str) -> date:
@@ -72,7 +98,8 @@ def _schedule_line(chat: BoundChat, zone: ZoneInfo) -> str:
         return "The daily summary is off in this chat. Turn it on with /schedule 09:00."
     at = summary_time(chat)
     return (
-        f"The daily summary of the previous day comes every day at {at:%H:%M} {esc(zone.key)} time."
+        f"The daily summary of the previous day comes every day at {at:%H:%M} {esc(zone.key)} "
+        f"time, the chat's time zone (/settings timezone changes it for everything shown here)."
     )
 
 
@@ -84,34 +111,32 @@ async def schedule(req: Request) -> None:
         return
     if req.role < Role.OPERATOR:
         raise UserFacingError("Only operators can change the schedule; /schedule shows it.")
+    zone_name_set: str | None = None
     if req.args[0].lower() == "off":
         if len(req.args) > 1:
             raise UsageError(f"/schedule off takes nothing after it.\n{SCHEDULE_USAGE}")
-        enabled, at, zone_name = False, chat.summary_time, chat.summary_timezone
+        enabled, at = False, chat.summary_time
     else:
         if len(req.args) > 2:
             raise UsageError(SCHEDULE_USAGE)
         parsed = parse_time(req.args[0])
         if parsed is None:
             raise UsageError(f"“{req.args[0][:20]}” is not a time like 18:00.\n{SCHEDULE_USAGE}")
-        zone_name = chat.summary_timezone
         if len(req.args) == 2:
-            zone = time_zone(req.args[1])
-            if zone is None:
-                raise UsageError(
-                    f"“{req.args[1][:40]}” is not a time zone. Use an IANA name such as "
-                    f"Asia/Kolkata or Europe/Berlin."
-                )
-            zone_name = zone.key
+            zone_name_set = checked_zone(req.args[1])
         enabled, at = True, f"{parsed:%H:%M}"
 
     def save(session) -> BoundChat:  # noqa: ANN001
         row = session.get(BoundChat, chat.chat_id)
-        row.summary_enabled, row.summary_time, row.summary_timezone = enabled, at, zone_name
+        row.summary_enabled, row.summary_time = enabled, at
+        if zone_name_set is not None:
+            # One zone per chat: the summary's zone is the chat's, for every time shown here.
+            row.timezone, row.summary_timezone = zone_name_set, None
         session.add(row)
         return row
 
     saved = await req.runtime.database.run(save)
+    req.chat = saved
     await req.reply(
         "Saved. " + _schedule_line(saved, chat_zone(saved, req.runtime.settings.default_zone))
     )
@@ -146,27 +171,31 @@ async def export(req: Request) -> None:
     if len(req.args) > 1:
         raise UsageError(EXPORT_USAGE)
     zone = _zone(req)
-    day = parse_day(req.args[0] if req.args else None, zone, datetime.now(UTC), EXPORT_USAGE)
+    now = datetime.now(UTC)
+    day = parse_day(req.args[0] if req.args else None, zone, now, EXPORT_USAGE)
+    retention_days = req.runtime.settings.retention_days
+    if day < retention_start(now, retention_days, zone):
+        await req.reply(esc(expired_day_text(day, retention_days)))
+        return
     chat_id = req.chat_id
-    db = req.runtime.database
-    groups = await db.run(lambda s: routed_group_names(s, chat_id))
-    if not groups:
-        raise UserFacingError(
-            "This chat has no agent groups routed to it, so there are no call records to "
-            "export. Route one with /route <group>."
-        )
-    records = await db.run(lambda s: day_records(s, groups, day, zone, EXPORT_MAX_ROWS + 1))
+    records = await req.runtime.database.run(
+        lambda s: day_records(s, chat_id, day, zone, EXPORT_MAX_ROWS + 1)
+    )
     if not records:
-        await req.reply(f"No call records on {day_label(day)} in this chat's agent groups.")
+        await req.reply(
+            f"No calls counted in this chat on {day_label(day)}: none of its agent groups' or "
+            f"tasks' calls started that day ({esc(zone.key)} time)."
+        )
         return
     cut = len(records) > EXPORT_MAX_ROWS
     records = records[:EXPORT_MAX_ROWS]
     content = await asyncio.to_thread(export_xlsx, records, zone)
     note = f" (the first {EXPORT_MAX_ROWS:,} of more)" if cut else ""
+    rows = count_text(len(records), "{n} row", "{n} rows")
     await req.send_document(
         content,
         f"calls-{day.isoformat()}.xlsx",
-        f"Call records of {day_label(day)}: {len(records):,} rows{note}, times in {esc(zone.key)}.",
+        f"Call records of {day_label(day)}: {rows}{note}, times in {esc(zone.key)}.",
     )
 
 
@@ -181,15 +210,13 @@ async def calls(req: Request) -> None:
             f"“{typed[:40]}” is not a phone number I can look up: {reason}. Write it with its "
             f"country code (+91 98765 43210), or set the chat's with /settings ccode 91."
         )
-    chat_id, zone = req.chat_id, _zone(req)
-
-    def load(session):  # noqa: ANN001, ANN202
-        groups = None if req.is_admin else routed_group_names(session, chat_id)
-        return calls_to(session, digits, groups)
-
-    found = await req.runtime.database.run(load)
+    chat_id, zone = None if req.is_admin else req.chat_id, _zone(req)
+    found = await req.runtime.database.run(lambda s: calls_to(s, digits, chat_id))
     if not found:
-        await req.reply(f"No stored calls to +{digits} in this chat's agent groups.")
+        await req.reply(
+            f"No stored calls to +{digits} counted in this chat (its agent groups' and tasks' "
+            f"calls of the last {req.runtime.settings.retention_days} days)."
+        )
         return
     lines = [f"<b>Calls to +{digits}</b> (newest first, times in {esc(zone.key)})"]
     for r in found:
@@ -201,7 +228,7 @@ async def calls(req: Request) -> None:
             outcome += f" · {reason}"
         who = hung_up_by(r.hanging_direction)
         lines.append(
-            f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name)} · "
+            f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name or 'no agent group')} · "
             f"{esc(r.agent_name or 'no agent')} · {esc(outcome)}"
             + (f" · {esc(who)}" if who else "")
         )

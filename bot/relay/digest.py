@@ -1,12 +1,13 @@
 """The call digest: for chats with `/notify calls digest` (the default), every DIGEST_INTERVAL, the
 call records that came in since the chat's last digest, summed up in one message.
 
-- Which records count for a chat is decided by the same `Router` as single messages (the chat's
-  routed groups, exact name then case-insensitive, plus the calls of its tasks), so a digest shows
-  what the chat would otherwise have received one by one.
-- The window is by arrival (`received_at`): a record the platform retried half an hour late lands in
-  the next digest instead of being missed. The scan is bounded by call start (RECORD_LATENESS) so it
-  uses the indexed `call_start_at`.
+- The records that count for a chat are the ones the relay gave it (`CallChat`, written with the
+  record by the same `Router` decision as single messages), so a digest counts what `each` mode
+  would have posted, one by one, and with the daily summary's counters.
+- The window is by when the relay stored the record for the chat (`CallChat.relayed_at`): a
+  record without a start time, or one the platform retried hours late, counts in the window it
+  arrived in. The window closes SETTLE before the run, so a relay transaction still committing
+  when the digest runs lands in this window or the next, never in none.
 - Exactly one digest per window across replicas: `last_digest_at` is moved with a compare-and-set in
   the transaction that enqueues the digest. A window without calls moves it too, silently.
 - A muted chat's window is left open, so what happened while muted is in the first digest after.
@@ -19,19 +20,20 @@ import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 from telegram.ext import Application, ContextTypes
 
+from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.relay.routing import NotifyCalls, Router
+from bot.reports.rollups import is_failure, is_lost, is_transfer
 from bot.views.digests import digest_message
 from bot.views.values import ChatDisplay
 from storage.db import Database
-from storage.models import BoundChat, CallRecord, GroupRoute, RingingEvent, utcnow
+from storage.models import BoundChat, CallChat, CallRecord, GroupRoute, RingingEvent, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +42,8 @@ CHECK_EVERY_S = 60.0  # how often the job looks for chats whose digest is due
 # A chat is due a little before its 15 minutes are up, so a job running every minute keeps the
 # digests 15 minutes apart instead of drifting to 16.
 DUE_TOLERANCE = timedelta(seconds=30)
-# Records arrive up to 90 minutes late (the platform retries every 30 minutes, 3 times).
-RECORD_LATENESS = timedelta(hours=3)
+# Longer than a relay transaction can take between choosing its time and committing (its lease).
+SETTLE = timedelta(minutes=1)
 RINGING_LATENESS = timedelta(minutes=10)  # ringing pushes are retried at once
 TOP = 3
 
@@ -54,7 +56,12 @@ class DigestStats:
     calls: int = 0
     answered: int = 0
     talk_seconds: int = 0
-    reasons: Counter[int | None] = field(default_factory=Counter)
+    transfers: int = 0
+    lost: int = 0
+    failures: int = 0
+    cost: float = 0.0
+    costed: int = 0
+    failure_reasons: Counter[int] = field(default_factory=Counter)
     missed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # agent → calls
 
     @property
@@ -62,20 +69,23 @@ class DigestStats:
         return self.talk_seconds / self.answered if self.answered else 0.0
 
     @property
-    def hangup_reasons(self) -> list[tuple[int | None, int]]:
-        return self.reasons.most_common(TOP)
-
-    @property
     def missed_by(self) -> list[tuple[str, int]]:
         ranked = sorted(self.missed.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         return [(agent, len(calls)) for agent, calls in ranked[:TOP]]
 
     def add_record(self, record: CallRecord) -> None:
+        """Count one record the way the daily summary's rollups count it."""
         self.calls += 1
-        self.reasons[record.hangup_reason] += 1
-        if record.answered:
-            self.answered += 1
-            self.talk_seconds += record.call_duration or 0
+        self.answered += int(record.answered)
+        self.talk_seconds += max(record.call_duration or 0, 0)
+        self.transfers += int(is_transfer(record))
+        self.lost += int(is_lost(record))
+        if is_failure(record):
+            self.failures += 1
+            self.failure_reasons[-1 if record.hangup_reason is None else record.hangup_reason] += 1
+        if record.cost is not None:
+            self.cost += record.cost
+            self.costed += 1
 
 
 def due_chats(
@@ -97,31 +107,34 @@ def due_chats(
 def collect(
     session: Session, chats: list[BoundChat], now: datetime, interval: timedelta = DIGEST_INTERVAL
 ) -> dict[int, DigestStats]:
-    """Each chat's stats since its last digest (one scan of the records for all of them)."""
+    """Each chat's stats since its last digest, until SETTLE before `now`."""
+    until = now - SETTLE
     stats = {
-        c.chat_id: DigestStats(since=c.last_digest_at or now - interval, until=now) for c in chats
+        c.chat_id: DigestStats(since=c.last_digest_at or until - interval, until=until)
+        for c in chats
     }
     if not stats:
         return stats
     earliest = min(s.since for s in stats.values())
-    router = Router(session)
     records = session.exec(
-        select(CallRecord).where(
-            col(CallRecord.call_start_at) >= earliest - RECORD_LATENESS,
-            col(CallRecord.received_at) > earliest,
-            col(CallRecord.received_at) <= now,
+        select(CallChat.chat_id, CallChat.relayed_at, CallRecord)
+        .join(CallRecord, col(CallRecord.id) == col(CallChat.call_record_id))
+        .where(
+            col(CallChat.chat_id).in_(sorted(stats)),
+            col(CallChat.relayed_at) > earliest,
+            col(CallChat.relayed_at) <= until,
         )
-    )
-    for record in records:
-        for chat in router.call_targets(record):
-            s = stats.get(chat.chat_id)
-            if s is not None and s.since < record.received_at <= s.until:
-                s.add_record(record)
+    )  # ix_call_chat_chat_relayed
+    for chat_id, relayed_at, record in records:
+        window = stats[chat_id]
+        if window.since < _aware(relayed_at) <= window.until:
+            window.add_record(record)
+    router = Router(session)
     events = session.exec(
         select(RingingEvent).where(
             col(RingingEvent.event_at) >= earliest - RINGING_LATENESS,
             col(RingingEvent.received_at) > earliest,
-            col(RingingEvent.received_at) <= now,
+            col(RingingEvent.received_at) <= until,
         )
     )
     for event in events:
@@ -130,12 +143,16 @@ def collect(
             continue
         for chat in router.ringing_targets(event.group_name, event.task_id):
             s = stats.get(chat.chat_id)
-            if s is not None and s.since < event.received_at <= s.until:
+            if s is not None and s.since < _aware(event.received_at) <= s.until:
                 for agent in missed:
                     s.missed[agent].add(event.call_id or event.dedupe_key)
     for chat_id, s in stats.items():
         s.groups = _group_names(session, chat_id)
     return stats
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def run_digests(
@@ -155,12 +172,12 @@ def run_digests(
         stats = collect(session, chats, now, interval)
         sent = 0
         for chat in chats:
-            if not _advance(session, chat, now):
-                continue  # another replica took this window
             s = stats[chat.chat_id]
+            if not _advance(session, chat, s.until):
+                continue  # another replica took this window
             if s.calls == 0:
                 continue
-            zone = _zone(chat.timezone, default_zone)
+            zone = chat_zone(chat, default_zone)
             text = digest_message(s, ChatDisplay(mask_numbers=chat.mask_numbers, zone=zone))
             enqueue(
                 session,
@@ -175,15 +192,15 @@ def run_digests(
     return database.call(work)
 
 
-def _advance(session: Session, chat: BoundChat, now: datetime) -> bool:
-    """Compare-and-set the chat's last digest time from what this run read to `now`."""
+def _advance(session: Session, chat: BoundChat, until: datetime) -> bool:
+    """Compare-and-set the chat's last digest time from what this run read to `until`."""
     result = session.exec(
         update(BoundChat)
         .where(
             col(BoundChat.chat_id) == chat.chat_id,
             col(BoundChat.last_digest_at).is_not_distinct_from(chat.last_digest_at),
         )
-        .values(last_digest_at=now)
+        .values(last_digest_at=until)
     )
     return result.rowcount == 1
 
@@ -203,13 +220,6 @@ def _json_list(raw: str | None) -> list[str]:
     except ValueError:
         return []
     return [str(v) for v in value] if isinstance(value, list) else []
-
-
-def _zone(name: str | None, default: tzinfo) -> tzinfo:
-    try:
-        return ZoneInfo(name) if name else default
-    except (ValueError, KeyError):
-        return default
 
 
 def leads_jobs(context: ContextTypes.DEFAULT_TYPE) -> bool:

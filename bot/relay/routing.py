@@ -2,25 +2,44 @@
 
 Routing, for one event:
 - every bound chat with an active route (`GroupRoute`) for the agent group named in the push
-  (`seatGroupName` / `agentGroupName`): the exact name first; only when no route has the exact
-  name, a case-insensitive match (a group renamed in a different case still arrives);
+  (`seatGroupName` / `agentGroupName`), by the one group-name rule (`bot.services.groups.
+  GroupNames`: exact, else without invisible characters, else in any case);
 - for a ringing event with a `taskId`, the chat that submitted that task (`CallTask.chat_id`);
-- for a call record, the chat of the task its call belongs to, when a ringing event of the same
-  `callId` carried the task id (the record itself names no task);
-each chat once. Whether the chat then gets a message depends on its settings (`/notify`, `/mute`).
+- for a call record, the chat of the task its call belongs to: the task a ringing event of the
+  same `callId` carried; else, when no such event was stored (an automatic call, a call that
+  reached no agent), the task that dialled its called number: a `TaskCallee` row of a task
+  submitted in the TASK_WINDOW before the call started, whose calling number is the record's
+  caller when both are known (the newest such task when several are);
+each chat once. The chats a call record goes to are also the chats it counts in (`CallChat`, the
+rollups): decided once, here, when the record is stored. Whether the chat then gets a message
+depends on its settings (`/notify`, `/mute`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from storage.models import BoundChat, CallRecord, CallTask, GroupRoute, RingingEvent
+from bot.services.groups import GroupNames
+from bot.services.task_callees import TASK_WINDOW
+from storage.models import (
+    BoundChat,
+    CallChat,
+    CallRecord,
+    CallTask,
+    GroupRoute,
+    RingingEvent,
+    TaskCallee,
+)
+
+# A number is matched to a task submitted in TASK_WINDOW before the call started (the clock of
+# the platform may run a little ahead of ours: CLOCK_SLACK).
+CLOCK_SLACK = timedelta(minutes=10)
 
 
 class NotifyCalls(StrEnum):
@@ -63,27 +82,25 @@ class Router:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._exact: dict[str, list[int]] | None = None
-        self._folded: dict[str, list[int]] = {}
+        self._routes: GroupNames[int] | None = None
         self._chats: dict[int, BoundChat | None] = {}
         self._task_chat: dict[int, int | None] = {}
         self._call_task: dict[str, int | None] = {}
+        # called digits → the tasks that dialled them: (task id, chat, submitted at, display number)
+        self._callee_tasks: dict[str, list[tuple[int, int, datetime, str | None]]] = {}
 
-    def _load_routes(self) -> dict[str, list[int]]:
-        if self._exact is None:
-            rows = self.session.exec(
-                select(GroupRoute.group_name, GroupRoute.chat_id)
-                .where(col(GroupRoute.active).is_(True))
-                .order_by(col(GroupRoute.id))
+    def _load_routes(self) -> GroupNames[int]:
+        if self._routes is None:
+            rows = list(
+                self.session.exec(
+                    select(GroupRoute.group_name, GroupRoute.chat_id)
+                    .where(col(GroupRoute.active).is_(True))
+                    .order_by(col(GroupRoute.id))
+                )
             )
-            exact: dict[str, list[int]] = defaultdict(list)
-            folded: dict[str, list[int]] = defaultdict(list)
-            for name, chat_id in rows:
-                exact[name].append(chat_id)
-                folded[name.casefold()].append(chat_id)
-            self._exact, self._folded = dict(exact), dict(folded)
-            self._load_chats({chat_id for ids in self._exact.values() for chat_id in ids})
-        return self._exact
+            self._routes = GroupNames(rows)
+            self._load_chats({chat_id for _, chat_id in rows})
+        return self._routes
 
     def _load_chats(self, chat_ids: set[int]) -> None:
         """Read these chats in one query (the routed chats, with the routes)."""
@@ -101,11 +118,8 @@ class Router:
             self._chats[chat_id] = chat if chat is not None and chat.active else None
 
     def chats_for_group(self, group_name: str | None) -> list[int]:
-        """Chat ids with an active route for this group name (exact, else case-insensitive)."""
-        if not group_name:
-            return []
-        exact = self._load_routes()
-        return list(exact.get(group_name) or self._folded.get(group_name.casefold(), []))
+        """Chat ids with an active route for this group name (the one group-name rule)."""
+        return self._load_routes().find(group_name)
 
     def chat(self, chat_id: int) -> BoundChat | None:
         """The bound, active chat, or None."""
@@ -175,13 +189,73 @@ class Router:
             chat_ids.append(task_chat)
         return self._targets(chat_ids)
 
+    def load_callees(self, records: list[dict[str, object]]) -> None:
+        """Look up, in one query, the tasks that dialled the called numbers of these records
+        (for `call_targets`); only records whose call no stored ringing event tied to a task."""
+        wanted = sorted(
+            {
+                str(r["called_digits"])
+                for r in records
+                if r.get("called_digits") and self._call_task.get(str(r.get("call_id"))) is None
+            }
+            - self._callee_tasks.keys()
+        )
+        if not wanted:
+            return
+        stmt = (
+            sa_select(
+                col(TaskCallee.callee_digits),
+                col(TaskCallee.task_id),
+                col(TaskCallee.chat_id),
+                col(TaskCallee.created_at),
+                col(CallTask.display_num),
+            )
+            .join(CallTask, col(CallTask.task_id) == col(TaskCallee.task_id), isouter=True)
+            .where(col(TaskCallee.callee_digits).in_(wanted))
+        )  # ix_task_callee_digits
+        found: dict[str, list[tuple[int, int, datetime, str | None]]] = {d: [] for d in wanted}
+        for digits, task_id, chat_id, created, display in self.session.execute(stmt):
+            created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
+            found[digits].append((task_id, chat_id, created, display))
+        self._callee_tasks.update(found)
+
+    def task_by_number(self, record: CallRecord) -> tuple[int, int] | None:
+        """(task id, chat id) of the task that dialled this record's number around its start
+        (see the module's docstring), or None."""
+        digits = record.called_digits
+        if not digits:
+            return None
+        if digits not in self._callee_tasks:
+            self.load_callees([{"called_digits": digits, "call_id": None}])
+        start = record.call_start_at or record.received_at
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+        caller = _digits_of(record.caller)
+        best: tuple[datetime, int, int] | None = None
+        for task_id, chat_id, created, display in self._callee_tasks.get(digits, []):
+            if not created - CLOCK_SLACK <= start <= created + TASK_WINDOW:
+                continue
+            if caller and display and _digits_of(display) not in ("", caller):
+                continue  # another calling number: another task's call
+            if best is None or (created, task_id) > best[:2]:
+                best = (created, task_id, chat_id)
+        return None if best is None else (best[1], best[2])
+
     def call_targets(self, record: CallRecord) -> list[BoundChat]:
+        """The chats a call record goes to, and counts in (see the module's docstring)."""
         chat_ids = self.chats_for_group(record.agent_group_name)
         task_id = self.task_for_call(record.call_id)
         task_chat = self.chat_for_task(task_id)
+        if task_id is None:
+            by_number = self.task_by_number(record)
+            if by_number is not None:
+                task_chat = by_number[1]
         if task_chat is not None:
             chat_ids.append(task_chat)
         return self._targets(chat_ids)
+
+
+def _digits_of(text: str | None) -> str:
+    return "".join(ch for ch in text or "" if "0" <= ch <= "9")
 
 
 @dataclass(frozen=True)
@@ -194,7 +268,9 @@ class UnroutedGroup:
 
 
 def unrouted_groups(session: Session, since: datetime) -> list[UnroutedGroup]:
-    """Groups seen since `since` (by event time, on the indexed columns) with no active route."""
+    """Groups seen since `since` (by event time, on the indexed columns) with no active route,
+    with their ringing events and the call records that count in no chat; the call records
+    without an agent group that count in no chat under None (those of the chats' tasks count)."""
     ringing = dict(
         session.exec(
             select(RingingEvent.group_name, func.count())
@@ -202,10 +278,13 @@ def unrouted_groups(session: Session, since: datetime) -> list[UnroutedGroup]:
             .group_by(RingingEvent.group_name)
         ).all()
     )
+    counted = select(CallChat.call_record_id).where(
+        col(CallChat.call_record_id) == col(CallRecord.id)
+    )
     calls = dict(
         session.exec(
             select(CallRecord.agent_group_name, func.count())
-            .where(col(CallRecord.call_start_at) >= since)
+            .where(col(CallRecord.call_start_at) >= since, ~counted.exists())
             .group_by(CallRecord.agent_group_name)
         ).all()
     )
@@ -214,6 +293,8 @@ def unrouted_groups(session: Session, since: datetime) -> list[UnroutedGroup]:
     for name in set(ringing) | set(calls):
         if name and router.chats_for_group(name):
             continue
+        if not name and not calls.get(name):
+            continue  # ringing events without a group go to their task's chat
         unrouted.append(UnroutedGroup(name, ringing.get(name, 0), calls.get(name, 0)))
     unrouted.sort(key=lambda g: (g.group_name is None, -(g.ringing_events + g.call_records)))
     return unrouted

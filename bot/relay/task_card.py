@@ -23,13 +23,13 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, tzinfo
 from enum import Enum
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 from telegram.ext import Application, ContextTypes
 
 from bot.audit import Actor, current_actor
+from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
@@ -128,7 +128,7 @@ def store_card(
     )
     if locked.rowcount != 1:
         return CardResult.GONE
-    display = ChatDisplay(mask_numbers=chat.mask_numbers, zone=_zone(chat.timezone, default_zone))
+    display = ChatDisplay(mask_numbers=chat.mask_numbers, zone=chat_zone(chat, default_zone))
     text = live_card_message(progress, display)
     last = session.exec(
         select(OutboxMessage)
@@ -158,13 +158,6 @@ def _forget(session: Session, task_id: int) -> None:
         .where(col(CallTask.task_id) == task_id)
         .values(last_status=UNKNOWN_TO_PLATFORM)
     )
-
-
-def _zone(name: str | None, default: tzinfo) -> tzinfo:
-    try:
-        return ZoneInfo(name) if name else default
-    except (ValueError, KeyError):
-        return default
 
 
 class TaskCardPoller:

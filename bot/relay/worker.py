@@ -33,13 +33,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlmodel import Session, col, select
 
+from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
@@ -149,7 +149,6 @@ class RelayWorker:
         self.lease = lease
         self.idle_poll_s = idle_poll_s
         self._claims = itertools.count(1)
-        self._zones: dict[str, tzinfo] = {}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
@@ -308,19 +307,24 @@ class RelayWorker:
                 outcome.duplicates[PushKind.RINGING] += 1
                 continue
             event = RingingEvent(id=event_id, **row)
-            rollups.add_ringing(event)
-            self._relay_ringing(router, event, now, outcome, messages)
+            targets = router.ringing_targets(event.group_name, event.task_id)
+            rollups.add_ringing(event, [chat.chat_id for chat in targets])
+            self._relay_ringing(targets, event, now, outcome, messages)
         new_calls = insert_new(session, CallRecord, calls, "call_session_id")
-        # After the ringing events: a call record finds its task in the events stored before it.
+        # After the ringing events: a call record finds its task in the events stored before it,
+        # else by its called number (one query each for the whole batch).
         router.load_call_tasks([row["call_id"] for row in calls])
+        router.load_callees(calls)
         for row in calls:
             record_id = new_calls.pop(row["call_session_id"], None)  # twice in a batch: once
             if record_id is None:
                 outcome.duplicates[PushKind.CALL] += 1
                 continue
             record = CallRecord(id=record_id, **row)
-            rollups.add_call(record)
-            self._relay_call(router, record, now, outcome, messages)
+            # The chats it goes to are the chats it counts in, decided once, now.
+            targets = router.call_targets(record)
+            rollups.add_call(record, [chat.chat_id for chat in targets], now)
+            self._relay_call(targets, record, now, outcome, messages)
         rollups.write(session)
         enqueue_many(session, messages)
         return outcome
@@ -379,13 +383,12 @@ class RelayWorker:
 
     def _relay_ringing(
         self,
-        router: Router,
+        targets: list[BoundChat],
         event: RingingEvent,
         now: datetime,
         outcome: BatchOutcome,
         messages: list[Outgoing],
     ) -> None:
-        targets = router.ringing_targets(event.group_name, event.task_id)
         if not targets:
             outcome.unrouted[PushKind.RINGING] += 1
         texts: dict[ChatDisplay, str] = {}  # chats that show it alike share the rendering
@@ -407,13 +410,12 @@ class RelayWorker:
 
     def _relay_call(
         self,
-        router: Router,
+        targets: list[BoundChat],
         record: CallRecord,
         now: datetime,
         outcome: BatchOutcome,
         messages: list[Outgoing],
     ) -> None:
-        targets = router.call_targets(record)
         if not targets:
             outcome.unrouted[PushKind.CALL] += 1
         texts: dict[ChatDisplay, str] = {}
@@ -428,17 +430,7 @@ class RelayWorker:
                 outcome.messages += 1
 
     def _display(self, chat: BoundChat) -> ChatDisplay:
-        return ChatDisplay(mask_numbers=chat.mask_numbers, zone=self._zone(chat.timezone))
-
-    def _zone(self, name: str | None) -> tzinfo:
-        if not name:
-            return self.default_zone
-        if name not in self._zones:
-            try:
-                self._zones[name] = ZoneInfo(name)
-            except (ValueError, KeyError):
-                self._zones[name] = self.default_zone
-        return self._zones[name]
+        return ChatDisplay(mask_numbers=chat.mask_numbers, zone=chat_zone(chat, self.default_zone))
 
     def _after_failure(
         self, token: str, push: ClaimedPush, exc: Exception, now: datetime

@@ -49,8 +49,12 @@ class HourChart:
         axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         axes.set_xlabel("hour (local time)")
         axes.set_ylabel("calls")
-        self.title = axes.set_title("", fontsize=11)
-        axes.legend(loc="upper left", frameon=False, fontsize=9)
+        self.title = axes.set_title("", fontsize=11, loc="left")
+        # Above the plot, right of the title: inside it, the legend covered the bars of the night
+        # hours whenever they were the day's highest.
+        self.legend = axes.legend(
+            loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False, fontsize=9
+        )
         axes.spines[["top", "right"]].set_visible(False)
         # Run directly, not set as the figure's layout engine: `Figure.tight_layout()` leaves a
         # placeholder engine behind, and with any engine `savefig` draws everything twice.

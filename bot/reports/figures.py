@@ -1,4 +1,5 @@
-"""A local day's figures for a set of agent groups, read from the rollups.
+"""A chat's figures for a local day, read from the rollups (the records the relay attributed to
+the chat: bot/relay/routing.py).
 
 `day_figures` is what summaries use; `figures_from_records` counts the same from the raw records
 (the straightforward way, loading every row): the benchmark measures one against the other and a
@@ -12,17 +13,26 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import TupleResult
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
-from bot.reports.rollups import bucket_of, is_failure, is_transfer
-from storage.models import AgentRollup, CallRecord, CallRollup, RingingEvent, RingRollup
+from bot.reports.rollups import bucket_of, is_failure, is_lost, is_transfer
+from bot.services.groups import GroupNames
+from storage.models import (
+    AgentRollup,
+    CallChat,
+    CallRecord,
+    CallRollup,
+    CallTask,
+    GroupRoute,
+    RingingEvent,
+    RingRollup,
+)
 
 
 @dataclass
@@ -39,17 +49,23 @@ class Tally:
 
 @dataclass
 class DayFigures:
+    """The task card's counters, for the calls of a day: dialled (`calls`), answered by the
+    callee, transferred to an agent (an agent answered), lost waiting for an agent, failed (not
+    answered by the callee, with the reasons), talk time and cost."""
+
     day: date
     calls: int = 0
     answered: int = 0
     talk_seconds: int = 0
     transfers: int = 0
+    lost: int = 0
     failures: int = 0
     cost: float = 0.0
     costed: int = 0
     by_group: dict[str, Tally] = field(default_factory=dict)
     by_agent: dict[str, Tally] = field(default_factory=dict)
     hangup_reasons: Counter[int] = field(default_factory=Counter)
+    failure_reasons: Counter[int] = field(default_factory=Counter)  # -1: no reason given
     missed_rings: Counter[str] = field(default_factory=Counter)
     # Local hour 0–23 → (answered, not answered); a 25-hour DST day folds its repeated hour.
     hours: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in range(24)])
@@ -75,26 +91,44 @@ def _local_hour(moment: datetime, zone: ZoneInfo) -> int:
     return moment.astimezone(zone).hour
 
 
-def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneInfo) -> DayFigures:
-    """The figures of `day` (local in `zone`) for the agent groups named `groups`."""
-    names = sorted(set(groups))
+def day_figures(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> DayFigures:
+    """The figures of `day` (local in `zone`) of the calls counted in this chat."""
     figures = DayFigures(day=day)
-    if not names:
-        return figures
     start, end = day_bounds(day, zone)
     r = CallRollup
     where = (
+        col(r.chat_id) == chat_id,
         col(r.bucket_start) >= start,
         col(r.bucket_start) < end,
-        col(r.group_name).in_(names),
     )
     calls, answered = func.sum(col(r.calls)), func.sum(col(r.answered))
-    talk = func.sum(col(r.talk_seconds))
+    talk, failures = func.sum(col(r.talk_seconds)), func.sum(col(r.failures))
 
-    def grouped(key: Mapped[Any]) -> TupleResult[tuple[Any, int, int, int]]:
+    def grouped(key: Mapped[Any]) -> Iterable[tuple[Any, int, int, int, int]]:
         # The database adds up the rollup rows; Python sees one row per group / reason / hour.
-        return session.exec(select(key, calls, answered, talk).where(*where).group_by(key))
+        stmt = sa_select(key, calls, answered, talk, failures).where(*where).group_by(key)
+        return cast(Iterable[tuple[Any, int, int, int, int]], session.execute(stmt))
 
+    # Eight columns: SQLAlchemy's select (SQLModel's is typed for at most four).
+    totals = session.execute(
+        sa_select(
+            calls,
+            answered,
+            talk,
+            func.sum(col(r.transfers)),
+            func.sum(col(r.lost)),
+            failures,
+            func.sum(col(r.cost)),
+            func.sum(col(r.costed)),
+        ).where(*where)
+    ).one()
+    if not totals[0]:
+        return figures
+    figures.calls, figures.answered, figures.talk_seconds = (int(v) for v in totals[:3])
+    figures.transfers, figures.lost, figures.failures = (int(v) for v in totals[3:6])
+    figures.cost, figures.costed = float(totals[6] or 0), int(totals[7])
+    for group, n, ans, t, _ in grouped(col(r.group_name)):
+        figures.by_group[group] = Tally(int(n), int(ans), int(t))
     a = AgentRollup
     agents = session.exec(
         select(
@@ -104,47 +138,29 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
             func.sum(col(a.talk_seconds)),
         )
         .where(
+            col(a.chat_id) == chat_id,
             col(a.bucket_start) >= start,
             col(a.bucket_start) < end,
-            col(a.group_name).in_(names),
         )
         .group_by(col(a.agent_name))
     )
-
-    # Seven columns: SQLAlchemy's select (SQLModel's is typed for at most four).
-    totals = session.execute(
-        sa_select(
-            calls,
-            answered,
-            talk,
-            func.sum(col(r.transfers)),
-            func.sum(col(r.failures)),
-            func.sum(col(r.cost)),
-            func.sum(col(r.costed)),
-        ).where(*where)
-    ).one()
-    if not totals[0]:
-        return figures
-    figures.calls, figures.answered, figures.talk_seconds = (int(v) for v in totals[:3])
-    figures.transfers, figures.failures = int(totals[3]), int(totals[4])
-    figures.cost, figures.costed = float(totals[5] or 0), int(totals[6])
-    for group, n, ans, t in grouped(col(r.group_name)):
-        figures.by_group[group] = Tally(int(n), int(ans), int(t))
     for agent, n, ans, t in agents:
         figures.by_agent[agent] = Tally(int(n), int(ans), int(t))
-    for reason, n, _, _ in grouped(col(r.hangup_reason)):
+    for reason, n, _, _, failed in grouped(col(r.hangup_reason)):
         if reason >= 0:
             figures.hangup_reasons[reason] = int(n)
-    for bucket, n, ans, _ in grouped(col(r.bucket_start)):
+        if failed:
+            figures.failure_reasons[reason] = int(failed)
+    for bucket, n, ans, _, _ in grouped(col(r.bucket_start)):
         hour = figures.hours[_local_hour(bucket, zone)]
         hour[0] += int(ans)
         hour[1] += int(n) - int(ans)
     rings = (
         select(col(RingRollup.sip_account), func.sum(col(RingRollup.missed)))
         .where(
+            col(RingRollup.chat_id) == chat_id,
             col(RingRollup.bucket_start) >= start,
             col(RingRollup.bucket_start) < end,
-            col(RingRollup.group_name).in_(names),
         )
         .group_by(col(RingRollup.sip_account))
     )
@@ -154,42 +170,46 @@ def day_figures(session: Session, groups: Iterable[str], day: date, zone: ZoneIn
     return figures
 
 
-def figures_from_records(
-    session: Session, groups: Iterable[str], day: date, zone: ZoneInfo
-) -> DayFigures:
+def add_record(figures: DayFigures, rec: CallRecord) -> None:
+    """Count one call record in `figures` the way the rollups count it."""
+    group = rec.agent_group_name or ""
+    talk = max(rec.call_duration or 0, 0)
+    answered = int(rec.answered)
+    figures.calls += 1
+    figures.answered += answered
+    figures.talk_seconds += talk
+    figures.transfers += int(is_transfer(rec))
+    figures.lost += int(is_lost(rec))
+    figures.failures += int(is_failure(rec))
+    if is_failure(rec):
+        figures.failure_reasons[-1 if rec.hangup_reason is None else rec.hangup_reason] += 1
+    if rec.cost is not None:
+        figures.cost += rec.cost
+        figures.costed += 1
+    figures.by_group.setdefault(group, Tally()).add(1, answered, talk)
+    if rec.agent_name:
+        figures.by_agent.setdefault(rec.agent_name, Tally()).add(1, answered, talk)
+    if rec.hangup_reason is not None:
+        figures.hangup_reasons[rec.hangup_reason] += 1
+
+
+def figures_from_records(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> DayFigures:
     """The same figures counted from every raw record and event of the day (slow; for checks)."""
-    names = set(groups)
     figures = DayFigures(day=day)
     start, end = day_bounds(day, zone)
     records = session.exec(
-        select(CallRecord).where(
-            col(CallRecord.call_start_at) >= start,
-            col(CallRecord.call_start_at) < end,
-        )
+        select(CallRecord)
+        .join(CallChat, col(CallChat.call_record_id) == col(CallRecord.id))
+        .where(col(CallChat.chat_id) == chat_id)
     )
     for rec in records:
-        group = rec.agent_group_name or ""
-        if group not in names:
+        moment = bucket_of(rec.call_start_at or rec.received_at)
+        if not start <= moment < end:
             continue
-        talk = max(rec.call_duration or 0, 0)
-        answered = int(rec.answered)
-        figures.calls += 1
-        figures.answered += answered
-        figures.talk_seconds += talk
-        figures.transfers += int(is_transfer(rec))
-        figures.failures += int(is_failure(rec))
-        if rec.cost is not None:
-            figures.cost += rec.cost
-            figures.costed += 1
-        figures.by_group.setdefault(group, Tally()).add(1, answered, talk)
-        if rec.agent_name:
-            figures.by_agent.setdefault(rec.agent_name, Tally()).add(1, answered, talk)
-        if rec.hangup_reason is not None:
-            figures.hangup_reasons[rec.hangup_reason] += 1
-        assert rec.call_start_at is not None
-        hour = figures.hours[_local_hour(bucket_of(rec.call_start_at), zone)]
-        hour[0] += answered
-        hour[1] += 1 - answered
+        add_record(figures, rec)
+        hour = figures.hours[_local_hour(moment, zone)]
+        hour[0] += int(rec.answered)
+        hour[1] += 1 - int(rec.answered)
     missed_calls: dict[str, set[str]] = {}
     events = session.exec(
         select(RingingEvent).where(
@@ -197,8 +217,19 @@ def figures_from_records(
             col(RingingEvent.event_at) < end,
         )
     )
+    # The chats the relay gives an event to: its group's routes (the one name rule) and its
+    # task's chat.
+    routes = GroupNames(
+        session.exec(
+            select(GroupRoute.group_name, GroupRoute.chat_id).where(
+                col(GroupRoute.active).is_(True)
+            )
+        ).all()
+    )
+    task_chats = dict(session.exec(select(CallTask.task_id, CallTask.chat_id)).all())
     for event in events:
-        if (event.group_name or "") not in names:
+        chats = set(routes.find(event.group_name)) | {task_chats.get(event.task_id or 0)}
+        if chat_id not in chats:
             continue
         for sip in json.loads(event.no_answer_sip_list or "[]"):
             missed_calls.setdefault(str(sip), set()).add(event.call_id or f"#{event.id}")

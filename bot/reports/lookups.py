@@ -1,20 +1,21 @@
-"""Reading stored call records for /calls and /export (the chat's groups only, unless admin)."""
+"""Reading stored call records for /calls and /export: the records counted in the chat (see
+bot/relay/routing.py), every record for an admin's /calls."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.laaffic.codes import hangup_reason, hung_up_by
 from bot.numbers.normalise import NumberNormaliser, parse_calling_code
 from bot.reports.figures import day_bounds
-from bot.reports.words import hangup_reason, hung_up_by
-from storage.models import CallRecord
+from bot.reports.rollups import is_lost, is_transfer
+from storage.models import CallChat, CallRecord
 
 CALLS_SHOWN = 20
 EXPORT_MAX_ROWS = 200_000  # ~10 MB of xlsx; Telegram bots may send files up to 50 MB
@@ -30,34 +31,40 @@ def callee_digits(text: str, ccode: str | None) -> tuple[str | None, str | None]
 
 
 def calls_to_statement(
-    digits: str, groups: Iterable[str] | None, limit: int = CALLS_SHOWN
+    digits: str, chat_id: int | None, limit: int = CALLS_SHOWN
 ) -> SelectOfScalar[CallRecord]:
     """The query of `calls_to` (bench/daily_summary.py checks its plan with EXPLAIN)."""
     stmt = select(CallRecord).where(CallRecord.called_digits == digits)
-    if groups is not None:
-        stmt = stmt.where(CallRecord.agent_group_name.in_(sorted(set(groups))))  # type: ignore[union-attr]
-    return stmt.order_by(CallRecord.call_start_at.desc()).limit(limit)  # type: ignore[union-attr]
+    if chat_id is not None:
+        counted = select(CallChat.call_record_id).where(
+            col(CallChat.call_record_id) == col(CallRecord.id), col(CallChat.chat_id) == chat_id
+        )
+        stmt = stmt.where(counted.exists())
+    return stmt.order_by(col(CallRecord.call_start_at).desc()).limit(limit)
 
 
 def calls_to(
-    session: Session, digits: str, groups: Iterable[str] | None, limit: int = CALLS_SHOWN
+    session: Session, digits: str, chat_id: int | None, limit: int = CALLS_SHOWN
 ) -> list[CallRecord]:
-    """The newest calls to one callee (indexed by called_digits, then start time)."""
-    return list(session.exec(calls_to_statement(digits, groups, limit)))
+    """The newest calls to one callee counted in this chat (every chat's when None), by the
+    index on called_digits and start time, each checked against its `CallChat` key."""
+    return list(session.exec(calls_to_statement(digits, chat_id, limit)))
 
 
 def day_records(
-    session: Session, groups: Iterable[str], day: date, zone: ZoneInfo, limit: int
+    session: Session, chat_id: int, day: date, zone: ZoneInfo, limit: int
 ) -> list[CallRecord]:
+    """The records counted in this chat that started on `day` (local), oldest first."""
     start, end = day_bounds(day, zone)
     stmt = (
         select(CallRecord)
+        .join(CallChat, col(CallChat.call_record_id) == col(CallRecord.id))
         .where(
-            CallRecord.call_start_at >= start,  # type: ignore[operator]
-            CallRecord.call_start_at < end,  # type: ignore[operator]
-            CallRecord.agent_group_name.in_(sorted(set(groups))),  # type: ignore[union-attr]
-        )
-        .order_by(CallRecord.call_start_at)  # type: ignore[arg-type]
+            col(CallChat.chat_id) == chat_id,
+            col(CallChat.call_start_at) >= start,
+            col(CallChat.call_start_at) < end,
+        )  # ix_call_chat_chat_start
+        .order_by(col(CallChat.call_start_at), col(CallRecord.id))
         .limit(limit)
     )
     return list(session.exec(stmt))
@@ -73,6 +80,8 @@ EXPORT_COLUMNS = (
     "agent group",
     "agent",
     "answered",
+    "transferred to an agent",
+    "lost waiting for an agent",
     "talk seconds",
     "how it ended",
     "who ended it",
@@ -108,8 +117,8 @@ def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
     )
     sheet = book.add_worksheet("calls")
     bold = book.add_format({"bold": True})
-    for col, name in enumerate(EXPORT_COLUMNS):
-        sheet.write_string(0, col, name, bold)
+    for column, name in enumerate(EXPORT_COLUMNS):
+        sheet.write_string(0, column, name, bold)
     for row, r in enumerate(records, start=1):
         labels = ", ".join(str(x) for x in json.loads(r.labels or "[]"))
         values = [
@@ -122,6 +131,8 @@ def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
             r.agent_group_name or "",
             r.agent_name or "",
             "yes" if r.answered else "no",
+            "yes" if is_transfer(r) else "no",
+            "yes" if is_lost(r) else "no",
             r.call_duration,
             hangup_reason(r.hangup_reason),
             hung_up_by(r.hanging_direction) or "",
@@ -132,13 +143,13 @@ def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
             r.voice_url or "",
             r.call_session_id,
         ]
-        for col, value in enumerate(values):
+        for column, value in enumerate(values):
             if isinstance(value, int | float) and not isinstance(value, bool):
-                sheet.write_number(row, col, value)
+                sheet.write_number(row, column, value)
             elif value is None:
                 continue
             else:
-                sheet.write_string(row, col, str(value))
+                sheet.write_string(row, column, str(value))
     sheet.freeze_panes(1, 0)
     book.close()
     return out.getvalue()

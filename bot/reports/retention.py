@@ -12,15 +12,19 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
+from bot.services.task_callees import TASK_WINDOW
 from storage.db import Database
 from storage.models import (
     AgentRollup,
+    CallChat,
     CallRecord,
     CallRollup,
+    CallTask,
     DailySummary,
     RingingEvent,
     RingMiss,
     RingRollup,
+    TaskCallee,
 )
 
 log = logging.getLogger(__name__)
@@ -43,11 +47,44 @@ def _delete_batch(
 ) -> int:
     """Delete up to BATCH rows older than `cutoff`; returns how many went."""
     if hasattr(model, "id"):
-        ids = select(model.id).where(_older(model, column, cutoff)).limit(BATCH)
+        ids = list(
+            session.execute(select(model.id).where(_older(model, column, cutoff)).limit(BATCH))
+            .scalars()
+        )
+        if not ids:
+            return 0
+        if model is CallRecord:  # the chats a record counted in go with it
+            session.exec(delete(CallChat).where(col(CallChat.call_record_id).in_(ids)))
         result = session.exec(delete(model).where(model.id.in_(ids)))
     else:  # rollups: whole buckets, a day holds at most a few thousand rows per group
         result = session.exec(delete(model).where(column < cutoff))
     return result.rowcount or 0
+
+
+def _purge_callees(database: Database, cutoff: datetime) -> int:
+    """The callee index of tasks whose calls can no longer be stored: submitted longer than
+    the attribution window plus the retention ago (by task, on the primary key)."""
+    before = cutoff - TASK_WINDOW
+
+    def batch(session: Session) -> int:
+        # Old tasks are few (a team submits a few a day); their callees are found by the key.
+        indexed = select(col(TaskCallee.task_id)).where(
+            col(TaskCallee.task_id) == col(CallTask.task_id)
+        )
+        task = session.execute(
+            select(col(CallTask.task_id))
+            .where(col(CallTask.created_at) < before, indexed.exists())
+            .limit(1)
+        ).scalar()
+        if task is None:
+            return 0
+        result = session.exec(delete(TaskCallee).where(col(TaskCallee.task_id) == task))
+        return result.rowcount or 1
+
+    total = 0
+    while gone := database.call(batch):
+        total += gone
+    return total
 
 
 def purge_old_calls(database: Database, now: datetime, retention_days: int) -> dict[str, int]:
@@ -72,6 +109,7 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
             if gone < BATCH or not hasattr(model, "id"):
                 break
         counts[name] = total
+    counts["task_callee"] = _purge_callees(database, cutoff)
     # The record of sent summaries only needs to outlive the days that can still be owed.
     counts["daily_summary"] = database.call(
         lambda s: (

@@ -1,6 +1,8 @@
-"""Per-15-minute rollups of call records and ringing events, kept up to date as the relay stores
-them, so a day's summary never scans the day's records.
+"""Per-chat, per-15-minute rollups of call records and ringing events, kept up to date as the
+relay stores them, so a day's summary never scans the day's records.
 
+A record is counted once in each chat the relay attributed it to (bot/relay/routing.py), and the
+`CallChat` rows saying so are written by the same batch, so a past day keeps the chats it had.
 The relay counts the rows it newly stored in its own transaction (`RollupBatch`: one upsert per
 rollup row a batch touches; a duplicate push inserts nothing and counts nothing), so the rollups
 match a recount of the raw rows exactly (tests/reports/test_figures.py recounts). A missed ring is
@@ -20,6 +22,7 @@ from sqlmodel import Session
 
 from storage.models import (
     AgentRollup,
+    CallChat,
     CallRecord,
     CallRollup,
     RingingEvent,
@@ -31,9 +34,9 @@ from storage.models import (
 BUCKET = timedelta(minutes=15)
 
 # hangupReason (platform-api.md §3.19): 3 = hung up after a successful transfer to an agent;
-# 4–7 = the call failed (abnormal, operator no service, out of service area, busy).
+# 2 = the callee hung up while agents' phones rang (lost waiting for an agent).
 TRANSFERRED_REASONS = frozenset({3})
-FAILED_REASONS = frozenset({4, 5, 6, 7})
+LOST_REASONS = frozenset({2})
 
 
 def bucket_of(moment: datetime) -> datetime:
@@ -49,15 +52,31 @@ def is_transfer(record: CallRecord) -> bool:
     return record.call_type == 1 and bool(record.agent_name) and record.answered
 
 
+def is_lost(record: CallRecord) -> bool:
+    """The callee answered and waited for an agent, and no agent answered."""
+    return record.hangup_reason in LOST_REASONS and not is_transfer(record)
+
+
 def is_failure(record: CallRecord) -> bool:
-    return record.hangup_reason in FAILED_REASONS
+    """The call failed: the callee did not answer (the hang-up reason says why), as the task
+    card's "failed" counts the numbers whose call did not go through."""
+    return not record.answered
 
 
-_CALL_KEYS = ("bucket_start", "group_name", "hangup_reason")
-_CALL_COUNTERS = ("calls", "answered", "talk_seconds", "transfers", "failures", "cost", "costed")
-_AGENT_KEYS = ("bucket_start", "group_name", "agent_name")
+_CALL_KEYS = ("chat_id", "bucket_start", "group_name", "hangup_reason")
+_CALL_COUNTERS = (
+    "calls",
+    "answered",
+    "talk_seconds",
+    "transfers",
+    "lost",
+    "failures",
+    "cost",
+    "costed",
+)
+_AGENT_KEYS = ("chat_id", "bucket_start", "group_name", "agent_name")
 _AGENT_COUNTERS = ("calls", "answered", "talk_seconds")
-_RING_KEYS = ("bucket_start", "group_name", "sip_account")
+_RING_KEYS = ("chat_id", "bucket_start", "group_name", "sip_account")
 _RING_COUNTERS = ("rings", "missed")
 
 
@@ -83,46 +102,65 @@ class RollupBatch:
         self._calls: dict[tuple[Any, ...], list[Any]] = {}
         self._agents: dict[tuple[Any, ...], list[Any]] = {}
         self._rings: dict[tuple[Any, ...], list[Any]] = {}
-        self._ringing: list[RingingEvent] = []
+        self._ringing: list[tuple[RingingEvent, list[int]]] = []
+        self._links: list[dict[str, Any]] = []
 
-    def add_call(self, record: CallRecord) -> None:
-        """Count one newly stored call record."""
+    def add_call(self, record: CallRecord, chat_ids: list[int], now: datetime) -> None:
+        """Count one newly stored call record (its id set) in each of these chats."""
+        if not chat_ids:
+            return
         bucket = bucket_of(record.call_start_at or record.received_at)
         group = record.agent_group_name or ""
         talk = max(record.call_duration or 0, 0)
         cost = record.cost
         answered = int(record.answered)
         reason = -1 if record.hangup_reason is None else record.hangup_reason
-        _add(
-            self._calls,
-            (bucket, group, reason),
+        counts = (
             1,
             answered,
             talk,
             int(is_transfer(record)),
+            int(is_lost(record)),
             int(is_failure(record)),
             float(cost) if cost is not None else 0.0,
             int(cost is not None),
         )
-        if record.agent_name:
-            _add(self._agents, (bucket, group, record.agent_name), 1, answered, talk)
+        for chat_id in chat_ids:
+            self._links.append(
+                {
+                    "call_record_id": record.id,
+                    "chat_id": chat_id,
+                    "call_start_at": record.call_start_at,
+                    "relayed_at": now,
+                }
+            )
+            _add(self._calls, (chat_id, bucket, group, reason), *counts)
+            if record.agent_name:
+                _add(self._agents, (chat_id, bucket, group, record.agent_name), 1, answered, talk)
 
-    def add_ringing(self, event: RingingEvent) -> None:
-        """Count one newly stored ringing event (its id set): a ring for its agent, and a miss for
-        each agent in its noAnswerSipList that no earlier event of the same call listed."""
-        self._ringing.append(event)
+    def add_ringing(self, event: RingingEvent, chat_ids: list[int]) -> None:
+        """Count one newly stored ringing event (its id set) in each of these chats: a ring for
+        its agent, and a miss for each agent in its noAnswerSipList that no earlier event of the
+        same call listed."""
+        self._ringing.append((event, chat_ids))
 
     def write(self, session: Session) -> None:
         """Add the counts to the rollup tables (in the caller's transaction)."""
-        misses = _new_misses(session, self._ringing)
-        for event, missed in zip(self._ringing, misses, strict=True):
+        misses = _new_misses(session, [event for event, _ in self._ringing])
+        for (event, chat_ids), missed in zip(self._ringing, misses, strict=True):
             bucket = bucket_of(event.event_at or event.received_at)
             group = event.group_name or ""
-            if event.sip_account:
-                _add(self._rings, (bucket, group, event.sip_account), 1, 0)
-            for sip in missed:
-                _add(self._rings, (bucket, group, sip), 0, 1)
+            for chat_id in chat_ids:
+                if event.sip_account:
+                    _add(self._rings, (chat_id, bucket, group, event.sip_account), 1, 0)
+                for sip in missed:
+                    _add(self._rings, (chat_id, bucket, group, sip), 0, 1)
         self._ringing = []
+        if self._links:
+            # In key order, like the rollups below; new records only, so nothing conflicts.
+            self._links.sort(key=lambda link: (link["call_record_id"], link["chat_id"]))
+            session.execute(insert_links(session), self._links)
+            self._links = []
         for table, keys, counters, counts in (
             (CallRollup, _CALL_KEYS, _CALL_COUNTERS, self._calls),
             (AgentRollup, _AGENT_KEYS, _AGENT_COUNTERS, self._agents),
@@ -216,15 +254,27 @@ def _sip_list(raw: str | None) -> list[str]:
     return [str(x) for x in value if x] if isinstance(value, list) else []
 
 
-def count_call(session: Session, record: CallRecord) -> None:
-    """Add one newly stored call record to its buckets."""
+def insert_links(session: Session) -> Any:
+    """INSERT INTO call_chat, ignoring a link already there, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    cached = _UPSERTS.get((dialect, "call_chat"))
+    if cached is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        cached = _UPSERTS[(dialect, "call_chat")] = insert(
+            table_of(CallChat)
+        ).on_conflict_do_nothing()
+    return cached
+
+
+def count_call(session: Session, record: CallRecord, chat_ids: list[int]) -> None:
+    """Add one newly stored call record to its buckets in these chats."""
     batch = RollupBatch()
-    batch.add_call(record)
+    batch.add_call(record, chat_ids, datetime.now(UTC))
     batch.write(session)
 
 
-def count_ringing(session: Session, event: RingingEvent) -> None:
+def count_ringing(session: Session, event: RingingEvent, chat_ids: list[int]) -> None:
     """Add one newly stored ringing event to its buckets (see `RollupBatch.add_ringing`)."""
     batch = RollupBatch()
-    batch.add_ringing(event)
+    batch.add_ringing(event, chat_ids)
     batch.write(session)

@@ -22,8 +22,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
-from bot.reports.service import SummaryContent, build_summary, chat_zone
+from bot.reports.service import SummaryContent, build_summary
 from storage.models import BoundChat, DailySummary, OutboxMessage, table_of
 
 log = logging.getLogger(__name__)

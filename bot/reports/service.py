@@ -33,17 +33,6 @@ class SummaryContent:
     chart: bytes | None  # None when there were no calls (nothing to draw)
 
 
-def chat_zone(chat: BoundChat, default: ZoneInfo) -> ZoneInfo:
-    """The zone a chat's summaries use: its /schedule zone, else its /settings timezone."""
-    for name in (chat.summary_timezone, chat.timezone):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ValueError, KeyError):
-                log.warning("chat %s has an unknown time zone %r", chat.chat_id, name)
-    return default
-
-
 def routed_group_names(session: Session, chat_id: int) -> list[str]:
     rows = session.exec(
         select(GroupRoute.group_name).where(
@@ -57,6 +46,14 @@ def routed_group_names(session: Session, chat_id: int) -> list[str]:
 def retention_start(now: datetime, retention_days: int, zone: ZoneInfo) -> date:
     """The oldest local day whose records are still complete."""
     return (now.astimezone(zone) - timedelta(days=retention_days)).date() + timedelta(days=1)
+
+
+def expired_day_text(day: date, retention_days: int) -> str:
+    """What /summary and /export say of a day whose records were deleted (plain text)."""
+    return (
+        f"The call records of {day_label(day)} are no longer kept (they are deleted after "
+        f"{retention_days} days), so there is nothing to show for that day."
+    )
 
 
 def _tasks_of_day(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> list[CallTask]:
@@ -124,37 +121,21 @@ async def build_summary(
     late: bool = False,
     title: str = "Daily summary",
 ) -> SummaryContent:
-    """The summary of `day` (local in `zone`) for this chat's routed groups."""
+    """The summary of `day` (local in `zone`) of the calls counted in this chat: the records the
+    relay attributed to it that day (its groups' then, its tasks'), whatever its routes are now."""
     if day < retention_start(now, retention_days, zone):
-        return SummaryContent(
-            esc(
-                f"The call records of {day_label(day)} are no longer kept (they are deleted "
-                f"after {retention_days} days), so there is no summary for that day."
-            ),
-            None,
-        )
+        return SummaryContent(esc(expired_day_text(day, retention_days)), None)
 
-    def load(session: Session) -> tuple[list[str], DayFigures, DayFigures, list[CallTask]]:
-        groups = routed_group_names(session, chat.chat_id)
-        figures = day_figures(session, groups, day, zone)
-        previous = day_figures(session, groups, day - timedelta(days=1), zone)
-        return groups, figures, previous, _tasks_of_day(session, chat.chat_id, day, zone)
+    def load(session: Session) -> tuple[DayFigures, DayFigures, list[CallTask]]:
+        figures = day_figures(session, chat.chat_id, day, zone)
+        previous = day_figures(session, chat.chat_id, day - timedelta(days=1), zone)
+        return figures, previous, _tasks_of_day(session, chat.chat_id, day, zone)
 
-    groups, figures, previous, tasks = await database.run(load)
-    if not groups:
-        return SummaryContent(
-            esc(
-                f"{day_label(day)}: this chat has no agent groups routed to it, so there is "
-                f"nothing to summarise. Route one with /route <group> (or create one with "
-                f"/newgroup)."
-            ),
-            None,
-        )
+    figures, previous, tasks = await database.run(load)
     text = summary_text(
         figures,
         previous,
         zone_name=zone.key,
-        groups=groups,
         tasks=await _task_lines(client, tasks),
         late=late,
         title=title,

@@ -7,6 +7,9 @@ typed, in quotes when they have spaces.
 from __future__ import annotations
 
 import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -16,6 +19,49 @@ from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import AgentGroup
 from bot.numbers.marks import strip_invisible
 from storage.models import GroupRoute
+
+T = TypeVar("T")
+
+
+def visible_name(name: str) -> str:
+    """A group name without the invisible characters a copy from a chat or a spreadsheet can
+    carry (zero-width spaces, direction marks) and without surrounding spaces."""
+    return strip_invisible(name)[0].strip()
+
+
+class GroupNames(Generic[T]):
+    """THE rule for matching an agent group's name, used by routing, the figures (through the
+    relay's attribution), /route, /unroute and group lookups: the exact name first; else the
+    same name without invisible characters; else that, in any case (SUMGRP1 is sumgrp1). Each
+    tier is tried only when the one before found nothing, so an exact name is never shadowed."""
+
+    def __init__(self, named: Iterable[tuple[str, T]]) -> None:
+        self._tiers: tuple[dict[str, list[T]], ...] = (
+            defaultdict(list),
+            defaultdict(list),
+            defaultdict(list),
+        )
+        for name, value in named:
+            for tier, key in zip(self._tiers, _keys(name), strict=True):
+                tier[key].append(value)
+
+    def find(self, name: str | None) -> list[T]:
+        """The values whose name matches `name` at the first tier that has any; [] for none."""
+        if not name:
+            return []
+        found = self._tiers[0].get(name)
+        if found:
+            return list(found)
+        for tier, key in zip(self._tiers[1:], _keys(name)[1:], strict=True):
+            found = tier.get(key)
+            if found:
+                return list(found)
+        return []
+
+
+def _keys(name: str) -> tuple[str, str, str]:
+    visible = visible_name(name)
+    return name, visible, visible.casefold()
 
 
 def typed_name(name: str) -> str:
@@ -102,16 +148,10 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
             return group
     if group_id is None:
         groups = await client.list_groups()
-    exact = [g for g in groups if g.group_name == key]
-    # A name copied from a chat or a spreadsheet can carry invisible characters (a zero-width
-    # space, a direction mark) that make it look right and match nothing: compare without them.
-    visible = _visible(key)
-    exact = exact or [g for g in groups if _visible(g.group_name or "") == visible]
-    if exact:
-        return exact[0]
-    similar = [g for g in groups if _visible(g.group_name or "").casefold() == visible.casefold()]
-    if len(similar) == 1:
-        return similar[0]
+    matches = GroupNames((g.group_name or "", g) for g in groups).find(key)
+    if len(matches) == 1 or (matches and matches[0].group_name == key):
+        return matches[0]
+    similar = matches
     if similar:
         listed = ", ".join(
             f"{typed_name(g.group_name or '')} (id {g.voice_group_id})"
@@ -126,7 +166,7 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
 
 
 def _visible(name: str) -> str:
-    return strip_invisible(name)[0].strip()
+    return visible_name(name)
 
 
 def route_group(

@@ -20,8 +20,9 @@ from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
 from bot.laaffic.models import TaskSettings, TaskType
 from bot.services import tasks as drafts
 from bot.services import teams
+from bot.services.task_callees import index_task_callees
 from storage.db import Database
-from storage.models import DraftStatus, DraftStep, TaskDraft, UploadPart
+from storage.models import DraftStatus, DraftStep, TaskDraft, UploadPart, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +159,20 @@ async def submit_draft(
                 file_name=part.file_name,
                 app_id=defaults.app_id,
                 submitted_by=user_id,
+                display_num=defaults.display_num,
             )
         return final
 
     final = await db.run(finish)
+    if task_id is not None and part is not None:
+        # Apart from recording the task: the task exists whatever becomes of its index.
+        submitted_at = utcnow()
+        try:
+            await db.run(
+                lambda s: index_task_callees(s, task_id, chat_id, part, submitted_at)
+            )
+        except Exception:
+            log.exception("task %s: its callees could not be indexed", task_id)
     log.info("user %s submitted task %s in chat %s", user_id, task_id, chat_id)
     status = SubmitStatus.SUBMITTED if task_id is not None else SubmitStatus.SUBMITTED_WITHOUT_ID
     return SubmitOutcome(status, final, part)

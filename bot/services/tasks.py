@@ -195,6 +195,7 @@ def record_task(
     file_name: str | None,
     app_id: str,
     submitted_by: int,
+    display_num: str | None = None,
 ) -> None:
     session.merge(
         CallTask(
@@ -209,6 +210,7 @@ def record_task(
             file_name=file_name,
             app_id=app_id,
             created_by=submitted_by,
+            display_num=display_num,
         )
     )
 

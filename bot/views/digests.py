@@ -1,5 +1,5 @@
-"""The call digest: the call records routed to a chat since its last digest, summed up in one
-message (for chats with `/notify calls digest`).
+"""The call digest: the call records given to a chat since its last digest, summed up in one
+message (for chats with `/notify calls digest`), with the daily summary's counters.
 
 The figures come from the relay's digest job (`bot.relay.digest.DigestStats`); this module reads
 them through `DigestFigures`, the shape it needs, so views never import the relay.
@@ -7,13 +7,15 @@ them through `DigestFigures`, the shape it needs, so views never import the rela
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from bot.render import esc
-from bot.views.relayed import HANGUP_SHORT
-from bot.views.values import ChatDisplay, duration, names
+from bot.views.counts import count_text
+from bot.views.summaries import counters_line, failure_reasons_line
+from bot.views.values import ChatDisplay, duration
 
 
 class DigestFigures(Protocol):
@@ -30,36 +32,55 @@ class DigestFigures(Protocol):
     @property
     def answered(self) -> int: ...
     @property
+    def transfers(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def lost(self) -> int: ...
+    @property
+    def talk_seconds(self) -> int: ...
+    @property
     def average_talk_s(self) -> float: ...
     @property
-    def hangup_reasons(self) -> Sequence[tuple[int | None, int]]:
-        """The most frequent hang-up reasons, most frequent first, with their counts."""
-        ...
-
+    def failure_reasons(self) -> Counter[int]: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def costed(self) -> int: ...
     @property
     def missed_by(self) -> Sequence[tuple[str, int]]:
         """The agents who missed the most rings, with how many calls each."""
         ...
 
 
+def _local(moment: datetime, display: ChatDisplay) -> datetime:
+    return moment.astimezone(display.zone) if display.zone else moment
+
+
 def digest_message(stats: DigestFigures, display: ChatDisplay) -> str:
-    """Call records summed up since the last digest."""
-    since = stats.since.astimezone(display.zone) if display.zone else stats.since
-    until = stats.until.astimezone(display.zone) if display.zone else stats.until
+    """The calls counted in a chat since its last digest, with the summary's counters."""
+    since, until = _local(stats.since, display), _local(stats.until, display)
     day = "" if since.date() == until.date() else f"{since:%d %b} "
     lines = [f"📊 <b>Calls since {day}{since:%H:%M}</b> (until {until:%H:%M})"]
     if stats.groups:
-        lines[0] += f" — {names(stats.groups)}"
-    rate = 100 * stats.answered / stats.calls if stats.calls else 0
-    lines.append(f"Calls: {stats.calls} · answered {stats.answered} ({rate:.0f}%)")
-    if stats.answered:
-        lines.append(f"Average talk time: {duration(stats.average_talk_s)}")
-    if stats.hangup_reasons:
-        reasons = " · ".join(
-            f"{esc(HANGUP_SHORT.get(r, f'reason {r}') if r is not None else 'unknown')} {n}"
-            for r, n in stats.hangup_reasons
+        shown = ", ".join(esc(g) for g in stats.groups[:5]) + (
+            " …" if len(stats.groups) > 5 else ""
         )
-        lines.append(f"Top hang-up reasons: {reasons}")
+        lines[0] += f" — {shown}"
+    lines.append(
+        counters_line(stats.calls, stats.answered, stats.transfers, stats.failures, stats.lost)
+    )
+    if stats.answered:
+        lines.append(
+            f"Talk time: {duration(stats.talk_seconds)} total · "
+            f"{duration(stats.average_talk_s)} average per answered call"
+        )
+    reasons = failure_reasons_line(stats.failure_reasons)
+    if reasons:
+        lines.append(reasons)
+    if stats.costed:
+        priced = count_text(stats.costed, "{n} call priced", "{n} calls priced")
+        lines.append(f"Cost: {stats.cost:,.2f} USD ({priced})")
     if stats.missed_by:
         missed = ", ".join(f"{esc(agent)} ({n})" for agent, n in stats.missed_by)
         lines.append(f"Agents who missed most rings: {missed}")

@@ -113,7 +113,8 @@ def routes_list(
         lines.append("")
         if unrouted_groups:
             lines.append(
-                "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted nowhere)"
+                "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted and counted "
+                "nowhere)"
             )
             for g in unrouted_groups:
                 counts = []
@@ -123,8 +124,8 @@ def routes_list(
                     counts.append(f"{g.call_records} call record(s)")
                 if g.group_name is None:
                     lines.append(
-                        f"• without an agent group (calls that reached no agent): "
-                        f"{', '.join(counts)}"
+                        f"• without an agent group, counted in no chat (no task of a bound "
+                        f"chat dialled them): {', '.join(counts)}"
                     )
                 else:
                     lines.append(

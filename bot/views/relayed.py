@@ -12,6 +12,7 @@ import json
 import re
 import urllib.parse
 
+from bot.laaffic.codes import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_REASONS, HANGUP_SHORT
 from bot.render import code, esc
 from bot.views.values import ChatDisplay, clock, cut, duration, mask_digits, names, show_number
 from storage.models import CallRecord, RingingEvent
@@ -40,38 +41,6 @@ MISSED_SHOWN = 10  # agents named in "Already missed by"
 # A longer recording address is not linked: no real one is that long, and the splitter would
 # repeat the whole <a href> tag in every part of the message.
 RECORDING_URL_MAX = 2048
-
-# platform-api.md §3.19: hangupReason 0–9 and hangingDirection 0/1/3, in words.
-HANGUP_REASONS: dict[int, str] = {
-    0: "the callee did not answer",
-    1: "the call was answered and then hung up",
-    2: "the callee hung up while an agent's phone was ringing",
-    3: "hung up after the transfer to an agent",
-    4: "the call failed",
-    5: "the callee's operator gave no service",
-    6: "the callee was out of the service area",
-    7: "the callee was busy",
-    8: "the inbound call was not answered",
-    9: "the inbound call was hung up",
-}
-HANGUP_SHORT: dict[int, str] = {
-    0: "no answer",
-    1: "hung up",
-    2: "hung up while an agent rang",
-    3: "hung up after transfer",
-    4: "call failed",
-    5: "no operator service",
-    6: "out of service area",
-    7: "busy",
-    8: "inbound not answered",
-    9: "inbound hung up",
-}
-HANGING_DIRECTIONS: dict[int, str] = {
-    0: "the customer hung up",
-    1: "the agent hung up",
-    3: "the system ended the call",
-}
-CALL_TYPES: dict[int, str] = {1: "group call", 2: "inbound call", 3: "outbound call"}
 
 
 # A callee number as the ringing and call renderers below show it: after "Callee: " or

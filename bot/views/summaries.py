@@ -1,13 +1,26 @@
-"""The daily summary's text: pure functions of figures already counted (HTML, every value escaped)."""
+"""The figures of a chat's calls as text: the daily summary (the digest, bot/views/digests.py, uses its counters). Pure functions of
+figures already counted (HTML, every value escaped).
+
+The counters carry the task card's words (bot/views/relayed.py `task_card_message`): called,
+answered, transferred, failed, lost waiting for an agent. Every share is written by `percent` and
+every count of things by `ngettext` with whole sentences and named placeholders, so that a
+translation catalogue can take them over as they are.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
+from bot.laaffic.codes import hangup_reason
 from bot.render import esc
-from bot.reports.figures import DayFigures, Tally
-from bot.reports.words import duration, hangup_reason
+from bot.views.counts import count_text, percent
+from bot.views.values import duration
+
+if TYPE_CHECKING:
+    from bot.reports.figures import DayFigures, Tally
 
 TOP = 5  # rows per ranking; enough to act on, short enough for a phone screen
 
@@ -31,10 +44,6 @@ def _n(value: int) -> str:
     return f"{value:,}"
 
 
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}%" if whole else "—"
-
-
 def change(now: float, before: float) -> str:
     """▲ 12% / ▼ 3% / = against the day before."""
     if now == before:
@@ -43,22 +52,44 @@ def change(now: float, before: float) -> str:
         return "▲ up from 0 the day before"
     delta = (now - before) / before * 100
     arrow = "▲" if delta > 0 else "▼"
-    return f"{arrow} {abs(delta):.0f}% vs {before:,.0f}" if abs(delta) >= 0.5 else "≈ same as the day before"
-
-
-def _tally(name: str, t: Tally) -> str:
     return (
-        f"• {esc(name)}: {_n(t.calls)} calls, {_n(t.answered)} answered "
-        f"({_pct(t.answered, t.calls)}), talk {duration(t.talk_seconds)}"
+        f"{arrow} {abs(delta):.0f}% vs {before:,.0f}"
+        if abs(delta) >= 0.5
+        else "≈ same as the day before"
     )
 
 
-def empty_day(day: date, groups: list[str], zone_name: str, title: str = "Daily summary") -> str:
-    """The one line a day without calls gets."""
-    shown = ", ".join(esc(g) for g in groups[:5]) + (" …" if len(groups) > 5 else "")
+def counters_line(calls: int, answered: int, transfers: int, failures: int, lost: int) -> str:
+    """The task card's counters of a set of calls, in the card's words and order."""
+    line = (
+        f"Called <b>{_n(calls)}</b> · answered {_n(answered)} ({percent(answered, calls)}) · "
+        f"transferred {_n(transfers)} · failed {_n(failures)}"
+    )
+    if lost:
+        line += f" · lost waiting for an agent {_n(lost)}"
+    return line
+
+
+def failure_reasons_line(reasons: Counter[int]) -> str | None:
+    """ "Failed: no answer 6 · busy 3", most first; None when nothing failed."""
+    if not reasons:
+        return None
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return "Failed: " + " · ".join(f"{esc(hangup_reason(code))} {_n(n)}" for code, n in ranked)
+
+
+def _tally(name: str, t: Tally) -> str:
+    calls = count_text(t.calls, "{n} call", "{n} calls")
     return (
-        f"<b>{esc(title)} · {day_label(day)}</b> ({esc(zone_name)}): no calls in this chat's "
-        f"agent groups ({shown})."
+        f"• {esc(name)}: {calls}, {_n(t.answered)} answered "
+        f"({percent(t.answered, t.calls)}), talk {duration(t.talk_seconds)}"
+    )
+
+
+def empty_day(day: date, zone_name: str, title: str = "Daily summary") -> str:
+    """The one line a day without calls gets."""
+    return (
+        f"<b>{esc(title)} · {day_label(day)}</b> ({esc(zone_name)}): no calls counted in this chat."
     )
 
 
@@ -67,7 +98,6 @@ def summary_text(
     previous: DayFigures,
     *,
     zone_name: str,
-    groups: list[str],
     tasks: list[TaskLine] = (),  # type: ignore[assignment]
     late: bool = False,
     title: str = "Daily summary",
@@ -76,7 +106,7 @@ def summary_text(
     head = f"<b>{esc(title)} · {day_label(figures.day)}</b> ({esc(zone_name)})"
     late_note = "<i>Sent late: it was due earlier, when the bot was not running.</i>"
     if not figures.calls:
-        lines = [empty_day(figures.day, groups, zone_name, title)]
+        lines = [empty_day(figures.day, zone_name, title)]
         lines += [late_note] if late else []
         lines += _task_lines(tasks)
         return "\n".join(lines)
@@ -85,19 +115,22 @@ def summary_text(
     f, p = figures, previous
     lines = [
         head,
-        f"Calls: <b>{_n(f.calls)}</b> ({change(f.calls, p.calls)})",
-        f"Answered: <b>{_n(f.answered)}</b> · {_pct(f.answered, f.calls)} "
-        f"({change(f.answered, p.answered)})",
+        counters_line(f.calls, f.answered, f.transfers, f.failures, f.lost),
+        f"Against the day before: called {change(f.calls, p.calls)}; answered "
+        f"{change(f.answered, p.answered)}",
         f"Talk time: {duration(f.talk_seconds)} total · "
         f"{duration(f.average_talk)} average per answered call",
-        f"Transfers to agents: {_n(f.transfers)} · failed calls: {_n(f.failures)}",
     ]
+    reasons = failure_reasons_line(f.failure_reasons)
+    if reasons:
+        lines.append(reasons)
     if f.costed:
-        lines.append(f"Cost: {f.cost:,.2f} USD ({_n(f.costed)} calls priced)")
+        priced = count_text(f.costed, "{n} call priced", "{n} calls priced")
+        lines.append(f"Cost: {f.cost:,.2f} USD ({priced})")
     if len(f.by_group) > 1:
         lines.append("\n<b>By agent group</b>")
         ranked = sorted(f.by_group.items(), key=lambda kv: (-kv[1].calls, kv[0]))
-        lines += [_tally(name, t) for name, t in ranked]
+        lines += [_tally(name or "no agent group", t) for name, t in ranked]
     if f.by_agent:
         lines.append("\n<b>Top agents</b> (answered calls · talk time)")
         ranked_agents = sorted(
@@ -132,6 +165,6 @@ def _task_lines(tasks: list[TaskLine]) -> list[str]:
         progress = ""
         if t.total:
             done = t.total - (t.remaining or 0)
-            progress = f", {_n(done)} of {_n(t.total)} numbers called ({_pct(done, t.total)})"
+            progress = f", {_n(done)} of {_n(t.total)} numbers called ({percent(done, t.total)})"
         lines.append(f"• {t.task_id}{remark}: {esc(t.state)}{progress}")
     return lines

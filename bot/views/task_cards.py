@@ -19,6 +19,7 @@ from bot.render import MESSAGE_LIMIT, code, esc
 from bot.services import task_actions
 from bot.services.task_actions import ActionOutcome, ActionResult, RerunChoice
 from bot.services.task_submit import SubmitOutcome, SubmitStatus
+from bot.views.counts import percent
 from bot.views.keyboards import Keyboard
 from bot.views.values import ChatDisplay, clock
 from storage.models import ActionKind, DraftStatus, DraftStep, TaskDraft, UploadPart
@@ -415,7 +416,7 @@ def _progress(task: Task) -> tuple[int, int, int, str]:
     if task.completed_rate is not None:
         rate = f"{task.completed_rate:.0f}%"
     else:
-        rate = f"{100 * done / total:.0f}%" if total else "—"
+        rate = percent(done, total)
     return done, total, remaining, rate
 
 
@@ -542,7 +543,7 @@ def live_card_message(progress: TaskProgress, display: ChatDisplay) -> str:
     if progress.remark:
         lines[0] += f" · {esc(progress.remark)}"
     total = progress.total
-    share = f" ({100 * progress.called / total:.0f}%)" if total else ""
+    share = f" ({percent(progress.called, total)})" if total else ""
     lines.append(f"Called {progress.called} of {total}{share} · remaining {progress.remaining}")
     counters = [
         f"answered {progress.answered}" if progress.answered is not None else None,

@@ -65,8 +65,8 @@ def show_number(number: str | None, *, ccode: str | None = None, mask: bool = Fa
 
 def duration(seconds: float | None) -> str:
     """Seconds as m:ss, h:mm:ss from an hour on: 12 → 0:12, 754 → 12:34, 4000 → 1:06:40; "—"
-    when not known. The one formatter for talk time, relay lag and uptime (`bot.reports.words`
-    re-exports it). Rounded to the second; below zero is 0:00 (a clock a little ahead of ours)."""
+    when not known. The one formatter for talk time, relay lag and uptime (summaries,
+    digests, relayed messages, /status and the admins' notices). Rounded to the second; below zero is 0:00 (a clock a little ahead of ours)."""
     if seconds is None:
         return "—"
     total = max(int(round(seconds)), 0)

@@ -55,7 +55,7 @@ async def test_summary_of_yesterday_comes_as_a_chart_with_the_figures(bot: BotHa
     width, height = _png_size(photo.files["photo"].content)
     assert width > 400 and height > 200
     caption = photo.text
-    assert "Calls: <b>2</b>" in caption and "Answered: <b>1</b> · 50.0%" in caption
+    assert "Called <b>2</b> · answered 1 (50.0%) · transferred 0 · failed 1" in caption
     assert "agent_&lt;1&gt;: 1 · 1:15" in caption  # escaped, with talk time
     assert "busy: 1" in caption
 
@@ -65,7 +65,7 @@ async def test_a_day_without_calls_says_so_in_one_line(bot: BotHarness) -> None:
     day = datetime.now(UTC).date() - timedelta(days=10)
     reply = await bot.say(GROUP, VIEWER, f"/summary {day.isoformat()}")
     assert reply.result["text"] == (
-        f"Daily summary · {day_label(day)} (UTC): no calls in this chat's agent groups (Team-A)."
+        f"Daily summary · {day_label(day)} (UTC): no calls counted in this chat."
     )
 
 
@@ -116,7 +116,7 @@ async def test_export_sends_the_days_records_as_xlsx(bot: BotHarness) -> None:
     mark = bot.telegram.mark()
     bot.telegram.send_command(GROUP, OPERATOR, "/export yesterday")
     doc = await bot.telegram.wait_for(lambda c: c.method == "sendDocument", 20, since=mark)
-    assert doc.ok and "1 rows" in doc.text
+    assert doc.ok and "1 row," in doc.text  # not "1 rows"
     upload = doc.files["document"]
     assert upload.file_name.startswith("calls-") and upload.file_name.endswith(".xlsx")
     rows = (
@@ -124,7 +124,8 @@ async def test_export_sends_the_days_records_as_xlsx(bot: BotHarness) -> None:
     )
     assert rows[0][0] == "start (local)"
     assert rows[1][3] == "919876543210" and rows[1][7] == "agent_1"
-    assert rows[1][15] == '=HYPERLINK("x")'  # kept as text, never a formula
+    assert rows[0][17] == "remark"
+    assert rows[1][17] == '=HYPERLINK("x")'  # kept as text, never a formula
     reply = await bot.say(GROUP, VIEWER, "/export")
     assert "operator" in reply.text  # viewers may not take records out
 
@@ -168,6 +169,39 @@ async def test_calls_and_summary_show_only_this_chats_groups(bot: BotHarness) ->
     reply = await bot.say(OTHER, OPERATOR, "/calls +919876543210")
     assert "No stored calls" in reply.text
     reply = await bot.say(OTHER, VIEWER, "/summary")
-    assert "no agent groups routed" in reply.text
+    assert "no calls counted in this chat" in reply.text
     reply = await bot.say(OTHER, ADMIN, "/calls +919876543210")  # admins see every group
     assert "Calls to +919876543210" in reply.text
+
+
+async def test_export_of_a_day_no_longer_kept_says_it_was_deleted_like_summary(
+    bot: BotHarness,
+) -> None:
+    await _team(bot)
+    summary = await bot.say(GROUP, VIEWER, "/summary 2020-01-01")
+    export = await bot.say(GROUP, OPERATOR, "/export 2020-01-01")
+    assert "no longer kept" in summary.text and "deleted after 90 days" in summary.text
+    assert "no longer kept" in export.text and "deleted after 90 days" in export.text
+    assert "No call" not in export.text
+
+
+async def test_one_zone_per_chat_whichever_command_set_it(bot: BotHarness) -> None:
+    await _team(bot)
+    reply = await bot.say(GROUP, OPERATOR, "/settings timezone utc")
+    assert "Saved" in reply.text and "Time zone: <code>UTC</code>" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/settings timezone EST")
+    assert "abbreviation" in reply.text and "America/New_York" in reply.text
+    reply = await bot.say(GROUP, OPERATOR, "/schedule 18:00 asia/kolkata")
+    assert "18:00 Asia/Kolkata" in reply.text
+    # /schedule's zone is the chat's zone: /settings shows it, and every time follows it.
+    reply = await bot.say(GROUP, VIEWER, "/settings")
+    assert "Time zone: <code>Asia/Kolkata</code>" in reply.text
+    await bot.say(GROUP, OPERATOR, "/settings timezone Europe/Berlin")
+    reply = await bot.say(GROUP, VIEWER, "/schedule")
+    assert "18:00 Europe/Berlin" in reply.text
+    mark = bot.telegram.mark()
+    bot.telegram.send_command(GROUP, OPERATOR, "/export today")
+    reply = await bot.telegram.wait_for(
+        lambda c: c.chat_id == GROUP and c.method in ("sendMessage", "sendDocument"), 20, since=mark
+    )
+    assert "Europe/Berlin" in reply.text

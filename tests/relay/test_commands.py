@@ -16,6 +16,7 @@ from bot.app import BotService
 from bot.laaffic.simulator.config import SAMPLE_APP_ID
 from storage.models import (
     BoundChat,
+    CallChat,
     GroupRoute,
     InboxStatus,
     OutboxMessage,
@@ -415,6 +416,10 @@ async def test_the_digest_job_enqueues_the_chats_digest(bot: BotHarness) -> None
         row = session.get(BoundChat, GROUP)
         row.last_digest_at = utcnow() - timedelta(minutes=16)
         session.add(row)
+        # Relayed two minutes ago: settled into the window the job now closes.
+        for link in session.exec(select(CallChat)):
+            link.relayed_at = utcnow() - timedelta(minutes=2)
+            session.add(link)
 
     db.call(age_digest)
     application = bot.service.application
@@ -423,7 +428,7 @@ async def test_the_digest_job_enqueues_the_chats_digest(bot: BotHarness) -> None
     digests = db.call(
         lambda s: list(s.exec(select(OutboxMessage).where(OutboxMessage.kind == "digest")))
     )
-    assert len(digests) == 1 and "Calls: 1 · answered 1 (100%)" in digests[0].text
+    assert len(digests) == 1 and "Called <b>1</b> · answered 1 (100.0%)" in digests[0].text
     assert digests[0].chat_id == GROUP
 
 

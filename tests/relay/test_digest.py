@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.relay.digest import DIGEST_INTERVAL, _advance, run_digests
+from bot.relay.digest import DIGEST_INTERVAL, SETTLE, _advance, run_digests
 from bot.relay.worker import RelayWorker
 from storage.db import Database
 from storage.models import BoundChat, utcnow
@@ -62,6 +62,11 @@ def store_calls(db: Database, worker: RelayWorker, now, **received) -> None:  # 
     drain(worker)
 
 
+def after_relay() -> datetime:
+    """A digest run's time once what was just relayed has settled into its window."""
+    return utcnow() + SETTLE
+
+
 def test_a_digest_sums_up_the_chats_calls_since_its_last_digest(
     database: Database, worker: RelayWorker
 ) -> None:
@@ -69,16 +74,18 @@ def test_a_digest_sums_up_the_chats_calls_since_its_last_digest(
     bind(database, TEAM, last_digest_at=now - DIGEST_INTERVAL - timedelta(minutes=1))
     route(database, "Sales-Team-1", TEAM)
     store_calls(database, worker, now)
-    assert run_digests(database, default_zone=UTC_ZONE, now=now) == 1
+    run_at = after_relay()
+    assert run_digests(database, default_zone=UTC_ZONE, now=run_at) == 1
     (text,) = digests(database, TEAM)
     assert "Calls since" in text and "Sales-Team-1" in text
-    assert "Calls: 3 · answered 2 (67%)" in text
-    assert "Average talk time: 1:30" in text
-    assert "Top hang-up reasons: hung up after transfer 2 · no answer 1" in text
+    # The daily summary's counters, in the task card's words.
+    assert "Called <b>3</b> · answered 2 (66.7%) · transferred 2 · failed 1" in text
+    assert "Talk time: 3:00 total · 1:30 average per answered call" in text
+    assert "Failed: no answer 1" in text
     assert "Agents who missed most rings: ag_1 (2), ag_2 (1), ag_3 (1)" in text
-    assert chat(database, TEAM).last_digest_at == now
+    assert chat(database, TEAM).last_digest_at == run_at - SETTLE
     # Not due again until 15 minutes later.
-    assert run_digests(database, default_zone=UTC_ZONE, now=now + timedelta(minutes=5)) == 0
+    assert run_digests(database, default_zone=UTC_ZONE, now=run_at + timedelta(minutes=5)) == 0
     assert len(digests(database, TEAM)) == 1
 
 
@@ -88,10 +95,12 @@ def test_a_window_without_calls_sends_nothing_but_moves_on(
     now = utcnow()
     bind(database, TEAM, last_digest_at=now - timedelta(minutes=20))
     route(database, "Sales-Team-1", TEAM)
-    store_calls(database, worker, now, received_at=now - timedelta(minutes=30))  # before the window
-    assert run_digests(database, default_zone=UTC_ZONE, now=now) == 0
-    assert digests(database, TEAM) == []
-    assert chat(database, TEAM).last_digest_at == now
+    store_calls(database, worker, now)
+    assert run_digests(database, default_zone=UTC_ZONE, now=after_relay()) == 1
+    later = chat(database, TEAM).last_digest_at + DIGEST_INTERVAL + SETTLE
+    assert run_digests(database, default_zone=UTC_ZONE, now=later) == 0  # nothing new came
+    assert len(digests(database, TEAM)) == 1
+    assert chat(database, TEAM).last_digest_at == later - SETTLE
 
 
 def test_only_chats_on_digest_get_one_and_each_counts_its_own_groups_and_tasks(
@@ -112,21 +121,27 @@ def test_only_chats_on_digest_get_one_and_each_counts_its_own_groups_and_tasks(
     add_push(database, "call", recent_call(began, agentGroupName="Elsewhere"), **at)  # task's call
     add_push(database, "call", recent_call(began, callSessionId="s2", callId="other-call"), **at)
     drain(worker)
-    assert run_digests(database, default_zone=UTC_ZONE, now=now) == 2
+    assert run_digests(database, default_zone=UTC_ZONE, now=after_relay()) == 2
     assert digests(database, TEAM) == []
-    assert "Calls: 1 · answered 1" in digests(database, MANAGERS)[0]
-    assert "Calls: 1 · answered 1" in digests(database, TASK_CHAT)[0]
+    assert "Called <b>1</b> · answered 1 (100.0%)" in digests(database, MANAGERS)[0]
+    assert "Called <b>1</b> · answered 1 (100.0%)" in digests(database, TASK_CHAT)[0]
 
 
-def test_a_late_record_lands_in_the_next_digest(database: Database, worker: RelayWorker) -> None:
+def test_a_late_record_or_one_without_a_start_time_counts_in_the_window_it_arrived(
+    database: Database, worker: RelayWorker
+) -> None:
     now = utcnow()
     bind(database, TEAM, last_digest_at=now - timedelta(minutes=16))
     route(database, "Sales-Team-1", TEAM)
-    # A call of 100 minutes ago whose push only got through now (the platform retries every 30 min).
-    add_push(database, "call", recent_call(now - timedelta(minutes=100)))
+    # A call of 5 hours ago whose push only got through now, and one without callStartTime: each
+    # would have been posted now in `each` mode, so each counts in this digest.
+    add_push(database, "call", recent_call(now - timedelta(hours=5)))
+    add_push(
+        database, "call", {**recent_call(now, callSessionId="no-start"), "callStartTime": None}
+    )
     drain(worker)
-    assert run_digests(database, default_zone=UTC_ZONE, now=utcnow()) == 1
-    assert "Calls: 1" in digests(database, TEAM)[0]
+    assert run_digests(database, default_zone=UTC_ZONE, now=after_relay()) == 1
+    assert "Called <b>2</b>" in digests(database, TEAM)[0]
 
 
 def test_a_muted_chat_gets_no_digest_and_the_first_after_covers_the_mute(
@@ -137,11 +152,11 @@ def test_a_muted_chat_gets_no_digest_and_the_first_after_covers_the_mute(
     bind(database, TEAM, last_digest_at=start, muted_until=now + timedelta(minutes=10))
     route(database, "Sales-Team-1", TEAM)
     store_calls(database, worker, now, received_at=now - timedelta(minutes=30))
-    assert run_digests(database, default_zone=UTC_ZONE, now=now) == 0
+    assert run_digests(database, default_zone=UTC_ZONE, now=after_relay()) == 0
     assert chat(database, TEAM).last_digest_at == start  # the window stays open
-    later = now + timedelta(minutes=11)  # the mute is over
+    later = after_relay() + timedelta(minutes=11)  # the mute is over
     assert run_digests(database, default_zone=UTC_ZONE, now=later) == 1
-    assert "Calls: 3" in digests(database, TEAM)[0]
+    assert "Called <b>3</b>" in digests(database, TEAM)[0]
 
 
 def test_the_compare_and_set_lets_one_of_two_runs_take_a_window(database: Database) -> None:
@@ -172,13 +187,14 @@ def test_two_replicas_running_digests_at_once_send_one(migrated_url: str) -> Non
             received_at=now - timedelta(minutes=1),
         )
         drain(worker)
+        run_at = after_relay()
         replicas = [Database(migrated_url) for _ in range(2)]
         sent: list[int] = []
         barrier = threading.Barrier(2)
 
         def run(db: Database) -> None:
             barrier.wait()
-            sent.append(run_digests(db, default_zone=UTC_ZONE, now=now))
+            sent.append(run_digests(db, default_zone=UTC_ZONE, now=run_at))
 
         threads = [threading.Thread(target=run, args=(db,)) for db in replicas]
         for t in threads:
@@ -191,6 +207,6 @@ def test_two_replicas_running_digests_at_once_send_one(migrated_url: str) -> Non
         for chat_id in (TEAM, MANAGERS, TASK_CHAT):
             assert len(digests(setup, chat_id)) == 1
         rows = setup.call(lambda s: list(s.exec(select(BoundChat))))
-        assert {r.last_digest_at for r in rows} == {now}
+        assert {r.last_digest_at for r in rows} == {run_at - SETTLE}
     finally:
         setup.dispose()

@@ -65,7 +65,7 @@ async def test_a_task_gets_one_card_per_change_that_ends_completed(
         assert await poller.poll() == 1
         (first,) = cards(database, task_id)
         assert f"Task <code>{task_id}</code></b> — submitting · March leads" in first
-        assert "Called 0 of 8 (0%) · remaining 8" in first
+        assert "Called 0 of 8 (0.0%) · remaining 8" in first
         assert [m.thread_id for m in outbox(database, TEAM)] == [9]
         before = dict(running.simulator.requests)
         assert await poller.poll() == 0  # nothing changed: one task query, no detail queries
@@ -82,7 +82,7 @@ async def test_a_task_gets_one_card_per_change_that_ends_completed(
         answered = sum(n["status"] == 9 for n in numbers)
         failed = sum(n["status"] == 7 for n in numbers)
         task = sandbox.task(task_id)
-        assert "— completed" in final and "Called 8 of 8 (100%) · remaining 0" in final
+        assert "— completed" in final and "Called 8 of 8 (100.0%) · remaining 0" in final
         assert f"Answered {answered} · transferred {task['transfersNum']}" in final
         assert f"failed {failed}" in final
         assert "Final counters" in final

@@ -539,6 +539,8 @@ async def test_the_running_worker_finds_new_rows_by_polling_alone(database: Data
 def test_new_rows_are_counted_in_the_summary_rollups_once_and_duplicates_not_at_all(
     database: Database, worker: RelayWorker
 ) -> None:
+    bind(database, TEAM)
+    route(database, "Sales-Team-1", TEAM)
     rang = "2025-09-18 18:35:00"
     ring = [
         ringing_event(callId="X", sipAccount="a", noAnswerSipList=[], callinEventTime=rang),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,8 +12,8 @@ from sqlmodel import func, select
 from bot.reports.chart import HourChart, calls_per_hour_figure, calls_per_hour_png
 from bot.reports.retention import purge_old_calls
 from storage.db import Database
-from storage.models import CallRecord, CallRollup, RingingEvent, RingMiss
-from tests.reports.helpers import store_call, store_ringing
+from storage.models import CallChat, CallRecord, CallRollup, RingingEvent, RingMiss
+from tests.reports import helpers
 
 HOURS = [[h, 24 - h] for h in range(24)]
 
@@ -55,6 +56,11 @@ def test_the_y_axis_labels_fit_in_the_chart_however_many_calls() -> None:
         assert all(t.get_text().replace(",", "").isdigit() for t in labels), top  # 1,200,000
 
 
+CHAT = -1001000000001
+store_call = functools.partial(helpers.store_call, chats=[CHAT])  # the chat they counted in
+store_ringing = functools.partial(helpers.store_ringing, chats=[CHAT])
+
+
 def test_retention_deletes_old_records_events_and_rollups_in_batches(
     database: Database, monkeypatch
 ) -> None:
@@ -73,6 +79,8 @@ def test_retention_deletes_old_records_events_and_rollups_in_batches(
     assert counts["ringing_event"] == counts["ring_miss"] == 1
     with database.session() as s:
         assert s.exec(select(func.count()).select_from(CallRecord)).one() == 1
+        # The chats a deleted record counted in go with it.
+        assert s.exec(select(func.count()).select_from(CallChat)).one() == 1
         assert s.exec(select(func.count()).select_from(RingingEvent)).one() == 1
         (miss,) = s.exec(select(RingMiss)).all()
         assert miss.missed_at == now - timedelta(days=1)
@@ -81,3 +89,18 @@ def test_retention_deletes_old_records_events_and_rollups_in_batches(
             r.bucket_start.replace(tzinfo=UTC) >= now - timedelta(days=90) for r in kept
         )
     assert purge_old_calls(database, now, 90)["call_record"] == 0  # nothing left to do
+
+
+def test_the_legend_covers_no_bar_even_when_the_night_hours_are_the_highest() -> None:
+    from bot.reports.chart import HourChart
+
+    chart = HourChart()
+    hours = [[120, 30]] * 3 + [[5, 1]] * 21  # hours 0-2 are the day's highest
+    figure = chart.show(date(2026, 11, 30), hours, "Calls per hour")
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    figure.draw(renderer)
+    legend = chart.legend.get_window_extent(renderer)
+    bars = [bar.get_window_extent(renderer) for bar in (*chart.answered, *chart.missed)]
+    assert not any(legend.overlaps(bar) for bar in bars)
+    inside = figure.bbox
+    assert inside.x0 <= legend.x0 and legend.x1 <= inside.x1 and legend.y1 <= inside.y1

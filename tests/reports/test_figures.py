@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 from bot.reports.figures import day_figures, figures_from_records
 from storage.db import Database
+from storage.models import BoundChat, GroupRoute
 from tests.reports.helpers import store_call, store_ringing
 
 KOLKATA = ZoneInfo("Asia/Kolkata")  # UTC+5:30: local hours are not UTC hours
+CHAT = -1001000000001
 DAY = date(2026, 11, 30)
 
 
@@ -18,7 +20,16 @@ def _at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=KOLKATA).astimezone(UTC)
 
 
+def _team(database: Database, groups: tuple[str, ...] = ("Team-A", "Team-B")) -> None:
+    """A bound chat CHAT with these agent groups routed to it."""
+    with database.session() as s:
+        s.add(BoundChat(chat_id=CHAT, title="team"))
+        for i, name in enumerate(groups, start=1):
+            s.add(GroupRoute(voice_group_id=i, chat_id=CHAT, group_name=name))
+
+
 def _fixed_day(database: Database) -> None:
+    _team(database)
     with database.session() as s:
         # 09:10 local: answered by agent_1, 60 s, transferred (reason 3), cost 0.10
         store_call(
@@ -86,9 +97,11 @@ def _fixed_day(database: Database) -> None:
 def test_a_fixed_day_adds_up_to_the_hand_computed_figures(database: Database) -> None:
     _fixed_day(database)
     with database.session() as s:
-        f = day_figures(s, ["Team-A", "Team-B"], DAY, KOLKATA)
+        f = day_figures(s, CHAT, DAY, KOLKATA)
     assert (f.calls, f.answered, f.talk_seconds) == (4, 2, 90)
-    assert (f.transfers, f.failures, f.costed) == (1, 1, 2)
+    # Failed: not answered by the callee (busy, no answer), as the task card counts them.
+    assert (f.transfers, f.lost, f.failures, f.costed) == (1, 0, 2, 2)
+    assert dict(f.failure_reasons) == {7: 1, 0: 1}
     assert round(f.cost, 2) == 0.15
     assert f.answer_rate == 0.5 and f.average_talk == 45
     assert {g: (t.calls, t.answered) for g, t in f.by_group.items()} == {
@@ -108,6 +121,7 @@ def test_a_fixed_day_adds_up_to_the_hand_computed_figures(database: Database) ->
 def test_rollups_match_a_recount_of_the_raw_records(database: Database) -> None:
     rng = random.Random(7)
     start = _at(0)
+    _team(database)
     with database.session() as s:
         for _ in range(600):
             answered = rng.random() < 0.6
@@ -132,18 +146,20 @@ def test_rollups_match_a_recount_of_the_raw_records(database: Database) -> None:
                 group_name=rng.choice(["Team-A", "Team-B"]),
                 no_answer=rng.sample(["a0", "a1", "a2", "a3"], rng.randrange(0, 3)),
             )
-    groups = ["Team-A", "Team-B"]
     with database.session() as s:
-        fast = day_figures(s, groups, DAY, KOLKATA)
-        slow = figures_from_records(s, groups, DAY, KOLKATA)
+        fast = day_figures(s, CHAT, DAY, KOLKATA)
+        slow = figures_from_records(s, CHAT, DAY, KOLKATA)
     assert fast.calls == slow.calls > 0
-    assert (fast.answered, fast.talk_seconds, fast.transfers, fast.failures, fast.costed) == (
-        slow.answered,
-        slow.talk_seconds,
-        slow.transfers,
-        slow.failures,
-        slow.costed,
-    )
+    assert (
+        fast.answered,
+        fast.talk_seconds,
+        fast.transfers,
+        fast.lost,
+        fast.failures,
+        fast.costed,
+    ) == (slow.answered, slow.talk_seconds, slow.transfers, slow.lost, slow.failures, slow.costed)
+    assert fast.failure_reasons == slow.failure_reasons
+    assert fast.missed_rings == slow.missed_rings
     assert round(fast.cost, 6) == round(slow.cost, 6)
     assert {k: vars(v) for k, v in fast.by_group.items()} == {
         k: vars(v) for k, v in slow.by_group.items()
@@ -155,7 +171,7 @@ def test_rollups_match_a_recount_of_the_raw_records(database: Database) -> None:
     assert fast.hours == slow.hours
 
 
-def test_no_groups_means_no_figures(database: Database) -> None:
+def test_a_chat_counts_only_the_calls_attributed_to_it(database: Database) -> None:
     _fixed_day(database)
     with database.session() as s:
-        assert day_figures(s, [], DAY, KOLKATA).calls == 0
+        assert day_figures(s, CHAT + 1, DAY, KOLKATA).calls == 0

@@ -4,6 +4,7 @@ moment (two concurrent transactions on PostgreSQL)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import threading
@@ -17,9 +18,11 @@ from sqlmodel import select
 from storage.db import Database
 from storage.migrate import alembic_config
 from storage.models import RingMiss, RingRollup
-from tests.reports.helpers import store_ringing
+from tests.reports import helpers
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+CHAT = -1001000000001
+store_ringing = functools.partial(helpers.store_ringing, chats=[CHAT])  # the chat they went to
 
 
 def _missed(database: Database) -> dict[str, int]:

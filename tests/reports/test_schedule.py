@@ -144,9 +144,9 @@ async def test_the_tick_sends_each_days_summary_once_across_restarts(database: D
     texts = [m.text for m in _summaries(database)]
     assert len(texts) == 2
     on_time = next(t for t in texts if "29 Nov" in t)
-    assert "Calls: <b>1</b>" in on_time and "agent_1" in on_time and "late" not in on_time
+    assert "Called <b>1</b> · answered 1 (100.0%)" in on_time and "agent_1" in on_time and "late" not in on_time
     late = next(t for t in texts if "28 Nov" in t)
-    assert "Sent late" in late and "no calls in this chat" in late
+    assert "Sent late" in late and "no calls counted in this chat" in late
 
 
 async def test_two_replicas_ticking_at_once_send_one_summary(database: Database) -> None:

@@ -67,9 +67,10 @@ def test_routes_list_the_chats_groups_and_for_admins_the_unrouted_ones() -> None
         "",
         "Ringing events: on",
         "",
-        "Unrouted groups seen in the last 24 hours (stored, posted nowhere)",
+        "Unrouted groups seen in the last 24 hours (stored, posted and counted nowhere)",
         '• Night Shift: 3 ringing event(s) — /route "Night Shift"',
-        "• without an agent group (calls that reached no agent): 4 call record(s)",
+        "• without an agent group, counted in no chat (no task of a bound chat dialled them): "
+        "4 call record(s)",
     ]
     text, _ = parse_html(views.routes_list([], summary=None, unrouted_groups=None))
     assert text.startswith("No agent group's events come to this chat yet.")

@@ -152,7 +152,7 @@ def test_the_live_task_card_shows_its_counters_and_ends_with_its_final_state() -
     )
     text, _ = parse_html(task_cards.live_card_message(running, KOLKATA))
     assert "Task 5000123 — calling · March <leads>" in text
-    assert "Called 120 of 500 (24%) · remaining 380" in text
+    assert "Called 120 of 500 (24.0%) · remaining 380" in text
     assert "Answered 60 · transferred 40 · failed 20 · lost waiting for an agent 3" in text
     assert "Updated 13:30:05" in text
     done = task_cards.TaskProgress(

@@ -2,7 +2,7 @@
 before call records), and merged ringing events are listed in the order they happened
 
 Revision ID: 0004d
-Revises: 0003t
+Revises: 0004a
 Create Date: 2026-12-05 01:00:00.000000
 
 Rows already queued get their kind's urgency, so an upgrade in the middle of a flood already
@@ -14,7 +14,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0004d'
-down_revision = '0003t'
+down_revision = '0004a'
 branch_labels = None
 depends_on = None
 
