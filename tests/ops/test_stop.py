@@ -32,7 +32,7 @@ async def test_sigterm_stops_within_dockers_grace_while_a_reply_hangs_on_telegra
         fake_telegram.stall_next("sendMessage", 120, chat_id=ADMIN)
         fake_telegram.send_command(ADMIN, ADMIN, "/whoami")
         await fake_telegram.wait_until(
-            lambda: not fake_telegram._stalls, 30, what="the reply to reach the fake"
+            lambda: bool(fake_telegram.held_calls), 30, what="the reply to reach the fake"
         )
     finally:
         proc.send_signal(signal.SIGTERM)
