@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox_claims import ClaimedBatch, ClaimLost, NotYet
+from bot.delivery.sender import SenderTimeouts
 from storage.db import Database
 from storage.models import OutboxStatus, utcnow
 from tests.delivery.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
@@ -62,18 +63,21 @@ def assert_paced(calls: list, interval: float) -> None:
 async def test_a_send_that_reached_telegram_late_keeps_the_other_replica_at_its_distance(
     harness: SenderHarness,
 ) -> None:
-    # Replica A's first message reaches Telegram a second late (a slow network, a busy process):
-    # by then its slot is long past, yet replica B's next message must not land right behind it.
+    # Replica A's first message is answered a second late (a slow network, a busy process): by
+    # then its slot is long past, yet replica B's next message must not land right behind it.
+    # The stall is a lower bound (a loaded machine only makes it later); A's read timeout and
+    # stop grace are far above it, so A never gives the send up and B never gets #0.
     harness.telegram.stall_next("sendMessage", 1.0, chat_id=GROUP)
+    patient = SenderTimeouts(connect=2, read=60, write=2, pool=2)
     second_database = Database(harness.database.url)
     try:
         harness.enqueue(GROUP, "late #0")
-        one = await harness.start_sender(owner="replica-a")
+        one = await harness.start_sender(owner="replica-a", timeouts=patient)
         await harness.until(
-            lambda: harness.rows()[0].status == OutboxStatus.SENDING, what="A to send #0"
+            lambda: bool(harness.telegram.held_calls), what="A's send of #0 to reach Telegram"
         )
         other = await harness.start_sender(owner="replica-b", database=second_database)
-        await one.stop()  # A finishes the slow send, writes the chat's schedule and leaves
+        await one.stop(grace=60)  # A finishes the slow send, writes the chat's schedule, leaves
         for i in range(1, 4):
             harness.enqueue(GROUP, f"late #{i}")
         await harness.settled(timeout=20)
