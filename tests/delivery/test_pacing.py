@@ -152,6 +152,21 @@ def test_edits_count_per_chat_and_overall_but_not_in_a_groups_twenty_a_minute() 
     assert budget.wait_time(GROUP, SendKind.NEW, Priority.REPLY, 4.1) == 0
 
 
+def test_a_budget_on_a_virtual_clock_forgets_only_chats_idle_on_that_clock() -> None:
+    clock = [0.0]
+    budget = FloodBudget(REAL, clock=lambda: clock[0])
+    for chat in range(1, 4099):  # past 4096 chats, a new one makes the budget forget idle ones
+        send_now(budget, chat, Priority.RELAY, 0.0)
+    clock[0] = 1.0
+    assert budget.relay_next(900_001) == 0.0  # a new chat
+    # Chat 1 sent a second ago on this clock: its schedule is kept (the machine's clock is
+    # decades later, and would have made every chat look idle).
+    assert budget.relay_next(1) == pytest.approx(REAL.relay_private_interval)
+    clock[0] = 1000.0
+    assert budget.relay_next(900_002) == 0.0
+    assert budget.relay_next(1) == 0.0  # idle for long on this clock: forgotten
+
+
 async def test_a_burst_to_many_chats_is_sent_in_order_without_a_single_429(
     harness: SenderHarness,
 ) -> None:
