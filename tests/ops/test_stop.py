@@ -8,7 +8,13 @@ import re
 import signal
 import time
 
+import pytest
+
 from tests.fakes.processes import free_port, run_env, start_ccbot, wait_until_healthy, webhook_env
+
+# The hang guards are inside (45 s to start, 30 s for the reply, 90 s to stop): on a loaded machine
+# a real `ccbot run` needs more than the suite's default 60 s for all of them together.
+pytestmark = pytest.mark.timeout(240)
 
 ADMIN = 4242
 PUSH_TOKEN = "push-token-for-the-stop-test-5kq"
