@@ -155,16 +155,21 @@ def test_edits_count_per_chat_and_overall_but_not_in_a_groups_twenty_a_minute() 
 def test_a_budget_on_a_virtual_clock_forgets_only_chats_idle_on_that_clock() -> None:
     clock = [0.0]
     budget = FloodBudget(REAL, clock=lambda: clock[0])
-    for chat in range(1, 4099):  # past 4096 chats, a new one makes the budget forget idle ones
-        send_now(budget, chat, Priority.RELAY, 0.0)
-    clock[0] = 1.0
-    assert budget.relay_next(900_001) == 0.0  # a new chat
-    # Chat 1 sent a second ago on this clock: its schedule is kept (the machine's clock is
-    # decades later, and would have made every chat look idle).
-    assert budget.relay_next(1) == pytest.approx(REAL.relay_private_interval)
-    clock[0] = 1000.0
-    assert budget.relay_next(900_002) == 0.0
-    assert budget.relay_next(1) == 0.0  # idle for long on this clock: forgotten
+    # Past 4096 chats, a new one makes the budget forget idle ones. One relay send each, 20 a
+    # second (within the relay's overall 25): 205 s of this clock.
+    last = 4097  # the next new chat is the 4098th
+    for chat in range(1, last + 1):
+        clock[0] = chat * 0.05
+        assert budget.wait_time(chat, SendKind.NEW, Priority.RELAY, clock[0]) == 0
+        send_now(budget, chat, Priority.RELAY, clock[0], latency=0)
+    sent_last = clock[0]
+    clock[0] += 1.0
+    assert budget.relay_next(900_001) == 0.0  # a new chat: the budget tidies up
+    # The last chat sent a second ago on this clock: its schedule is kept (the machine's clock
+    # is decades later, and would have made every chat look idle).
+    slot = sent_last - REAL.relay_catch_up  # it went on time: the cadence runs from its slot
+    assert budget.relay_next(last) == pytest.approx(slot + REAL.relay_private_interval)
+    assert budget.relay_next(1) == 0.0  # idle for over a group's minute on this clock: forgotten
 
 
 async def test_a_burst_to_many_chats_is_sent_in_order_without_a_single_429(

@@ -18,6 +18,8 @@ from storage.models import OutboxStatus, utcnow
 from tests.delivery.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
 from tests.delivery.test_pacing import most_in_window
 
+LONG_LEASE = timedelta(minutes=5)
+
 
 async def test_two_senders_on_one_database_send_each_message_once_in_order_and_paced(
     harness: SenderHarness,
@@ -25,8 +27,12 @@ async def test_two_senders_on_one_database_send_each_message_once_in_order_and_p
     chats = [GROUP, OTHER_GROUP, 8001, 8002, 8003]
     second_database = Database(harness.database.url)  # the other replica's own engine
     try:
-        one = await harness.start_sender(owner="replica-a")
-        other = await harness.start_sender(owner="replica-b", database=second_database)
+        # Leases far longer than the test: a send a loaded machine stalls is never taken over
+        # (and sent again) by the other replica; that case is test_restart's.
+        one = await harness.start_sender(owner="replica-a", lease=LONG_LEASE)
+        other = await harness.start_sender(
+            owner="replica-b", database=second_database, lease=LONG_LEASE
+        )
         for i in range(10):
             for chat in chats:
                 harness.enqueue(chat, f"{chat} #{i}")
@@ -72,11 +78,13 @@ async def test_a_send_that_reached_telegram_late_keeps_the_other_replica_at_its_
     second_database = Database(harness.database.url)
     try:
         harness.enqueue(GROUP, "late #0")
-        one = await harness.start_sender(owner="replica-a", timeouts=patient)
+        one = await harness.start_sender(owner="replica-a", timeouts=patient, lease=LONG_LEASE)
         await harness.until(
             lambda: bool(harness.telegram.held_calls), what="A's send of #0 to reach Telegram"
         )
-        other = await harness.start_sender(owner="replica-b", database=second_database)
+        other = await harness.start_sender(
+            owner="replica-b", database=second_database, lease=LONG_LEASE
+        )
         await one.stop(grace=60)  # A finishes the slow send, writes the chat's schedule, leaves
         for i in range(1, 4):
             harness.enqueue(GROUP, f"late #{i}")

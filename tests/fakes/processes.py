@@ -122,7 +122,7 @@ async def wait_until_healthy(
     proc: asyncio.subprocess.Process,
     port: int,
     *,
-    timeout: float = 45.0,  # a loaded CI machine starts a child slowly
+    timeout: float = 120.0,  # a hang guard: a loaded machine starts a child slowly (45 s seen)
     host: str = "127.0.0.1",
     interval: float = 0.1,
 ) -> httpx.Response:

@@ -74,7 +74,7 @@ async def test_a_webhook_telegram_refuses_stops_run_with_telegrams_reason_not_a_
         "88, 443 or 8443"
     )
     proc = await start_ccbot("run", env=env, cwd=tmp_path)
-    _, err = await asyncio.wait_for(proc.communicate(), 60)  # hang guard
+    _, err = await asyncio.wait_for(proc.communicate(), 180)  # hang guard
     log = err.decode()
     assert proc.returncode == 1, log[-3000:]
     assert (
