@@ -197,10 +197,13 @@ def _time_until_below(entries: list[Entry], cap: int, window: float, now: float)
 
 
 class FloodBudget:
-    """The bookkeeping behind the limiter: no waiting, every method takes `now` explicitly."""
+    """The bookkeeping behind the limiter: no waiting, every method takes `now` explicitly (and
+    `clock`, the same clock, only dates the clean-up of idle chats), so tests run it on a
+    virtual clock."""
 
-    def __init__(self, limits: FloodLimits) -> None:
+    def __init__(self, limits: FloodLimits, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits
+        self._clock = clock
         self._chats: dict[ChatKey, _ChatState] = {}
         self._overall: deque[Entry] = deque()
         self.replies_waiting = 0
@@ -209,7 +212,7 @@ class FloodBudget:
         state = self._chats.get(chat)
         if state is None:
             if len(self._chats) > 4096:
-                self._forget_idle(time.time())
+                self._forget_idle(self._clock())
             state = self._chats[chat] = _ChatState()
         return state
 
@@ -347,7 +350,7 @@ class TelegramRateLimiter(BaseRateLimiter[Priority]):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.limits = limits or FloodLimits()
-        self.budget = FloodBudget(self.limits)
+        self.budget = FloodBudget(self.limits, clock)
         self.reply_retries = reply_retries
         self._clock = clock
         self._changed: asyncio.Event | None = None

@@ -83,6 +83,19 @@ async def nothing_sent_since(bot: BotHarness, chat_id: int, mark: int, settle: f
     assert not sent, [c.summary() for c in sent]
 
 
+async def until_finished(bot: BotHarness, task_id: str, timeout: float = 60.0) -> None:
+    """Wait until the platform says the task ended (the fast simulator takes seconds; the timeout
+    is a hang guard)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        task = await bot.service.runtime.client.get_task(int(task_id))
+        if task is not None and task.is_finished:
+            return
+        assert loop.time() < deadline, f"task {task_id} did not end within {timeout} s: {task}"
+        await asyncio.sleep(0.05)
+
+
 def submitted_task_id(text: str) -> str:
     found = re.search(r"Task <code>(\d+)</code> submitted", text)
     assert found, text

@@ -40,7 +40,7 @@ async def test_a_submitted_task_rings_reports_and_ends_in_the_chat(fast_bot: Bot
     ringing = await bot.telegram.wait_for_text(GROUP, "Ringing", timeout=30, since=mark)
     assert "Flow-Team" in ringing.text
     card_final = None
-    for _ in range(300):  # the fast simulator ends the task within seconds
+    for _ in range(600):  # the fast simulator ends the task within seconds; 60 s: a hang guard
         await asyncio.sleep(0.1)
         sent = [c for c in bot.telegram.sent if c.seq > mark and c.chat_id == GROUP and c.ok]
         card_final = next(
@@ -51,7 +51,7 @@ async def test_a_submitted_task_rings_reports_and_ends_in_the_chat(fast_bot: Bot
             break
     assert card_final is not None, [(c.method, c.text) for c in sent if task_id in (c.text or "")]
     # Every push was relayed; nothing failed.
-    for _ in range(100):
+    for _ in range(600):  # 60 s: a hang guard
         with bot.service.runtime.database.session() as s:
             unrelayed = s.exec(
                 select(func.count()).select_from(PushInbox).where(PushInbox.status != "done")

@@ -3,10 +3,10 @@ whether the action took effect."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
+from tests.bot.task_helpers import until_finished
 from tests.bot.test_upload_and_tasks import (
     find_button,
     numbers_csv,
@@ -166,12 +166,7 @@ async def test_rerun_of_a_finished_task_queues_its_failed_numbers(fast_bot: BotH
     bot = fast_bot
     upload_id = await uploaded(bot)
     task_id = await submit_one_line(bot, upload_id, "auto")
-    client = bot.service.runtime.client
-    for _ in range(100):
-        task = await client.get_task(int(task_id))
-        if task is not None and task.is_finished:
-            break
-        await asyncio.sleep(0.1)
+    await until_finished(bot, task_id)
     reply = await bot.say(GROUP, VIEWER, f"/task {task_id}")
     assert "completed" in reply.text and "12 of 12 called" in reply.text
     await bot.say(GROUP, OPERATOR, f"/rerun {task_id} failed")

@@ -4,7 +4,6 @@ state whatever the platform does. Markup typed into any task command comes back 
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from sqlmodel import select
@@ -19,6 +18,7 @@ from tests.bot.task_helpers import (
     newest_with,
     press_on,
     submitted_task_id,
+    until_finished,
     upload_in,
 )
 from tests.bot.test_upload_and_tasks import prepare
@@ -59,12 +59,7 @@ async def test_an_ended_task_offers_a_rerun_and_refuses_cancel_and_rate(
     bot = fast_bot
     await prepare(bot)
     task_id = await submit(bot, "agents Flow-Team rate=1")
-    client = bot.service.runtime.client
-    for _ in range(200):
-        task = await client.get_task(int(task_id))
-        if task is not None and task.is_finished:
-            break
-        await asyncio.sleep(0.05)
+    await until_finished(bot, task_id)
     reply = await bot.say(GROUP, OPERATOR, f"/task {task_id}")
     assert "completed" in reply.text
     assert card_buttons(bot) == [f"tk:{task_id}:refresh", f"tk:{task_id}:rerun"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from tests.bot.conftest import GROUP, OPERATOR, VIEWER, BotHarness
@@ -113,7 +112,13 @@ async def test_file_report_upload_and_guided_task_submitted_once(bot: BotHarness
     bot.telegram.press_button(GROUP, OPERATOR, card.message_id, submit)
     done = await bot.telegram.wait_for_text(GROUP, "submitted", timeout=15, since=mark)
     assert re.search(r"Agent group: Flow-Team \(<code>\d+</code>\)", done.text), done.text
-    await asyncio.sleep(0.5)
+    # Both presses answered: only then is "one task" a fact, however slow the machine.
+    await bot.telegram.wait_for(
+        lambda c: c.method == "answerCallbackQuery"
+        and "nothing more was done" in c.params.get("text", ""),
+        30,
+        since=mark,
+    )
     assert bot.platform.simulator.requests["/v3/cc/preview/submitTask"] == 1
     answers = [
         c.params.get("text", "")

@@ -7,7 +7,6 @@ every time span scaled down tenfold.
 
 from __future__ import annotations
 
-import asyncio
 import random
 
 import pytest
@@ -153,6 +152,26 @@ def test_edits_count_per_chat_and_overall_but_not_in_a_groups_twenty_a_minute() 
     assert budget.wait_time(GROUP, SendKind.NEW, Priority.REPLY, 4.1) == 0
 
 
+def test_a_budget_on_a_virtual_clock_forgets_only_chats_idle_on_that_clock() -> None:
+    clock = [0.0]
+    budget = FloodBudget(REAL, clock=lambda: clock[0])
+    # Past 4096 chats, a new one makes the budget forget idle ones. One relay send each, 20 a
+    # second (within the relay's overall 25): 205 s of this clock.
+    last = 4097  # the next new chat is the 4098th
+    for chat in range(1, last + 1):
+        clock[0] = chat * 0.05
+        assert budget.wait_time(chat, SendKind.NEW, Priority.RELAY, clock[0]) == 0
+        send_now(budget, chat, Priority.RELAY, clock[0], latency=0)
+    sent_last = clock[0]
+    clock[0] += 1.0
+    assert budget.relay_next(900_001) == 0.0  # a new chat: the budget tidies up
+    # The last chat sent a second ago on this clock: its schedule is kept (the machine's clock
+    # is decades later, and would have made every chat look idle).
+    slot = sent_last - REAL.relay_catch_up  # it went on time: the cadence runs from its slot
+    assert budget.relay_next(last) == pytest.approx(slot + REAL.relay_private_interval)
+    assert budget.relay_next(1) == 0.0  # idle for over a group's minute on this clock: forgotten
+
+
 async def test_a_burst_to_many_chats_is_sent_in_order_without_a_single_429(
     harness: SenderHarness,
 ) -> None:
@@ -180,12 +199,16 @@ async def test_a_reply_in_a_busy_group_goes_before_the_relay_backlog_queued_ahea
     await harness.start_sender(bot)
     for i in range(10):
         harness.enqueue(GROUP, f"call record {i}")
-    await harness.until(lambda: len(harness.delivered(GROUP)) >= 2, what="the relay under way")
-    replies = []
+
+    def relayed() -> int:
+        return sum(1 for c in harness.delivered(GROUP) if (c.text or "").startswith("call record"))
+
+    await harness.until(lambda: relayed() >= 2, what="the relay under way")
     for n in range(3):
-        message = await bot.send_message(GROUP, f"reply {n}")  # as a handler does: REPLY priority
-        replies.append(message.message_id)
-        await asyncio.sleep(LIMITS.group_window / 10)
+        if n:  # the replies go amid the relay: one relay message between two of them
+            before = relayed()
+            await harness.until(lambda b=before: relayed() > b, what="the relay to go on")
+        await bot.send_message(GROUP, f"reply {n}")  # as a handler does: REPLY priority
     await harness.settled(timeout=40)
     texts = [c.text for c in harness.delivered(GROUP)]
     relay_after_replies = [

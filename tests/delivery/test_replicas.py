@@ -12,10 +12,13 @@ from sqlalchemy.exc import OperationalError
 
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox_claims import ClaimedBatch, ClaimLost, NotYet
+from bot.delivery.sender import SenderTimeouts
 from storage.db import Database
 from storage.models import OutboxStatus, utcnow
 from tests.delivery.conftest import GROUP, LIMITS, OTHER_GROUP, SenderHarness
 from tests.delivery.test_pacing import most_in_window
+
+LONG_LEASE = timedelta(minutes=5)
 
 
 async def test_two_senders_on_one_database_send_each_message_once_in_order_and_paced(
@@ -24,8 +27,12 @@ async def test_two_senders_on_one_database_send_each_message_once_in_order_and_p
     chats = [GROUP, OTHER_GROUP, 8001, 8002, 8003]
     second_database = Database(harness.database.url)  # the other replica's own engine
     try:
-        one = await harness.start_sender(owner="replica-a")
-        other = await harness.start_sender(owner="replica-b", database=second_database)
+        # Leases far longer than the test: a send a loaded machine stalls is never taken over
+        # (and sent again) by the other replica; that case is test_restart's.
+        one = await harness.start_sender(owner="replica-a", lease=LONG_LEASE)
+        other = await harness.start_sender(
+            owner="replica-b", database=second_database, lease=LONG_LEASE
+        )
         for i in range(10):
             for chat in chats:
                 harness.enqueue(chat, f"{chat} #{i}")
@@ -62,18 +69,23 @@ def assert_paced(calls: list, interval: float) -> None:
 async def test_a_send_that_reached_telegram_late_keeps_the_other_replica_at_its_distance(
     harness: SenderHarness,
 ) -> None:
-    # Replica A's first message reaches Telegram a second late (a slow network, a busy process):
-    # by then its slot is long past, yet replica B's next message must not land right behind it.
+    # Replica A's first message is answered a second late (a slow network, a busy process): by
+    # then its slot is long past, yet replica B's next message must not land right behind it.
+    # The stall is a lower bound (a loaded machine only makes it later); A's read timeout and
+    # stop grace are far above it, so A never gives the send up and B never gets #0.
     harness.telegram.stall_next("sendMessage", 1.0, chat_id=GROUP)
+    patient = SenderTimeouts(connect=2, read=60, write=2, pool=2)
     second_database = Database(harness.database.url)
     try:
         harness.enqueue(GROUP, "late #0")
-        one = await harness.start_sender(owner="replica-a")
+        one = await harness.start_sender(owner="replica-a", timeouts=patient, lease=LONG_LEASE)
         await harness.until(
-            lambda: harness.rows()[0].status == OutboxStatus.SENDING, what="A to send #0"
+            lambda: bool(harness.telegram.held_calls), what="A's send of #0 to reach Telegram"
         )
-        other = await harness.start_sender(owner="replica-b", database=second_database)
-        await one.stop()  # A finishes the slow send, writes the chat's schedule and leaves
+        other = await harness.start_sender(
+            owner="replica-b", database=second_database, lease=LONG_LEASE
+        )
+        await one.stop(grace=60)  # A finishes the slow send, writes the chat's schedule, leaves
         for i in range(1, 4):
             harness.enqueue(GROUP, f"late #{i}")
         await harness.settled(timeout=20)

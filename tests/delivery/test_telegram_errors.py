@@ -25,23 +25,22 @@ async def test_retry_after_holds_only_that_chat_while_other_chats_go_on(
     harness: SenderHarness,
 ) -> None:
     retried = counter("messages_retried", reason="retry_after")
-    harness.telegram.fail_next("sendMessage", 429, retry_after=2, chat_id=GROUP)
+    # Held far longer than the other chat needs, so "the others went meanwhile" is a fact however
+    # slow the machine; the held message's own send is read off the schedule the sender wrote.
+    harness.telegram.fail_next("sendMessage", 429, retry_after=60, chat_id=GROUP)
     first = harness.enqueue(GROUP, "ringing in the held group", kind=OutboxKind.RINGING)
     await harness.start_sender()
     await harness.until(lambda: harness.telegram.calls_of("sendMessage", GROUP), what="the 429")
     refused_at = harness.telegram.calls_of("sendMessage", GROUP)[0].time
     for i in range(3):
         harness.enqueue(OTHER_GROUP, f"other group {i}")
-    await harness.settled()
-    [held] = harness.delivered(GROUP)
-    others = harness.delivered(OTHER_GROUP)
-    assert held.time - refused_at >= 2
-    assert len(others) == 3 and all(o.time < held.time for o in others)
+    await harness.until(lambda: len(harness.delivered(OTHER_GROUP)) == 3, what="the other chat")
+    assert harness.delivered(GROUP) == []
     row = harness.row(first)
-    assert (row.status, row.attempts) == ("sent", 0)  # a flood wait is not a failed attempt
+    assert (row.status, row.attempts) == ("pending", 0)  # a flood wait is not a failed attempt
     assert counter("messages_retried", reason="retry_after") == retried + 1
     pacing = harness.database.call(lambda s: s.get(ChatPacing, GROUP))
-    assert pacing is not None and pacing.next_send_at.timestamp() >= refused_at + 2
+    assert pacing is not None and pacing.next_send_at.timestamp() >= refused_at + 60
 
 
 async def test_a_chat_that_migrated_gets_its_messages_at_the_new_id_and_moves_everywhere(
@@ -157,9 +156,9 @@ async def test_server_errors_are_retried_with_backoff_and_the_attempts_kept(
     assert [c.status for c in attempts] == [502, 502, 502, 200, 200]
     gaps = [b.time - a.time for a, b in zip(attempts, attempts[1:4], strict=False)]
     # The waits double: each is at least its backoff less the 20% jitter (a busy machine can
-    # only make them longer, so no upper bound is checked).
+    # only make them longer, so no upper bound is checked, nor one gap against another: the
+    # third's lower bound, 0.96 s, is above any first wait's 0.36 s of backoff).
     assert [round(g, 3) >= 0.3 * 2**k * 0.8 for k, g in enumerate(gaps)] == [True] * 3, gaps
-    assert gaps[2] > gaps[0]
     assert (harness.row(first).attempts, harness.row(second).attempts) == (3, 0)
     assert counter("messages_retried", reason="server_error") == retried + 3
 

@@ -28,10 +28,20 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+# The checkout these tests come from: the child runs its code, not whatever `bot` the virtualenv
+# has installed (an editable install may point at another checkout).
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
 def ccbot_env(home: str | Path, **variables: str) -> dict[str, str]:
-    """The child's whole environment: PATH, HOME and `variables`, nothing else from ours (no
-    developer .env values or real credentials leak in)."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **variables}
+    """The child's whole environment: PATH, HOME, PYTHONPATH (this checkout) and `variables`,
+    nothing else from ours (no developer .env values or real credentials leak in)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "PYTHONPATH": str(CHECKOUT),
+        **variables,
+    }
 
 
 class BotApi(Protocol):
@@ -122,7 +132,7 @@ async def wait_until_healthy(
     proc: asyncio.subprocess.Process,
     port: int,
     *,
-    timeout: float = 45.0,  # a loaded CI machine starts a child slowly
+    timeout: float = 120.0,  # a hang guard: a loaded machine starts a child slowly (45 s seen)
     host: str = "127.0.0.1",
     interval: float = 0.1,
 ) -> httpx.Response:

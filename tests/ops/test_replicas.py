@@ -4,6 +4,7 @@ refusal to poll twice."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import text
@@ -14,15 +15,23 @@ from storage.db import Database
 from storage.models import Replica
 
 
+async def until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    """Wait for `condition` (a heartbeat every 0.1 s brings it); the timeout is a hang guard."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
 async def test_one_leader_and_a_takeover_when_it_dies(database: Database) -> None:
     first = ReplicaPresence(database, "webhook", replica_id="first", heartbeat_s=0.1)
     second = ReplicaPresence(
         Database(database.url), "webhook", replica_id="second", heartbeat_s=0.1
     )
-    await first.start()
+    await first.start()  # start() beats once: the first to start leads
     await second.start()
     try:
-        await asyncio.sleep(0.3)
         assert (first.is_leader, second.is_leader) == (True, False)
         # The leader dies without a word: its heartbeat stops and (PostgreSQL) its connection
         # with the advisory lock closes.
@@ -33,11 +42,7 @@ async def test_one_leader_and_a_takeover_when_it_dies(database: Database) -> Non
                 row = s.get(Replica, "first")
                 row.last_seen = row.last_seen.replace(year=2000)
                 s.add(row)
-        for _ in range(50):
-            if second.is_leader:
-                break
-            await asyncio.sleep(0.1)
-        assert second.is_leader
+        await until(lambda: second.is_leader, "the second replica to take over")
     finally:
         await second.stop()
         first._task = None
@@ -125,11 +130,7 @@ async def test_the_leader_lock_connection_is_dropped_soon_when_its_host_vanishes
     leader = ReplicaPresence(database, "webhook", replica_id="leader", heartbeat_s=0.1)
     await leader.start()
     try:
-        for _ in range(50):
-            if leader.is_leader:
-                break
-            await asyncio.sleep(0.1)
-        assert leader.is_leader
+        await until(lambda: leader.is_leader, "the replica to lead")
         conn = leader._lock_conn
         assert conn is not None
         if conn.execute(text("SELECT inet_server_addr()")).scalar() is None:

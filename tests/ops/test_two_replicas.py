@@ -161,6 +161,13 @@ def _replica_rows(database: Database) -> dict[int, bool]:
         return {row.pid: row.is_leader for row in s.exec(select(Replica))}
 
 
+def _replica_row(database: Database, pid: int) -> Replica:
+    with Session(database.engine) as s:
+        row = s.exec(select(Replica).where(Replica.pid == pid)).one()
+        s.expunge(row)
+        return row
+
+
 def _lock_holders(database: Database) -> int:
     """Sessions holding the scheduler's advisory lock in this database."""
     with database.engine.connect() as conn:
@@ -300,12 +307,22 @@ async def test_two_replicas_relay_once_summarise_once_and_keep_pacing_when_the_l
             for i in range(PUSHES // 2, PUSHES):
                 await push(i, ports[survivor])
 
-            # The survivor takes the lock at its next heartbeat (documented: well under 30 s).
-            while not _replica_rows(database).get(procs[survivor].pid):
-                assert time.monotonic() < killed_at + 30, (
-                    "the survivor did not take over the scheduler within 30 s\n" + logged()
+            # The survivor takes the lock at its next heartbeat (bot/replicas.py: within
+            # HEARTBEAT_S, well under 30 s). Counted in its heartbeats, not in seconds, so a loaded
+            # machine cannot fail it: the beats it wrote as a follower since the kill are the one
+            # before it, perhaps one under way, and one of slack for PostgreSQL to end the dead
+            # session. The deadline is only a hang guard.
+            follower_beats: set[datetime] = set()
+            while True:
+                row = _replica_row(database, procs[survivor].pid)
+                if row.is_leader:
+                    break
+                follower_beats.add(row.last_seen)
+                assert time.monotonic() < killed_at + 120, (
+                    "the survivor did not take over the scheduler\n" + logged()
                 )
                 await asyncio.sleep(0.2)
+            assert len(follower_beats) <= 3, (sorted(follower_beats), logged())
             assert _lock_holders(database) == 1
 
             # The survivor relays everything (the dead replica's claimed rows after their lease)

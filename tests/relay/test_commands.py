@@ -72,7 +72,7 @@ async def relay(bot: BotHarness, kind: str, body: Any) -> list[OutboxMessage]:
     bot.service.relay.wake()
     started = time.monotonic()
     while db.call(lambda s: s.get(PushInbox, push_id)).status == InboxStatus.PENDING:
-        assert time.monotonic() - started < 5, "the relay worker did not take the push"
+        assert time.monotonic() - started < 30, "the relay worker did not take the push"
         await asyncio.sleep(0.02)
     assert db.call(lambda s: s.get(PushInbox, push_id)).status == InboxStatus.DONE
     return db.call(
@@ -449,7 +449,7 @@ async def test_a_task_submitted_in_the_chat_gets_a_live_card(fast_bot: BotHarnes
         )
         if texts and "completed" in texts[-1]:
             break
-        assert time.monotonic() - started < 20, texts
+        assert time.monotonic() - started < 60, texts  # a hang guard
         await asyncio.sleep(0.2)
     assert re.search(rf"Task <code>{task_id}</code></b> — completed", texts[-1])
     assert "Final counters" in texts[-1]

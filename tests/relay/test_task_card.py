@@ -36,6 +36,9 @@ async def client(simulator: RunningSimulator) -> AsyncIterator[LaafficClient]:
         yield c
 
 
+UNTIL_ENDED = 10**9  # simulated seconds "submitting": until the test calls end_submitting()
+
+
 def cards(db: Database, task_id: int) -> list[str]:
     return [m.text for m in outbox(db, TEAM) if m.edit_key == edit_key(task_id)]
 
@@ -52,9 +55,9 @@ async def make_client(running: RunningSimulator) -> LaafficClient:
 async def test_a_task_gets_one_card_per_change_that_ends_completed(
     database: Database, start_simulator
 ) -> None:
-    # Submitting lasts 5 s of real time: the polls that must see no change fit in it on a busy
-    # machine too.
-    running = start_simulator(speed=300, submit_delay_s=1500, answer_rate=0.5, seed=4)
+    # The task stays submitting until the test ends that phase: the polls that must see no
+    # change do not race the simulator's clock.
+    running = start_simulator(speed=300, submit_delay_s=UNTIL_ENDED, answer_rate=0.5, seed=4)
     sandbox = Sandbox(running, agents=2)
     task_id = sandbox.submit(8, remark="March leads")
     bind(database, TEAM, thread_id=9)
@@ -75,6 +78,7 @@ async def test_a_task_gets_one_card_per_change_that_ends_completed(
         # Another replica (its own memory) sees the same card in the outbox and adds none.
         assert await TaskCardPoller(database, client, UTC).poll() == 0
 
+        running.simulator.engine.end_submitting(task_id)
         await wait_status(sandbox, task_id, 12)
         assert await poller.poll() == 1
         final = cards(database, task_id)[-1]

@@ -485,33 +485,33 @@ async def test_the_inbox_depth_gauge_follows_the_pending_rows_as_the_worker_rela
     assert metric("ccbot_inbox_depth") == 7
 
 
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+async def until(
+    check: Callable[[], bool], timeout: float = 30.0, *, what: str = "the condition"
+) -> None:
+    """Wait for `check` to hold; the timeout only guards against a hang."""
     deadline = time.monotonic() + timeout
     while not check():
-        assert time.monotonic() < deadline, "not reached in time"
+        assert time.monotonic() < deadline, f"{what}: not reached in {timeout} s"
         await asyncio.sleep(0.01)
 
 
 async def test_the_running_worker_relays_a_push_within_moments_of_wake(database: Database) -> None:
     bind(database, TEAM)
     route(database, "Sales-Team-1", TEAM)
-    worker = new_worker(database, "live", idle_poll_s=5.0)  # slow polling: only wake() is fast
+    # Polling alone would take an hour: only wake() can bring these pushes in while we wait.
+    worker = new_worker(database, "live", idle_poll_s=3600.0)
     await worker.start()
     try:
-        await asyncio.sleep(0.2)  # idle now, waiting on its 5 s poll
+        await until(lambda: worker.last_cycle_at is not None)  # idle now, on its hour-long poll
         add_push(database, "ringing", [ringing_event(taskId=None)])
-        started = time.monotonic()
         worker.wake()
-        while not outbox(database, TEAM):
-            assert time.monotonic() - started < 2, "not relayed after wake()"
-            await asyncio.sleep(0.01)
+        await until(lambda: len(outbox(database, TEAM)) == 1, what="relayed after wake()")
         # wake() from another thread works too.
         add_push(database, "ringing", [ringing_event(taskId=None, sipAccount="b")])
-        started = time.monotonic()
         await asyncio.to_thread(worker.wake)
-        while len(outbox(database, TEAM)) < 2:
-            assert time.monotonic() - started < 2, "not relayed after wake() from a thread"
-            await asyncio.sleep(0.01)
+        await until(
+            lambda: len(outbox(database, TEAM)) == 2, what="relayed after wake() from a thread"
+        )
         assert worker.running
     finally:
         await worker.stop()
@@ -525,11 +525,9 @@ async def test_the_running_worker_finds_new_rows_by_polling_alone(database: Data
     worker = new_worker(database, "poller")
     await worker.start()
     try:
-        add_push(database, "ringing", [ringing_event(taskId=None)])
-        started = time.monotonic()
-        while not outbox(database, TEAM):
-            assert time.monotonic() - started < 2
-            await asyncio.sleep(0.01)
+        await until(lambda: worker.last_cycle_at is not None)  # its first cycle found nothing
+        add_push(database, "ringing", [ringing_event(taskId=None)])  # and no wake()
+        await until(lambda: bool(outbox(database, TEAM)), what="relayed by polling")
     finally:
         await worker.stop()
     assert json.loads(rows(database, RingingEvent)[0].no_answer_sip_list) == ["1344C025cb_002"]

@@ -99,11 +99,16 @@ class CallEngine:
         self._pushes = pushes
         self._background = background
         self._clock = clock
+        # Set when a test ends a task's "submitting" early (end_submitting), by task id.
+        self._submit_ended: dict[int, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- tasks -----------------------------------------------------------------------------------
 
     def start(self, task: Task) -> None:
         task.status = TASK_SUBMITTING
+        self._loop = asyncio.get_running_loop()
+        self._submit_ended[task.task_id] = asyncio.Event()
         task.runner = self._background.spawn(self._run(task), name=f"task-{task.task_id}")
 
     def concurrency(self, task: Task) -> int:
@@ -115,12 +120,29 @@ class CallEngine:
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds / self._config.speed)
 
+    def end_submitting(self, task_id: int) -> None:
+        """The task leaves "submitting" now, whatever `submit_delay_s` says: tests that must see
+        a task submitting set a long delay and end it here, instead of racing the clock. May be
+        called from any thread."""
+        ended = self._submit_ended.get(task_id)
+        if ended is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(ended.set)
+
+    async def _stay_submitting(self, task: Task) -> None:
+        ended = self._submit_ended.setdefault(task.task_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(ended.wait(), self._config.submit_delay_s / self._config.speed)
+        except TimeoutError:
+            pass
+        finally:
+            self._submit_ended.pop(task.task_id, None)
+
     async def _run(self, task: Task) -> None:
         # Poll often enough to notice a changed callout rate or a cancel within a simulated second.
         poll_s = max(0.02, 1.0 / self._config.speed)
         in_flight: set[asyncio.Task[None]] = set()
         try:
-            await self._sleep(self._config.submit_delay_s)
+            await self._stay_submitting(task)
             if task.status == TASK_SUBMITTING:
                 task.status = TASK_CALLING
             pending: Iterator[TaskNumber] = (
