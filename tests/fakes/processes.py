@@ -29,9 +29,13 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def ccbot_env(home: str | Path, **variables: str) -> dict[str, str]:
-    """The child's whole environment: PATH, HOME and `variables`, nothing else from ours (no
-    developer .env values or real credentials leak in)."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **variables}
+    """The child's whole environment: PATH, HOME (PYTHONPATH when set) and `variables`, nothing
+    else from ours (no developer .env values or real credentials leak in)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
+    # The code under test: a worktree on PYTHONPATH, not the package the virtualenv installed.
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+    return {**env, **variables}
 
 
 class BotApi(Protocol):
