@@ -147,6 +147,8 @@ class BotService:
         self.sandbox = sandbox
         self.split = split
         self.push_listener: PushListenerProcess | None = None
+        self._relay_process: RelayProcess | None = None
+        self._routes_path: str | None = None
         self.runtime: Runtime | None = None
         self.application: Application | None = None
         self._listener: AsgiServer | None = None
@@ -203,6 +205,8 @@ class BotService:
             push_token = secrets.token_urlsafe(24)
             register_secret(push_token)
             extra_secrets.append(push_token)
+        if self.split:
+            await self._spawn_children(sock, push_token, extra_secrets)
         base_url = settings.laaffic_base_url
         api_key = settings.laaffic_api_key or ""
         api_secret = (
@@ -285,13 +289,14 @@ class BotService:
         # The relay: stored pushes → typed rows → outbox. The listener wakes it after committing
         # pushes; it wakes the sender after relaying.
         relay: RelayHandle
-        if self.split:
-            relay = RelayProcess(settings, extra_secrets=extra_secrets, on_gave_up=self._fail)
+        if self._relay_process is not None:
+            relay = self._relay_process
+            await self._relay_process.wait_started()
         else:
             relay = RelayWorker(
                 database, platform_tz=settings.platform_zone, default_zone=settings.default_zone
             )
-        await relay.start()
+            await relay.start()
         runtime.relay = relay
         self._on_stop("the relay worker", relay.stop)
         digest.schedule(application, database, settings.default_zone)
@@ -307,7 +312,7 @@ class BotService:
         relay.on_relayed.append(sender.wake)
 
         if self.split:
-            await self._start_push_listener(sock, push_token, extra_secrets)
+            await self._start_push_listener(push_token)
         else:
             # Stopped after the listener (below): the answers in flight get their commits.
             inbox = InboxWriter(settings.database_url)
@@ -323,35 +328,50 @@ class BotService:
             settings.telegram_mode,
         )
 
-    async def _start_push_listener(
+    async def _spawn_children(
         self, sock: socket.socket, push_token: str | None, extra_secrets: list[str]
     ) -> None:
-        """The other routes on a unix socket of a private directory, then the child that serves
-        the listening socket (and forwards those routes here)."""
-        runtime = self.runtime
-        assert runtime is not None and runtime.relay is not None
+        """Start the relay and push listener processes first: their imports take seconds, and
+        this process starts its own parts meanwhile. Killed if the start fails; stopped in order
+        (the push listener first, the relay after the sender) once it succeeded."""
         directory = tempfile.mkdtemp(prefix="ccbot-")  # mode 0700: this user only
         self._stack.callback(shutil.rmtree, directory, ignore_errors=True)
-        path = os.path.join(directory, "main.sock")
+        self._routes_path = os.path.join(directory, "main.sock")
+        relay = RelayProcess(self.settings, extra_secrets=extra_secrets, on_gave_up=self._fail)
+        await relay.spawn()
+        self._stack.callback(relay.kill)
+        self._relay_process = relay
+
+        def wake_relay() -> None:
+            relay.wake()
+
+        push = PushListenerProcess(
+            self.settings,
+            sock,
+            self._routes_path,
+            push_token=push_token,
+            on_stored=wake_relay,
+            extra_secrets=extra_secrets,
+            on_gave_up=self._fail,
+        )
+        await push.spawn()
+        self._stack.callback(push.kill)
+        self.push_listener = push
+
+    async def _start_push_listener(self, push_token: str | None) -> None:
+        """The other routes on the unix socket the push listener forwards them to; then wait for
+        the push listener, which may already be answering pushes."""
+        runtime, push = self.runtime, self.push_listener
+        assert runtime is not None and push is not None and self._routes_path is not None
         unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        unix.bind(path)
+        unix.bind(self._routes_path)
         unix.setblocking(False)
         self._stack.callback(unix.close)
         routes = create_listener_app(runtime, self.application, push_token=push_token, pushes=False)
         self._listener = await start_asgi_server(routes, sock=unix)
         self._on_stop("the health and webhook routes", self._listener.stop)
-        relay = runtime.relay
-        self.push_listener = PushListenerProcess(
-            self.settings,
-            sock,
-            path,
-            push_token=push_token,
-            on_stored=relay.wake,
-            extra_secrets=extra_secrets,
-            on_gave_up=self._fail,
-        )
-        await self.push_listener.start()
-        self._on_stop("the push listener", self.push_listener.stop)
+        await push.wait_started()
+        self._on_stop("the push listener", push.stop)
 
     def _fail(self, error: BaseException) -> None:
         if self.failed is not None and not self.failed.done():
