@@ -34,7 +34,7 @@ from bot.laaffic.client import LaafficClient
 from bot.laaffic.transport import TransportOptions
 from bot.listener import create_listener_app
 from bot.logs import register_secret
-from bot.processes import PushListenerProcess, RelayHandle, RelayProcess
+from bot.processes import PushListenerProcess, RelayHandle, RelayProcess, stop_fork_server
 from bot.relay import digest, task_card
 from bot.relay.ingest import InboxWriter
 from bot.relay.worker import RelayWorker
@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 
 # `docker stop` sends SIGKILL 10 s after SIGTERM: a stop takes at most STOP_GRACE_S, plus
 # STOP_STEP_MIN_S for each step left when it runs out, plus the interpreter's exit.
-STOP_GRACE_S = 6.0
+# (5 s, not more: the children and the fork server of `ccbot run` also have to exit in the rest.)
+STOP_GRACE_S = 5.0
 STOP_STEP_MIN_S = 0.25
 
 
@@ -337,6 +338,7 @@ class BotService:
         directory = tempfile.mkdtemp(prefix="ccbot-")  # mode 0700: this user only
         self._stack.callback(shutil.rmtree, directory, ignore_errors=True)
         self._routes_path = os.path.join(directory, "main.sock")
+        self._stack.callback(stop_fork_server)  # after the children (it is registered before)
         relay = RelayProcess(self.settings, extra_secrets=extra_secrets, on_gave_up=self._fail)
         await relay.spawn()
         self._stack.callback(relay.kill)
@@ -408,6 +410,7 @@ class BotService:
     async def _stop_step(self, name: str, step: Callable[[], Awaitable[object]]) -> None:
         loop = asyncio.get_running_loop()
         application = self.application
+        log.debug("stopping %s", name)
         try:
             await asyncio.wait_for(
                 step(), timeout=max(self._stop_deadline - loop.time(), STOP_STEP_MIN_S)
