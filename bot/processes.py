@@ -113,8 +113,15 @@ class Child:
         push_token: str | None = None,
         forward_path: str | None = None,
         listen_sock: socket.socket | None = None,
+        restart_limit: int = RESTART_LIMIT,
+        restart_window_s: float = RESTART_WINDOW_S,
+        restart_backoff_s: tuple[float, ...] = RESTART_BACKOFF_S,
     ) -> None:
         self.role = role
+        self.restart_limit = restart_limit
+        self.restart_window_s = restart_window_s
+        self.restart_backoff_s = restart_backoff_s
+        self.on_started: list[Callable[[], None]] = []  # each time a child is ready
         self.settings = settings
         self.extra_secrets = list(extra_secrets or [])
         self.on_line = on_line
@@ -265,6 +272,8 @@ class Child:
             if line == b"s":
                 if self._started is not None and not self._started.done():
                     self._started.set_result(None)
+                for hook in self.on_started:
+                    hook()
             elif line.startswith(b"m "):
                 add_metrics(line[2:])
             else:
@@ -293,18 +302,19 @@ class Child:
 
     async def _restart(self) -> None:
         now = time.monotonic()
-        self._exits = [t for t in self._exits if now - t < RESTART_WINDOW_S] + [now]
+        self._exits = [t for t in self._exits if now - t < self.restart_window_s] + [now]
         dead = self.name
         self._close()
-        if len(self._exits) > RESTART_LIMIT:
+        if len(self._exits) > self.restart_limit:
             self._give_up(
                 ChildFailed(
                     f"the {self.role} process exited {len(self._exits)} times within "
-                    f"{RESTART_WINDOW_S:g} s"
+                    f"{self.restart_window_s:g} s"
                 )
             )
             return
-        backoff = RESTART_BACKOFF_S[min(len(self._exits), len(RESTART_BACKOFF_S)) - 1]
+        backoffs = self.restart_backoff_s
+        backoff = backoffs[min(len(self._exits), len(backoffs)) - 1]
         await asyncio.sleep(backoff)
         try:
             if self.before_restart is not None:
@@ -379,6 +389,7 @@ class RelayProcess:
         *,
         extra_secrets: list[str] | None = None,
         on_gave_up: Callable[[ChildFailed], None] | None = None,
+        **restarts: Any,  # Child's restart_limit, restart_window_s, restart_backoff_s
     ) -> None:
         self.settings = settings
         self.on_relayed: list[Callable[[], None]] = []
@@ -389,6 +400,7 @@ class RelayProcess:
             on_line=self._on_line,
             on_gave_up=on_gave_up,
             before_restart=self._release_leases,
+            **restarts,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_pending = False

@@ -244,3 +244,35 @@ async def test_a_killed_relay_process_is_replaced_and_every_acknowledged_push_is
     stored = _inbox(database_url)
     assert {row.body for row in stored} >= set(acknowledged.bodies)
     assert all(row.status == "done" for row in stored)
+
+
+async def test_a_relay_process_that_keeps_dying_makes_the_supervisor_give_up(
+    migrated_url: str,
+) -> None:
+    """After RESTART_LIMIT restarts within the window the supervisor stops trying and says so,
+    which makes `ccbot run` exit 1 (bot/app.py `serve`) so that the container restarts. (The window
+    is an hour here: the test must not depend on how fast this machine starts a child.)"""
+    from bot.config import load_settings
+    from bot.processes import RESTART_LIMIT, ChildFailed, RelayProcess
+
+    settings = load_settings(database_url=migrated_url, push_token=PUSH_TOKEN)
+    loop = asyncio.get_running_loop()
+    gave_up: asyncio.Future[ChildFailed] = loop.create_future()
+    relay = RelayProcess(
+        settings, on_gave_up=gave_up.set_result, restart_window_s=3600, restart_backoff_s=(0.0,)
+    )
+    started = asyncio.Event()
+    relay.child.on_started.append(started.set)
+    await relay.start()
+    try:
+        for _ in range(RESTART_LIMIT):
+            started.clear()
+            os.kill(relay.child.pid or 0, signal.SIGKILL)
+            await asyncio.wait_for(started.wait(), 60)  # hang guard; a new one, ready
+        assert relay.running and relay.child.restarts == RESTART_LIMIT
+        os.kill(relay.child.pid or 0, signal.SIGKILL)
+        failure = await asyncio.wait_for(gave_up, 60)
+        assert f"the relay process exited {RESTART_LIMIT + 1} times within 3600 s" in str(failure)
+        assert not relay.running
+    finally:
+        await relay.stop()
