@@ -34,7 +34,13 @@ from bot.laaffic.client import LaafficClient
 from bot.laaffic.transport import TransportOptions
 from bot.listener import create_listener_app
 from bot.logs import register_secret
-from bot.processes import PushListenerProcess, RelayHandle, RelayProcess, stop_fork_server
+from bot.processes import (
+    PushListenerProcess,
+    RelayHandle,
+    RelayProcess,
+    start_fork_server,
+    stop_fork_server,
+)
 from bot.relay import digest, task_card
 from bot.relay.ingest import InboxWriter
 from bot.relay.worker import RelayWorker
@@ -190,6 +196,9 @@ class BotService:
         stack = self._stack
         loop = asyncio.get_running_loop()
         self.failed = loop.create_future()
+        if self.split:
+            self._stack.callback(stop_fork_server)  # after the children (registered before)
+            start_fork_server()
         await asyncio.to_thread(upgrade, settings.database_url)
         database = Database(settings.database_url)
         stack.callback(database.dispose)
@@ -338,7 +347,6 @@ class BotService:
         directory = tempfile.mkdtemp(prefix="ccbot-")  # mode 0700: this user only
         self._stack.callback(shutil.rmtree, directory, ignore_errors=True)
         self._routes_path = os.path.join(directory, "main.sock")
-        self._stack.callback(stop_fork_server)  # after the children (it is registered before)
         relay = RelayProcess(self.settings, extra_secrets=extra_secrets, on_gave_up=self._fail)
         await relay.spawn()
         self._stack.callback(relay.kill)

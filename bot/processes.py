@@ -357,6 +357,15 @@ def _context() -> Any:
     return context
 
 
+def start_fork_server() -> None:
+    """Start the fork server now (it imports the children's code while this process migrates
+    the database and starts its own parts); the children are forked from it later."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
 def stop_fork_server() -> None:
     """End the fork server now, once the children are stopped, rather than when it notices this
     process has exited: it holds this process's stderr, so whoever waits for that (Docker's log, a
