@@ -15,7 +15,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="ccbot", description="Run the Laaffic call center from Telegram."
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="bot + push listener + scheduler in one process")
+    sub.add_parser("run", help="bot + push listener + relay + scheduler (one command)")
     sub.add_parser("sandbox", help="the same, against the built-in platform simulator")
     sim = sub.add_parser("simulator", help="only the platform simulator")
     sim.add_argument("--host", default="127.0.0.1")

@@ -1,17 +1,21 @@
-"""Wiring: the PTB Application, the HTTP listener and the scheduler in one process, one loop."""
+"""Wiring: the PTB Application, the HTTP listener, the sender and the scheduler on one loop, the relay
+worker beside them (a child process in `ccbot run`: bot/processes.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvloop
 from telegram import LinkPreviewOptions, Update
@@ -30,7 +34,15 @@ from bot.laaffic.client import LaafficClient
 from bot.laaffic.transport import TransportOptions
 from bot.listener import create_listener_app
 from bot.logs import register_secret
+from bot.processes import (
+    PushListenerProcess,
+    RelayHandle,
+    RelayProcess,
+    start_fork_server,
+    stop_fork_server,
+)
 from bot.relay import digest, task_card
+from bot.relay.ingest import InboxWriter
 from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
@@ -46,7 +58,8 @@ log = logging.getLogger(__name__)
 
 # `docker stop` sends SIGKILL 10 s after SIGTERM: a stop takes at most STOP_GRACE_S, plus
 # STOP_STEP_MIN_S for each step left when it runs out, plus the interpreter's exit.
-STOP_GRACE_S = 6.0
+# (5 s, not more: the children and the fork server of `ccbot run` also have to exit in the rest.)
+STOP_GRACE_S = 5.0
 STOP_STEP_MIN_S = 0.25
 
 
@@ -116,13 +129,22 @@ async def _log_unhandled(update: object, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 class BotService:
-    """Starts and stops everything `ccbot run` (or `sandbox`) runs; tests drive it directly."""
+    """Starts and stops everything `ccbot run` (or `sandbox`) runs; tests drive it directly.
+
+    What `start()` starts is stopped by `stop()` in reverse order, from one AsyncExitStack: each
+    part registers its stop as it starts, so a failed start stops exactly what had started.
+
+    `split=True` (what `ccbot run` uses) serves the pushes and runs the relay worker in
+    supervised child processes (bot/processes.py), so neither waits for the other's GIL nor for
+    the sender's; this process keeps the other routes on a unix socket the push listener
+    forwards them to. The default runs everything on this loop, which is what most tests drive."""
 
     def __init__(
         self,
         settings: Settings,
         *,
         sandbox: bool = False,
+        split: bool = False,
         flood_limits: FloodLimits | None = None,  # tests shrink Telegram's windows
         platform_options: TransportOptions | None = None,  # tests shorten the retry waits
     ) -> None:
@@ -130,16 +152,34 @@ class BotService:
         self.platform_options: TransportOptions = platform_options or {}
         self.settings = settings
         self.sandbox = sandbox
+        self.split = split
+        self.push_listener: PushListenerProcess | None = None
+        self._relay_process: RelayProcess | None = None
+        self._routes_path: str | None = None
         self.runtime: Runtime | None = None
         self.application: Application | None = None
         self._listener: AsgiServer | None = None
-        self._sock: socket.socket | None = None
         self._simulator: RunningServer | None = None
-        self.presence: ReplicaPresence | None = None
-        self.sender: Sender | None = None
-        self.relay: RelayWorker | None = None
         self.listen_port: int | None = None
         self._polling_warned_at = 0.0
+        self._stack = contextlib.AsyncExitStack()
+        self._stop_deadline = 0.0
+        # Set when a part that cannot be left behind failed while running (the relay process
+        # kept dying): `serve` then stops and `ccbot run` exits non-zero.
+        self.failed: asyncio.Future[BaseException] | None = None
+
+    # The running parts, as tests and the status commands know them (the Runtime holds them).
+    @property
+    def presence(self) -> ReplicaPresence | None:
+        return self.runtime.presence if self.runtime is not None else None
+
+    @property
+    def sender(self) -> Sender | None:
+        return self.runtime.sender if self.runtime is not None else None
+
+    @property
+    def relay(self) -> RelayHandle | None:
+        return self.runtime.relay if self.runtime is not None else None
 
     @property
     def listener_url(self) -> str:
@@ -147,20 +187,36 @@ class BotService:
         host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
         return f"http://{host}:{self.listen_port}"
 
+    def _on_stop(self, name: str, step: Callable[[], Awaitable[object]]) -> None:
+        """Run `step` when stopping (in reverse order of registration), within the stop grace."""
+        self._stack.push_async_callback(self._stop_step, name, step)
+
     async def start(self) -> None:
         settings = self.settings
+        stack = self._stack
+        loop = asyncio.get_running_loop()
+        self.failed = loop.create_future()
+        if self.split:
+            self._stack.callback(stop_fork_server)  # after the children (registered before)
+            start_fork_server()
         await asyncio.to_thread(upgrade, settings.database_url)
         database = Database(settings.database_url)
+        stack.callback(database.dispose)
 
-        sock = self._sock = bind_socket(settings.listen_host, settings.listen_port)
+        sock = bind_socket(settings.listen_host, settings.listen_port)
+        stack.callback(sock.close)  # (the listener closes it first when it started)
         self.listen_port = sock.getsockname()[1]
 
         # The sandbox works without PUSH_TOKEN: its simulator and the listener share a random one
         # (a fixed word would let anyone who reaches the listener push made-up events).
         push_token = settings.push_token.get_secret_value() if settings.push_token else None
+        extra_secrets: list[str] = []
         if self.sandbox and not push_token:
             push_token = secrets.token_urlsafe(24)
             register_secret(push_token)
+            extra_secrets.append(push_token)
+        if self.split:
+            await self._spawn_children(sock, push_token, extra_secrets)
         base_url = settings.laaffic_base_url
         api_key = settings.laaffic_api_key or ""
         api_secret = (
@@ -178,6 +234,7 @@ class BotService:
                 settings, push_url=f"{self.listener_url}/push/{push_token}"
             )
             self._simulator = await start_simulator_server(config)
+            self._on_stop("the simulator", self._simulator.stop)
             base_url = self._simulator.base_url
             api_key, api_secret, app_id = config.api_key, config.api_secret, config.app_id
             # One log line per line of the note: a log line keeps an event's newlines as "\n".
@@ -189,25 +246,28 @@ class BotService:
         client = LaafficClient(
             base_url, api_key, api_secret, app_id, platform_tz=settings.platform_zone, **options
         )
-        self.presence = ReplicaPresence(database, settings.telegram_mode)
-        await self.presence.start()  # refuses a second poller before Telegram is touched
-        self.runtime = Runtime(
-            settings=settings,
-            database=database,
-            client=client,
-            simulator=self._simulator,
-            presence=self.presence,
+        runtime = self.runtime = Runtime(
+            settings=settings, database=database, client=client, simulator=self._simulator
         )
-        self.application = application = build_application(self.runtime, self.flood_limits)
+        stack.callback(runtime.number_checker.close)
+        self._on_stop("the platform client", client.aclose)
 
+        presence = ReplicaPresence(database, settings.telegram_mode)
+        await presence.start()  # refuses a second poller before Telegram is touched
+        runtime.presence = presence
+        self._on_stop("the replica heartbeat", presence.stop)
+
+        self.application = application = build_application(runtime, self.flood_limits)
         await application.initialize()
+        self._on_stop("the Telegram client", application.shutdown)
         me = application.bot.bot
-        self.runtime.bot_username = me.username
-        self.runtime.can_read_all_group_messages = bool(me.can_read_all_group_messages)
+        runtime.bot_username = me.username
+        runtime.can_read_all_group_messages = bool(me.can_read_all_group_messages)
         from bot.handlers import set_command_menus
 
         await set_command_menus(application.bot)
         await application.start()
+        self._on_stop("the updates and jobs in progress", application.stop)
         from bot.jobs import schedule_jobs
 
         schedule_jobs(application)
@@ -234,35 +294,101 @@ class BotService:
                 poll_interval=0.0,
                 error_callback=self._polling_failed,
             )
+            self._on_stop("the Telegram updater", application.updater.stop)
 
-        # The relay: stored pushes → typed rows → outbox. The listener finds the worker in
-        # bot_data["relay"] and calls its wake() after committing pushes.
-        self.relay = RelayWorker(
-            database,
-            platform_tz=settings.platform_zone,
-            default_zone=settings.default_zone,
-            admin_user_ids=settings.admin_user_ids,
-        )
-        application.bot_data["relay"] = self.relay
-        await self.relay.start()
+        # The relay: stored pushes → typed rows → outbox. The listener wakes it after committing
+        # pushes; it wakes the sender after relaying.
+        relay: RelayHandle
+        if self._relay_process is not None:
+            relay = self._relay_process
+            await self._relay_process.wait_started()
+        else:
+            relay = RelayWorker(
+                database,
+                platform_tz=settings.platform_zone,
+                default_zone=settings.default_zone,
+                admin_user_ids=settings.admin_user_ids,
+            )
+            await relay.start()
+        runtime.relay = relay
+        self._on_stop("the relay worker", relay.stop)
         digest.schedule(application, database, settings.default_zone)
         task_card.schedule(
             application, task_card.TaskCardPoller(database, client, settings.default_zone)
         )
 
         # The only way relayed messages leave; it shares the application's bot and rate limiter.
-        self.sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
-        await self.sender.start()
-        application.bot_data["sender"] = self.sender
-        self.relay.on_relayed.append(self.sender.wake)
+        sender = Sender(database, application.bot, admin_user_ids=settings.admin_user_ids)
+        await sender.start()
+        runtime.sender = sender
+        self._on_stop("the sender", sender.stop)
+        relay.on_relayed.append(sender.wake)
 
-        listener = create_listener_app(self.runtime, application, push_token=push_token)
-        self._listener = await start_asgi_server(listener, sock=sock)
+        if self.split:
+            await self._start_push_listener(push_token)
+        else:
+            # Stopped after the listener (below): the answers in flight get their commits.
+            inbox = InboxWriter(settings.database_url)
+            await inbox.start()
+            runtime.inbox = inbox
+            self._on_stop("the inbox writer", inbox.stop)
+            listener = create_listener_app(runtime, application, push_token=push_token)
+            self._listener = await start_asgi_server(listener, sock=sock)
+            self._on_stop("the listener", self._listener.stop)
         log.info(
             "ccbot is running: listener on %s, Telegram %s mode",
             self.listener_url,
             settings.telegram_mode,
         )
+
+    async def _spawn_children(
+        self, sock: socket.socket, push_token: str | None, extra_secrets: list[str]
+    ) -> None:
+        """Start the relay and push listener processes first: their imports take seconds, and
+        this process starts its own parts meanwhile. Killed if the start fails; stopped in order
+        (the push listener first, the relay after the sender) once it succeeded."""
+        directory = tempfile.mkdtemp(prefix="ccbot-")  # mode 0700: this user only
+        self._stack.callback(shutil.rmtree, directory, ignore_errors=True)
+        self._routes_path = os.path.join(directory, "main.sock")
+        relay = RelayProcess(self.settings, extra_secrets=extra_secrets, on_gave_up=self._fail)
+        await relay.spawn()
+        self._stack.callback(relay.kill)
+        self._relay_process = relay
+
+        def wake_relay() -> None:
+            relay.wake()
+
+        push = PushListenerProcess(
+            self.settings,
+            sock,
+            self._routes_path,
+            push_token=push_token,
+            on_stored=wake_relay,
+            extra_secrets=extra_secrets,
+            on_gave_up=self._fail,
+        )
+        await push.spawn()
+        self._stack.callback(push.kill)
+        self.push_listener = push
+
+    async def _start_push_listener(self, push_token: str | None) -> None:
+        """The other routes on the unix socket the push listener forwards them to; then wait for
+        the push listener, which may already be answering pushes."""
+        runtime, push = self.runtime, self.push_listener
+        assert runtime is not None and push is not None and self._routes_path is not None
+        unix = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        unix.bind(self._routes_path)
+        unix.setblocking(False)
+        self._stack.callback(unix.close)
+        routes = create_listener_app(runtime, self.application, push_token=push_token, pushes=False)
+        self._listener = await start_asgi_server(routes, sock=unix)
+        self._on_stop("the health and webhook routes", self._listener.stop)
+        await push.wait_started()
+        self._on_stop("the push listener", push.stop)
+
+    def _fail(self, error: BaseException) -> None:
+        if self.failed is not None and not self.failed.done():
+            self.failed.set_result(error)
 
     def _polling_failed(self, error: TelegramError) -> None:
         """A getUpdates that failed (PTB tries again): one line, not PTB's traceback each time;
@@ -289,57 +415,37 @@ class BotService:
         Within STOP_GRACE_S in all: a step still waiting then (a handler whose reply Telegram
         does not answer, a job on a slow platform call) is cut off, and the next steps still run,
         each given STOP_STEP_MIN_S at least, so the process is gone before Docker's SIGKILL."""
-        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = []
-        if self._listener is not None:
-            steps.append(("the listener", self._listener.stop))
-        elif self._sock is not None:
-            self._sock.close()
-        if self.sender is not None:
-            steps.append(("the sender", self.sender.stop))
-        if self.relay is not None:
-            steps.append(("the relay worker", self.relay.stop))
-        application = self.application
-        if application is not None:
-            if application.updater is not None and application.updater.running:
-                steps.append(("the Telegram updater", application.updater.stop))
-            if application.running:
-                steps.append(("the updates and jobs in progress", application.stop))
-            steps.append(("the Telegram client", application.shutdown))
-        if self.presence is not None:
-            steps.append(("the replica heartbeat", self.presence.stop))
-        if self.runtime is not None:
-            steps.append(("the platform client", self.runtime.client.aclose))
-            self.runtime.number_checker.close()
-        if self._simulator is not None:
-            steps.append(("the simulator", self._simulator.stop))
+        self._stop_deadline = asyncio.get_running_loop().time() + STOP_GRACE_S
+        await self._stack.aclose()
+
+    async def _stop_step(self, name: str, step: Callable[[], Awaitable[object]]) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + STOP_GRACE_S
-        for name, step in steps:
-            try:
-                await asyncio.wait_for(
-                    step(), timeout=max(deadline - loop.time(), STOP_STEP_MIN_S)
-                )
-            except TimeoutError:
-                log.warning(
-                    "stopping: %s did not finish within the stop grace of %g s; cut off",
-                    name,
-                    STOP_GRACE_S,
-                )
-                if step == getattr(application, "stop", None):
-                    # End the handlers still waiting (on Telegram, the platform) now, before
-                    # the Telegram client they use is shut down under them.
-                    processor = application.update_processor  # type: ignore[union-attr]
-                    if isinstance(processor, OrderedUpdateProcessor):
-                        processor.cancel_running()
-                        await asyncio.sleep(0)
-            except Exception:
-                log.exception("error while stopping %s", name)
-        if self.runtime is not None:
-            self.runtime.database.dispose()
+        application = self.application
+        log.debug("stopping %s", name)
+        try:
+            await asyncio.wait_for(
+                step(), timeout=max(self._stop_deadline - loop.time(), STOP_STEP_MIN_S)
+            )
+        except TimeoutError:
+            log.warning(
+                "stopping: %s did not finish within the stop grace of %g s; cut off",
+                name,
+                STOP_GRACE_S,
+            )
+            if application is not None and step == application.stop:
+                # End the handlers still waiting (on Telegram, the platform) now, before
+                # the Telegram client they use is shut down under them.
+                processor = application.update_processor
+                if isinstance(processor, OrderedUpdateProcessor):
+                    processor.cancel_running()
+                    await asyncio.sleep(0)
+        except Exception:
+            log.exception("error while stopping %s", name)
 
 
-async def serve(settings: Settings, *, sandbox: bool = False) -> None:
-    service = BotService(settings, sandbox=sandbox)
+async def serve(settings: Settings, *, sandbox: bool = False) -> int:
+    """`ccbot run`: until SIGINT/SIGTERM (0), or until a part it cannot run without fails (1)."""
+    service = BotService(settings, sandbox=sandbox, split=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -347,10 +453,18 @@ async def serve(settings: Settings, *, sandbox: bool = False) -> None:
             loop.add_signal_handler(sig, stop.set)
     try:
         await service.start()
-        await stop.wait()
+        assert service.failed is not None
+        stopped = loop.create_task(stop.wait())
+        either: list[asyncio.Future[Any]] = [stopped, service.failed]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
     finally:
         log.info("stopping")
         await service.stop()
+    if service.failed is not None and service.failed.done():
+        log.error("ccbot stopped because %s", service.failed.result())
+        return 1
+    return 0
 
 
 def startup_problem(exc: BaseException, settings: Settings) -> str | None:
@@ -383,7 +497,7 @@ def run_bot(settings: Settings, *, sandbox: bool = False) -> int:
     try:
         # uvloop (DESIGN.md): the listener serves the pushes from this same loop.
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            runner.run(serve(settings, sandbox=sandbox))
+            return runner.run(serve(settings, sandbox=sandbox))
     except Exception as exc:
         problem = startup_problem(exc, settings)
         if problem is None:
@@ -391,4 +505,3 @@ def run_bot(settings: Settings, *, sandbox: bool = False) -> int:
         log.error("ccbot could not start: %s", problem)
         print(f"ccbot: {problem}", file=sys.stderr)
         return 1
-    return 0

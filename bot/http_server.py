@@ -141,7 +141,7 @@ async def start_asgi_server(
     """Serve `app` in the current loop on `sock`, or on a new socket for host:port (0 = a free
     port); returns once it answers. `clock` is what the Date header reads (tests move it)."""
     sock = sock if sock is not None else _bind(host, port)
-    bound_port = sock.getsockname()[1]
+    bound_port = sock.getsockname()[1] if sock.family != socket.AF_UNIX else 0
     config = uvicorn.Config(
         app,
         lifespan="on",

@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import __version__
 from bot.health import WriteNotices, WriteWatch, record_write_state
@@ -308,14 +308,15 @@ class PushEndpoint:
 
 
 class ListenerApp:
-    """`/push/...` to the push endpoint, everything else (and the lifespan) to Starlette."""
+    """`/push/...` to the push endpoint, everything else (and the lifespan) to `app` (Starlette;
+    in the push listener process of `ccbot run`, the forwarder to the main process)."""
 
-    def __init__(self, pushes: PushEndpoint, app: Starlette) -> None:
+    def __init__(self, pushes: PushEndpoint | None, app: ASGIApp) -> None:
         self.pushes = pushes
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/push/"):
+        if self.pushes is not None and scope["type"] == "http" and scope["path"].startswith("/push/"):
             try:
                 await self.pushes(scope, receive, send)
             except Exception:  # never reached by any input we know of; the sender may retry
@@ -333,9 +334,12 @@ def create_listener_app(
     push_token: str | None = None,
     inbox: InboxWriter | None = None,
     wrong_tokens: WrongTokenLimiter | None = None,
+    pushes: bool = True,
 ) -> ListenerApp:
     """The listener. `push_token` defaults to PUSH_TOKEN; `inbox` (started and stopped with the
-    app) defaults to a writer on DATABASE_URL; `wrong_tokens` to the default limits."""
+    app) defaults to the runtime's writer (started by its owner), else a new one on DATABASE_URL;
+    `wrong_tokens` to the default limits. `pushes=False`: the other routes only (`ccbot run`
+    serves pushes from a child process: bot/processes.py)."""
     started = time.monotonic()
     if push_token is None and runtime.settings.push_token is not None:
         push_token = runtime.settings.push_token.get_secret_value()
@@ -343,12 +347,14 @@ def create_listener_app(
         log.warning("PUSH_TOKEN is not set: every push will be answered 404")
     elif "/" in push_token:
         log.warning("PUSH_TOKEN contains '/': no push address can match it, choose another token")
-    writer = inbox if inbox is not None else InboxWriter(runtime.settings.database_url)
+    # The runtime's writer is started and stopped by its owner (bot/app.py); one given here or
+    # made here starts and stops with the app.
+    own_writer = pushes and (inbox is not None or runtime.inbox is None)
+    writer = inbox or runtime.inbox or InboxWriter(runtime.settings.database_url)
 
     def wake_relay() -> None:
-        relay = application.bot_data.get("relay") if application is not None else None
-        if relay is not None:
-            relay.wake()
+        if runtime.relay is not None:
+            runtime.relay.wake()
 
     async def metrics(_: Request) -> Response:
         body, content_type = render_metrics()
@@ -430,8 +436,7 @@ def create_listener_app(
             problems.append(
                 "Telegram refuses getUpdates: another process polls with this bot token"
             )
-        bot_data = application.bot_data if application is not None else {}
-        relay, sender = bot_data.get("relay"), bot_data.get("sender")
+        relay, sender = runtime.relay, runtime.sender
         if relay is None or not relay.running:
             problems.append("the relay worker is not running")
         elif relay.last_cycle_at is not None and time.monotonic() - relay.last_cycle_at > 60:
@@ -492,6 +497,9 @@ def create_listener_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Stops after uvicorn has let the requests in flight finish, so their commits happen.
+        if not own_writer:
+            yield
+            return
         await writer.start()
         try:
             yield
@@ -502,4 +510,6 @@ def create_listener_app(
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router.redirect_slashes = False  # an unknown path is a plain 404, never a redirect
-    return ListenerApp(PushEndpoint(push_token, writer, wake_relay, wrong_tokens), app)
+    return ListenerApp(
+        PushEndpoint(push_token, writer, wake_relay, wrong_tokens) if pushes else None, app
+    )

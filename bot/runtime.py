@@ -1,4 +1,6 @@
-"""What every part of the running bot shares: settings, database, platform client."""
+"""What every part of the running bot shares: settings, database, platform client, and the
+long-running parts `BotService` (bot/app.py) starts and stops: the relay, the sender, the inbox
+writer and the replica heartbeat (None until started, and in unit tests that need none)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ from bot.numbers.worker import NumberChecker
 from storage.db import Database
 
 if TYPE_CHECKING:
+    from bot.delivery.sender import Sender
     from bot.laaffic.client import LaafficClient
+    from bot.processes import RelayHandle
+    from bot.relay.ingest import InboxWriter
+    from bot.replicas import ReplicaPresence
 
 
 @dataclass
@@ -21,8 +27,14 @@ class Runtime:
     # The in-process simulator in `ccbot sandbox`; None against the real platform.
     simulator: Any = None
     number_checker: NumberChecker = field(default_factory=NumberChecker)
-    # This process's replica row and scheduler leadership (bot/replicas.py); None in unit tests.
-    presence: Any = None
+    # This process's replica row and scheduler leadership (bot/replicas.py).
+    presence: ReplicaPresence | None = None
+    # The relay worker: in this process (RelayWorker) or in a child (bot/processes.py).
+    relay: RelayHandle | None = None
+    # The only way messages of the outbox leave (bot/delivery/sender.py).
+    sender: Sender | None = None
+    # Commits the listener's pushes before it answers (bot/relay/ingest.py).
+    inbox: InboxWriter | None = None
     bot_username: str | None = None
     can_read_all_group_messages: bool = False
     # When Telegram last refused getUpdates because another process polls with this token
