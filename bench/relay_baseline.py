@@ -139,6 +139,11 @@ class BaselineWorker(RelayWorker):
         return outcome
 
 
+# Rollups are kept per chat now (migration 0004a); the frozen code path counts every push once,
+# for one chat, which is the same number of upserts it always made.
+BASELINE_CHAT = 0
+
+
 def _enqueue(session: Session, chat: BoundChat, text: str, kind: str) -> None:
     message = OutboxMessage(
         chat_id=chat.chat_id,
@@ -244,8 +249,9 @@ def _count_call(session: Session, record: CallRecord) -> None:
     _upsert(
         session,
         CallRollup.__table__,
-        ["bucket_start", "group_name", "hangup_reason"],
+        ["chat_id", "bucket_start", "group_name", "hangup_reason"],
         {
+            "chat_id": BASELINE_CHAT,
             "bucket_start": bucket,
             "group_name": group,
             "hangup_reason": -1 if record.hangup_reason is None else record.hangup_reason,
@@ -262,8 +268,9 @@ def _count_call(session: Session, record: CallRecord) -> None:
         _upsert(
             session,
             AgentRollup.__table__,
-            ["bucket_start", "group_name", "agent_name"],
+            ["chat_id", "bucket_start", "group_name", "agent_name"],
             {
+                "chat_id": BASELINE_CHAT,
                 "bucket_start": bucket,
                 "group_name": group,
                 "agent_name": record.agent_name,
@@ -285,10 +292,15 @@ def _sip_list(raw: str | None) -> list[str]:
 def _count_ringing(session: Session, event: RingingEvent) -> None:
     bucket = bucket_of(event.event_at or event.received_at)
     group = event.group_name or ""
-    keys = ["bucket_start", "group_name", "sip_account"]
+    keys = ["chat_id", "bucket_start", "group_name", "sip_account"]
     table: Table = RingRollup.__table__  # type: ignore[attr-defined]
     if event.sip_account:
-        row = {"bucket_start": bucket, "group_name": group, "sip_account": event.sip_account}
+        row = {
+            "chat_id": BASELINE_CHAT,
+            "bucket_start": bucket,
+            "group_name": group,
+            "sip_account": event.sip_account,
+        }
         _upsert(session, table, keys, {**row, "rings": 1, "missed": 0})
     already: set[str] = set()
     if event.call_id:
@@ -300,5 +312,10 @@ def _count_ringing(session: Session, event: RingingEvent) -> None:
             already.update(_sip_list(raw))
     for sip in dict.fromkeys(_sip_list(event.no_answer_sip_list)):
         if sip not in already:
-            row = {"bucket_start": bucket, "group_name": group, "sip_account": sip}
+            row = {
+                "chat_id": BASELINE_CHAT,
+                "bucket_start": bucket,
+                "group_name": group,
+                "sip_account": sip,
+            }
             _upsert(session, table, keys, {**row, "rings": 0, "missed": 1})

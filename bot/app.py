@@ -48,7 +48,7 @@ from bot.replicas import AnotherPoller, ReplicaPresence
 from bot.runtime import Runtime
 from bot.tls import client_tls
 from bot.updates import OrderedUpdateProcessor
-from storage.db import Database, connect_problem
+from storage.db import Database, WriteHealth, connect_problem
 from storage.migrate import upgrade
 
 if TYPE_CHECKING:  # imported only by `ccbot sandbox`, when it starts the simulator
@@ -162,6 +162,8 @@ class BotService:
         self._simulator: RunningServer | None = None
         self.listen_port: int | None = None
         self._polling_warned_at = 0.0
+        # In split mode the push child reports whether the database takes writes (processes.py).
+        self._write_health = WriteHealth()
         self._stack = contextlib.AsyncExitStack()
         self._stop_deadline = 0.0
         # Set when a part that cannot be left behind failed while running (the relay process
@@ -366,6 +368,7 @@ class BotService:
             on_stored=wake_relay,
             extra_secrets=extra_secrets,
             on_gave_up=self._fail,
+            on_write_change=self._write_health.apply,
         )
         await push.spawn()
         self._stack.callback(push.kill)
@@ -380,7 +383,13 @@ class BotService:
         unix.bind(self._routes_path)
         unix.setblocking(False)
         self._stack.callback(unix.close)
-        routes = create_listener_app(runtime, self.application, push_token=push_token, pushes=False)
+        routes = create_listener_app(
+            runtime,
+            self.application,
+            push_token=push_token,
+            pushes=False,
+            write_health=self._write_health,
+        )
         self._listener = await start_asgi_server(routes, sock=unix)
         self._on_stop("the health and webhook routes", self._listener.stop)
         await push.wait_started()

@@ -40,6 +40,7 @@ from bot.metrics import PUSH_COMMIT_SECONDS, PUSHES_RATE_LIMITED, PUSHES_REJECTE
 from bot.relay.ingest import InboxUnavailable, InboxWriter
 from bot.relay.push_shapes import PushKind, PushRejected, RejectReason, check_push
 from bot.status import QueueState, oldest_unsent
+from storage.db import WriteHealth
 
 if TYPE_CHECKING:
     from telegram.ext import Application
@@ -335,11 +336,13 @@ def create_listener_app(
     inbox: InboxWriter | None = None,
     wrong_tokens: WrongTokenLimiter | None = None,
     pushes: bool = True,
+    write_health: WriteHealth | None = None,
 ) -> ListenerApp:
     """The listener. `push_token` defaults to PUSH_TOKEN; `inbox` (started and stopped with the
     app) defaults to the runtime's writer (started by its owner), else a new one on DATABASE_URL;
     `wrong_tokens` to the default limits. `pushes=False`: the other routes only (`ccbot run`
-    serves pushes from a child process: bot/processes.py)."""
+    serves pushes from a child process: bot/processes.py), and `write_health` the database's
+    write health as that child reports it (else the writer's own)."""
     started = time.monotonic()
     if push_token is None and runtime.settings.push_token is not None:
         push_token = runtime.settings.push_token.get_secret_value()
@@ -360,15 +363,16 @@ def create_listener_app(
         body, content_type = render_metrics()
         return Response(body, headers={"content-type": content_type})
 
-    writes = WriteWatch(writer.write_health, runtime.database)
-    writer.write_health.listeners.append(record_write_state)
+    health = write_health or writer.write_health
+    writes = WriteWatch(health, runtime.database)
+    health.listeners.append(record_write_state)
     notices: WriteNotices | None = None
     if application is not None:
         notices = WriteNotices(
             application.bot, runtime.database, runtime.settings.admin_user_ids
         )
-        writer.write_health.listeners.append(notices)
-        application.bot_data["database_writes"] = writer.write_health  # for /status
+        health.listeners.append(notices)
+        application.bot_data["database_writes"] = health  # for /status
 
     async def healthz(_: Request) -> Response:
         """Live: the database answers and takes writes (a full disk is a 503 too)."""

@@ -46,7 +46,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from bot.config import Settings
-from storage.db import Database
+from storage.db import Database, WriteChange, WriteRefusal
 from storage.models import InboxStatus, PushInbox
 
 log = logging.getLogger(__name__)
@@ -509,8 +509,10 @@ class PushListenerProcess:
         on_stored: Callable[[], None],
         extra_secrets: list[str] | None = None,
         on_gave_up: Callable[[ChildFailed], None] | None = None,
+        on_write_change: Callable[[WriteChange], None] | None = None,
     ) -> None:
         self.on_stored = on_stored
+        self.on_write_change = on_write_change
         self.child = Child(
             "push",
             settings,
@@ -544,12 +546,48 @@ class PushListenerProcess:
     def _on_line(self, line: bytes) -> None:
         if line == b"p":
             self.on_stored()
+        elif line.startswith(b"w ") and self.on_write_change is not None:
+            try:
+                change = read_write_change(line)
+            except (ValueError, KeyError, TypeError):
+                log.warning("could not read the push process's report on database writes")
+                return
+            self.on_write_change(change)
+
+
+def write_change_line(change: WriteChange) -> bytes:
+    """The push child's report that the database stopped (or started again) taking writes."""
+    fields = {
+        "refused": change.refused,
+        "reason": change.reason.value if change.reason is not None else None,
+        "detail": change.detail,
+        "lasted_s": change.lasted_s,
+    }
+    return b"w " + json.dumps(fields).encode() + b"\n"
+
+
+def read_write_change(line: bytes) -> WriteChange:
+    fields = json.loads(line[2:])
+    reason = fields["reason"]
+    return WriteChange(
+        refused=bool(fields["refused"]),
+        reason=WriteRefusal(reason) if reason is not None else None,
+        detail=str(fields["detail"]),
+        lasted_s=float(fields["lasted_s"]),
+    )
 
 
 # ---- metrics: the children's, added to the main process's ---------------------------------------
 
 # Everything a child changes; the main process (whose /metrics is the only one) adds it up.
-_COUNTERS = ("PUSHES_DUPLICATE", "PUSHES_UNROUTED", "PUSHES_RECEIVED", "PUSHES_REJECTED")
+_COUNTERS = (
+    "PUSHES_DUPLICATE",
+    "PUSHES_UNROUTED",
+    "PUSHES_RECEIVED",
+    "PUSHES_REJECTED",
+    "PUSHES_RATE_LIMITED",
+    "PUSHES_FAILED",
+)
 _HISTOGRAMS = ("PUSH_COMMIT_SECONDS",)  # without labels
 _GAUGES = ("INBOX_DEPTH",)  # without labels; set, not added
 
@@ -600,7 +638,8 @@ def add_metrics(payload: bytes) -> None:
         for change in json.loads(payload):
             kind, attr = change[0], change[1]
             if kind == "c" and attr in _COUNTERS:
-                getattr(metrics, attr).labels(**change[2]).inc(change[3])
+                counter = getattr(metrics, attr)
+                (counter.labels(**change[2]) if change[2] else counter).inc(change[3])
             elif kind == "h" and attr in _HISTOGRAMS:
                 histogram = getattr(metrics, attr)
                 # prometheus_client keeps a histogram as one value per bucket plus a sum; there
@@ -809,6 +848,9 @@ async def _push_child(
     assert config.forward_path is not None
     channel = _Channel(sock, lambda: None, stop.set)
     writer = InboxWriter(config.settings.database_url)
+    # Whether the database takes writes is learnt here, from the pushes' commits; the main
+    # process answers /healthz, /readyz and /status and tells the admins (bot/health.py).
+    writer.write_health.listeners.append(lambda change: channel.say(write_change_line(change)))
     await writer.start()
     forward = ForwardToMain(config.forward_path)
     pushes = PushEndpoint(config.push_token, writer, lambda: channel.say(b"p\n"))

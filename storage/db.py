@@ -282,6 +282,18 @@ class WriteHealth:
             self.refused_since = self.last_result_at
             self._tell(WriteChange(True, reason, self.detail))
 
+    def apply(self, change: WriteChange) -> None:
+        """A change another process's writer saw (`ccbot run`'s push listener is a child
+        process): this health follows it and tells its own listeners."""
+        if not change.refused:
+            self.committed()
+            return
+        self.last_result_at = self.clock()
+        self.reason, self.detail = change.reason, change.detail
+        if self.refused_since is None:
+            self.refused_since = self.last_result_at
+            self._tell(WriteChange(True, change.reason, change.detail))
+
     def push_refusal_label(self) -> str:
         """The `reason` to count a push the inbox could not store under."""
         return self.reason.value if self.reason is not None else "not_stored"

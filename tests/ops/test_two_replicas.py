@@ -144,6 +144,7 @@ def _make_due(database: Database, teams: tuple[Team, ...]) -> dict[int, date]:
             bucket = noon.astimezone(UTC).replace(minute=0)  # every zone here is a whole quarter
             s.add(
                 CallRollup(
+                    chat_id=team.chat_id,
                     bucket_start=bucket,
                     group_name=team.group,
                     calls=7,
