@@ -130,7 +130,9 @@ class RollupBatch:
                 {
                     "call_record_id": record.id,
                     "chat_id": chat_id,
-                    "call_start_at": record.call_start_at,
+                    # The day the rollups place it in, so that a day's export lists the
+                    # calls its summary counts (a record may come without a start time).
+                    "call_start_at": record.call_start_at or record.received_at,
                     "relayed_at": now,
                 }
             )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.reports.figures import day_figures, figures_from_records
+from bot.reports.lookups import day_records
 from storage.db import Database
 from storage.models import BoundChat, GroupRoute
 from tests.reports.helpers import store_call, store_ringing
@@ -175,3 +176,14 @@ def test_a_chat_counts_only_the_calls_attributed_to_it(database: Database) -> No
     _fixed_day(database)
     with database.session() as s:
         assert day_figures(s, CHAT + 1, DAY, KOLKATA).calls == 0
+
+
+def test_a_record_without_a_start_time_is_in_the_days_export_as_in_its_summary(
+    database: Database,
+) -> None:
+    _team(database)
+    with database.session() as s:
+        store_call(s, call_start_at=None, received_at=_at(11), answered=False)
+    with database.session() as s:
+        assert day_figures(s, CHAT, DAY, KOLKATA).calls == 1
+        assert len(day_records(s, CHAT, DAY, KOLKATA, 100)) == 1
