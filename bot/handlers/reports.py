@@ -22,6 +22,7 @@ from bot.reports.lookups import (
     day_records,
     export_xlsx,
 )
+from bot.reports.rollups import agent_of
 from bot.reports.schedule import parse_time, summary_time
 from bot.reports.service import (
     build_summary,
@@ -229,7 +230,7 @@ async def calls(req: Request) -> None:
         who = hung_up_by(r.hanging_direction)
         lines.append(
             f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name or 'no agent group')} · "
-            f"{esc(r.agent_name or 'no agent')} · {esc(outcome)}"
+            f"{esc(agent_of(r) or 'no agent')} · {esc(outcome)}"
             + (f" · {esc(who)}" if who else "")
         )
     if len(found) == CALLS_SHOWN:

@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
-from bot.reports.rollups import bucket_of, is_failure, is_lost, is_transfer
+from bot.reports.rollups import agent_of, bucket_of, is_failure, is_lost, is_transfer
 from bot.services.groups import GroupNames
 from storage.models import (
     AgentRollup,
@@ -187,8 +187,9 @@ def add_record(figures: DayFigures, rec: CallRecord) -> None:
         figures.cost += rec.cost
         figures.costed += 1
     figures.by_group.setdefault(group, Tally()).add(1, answered, talk)
-    if rec.agent_name:
-        figures.by_agent.setdefault(rec.agent_name, Tally()).add(1, answered, talk)
+    agent = agent_of(rec)
+    if agent:
+        figures.by_agent.setdefault(agent, Tally()).add(1, answered, talk)
     if rec.hangup_reason is not None:
         figures.hangup_reasons[rec.hangup_reason] += 1
 

@@ -14,7 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from bot.laaffic.codes import hangup_reason, hung_up_by
 from bot.numbers.normalise import NumberNormaliser, parse_calling_code
 from bot.reports.figures import day_bounds
-from bot.reports.rollups import is_lost, is_transfer
+from bot.reports.rollups import agent_of, is_lost, is_transfer
 from storage.models import CallChat, CallRecord
 
 CALLS_SHOWN = 20
@@ -129,7 +129,7 @@ def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
             r.called_info or "",
             r.caller or "",
             r.agent_group_name or "",
-            r.agent_name or "",
+            agent_of(r) or "",
             "yes" if r.answered else "no",
             "yes" if is_transfer(r) else "no",
             "yes" if is_lost(r) else "no",

@@ -45,11 +45,17 @@ def bucket_of(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
 
 
+def agent_of(record: CallRecord) -> str | None:
+    """The agent of a call as every figure and message names it: the agent's name, else the
+    agent's account (a record may carry only the account, or a name too long to keep)."""
+    return record.agent_name or record.agent_account or None
+
+
 def is_transfer(record: CallRecord) -> bool:
     """The call reached an agent: the platform says so, or a group call was answered by one."""
     if record.hangup_reason in TRANSFERRED_REASONS:
         return True
-    return record.call_type == 1 and bool(record.agent_name) and record.answered
+    return record.call_type == 1 and bool(agent_of(record)) and record.answered
 
 
 def is_lost(record: CallRecord) -> bool:
@@ -137,8 +143,9 @@ class RollupBatch:
                 }
             )
             _add(self._calls, (chat_id, bucket, group, reason), *counts)
-            if record.agent_name:
-                _add(self._agents, (chat_id, bucket, group, record.agent_name), 1, answered, talk)
+            agent = agent_of(record)
+            if agent:
+                _add(self._agents, (chat_id, bucket, group, agent), 1, answered, talk)
 
     def add_ringing(self, event: RingingEvent, chat_ids: list[int]) -> None:
         """Count one newly stored ringing event (its id set) in each of these chats: a ring for

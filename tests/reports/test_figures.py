@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.reports.figures import day_figures, figures_from_records
 from bot.reports.lookups import day_records
+from bot.reports.rollups import agent_of
 from storage.db import Database
 from storage.models import BoundChat, GroupRoute
 from tests.reports.helpers import store_call, store_ringing
@@ -187,3 +188,34 @@ def test_a_record_without_a_start_time_is_in_the_days_export_as_in_its_summary(
     with database.session() as s:
         assert day_figures(s, CHAT, DAY, KOLKATA).calls == 1
         assert len(day_records(s, CHAT, DAY, KOLKATA, 100)) == 1
+
+
+def test_a_call_whose_record_names_only_the_agents_account_counts_for_that_agent(
+    database: Database,
+) -> None:
+    """The chat's message names the agent by account when the record has no name (or one too
+    long to keep); the summary's transfers and top agents, the export and /calls say the same."""
+    _team(database)
+    with database.session() as s:
+        record = store_call(
+            s,
+            call_start_at=_at(11),
+            call_type=1,
+            answered=True,
+            call_duration=40,
+            agent_name=None,
+            agent_account="5054C796da_001",
+        )
+        assert agent_of(record) == "5054C796da_001"
+    with database.session() as s:
+        fast = day_figures(s, CHAT, DAY, KOLKATA)
+        slow = figures_from_records(s, CHAT, DAY, KOLKATA)
+        rows = day_records(s, CHAT, DAY, KOLKATA, 100)
+    assert fast.transfers == slow.transfers == 1
+    assert {a: (t.calls, t.answered) for a, t in fast.by_agent.items()} == {
+        "5054C796da_001": (1, 1)
+    }
+    assert {a: vars(t) for a, t in slow.by_agent.items()} == {
+        a: vars(t) for a, t in fast.by_agent.items()
+    }
+    assert len(rows) == 1 and agent_of(rows[0]) == "5054C796da_001"
