@@ -36,7 +36,6 @@ from bot.listener import create_listener_app
 from bot.logs import register_secret
 from bot.processes import (
     PushListenerProcess,
-    RelayHandle,
     RelayProcess,
     start_fork_server,
     stop_fork_server,
@@ -45,7 +44,7 @@ from bot.relay import digest, task_card
 from bot.relay.ingest import InboxWriter
 from bot.relay.worker import RelayWorker
 from bot.replicas import AnotherPoller, ReplicaPresence
-from bot.runtime import Runtime
+from bot.runtime import RelayHandle, Runtime
 from bot.tls import client_tls
 from bot.updates import OrderedUpdateProcessor
 from storage.db import Database, WriteHealth, connect_problem

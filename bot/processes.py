@@ -40,7 +40,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -61,24 +61,6 @@ REPORT_S = 1.0  # how often a child sends its metrics and "a cycle finished", at
 # finishes a batch every few milliseconds and each wake-up costs the sender a query.
 SENDER_WAKE_EVERY_S = 0.05
 RELAY_GATHER_S = 0.02  # between the relay's batches under load (see _relay_cycles)
-
-
-class RelayHandle(Protocol):
-    """What the rest of the bot uses of the relay, in this process or in a child."""
-
-    on_relayed: list[Callable[[], None]]
-
-    @property
-    def running(self) -> bool: ...
-
-    @property
-    def last_cycle_at(self) -> float | None: ...
-
-    def wake(self) -> None: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 class ChildFailed(RuntimeError):

@@ -4,8 +4,9 @@ writer and the replica heartbeat (None until started, and in unit tests that nee
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Settings
 from bot.numbers.worker import NumberChecker
@@ -14,9 +15,26 @@ from storage.db import Database
 if TYPE_CHECKING:
     from bot.delivery.sender import Sender
     from bot.laaffic.client import LaafficClient
-    from bot.processes import RelayHandle
     from bot.relay.ingest import InboxWriter
     from bot.replicas import ReplicaPresence
+
+
+class RelayHandle(Protocol):
+    """What the rest of the bot uses of the relay, in this process or in a child."""
+
+    on_relayed: list[Callable[[], None]]
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def last_cycle_at(self) -> float | None: ...
+
+    def wake(self) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
