@@ -32,7 +32,8 @@ from bench.relay_common import (
     shown,
 )
 from bot.delivery.outbox import OutboxKind, enqueue
-from bot.delivery.pacing import FloodLimits, retry_after_seconds
+from bot.delivery.pacing import FloodLimits
+from bot.delivery.telegram_errors import retry_after_seconds
 
 MARKER = re.compile(r"\+91 98765 (\d{5})")  # each event's callee number (bench.relay_common)
 

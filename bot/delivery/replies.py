@@ -45,7 +45,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 Markup = InlineKeyboardMarkup | ForceReply
 T = TypeVar("T")
 
-__all__ = ["Delivery", "DeliveryError", "answer_button", "edit_text", "move_chat", "send_text"]
+__all__ = ["Delivery", "DeliveryError", "answer_button", "edit_text", "send_text"]
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.args import TELEGRAM_USER_ID_MAX, parse_int
+from bot.delivery.chat_changes import move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
-from bot.delivery.replies import move_chat, send_text
+from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for

@@ -31,8 +31,8 @@ from bot.reports.service import (
 )
 from bot.services.access import Role
 from bot.views.counts import count_text
-from bot.views.relayed import duration
 from bot.views.summaries import day_label
+from bot.views.values import duration
 from storage.models import BoundChat
 
 SCHEDULE_USAGE = (

@@ -46,7 +46,8 @@ from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
 from bot.relay.store_failures import FailReason, count_failed, keep_failed_push, tell_admins
 from bot.reports.rollups import RollupBatch
-from bot.views.relayed import ChatDisplay, call_message, ringing_message
+from bot.views.relayed import call_message, ringing_message
+from bot.views.values import ChatDisplay
 from storage.db import Database
 from storage.models import (
     BoundChat,

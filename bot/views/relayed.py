@@ -12,26 +12,10 @@ import json
 import re
 import urllib.parse
 
-from bot.laaffic.codes import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_REASONS, HANGUP_SHORT
+from bot.laaffic.codes import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_REASONS
 from bot.render import code, esc
 from bot.views.values import ChatDisplay, clock, cut, duration, mask_digits, names, show_number
 from storage.models import CallRecord, RingingEvent
-
-__all__ = [
-    "CALL_TYPES",
-    "HANGING_DIRECTIONS",
-    "HANGUP_REASONS",
-    "HANGUP_SHORT",
-    "ChatDisplay",
-    "call_message",
-    "direction_words",
-    "duration",
-    "hangup_words",
-    "mask_shown_numbers",
-    "recording_link",
-    "ringing_message",
-    "show_number",
-]
 
 # One event is one message: values the platform may send at any length are cut when shown (the
 # stored row keeps them whole). Without this a 60 KB calledInfo became 15 messages in the chat,

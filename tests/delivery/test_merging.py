@@ -139,7 +139,8 @@ def test_a_one_line_event_keeps_who_rings_and_whom_as_the_relay_renders_them() -
     from datetime import UTC, datetime, timedelta
 
     from bot.delivery.merging import PartMethod, QueuedMessage, plan_ringing
-    from bot.views.relayed import ChatDisplay, ringing_message
+    from bot.views.relayed import ringing_message
+    from bot.views.values import ChatDisplay
     from storage.models import RingingEvent
 
     start = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -13,12 +13,12 @@ import pytest
 
 from bot.render import split_message
 from bot.views.relayed import (
-    ChatDisplay,
     call_message,
     mask_shown_numbers,
     recording_link,
     ringing_message,
 )
+from bot.views.values import ChatDisplay
 from tests.fakes.telegram import parse_html
 from tests.views.rows import as_call, as_ringing
 

@@ -50,10 +50,10 @@ def test_a_duration_is_minutes_and_seconds(seconds: float | None, shown: str) ->
 
 
 def test_talk_time_relay_lag_and_summaries_share_one_formatter() -> None:
-    from bot.views import digests, relayed, status, summaries
+    from bot.views import digests, status, summaries
 
     assert summaries.duration is duration and digests.duration is duration
-    assert relayed.duration is duration and status.duration is duration
+    assert status.duration is duration
 
 
 def test_a_time_on_the_day_it_is_shown_is_the_clock_alone() -> None:
