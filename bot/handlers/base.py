@@ -159,18 +159,8 @@ class Request:
         own_message = self.update.message if self.query is None else None
         if own_message is None and user is not None:
             text = f"{mention_html(user.id, user.first_name or 'you')}: {text}"
-        delivery = await send_text(
-            self.context.bot,
-            self.runtime.database,
-            self.chat_id,
-            text,
-            thread_id=self.thread_id,
-            markup=ForceReply(selective=True, input_field_placeholder=placeholder),
-            reply_to=own_message.message_id if own_message is not None else None,
-            admins=self.runtime.settings.admin_user_ids,
-        )
-        self.chat_id = delivery.chat_id
-        return delivery.last
+        reply_to = own_message.message_id if own_message is not None else None
+        return await self.ask(text, reply_to=reply_to, placeholder=placeholder)
 
     async def edit(
         self, message: MaybeInaccessibleMessage, text: str, rows: Keyboard | None = None
