@@ -364,6 +364,7 @@ def create_listener_app(
         return Response(body, headers={"content-type": content_type})
 
     health = write_health or writer.write_health
+    runtime.write_health = health  # for /status
     writes = WriteWatch(health, runtime.database)
     health.listeners.append(record_write_state)
     notices: WriteNotices | None = None
@@ -372,7 +373,6 @@ def create_listener_app(
             application.bot, runtime.database, runtime.settings.admin_user_ids
         )
         health.listeners.append(notices)
-        application.bot_data["database_writes"] = health  # for /status
 
     async def healthz(_: Request) -> Response:
         """Live: the database answers and takes writes (a full disk is a 503 too)."""

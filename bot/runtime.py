@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Settings
 from bot.numbers.worker import NumberChecker
-from storage.db import Database
+from storage.db import Database, WriteHealth
 
 if TYPE_CHECKING:
     from bot.delivery.sender import Sender
@@ -53,6 +53,8 @@ class Runtime:
     sender: Sender | None = None
     # Commits the listener's pushes before it answers (bot/relay/ingest.py).
     inbox: InboxWriter | None = None
+    # Whether the database takes writes, as the listener's health checks know it (/status).
+    write_health: WriteHealth | None = None
     bot_username: str | None = None
     can_read_all_group_messages: bool = False
     # When Telegram last refused getUpdates because another process polls with this token

@@ -18,10 +18,10 @@ async def status(req: Request) -> None:
     runtime = req.runtime
     now = datetime.now(UTC)
     state = await runtime.database.run(lambda s: queue_state(s, now))
-    presence = getattr(runtime, "presence", None)
+    presence = runtime.presence
     me = presence.replica_id if presence else "this process"
     started = presence.started_at if presence else None
-    writes = req.context.application.bot_data.get("database_writes")
+    writes = runtime.write_health
     refused = write_problem(writes) if writes is not None else None
     await req.reply(
         views.status_message(
