@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.render import esc
-from bot.views.counts import count_text
-from bot.views.summaries import counters_line, failure_reasons_line
-from bot.views.values import ChatDisplay, duration
+from bot.views.summaries import cost_line, counters_line, failure_reasons_line, talk_time_line
+from bot.views.values import ChatDisplay
 
 
 class DigestFigures(Protocol):
@@ -71,16 +70,12 @@ def digest_message(stats: DigestFigures, display: ChatDisplay) -> str:
         counters_line(stats.calls, stats.answered, stats.transfers, stats.failures, stats.lost)
     )
     if stats.answered:
-        lines.append(
-            f"Talk time: {duration(stats.talk_seconds)} total · "
-            f"{duration(stats.average_talk_s)} average per answered call"
-        )
+        lines.append(talk_time_line(stats.talk_seconds, stats.average_talk_s))
     reasons = failure_reasons_line(stats.failure_reasons)
     if reasons:
         lines.append(reasons)
     if stats.costed:
-        priced = count_text(stats.costed, "{n} call priced", "{n} calls priced")
-        lines.append(f"Cost: {stats.cost:,.2f} USD ({priced})")
+        lines.append(cost_line(stats.cost, stats.costed))
     if stats.missed_by:
         missed = ", ".join(f"{esc(agent)} ({n})" for agent, n in stats.missed_by)
         lines.append(f"Agents who missed most rings: {missed}")

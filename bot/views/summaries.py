@@ -70,6 +70,19 @@ def counters_line(calls: int, answered: int, transfers: int, failures: int, lost
     return line
 
 
+def talk_time_line(talk_seconds: int, average_s: float | None) -> str:
+    return (
+        f"Talk time: {duration(talk_seconds)} total · "
+        f"{duration(average_s)} average per answered call"
+    )
+
+
+def cost_line(cost: float, costed: int) -> str:
+    """What the priced calls cost (records without a cost are not priced)."""
+    priced = count_text(costed, "{n} call priced", "{n} calls priced")
+    return f"Cost: {cost:,.2f} USD ({priced})"
+
+
 def failure_reasons_line(reasons: Counter[int]) -> str | None:
     """ "Failed: no answer 6 · busy 3", most first; None when nothing failed."""
     if not reasons:
@@ -118,15 +131,13 @@ def summary_text(
         counters_line(f.calls, f.answered, f.transfers, f.failures, f.lost),
         f"Against the day before: called {change(f.calls, p.calls)}; answered "
         f"{change(f.answered, p.answered)}",
-        f"Talk time: {duration(f.talk_seconds)} total · "
-        f"{duration(f.average_talk)} average per answered call",
+        talk_time_line(f.talk_seconds, f.average_talk),
     ]
     reasons = failure_reasons_line(f.failure_reasons)
     if reasons:
         lines.append(reasons)
     if f.costed:
-        priced = count_text(f.costed, "{n} call priced", "{n} calls priced")
-        lines.append(f"Cost: {f.cost:,.2f} USD ({priced})")
+        lines.append(cost_line(f.cost, f.costed))
     if len(f.by_group) > 1:
         lines.append("\n<b>By agent group</b>")
         ranked = sorted(f.by_group.items(), key=lambda kv: (-kv[1].calls, kv[0]))
