@@ -89,8 +89,9 @@ def _after(stack: tuple[_Open, ...], token: str) -> tuple[_Open, ...]:
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     """Split HTML text into chunks that each fit one message, never inside a tag or an entity.
 
-    Cuts at a line break where one falls in the second half of a chunk, else at a space, else
-    between two pieces of a long word. A tag open at a cut is closed at the end of the chunk and
+    Cuts at a blank line (between two paragraphs, e.g. two commands of /help) where one falls in
+    the second half of a chunk, else at a line break, else at a space, else between two pieces of
+    a long word. A tag open at a cut is closed at the end of the chunk and
     opened again at the start of the next, so every chunk is valid HTML by itself.
     """
     if text_length(text) <= limit:
@@ -115,11 +116,15 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             current = after
             j += 1
             token = tokens[j - 1]
-            kind = 2 if token == "\n" else (1 if token.isspace() else 0)
+            if token == "\n":
+                kind = 3 if j >= 2 and tokens[j - 2] == "\n" else 2
+            else:
+                kind = 1 if token.isspace() else 0
             last_break[kind] = (j, current)
         if j < len(tokens):
-            # Prefer a line break, then a space, if it keeps the chunk at least half full.
-            for kind in (2, 1):
+            # Prefer a blank line, then a line break, then a space, if it keeps the chunk at least
+            # half full.
+            for kind in (3, 2, 1):
                 if kind in last_break and last_break[kind][0] - i >= (j - i) // 2:
                     j, current = last_break[kind]
                     break

@@ -29,6 +29,17 @@ def test_split_keeps_lines_whole_and_under_the_limit() -> None:
     assert "\n".join(chunks) == text
 
 
+def test_split_cuts_between_paragraphs_rather_than_inside_one() -> None:
+    # /help: a command's paragraph (its line and its example) is never cut in two.
+    paragraph = "<b>/command</b> what it does\n" + "an example line " * 4 + "\nmore of it"
+    text = "\n\n".join(paragraph.replace("command", f"command{i}") for i in range(60))
+    chunks = split_message(text, limit=1000)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert chunk.startswith("<b>/command") and chunk.endswith("more of it")
+    assert "\n\n".join(chunks) == text
+
+
 def test_a_tag_open_at_a_cut_is_closed_and_reopened_and_no_entity_is_cut() -> None:
     text = '<b>Report</b>\n<blockquote><a href="https://e.x/?a=1&amp;b=2">' + (
         "word &amp; &lt;more&gt; " * 400
