@@ -85,6 +85,8 @@ class Router:
         self._routes: GroupNames[int] | None = None
         self._chats: dict[int, BoundChat | None] = {}
         self._task_chat: dict[int, int | None] = {}
+        self._task_group: dict[int, int | None] = {}  # task → its agent group's id (voiceGroupId)
+        self._group_names: dict[int, str | None] = {}  # agent group id → its name, from routes
         self._call_task: dict[str, int | None] = {}
         # called digits → the tasks that dialled them: (task id, chat, submitted at, display number)
         self._callee_tasks: dict[str, list[tuple[int, int, datetime, str | None]]] = {}
@@ -140,10 +142,14 @@ class Router:
         wanted = sorted({t for t in task_ids if t is not None} - self._task_chat.keys())
         if not wanted:
             return
-        stmt = select(CallTask.task_id, CallTask.chat_id).where(col(CallTask.task_id).in_(wanted))
-        found = dict(self.session.exec(stmt).all())
+        stmt = select(CallTask.task_id, CallTask.chat_id, CallTask.voice_group_id).where(
+            col(CallTask.task_id).in_(wanted)
+        )
+        found = {task_id: (chat_id, group) for task_id, chat_id, group in self.session.exec(stmt)}
         for task_id in wanted:
-            self._task_chat[task_id] = found.get(task_id)
+            chat_id, group = found.get(task_id, (None, None))
+            self._task_chat[task_id] = chat_id
+            self._task_group[task_id] = group
 
     def task_for_call(self, call_id: str | None) -> int | None:
         """The task of a call, from a stored ringing event of the same callId that carried it
@@ -240,18 +246,45 @@ class Router:
                 best = (created, task_id, chat_id)
         return None if best is None else (best[1], best[2])
 
+    def call_task(self, record: CallRecord) -> tuple[int | None, int | None]:
+        """(task id, chat id) of the task a call record belongs to, as far as it is known: by a
+        ringing event of its call, else by its called number."""
+        task_id = self.task_for_call(record.call_id)
+        if task_id is not None:
+            return task_id, self.chat_for_task(task_id)
+        by_number = self.task_by_number(record)
+        return (None, None) if by_number is None else by_number
+
     def call_targets(self, record: CallRecord) -> list[BoundChat]:
         """The chats a call record goes to, and counts in (see the module's docstring)."""
         chat_ids = self.chats_for_group(record.agent_group_name)
-        task_id = self.task_for_call(record.call_id)
-        task_chat = self.chat_for_task(task_id)
-        if task_id is None:
-            by_number = self.task_by_number(record)
-            if by_number is not None:
-                task_chat = by_number[1]
+        task_chat = self.call_task(record)[1]
         if task_chat is not None:
             chat_ids.append(task_chat)
         return self._targets(chat_ids)
+
+    def group_of_call(self, record: CallRecord) -> str | None:
+        """The agent group a call record counts under: the one it names, else (a group call that
+        no agent answered names none) its task's agent group, by the name a route gave it."""
+        if record.agent_group_name:
+            return record.agent_group_name
+        task_id = self.call_task(record)[0]
+        if task_id is None:
+            return None
+        if task_id not in self._task_group:
+            self.load_tasks([task_id])
+        group_id = self._task_group.get(task_id)
+        if group_id is None:
+            return None
+        if group_id not in self._group_names:
+            stmt = (
+                select(GroupRoute.group_name)
+                .where(col(GroupRoute.voice_group_id) == group_id)
+                .order_by(col(GroupRoute.active).desc(), col(GroupRoute.id).desc())
+                .limit(1)
+            )
+            self._group_names[group_id] = self.session.exec(stmt).first()
+        return self._group_names[group_id]
 
 
 def _digits_of(text: str | None) -> str:

@@ -324,7 +324,8 @@ class RelayWorker:
             record = CallRecord(id=record_id, **row)
             # The chats it goes to are the chats it counts in, decided once, now.
             targets = router.call_targets(record)
-            rollups.add_call(record, [chat.chat_id for chat in targets], now)
+            group = router.group_of_call(record)
+            rollups.add_call(record, [chat.chat_id for chat in targets], now, group)
             self._relay_call(targets, record, now, outcome, messages)
         rollups.write(session)
         enqueue_many(session, messages)

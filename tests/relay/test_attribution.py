@@ -205,3 +205,27 @@ def test_the_callee_index_keeps_each_rows_information_with_its_column_names(
     row = database.call(lambda s: s.get(TaskCallee, (7004, "919812340009")))
     assert row is not None and row.chat_id == TEAM and row.row == 1
     assert json.loads(row.info) == {"name": "Customer 0", "plan": "gold"}
+
+
+def test_a_group_call_no_agent_answered_counts_under_its_tasks_agent_group(
+    database: Database, worker: RelayWorker
+) -> None:
+    bind(database, TEAM)
+    route(database, "Sales-Team-1", TEAM, group_id=4242)
+    add_task(database, 561236, TEAM, task_type=1, voice_group_id=4242)
+    began = utcnow() - timedelta(minutes=5)
+    add_push(database, "ringing", [ringing_event(callId="grp-1", taskId=561236)])
+    # The platform names no agent group in the record of a group call no agent answered.
+    add_push(
+        database,
+        "call",
+        recent_call(
+            began, callSessionId="g1", callId="grp-1", agentGroupName=None, agentName=None
+        ),
+    )
+    add_push(database, "call", recent_call(began, callSessionId="g2", callId="grp-2"))
+    drain(worker)
+    figures = _figures(database, TEAM)
+    assert figures.calls == 2
+    assert set(figures.by_group) == {"Sales-Team-1"}  # not "no agent group"
+    assert figures.by_group["Sales-Team-1"].calls == 2
