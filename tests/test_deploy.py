@@ -33,6 +33,8 @@ METRICS = {
     "ccbot_pushes_received_total": {"kind"},
     "ccbot_pushes_duplicate_total": {"kind"},
     "ccbot_pushes_rejected_total": {"reason"},
+    "ccbot_pushes_rate_limited_total": set(),
+    "ccbot_pushes_failed_total": {"reason"},
     "ccbot_push_commit_seconds": set(),
     "ccbot_database_writes_refused": {"reason"},
     "ccbot_relay_lag_seconds": set(),
@@ -286,6 +288,8 @@ def test_the_alert_rules_cover_what_the_issue_asks_with_contract_metrics() -> No
     assert by_name["CcbotRelayLagHigh"]["expr"] == "max(ccbot_relay_lag_seconds) > 60"
     assert "ccbot_messages_failed_total" in by_name["CcbotMessagesFailed"]["expr"]
     assert "ccbot_pushes_rejected_total" in by_name["CcbotPushesRejected"]["expr"]
+    assert "ccbot_pushes_failed_total" in by_name["CcbotPushesFailed"]["expr"]
+    assert "ccbot_pushes_rate_limited_total" in by_name["CcbotPushesRateLimited"]["expr"]
     assert "by (endpoint, code)" in by_name["CcbotPlatformErrors"]["expr"]
     assert "ccbot_database_writes_refused" in by_name["CcbotDatabaseRefusesWrites"]["expr"]
     assert by_name["CcbotDatabaseRefusesWrites"]["labels"]["severity"] == "critical"
