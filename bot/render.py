@@ -29,6 +29,12 @@ _WORD_PIECE = 64
 _DIRECTION_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+def without_direction_controls(text: str) -> str:
+    """`text` without the characters that reverse the text around them (see above): for values
+    shown outside HTML, such as the cells of an export."""
+    return _DIRECTION_CONTROLS.sub("", text) if _DIRECTION_CONTROLS.search(text) else text
+
+
 def esc(value: object) -> str:
     """Escape any value from users or the platform for HTML parse mode (direction controls
     dropped)."""

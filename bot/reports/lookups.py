@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.laaffic.codes import hangup_reason, hung_up_by
 from bot.numbers.normalise import NumberNormaliser, parse_calling_code
+from bot.render import without_direction_controls
 from bot.reports.figures import day_bounds
 from bot.reports.rollups import agent_of, is_lost, is_transfer
 from storage.models import CallChat, CallRecord
@@ -102,7 +103,8 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> str:
 
 
 def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
-    """The records as one sheet; strings are written as strings (no formulas from user data)."""
+    """The records as one sheet; strings are written as strings (no formulas from user data),
+    without the characters that reverse text (a callee name could otherwise reverse a number)."""
     import xlsxwriter
 
     out = io.BytesIO()
@@ -146,10 +148,10 @@ def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
         for column, value in enumerate(values):
             if isinstance(value, int | float) and not isinstance(value, bool):
                 sheet.write_number(row, column, value)
-            elif value is None:
-                continue
+            elif value is None or value == "":
+                continue  # an empty cell, not a cell holding an empty string
             else:
-                sheet.write_string(row, column, str(value))
+                sheet.write_string(row, column, without_direction_controls(str(value)))
     sheet.freeze_panes(1, 0)
     book.close()
     return out.getvalue()

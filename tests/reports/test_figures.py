@@ -219,3 +219,34 @@ def test_a_call_whose_record_names_only_the_agents_account_counts_for_that_agent
         a: vars(t) for a, t in fast.by_agent.items()
     }
     assert len(rows) == 1 and agent_of(rows[0]) == "5054C796da_001"
+
+
+def test_an_export_cell_never_reverses_text_and_an_empty_value_is_an_empty_cell() -> None:
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    from bot.reports.lookups import EXPORT_COLUMNS, export_xlsx
+    from storage.models import CallRecord
+
+    record = CallRecord(
+        call_session_id="S-export-1",
+        called="919812340001",
+        called_info="Ravi \u202egpj.exe",  # shown reversed as "exe.jpg" where U+202E is kept
+        call_start_at=datetime(2026, 11, 30, 10, 0, tzinfo=UTC),
+        answered=False,
+        remark=None,
+        agent_group_name="",
+    )
+    book = CalamineWorkbook.from_filelike(io.BytesIO(export_xlsx([record], KOLKATA)))
+    header, row = book.get_sheet_by_index(0).to_python(skip_empty_area=False)[:2]
+    cells = dict(zip(header, row, strict=False))
+    assert list(header) == list(EXPORT_COLUMNS)
+    assert cells["callee info"] == "Ravi gpj.exe"
+    assert cells["agent group"] == "" and cells["remark"] == ""
+    import zipfile
+
+    raw = export_xlsx([record], KOLKATA)  # strings inline (constant_memory)
+    sheet = zipfile.ZipFile(io.BytesIO(raw)).read("xl/worksheets/sheet1.xml").decode()
+    assert "\u202e" not in sheet
+    assert "<t></t>" not in sheet and "<t/>" not in sheet  # no cell holds an empty string
