@@ -113,6 +113,9 @@ def chat_zone(chat: ZonedChat | None, default: Z) -> ZoneInfo | Z:
 
 # The push token is the push address's only protection (`openssl rand -hex 16` makes 32).
 PUSH_TOKEN_MIN_LENGTH = 16
+# A token of 16 characters drawn from only a few ("aaaaaaaaaaaaaaaa", "1212121212121212") is
+# length without secrecy: `openssl rand -hex 16` gives 32 characters of 16 kinds.
+PUSH_TOKEN_MIN_DISTINCT = 8
 
 # Which variables each command cannot start without.
 REQUIRED_FOR: dict[str, tuple[str, ...]] = {
@@ -256,6 +259,11 @@ class Settings(BaseSettings):
                 f"is shorter than {PUSH_TOKEN_MIN_LENGTH} characters, short enough to be "
                 "guessed, and it is the only thing that keeps strangers from posting pushes "
                 "to the bot; make one with `openssl rand -hex 16`"
+            )
+        if len(set(token)) < PUSH_TOKEN_MIN_DISTINCT:
+            raise ValueError(
+                f"uses fewer than {PUSH_TOKEN_MIN_DISTINCT} different characters, so it is easy "
+                "to guess however long it is; make a random one with `openssl rand -hex 16`"
             )
         return value
 

@@ -43,6 +43,8 @@ def test_env_file_and_admin_ids(tmp_path, monkeypatch: pytest.MonkeyPatch) -> No
         # `openssl rand -base64 24` makes tokens like this one: no push address could match it.
         ("PUSH_TOKEN", "q8Zr/2kT+Wm1xPz9dLs4vN7bYc", "may not contain /, ?, #, % or spaces"),
         ("PUSH_TOKEN", "token with spaces", "may not contain /, ?, #, % or spaces"),
+        ("PUSH_TOKEN", "a" * 40, "fewer than 8 different characters"),
+        ("PUSH_TOKEN", "12" * 12, "fewer than 8 different characters"),
     ],
 )
 def test_malformed_values_give_one_line(monkeypatch, name, value, fragment) -> None:
