@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from storage.db import Database, normalise_url
 from storage.migrate import upgrade
@@ -33,37 +35,123 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+def _admin_engine() -> Engine:
+    assert TEST_DATABASE_URL
+    return create_engine(
+        make_url(normalise_url(TEST_DATABASE_URL)), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+
+
 def _fresh_postgres_database(template: str | None = None) -> tuple[str, str]:
     """Create a database next to TEST_DATABASE_URL's, empty or a copy of `template`; return
-    (url, name)."""
+    (url, name). Its commits do not wait for the WAL to reach the disk (synchronous_commit off):
+    the tests stop processes, never PostgreSQL, so what they check is the same, only quicker."""
     assert TEST_DATABASE_URL
     admin_url = make_url(normalise_url(TEST_DATABASE_URL))
     name = f"ccbot_test_{uuid.uuid4().hex[:12]}"
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = _admin_engine()
     with engine.connect() as conn:
         copy = f' TEMPLATE "{template}"' if template else ""
         conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     engine.dispose()
     return admin_url.set(database=name).render_as_string(hide_password=False), name
 
 
 def _drop_postgres_database(name: str) -> None:
-    admin_url = make_url(normalise_url(TEST_DATABASE_URL or ""))
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    engine = _admin_engine()
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
 
 
+# What a migrated database's schema is made of, summed up: a test that changed it (dropped or
+# renamed a table, downgraded) leaves a database that is dropped rather than reused.
+_SCHEMA_FINGERPRINT = text(
+    """
+    SELECT md5(coalesce(string_agg(item, '|' ORDER BY item), '')) FROM (
+      SELECT 'r ' || c.relname::text || ' ' || c.relkind::text || ' '
+             || coalesce(a.attname::text, '') || ' '
+             || coalesce(format_type(a.atttypid, a.atttypmod), '') || ' '
+             || coalesce(a.attnotnull::text, '') || ' '
+             || coalesce(pg_get_expr(d.adbin, d.adrelid), '') AS item
+        FROM pg_class c
+        JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
+        LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+      UNION ALL SELECT 'i ' || indexdef FROM pg_indexes WHERE schemaname = 'public'
+      UNION ALL SELECT 'c ' || conrelid::regclass::text || ' ' || conname::text || ' '
+             || pg_get_constraintdef(oid)
+        FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+      UNION ALL SELECT 't ' || typname::text FROM pg_type WHERE typnamespace = 'public'::regnamespace
+      UNION ALL SELECT 'f ' || proname::text FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+      UNION ALL SELECT 'g ' || tgname::text FROM pg_trigger WHERE NOT tgisinternal
+      UNION ALL SELECT 'n ' || nspname::text FROM pg_namespace
+      UNION ALL SELECT 'v ' || version_num::text FROM alembic_version
+    ) AS schema_items
+    """
+)
+
+
+def _emptied(url: str, name: str, fingerprint: str) -> bool:
+    """Make a used migrated database as new: end every other session on it, check its schema is
+    still the template's, delete every row and restart every sequence. False: it cannot be
+    reused (its schema changed, or emptying it failed)."""
+    admin = _admin_engine()
+    try:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+    finally:
+        admin.dispose()
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            if conn.execute(_SCHEMA_FINGERPRINT).scalar_one() != fingerprint:
+                return False
+            conn.execute(text("SET LOCAL session_replication_role = replica"))  # no FK order
+            tables = conn.execute(
+                text(
+                    "SELECT quote_ident(tablename) FROM pg_tables "
+                    "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            ).scalars()
+            for table in list(tables):
+                conn.execute(text(f"DELETE FROM {table}"))
+            conn.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false) "
+                    "FROM pg_sequences WHERE schemaname = 'public'"
+                )
+            )
+        return True
+    except SQLAlchemyError:
+        return False
+    finally:
+        engine.dispose()
+
+
 class MigratedTemplates:
     """One migrated database per backend and test process, copied for each test that asks for a
     migrated one: a copy takes milliseconds, running the migrations ~0.2 s on SQLite and ~0.5 s on
-    PostgreSQL. The migrations themselves are tested from empty databases (tests/storage)."""
+    PostgreSQL. The migrations themselves are tested from empty databases (tests/storage).
+
+    On PostgreSQL a copy still takes ~0.4 s to create and ~0.15 s to drop, so a test's copy is
+    emptied afterwards (every row deleted, sequences restarted: ~20 ms) and handed to the next
+    test of this process, unless the test changed its schema (then it is dropped)."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._sqlite: Path | None = None
         self._postgres: str | None = None
+        self._fingerprint = ""
+        self._idle: list[tuple[str, str]] = []  # emptied copies, ready for the next test
+        self._copies: set[str] = set()
 
     def sqlite_copy(self, target: Path) -> None:
         if self._sqlite is None:
@@ -74,16 +162,34 @@ class MigratedTemplates:
         shutil.copyfile(self._sqlite, target)
 
     def postgres_copy(self) -> tuple[str, str]:
-        """A new database created from the migrated template; returns (url, name)."""
+        """A migrated database with no rows, for one test; returns (url, name). Give it back
+        with `postgres_done`."""
         if self._postgres is None:
             url, name = _fresh_postgres_database()
+            self._postgres = name  # dropped at the end of the session whatever happens next
             upgrade(url)
-            self._postgres = name
-        return _fresh_postgres_database(template=self._postgres)
+            engine = create_engine(normalise_url(url), poolclass=NullPool)
+            try:
+                with engine.connect() as conn:
+                    self._fingerprint = conn.execute(_SCHEMA_FINGERPRINT).scalar_one()
+            finally:
+                engine.dispose()
+        if self._idle:
+            return self._idle.pop()
+        url, name = _fresh_postgres_database(template=self._postgres)
+        self._copies.add(name)
+        return url, name
+
+    def postgres_done(self, url: str, name: str) -> None:
+        if _emptied(url, name, self._fingerprint):
+            self._idle.append((url, name))
+        else:
+            self._copies.discard(name)
+            _drop_postgres_database(name)
 
     def drop(self) -> None:
-        if self._postgres is not None:
-            _drop_postgres_database(self._postgres)
+        for name in [*self._copies, *([self._postgres] if self._postgres else [])]:
+            _drop_postgres_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -110,11 +216,18 @@ def database_url(
         return
     if not TEST_DATABASE_URL:
         pytest.skip("TEST_DATABASE_URL is not set")
-    url, name = migrated_templates.postgres_copy() if migrated else _fresh_postgres_database()
+    if not migrated:
+        url, name = _fresh_postgres_database()
+        try:
+            yield url
+        finally:
+            _drop_postgres_database(name)
+        return
+    url, name = migrated_templates.postgres_copy()
     try:
         yield url
     finally:
-        _drop_postgres_database(name)
+        migrated_templates.postgres_done(url, name)
 
 
 @pytest.fixture
@@ -130,6 +243,39 @@ def database(migrated_url: str) -> Iterator[Database]:
         yield db
     finally:
         db.dispose()
+
+
+# Tests that run for many seconds (real `ccbot run` processes, kill -9, property tests, long
+# end-to-end flows), longest first. They are collected first, so pytest-xdist (`--dist load`, the
+# README's `make test`) starts them at once on every worker instead of leaving one worker with
+# a minute of work after the others are done. A prefix of a test id; order is kept otherwise.
+START_FIRST = (
+    "tests/ops/test_two_replicas.py",
+    "tests/listener/test_kill9.py",
+    "tests/listener/test_random_input.py",
+    "tests/test_config.py::test_a_database_that_cannot_be_opened",
+    "tests/ops/test_stop.py",
+    "tests/bot/test_figures_agree.py",
+    "tests/bot/test_relay_end_to_end.py",
+    "tests/storage/test_migrations.py",
+    "tests/bot/test_secrets_never_logged.py",
+    "tests/ops/test_polling.py",
+    "tests/delivery/test_restart.py",
+    "tests/delivery/test_replicas.py",
+    "tests/delivery/test_pacing.py",
+    "tests/laaffic/test_client.py",
+    "tests/test_check_database.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (n for n, prefix in enumerate(START_FIRST) if item.nodeid.startswith(prefix)),
+            len(START_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: everything else keeps its collection order
 
 
 # Shared fakes live in tests/fakes; registering them here makes their fixtures available everywhere.

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from sqlmodel import col, func, select
 from telegram import Update
 
 from bot.app import BotService
 from bot.config import load_settings
 from bot.laaffic.transport import TransportOptions
 from bot.updates import OrderedUpdateProcessor
+from storage.models import OutboxMessage, OutboxStatus
 
 ADMIN = 1001
 OPERATOR = 2002
@@ -24,6 +26,7 @@ PUSH_TOKEN = "push-token-for-tests-0123456789"
 # create whose answer was lost took effect) shortened: the tests check what is retried and what the
 # user is told, and the simulator applies a request at once. tests/laaffic checks the real values.
 QUICK_RETRIES = TransportOptions(backoff=0.02, settle=0.05)
+UNFINISHED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
 
 
 @dataclass
@@ -60,6 +63,31 @@ class BotHarness:
                     f"{sorted(unfinished)} fetched but not finished"
                 )
             await asyncio.sleep(0.005)
+
+    async def idle(self, timeout: float = 20) -> None:
+        """Wait until the bot has handled every update sent to it (`settled`) and its outbox
+        holds nothing pending or being sent: whatever those updates made the bot say has been
+        answered by the fake. Tests that check that nothing was said wait on this, not on a
+        quiet spell of some length."""
+        await self.settled(timeout)
+        database = self.service.runtime.database
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+
+        def waiting() -> int:
+            return database.call(
+                lambda s: s.exec(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(col(OutboxMessage.status).in_(UNFINISHED))
+                ).one()
+            )
+
+        while left := await asyncio.to_thread(waiting):
+            assert loop.time() < deadline, (
+                f"{left} outbox message(s) still unsent after {timeout} s"
+            )
+            await asyncio.sleep(0.01)
 
     async def say(
         self, chat_id: int, user_id: int, text: str, *, timeout: float = 10, **options: Any

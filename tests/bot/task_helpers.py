@@ -71,8 +71,10 @@ async def forged_answer(
     return await bot.telegram.wait_for(lambda c: c.method == "answerCallbackQuery", since=mark)
 
 
-async def nothing_sent_since(bot: BotHarness, chat_id: int, mark: int, settle: float = 0.3) -> None:
-    await asyncio.sleep(settle)
+async def nothing_sent_since(bot: BotHarness, chat_id: int, mark: int) -> None:
+    """Nothing was sent, edited or deleted in the chat since `mark`, once the bot has handled
+    every update and sent its whole outbox (an event to wait on, not a quiet spell)."""
+    await bot.idle()
     sent = [
         c
         for c in bot.telegram.sent
@@ -104,7 +106,7 @@ def submitted_task_id(text: str) -> str:
 
 async def card_unchanged_since(bot: BotHarness, chat_id: int, mark: int, said: str) -> None:
     """No card was edited; anything sent repeats the alert's sentence (a long one is also replied)."""
-    await asyncio.sleep(0.3)
+    await bot.idle()
     for c in bot.telegram.sent:
         if c.seq <= mark or c.chat_id != chat_id:
             continue

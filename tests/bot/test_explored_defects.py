@@ -3,7 +3,6 @@ through the fake Bot API (and the simulator, and the listener)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -18,19 +17,15 @@ def _edited(update: dict[str, Any]) -> dict[str, Any]:
     return update
 
 
-async def _settle(bot: BotHarness, chat_id: int, mark: int, quiet: float = 0.5) -> list[Any]:
-    """Every successful send to the chat after `mark`, once the bot has been quiet a while."""
-    count = -1
-    while True:
-        calls = [
-            c
-            for c in bot.telegram.sent
-            if c.seq > mark and c.chat_id == chat_id and c.method.startswith(("send", "edit"))
-        ]
-        if len(calls) == count:
-            return calls
-        count = len(calls)
-        await asyncio.sleep(quiet)
+async def _settle(bot: BotHarness, chat_id: int, mark: int) -> list[Any]:
+    """Every successful send to the chat after `mark`, once the bot has handled every update
+    and sent its outbox (waited on, not guessed from a quiet spell)."""
+    await bot.idle()
+    return [
+        c
+        for c in bot.telegram.sent
+        if c.seq > mark and c.chat_id == chat_id and c.method.startswith(("send", "edit"))
+    ]
 
 
 async def test_editing_a_command_does_not_run_it_again(bot: BotHarness) -> None:
@@ -163,9 +158,7 @@ async def test_numbers_written_in_arabic_indic_or_persian_digits_are_read(
     await bot.say(GROUP, OPERATOR, "/settings ccode 91")
     content = "name,phone\nPriya,٩٨٧٦٥٤٣٢١٠\nRavi,+٩١ ٩٨٧٦٥ ٤٣٢١١\nSara,۹۸۷۶۵۴۳۲۱۲\nbad,١٢\n"
     mark = bot.telegram.mark()
-    bot.telegram.send_document(
-        GROUP, OPERATOR, "arabic.csv", content.encode(), caption="/upload"
-    )
+    bot.telegram.send_document(GROUP, OPERATOR, "arabic.csv", content.encode(), caption="/upload")
     report = await bot.telegram.wait_for_text(GROUP, "Number file check", timeout=15, since=mark)
     assert "Valid: 3. Invalid: 1." in report.text, report.text
     assert "'١٢': too short for +91" in report.text  # a real reason, not "letters or symbols"

@@ -124,7 +124,7 @@ async def test_forged_and_stale_buttons_say_no_longer_valid_and_do_nothing(
         answer = await forged_answer(bot, GROUP, OPERATOR, card.message_id, data)
         assert answer.params.get("show_alert"), (data, answer.summary())
         assert STALE in answer.params.get("text", ""), (data, answer.params)
-        await nothing_sent_since(bot, GROUP, mark, settle=0.05)
+        await nothing_sent_since(bot, GROUP, mark)
     # on the group page, a page past the last is stale too (never "page 3 of 1")
     _, mark = await press_on(bot, GROUP, OPERATOR, "nt:", ":type:1")
     await bot.telegram.wait_for_text(GROUP, "page 1 of 1", since=mark)
@@ -226,4 +226,4 @@ async def test_replies_to_other_bot_messages_are_left_alone(bot: BotHarness) -> 
     bot.telegram.send_text(
         GROUP, OPERATOR, "thanks", reply_to_message_id=whoami.result["message_id"]
     )
-    await nothing_sent_since(bot, GROUP, mark, settle=0.5)
+    await nothing_sent_since(bot, GROUP, mark)

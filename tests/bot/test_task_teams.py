@@ -98,7 +98,7 @@ async def test_task_buttons_from_another_team_are_refused(bot: BotHarness) -> No
         mark = bot.telegram.mark()
         answer = await forged_answer(bot, OTHER, OTHER_OPERATOR, base, data)
         assert answer.params.get("show_alert") and NOT_OURS in answer.params["text"], data
-        await nothing_sent_since(bot, OTHER, mark, settle=0.05)
+        await nothing_sent_since(bot, OTHER, mark)
     for data in (f"pa:{action_id}:yes", f"nt:{draft_id}:cancel", f"nt:{draft_id}:submit"):
         answer = await forged_answer(bot, OTHER, OTHER_OPERATOR, base, data)
         assert STALE in answer.params["text"], (data, answer.params)

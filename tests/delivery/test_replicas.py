@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -69,11 +70,12 @@ def assert_paced(calls: list, interval: float) -> None:
 async def test_a_send_that_reached_telegram_late_keeps_the_other_replica_at_its_distance(
     harness: SenderHarness,
 ) -> None:
-    # Replica A's first message is answered a second late (a slow network, a busy process): by
-    # then its slot is long past, yet replica B's next message must not land right behind it.
-    # The stall is a lower bound (a loaded machine only makes it later); A's read timeout and
-    # stop grace are far above it, so A never gives the send up and B never gets #0.
-    harness.telegram.stall_next("sendMessage", 1.0, chat_id=GROUP)
+    # Replica A's first message is answered late (a slow network, a busy process): the fake
+    # holds it until A's slot for it and the interval after it have passed, yet replica B's next
+    # message must not land right behind it. Every step waits on an event (the request held by
+    # the fake, the clock past the slot), never on a span of time: A's read timeout and stop
+    # grace are far above any wait, so A never gives the send up and B never gets #0.
+    harness.telegram.stall_next("sendMessage", None, chat_id=GROUP)
     patient = SenderTimeouts(connect=2, read=60, write=2, pool=2)
     second_database = Database(harness.database.url)
     try:
@@ -85,6 +87,10 @@ async def test_a_send_that_reached_telegram_late_keeps_the_other_replica_at_its_
         other = await harness.start_sender(
             owner="replica-b", database=second_database, lease=LONG_LEASE
         )
+        # The chat's schedule allowed the next message from here on: answer #0 only after it.
+        long_past = one.limiter.relay_next(GROUP) + LIMITS.relay_group_interval
+        await harness.until(lambda: time.time() > long_past, what="A's slot to be long past")
+        harness.telegram.release_held()
         await one.stop(grace=60)  # A finishes the slow send, writes the chat's schedule, leaves
         for i in range(1, 4):
             harness.enqueue(GROUP, f"late #{i}")
