@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.services import access
-from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
 from bot.views.agent_links import agent_blocked_notice
+from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
 from storage.db import Database
 from storage.models import AgentLink, AuditEntry, BoundChat, PopRecipient
 

@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.handlers import (
     account,
     admin,
+    agents_link,
     base,
     edits,
     groups,
@@ -39,6 +40,7 @@ def register_handlers(application: Application) -> None:
     relay.register(application)
     reports.register(application)
     ops.register(application)
+    agents_link.register(application)
     # last: only presses that no button handler above took
     application.add_handler(CallbackQueryHandler(base.unknown_button))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 
+from sqlmodel import Session
 from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
@@ -16,9 +17,11 @@ from bot.delivery.chat_changes import move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import agents_link
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits
+from bot.relay.agent_links import member_shut_out
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
 from bot.views import admin as views
@@ -30,7 +33,10 @@ log = logging.getLogger(__name__)
 
 @command("/start", Role.NONE, needs_binding=False)
 async def start(req: Request) -> None:
-    if req.chat is None and not req.is_private:
+    if req.is_private:
+        await agents_link.private_start(req)
+        return
+    if req.chat is None:
         await req.reply(
             "Hello! I run the Laaffic call center from this chat once I'm bound: a ccbot "
             "admin has to run /bind here. /help lists what I can do."
@@ -227,9 +233,12 @@ async def role(req: Request) -> None:
             f"don't apply to admins, who have every right in every chat, so nothing was changed. "
             f"To take their rights away, remove them from ADMIN_USER_IDS and restart the bot."
         )
-    await req.runtime.database.run(
-        lambda s: access.set_role(s, req.chat_id, target_id, new_role, req.user_id)
-    )
+    def change(session: Session) -> None:
+        access.set_role(session, req.chat_id, target_id, new_role, req.user_id)
+        if new_role == Role.NONE:  # their screen pops of this team's accounts stop at once
+            member_shut_out(session, req.chat_id, target_id)
+
+    await req.runtime.database.run(change)
     log.info(
         "user %s set role %s for %s in chat %s", req.user_id, new_role.label, target_id, req.chat_id
     )

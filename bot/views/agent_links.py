@@ -197,10 +197,6 @@ def pop_set(on: bool, withdrawn: int) -> str:
     return f"Screen pops are off: nothing more pops up here until /pop on.{dropped}"
 
 
-def pop_usage_error(word: str) -> str:
-    return f"“{esc(word[:20])}” is not on or off. Use /pop on, /pop off, or /pop to see the state."
-
-
 def linked_agents(rows: list[tuple[str, str]]) -> str:
     """The group's linked SIP accounts for /agents: (SIP account, who)."""
     if not rows:
