@@ -388,7 +388,7 @@ def decide_request(
     if request.status != LinkRequestStatus.PENDING:
         return Decision(DecisionResult.DECIDED, request)
     # Compare-and-set: two operators pressing at once decide it once.
-    won = session.execute(
+    won = session.exec(
         update(LinkRequest)
         .where(
             col(LinkRequest.id) == request_id,

@@ -28,6 +28,7 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -320,7 +321,7 @@ def _digits(number: str | None) -> str:
 
 
 def _callee_info(
-    session: Session, pairs: set[tuple[int | None, str]]
+    session: Session, pairs: Iterable[tuple[int | None, str]]
 ) -> dict[tuple[int | None, str], list[list[str]]]:
     """The number file's row of each (task, number), its columns in file order (primary key)."""
     wanted = {(t, d) for t, d in pairs if t is not None and d}
@@ -345,7 +346,7 @@ def _callee_info(
     return found
 
 
-def _remarks(session: Session, tasks: set[int | None]) -> dict[int, str | None]:
+def _remarks(session: Session, tasks: Iterable[int | None]) -> dict[int, str | None]:
     wanted = {t for t in tasks if t is not None}
     if not wanted:
         return {}
@@ -373,7 +374,7 @@ def _history(
         .label("place")
     )
     ranked = (
-        select(
+        core_select(
             col(CallRecord.called_digits).label("number"),
             col(CallChat.chat_id).label("chat_id"),
             col(CallRecord.call_start_at).label("at"),
@@ -388,7 +389,7 @@ def _history(
     )
     found: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in session.execute(
-        select(ranked).where(ranked.c.place <= HISTORY_SHOWN).order_by(ranked.c.place)
+        core_select(ranked).where(ranked.c.place <= HISTORY_SHOWN).order_by(ranked.c.place)
     ):
         key = (row.number, row.chat_id)
         if key in wanted:

@@ -23,7 +23,7 @@ INFO_VALUE_SHOWN = 120  # characters of one value
 INFO_NAME_SHOWN = 40  # characters of one column name
 CALLED_INFO_SHOWN = 300  # characters of a push's calledInfo, when the number file has no row
 REMARK_SHOWN = 64
-OLDER_RINGS_SHOWN = 8  # rings merged under the newest one, one line each
+OLDER_RINGS_SHOWN = 40  # rings merged under the newest one, one line each (fits a message)
 
 
 @dataclass(frozen=True)
