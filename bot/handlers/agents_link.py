@@ -89,7 +89,7 @@ async def _target_user(req: Request) -> int:
 
 @command("/link", Role.OPERATOR)
 async def link(req: Request) -> None:
-    if req.is_private:
+    if req.is_private and req.chat is None:  # an admin's private chat is a team (the sandbox)
         await req.reply(views.team_only("/link"))
         return
     if not req.args or len(req.args) > 2:
@@ -164,7 +164,7 @@ async def _find_in_groups(req: Request, sip: str, routes: list[GroupRoute]) -> A
 
 @command("/unlink", Role.OPERATOR)
 async def unlink(req: Request) -> None:
-    if req.is_private:
+    if req.is_private and req.chat is None:
         await req.reply(views.team_only("/unlink"))
         return
     if len(req.args) != 1:

@@ -550,3 +550,84 @@ async def test_bad_pushes_are_shown_safely_or_not_at_all_and_never_stop_the_rela
             select(func.count()).select_from(PushInbox).where(PushInbox.status != "done")
         ).one()
     assert failed == 0
+
+
+# ---- the simulator's own calls, and the sandbox -------------------------------------------------
+
+
+async def test_the_simulators_calls_pop_up_with_the_files_columns_and_their_outcomes(
+    fast_bot: BotHarness,
+) -> None:
+    from tests.bot.test_relay_end_to_end import _point_pushes_at_the_bot
+    from tests.bot.test_task_life import submit_one_line
+    from tests.bot.test_upload_and_tasks import prepare, upload_to_platform
+
+    bot = fast_bot
+    _point_pushes_at_the_bot(bot)
+    await prepare(bot)  # Flow-Team with two agents
+    sips = sip_accounts(bot)
+    await bot.say(GROUP, AGENT, "/whoami")
+    await bot.say(GROUP, OTHER_AGENT, "/whoami")
+    for sip, user in zip(sips, (AGENT, OTHER_AGENT), strict=True):
+        assert "now linked" in (await bot.say(GROUP, OPERATOR, f"/link {sip} {user}")).text
+        await bot.say(user, user, "/start")
+    upload_id = await upload_to_platform(bot)
+    mark = bot.telegram.mark()
+    await submit_one_line(bot, upload_id)
+    pop = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id in (AGENT, OTHER_AGENT) and c.ok,
+        30,
+        since=mark,
+    )
+    # (the fast simulator may end the call before the pop's turn: it then goes out finished)
+    assert "📞" in plain(pop) and "name: Customer" in plain(pop), plain(pop)
+    outcome = await bot.telegram.wait_for(
+        lambda c: c.chat_id in (AGENT, OTHER_AGENT)
+        and c.ok
+        and any(w in plain(c) for w in ("took this call", "took the call", "Not answered")),
+        60,
+        since=mark,
+    )
+    assert "Call" in plain(outcome)
+
+
+async def test_the_sandbox_says_how_to_link_yourself_to_a_simulated_agent(
+    fake_telegram, tmp_path, caplog
+) -> None:
+    import logging
+
+    from bot.app import BotService
+    from bot.config import load_settings
+
+    settings = load_settings(
+        telegram_bot_token=fake_telegram.token,
+        telegram_api_url=fake_telegram.url,
+        database_url=f"sqlite:///{tmp_path / 's.db'}",
+        listen_host="127.0.0.1",
+        listen_port=0,
+        push_token=PUSH_TOKEN,
+        admin_user_ids=str(ADMIN),
+    )
+    caplog.set_level(logging.INFO, logger="bot.app")
+    service = BotService(settings, sandbox=True)
+    await service.start()
+    try:
+        logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "bot.app")
+        assert "sandbox: screen pops" in logged and "/link <the first SIP account" in logged
+        # The way it says works: in the admin's private chat, which is a team.
+        for text, expect in (
+            ("/start", "Hello"),
+            ("/newgroup Sandbox-Team", "Created the agent group"),
+            ("/addagents Sandbox-Team 2", "Created 2"),
+        ):
+            mark = fake_telegram.mark()
+            fake_telegram.send_command(ADMIN, ADMIN, text)
+            await fake_telegram.wait_for_text(ADMIN, expect, since=mark, timeout=15)
+        sim = service.runtime.simulator.simulator
+        first = sorted(a.account for a in sim.state.agents.values())
+        mark = fake_telegram.mark()
+        fake_telegram.send_command(ADMIN, ADMIN, f"/link {first[0]} {ADMIN}")
+        linked = await fake_telegram.wait_for_text(ADMIN, "now linked", since=mark, timeout=15)
+        assert first[0] in linked.text
+    finally:
+        await service.stop()

@@ -53,6 +53,10 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "notify": ("/notify calls <b>", "<b>"),
     "mute": ("/mute <i>x", "<i>x"),
     "unmute": ("/unmute <b>", None),
+    "link": ("/link <b>x 5", "<b>x"),
+    "unlink": ("/unlink <i>x", "<i>x"),
+    "iam": ("/iam <b>", None),
+    "pop": ("/pop <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
 
