@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -135,6 +135,8 @@ def _new_rings(
     fresh: set[int],
     rings_by_call: dict[str, list[PopRing]],
 ) -> None:
+    """The batch's rings on accounts that pop, in a fixed number of statements whatever the
+    batch holds (a storm of 50 agents ringing at once is one relay batch)."""
     popping = [
         (event, targets[event.sip_account])
         for event in events
@@ -143,80 +145,97 @@ def _new_rings(
     if not popping:
         return
     facts = _facts(session, popping)
-    pop_of_user: dict[int, int] = {}
-    for (event, target), fact in zip(popping, facts, strict=True):
-        user = target.link.user_id
-        if user not in pop_of_user:
-            pop_of_user[user] = _open_pop(session, user, now, fresh)
-        pop_id = pop_of_user[user]
-        ring = PopRing(
-            pop_id=pop_id,
-            user_id=user,
-            call_id=event.call_id or f"event:{event.id}",
-            sip_account=target.link.sip_account,
-            event_at=event.event_at,
-            received_at=event.received_at,
-            facts=json.dumps(fact, ensure_ascii=False, default=str),
-        )
-        if _insert_ring(session, ring):
-            touched.add(pop_id)
-            rings_by_call.setdefault(ring.call_id, []).append(ring)
+    pop_of_user = _open_pops(session, {t.link.user_id for _, t in popping}, now, fresh)
+    rows = [
+        {
+            "pop_id": pop_of_user[target.link.user_id],
+            "user_id": target.link.user_id,
+            "call_id": event.call_id or f"event:{event.id}",
+            "sip_account": target.link.sip_account,
+            "event_at": event.event_at,
+            "received_at": event.received_at,
+            "facts": json.dumps(fact, ensure_ascii=False, default=str),
+            "outcome": None,
+        }
+        for (event, target), fact in zip(popping, facts, strict=True)
+    ]
+    for ring in _insert_rings(session, rows):
+        touched.add(ring.pop_id)
+        rings_by_call.setdefault(ring.call_id, []).append(ring)
     # A pop whose waiting message was taken back is sent again even if no ring was new.
     touched |= {pop for pop in pop_of_user.values() if pop in fresh}
 
 
-def _open_pop(session: Session, user_id: int, now: datetime, fresh: set[int]) -> int:
-    """The pop a new ring of this user goes into: their newest one while its message still
-    waits unsent (taken back here, to be sent again with the new ring), else a new one."""
-    latest = session.exec(
-        select(ScreenPop.id)
-        .where(ScreenPop.user_id == user_id)
-        .order_by(col(ScreenPop.id).desc())
-        .limit(1)
-    ).first()
-    if latest is not None and _take_back(session, user_id, latest, new_only=True):
-        fresh.add(latest)
-        return latest
-    pop = ScreenPop(user_id=user_id, created_at=now)
-    session.add(pop)
-    session.flush()
-    assert pop.id is not None
-    fresh.add(pop.id)
-    return pop.id
+def _open_pops(
+    session: Session, users: set[int], now: datetime, fresh: set[int]
+) -> dict[int, int]:
+    """The pop each user's new rings go into: their newest one while its message still waits
+    unsent (taken back here, to be sent again with the new rings), else a new one."""
+    latest = dict(
+        session.exec(
+            select(ScreenPop.user_id, func.max(ScreenPop.id))
+            .where(col(ScreenPop.user_id).in_(users))
+            .group_by(col(ScreenPop.user_id))
+        ).all()
+    )
+    reopened = _take_back(session, {p for p in latest.values() if p is not None}, new_only=True)
+    chosen = {user: pop for user, pop in latest.items() if pop in reopened}
+    missing = sorted(users - set(chosen))
+    if missing:
+        stmt = (
+            insert(table_of(ScreenPop))
+            .returning(table_of(ScreenPop).c.id, table_of(ScreenPop).c.user_id)
+        )
+        created = session.execute(
+            stmt, [{"user_id": user, "created_at": now} for user in missing]
+        ).all()
+        chosen.update({user: pop_id for pop_id, user in created})
+    fresh.update(chosen.values())
+    return chosen
 
 
-def _take_back(session: Session, user_id: int, pop_id: int, *, new_only: bool) -> list[str]:
-    """pending → withdrawn for the pop's waiting rows (its unsent first message only, or its
-    edits too); returns the kinds of the rows taken back (those the sender had not claimed)."""
+def _take_back(session: Session, pop_ids: set[int], *, new_only: bool) -> dict[int, set[str]]:
+    """pending → withdrawn for these pops' waiting rows (their unsent first message only, or
+    their edits too): {pop: kinds of the rows taken back}, for the pops the sender had not
+    taken yet (compare-and-set on the status)."""
+    if not pop_ids:
+        return {}
     kinds = (OutboxKind.SCREEN_POP.value,) if new_only else POP_KINDS
     result = session.execute(
         update(OutboxMessage)
         .where(
-            col(OutboxMessage.chat_id) == user_id,
-            col(OutboxMessage.edit_key) == pop_key(pop_id),
+            col(OutboxMessage.edit_key).in_([pop_key(p) for p in pop_ids]),
             col(OutboxMessage.status) == OutboxStatus.PENDING.value,
             col(OutboxMessage.kind).in_(kinds),
         )
         .values(status=OutboxStatus.WITHDRAWN.value, error="withdrawn: replaced by a newer version")
-        .returning(col(OutboxMessage.kind))
+        .returning(col(OutboxMessage.edit_key), col(OutboxMessage.kind))
         .execution_options(synchronize_session=False)
     )
-    return list(result.scalars())
+    taken: dict[int, set[str]] = {}
+    for key, kind in result:
+        taken.setdefault(int(str(key).split(":", 1)[1]), set()).add(kind)
+    return taken
 
 
-def _insert_ring(session: Session, ring: PopRing) -> bool:
+def _insert_rings(session: Session, rows: list[dict[str, Any]]) -> list[PopRing]:
     """INSERT … ON CONFLICT DO NOTHING: one ring per call, account and user however often the
-    platform sends it."""
+    platform sends it; returns the rings that were new."""
+    if not rows:
+        return []
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    values = ring.model_dump(exclude={"id"})
-    stmt = insert(table_of(PopRing)).values(**values).on_conflict_do_nothing()
-    result = session.execute(stmt.returning(table_of(PopRing).c.id))
-    new_id = result.scalar()
-    if new_id is None:
-        return False
-    ring.id = new_id
-    return True
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = table_of(PopRing)
+    stmt = dialect_insert(table).on_conflict_do_nothing().returning(
+        table.c.id, table.c.call_id, table.c.sip_account, table.c.user_id
+    )
+    new = {(c, sip, u): i for i, c, sip, u in session.execute(stmt, rows)}
+    rings = []
+    for row in rows:
+        ring_id = new.pop((row["call_id"], row["sip_account"], row["user_id"]), None)
+        if ring_id is not None:
+            rings.append(PopRing(id=ring_id, **row))
+    return rings
 
 
 def _missed_rings(
@@ -419,23 +438,28 @@ def _render(
         select(PopRing).where(col(PopRing.pop_id).in_(touched)).order_by(col(PopRing.id).desc())
     ):
         rings.setdefault(ring.pop_id, []).append(ring)
-    out = []
-    for pop_id in sorted(touched):
-        shown = [
+    visible = {
+        pop_id: [
             ring
             for ring in rings.get(pop_id, [])
             if ring.sip_account in targets and targets[ring.sip_account].link.user_id == ring.user_id
         ]
+        for pop_id in sorted(touched)
+    }
+    # Still this agent's to see (not unlinked, shut out, unrouted): its waiting versions go.
+    withdrawn = _take_back(session, {p for p, shown in visible.items() if shown}, new_only=False)
+    out = []
+    for pop_id, shown in visible.items():
         if not shown:
-            continue  # no longer this agent's to see (unlinked, shut out, unrouted)
-        user = shown[0].user_id
-        withdrawn = _take_back(session, user, pop_id, new_only=False)
-        new_message = pop_id in fresh or OutboxKind.SCREEN_POP.value in withdrawn
+            continue
+        new_message = pop_id in fresh or OutboxKind.SCREEN_POP.value in withdrawn.get(pop_id, ())
         zone = chat_zone(targets[shown[0].sip_account].chat, default_zone)
         text = pop_text([_view(ring) for ring in shown], zone, now)
         kind = OutboxKind.SCREEN_POP if new_message else OutboxKind.SCREEN_POP_OUTCOME
         out.append(
-            Outgoing(user, text, kind, event_at=shown[0].event_at, edit_key=pop_key(pop_id))
+            Outgoing(
+                shown[0].user_id, text, kind, event_at=shown[0].event_at, edit_key=pop_key(pop_id)
+            )
         )
     return out
 
