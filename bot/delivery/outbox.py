@@ -28,7 +28,7 @@ class OutboxKind(StrEnum):
     SCREEN_POP = "screen_pop"
     # The same pop edited with what became of the ring (missed, answered, the recording): after
     # any new pop waiting for the same agent, so a new ring never waits behind an old outcome.
-    SCREEN_POP_OUTCOME = "screen_pop_outcome"
+    SCREEN_POP_OUTCOME = "pop_outcome"  # (the kind column holds 16 characters)
 
 
 class Urgency(IntEnum):
