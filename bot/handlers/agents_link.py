@@ -198,6 +198,10 @@ async def iam(req: Request) -> None:
         text = views.iam_already(sip) if existing.user_id == req.user_id else views.iam_taken(sip)
         await req.reply(text)
         return
+    asked = await req.runtime.database.run(lambda s: links.pending_request(s, sip, req.user_id))
+    if asked is not None:
+        await req.reply(views.iam_pending(sip))
+        return
     agent = await _find_on_platform(req, sip)
     if agent is None or agent.voice_group_id is None:
         await req.reply(views.unknown_account(sip))

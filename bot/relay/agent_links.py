@@ -335,6 +335,16 @@ def unlink_account(
     return link, withdrawn
 
 
+def pending_request(session: Session, sip_account: str, user_id: int) -> LinkRequest | None:
+    return session.exec(
+        select(LinkRequest).where(
+            LinkRequest.sip_account == sip_account,
+            LinkRequest.user_id == user_id,
+            LinkRequest.status == LinkRequestStatus.PENDING.value,
+        )
+    ).first()
+
+
 def request_link(
     session: Session,
     *,

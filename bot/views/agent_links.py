@@ -113,6 +113,13 @@ def request_sent(sip: str, chat_title: str | None) -> str:
     )
 
 
+def iam_pending(sip: str) -> str:
+    return (
+        f"You already asked your team to confirm SIP account {code(sip)}; its operators have "
+        f"not decided yet. I'll tell you here when they do."
+    )
+
+
 def iam_already(sip: str) -> str:
     return f"SIP account {code(sip)} is already linked to you; /pop shows your pop settings."
 

@@ -330,6 +330,12 @@ async def test_one_user_per_account_and_another_team_cannot_take_it(bot: BotHarn
     assert "is linked to" in again.text and f"/unlink {sips[0]}" in again.text
     second = await bot.say(GROUP, OPERATOR, f"/link {sips[1]} {AGENT}")
     assert "now linked" in second.text  # one user may hold several accounts
+    # Another team's chat can't unlink it; in private, /unlink is refused too.
+    await bot.bind(OTHER_TEAM)
+    foreign = await bot.say(OTHER_TEAM, OPERATOR, f"/unlink {sips[0]}")
+    assert "not linked from this chat" in foreign.text
+    private = await bot.say(AGENT, AGENT, f"/unlink {sips[0]}")
+    assert "team chat" in private.text
     listing = await bot.say_all(GROUP, VIEWER, f"/agents {TEAM_GROUP}")
     assert f"{sips[0]} → " in listing and str(AGENT) in listing
     with _db(bot).session() as s:
@@ -349,6 +355,8 @@ async def test_iam_asks_the_owning_team_and_only_its_operators_can_confirm(
     mark = bot.telegram.mark()
     sent = await bot.say(AGENT, AGENT, f"/iam {sips[0]}")
     assert "asked the operators" in sent.text
+    again = await bot.say(AGENT, AGENT, f"/iam {sips[0]}")
+    assert "already asked" in again.text  # one card, not one per /iam
     card = await bot.telegram.wait_for(
         lambda c: c.method == "sendMessage" and c.chat_id == GROUP and "says SIP" in c.text,
         10,
