@@ -53,6 +53,7 @@ from storage.models import (
     GroupRoute,
     OutboxMessage,
     PopRecipient,
+    PushInbox,
     TaskCallee,
     table_of,
 )
@@ -314,6 +315,40 @@ def lookup_cost(url: str, callees: int, samples: int = 2000) -> tuple[float, flo
         database.dispose()
 
 
+def relay_cost(url: str, rounds: int, linked: bool) -> tuple[float, float]:
+    """CPU and wall time of relaying one batch of 50 ringing pushes (the relay worker alone,
+    no HTTP, no sender): with the 50 accounts linked, and (baseline) with none linked. Median
+    over the rounds, in seconds."""
+    from zoneinfo import ZoneInfo
+
+    from bot.relay.worker import RelayWorker
+
+    seed(url, rounds)
+    database = Database(url)
+    try:
+        if not linked:
+            database.call(lambda s: s.execute(text("DELETE FROM agent_link")))
+        worker = RelayWorker(
+            database, platform_tz=ZoneInfo("Asia/Shanghai"), default_zone=ZoneInfo("UTC")
+        )
+        cpu, wall = [], []
+        for round_no in range(rounds):
+
+            def store(s: Session, round_no: int = round_no) -> None:
+                for agent in range(1, AGENTS + 1):
+                    s.add(PushInbox(kind="ringing", body=json.dumps(ring(round_no, agent))))
+
+            database.call(store)
+            began_cpu, began = time.process_time(), time.perf_counter()
+            outcome = worker.run_once()
+            cpu.append(time.process_time() - began_cpu)
+            wall.append(time.perf_counter() - began)
+            assert outcome.done == AGENTS, outcome
+        return percentile(cpu, 0.5), percentile(wall, 0.5)
+    finally:
+        database.dispose()
+
+
 def describe(name: str, latencies: list[float], expected: int) -> str:
     ms = [1000 * v for v in latencies]
     lost = expected - len(ms)
@@ -362,6 +397,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"goal (the path alone: p50 ≤ 200 ms, p99 ≤ 1 s, every pop sent): "
           f"{'met' if met else 'MISSED'}")
+    costs = {}
+    for linked in (True, False):
+        with fresh_database(args.database_url) as url:
+            costs[linked] = relay_cost(url, args.rounds, linked)
+    print(
+        f"relaying one batch of {AGENTS} ringing pushes (worker alone, median): with the pops "
+        f"{costs[True][0] * 1000:.0f} ms CPU / {costs[True][1] * 1000:.0f} ms wall; without "
+        f"(nobody linked) {costs[False][0] * 1000:.0f} ms CPU / {costs[False][1] * 1000:.0f} ms wall"
+    )
     if args.callees:
         with fresh_database(args.database_url) as url:
             began = time.time()
