@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from telegram import Message
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -135,8 +135,6 @@ async def link(req: Request) -> None:
 
 
 def _routes_of(session: Session, chat_id: int) -> list[GroupRoute]:
-    from sqlmodel import col, select
-
     return list(
         session.exec(
             select(GroupRoute)
