@@ -169,12 +169,17 @@ async def one_round(
     http: httpx.AsyncClient, telegram: FakeTelegram, database: Database, round_no: int
 ) -> list[float]:
     mark = telegram.mark()
-    await asyncio.gather(
-        *(
-            http.post(f"/push/{PUSH_TOKEN}", json=ring(round_no, agent))
-            for agent in range(1, AGENTS + 1)
-        )
-    )
+
+    async def post(agent: int) -> None:
+        for attempt in range(3):  # the platform retries a failed ringing push at once, 3 times
+            try:
+                await http.post(f"/push/{PUSH_TOKEN}", json=ring(round_no, agent))
+                return
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+
+    await asyncio.gather(*(post(agent) for agent in range(1, AGENTS + 1)))
     wanted = {USER0 + agent: callee(round_no, agent)[2:] for agent in range(1, AGENTS + 1)}
     answered: dict[int, float] = {}
     deadline = time.time() + 30
