@@ -8,12 +8,12 @@ import re
 
 from sqlmodel import Session
 from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.args import TELEGRAM_USER_ID_MAX, parse_int
-from bot.delivery.chat_changes import move_chat
+from bot.delivery.chat_changes import agent_refuses, move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
@@ -25,7 +25,7 @@ from bot.relay.agent_links import member_shut_out
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
 from bot.views import admin as views
-from storage.models import KnownUser
+from storage.models import KnownUser, utcnow
 from storage.queries import recent_audit_entries
 
 log = logging.getLogger(__name__)
@@ -278,6 +278,12 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
     if status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         return
     chat = change.chat
+    if chat.type == ChatType.PRIVATE and not runtime.is_admin(chat.id):
+        # An agent blocked the bot: their screen pops stop now, and their team hears it once.
+        await runtime.database.run(lambda s: agent_refuses(s, chat.id, utcnow()))
+        if runtime.sender is not None:
+            runtime.sender.wake()
+        return
 
     def do(session):  # noqa: ANN001, ANN202
         bound = access.get_bound_chat(session, chat.id)

@@ -505,9 +505,9 @@ async def test_waiting_pops_are_dropped_when_the_link_goes(bot: BotHarness) -> N
 
 async def test_a_blocked_bot_stops_the_pops_and_the_team_is_told_once(bot: BotHarness) -> None:
     sip = await linked_agent(bot)
+    mark = bot.telegram.mark()
     bot.telegram.my_chat_member(AGENT, "member", "kicked", AGENT)  # the agent blocks the bot
     await bot.settled()
-    mark = bot.telegram.mark()
     await push(bot, [ring("c-blocked-1", sip)])
     notice = await bot.telegram.wait_for(
         lambda c: c.method == "sendMessage" and c.chat_id == GROUP and "has blocked" in c.text,
@@ -519,6 +519,7 @@ async def test_a_blocked_bot_stops_the_pops_and_the_team_is_told_once(bot: BotHa
     await relayed(bot)
     told = [c for c in bot.telegram.sent if c.seq > mark and "has blocked" in (c.text or "")]
     assert len([c for c in told if c.chat_id == GROUP]) == 1
+    assert pops_to(bot, AGENT, mark) == []
     # /start again brings them back.
     bot.telegram.my_chat_member(AGENT, "kicked", "member", AGENT)
     welcome = await bot.say(AGENT, AGENT, "/start")
@@ -639,3 +640,25 @@ async def test_the_sandbox_says_how_to_link_yourself_to_a_simulated_agent(
         assert first[0] in linked.text
     finally:
         await service.stop()
+
+
+async def test_a_block_found_only_when_sending_also_stops_the_pops_and_tells_the_team_once(
+    bot: BotHarness,
+) -> None:
+    """Telegram may say so only at the next send (403 "bot was blocked by the user")."""
+    sip = await linked_agent(bot)
+    mark = bot.telegram.mark()
+    bot.telegram.fail_next(
+        "sendMessage", 403, "Forbidden: bot was blocked by the user", times=None, chat_id=AGENT
+    )
+    await push(bot, [ring("c-403-1", sip)])
+    notice = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == GROUP and "has blocked" in c.text,
+        15,
+        since=mark,
+    )
+    assert sip in notice.text
+    await push(bot, [ring("c-403-2", sip, called="919000000004")])
+    await relayed(bot)
+    refused = [c for c in bot.telegram.calls_of("sendMessage", AGENT) if c.seq > mark]
+    assert len(refused) == 1  # the second ring was not even tried
