@@ -80,7 +80,9 @@ async def help_command(req: Request) -> None:
             "/bind there. Here you can use /help and /whoami."
         )
     commands = [
-        info for info in commands_for(req.role) if not (info.group_only and req.is_private)
+        info
+        for info in commands_for(req.role)
+        if not (info.group_only and req.is_private) and not (info.private_only and not req.is_private)
     ]
     notes: list[str] = []
     if req.role >= Role.OPERATOR:

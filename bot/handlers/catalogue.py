@@ -21,6 +21,7 @@ class CommandInfo:
     usage: str  # the command's forms, one per line, plain text: <value>, [optional]
     example: str
     group_only: bool = False
+    private_only: bool = False  # works only in a private chat with the bot (an agent's own)
     note: str = ""  # plain text after the example in usage answers, when the forms need a hint
 
     @property
@@ -100,6 +101,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "in a private chat with me: ask your team to link your SIP account to you",
         "/iam <SIP account> (in your private chat with me)",
         "/iam 1344C025cb_001",
+        private_only=True,
     ),
     CommandInfo(
         "pop",
@@ -107,6 +109,7 @@ COMMANDS: tuple[CommandInfo, ...] = (
         "in a private chat with me: your screen pops, on or off, and your linked SIP accounts",
         "/pop (shows them)\n/pop on|off",
         "/pop off",
+        private_only=True,
     ),
     CommandInfo(
         "addagents",

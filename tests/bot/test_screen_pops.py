@@ -662,3 +662,13 @@ async def test_a_block_found_only_when_sending_also_stops_the_pops_and_tells_the
     await relayed(bot)
     refused = [c for c in bot.telegram.calls_of("sendMessage", AGENT) if c.seq > mark]
     assert len(refused) == 1  # the second ring was not even tried
+
+
+async def test_help_shows_the_agents_commands_in_private_and_not_in_the_group(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    private = await bot.say_all(AGENT, AGENT, "/help")
+    assert "/iam" in private and "/pop" in private and "/link" not in private
+    group = await bot.say_all(GROUP, OPERATOR, "/help")
+    assert "/link" in group and "/unlink" in group and "/iam" not in group

@@ -279,6 +279,8 @@ async def test_command_menus_show_admin_commands_to_chat_administrators(bot: Bot
     assert "bind" not in member_menu and "role" not in member_menu
     assert {"bind", "role", "audit", "route", "groups", "newtask"} <= set(admin_menu)
     assert "bind" not in private_menu and {"help", "whoami"} <= set(private_menu)
+    # The agent's own commands are where they work: in the private chat only.
+    assert {"iam", "pop"} <= set(private_menu) and "iam" not in member_menu + admin_menu
 
 
 async def test_help_lists_usages_quoting_the_team_rule_and_the_platform_limits(
