@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.relay_throughput --postgres $${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 	$(BIN)/python -m bench.push_ingest  # needs wrk: apt-get install -y wrk
 	$(BIN)/python -m bench.daily_summary --lookup-records 1000000
+	$(BIN)/python -m bench.screen_pop
+	$(BIN)/python -m bench.screen_pop --database-url $${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 	$(BIN)/python -m bench.replicas --postgres $${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 
 clean:

@@ -55,6 +55,16 @@ if TYPE_CHECKING:  # imported only by `ccbot sandbox`, when it starts the simula
 
 log = logging.getLogger(__name__)
 
+# How a developer sees the simulator's calls pop up privately (one log line each).
+SANDBOX_SCREEN_POPS = (
+    "screen pops: to have the simulated calls pop up in your private chat with the bot, send it",
+    "  /start there (your id must be in ADMIN_USER_IDS: your private chat is then a team), then",
+    "  /newgroup Sandbox-Team, /addagents Sandbox-Team 2, and /link <the first SIP account",
+    "  /agents Sandbox-Team lists> <your user id, from /whoami>; upload a number file and run",
+    "  /newtask <upload> agents Sandbox-Team: each ring of that agent pops up, then shows how",
+    "  the call ended.",
+)
+
 # `docker stop` sends SIGKILL 10 s after SIGTERM: a stop takes at most STOP_GRACE_S, plus
 # STOP_STEP_MIN_S for each step left when it runs out, plus the interpreter's exit.
 # (5 s, not more: the children and the fork server of `ccbot run` also have to exit in the rest.)
@@ -241,6 +251,8 @@ class BotService:
             # One log line per line of the note: a log line keeps an event's newlines as "\n".
             for line in describe(config, base_url).splitlines():
                 log.info("sandbox: %s", line.strip())
+            for line in SANDBOX_SCREEN_POPS:
+                log.info("sandbox: %s", line)
 
         options = TransportOptions(observer=AuditRecorder(database))
         options.update(self.platform_options)

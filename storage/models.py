@@ -685,3 +685,97 @@ class DailySummary(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     late: bool = False
     outbox_id: int | None = None
+
+
+# ---- screen pops ----
+
+
+class AgentLink(SQLModel, table=True):
+    """A SIP account linked to the Telegram user who answers it (`/link`, or `/iam` confirmed by
+    an operator), for the screen pop: one user per SIP account, several accounts per user.
+
+    `chat_id` is the team chat that linked it and `voice_group_id` the group the platform's agent
+    list put the account in when it was linked: a ring pops only while that chat is bound, still
+    routes that group, and has not shut the user out (`/role none`)."""
+
+    __tablename__ = "agent_link"
+
+    sip_account: str = Field(max_length=128, primary_key=True)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    voice_group_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    group_name: str = Field(max_length=128)
+    linked_by: int = Field(sa_column=Column(BigInteger, nullable=False))
+    linked_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkRequestStatus(StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REFUSED = "refused"
+
+
+class LinkRequest(SQLModel, table=True):
+    """An agent's own `/iam <sipAccount>`: posted with [Confirm] [Refuse] into the chat of the
+    team whose group holds the account; decided once, by an operator of that chat."""
+
+    __tablename__ = "link_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sip_account: str = Field(max_length=128)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    voice_group_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    group_name: str = Field(max_length=128)
+    status: str = Field(default=LinkRequestStatus.PENDING, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    decided_at: datetime | None = None
+
+
+class PopRecipient(SQLModel, table=True):
+    """A user who may get screen pops: whether Telegram lets the bot write to them (`started`:
+    they sent /start in a private chat; `blocked`: Telegram answered that they blocked the bot)
+    and whether they want pops (`/pop on|off`)."""
+
+    __tablename__ = "pop_recipient"
+
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    started: bool = False
+    blocked: bool = False
+    pops_on: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ScreenPop(SQLModel, table=True):
+    """One private message to an agent: one ring, or rings that came faster than the chat takes
+    messages, merged. Its outbox rows carry the edit_key "pop:<id>"."""
+
+    __tablename__ = "screen_pop"
+    __table_args__ = (Index("ix_screen_pop_user_id", "user_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class PopRing(SQLModel, table=True):
+    """One ring shown in a screen pop: what was shown (`facts`, JSON, fixed at the ring) and what
+    became of it (`outcome`, JSON, from a later ring of the call or its call record)."""
+
+    __tablename__ = "pop_ring"
+    __table_args__ = (
+        UniqueConstraint("call_id", "sip_account", "user_id", name="uq_pop_ring_call_sip_user"),
+        Index("ix_pop_ring_pop", "pop_id"),
+        Index("ix_pop_ring_received_at", "received_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pop_id: int
+    user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    call_id: str = Field(max_length=64)
+    sip_account: str = Field(max_length=128)
+    event_at: datetime | None = None
+    received_at: datetime = Field(default_factory=utcnow)
+    facts: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

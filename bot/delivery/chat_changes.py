@@ -14,14 +14,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.services import access
+from bot.views.agent_links import agent_blocked_notice
 from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
 from storage.db import Database
-from storage.models import BoundChat
+from storage.models import AgentLink, AuditEntry, BoundChat, PopRecipient
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def chat_refuses(
     error = f"{FORBIDDEN}: {description}"
     log.warning("chat %s: Telegram refuses messages there (%s)", chat_id, description)
     waiting = claims.fail_waiting(session, chat_id, error, now)
+    if chat_id > 0:  # a user's private chat: their screen pops stop until they /start again
+        agent_refuses(session, chat_id, now)
     routes = access.disable_routes(session, chat_id)
     admins = sorted(set(admin_user_ids) - {chat_id})
     if admins and (routes > 0 or not told_before):
@@ -90,3 +93,45 @@ def chat_refuses(
         for admin in admins:
             enqueue(session, chat_id=admin, text=text, kind=OutboxKind.NOTICE)
     return waiting
+
+
+def agent_refuses(session: Session, user_id: int, now: datetime) -> bool:
+    """An agent with linked SIP accounts blocked the bot: no pops until they /start again, and
+    each team chat that linked their accounts is told, once (the next refusal finds them
+    blocked already). False when there was nothing to do."""
+    recipient = session.get(PopRecipient, user_id)
+    if recipient is None or recipient.blocked:
+        return False
+    recipient.blocked, recipient.updated_at = True, now
+    session.add(recipient)
+    links = list(
+        session.exec(
+            select(AgentLink)
+            .where(AgentLink.user_id == user_id)
+            .order_by(col(AgentLink.sip_account))
+        )
+    )
+    for chat_id in sorted({link.chat_id for link in links}):
+        chat = session.get(BoundChat, chat_id)
+        if chat is None or not chat.active:
+            continue
+        accounts = [link.sip_account for link in links if link.chat_id == chat_id]
+        enqueue(
+            session,
+            chat_id=chat_id,
+            text=agent_blocked_notice(user_id, accounts),
+            kind=OutboxKind.NOTICE,
+            thread_id=chat.thread_id,
+        )
+    session.add(
+        AuditEntry(
+            user_id=user_id,
+            command="pop_blocked",
+            endpoint="ccbot/pop_blocked",
+            arguments="{}",
+            result_code="0",
+            ok=True,
+        )
+    )
+    log.warning("user %s blocked the bot; their screen pops stop", user_id)
+    return True

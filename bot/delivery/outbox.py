@@ -24,6 +24,11 @@ class OutboxKind(StrEnum):
     TASK_CARD = "task_card"  # the live task card, edited in place (edit_key "task:<id>")
     SUMMARY = "summary"  # the daily summary (text, with the chart as photo)
     NOTICE = "notice"  # anything else the bot says on its own (e.g. to admins)
+    # An agent's private screen pop (edit_key "pop:<id>"): sent loud, ahead of everything.
+    SCREEN_POP = "screen_pop"
+    # The same pop edited with what became of the ring (missed, answered, the recording): after
+    # any new pop waiting for the same agent, so a new ring never waits behind an old outcome.
+    SCREEN_POP_OUTCOME = "pop_outcome"  # (the kind column holds 16 characters)
 
 
 class Urgency(IntEnum):
@@ -45,6 +50,8 @@ class Urgency(IntEnum):
 
 URGENCY = {
     OutboxKind.NOTICE: Urgency.ALERT,
+    OutboxKind.SCREEN_POP: Urgency.ALERT,
+    OutboxKind.SCREEN_POP_OUTCOME: Urgency.CALL,
     OutboxKind.RINGING: Urgency.RINGING,
     OutboxKind.CALL: Urgency.CALL,
     OutboxKind.TASK_CARD: Urgency.TASK_CARD,
@@ -92,6 +99,7 @@ class Outgoing:
     kind: OutboxKind
     thread_id: int | None = None
     event_at: datetime | None = None  # when what it tells of happened
+    edit_key: str | None = None  # the live message it edits (sent new the first time)
 
 
 def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
@@ -108,6 +116,7 @@ def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
             "urgency": URGENCY[m.kind],
             "text": m.text,
             "event_at": m.event_at,
+            "edit_key": m.edit_key,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "parts_sent": 0,

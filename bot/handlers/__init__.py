@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.handlers import (
     account,
     admin,
+    agents_link,
     base,
     edits,
     groups,
@@ -39,6 +40,7 @@ def register_handlers(application: Application) -> None:
     relay.register(application)
     reports.register(application)
     ops.register(application)
+    agents_link.register(application)
     # last: only presses that no button handler above took
     application.add_handler(CallbackQueryHandler(base.unknown_button))
 
@@ -51,8 +53,8 @@ async def set_command_menus(bot: Bot) -> None:
     """Command menus: every group member sees the team commands; the group's administrators
     (Telegram's scope for them beats the all-members one) also see the admin commands; private
     chats get the personal ones (no /bind, /role...: they are for groups)."""
-    team = [c for c in COMMANDS if c.role <= Role.OPERATOR]
-    everything = [c for c in COMMANDS]
+    team = [c for c in COMMANDS if c.role <= Role.OPERATOR and not c.private_only]
+    everything = [c for c in COMMANDS if not c.private_only]
     private = [c for c in COMMANDS if not c.group_only]
     await bot.set_my_commands(_menu(team), scope=BotCommandScopeAllGroupChats())
     await bot.set_my_commands(_menu(everything), scope=BotCommandScopeAllChatAdministrators())

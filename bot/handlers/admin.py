@@ -6,23 +6,26 @@ from __future__ import annotations
 import logging
 import re
 
+from sqlmodel import Session
 from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.args import TELEGRAM_USER_ID_MAX, parse_int
-from bot.delivery.chat_changes import move_chat
+from bot.delivery.chat_changes import agent_refuses, move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import agents_link
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import commands_for
 from bot.laaffic import limits
+from bot.relay.agent_links import member_shut_out
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
 from bot.views import admin as views
-from storage.models import KnownUser
+from storage.models import KnownUser, utcnow
 from storage.queries import recent_audit_entries
 
 log = logging.getLogger(__name__)
@@ -30,7 +33,10 @@ log = logging.getLogger(__name__)
 
 @command("/start", Role.NONE, needs_binding=False)
 async def start(req: Request) -> None:
-    if req.chat is None and not req.is_private:
+    if req.is_private:
+        await agents_link.private_start(req)
+        return
+    if req.chat is None:
         await req.reply(
             "Hello! I run the Laaffic call center from this chat once I'm bound: a ccbot "
             "admin has to run /bind here. /help lists what I can do."
@@ -74,7 +80,9 @@ async def help_command(req: Request) -> None:
             "/bind there. Here you can use /help and /whoami."
         )
     commands = [
-        info for info in commands_for(req.role) if not (info.group_only and req.is_private)
+        info
+        for info in commands_for(req.role)
+        if not (info.group_only and req.is_private) and not (info.private_only and not req.is_private)
     ]
     notes: list[str] = []
     if req.role >= Role.OPERATOR:
@@ -227,9 +235,12 @@ async def role(req: Request) -> None:
             f"don't apply to admins, who have every right in every chat, so nothing was changed. "
             f"To take their rights away, remove them from ADMIN_USER_IDS and restart the bot."
         )
-    await req.runtime.database.run(
-        lambda s: access.set_role(s, req.chat_id, target_id, new_role, req.user_id)
-    )
+    def change(session: Session) -> None:
+        access.set_role(session, req.chat_id, target_id, new_role, req.user_id)
+        if new_role == Role.NONE:  # their screen pops of this team's accounts stop at once
+            member_shut_out(session, req.chat_id, target_id)
+
+    await req.runtime.database.run(change)
     log.info(
         "user %s set role %s for %s in chat %s", req.user_id, new_role.label, target_id, req.chat_id
     )
@@ -269,6 +280,12 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
     if status not in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         return
     chat = change.chat
+    if chat.type == ChatType.PRIVATE and not runtime.is_admin(chat.id):
+        # An agent blocked the bot: their screen pops stop now, and their team hears it once.
+        await runtime.database.run(lambda s: agent_refuses(s, chat.id, utcnow()))
+        if runtime.sender is not None:
+            runtime.sender.wake()
+        return
 
     def do(session):  # noqa: ANN001, ANN202
         bound = access.get_bound_chat(session, chat.id)

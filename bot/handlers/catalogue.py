@@ -21,6 +21,7 @@ class CommandInfo:
     usage: str  # the command's forms, one per line, plain text: <value>, [optional]
     example: str
     group_only: bool = False
+    private_only: bool = False  # works only in a private chat with the bot (an agent's own)
     note: str = ""  # plain text after the example in usage answers, when the forms need a hint
 
     @property
@@ -72,9 +73,43 @@ COMMANDS: tuple[CommandInfo, ...] = (
     CommandInfo(
         "agents",
         Role.VIEWER,
-        "a group's agents and their status",
+        "a group's agents, their status and who is linked to them for screen pops",
         "/agents <group name or id>",
         "/agents Sales-Team-1",
+    ),
+    CommandInfo(
+        "link",
+        Role.OPERATOR,
+        "link an agent's SIP account of this team to the Telegram user who answers it: they get "
+        "a private screen pop whenever it rings",
+        "/link <SIP account> <@username or user id>\n"
+        "/link <SIP account> (as a reply to one of the person's messages)",
+        "/link 1344C025cb_001 @ravi",
+        group_only=True,
+    ),
+    CommandInfo(
+        "unlink",
+        Role.OPERATOR,
+        "stop a SIP account's screen pops (its waiting pops are dropped)",
+        "/unlink <SIP account>",
+        "/unlink 1344C025cb_001",
+        group_only=True,
+    ),
+    CommandInfo(
+        "iam",
+        Role.NONE,
+        "in a private chat with me: ask your team to link your SIP account to you",
+        "/iam <SIP account> (in your private chat with me)",
+        "/iam 1344C025cb_001",
+        private_only=True,
+    ),
+    CommandInfo(
+        "pop",
+        Role.NONE,
+        "in a private chat with me: your screen pops, on or off, and your linked SIP accounts",
+        "/pop (shows them)\n/pop on|off",
+        "/pop off",
+        private_only=True,
     ),
     CommandInfo(
         "addagents",

@@ -14,6 +14,7 @@ from bot.args import joined_name, parse_int
 from bot.delivery.replies import send_text
 from bot.delivery.telegram_errors import BotRemoved, DeliveryError
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import agents_link
 from bot.handlers.base import Request, command
 from bot.laaffic import limits
 from bot.laaffic.errors import PlatformError
@@ -138,7 +139,8 @@ async def list_agents(req: Request) -> None:
         add = f"/addagents {typed_name(group.group_name or str(group.voice_group_id))} 5"
         await req.reply(views.no_agents(group.group_name, add_command=add))
         return
-    await req.reply(views.agent_list(group, agents))
+    linked = await agents_link.linked_section(req, group.voice_group_id)
+    await req.reply(views.agent_list(group, agents) + linked)
 
 
 def _check_display_num(value: str) -> str:

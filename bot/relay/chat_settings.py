@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.errors import UserFacingError
+from bot.relay.agent_links import group_unrouted
 from bot.relay.routing import NotifyCalls
 from bot.views.relayed import mask_shown_numbers
 from storage.models import BoundChat, GroupRoute, OutboxMessage, OutboxStatus, utcnow
@@ -191,4 +192,5 @@ def remove_route(session: Session, chat_id: int, name_or_id: str) -> GroupRoute:
         )
     route = found[0]
     session.delete(route)
+    group_unrouted(session, chat_id, route.voice_group_id)  # its agents' waiting pops go
     return route

@@ -44,6 +44,7 @@ from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
+from bot.relay.screen_pops import relay_screen_pops
 from bot.relay.store_failures import FailReason, count_failed, keep_failed_push, tell_admins
 from bot.reports.rollups import RollupBatch
 from bot.views.relayed import call_message, ringing_message
@@ -301,6 +302,8 @@ class RelayWorker:
         rollups = RollupBatch()
         messages: list[Outgoing] = []
         new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
+        fresh_events: list[RingingEvent] = []
+        fresh_calls: list[CallRecord] = []
         router.load_tasks([row["task_id"] for row in ringing])
         for row in ringing:  # in the order they came (the rollups count misses in that order)
             event_id = new_events.pop(row["dedupe_key"], None)  # twice in a batch: once
@@ -308,6 +311,7 @@ class RelayWorker:
                 outcome.duplicates[PushKind.RINGING] += 1
                 continue
             event = RingingEvent(id=event_id, **row)
+            fresh_events.append(event)
             targets = router.ringing_targets(event.group_name, event.task_id)
             rollups.add_ringing(event, [chat.chat_id for chat in targets])
             self._relay_ringing(targets, event, now, outcome, messages)
@@ -322,12 +326,15 @@ class RelayWorker:
                 outcome.duplicates[PushKind.CALL] += 1
                 continue
             record = CallRecord(id=record_id, **row)
+            fresh_calls.append(record)
             # The chats it goes to are the chats it counts in, decided once, now.
             targets = router.call_targets(record)
             group = router.group_of_call(record)
             rollups.add_call(record, [chat.chat_id for chat in targets], now, group)
             self._relay_call(targets, record, now, outcome, messages)
         rollups.write(session)
+        # The agents' private screen pops, ahead of the team chats' messages.
+        relay_screen_pops(session, fresh_events, fresh_calls, now, messages, self.default_zone)
         enqueue_many(session, messages)
         return outcome
 

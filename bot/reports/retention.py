@@ -21,9 +21,11 @@ from storage.models import (
     CallRollup,
     CallTask,
     DailySummary,
+    PopRing,
     RingingEvent,
     RingMiss,
     RingRollup,
+    ScreenPop,
     TaskCallee,
 )
 
@@ -71,9 +73,15 @@ def _purge_callees(database: Database, cutoff: datetime) -> int:
         indexed = select(col(TaskCallee.task_id)).where(
             col(TaskCallee.task_id) == col(CallTask.task_id)
         )
+        # A task still ringing agents within the retention (one that ran for weeks, or a late
+        # re-run) keeps its callees: a screen pop shows them (ix_ringing_event_task).
+        rang = select(col(RingingEvent.id)).where(
+            col(RingingEvent.task_id) == col(CallTask.task_id),
+            col(RingingEvent.event_at) >= cutoff,
+        )
         task = session.execute(
             select(col(CallTask.task_id))
-            .where(col(CallTask.created_at) < before, indexed.exists())
+            .where(col(CallTask.created_at) < before, indexed.exists(), ~rang.exists())
             .limit(1)
         ).scalar()
         if task is None:
@@ -97,6 +105,8 @@ def purge_old_calls(database: Database, now: datetime, retention_days: int) -> d
         ("call_rollup", CallRollup, col(CallRollup.bucket_start)),
         ("agent_rollup", AgentRollup, col(AgentRollup.bucket_start)),
         ("ring_rollup", RingRollup, col(RingRollup.bucket_start)),
+        ("pop_ring", PopRing, col(PopRing.received_at)),
+        ("screen_pop", ScreenPop, col(ScreenPop.created_at)),
     )
     counts: dict[str, int] = {}
     for name, model, column in targets:

@@ -53,6 +53,10 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "notify": ("/notify calls <b>", "<b>"),
     "mute": ("/mute <i>x", "<i>x"),
     "unmute": ("/unmute <b>", None),
+    "link": ("/link <b>x 5", "<b>x"),
+    "unlink": ("/unlink <i>x", "<i>x"),
+    "iam": ("/iam <b>", None),
+    "pop": ("/pop <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
 
@@ -275,6 +279,8 @@ async def test_command_menus_show_admin_commands_to_chat_administrators(bot: Bot
     assert "bind" not in member_menu and "role" not in member_menu
     assert {"bind", "role", "audit", "route", "groups", "newtask"} <= set(admin_menu)
     assert "bind" not in private_menu and {"help", "whoami"} <= set(private_menu)
+    # The agent's own commands are where they work: in the private chat only.
+    assert {"iam", "pop"} <= set(private_menu) and "iam" not in member_menu + admin_menu
 
 
 async def test_help_lists_usages_quoting_the_team_rule_and_the_platform_limits(

@@ -28,8 +28,10 @@ def test_the_kinds_go_in_the_order_the_issue_sets() -> None:
     order = sorted(OutboxKind, key=lambda kind: URGENCY[kind])
     assert order == [
         OutboxKind.NOTICE,
+        OutboxKind.SCREEN_POP,
         OutboxKind.RINGING,
         OutboxKind.CALL,
+        OutboxKind.SCREEN_POP_OUTCOME,
         OutboxKind.TASK_CARD,
         OutboxKind.DIGEST,
         OutboxKind.SUMMARY,

@@ -104,3 +104,28 @@ def test_the_legend_covers_no_bar_even_when_the_night_hours_are_the_highest() ->
     assert not any(legend.overlaps(bar) for bar in bars)
     inside = figure.bbox
     assert inside.x0 <= legend.x0 and legend.x1 <= inside.x1 and legend.y1 <= inside.y1
+
+
+def test_retention_keeps_a_tasks_callees_while_it_rings_and_drops_old_pops(
+    database: Database,
+) -> None:
+    from storage.models import CallTask, PopRing, ScreenPop, TaskCallee
+
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    old = now - timedelta(days=120)
+    with database.session() as s:
+        for task in (1, 2, 3):
+            s.add(CallTask(task_id=task, chat_id=-100, created_at=old if task < 3 else now))
+            s.add(TaskCallee(task_id=task, callee_digits="919812345210", chat_id=-100))
+        # Task 2 still rang an agent yesterday: it runs, its callees stay.
+        store_ringing(s, sip_account="a1", event_at=now - timedelta(days=1), task_id=2)
+        s.add(ScreenPop(user_id=7, created_at=old))
+        s.add(ScreenPop(user_id=7, created_at=now))
+        for pop_id, at in ((1, old), (2, now)):
+            s.add(PopRing(pop_id=pop_id, user_id=7, call_id=f"c{pop_id}", sip_account="a1",
+                          received_at=at))
+    counts = purge_old_calls(database, now, 90)
+    assert counts["task_callee"] == 1 and counts["pop_ring"] == 1 and counts["screen_pop"] == 1
+    with database.session() as s:
+        assert sorted(s.exec(select(TaskCallee.task_id)).all()) == [2, 3]
+        assert s.exec(select(PopRing.call_id)).all() == ["c2"]
