@@ -59,6 +59,4 @@ async def on_edit(update: Update, context: Context) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(
-        MessageHandler(filters.UpdateType.EDITED, on_edit), group=EDITS_GROUP
-    )
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edit), group=EDITS_GROUP)

@@ -46,9 +46,7 @@ async def list_groups(req: Request) -> None:
     groups = await req.runtime.client.list_groups()
 
     def load(session: Session) -> tuple[dict[int, list[GroupRoute]], set[int]]:
-        return group_service.routes_by_group(session), teams.routed_group_ids(
-            session, req.chat_id
-        )
+        return group_service.routes_by_group(session), teams.routed_group_ids(session, req.chat_id)
 
     routes, own = await req.runtime.database.run(load)
     # An admin's private chat has no team of its own: it sees everything.
@@ -91,7 +89,10 @@ async def new_group(req: Request) -> None:
     )
     await req.reply(
         views.group_created(
-            name, group_id, where=_where_posted(req), next_command=f"/addagents {typed_name(name)} 5"
+            name,
+            group_id,
+            where=_where_posted(req),
+            next_command=f"/addagents {typed_name(name)} 5",
         )
     )
 

@@ -116,9 +116,7 @@ async def route(req: Request) -> None:
         return
     assert req.chat is not None
     await req.reply(
-        views.routed(
-            group.group_name, group.voice_group_id, others, notify_summary(req, req.chat)
-        )
+        views.routed(group.group_name, group.voice_group_id, others, notify_summary(req, req.chat))
     )
 
 

@@ -230,8 +230,7 @@ async def calls(req: Request) -> None:
         who = hung_up_by(r.hanging_direction)
         lines.append(
             f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name or 'no agent group')} · "
-            f"{esc(agent_of(r) or 'no agent')} · {esc(outcome)}"
-            + (f" · {esc(who)}" if who else "")
+            f"{esc(agent_of(r) or 'no agent')} · {esc(outcome)}" + (f" · {esc(who)}" if who else "")
         )
     if len(found) == CALLS_SHOWN:
         lines.append(f"Only the newest {CALLS_SHOWN} are shown.")

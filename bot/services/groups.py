@@ -162,7 +162,9 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
             f"{listed}. Give the exact name or the id."
         )
     what = f"with the id {key}" if group_id is not None else f"“{shown}”"
-    raise UserFacingError(f"There is no agent group {what}. /groups lists the groups and their ids.")
+    raise UserFacingError(
+        f"There is no agent group {what}. /groups lists the groups and their ids."
+    )
 
 
 def _visible(name: str) -> str:

@@ -168,9 +168,7 @@ async def submit_draft(
         # Apart from recording the task: the task exists whatever becomes of its index.
         submitted_at = utcnow()
         try:
-            await db.run(
-                lambda s: index_task_callees(s, task_id, chat_id, part, submitted_at)
-            )
+            await db.run(lambda s: index_task_callees(s, task_id, chat_id, part, submitted_at))
         except Exception:
             log.exception("task %s: its callees could not be indexed", task_id)
     log.info("user %s submitted task %s in chat %s", user_id, task_id, chat_id)
