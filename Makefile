@@ -52,7 +52,7 @@ bench: $(STAMP)
 # The texts in other languages (bot/i18n.py): collect the English messages from bot/ into the
 # template, merge them into every catalog (new ones come untranslated: tests/test_i18n.py fails until
 # they are translated), and compile the catalogs the bot reads. The .mo files are committed.
-I18N_KEYWORDS := -k _ -k N_ -k n_:1,2
+I18N_KEYWORDS := -k _ -k N_ -k n_:1,2 -k count_text:2,3
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-default-keywords --sort-by-file \
 		--project ccbot --omit-header -o bot/locales/ccbot.pot bot

@@ -19,13 +19,13 @@ import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
 DOMAIN = "ccbot"
@@ -182,6 +182,20 @@ def day_month(moment: datetime, *, with_year: bool) -> str:
     if is_english():
         return f"{moment.day} {moment:%b %Y}" if with_year else f"{moment.day} {moment:%b}"
     return format_datetime(moment, "y年M月d日" if with_year else "M月d日", locale=_locale())
+
+
+def day_label(day: date) -> str:
+    """A day with its weekday: "Fri 4 Dec 2026" / "2026年12月4日 周五"."""
+    if is_english():
+        return f"{day:%a} {day.day} {day:%b %Y}"
+    return format_date(day, "y年M月d日 EEE", locale=_locale())
+
+
+def short_day(day: date | datetime) -> str:
+    """A day without its year, as the digests write it: "04 Dec" / "12月4日"."""
+    if is_english():
+        return f"{day:%d %b}"
+    return format_date(day, "M月d日", locale=_locale())
 
 
 def spoken_duration(total: int) -> str:

@@ -15,7 +15,7 @@ from bot import i18n
 from bot.i18n import _, n_, speaking
 
 LOCALES = Path(i18n.__file__).parent / "locales"
-KEYWORDS = {"_": None, "N_": None, "n_": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "n_": (1, 2), "count_text": (2, 3)}
 TRANSLATED = [lang for lang in i18n.CHOICES if lang != i18n.DEFAULT]
 
 

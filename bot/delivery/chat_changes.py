@@ -18,6 +18,8 @@ from sqlmodel import Session
 
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox import OutboxKind, enqueue
+from bot.i18n import language_of
+from bot.i18n import t as in_language
 from bot.services import access
 from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
 from storage.db import Database
@@ -59,7 +61,9 @@ def forget_topic(session: Session, chat_id: int, thread_id: int) -> bool:
             chat_id,
             thread_id,
         )
-        enqueue(session, chat_id=chat_id, text=TOPIC_GONE_NOTICE, kind=OutboxKind.NOTICE)
+        chat = session.get(BoundChat, chat_id)
+        notice = in_language(language_of(chat.language if chat else None))(TOPIC_GONE_NOTICE)
+        enqueue(session, chat_id=chat_id, text=notice, kind=OutboxKind.NOTICE)
     return moved
 
 

@@ -15,6 +15,7 @@ from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, fi
 from bot.delivery.replies import send_text
 from bot.handlers import catalogue
 from bot.handlers.base import Context, runtime_of
+from bot.i18n import _
 from bot.render import esc
 
 # Runs before the handlers of group 0, where every command and file handler is.
@@ -49,8 +50,11 @@ async def on_edit(update: Update, context: Context) -> None:
             runtime_of(context).database,
             message.chat_id,
             esc(
-                f"I act on new messages only, so editing /{name} did nothing. "
-                f"Send the corrected command as a new message."
+                _(
+                    "I act on new messages only, so editing /{name} did nothing. Send the corrected "
+                    "command as a new message.",
+                    name=name,
+                )
             ),
             thread_id=message.message_thread_id if message.is_topic_message else None,
             reply_to=message.message_id,

@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from bot.i18n import N_, _
 from bot.laaffic import preflight
 from bot.laaffic.errors import InvalidRequest
 from bot.logs import register_secret
@@ -186,7 +187,7 @@ class TaskStatus(IntEnum):
 
     @property
     def label(self) -> str:
-        return _TASK_STATUS_LABELS[self]
+        return _(_TASK_STATUS_LABELS[self])
 
     @property
     def is_final(self) -> bool:
@@ -194,14 +195,14 @@ class TaskStatus(IntEnum):
 
 
 _TASK_STATUS_LABELS = {
-    TaskStatus.ENABLED: "enabled",
-    TaskStatus.DISABLED: "disabled",
-    TaskStatus.CALLING: "calling",
-    TaskStatus.COMPLETED: "completed",
-    TaskStatus.SUBMIT_FAILED: "submission failed",
-    TaskStatus.CANCELLED: "cancelled",
-    TaskStatus.SUSPENDED: "suspended",
-    TaskStatus.SUBMITTING: "submitting",
+    TaskStatus.ENABLED: N_("enabled"),
+    TaskStatus.DISABLED: N_("disabled"),
+    TaskStatus.CALLING: N_("calling"),
+    TaskStatus.COMPLETED: N_("completed"),
+    TaskStatus.SUBMIT_FAILED: N_("submission failed"),
+    TaskStatus.CANCELLED: N_("cancelled"),
+    TaskStatus.SUSPENDED: N_("suspended"),
+    TaskStatus.SUBMITTING: N_("submitting"),
 }
 
 
@@ -518,7 +519,9 @@ class Task(PlatformModel):
     def status_label(self) -> str:
         if isinstance(self.task_status, TaskStatus):
             return self.task_status.label
-        return "unknown" if self.task_status is None else f"status {self.task_status}"
+        if self.task_status is None:
+            return _("unknown")
+        return _("status {code}", code=self.task_status)
 
     @property
     def is_finished(self) -> bool:
