@@ -307,9 +307,11 @@ async def calls(req: Request) -> None:
         if r.hangup_reason is not None and not (r.hangup_reason == 0 and not r.answered):
             outcome += f" · {reason}"
         who = hung_up_by(r.hanging_direction)
+        group = r.agent_group_name or _("no agent group")
+        agent = agent_of(r) or _("no agent")
         lines.append(
-            f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name or _('no agent group'))} · "
-            f"{esc(agent_of(r) or _('no agent'))} · {esc(outcome)}"
+            f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(group)} · "
+            f"{esc(agent)} · {esc(outcome)}"
             + (f" · {esc(who)}" if who else "")
         )
     if len(found) == CALLS_SHOWN:

@@ -15,7 +15,7 @@ from typing import Protocol
 from bot.i18n import _
 from bot.render import esc
 from bot.views.summaries import cost_line, counters_line, failure_reasons_line, talk_time_line
-from bot.views.values import ChatDisplay
+from bot.views.values import ChatDisplay, in_chat_language
 
 
 class DigestFigures(Protocol):
@@ -57,6 +57,7 @@ def _local(moment: datetime, display: ChatDisplay) -> datetime:
     return moment.astimezone(display.zone) if display.zone else moment
 
 
+@in_chat_language
 def digest_message(stats: DigestFigures, display: ChatDisplay) -> str:
     """The calls counted in a chat since its last digest, with the summary's counters."""
     since, until = _local(stats.since, display), _local(stats.until, display)

@@ -74,7 +74,8 @@ def recording_link(url: str | None) -> str | None:
         return None
     # Percent-encode what may not stand in an attribute (quotes, angle brackets), then escape &.
     safe_url = urllib.parse.quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
-    return f'<a href="{esc(safe_url)}">{esc(_("Recording"))}</a>'
+    label = _("Recording")
+    return f'<a href="{esc(safe_url)}">{esc(label)}</a>'
 
 
 def _json_list(raw: str | None) -> list[str]:
@@ -147,7 +148,8 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
         if w
     ]
     if ended:
-        lines.append(_("Ended: {how}", how=esc(_("; ").join(ended))))
+        separator = _("; ")
+        lines.append(_("Ended: {how}", how=esc(separator.join(ended))))
     if record.cost is not None:
         lines.append(_("Cost: {amount} USD", amount=f"{record.cost:.4f}"))
     link = recording_link(record.voice_url)

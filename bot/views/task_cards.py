@@ -68,7 +68,8 @@ def one_message(lines: Sequence[str], limit: int = MESSAGE_LIMIT) -> str:
 
 def mention(user_id: int, name: str | None) -> str:
     """A link to the member that Telegram counts as a mention (what ForceReply's selective uses)."""
-    return f'<a href="tg://user?id={int(user_id)}">{clip(name or _("you"), 64)}</a>'
+    you = _("you")
+    return f'<a href="tg://user?id={int(user_id)}">{clip(name or you, 64)}</a>'
 
 
 def type_label(task_type: int | None) -> str:

@@ -26,8 +26,14 @@ _ENGLISH = re.compile(r"[A-Za-z]{2,}(?:[ ,'’]+[A-Za-z]{2,}){2,}")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 # Methods whose text a chat member reads.
-_SHOWN = ("sendMessage", "editMessageText", "sendPhoto", "sendDocument", "answerCallbackQuery",
-          "editMessageCaption")
+_SHOWN = (
+    "sendMessage",
+    "editMessageText",
+    "sendPhoto",
+    "sendDocument",
+    "answerCallbackQuery",
+    "editMessageCaption",
+)
 
 
 def shown_texts(bot: BotHarness, since: int) -> list[str]:
