@@ -87,7 +87,7 @@ def parse_int(text: str, name: str, lo: int, hi: int | None) -> int:
             lo=f"{lo:,}",
         )
         if hi is None
-        else f"from {lo:,} to {hi:,}"
+        else _("from {lo} to {hi}", lo=f"{lo:,}", hi=f"{hi:,}")
     )
     if not is_ascii_number(value.removeprefix("-")):
         raise UserFacingError(

@@ -223,7 +223,7 @@ async def role(req: Request) -> None:
     if len(req.args) == 2:
         who = req.args[1]
         if who.lstrip("-+").isdigit() or who.startswith("-"):
-            target_id = parse_int(who, "A user id", 1, TELEGRAM_USER_ID_MAX)
+            target_id = parse_int(who, _("A user id"), 1, TELEGRAM_USER_ID_MAX)
             known = await req.runtime.database.run(lambda s: s.get(KnownUser, target_id))
             target_label = (known.full_name or f"@{known.username}") if known else _("User")
         elif not USERNAME_RE.fullmatch(who):

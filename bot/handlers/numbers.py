@@ -274,7 +274,7 @@ async def upload_button(req: Request) -> None:
         return
 
     async def started() -> None:
-        await req.toast("Uploading…")  # the press won; the card says how it ends
+        await req.toast(_("Uploading…"))  # the press won; the card says how it ends
 
     try:
         outcome = await upload_service.upload_to_platform(

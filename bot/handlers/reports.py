@@ -180,7 +180,9 @@ async def schedule(req: Request) -> None:
     saved = await req.runtime.database.run(save)
     req.chat = saved
     await req.reply(
-        "Saved. " + _schedule_line(saved, chat_zone(saved, req.runtime.settings.default_zone))
+        _("Saved.")
+        + " "
+        + _schedule_line(saved, chat_zone(saved, req.runtime.settings.default_zone))
     )
 
 
@@ -311,8 +313,7 @@ async def calls(req: Request) -> None:
         agent = agent_of(r) or _("no agent")
         lines.append(
             f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(group)} · "
-            f"{esc(agent)} · {esc(outcome)}"
-            + (f" · {esc(who)}" if who else "")
+            f"{esc(agent)} · {esc(outcome)}" + (f" · {esc(who)}" if who else "")
         )
     if len(found) == CALLS_SHOWN:
         lines.append(

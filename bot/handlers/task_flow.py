@@ -90,7 +90,7 @@ async def _member_name(req: Request, user_id: int) -> str:
         return user.full_name
     if user is not None and user.username:
         return f"@{user.username}"
-    return f"member {user_id}"
+    return _("member {id}", id=user_id)
 
 
 async def _card(req: Request, draft: TaskDraft, part: UploadPart | None, *, page: int = 0) -> Card:
@@ -401,7 +401,7 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
             await _edit_message(
                 req, message.message_id, submitting_card(claimed, part, display_num, group_name)
             )
-        await req.toast("Submitting…")
+        await req.toast(_("Submitting…"))
 
     assert draft.id is not None
     outcome = await submit_draft(

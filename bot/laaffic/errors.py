@@ -527,9 +527,14 @@ def http_status_error(status: int, reason: str, endpoint: str, base_url: str) ->
         f"HTTP {status}",
         reason,
         endpoint,
-        f"Could not {action(endpoint)}: the platform's address {base_url} answered HTTP {status}, "
-        "so it is probably not the platform's API. Check LAAFFIC_BASE_URL (normally "
-        "https://api.laaffic.com).",
+        _(
+            "Could not {action}: the platform's address {base_url} answered HTTP {status}, "
+            "so it is probably not the platform's API. Check LAAFFIC_BASE_URL (normally "
+            "https://api.laaffic.com).",
+            action=action(endpoint),
+            base_url=base_url,
+            status=status,
+        ),
     )
 
 

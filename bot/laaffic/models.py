@@ -157,8 +157,14 @@ def _invalid(exc: ValidationError) -> InvalidRequest:
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, InvalidRequest):
         return cause
-    field = ".".join(str(part) for part in first["loc"]) or "the request"
-    return InvalidRequest(f"The value of {field} is not valid: {first['msg']}.")
+    field = ".".join(str(part) for part in first["loc"]) or _("the request")
+    return InvalidRequest(
+        _(
+            "The value of {field} is not valid: {first}.",
+            field=field,
+            first=first["msg"],
+        )
+    )
 
 
 # ---------------------------------------------------------------- enums
@@ -406,8 +412,10 @@ class TaskSettings(PlatformRequest):
     def _platform_rules(self) -> Self:
         preflight.require(
             self.type in tuple(TaskType),
-            "The task type must be 0 (automatic call) or 1 (group call to agents), "
-            f"not {self.type}.",
+            _(
+                "The task type must be 0 (automatic call) or 1 (group call to agents), not {type}.",
+                type=self.type,
+            ),
         )
         if not self.voice_group_id:
             self.voice_group_id = None  # left out of the body, as the docs' automatic sample
@@ -415,17 +423,22 @@ class TaskSettings(PlatformRequest):
             groups = len(self.voice_group_id or [])
             preflight.require(
                 groups == 1,
-                "A group call with transfer to agents needs exactly one agent group; "
-                f"{groups} were given.",
+                _(
+                    "A group call with transfer to agents needs exactly one agent group; {groups} were "
+                    "given.",
+                    groups=groups,
+                ),
             )
             preflight.require(
                 self.callout_rate is not None,
-                "A group call with transfer to agents needs a call-out rate (numbers dialled per "
-                "free agent), for example 1.",
+                _(
+                    "A group call with transfer to agents needs a call-out rate (numbers dialled per free "
+                    "agent), for example 1.",
+                ),
             )
             preflight.require(
                 bool(self.app_id),
-                "A group call with transfer to agents needs the voice application ID.",
+                _("A group call with transfer to agents needs the voice application ID."),
             )
         preflight.check_callout_rate(self.callout_rate)
         preflight.check_display_num(self.display_num)
@@ -454,9 +467,10 @@ class SubmitTaskRequest(TaskSettings):
     @model_validator(mode="after")
     def _file_given(self) -> Self:
         preflight.require(
-            bool(self.file_path), "The file path from the upload is missing; upload the file first."
+            bool(self.file_path),
+            _("The file path from the upload is missing; upload the file first."),
         )
-        preflight.require(bool(self.file_name), "The file name is missing.")
+        preflight.require(bool(self.file_name), _("The file name is missing."))
         return self
 
 
@@ -468,7 +482,7 @@ class ResendTaskRequest(TaskSettings):
     def _known_option(self) -> Self:
         preflight.require(
             self.resend_type in tuple(ResendType),
-            "The re-run option must be 1 (failed numbers), 2 (numbers not called) or 3 (all).",
+            _("The re-run option must be 1 (failed numbers), 2 (numbers not called) or 3 (all)."),
         )
         return self
 

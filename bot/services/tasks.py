@@ -14,7 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
-from bot.i18n import _
+from bot.i18n import _, n_
 from bot.laaffic.models import TaskType
 from bot.services.task_input import UploadRef, parse_upload_ref
 from storage.models import (
@@ -99,7 +99,7 @@ def resolve_part(session: Session, chat_id: int, text: str) -> UploadPart:
         )
     index = ref.part or 1
     if index > len(parts):
-        files = _("one file") if len(parts) == 1 else f"{len(parts)} files"
+        files = n_("one file", "{count} files", len(parts))
         raise UserFacingError(
             _(
                 "Upload #{upload_id} has {files}, so there is no file {index}: give a part from "

@@ -214,7 +214,7 @@ def what_this_chat_gets(summary: str) -> str:
 
 
 def notify_saved(withdrawn: int, summary: str) -> str:
-    return f"Saved.{withdrawn_words(withdrawn)}\n{summary}"
+    return _("Saved.") + f"{withdrawn_words(withdrawn)}\n{summary}"
 
 
 def muted(until: str, *, digest_follows: bool, withdrawn: int) -> str:

@@ -199,7 +199,7 @@ def summary_text(
 def _task_lines(tasks: list[TaskLine]) -> list[str]:
     if not tasks:
         return []
-    lines = ["\n<b>Tasks</b>"]
+    lines = [_("\n<b>Tasks</b>")]
     for t in tasks:
         remark = f" “{esc(t.remark)}”" if t.remark else ""
         progress = ""

@@ -36,11 +36,14 @@ _SHOWN = (
 )
 
 
-def shown_texts(bot: BotHarness, since: int) -> list[str]:
-    """Every text (and button label) the bot showed since the mark, as plain text."""
+def shown_texts(bot: BotHarness, since: int, chats: tuple[int, ...] = ()) -> list[str]:
+    """Every text (and button label) the bot showed since the mark, as plain text (in `chats`
+    only, when given: an admin's private chat follows the admin's own language)."""
     texts = []
     for call in bot.telegram.calls:
         if call.seq <= since or call.method not in _SHOWN:
+            continue
+        if chats and call.chat_id not in chats and call.method != "answerCallbackQuery":
             continue
         if call.text:
             texts.append(html.unescape(_TAG.sub("", call.text)))
@@ -77,7 +80,7 @@ async def run_flow(bot: BotHarness, steps: list[tuple[int, str]]) -> list[str]:
     for user, text in steps:
         await bot.say_calls(GROUP, user, text)
     await bot.settled()
-    return shown_texts(bot, mark)
+    return shown_texts(bot, mark, (GROUP,))
 
 
 def assert_all_from_catalog(texts: list[str]) -> None:
@@ -111,22 +114,134 @@ ACCOUNT_FLOW = [
     (ADMIN, "/settings language fr"),
 ]
 
+GROUPS_FLOW = [
+    (OPERATOR, "/groups"),
+    (OPERATOR, "/groups all"),
+    (OPERATOR, "/group"),
+    (OPERATOR, "/group 不存在的组"),
+    (OPERATOR, "/newgroup 组"),
+    (OPERATOR, "/newgroup 销售一组"),
+    (OPERATOR, "/groups"),
+    (OPERATOR, "/group 销售一组"),
+    (OPERATOR, "/agents 销售一组"),
+    (OPERATOR, "/addagents 销售一组 x"),
+    (OPERATOR, "/addagents 销售一组 500"),
+    (OPERATOR, "/addagents 销售一组 2"),
+    (OPERATOR, "/agents 销售一组"),
+    (ADMIN, "/agentcreds 销售一组"),
+    (ADMIN, "/groups all"),
+]
+RELAY_FLOW = [
+    (OPERATOR, "/newgroup 销售一组"),
+    (OPERATOR, "/routes"),
+    (OPERATOR, "/notify"),
+    (OPERATOR, "/notify calls each"),
+    (OPERATOR, "/notify ringing off"),
+    (OPERATOR, "/notify sideways"),
+    (OPERATOR, "/notify calls"),
+    (OPERATOR, "/mute 2h"),
+    (OPERATOR, "/mute forever"),
+    (OPERATOR, "/mute 30d"),
+    (OPERATOR, "/unmute"),
+    (OPERATOR, "/unmute"),
+    (OPERATOR, "/settings mask on"),
+    (OPERATOR, "/settings mask maybe"),
+    (OPERATOR, "/route 不存在的组"),
+    (OPERATOR, "/unroute 销售一组"),
+    (ADMIN, "/route 销售一组"),
+    (OPERATOR, "/unroute 不存在的组"),
+]
+TASKS_FLOW = [
+    (OPERATOR, "/tasks"),
+    (OPERATOR, "/tasks all"),
+    (OPERATOR, "/task"),
+    (OPERATOR, "/task abc"),
+    (OPERATOR, "/task 5000999"),
+    (OPERATOR, "/cancel 5000999"),
+    (OPERATOR, "/rate 5000999 3"),
+    (OPERATOR, "/rate 5000999 99"),
+    (OPERATOR, "/rerun 5000999 sometimes"),
+    (OPERATOR, "/rerun 5000999 failed"),
+    (OPERATOR, "/newtask"),
+    (OPERATOR, "/newtask 99"),
+    (OPERATOR, "/newtask 99 agents 销售一组 rate=1"),
+    (OPERATOR, "/newtask x"),
+]
+REPORTS_FLOW = [
+    (OPERATOR, "/summary"),
+    (OPERATOR, "/summary today"),
+    (OPERATOR, "/summary 2020-01-01"),
+    (OPERATOR, "/summary 2099-01-01"),
+    (OPERATOR, "/summary someday"),
+    (OPERATOR, "/schedule"),
+    (OPERATOR, "/schedule 18:00 Asia/Shanghai"),
+    (OPERATOR, "/schedule 25:00"),
+    (OPERATOR, "/schedule 18:00 CST"),
+    (OPERATOR, "/schedule off"),
+    (OPERATOR, "/schedule"),
+    (OPERATOR, "/export"),
+    (OPERATOR, "/export someday"),
+    (OPERATOR, "/calls"),
+    (OPERATOR, "/calls +91 98765 43210"),
+    (OPERATOR, "/calls 12"),
+    (ADMIN, "/status"),
+]
+
 FLOWS: dict[str, Any] = {
     "admin": ADMIN_FLOW,
     "account": ACCOUNT_FLOW,
+    "groups": GROUPS_FLOW,
+    "relay settings": RELAY_FLOW,
+    "tasks": TASKS_FLOW,
+    "reports": REPORTS_FLOW,
 }
 
 
 @pytest.mark.parametrize("family", sorted(FLOWS))
 async def test_every_text_of_a_command_family_comes_from_the_catalog(
-    bot: BotHarness, family: str
+    chatty_bot: BotHarness, family: str
 ) -> None:
+    bot = chatty_bot
     await bot.bind()
     await bot.say(GROUP, ADMIN, f"/role viewer {VIEWER}")
     set_language(bot, GROUP, PSEUDO)
     texts = await run_flow(bot, FLOWS[family])
     assert texts
     assert_all_from_catalog(texts)
+
+
+async def test_a_number_file_is_checked_uploaded_and_reported_in_the_chats_language(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, "/settings ccode 91")
+    set_language(bot, GROUP, PSEUDO)
+    mark = bot.telegram.mark()
+    rows = ["电话,姓名"] + [f"98765{43210 + i:05d},客户{i}" for i in range(5)] + ["12345,坏号"]
+    content = ("\n".join(rows) + "\n").encode()
+    bot.telegram.send_document(GROUP, OPERATOR, "名单.csv", content, caption="/upload")
+    card = await bot.telegram.wait_for(
+        lambda c: c.method in ("sendMessage", "editMessageText")
+        and "up:" in str(c.params.get("reply_markup")),
+        15,
+        since=mark,
+    )
+    upload = next(
+        b["callback_data"]
+        for row in card.params["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["callback_data"].endswith(":go")
+    )
+    await bot.press(GROUP, OPERATOR, card.result["message_id"], upload)
+    await bot.telegram.wait_for(
+        lambda c: c.method == "editMessageText" and "platform" in (c.text or ""), 15, since=mark
+    )
+    await bot.settled()
+    texts = shown_texts(bot, mark, (GROUP,))
+    assert len(texts) >= 3
+    assert_all_from_catalog(texts)
+    rejected = [c for c in bot.telegram.calls_of("sendDocument", GROUP) if c.seq > mark]
+    assert not rejected or rejected[0].files  # the rejected-rows file, when it is sent
 
 
 async def test_a_chat_bound_by_a_chinese_speaking_admin_starts_in_chinese(bot: BotHarness) -> None:
@@ -165,8 +280,9 @@ async def test_a_private_chat_follows_the_users_telegram_language(bot: BotHarnes
 
 @pytest.mark.parametrize("family", sorted(FLOWS))
 async def test_a_chinese_chat_reads_each_command_family_in_chinese(
-    bot: BotHarness, family: str
+    chatty_bot: BotHarness, family: str
 ) -> None:
+    bot = chatty_bot
     await bot.bind()
     await bot.say(GROUP, ADMIN, f"/role viewer {VIEWER}")
     await bot.say(GROUP, ADMIN, "/settings language zh")
