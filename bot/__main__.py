@@ -36,9 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     nc.add_argument(
         "--out", default=None, help="write the platform-ready file here (.xls or .xlsx)"
     )
-    nc.add_argument(
-        "--sheet", default=None, help="sheet name (default: the first sheet with a phone column)"
-    )
+    nc.add_argument("--sheet", default=None, help="sheet name (default: the first sheet with a phone column)")
     return p
 
 
@@ -60,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         if args.command == "check":  # a check report like the others: a ✗ line, exit 1
             print(f"✗ configuration: {exc}")
-            print(
-                "The other checks need a readable configuration; fix it and run ccbot check again."
-            )
+            print("The other checks need a readable configuration; fix it and run ccbot check again.")
             return 1
         print(f"ccbot: {exc}", file=sys.stderr)
         return 2

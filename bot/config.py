@@ -230,9 +230,7 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         # Telegram's rule for secret_token; it refuses anything else when the webhook is set.
-        if value is not None and not re.fullmatch(
-            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
-        ):
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
             raise ValueError(
                 "may hold only letters A-Z and a-z, digits, _ and - (1 to 256 of them), which "
                 "is all Telegram accepts; choose one with `openssl rand -hex 24`"

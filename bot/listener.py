@@ -317,11 +317,7 @@ class ListenerApp:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.pushes is not None
-            and scope["type"] == "http"
-            and scope["path"].startswith("/push/")
-        ):
+        if self.pushes is not None and scope["type"] == "http" and scope["path"].startswith("/push/"):
             try:
                 await self.pushes(scope, receive, send)
             except Exception:  # never reached by any input we know of; the sender may retry
@@ -373,7 +369,9 @@ def create_listener_app(
     health.listeners.append(record_write_state)
     notices: WriteNotices | None = None
     if application is not None:
-        notices = WriteNotices(application.bot, runtime.database, runtime.settings.admin_user_ids)
+        notices = WriteNotices(
+            application.bot, runtime.database, runtime.settings.admin_user_ids
+        )
         health.listeners.append(notices)
 
     async def healthz(_: Request) -> Response:

@@ -13,7 +13,9 @@ MESSAGE_LIMIT = 4000
 
 # Tags, entities, line breaks, runs of other spaces, words; a lone `<` or `&` (not valid HTML, but
 # never cut into) is a token of its own.
-_TOKEN = re.compile(r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|\n|[^\S\n]+|[^<&\s]+|[<&]")
+_TOKEN = re.compile(
+    r"<[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);|\n|[^\S\n]+|[^<&\s]+|[<&]"
+)
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
 # A word longer than this is cut into pieces, so a hard cut wastes at most this much of a chunk.
 _WORD_PIECE = 64

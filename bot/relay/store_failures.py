@@ -80,10 +80,9 @@ def tell_admins(session: Session, admin_user_ids: Iterable[int], now: datetime) 
     if not admins:
         return
     since = now.replace(minute=0, second=0, microsecond=0)
-    failed_this_hour = (
-        col(PushInbox.status) == InboxStatus.FAILED.value,
-        col(PushInbox.processed_at) >= since,
-    )
+    failed_this_hour = col(PushInbox.status) == InboxStatus.FAILED.value, col(
+        PushInbox.processed_at
+    ) >= since
     count = session.exec(select(func.count()).select_from(PushInbox).where(*failed_this_hour)).one()
     newest = session.exec(
         select(PushInbox).where(*failed_this_hour).order_by(col(PushInbox.id).desc()).limit(1)

@@ -48,9 +48,8 @@ def _delete_batch(
     """Delete up to BATCH rows older than `cutoff`; returns how many went."""
     if hasattr(model, "id"):
         ids = list(
-            session.execute(
-                select(model.id).where(_older(model, column, cutoff)).limit(BATCH)
-            ).scalars()
+            session.execute(select(model.id).where(_older(model, column, cutoff)).limit(BATCH))
+            .scalars()
         )
         if not ids:
             return 0
