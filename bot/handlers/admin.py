@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -12,13 +13,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.args import TELEGRAM_USER_ID_MAX, parse_int
-from bot.delivery.chat_changes import move_chat
+from bot.delivery.chat_changes import admin_language, move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Context, Request, command, runtime_of
 from bot.handlers.catalogue import LIMITS, commands_for
-from bot.i18n import N_, _, language_of, n_, normalise, number, switch
+from bot.i18n import N_, _, language_of, n_, normalise, number, speaking, switch
 from bot.laaffic import limits
 from bot.services import access
 from bot.services.access import ROLE_NAMES, Role
@@ -322,8 +323,10 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
     if not was_bound:
         return
     log.warning("bot removed from chat %s (%s); %s route(s) disabled", chat.id, chat.title, routes)
-    text = views.removed_from_chat(chat.title, chat.id, routes, withdrawn)
     for admin_id in runtime.settings.admin_user_ids:
+        language = await runtime.database.run(functools.partial(admin_language, admin_id=admin_id))
+        with speaking(language):
+            text = views.removed_from_chat(chat.title, chat.id, routes, withdrawn)
         try:
             await send_text(context.bot, runtime.database, admin_id, text)
         except Exception:

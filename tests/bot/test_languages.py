@@ -302,3 +302,17 @@ async def test_the_command_menus_are_set_in_chinese_for_chinese_telegram_apps(
     assert chinese["newtask"] == "用已上传的号码文件创建外呼任务"
     for scope in ({"type": "all_chat_administrators"}, {"type": "all_private_chats"}):
         assert all(_HAN.search(c["description"]) for c in bot.telegram.commands(scope, "zh"))
+
+
+async def test_an_admin_reads_notices_in_the_language_of_their_private_chat(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    reply = await bot.say(ADMIN, ADMIN, "/settings language zh")
+    assert reply.text.startswith("已保存。")
+    mark = bot.telegram.mark()
+    bot.telegram.my_chat_member(GROUP, "member", "left", by_user_id=OPERATOR)
+    notice = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == ADMIN, 10, since=mark
+    )
+    assert "我被移出了群" in notice.text and "/bind" in notice.text
