@@ -198,6 +198,13 @@ def short_day(day: date | datetime) -> str:
     return format_date(day, "M月d日", locale=_locale())
 
 
+def weekday_day(day: date | datetime) -> str:
+    """A day with its weekday, without its year: "Sat 01 Mar" / "3月1日 周六"."""
+    if is_english():
+        return f"{day:%a %d %b}"
+    return format_date(day, "M月d日 EEE", locale=_locale())
+
+
 def spoken_duration(total: int) -> str:
     """Whole seconds the Chinese way: 3900 → "1小时5分", 754 → "12分34秒", 12 → "12秒"."""
     hours, rest = divmod(total, 3600)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from bot.i18n import _
+from bot.i18n import _, short_day
 from bot.render import esc
 from bot.views.summaries import cost_line, counters_line, failure_reasons_line, talk_time_line
 from bot.views.values import ChatDisplay, in_chat_language
@@ -61,7 +61,7 @@ def _local(moment: datetime, display: ChatDisplay) -> datetime:
 def digest_message(stats: DigestFigures, display: ChatDisplay) -> str:
     """The calls counted in a chat since its last digest, with the summary's counters."""
     since, until = _local(stats.since, display), _local(stats.until, display)
-    day = "" if since.date() == until.date() else f"{since:%d %b} "
+    day = "" if since.date() == until.date() else f"{short_day(since)} "
     lines = [
         _(
             "📊 <b>Calls since {day}{since}</b> (until {until})",

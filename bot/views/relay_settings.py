@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from bot.i18n import _
+from bot.i18n import _, weekday_day
 from bot.render import code, esc
 from bot.services.groups import typed_name
 
@@ -27,7 +27,7 @@ def when(moment: datetime, zone: tzinfo, now: datetime) -> str:
     """A time in the chat's zone, with its day when not today: "18:30 on Sat 01 Mar (UTC)"."""
     local = moment.astimezone(zone)
     today = now.astimezone(zone).date()
-    day = "" if local.date() == today else f" on {local:%a %d %b}"
+    day = "" if local.date() == today else _(" on {day}", day=weekday_day(local))
     return f"{local:%H:%M}{day} ({getattr(zone, 'key', str(zone))})"
 
 
