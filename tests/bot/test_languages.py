@@ -221,8 +221,10 @@ async def test_a_number_file_is_checked_uploaded_and_reported_in_the_chats_langu
     content = ("\n".join(rows) + "\n").encode()
     bot.telegram.send_document(GROUP, OPERATOR, "名单.csv", content, caption="/upload")
     card = await bot.telegram.wait_for(
-        lambda c: c.method in ("sendMessage", "editMessageText")
-        and "up:" in str(c.params.get("reply_markup")),
+        lambda c: (
+            c.method in ("sendMessage", "editMessageText")
+            and "up:" in str(c.params.get("reply_markup"))
+        ),
         15,
         since=mark,
     )
@@ -316,3 +318,44 @@ async def test_an_admin_reads_notices_in_the_language_of_their_private_chat(
         lambda c: c.method == "sendMessage" and c.chat_id == ADMIN, 10, since=mark
     )
     assert "我被移出了群" in notice.text and "/bind" in notice.text
+
+
+async def test_a_chinese_chat_gets_its_task_card_and_ringing_events_in_chinese(
+    fast_bot: BotHarness,
+) -> None:
+    """The whole relay loop over real HTTP, for a chat that reads Chinese (call records come
+    in the 15-minute digest here: their Chinese is checked by tests/views/test_languages.py)."""
+    import dataclasses
+
+    from tests.bot.conftest import PUSH_TOKEN
+    from tests.bot.test_task_life import uploaded
+    from tests.bot.test_upload_and_tasks import find_button
+
+    bot = fast_bot
+    url = f"{bot.service.listener_url}/push/{PUSH_TOKEN}"
+    try:
+        bot.platform.config.push_url = url
+    except dataclasses.FrozenInstanceError:
+        object.__setattr__(bot.platform.config, "push_url", url)
+    upload_id = await uploaded(bot)
+    reply = await bot.say(GROUP, OPERATOR, "/settings language zh")
+    assert reply.text.startswith("已保存。")
+    card = await bot.say(GROUP, OPERATOR, f"/newtask {upload_id} agents Flow-Team rate=1")
+    assert "确认外呼任务" in card.text and "群呼转坐席" in card.text, card.text
+    message, _ = find_button(bot, GROUP, "nt:")
+    assert [b["text"] for b in message.buttons] == ["✅ 提交", "✖ 取消"]
+    submit = next(
+        b["callback_data"] for b in message.buttons if b["callback_data"].endswith(":submit")
+    )
+    mark = bot.telegram.mark()
+    await bot.press(GROUP, OPERATOR, message.message_id, submit)
+    await bot.telegram.wait_for_text(GROUP, "已提交", timeout=15, since=mark)
+    ringing = await bot.telegram.wait_for_text(GROUP, "🔔 <b>振铃</b>", timeout=30, since=mark)
+    assert "坐席" in ringing.text and "被叫号码：" in ringing.text
+    final = await bot.telegram.wait_for(
+        lambda c: c.chat_id == GROUP and "最终计数" in (c.text or ""), 60, since=mark
+    )
+    assert "外呼任务" in final.text and "已完成" in final.text
+    await bot.settled()
+    for text in shown_texts(bot, mark, (GROUP,)):
+        assert _HAN.search(text), text
