@@ -351,7 +351,13 @@ def render_error(exc: UserFacingError) -> tuple[str, str]:
 
 
 async def run_guarded(req: Request, name: str, fn: Handler) -> None:
-    """Run a handler; what goes wrong becomes one sentence for the user (escaped here)."""
+    """Run a handler, in the chat's language; what goes wrong becomes one sentence for the user
+    (escaped here)."""
+    with speaking(req.language):
+        await _run_guarded(req, name, fn)
+
+
+async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
     token = current_actor.set(Actor(user_id=req.user_id, chat_id=req.chat_id, command=name))
     log_token = bind_log_context(chat_id=req.chat_id, user_id=req.user_id, command=name)
     try:
@@ -367,7 +373,7 @@ async def run_guarded(req: Request, name: str, fn: Handler) -> None:
             "Something went wrong on our side while handling {name}, so it may not have "
             "finished. Check the result (for example with /groups or /tasks) before trying "
             "again; if it keeps failing, tell your admin the reference {ref}.",
-            name=name,
+            name=_(name),
             ref=ref,
         )
         await _answer(req, text, esc(text))

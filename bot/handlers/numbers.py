@@ -23,7 +23,7 @@ from bot.delivery.telegram_errors import DeliveryError, Transient, classify
 from bot.delivery.telegram_errors import FileTooBig as TelegramFileTooBig
 from bot.errors import UserFacingError
 from bot.handlers.base import Context, Keyboard, Request, button, command, resolve, run_guarded
-from bot.i18n import CHOICES, N_, _
+from bot.i18n import CHOICES, N_, _, speaking
 from bot.i18n import t as in_language
 from bot.numbers import MAX_FILE_BYTES, SUPPORTED_EXTENSIONS
 from bot.render import esc
@@ -229,14 +229,15 @@ async def on_document(update: Update, context: Context) -> None:
             req.chat_id,
         )
         if answers_prompt or req.is_private:
-            await req.reply(
-                _(
-                    "Only members with the operator role can upload number files. Ask a ccbot admin for "
-                    "the role with /role operator.",
+            with speaking(req.language):
+                await req.reply(
+                    _(
+                        "Only members with the operator role can upload number files. Ask a ccbot admin for "
+                        "the role with /role operator.",
+                    )
                 )
-            )
         return
-    await run_guarded(req, _("number file"), handle_document)
+    await run_guarded(req, N_("number file"), handle_document)
 
 
 # --- the buttons ---------------------------------------------------------------------------

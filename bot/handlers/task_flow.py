@@ -468,7 +468,7 @@ async def typed_answer(update: Update, context: Context) -> None:
             req, draft_id, message, _prompted_user(prompt), prompted_step(prompt.text or "")
         )
 
-    await run_guarded(req, _("typed answer"), take)
+    await run_guarded(req, N_("typed answer"), take)
 
 
 async def _take_typed(

@@ -359,3 +359,30 @@ async def test_a_chinese_chat_gets_its_task_card_and_ringing_events_in_chinese(
     await bot.settled()
     for text in shown_texts(bot, mark, (GROUP,)):
         assert _HAN.search(text), text
+
+
+async def test_edits_plain_documents_and_typed_answers_answer_in_the_chats_language(
+    bot: BotHarness,
+) -> None:
+    """Updates that no command decorator handles (an edited command, a file without a caption)
+    are answered in the chat's language too."""
+    import time
+
+    await bot.bind()
+    await bot.say(GROUP, ADMIN, f"/role viewer {VIEWER}")
+    set_language(bot, GROUP, "zh")
+    mark = bot.telegram.mark()
+    update = bot.telegram.build_command(GROUP, OPERATOR, "/groups")
+    message = update.pop("message")
+    message["edit_date"] = int(time.time())
+    update["edited_message"] = message
+    bot.telegram.enqueue(update)
+    edited = await bot.answer(GROUP, mark)
+    assert "我只处理新消息" in edited.text
+    mark = bot.telegram.mark()
+    bot.telegram.send_document(GROUP, VIEWER, "名单.csv", b"phone\n9876543210\n")
+    bot.telegram.state.set_language(VIEWER, "zh-hans")  # a private chat: the user's language
+    bot.telegram.send_document(VIEWER, VIEWER, "名单.csv", b"phone\n9876543210\n")
+    await bot.settled()
+    for text in shown_texts(bot, mark):
+        assert _HAN.search(text) or not english_left(text), text
