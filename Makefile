@@ -54,7 +54,7 @@ bench: $(STAMP)
 # they are translated), and compile the catalogs the bot reads. The .mo files are committed.
 I18N_KEYWORDS := -k _ -k N_ -k n_:1,2 -k count_text:2,3
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg $(I18N_KEYWORDS) --no-default-keywords --sort-by-file \
+	$(BIN)/pybabel extract -F bot/locales/babel.cfg $(I18N_KEYWORDS) --no-default-keywords --sort-by-file \
 		--project ccbot --omit-header -o bot/locales/ccbot.pot bot
 	$(BIN)/pybabel update -i bot/locales/ccbot.pot -d bot/locales -D ccbot --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d bot/locales -D ccbot --statistics
