@@ -55,8 +55,8 @@ bench: $(STAMP)
 I18N_KEYWORDS := -k _ -k N_ -k n_:1,2 -k count_text:2,3
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F bot/locales/babel.cfg $(I18N_KEYWORDS) --no-default-keywords --sort-by-file \
-		--project ccbot --omit-header -o bot/locales/ccbot.pot bot
-	$(BIN)/pybabel update -i bot/locales/ccbot.pot -d bot/locales -D ccbot --no-fuzzy-matching --ignore-obsolete
+		--project ccbot --omit-header --no-wrap -o bot/locales/ccbot.pot bot
+	$(BIN)/pybabel update -i bot/locales/ccbot.pot -d bot/locales -D ccbot --no-fuzzy-matching --ignore-obsolete --no-wrap
 	$(BIN)/pybabel compile -d bot/locales -D ccbot --statistics
 
 clean:
