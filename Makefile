@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run sandbox test lint bench migrate check clean
+.PHONY: run sandbox test lint bench migrate check clean i18n
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.screen_pop
 	$(BIN)/python -m bench.screen_pop --database-url $${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
 	$(BIN)/python -m bench.replicas --postgres $${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test}
+
+# The texts in other languages (bot/i18n.py): collect the English messages from bot/ into the
+# template, merge them into every catalog (new ones come untranslated: tests/test_i18n.py fails until
+# they are translated), and compile the catalogs the bot reads. The .mo files are committed.
+I18N_KEYWORDS := -k _ -k N_ -k n_:1,2 -k count_text:2,3
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F bot/locales/babel.cfg $(I18N_KEYWORDS) --no-default-keywords --sort-by-file \
+		--project ccbot --omit-header --no-wrap -o bot/locales/ccbot.pot bot
+	$(BIN)/pybabel update -i bot/locales/ccbot.pot -d bot/locales -D ccbot --no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/pybabel compile -d bot/locales -D ccbot --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -11,6 +11,7 @@ import re
 import shlex
 
 from bot.errors import UserFacingError
+from bot.i18n import _
 
 # Phones and Macs turn a typed " into curly quotes; they mean the same here. Only at a word's edge,
 # so a curly quote inside a name stays what it is.
@@ -54,8 +55,10 @@ def split_args_marked(text: str) -> list[tuple[str, bool]]:
             start = end
     except ValueError:
         raise UserFacingError(
-            "A quote is not closed. Put a name with spaces between two double quotes, like "
-            '"Sales Team Two", and try again.'
+            _(
+                'A quote is not closed. Put a name with spaces between two double quotes, like "Sales '
+                'Team Two", and try again.',
+            )
         ) from None
     return marked
 
@@ -78,15 +81,33 @@ def parse_int(text: str, name: str, lo: int, hi: int | None) -> int:
     """
     value = text.strip()
     shown = value if len(value) <= 24 else value[:24] + "…"
-    bounds = f"at least {lo:,}" if hi is None else f"from {lo:,} to {hi:,}"
+    bounds = (
+        _(
+            "at least {lo}",
+            lo=f"{lo:,}",
+        )
+        if hi is None
+        else _("from {lo} to {hi}", lo=f"{lo:,}", hi=f"{hi:,}")
+    )
     if not is_ascii_number(value.removeprefix("-")):
         raise UserFacingError(
-            f"{name} must be a whole number written with the digits 0–9; “{shown}” is not."
+            _(
+                "{name} must be a whole number written with the digits 0–9; “{shown}” is not.",
+                name=name,
+                shown=shown,
+            )
         )
     # Past 19 digits it is out of every range we have (and int() of thousands is slow).
     number = int(value) if len(value) <= 20 else None
     if number is None or number < lo or (hi is not None and number > hi):
-        raise UserFacingError(f"{name} must be {bounds}; {shown} is not.")
+        raise UserFacingError(
+            _(
+                "{name} must be {bounds}; {shown} is not.",
+                name=name,
+                bounds=bounds,
+                shown=shown,
+            )
+        )
     return number
 
 

@@ -96,6 +96,9 @@ class BoundChat(SQLModel, table=True):
     notify_calls: str = Field(default="digest", max_length=16)
     muted_until: datetime | None = None
     mask_numbers: bool = False
+    # The language of the chat's messages (bot/i18n.py: en, zh); None: English, or in a private
+    # chat the user's own Telegram language. Set at /bind from the binding admin's language.
+    language: str | None = Field(default=None, max_length=8)
     last_digest_at: datetime | None = None
     # Daily summary (/schedule): local time "HH:MM" in the chat's one zone (`timezone`, else
     # DEFAULT_TIMEZONE: bot.config.chat_zone); summary_enabled False after /schedule off.

@@ -74,7 +74,7 @@ def _code_rows() -> dict[str, str]:
     "code", sorted((c for c in errors._MEANINGS if c != "0"), key=lambda c: -int(c))
 )
 def test_every_platform_code_is_explained_in_the_readme(code: str) -> None:
-    what, todo = errors._MEANINGS[code]
+    what, todo = (part.format(**errors._LIMITS) for part in errors._MEANINGS[code])
     assert _code_rows().get(f"`{code}`") == f"{what} | {todo}", (
         f"the README's row for platform code {code} does not match bot/laaffic/errors.py"
     )
@@ -83,7 +83,7 @@ def test_every_platform_code_is_explained_in_the_readme(code: str) -> None:
 @pytest.mark.parametrize("key", sorted(errors._PER_ENDPOINT), ids=lambda k: f"{k[0]}-{k[1]}")
 def test_every_per_request_meaning_is_in_the_readme(key: tuple[str, str]) -> None:
     code, endpoint = key
-    what, todo = errors._PER_ENDPOINT[key]
+    what, todo = (part.format(**errors._LIMITS) for part in errors._PER_ENDPOINT[key])
     label = f"`{code}` ({errors.ACTIONS[endpoint]})"
     assert _code_rows().get(label) == f"{what} | {todo}", (
         f"the README's row for platform code {code} on {endpoint} does not match bot/laaffic/errors.py"

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox import OutboxKind, enqueue
+from bot.i18n import language_of, speaking
+from bot.i18n import t as in_language
 from bot.services import access
 from bot.views.agent_links import agent_blocked_notice
 from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
@@ -27,6 +29,13 @@ from storage.models import AgentLink, AuditEntry, BoundChat, PopRecipient
 log = logging.getLogger(__name__)
 
 FORBIDDEN = "forbidden"  # the reason recorded on messages that failed because of it
+
+
+def admin_language(session: Session, admin_id: int) -> str:
+    """The language an admin reads notices in: the one of their private chat with the bot
+    (/settings language there), else English."""
+    private = session.get(BoundChat, admin_id)
+    return language_of(private.language if private else None)
 
 
 def _move(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
@@ -60,7 +69,9 @@ def forget_topic(session: Session, chat_id: int, thread_id: int) -> bool:
             chat_id,
             thread_id,
         )
-        enqueue(session, chat_id=chat_id, text=TOPIC_GONE_NOTICE, kind=OutboxKind.NOTICE)
+        chat = session.get(BoundChat, chat_id)
+        notice = in_language(language_of(chat.language if chat else None))(TOPIC_GONE_NOTICE)
+        enqueue(session, chat_id=chat_id, text=notice, kind=OutboxKind.NOTICE)
     return moved
 
 
@@ -87,10 +98,11 @@ def chat_refuses(
     admins = sorted(set(admin_user_ids) - {chat_id})
     if admins and (routes > 0 or not told_before):
         chat = session.get(BoundChat, chat_id)
-        text = forbidden_notice(
-            chat_id, chat.title if chat else None, description, routes, failed_now + waiting
-        )
         for admin in admins:
+            with speaking(admin_language(session, admin)):
+                text = forbidden_notice(
+                    chat_id, chat.title if chat else None, description, routes, failed_now + waiting
+                )
             enqueue(session, chat_id=admin, text=text, kind=OutboxKind.NOTICE)
     return waiting
 

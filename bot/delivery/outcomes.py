@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.delivery import outbox_claims as claims
-from bot.delivery.chat_changes import FORBIDDEN, chat_refuses
+from bot.delivery.chat_changes import FORBIDDEN, admin_language, chat_refuses
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.delivery.outbox_claims import ClaimedBatch
+from bot.i18n import speaking
 from bot.metrics import MESSAGES_FAILED, MESSAGES_RETRIED
 from bot.views.notices import REASON_WORDS, failure_notice
 from storage.db import Database
@@ -200,8 +201,9 @@ class Outcomes:
             if row.chat_id not in titles:
                 chat = session.get(BoundChat, row.chat_id)
                 titles[row.chat_id] = chat.title if chat else None
-        text = failure_notice(failed, titles, since)
         for admin in sorted(self.admin_user_ids):
+            with speaking(admin_language(session, admin)):
+                text = failure_notice(failed, titles, since)
             enqueue(
                 session,
                 chat_id=admin,

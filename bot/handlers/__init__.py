@@ -26,6 +26,7 @@ from bot.handlers import (
     task_life,
 )
 from bot.handlers.catalogue import COMMANDS, CommandInfo
+from bot.i18n import CHOICES, DEFAULT, speaking
 from bot.services.access import Role
 
 
@@ -46,7 +47,7 @@ def register_handlers(application: Application) -> None:
 
 
 def _menu(commands: list[CommandInfo]) -> list[BotCommand]:
-    return [BotCommand(c.name, c.summary[:256]) for c in commands]
+    return [BotCommand(c.name, c.description[:256]) for c in commands]
 
 
 async def set_command_menus(bot: Bot) -> None:
@@ -56,6 +57,14 @@ async def set_command_menus(bot: Bot) -> None:
     team = [c for c in COMMANDS if c.role <= Role.OPERATOR and not c.private_only]
     everything = [c for c in COMMANDS if not c.private_only]
     private = [c for c in COMMANDS if not c.group_only]
-    await bot.set_my_commands(_menu(team), scope=BotCommandScopeAllGroupChats())
-    await bot.set_my_commands(_menu(everything), scope=BotCommandScopeAllChatAdministrators())
-    await bot.set_my_commands(_menu(private), scope=BotCommandScopeAllPrivateChats())
+    scopes = (
+        (team, BotCommandScopeAllGroupChats()),
+        (everything, BotCommandScopeAllChatAdministrators()),
+        (private, BotCommandScopeAllPrivateChats()),
+    )
+    # English for everyone, then each other language for the members whose Telegram is in it.
+    for language in CHOICES:
+        with speaking(language):
+            code = None if language == DEFAULT else language
+            for commands, scope in scopes:
+                await bot.set_my_commands(_menu(commands), scope=scope, language_code=code)

@@ -13,6 +13,7 @@ from bot.handlers import relay
 from bot.handlers.base import Request, command, refusal
 from bot.handlers.catalogue import info as command_info
 from bot.handlers.reports import checked_zone
+from bot.i18n import CHOICES, _, n_, normalise, switch
 from bot.laaffic import limits
 from bot.render import esc
 from bot.services.access import Role
@@ -57,15 +58,25 @@ async def settings(req: Request) -> None:
     if req.args[0].lower() == "mask":  # a relay display setting, kept with /notify's
         await relay.settings_mask(req, req.args[1] if len(req.args) == 2 else None)
         return
+    if req.args[0].lower() in ("language", "lang"):
+        await settings_language(req)
+        return
     key = req.args[0].lower()
     field = SETTING_NAMES.get(key)
     if field is None:
-        raise UsageError(f"“{req.args[0][:20]}” is not a setting.", command="settings")
+        raise UsageError(_("“{name}” is not a setting.", name=req.args[0][:20]), command="settings")
     if len(req.args) == 1:
-        raise UsageError(f"Give /settings {key} a value, or - to clear it.", command="settings")
+        raise UsageError(
+            _("Give /settings {key} a value, or - to clear it.", key=key), command="settings"
+        )
     if len(req.args) > 2:
         raise UsageError(
-            f"/settings {key} takes one value without spaces; you gave {len(req.args) - 1} words.",
+            n_(
+                "/settings {key} takes one value without spaces; you gave {count} word.",
+                "/settings {key} takes one value without spaces; you gave {count} words.",
+                len(req.args) - 1,
+                key=key,
+            ),
             command="settings",
         )
     value = req.args[1].strip()
@@ -89,6 +100,34 @@ async def settings(req: Request) -> None:
     await req.reply(views.settings_saved(_show(req, chat)))
 
 
+async def settings_language(req: Request) -> None:
+    """/settings language en|zh: the language of everything the bot writes in this chat."""
+    if len(req.args) != 2 or normalise(req.args[1]) not in CHOICES:
+        raise UsageError(
+            _(
+                "Give /settings language one of: {choices}.",
+                choices=", ".join(CHOICES),
+            ),
+            command="settings",
+        )
+    if req.role < Role.OPERATOR:
+        await req.reply(esc(refusal(req, Role.OPERATOR, "/settings language")))
+        return
+    language = normalise(req.args[1])
+
+    def update(session: Session) -> BoundChat:
+        row = session.get(BoundChat, req.chat_id)
+        assert row is not None
+        row.language = language
+        session.add(row)
+        return row
+
+    chat = await req.runtime.database.run(update)
+    req.chat = chat
+    switch(language)  # the answer is already in the new language
+    await req.reply(views.settings_saved(_show(req, chat)))
+
+
 def _usage_html() -> str:
     return command_info("settings").usage_html
 
@@ -105,20 +144,27 @@ def _checked(field: str, value: str) -> str:
             phonenumbers.region_code_for_country_code(int(value)) == "ZZ"
         ):
             raise UserFacingError(
-                f"{shown} is not a country calling code. Use its digits 0–9, such as 91 "
-                f"(India) or 86 (China)."
+                _(
+                    "{value} is not a country calling code. Use its digits 0–9, such as 91 "
+                    "(India) or 86 (China).",
+                    value=shown,
+                )
             )
     elif field == "display_num":
         if not limits.DISPLAY_NUM_RE.fullmatch(value):
             raise UserFacingError(
-                f"A display number is 1–{limits.DISPLAY_NUM_MAX} letters or digits (A–Z, 0–9, "
-                f"nothing else); “{shown}” is not one, so nothing was saved."
+                _(
+                    "A display number is 1–{max} letters or digits (A–Z, 0–9, "
+                    "nothing else); “{value}” is not one, so nothing was saved.",
+                    max=limits.DISPLAY_NUM_MAX,
+                    value=shown,
+                )
             )
     elif field == "timezone":
         value = checked_zone(value)
     elif field == "app_id" and not APP_ID_RE.fullmatch(value):
         raise UserFacingError(
-            "An application id is letters and digits (A–Z, 0–9), as shown in the console."
+            _("An application id is letters and digits (A–Z, 0–9), as shown in the console.")
         )
     return value
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -13,13 +14,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from bot.args import TELEGRAM_USER_ID_MAX, parse_int
-from bot.delivery.chat_changes import agent_refuses, move_chat
+from bot.delivery.chat_changes import admin_language, agent_refuses, move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import agents_link
 from bot.handlers.base import Context, Request, command, runtime_of
-from bot.handlers.catalogue import commands_for
+from bot.handlers.catalogue import LIMITS, commands_for
+from bot.i18n import N_, _, language_of, n_, normalise, number, speaking, switch
 from bot.laaffic import limits
 from bot.relay.agent_links import member_shut_out
 from bot.services import access
@@ -38,34 +40,43 @@ async def start(req: Request) -> None:
         return
     if req.chat is None:
         await req.reply(
-            "Hello! I run the Laaffic call center from this chat once I'm bound: a ccbot "
-            "admin has to run /bind here. /help lists what I can do."
+            _(
+                "Hello! I run the Laaffic call center from this chat once I'm bound: a ccbot "
+                "admin has to run /bind here. /help lists what I can do."
+            )
         )
         return
     await req.reply(
-        "Hello! I run the Laaffic call center from Telegram: agent groups, agents, number "
-        "files and calling tasks, and I relay call events into your team chats. "
-        "/help lists what you can do here."
+        _(
+            "Hello! I run the Laaffic call center from Telegram: agent groups, agents, number "
+            "files and calling tasks, and I relay call events into your team chats. "
+            "/help lists what you can do here."
+        )
     )
 
 
-UPLOAD_NOTE = (
+UPLOAD_NOTE = N_(
     "Number files: send the file with the caption /upload (or reply to my /upload "
     "prompt with it); I check it and offer to upload it."
 )
 HELP_NOTES = (
-    "Names with spaces: put them in double quotes wherever a group name goes, like "
-    '/group "Sales Team Two".',
-    "Teams: each bound chat is a team. It sees and acts on the agent groups routed to it "
-    "(created in that chat, or moved there by a ccbot admin) and on the tasks submitted from it "
-    "or for its groups; other teams' groups and tasks are refused. ccbot admins act on every "
-    "team's.",
-    f"Platform limits: group names {limits.GROUP_NAME_MIN}–{limits.GROUP_NAME_MAX} characters; "
-    f"display numbers at most {limits.DISPLAY_NUM_MAX} letters or digits; call-out rate "
-    f"{limits.CALLOUT_RATE_MIN}–{limits.CALLOUT_RATE_MAX}; ringing time "
-    f"{limits.RINGING_TIME_MIN}–{limits.RINGING_TIME_MAX} s; remarks at most "
-    f"{limits.REMARK_MAX} characters; at most {limits.AGENT_BATCH_MAX} agents per /addagents; "
-    f"at most {limits.UPLOAD_ROWS_MAX:,} numbers per platform file.",
+    N_(
+        "Names with spaces: put them in double quotes wherever a group name goes, like "
+        '/group "Sales Team Two".'
+    ),
+    N_(
+        "Teams: each bound chat is a team. It sees and acts on the agent groups routed to it "
+        "(created in that chat, or moved there by a ccbot admin) and on the tasks submitted from "
+        "it or for its groups; other teams' groups and tasks are refused. ccbot admins act on "
+        "every team's."
+    ),
+    N_(
+        "Platform limits: group names {name_min}–{name_max} characters; "
+        "display numbers at most {display_max} letters or digits; call-out rate "
+        "{rate}; ringing time {ring} s; remarks at most "
+        "{remark_max} characters; at most {batch_max} agents per /addagents; "
+        "at most {rows_max} numbers per platform file."
+    ),
 )
 
 
@@ -73,9 +84,9 @@ HELP_NOTES = (
 async def help_command(req: Request) -> None:
     situation = None
     if req.chat is None and not req.is_private:
-        situation = "This chat is not bound yet: a ccbot admin must run /bind here before I act."
+        situation = _("This chat is not bound yet: a ccbot admin must run /bind here before I act.")
     elif req.is_private and req.role == Role.NONE:
-        situation = (
+        situation = _(
             "I work in team chats: add me to your team's group and ask a ccbot admin to run "
             "/bind there. Here you can use /help and /whoami."
         )
@@ -86,9 +97,10 @@ async def help_command(req: Request) -> None:
     ]
     notes: list[str] = []
     if req.role >= Role.OPERATOR:
-        notes.append(UPLOAD_NOTE)
+        notes.append(_(UPLOAD_NOTE))
     if req.role >= Role.VIEWER:
-        notes += HELP_NOTES
+        values = {**LIMITS, "rows_max": number(limits.UPLOAD_ROWS_MAX)}
+        notes += [_(note, **values) if "{" in note else _(note) for note in HELP_NOTES]
     await req.reply(
         views.help_message(req.role.label, situation=situation, commands=commands, notes=notes)
     )
@@ -97,9 +109,9 @@ async def help_command(req: Request) -> None:
 @command("/whoami", Role.NONE, needs_binding=False)
 async def whoami(req: Request) -> None:
     where = (
-        "this private chat"
+        _("this private chat")
         if req.is_private
-        else ("this chat" if req.chat else "this unbound chat")
+        else (_("this chat") if req.chat else _("this unbound chat"))
     )
     await req.reply(views.whoami_message(req.user_id, req.role.label, where, req.chat_id))
 
@@ -107,7 +119,7 @@ async def whoami(req: Request) -> None:
 @command("/bind", Role.ADMIN, needs_binding=False)
 async def bind(req: Request) -> None:
     if req.is_private:
-        await req.reply("Your private chat with me needs no binding. Run /bind in a team group.")
+        await req.reply(_("Your private chat with me needs no binding. Run /bind in a team group."))
         return
     message = req.message
     assert message is not None
@@ -122,25 +134,35 @@ async def bind(req: Request) -> None:
             chat_type=message.chat.type,
             thread_id=thread_id,
             by_user=req.user_id,
+            language=normalise(req.user_language_code),
         )
 
-    _, was_bound = await req.runtime.database.run(do)
-    where = "this topic" if thread_id else "this chat"
+    chat, was_bound = await req.runtime.database.run(do)
+    switch(language_of(chat.language))
+    where = _("this topic") if thread_id else _("this chat")
     lines = [
-        f"{'Re-bound' if was_bound else 'Bound'}: I act in this chat now, and notifications go to {where}. "
-        "Members are viewers until you give them a role with /role operator (as a reply to "
-        "their message, or with their @username or id)."
+        _(
+            "{bound}: I act in this chat now, and notifications go to {where}. "
+            "Members are viewers until you give them a role with /role operator (as a reply to "
+            "their message, or with their @username or id).",
+            bound=_("Re-bound") if was_bound else _("Bound"),
+            where=where,
+        )
     ]
     if req.runtime.can_read_all_group_messages or await _bot_is_admin(req):
         lines.append(
-            "I can see every message here (I am a group admin, or privacy mode is off), so operators can simply drop "
-            "number files into the chat."
+            _(
+                "I can see every message here (I am a group admin, or privacy mode is off), so "
+                "operators can simply drop number files into the chat."
+            )
         )
     else:
         lines.append(
-            "Privacy mode is on, so I only see commands and replies to me: operators send a "
-            "number file with the caption /upload, or reply to my /upload prompt with it. "
-            "(Make me a group admin, or turn privacy off with @BotFather, to take any file.)"
+            _(
+                "Privacy mode is on, so I only see commands and replies to me: operators send a "
+                "number file with the caption /upload, or reply to my /upload prompt with it. "
+                "(Make me a group admin, or turn privacy off with @BotFather, to take any file.)"
+            )
         )
     await req.reply("\n".join(lines))
 
@@ -157,7 +179,7 @@ async def _bot_is_admin(req: Request) -> bool:
 @command("/unbind", Role.ADMIN)
 async def unbind(req: Request) -> None:
     if req.is_private:
-        await req.reply("Your private chat with me can't be unbound.")
+        await req.reply(_("Your private chat with me can't be unbound."))
         return
 
     def do(session):  # noqa: ANN001, ANN202
@@ -168,13 +190,23 @@ async def unbind(req: Request) -> None:
 
     routes, withdrawn = await req.runtime.database.run(do)
     dropped = (
-        f" The {withdrawn} relayed message(s) still waiting to be posted here will not be posted."
+        n_(
+            " The {count} relayed message(s) still waiting to be posted here will not be posted.",
+            " The {count} relayed message(s) still waiting to be posted here will not be posted.",
+            withdrawn,
+        )
         if withdrawn
         else ""
     )
     await req.reply(
-        f"Unbound: I no longer act in this chat, and {routes} agent group(s) no longer send "
-        f"their events here.{dropped} /bind undoes this."
+        n_(
+            "Unbound: I no longer act in this chat, and {count} agent group(s) no longer send "
+            "their events here.{dropped} /bind undoes this.",
+            "Unbound: I no longer act in this chat, and {count} agent group(s) no longer send "
+            "their events here.{dropped} /bind undoes this.",
+            routes,
+            dropped=dropped,
+        )
     )
 
 
@@ -185,13 +217,14 @@ USERNAME_RE = re.compile(r"@?[A-Za-z0-9_]{4,32}")
 @command("/role", Role.ADMIN)
 async def role(req: Request) -> None:
     if req.is_private:
-        await req.reply("Roles are per team chat: run /role in the group.")
+        await req.reply(_("Roles are per team chat: run /role in the group."))
         return
     if not req.args or len(req.args) > 2:
         raise UsageError(command="role")
     if req.args[0].lower() not in ROLE_NAMES:
         raise UsageError(
-            f"“{req.args[0][:20]}” is not a role: use operator, viewer or none.", command="role"
+            _("“{value}” is not a role: use operator, viewer or none.", value=req.args[0][:20]),
+            command="role",
         )
     new_role = ROLE_NAMES[req.args[0].lower()]
     message = req.message
@@ -201,39 +234,48 @@ async def role(req: Request) -> None:
     if len(req.args) == 2:
         who = req.args[1]
         if who.lstrip("-+").isdigit() or who.startswith("-"):
-            target_id = parse_int(who, "A user id", 1, TELEGRAM_USER_ID_MAX)
+            target_id = parse_int(who, _("A user id"), 1, TELEGRAM_USER_ID_MAX)
             known = await req.runtime.database.run(lambda s: s.get(KnownUser, target_id))
-            target_label = (known.full_name or f"@{known.username}") if known else "User"
+            target_label = (known.full_name or f"@{known.username}") if known else _("User")
         elif not USERNAME_RE.fullmatch(who):
             raise UsageError(
-                f"“{who[:40]}” is neither a @username nor a user id.", command="role"
+                _("“{value}” is neither a @username nor a user id.", value=who[:40]),
+                command="role",
             )
         else:
             user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
             if user is None:
                 shown = who if who.startswith("@") else f"@{who}"
                 raise UserFacingError(
-                    f"I haven't seen {shown} yet, so I don't know their user id. Ask them "
-                    "to send any command here (for example /whoami), or run /role as a "
-                    "reply to one of their messages."
+                    _(
+                        "I haven't seen {user} yet, so I don't know their user id. Ask them "
+                        "to send any command here (for example /whoami), or run /role as a "
+                        "reply to one of their messages.",
+                        user=shown,
+                    )
                 )
             target_id, target_label = user.user_id, f"@{user.username}"
     elif message.reply_to_message is not None and message.reply_to_message.from_user is not None:
         target = message.reply_to_message.from_user
         if target.is_bot:
-            await req.reply("Bots can't be given a role.")
+            await req.reply(_("Bots can't be given a role."))
             return
         target_id, target_label = target.id, target.full_name
     else:
         raise UsageError(command="role")
     if target_id == req.context.bot.id:
-        await req.reply("Bots can't be given a role.")
+        await req.reply(_("Bots can't be given a role."))
         return
     if req.runtime.is_admin(target_id):
         raise UserFacingError(
-            f"{target_label} ({target_id}) is a ccbot admin (listed in ADMIN_USER_IDS): roles "
-            f"don't apply to admins, who have every right in every chat, so nothing was changed. "
-            f"To take their rights away, remove them from ADMIN_USER_IDS and restart the bot."
+            _(
+                "{user} ({id}) is a ccbot admin (listed in ADMIN_USER_IDS): roles "
+                "don't apply to admins, who have every right in every chat, so nothing was "
+                "changed. To take their rights away, remove them from ADMIN_USER_IDS and restart "
+                "the bot.",
+                user=target_label,
+                id=target_id,
+            )
         )
     def change(session: Session) -> None:
         access.set_role(session, req.chat_id, target_id, new_role, req.user_id)
@@ -245,9 +287,9 @@ async def role(req: Request) -> None:
         "user %s set role %s for %s in chat %s", req.user_id, new_role.label, target_id, req.chat_id
     )
     what = {
-        Role.OPERATOR: "can now create groups and agents, upload numbers and run tasks here",
-        Role.VIEWER: "can now only look (groups, agents, tasks, balance) here",
-        Role.NONE: "can no longer use the bot in this chat",
+        Role.OPERATOR: _("can now create groups and agents, upload numbers and run tasks here"),
+        Role.VIEWER: _("can now only look (groups, agents, tasks, balance) here"),
+        Role.NONE: _("can no longer use the bot in this chat"),
     }[new_role]
     await req.reply(views.role_changed(target_label, target_id, new_role.label, what))
 
@@ -260,12 +302,12 @@ async def audit(req: Request) -> None:
     if len(req.args) > 1:
         raise UsageError(command="audit")
     try:
-        limit = parse_int(req.args[0], "How many", 1, AUDIT_MAX) if req.args else 10
+        limit = parse_int(req.args[0], _("How many"), 1, AUDIT_MAX) if req.args else 10
     except UserFacingError as exc:
         raise UsageError(str(exc), command="audit") from None
     rows = await req.runtime.database.run(lambda s: recent_audit_entries(s, limit))
     if not rows:
-        await req.reply("No platform calls have been made through the bot yet.")
+        await req.reply(_("No platform calls have been made through the bot yet."))
         return
     await req.reply(views.audit_list(rows))
 
@@ -300,8 +342,10 @@ async def bot_membership_changed(update: Update, context: Context) -> None:
     if not was_bound:
         return
     log.warning("bot removed from chat %s (%s); %s route(s) disabled", chat.id, chat.title, routes)
-    text = views.removed_from_chat(chat.title, chat.id, routes, withdrawn)
     for admin_id in runtime.settings.admin_user_ids:
+        language = await runtime.database.run(functools.partial(admin_language, admin_id=admin_id))
+        with speaking(language):
+            text = views.removed_from_chat(chat.title, chat.id, routes, withdrawn)
         try:
             await send_text(context.bot, runtime.database, admin_id, text)
         except Exception:

@@ -35,6 +35,7 @@ from bot.delivery import replies
 from bot.delivery.replies import answer_button, edit_by_id, edit_text, send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import catalogue
+from bot.i18n import N_, _, language_of, speaking
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import AgentGroup
 from bot.logs import bind_log_context, reset_log_context
@@ -66,13 +67,13 @@ TOAST_LIMIT = 200
 
 # A message sent "as the group" (an anonymous administrator) or as a channel carries no member's
 # id (Telegram puts a placeholder bot in `from`), so no role can be checked for it.
-ANONYMOUS = (
+ANONYMOUS = N_(
     "You sent this as the group or as a channel, so I can't tell who you are and can't check "
     "your role. Send it from your own account: an anonymous administrator turns off "
     "“Remain anonymous” in their administrator rights."
 )
 
-NOT_BOUND = (
+NOT_BOUND = N_(
     "This chat is not bound to ccbot yet, so I don't act here. "
     "A ccbot admin has to run /bind in this chat first."
 )
@@ -105,6 +106,8 @@ class Request:
     is_private: bool
     args: list[str] = field(default_factory=list)
     text: str = ""
+    user_language_code: str | None = None  # Telegram's, as the member's app sends it
+    language: str = "en"  # what the answers are written in (bot/i18n.py)
 
     @property
     def message(self) -> Message | None:
@@ -158,7 +161,8 @@ class Request:
         user = self.update.effective_user
         own_message = self.update.message if self.query is None else None
         if own_message is None and user is not None:
-            text = f"{mention_html(user.id, user.first_name or 'you')}: {text}"
+            you = _("you")
+            text = f"{mention_html(user.id, user.first_name or you)}: {text}"
         reply_to = own_message.message_id if own_message is not None else None
         return await self.ask(text, reply_to=reply_to, placeholder=placeholder)
 
@@ -328,6 +332,10 @@ async def resolve(update: Update, context: Context) -> Request | None:
         role=role,
         chat=bound,
         is_private=is_private,
+        user_language_code=user.language_code,
+        language=language_of(
+            bound.language if bound else None, user.language_code, private=is_private
+        ),
     )
 
 
@@ -343,7 +351,13 @@ def render_error(exc: UserFacingError) -> tuple[str, str]:
 
 
 async def run_guarded(req: Request, name: str, fn: Handler) -> None:
-    """Run a handler; what goes wrong becomes one sentence for the user (escaped here)."""
+    """Run a handler, in the chat's language; what goes wrong becomes one sentence for the user
+    (escaped here)."""
+    with speaking(req.language):
+        await _run_guarded(req, name, fn)
+
+
+async def _run_guarded(req: Request, name: str, fn: Handler) -> None:
     token = current_actor.set(Actor(user_id=req.user_id, chat_id=req.chat_id, command=name))
     log_token = bind_log_context(chat_id=req.chat_id, user_id=req.user_id, command=name)
     try:
@@ -355,10 +369,12 @@ async def run_guarded(req: Request, name: str, fn: Handler) -> None:
     except Exception:
         ref = secrets.token_hex(3)
         log.exception("handler %s failed (ref %s)", name, ref)
-        text = (
-            f"Something went wrong on our side while handling {name}, so it may not have "
-            f"finished. Check the result (for example with /groups or /tasks) before trying "
-            f"again; if it keeps failing, tell your admin the reference {ref}."
+        text = _(
+            "Something went wrong on our side while handling {name}, so it may not have "
+            "finished. Check the result (for example with /groups or /tasks) before trying "
+            "again; if it keeps failing, tell your admin the reference {ref}.",
+            name=_(name),
+            ref=ref,
         )
         await _answer(req, text, esc(text))
     finally:
@@ -390,62 +406,82 @@ def command(
             req = await resolve(update, context)
             if req is None:
                 return
-            message = update.effective_message
-            req.text = (message.text or message.caption or "") if message else ""
-            if message is not None and message.sender_chat is not None:
-                log.info("refused %s: sent as chat %s", name, message.sender_chat.id)
-                await req.reply(esc(ANONYMOUS))
-                return
-            if needs_binding and req.chat is None and not req.is_private:
-                log.info(
-                    "refused %s from user %s: chat %s is not bound", name, req.user_id, req.chat_id
-                )
-                await req.reply(esc(NOT_BOUND))
-                return
-            if req.role < required:
-                log.warning(
-                    "refused %s: user %s is %s in chat %s, needs %s",
-                    name,
-                    req.user_id,
-                    req.role.label,
-                    req.chat_id,
-                    required.label,
-                )
-                await req.reply(esc(refusal(req, required, name)))
-                return
-
-            async def with_args(req: Request) -> None:
-                req.args = command_args(req.text)  # refuses an unclosed quote with a sentence
-                await fn(req)
-
-            await run_guarded(req, name, with_args)
+            with speaking(req.language):
+                await _command(req, update, name, required, needs_binding, fn)
 
         return handler
 
     return decorate
 
 
+async def _command(
+    req: Request, update: Update, name: str, required: Role, needs_binding: bool, fn: Handler
+) -> None:
+    """The checks of `command`, in the chat's language."""
+    message = update.effective_message
+    req.text = (message.text or message.caption or "") if message else ""
+    if message is not None and message.sender_chat is not None:
+        log.info("refused %s: sent as chat %s", name, message.sender_chat.id)
+        await req.reply(esc(_(ANONYMOUS)))
+        return
+    if needs_binding and req.chat is None and not req.is_private:
+        log.info("refused %s from user %s: chat %s is not bound", name, req.user_id, req.chat_id)
+        await req.reply(esc(_(NOT_BOUND)))
+        return
+    if req.role < required:
+        log.warning(
+            "refused %s: user %s is %s in chat %s, needs %s",
+            name,
+            req.user_id,
+            req.role.label,
+            req.chat_id,
+            required.label,
+        )
+        await req.reply(esc(refusal(req, required, name)))
+        return
+
+    async def with_args(req: Request) -> None:
+        req.args = command_args(req.text)  # refuses an unclosed quote with a sentence
+        await fn(req)
+
+    await run_guarded(req, name, with_args)
+
+
+_AS_ROLE = {
+    Role.NONE: N_("not allowed in this chat"),
+    Role.VIEWER: N_("a viewer"),
+    Role.OPERATOR: N_("an operator"),
+    Role.ADMIN: N_("an admin"),
+}
+
+
 def _with_article(role: Role) -> str:
-    return f"{'an' if role.label[0] in 'aeiou' else 'a'} {role.label}"
+    """What the member is, as the end of a sentence ("an operator"); the role's own name stays
+    English in every language: it is the word /role takes."""
+    return _(_AS_ROLE[role])
 
 
 def refusal(req: Request, required: Role, what: str) -> str:
     """Plain text: why this member may not do `what` here, and how to get the right."""
     if req.is_private and req.role == Role.NONE:
-        return (
-            f"{what} works in a team chat the bot is bound to. Add me to your team's group and "
-            f"ask a ccbot admin to run /bind there."
+        return _(
+            "{what} works in a team chat the bot is bound to. Add me to your team's group and "
+            "ask a ccbot admin to run /bind there.",
+            what=what,
         )
     if required >= Role.ADMIN:
-        return (
-            f"You can't use {what} here: it needs the admin role, which only the ccbot admins "
-            f"listed in the deployment's ADMIN_USER_IDS have, and you are "
-            f"{_with_article(req.role) if req.role else 'not allowed in this chat'}."
+        return _(
+            "You can't use {what} here: it needs the admin role, which only the ccbot admins "
+            "listed in the deployment's ADMIN_USER_IDS have, and you are {current}.",
+            what=what,
+            current=_with_article(req.role),
         )
-    return (
-        f"You can't use {what} here: it needs the {required.label} role and you are "
-        f"{_with_article(req.role) if req.role else 'not allowed in this chat'}. "
-        f"Ask a ccbot admin to give you the role with /role {required.label}."
+    return _(
+        "You can't use {what} here: it needs the {role} role and you are {current}. "
+        "Ask a ccbot admin to give you the role with /role {role}.",
+        what=what,
+        role=required.label,
+        current=_with_article(req.role),
     )
 
 
@@ -458,31 +494,41 @@ def button(prefix: str, required: Role) -> Callable[[Handler], ButtonHandler]:
             req = await resolve(update, context)
             if req is None or req.query is None:
                 return
-            data = req.query.data or ""
-            req.args = data.split(":")[1:]
-            if req.chat is None and not req.is_private:
-                await req.toast("This chat is not bound to ccbot any more; nothing was done.", True)
-                return
-            if req.role < required:
-                log.warning(
-                    "refused button %s: user %s is %s in chat %s, needs %s",
-                    data,
-                    req.user_id,
-                    req.role.label,
-                    req.chat_id,
-                    required.label,
-                )
-                await req.toast(
-                    f"Only members with the {required.label} role can do this; nothing was done.",
-                    alert=True,
-                )
-                return
-            await run_guarded(req, f"button {prefix}", fn)
+            with speaking(req.language):
+                await _button(req, prefix, required, fn)
 
         handler.callback_pattern = rf"^{prefix}:"  # type: ignore[attr-defined]
         return handler  # type: ignore[return-value]
 
     return decorate
+
+
+async def _button(req: Request, prefix: str, required: Role, fn: Handler) -> None:
+    """The checks of `button`, in the chat's language."""
+    assert req.query is not None
+    data = req.query.data or ""
+    req.args = data.split(":")[1:]
+    if req.chat is None and not req.is_private:
+        await req.toast(_("This chat is not bound to ccbot any more; nothing was done."), True)
+        return
+    if req.role < required:
+        log.warning(
+            "refused button %s: user %s is %s in chat %s, needs %s",
+            data,
+            req.user_id,
+            req.role.label,
+            req.chat_id,
+            required.label,
+        )
+        await req.toast(
+            _(
+                "Only members with the {role} role can do this; nothing was done.",
+                role=required.label,
+            ),
+            alert=True,
+        )
+        return
+    await run_guarded(req, f"button {prefix}", fn)
 
 
 async def unknown_button(update: Update, context: Context) -> None:
@@ -492,4 +538,12 @@ async def unknown_button(update: Update, context: Context) -> None:
     if query is None:
         return
     log.warning("unknown button data %r from user %s", (query.data or "")[:64], query.from_user.id)
-    await answer_button(query, "This button is no longer valid; nothing was done.", alert=True)
+    with speaking(await _language_of_press(update, context)):
+        await answer_button(
+            query, _("This button is no longer valid; nothing was done."), alert=True
+        )
+
+
+async def _language_of_press(update: Update, context: Context) -> str:
+    req = await resolve(update, context)
+    return req.language if req is not None else "en"

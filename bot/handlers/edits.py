@@ -14,7 +14,8 @@ from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, fi
 
 from bot.delivery.replies import send_text
 from bot.handlers import catalogue
-from bot.handlers.base import Context, runtime_of
+from bot.handlers.base import Context, resolve, runtime_of
+from bot.i18n import _, speaking
 from bot.render import esc
 
 # Runs before the handlers of group 0, where every command and file handler is.
@@ -43,15 +44,19 @@ def edited_command(update: Update, bot_username: str) -> str | None:
 async def on_edit(update: Update, context: Context) -> None:
     name = edited_command(update, context.bot.username)
     message = update.edited_message
+    req = await resolve(update, context) if name is not None else None
     if name is not None and message is not None:
+        with speaking(req.language if req is not None else None):
+            text = _(
+                "I act on new messages only, so editing /{name} did nothing. Send the corrected "
+                "command as a new message.",
+                name=name,
+            )
         await send_text(
             context.bot,
             runtime_of(context).database,
             message.chat_id,
-            esc(
-                f"I act on new messages only, so editing /{name} did nothing. "
-                f"Send the corrected command as a new message."
-            ),
+            esc(text),
             thread_id=message.message_thread_id if message.is_topic_message else None,
             reply_to=message.message_id,
         )
@@ -59,6 +64,4 @@ async def on_edit(update: Update, context: Context) -> None:
 
 
 def register(application: Application) -> None:
-    application.add_handler(
-        MessageHandler(filters.UpdateType.EDITED, on_edit), group=EDITS_GROUP
-    )
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edit), group=EDITS_GROUP)

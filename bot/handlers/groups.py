@@ -16,6 +16,7 @@ from bot.delivery.telegram_errors import BotRemoved, DeliveryError
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import agents_link
 from bot.handlers.base import Request, command
+from bot.i18n import _
 from bot.laaffic import limits
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import AgentGroup
@@ -36,20 +37,24 @@ AGENTS_ON_GROUP_CARD = 50
 async def list_groups(req: Request) -> None:
     if req.args and (len(req.args) > 1 or req.args[0].lower() != "all"):
         raise UsageError(
-            f"“{' '.join(req.args)[:40]}” is not an option of /groups.", command="groups"
+            _(
+                "“{value}” is not an option of /groups.",
+                value=" ".join(req.args)[:40],
+            ),
+            command="groups",
         )
     show_all = bool(req.args)
     if show_all and not req.is_admin:
         raise UserFacingError(
-            "/groups all shows every team's groups and is for ccbot admins. /groups shows this "
-            "team's groups."
+            _(
+                "/groups all shows every team's groups and is for ccbot admins. /groups shows this "
+                "team's groups.",
+            )
         )
     groups = await req.runtime.client.list_groups()
 
     def load(session: Session) -> tuple[dict[int, list[GroupRoute]], set[int]]:
-        return group_service.routes_by_group(session), teams.routed_group_ids(
-            session, req.chat_id
-        )
+        return group_service.routes_by_group(session), teams.routed_group_ids(session, req.chat_id)
 
     routes, own = await req.runtime.database.run(load)
     # An admin's private chat has no team of its own: it sees everything.
@@ -92,7 +97,13 @@ async def new_group(req: Request) -> None:
     )
     await req.reply(
         views.group_created(
-            name, group_id, where=_where_posted(req), next_command=f"/addagents {typed_name(name)} 5"
+            name,
+            group_id,
+            where=_where_posted(req),
+            next_command=_(
+                "/addagents {typed_name} 5",
+                typed_name=typed_name(name),
+            ),
         )
     )
 
@@ -101,8 +112,8 @@ def _where_posted(req: Request) -> str:
     """Where this chat's notifications go: the topic /bind chose in a forum, else the chat."""
     topic = req.chat.thread_id if req.chat else None
     if topic is None:
-        return "in this chat"
-    return "in this topic" if req.thread_id == topic else "in the topic where /bind was run"
+        return _("in this chat")
+    return _("in this topic") if req.thread_id == topic else _("in the topic where /bind was run")
 
 
 async def _team_group(req: Request, name_or_id: str) -> AgentGroup:
@@ -121,7 +132,10 @@ async def show_group(req: Request) -> None:
     settings = await client.get_group_settings(group.voice_group_id)
     agents = await client.list_agents(group.voice_group_id)
     quota = await client.agent_quota(group.voice_group_id)
-    more = f"/agents {typed_name(group.group_name or str(group.voice_group_id))}"
+    more = _(
+        "/agents {typed_name}",
+        typed_name=typed_name(group.group_name or str(group.voice_group_id)),
+    )
     await req.reply(
         views.group_card(
             group, settings, agents, quota, shown=AGENTS_ON_GROUP_CARD, more_command=more
@@ -136,7 +150,10 @@ async def list_agents(req: Request) -> None:
     group = await _team_group(req, joined_name(req.args))
     agents = await req.runtime.client.list_agents(group.voice_group_id)
     if not agents:
-        add = f"/addagents {typed_name(group.group_name or str(group.voice_group_id))} 5"
+        add = _(
+            "/addagents {typed_name} 5",
+            typed_name=typed_name(group.group_name or str(group.voice_group_id)),
+        )
         await req.reply(views.no_agents(group.group_name, add_command=add))
         return
     linked = await agents_link.linked_section(req, group.voice_group_id)
@@ -146,8 +163,12 @@ async def list_agents(req: Request) -> None:
 def _check_display_num(value: str) -> str:
     if not limits.DISPLAY_NUM_RE.fullmatch(value):
         raise UserFacingError(
-            f"A display number is 1–{limits.DISPLAY_NUM_MAX} letters or digits (A–Z, 0–9, "
-            f"nothing else); “{value[:30]}” is not one."
+            _(
+                "A display number is 1–{display_num_max} letters or digits (A–Z, 0–9, nothing else); "
+                "“{value}” is not one.",
+                display_num_max=limits.DISPLAY_NUM_MAX,
+                value=value[:30],
+            )
         )
     return value
 
@@ -156,7 +177,10 @@ def _check_ccode(value: str) -> str:
     code = value.removeprefix("+").lstrip("0")  # "0091" is 91 written with its dialling prefix
     if not limits.CCODE_RE.fullmatch(code):
         raise UserFacingError(
-            f"A country code is 1–4 digits 0–9, like 91 or 86; “{value[:20]}” is not one."
+            _(
+                "A country code is 1–4 digits 0–9, like 91 or 86; “{value}” is not one.",
+                value=value[:20],
+            )
         )
     return code
 
@@ -168,13 +192,15 @@ async def add_agents(req: Request) -> None:
     if len(req.args) > 4 or (len(req.args) > 2 and not req.args[1].lstrip("-").isdigit()):
         # `/addagents Sales Team Two 5`: the name was not quoted.
         raise UsageError(
-            f"The second word must be the number of agents, and “{req.args[1][:20]}” is not a "
-            f"number. If the group name has spaces, put it in double quotes, like "
-            f'/addagents "Sales Team Two" 5.',
+            _(
+                "The second word must be the number of agents, and “{value}” is not a number. If the "
+                'group name has spaces, put it in double quotes, like /addagents "Sales Team Two" 5.',
+                value=req.args[1][:20],
+            ),
             command="addagents",
         )
     # The count's upper bound comes after the quota: "can take only 3 more" is the useful answer.
-    count = parse_int(req.args[1], "The number of agents", 1, None)
+    count = parse_int(req.args[1], _("The number of agents"), 1, None)
     display_num = (
         _check_display_num(req.args[2])
         if len(req.args) > 2
@@ -186,20 +212,32 @@ async def add_agents(req: Request) -> None:
     quota = await client.agent_quota(group.voice_group_id)
     if quota.remaining < count:
         raise UserFacingError(
-            f"The group {group.group_name} can take only {quota.remaining} more agent(s) "
-            f"(quota {quota.total}); you asked for {count}. Nothing was created. Ask for fewer, "
-            f"or ask your Laaffic account manager to raise the quota."
+            _(
+                "The group {group_name} can take only {remaining} more agent(s) (quota {total}); you "
+                "asked for {count}. Nothing was created. Ask for fewer, or ask your Laaffic account "
+                "manager to raise the quota.",
+                group_name=group.group_name,
+                remaining=quota.remaining,
+                total=quota.total,
+                count=count,
+            )
         )
     if count > limits.AGENT_BATCH_MAX:
         raise UserFacingError(
-            f"One /addagents creates at most {limits.AGENT_BATCH_MAX} agents; you asked for "
-            f"{count}. Nothing was created. Run it again for each batch of up to "
-            f"{limits.AGENT_BATCH_MAX}."
+            _(
+                "One /addagents creates at most {agent_batch_max} agents; you asked for {count}. "
+                "Nothing was created. Run it again for each batch of up to {agent_batch_max}.",
+                agent_batch_max=limits.AGENT_BATCH_MAX,
+                count=count,
+            )
         )
     created = await client.add_agents(
         group.voice_group_id, count, display_num=display_num, ccode=ccode
     )
-    creds = f"/agentcreds {typed_name(group.group_name or str(group.voice_group_id))}"
+    creds = _(
+        "/agentcreds {typed_name}",
+        typed_name=typed_name(group.group_name or str(group.voice_group_id)),
+    )
     await req.reply(
         views.agents_created(
             group.group_name,
@@ -230,11 +268,13 @@ async def agent_credentials(req: Request) -> None:
         if not isinstance(exc.outcome, BotRemoved):
             raise
         raise UserFacingError(
-            "I can't write to you privately yet. Open a private chat with me, press "
-            "Start, then run /agentcreds again."
+            _(
+                "I can't write to you privately yet. Open a private chat with me, press Start, then "
+                "run /agentcreds again.",
+            )
         ) from None
     if not req.is_private:
-        await req.reply("I sent the SIP logins to you in a private message.")
+        await req.reply(_("I sent the SIP logins to you in a private message."))
 
 
 def register(application: Application) -> None:

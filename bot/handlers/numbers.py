@@ -23,6 +23,8 @@ from bot.delivery.telegram_errors import DeliveryError, Transient, classify
 from bot.delivery.telegram_errors import FileTooBig as TelegramFileTooBig
 from bot.errors import UserFacingError
 from bot.handlers.base import Context, Keyboard, Request, button, command, resolve, run_guarded
+from bot.i18n import CHOICES, N_, _, speaking
+from bot.i18n import t as in_language
 from bot.numbers import MAX_FILE_BYTES, SUPPORTED_EXTENSIONS
 from bot.render import esc
 from bot.services import uploads as upload_service
@@ -33,8 +35,8 @@ from storage.models import NumberUpload, UploadPart, UploadStatus
 
 log = logging.getLogger(__name__)
 
-UPLOAD_PROMPT = "Send me the number file as a reply to this message"
-STALE_BUTTON = "This button is no longer valid; nothing was done."
+UPLOAD_PROMPT = N_("Send me the number file as a reply to this message")
+STALE_BUTTON = N_("This button is no longer valid; nothing was done.")
 _UPLOAD_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only; forged callback data is refused
 # Bidirectional controls (overrides, embeddings, isolates, marks): in a file name they reorder how
 # it and the rest of its line show ("list\u202efdp.csv" shows as "listvsc.pdf"), so a name is
@@ -50,10 +52,13 @@ async def upload_prompt(req: Request) -> None:
         await handle_document(req)
         return
     await req.ask(
-        f"{UPLOAD_PROMPT} (xlsx, xls, ods, csv or txt, at most 20 MB). I check the numbers, show you a "
-        f"report, and upload only when you say so.",
+        _(
+            "{upload_prompt} (xlsx, xls, ods, csv or txt, at most 20 MB). I check the numbers, "
+            "show you a report, and upload only when you say so.",
+            upload_prompt=_(UPLOAD_PROMPT),
+        ),
         reply_to=message.message_id,
-        placeholder="Attach the number file",
+        placeholder=_("Attach the number file"),
     )
 
 
@@ -88,8 +93,12 @@ async def handle_document(req: Request) -> None:
     suffix = "." + name.rsplit(".", 1)[1].lower() if "." in name else ""
     if suffix not in SUPPORTED_EXTENSIONS:
         raise UserFacingError(
-            f"I can't read {name}: number files must be {', '.join(SUPPORTED_EXTENSIONS)}. "
-            f"Save it in one of those formats and send it again."
+            _(
+                "I can't read {name}: number files must be {join}. Save it in one of those formats and "
+                "send it again.",
+                name=name,
+                join=", ".join(SUPPORTED_EXTENSIONS),
+            )
         )
     if document.file_size and document.file_size > MAX_FILE_BYTES:
         raise FileTooBig(name, document.file_size)
@@ -151,7 +160,13 @@ async def _download_and_check(
                 fmt=req.runtime.settings.number_file_format,
             )
         except UserFacingError as exc:
-            raise UserFacingError(f"I couldn't check {name}: {exc}") from None
+            raise UserFacingError(
+                _(
+                    "I couldn't check {name}: {exc}",
+                    name=name,
+                    exc=exc,
+                )
+            ) from None
 
 
 async def _download(document: Document, name: str, path: Path) -> None:
@@ -164,16 +179,29 @@ async def _download(document: Document, name: str, path: Path) -> None:
             raise FileTooBig(name, None) from None
         if isinstance(outcome, Transient):
             raise UserFacingError(
-                f"Telegram did not answer while I fetched {name} ({exc.message}): send the file "
-                f"again in a minute."
+                _(
+                    "Telegram did not answer while I fetched {name} ({message}): send the file again in a "
+                    "minute.",
+                    name=name,
+                    message=exc.message,
+                )
             ) from None
         raise UserFacingError(
-            f"Telegram would not hand over {name} ({exc.message}): send the file again."
+            _(
+                "Telegram would not hand over {name} ({message}): send the file again.",
+                name=name,
+                message=exc.message,
+            )
         ) from None
     if tg_file.file_size and tg_file.file_size > MAX_FILE_BYTES:
         raise FileTooBig(name, tg_file.file_size)
     if not tg_file.file_path:
-        raise UserFacingError(f"Telegram gave no address to download {name}: send it again.")
+        raise UserFacingError(
+            _(
+                "Telegram gave no address to download {name}: send it again.",
+                name=name,
+            )
+        )
     await upload_service.download_capped(tg_file.file_path, path, file_name=name)
 
 
@@ -188,7 +216,7 @@ async def on_document(update: Update, context: Context) -> None:
         reply_to is not None
         and reply_to.from_user is not None
         and reply_to.from_user.id == context.bot.id
-        and UPLOAD_PROMPT in (reply_to.text or "")
+        and any(in_language(lang)(UPLOAD_PROMPT) in (reply_to.text or "") for lang in CHOICES)
     )
     req = await resolve(update, context)
     if req is None or (req.chat is None and not req.is_private):
@@ -201,21 +229,30 @@ async def on_document(update: Update, context: Context) -> None:
             req.chat_id,
         )
         if answers_prompt or req.is_private:
-            await req.reply(
-                "Only members with the operator role can upload number files. Ask a ccbot "
-                "admin for the role with /role operator."
-            )
+            with speaking(req.language):
+                await req.reply(
+                    _(
+                        "Only members with the operator role can upload number files. Ask a ccbot admin for "
+                        "the role with /role operator.",
+                    )
+                )
         return
-    await run_guarded(req, "number file", handle_document)
+    await run_guarded(req, N_("number file"), handle_document)
 
 
 # --- the buttons ---------------------------------------------------------------------------
 
 _REFUSALS = {
-    UploadResult.ALREADY_UPLOADED: "This file is already on the platform; nothing more was done.",
-    UploadResult.ALREADY_DISCARDED: "This file was discarded; send it again to upload it.",
-    UploadResult.IN_PROGRESS: "This file is being uploaded right now; its card shows the result.",
-    UploadResult.NOTHING_TO_UPLOAD: "This file has no valid numbers: there is nothing to upload.",
+    UploadResult.ALREADY_UPLOADED: N_(
+        "This file is already on the platform; nothing more was done."
+    ),
+    UploadResult.ALREADY_DISCARDED: N_("This file was discarded; send it again to upload it."),
+    UploadResult.IN_PROGRESS: N_(
+        "This file is being uploaded right now; its card shows the result."
+    ),
+    UploadResult.NOTHING_TO_UPLOAD: N_(
+        "This file has no valid numbers: there is nothing to upload."
+    ),
     UploadResult.NOT_FOUND: STALE_BUTTON,
 }
 
@@ -224,7 +261,7 @@ _REFUSALS = {
 async def upload_button(req: Request) -> None:
     args = req.args
     if len(args) != 2 or not _UPLOAD_ID.fullmatch(args[0]) or args[1] not in ("go", "drop"):
-        await req.toast(STALE_BUTTON, alert=True)
+        await req.toast(_(STALE_BUTTON), alert=True)
         return
     upload_id, action = int(args[0]), args[1]
     db = req.runtime.database
@@ -238,7 +275,7 @@ async def upload_button(req: Request) -> None:
         return
 
     async def started() -> None:
-        await req.toast("Uploading…")  # the press won; the card says how it ends
+        await req.toast(_("Uploading…"))  # the press won; the card says how it ends
 
     try:
         outcome = await upload_service.upload_to_platform(
@@ -248,7 +285,10 @@ async def upload_button(req: Request) -> None:
         ref = secrets.token_hex(3)
         log.exception("upload #%s failed (ref %s)", upload_id, ref)
         upload, parts = await db.run(lambda s: upload_service.get_upload(s, upload_id))
-        reason = f"something went wrong on our side (reference {ref})."
+        reason = _(
+            "something went wrong on our side (reference {ref}).",
+            ref=ref,
+        )
         if upload is not None:
             await _show(req, message, *_card_for(upload, parts, reason))
         return
@@ -269,6 +309,7 @@ _SHOWN = {
 async def _render_outcome(req: Request, message: Message | None, outcome: UploadOutcome) -> None:
     refusal = _REFUSALS.get(outcome.result)
     if refusal is not None:
+        refusal = _(refusal)
         await req.toast(refusal, alert=True)
     if outcome.upload is not None and outcome.result in _SHOWN:
         # The card shows the state the file is in now, whichever press this was.

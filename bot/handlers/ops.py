@@ -8,6 +8,7 @@ from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Request, command
 from bot.health import problem as write_problem
+from bot.i18n import _
 from bot.services.access import Role
 from bot.status import queue_state, version
 from bot.views import status as views
@@ -19,7 +20,7 @@ async def status(req: Request) -> None:
     now = datetime.now(UTC)
     state = await runtime.database.run(lambda s: queue_state(s, now))
     presence = runtime.presence
-    me = presence.replica_id if presence else "this process"
+    me = presence.replica_id if presence else _("this process")
     started = presence.started_at if presence else None
     writes = runtime.write_health
     refused = write_problem(writes) if writes is not None else None

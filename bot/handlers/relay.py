@@ -14,6 +14,7 @@ from bot.args import joined_name
 from bot.config import chat_zone
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command, refusal
+from bot.i18n import N_, _
 from bot.relay import chat_settings
 from bot.relay.digest import DIGEST_INTERVAL
 from bot.relay.routing import NotifyCalls, is_muted, notify_calls_of, unrouted_groups
@@ -27,10 +28,10 @@ log = logging.getLogger(__name__)
 
 UNROUTED_WINDOW = timedelta(hours=24)
 CALLS_IN_WORDS = {
-    NotifyCalls.EACH: "a message for every call",
-    NotifyCalls.ANSWERED: "a message for every answered call",
-    NotifyCalls.DIGEST: f"a digest every {int(DIGEST_INTERVAL.total_seconds() // 60)} minutes",
-    NotifyCalls.OFF: "nothing (they still count in the daily summary)",
+    NotifyCalls.EACH: N_("a message for every call"),
+    NotifyCalls.ANSWERED: N_("a message for every answered call"),
+    NotifyCalls.DIGEST: N_("a digest every {minutes} minutes"),
+    NotifyCalls.OFF: N_("nothing (they still count in the daily summary)"),
 }
 
 
@@ -51,7 +52,10 @@ def notify_summary(req: Request, chat: BoundChat) -> str:
     )
     return views.notify_summary(
         ringing=chat.notify_ringing,
-        calls_words=CALLS_IN_WORDS[notify_calls_of(chat)],
+        calls_words=_(
+            CALLS_IN_WORDS[notify_calls_of(chat)],
+            minutes=int(DIGEST_INTERVAL.total_seconds() // 60),
+        ),
         masked=chat.mask_numbers,
         muted_until=muted_until,
     )
@@ -63,8 +67,11 @@ async def _chat_administrator(req: Request) -> bool:
         member = await req.context.bot.get_chat_member(req.chat_id, req.user_id)
     except TelegramError as exc:
         raise UserFacingError(
-            f"I could not check with Telegram whether you administer this chat ({exc}), so "
-            f"nothing was changed. Try again in a moment."
+            _(
+                "I could not check with Telegram whether you administer this chat ({exc}), so nothing "
+                "was changed. Try again in a moment.",
+                exc=exc,
+            )
         ) from None
     return member.status in (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
@@ -75,15 +82,21 @@ async def _require_route_right(req: Request, what: str) -> None:
     if req.is_admin or await _chat_administrator(req):
         return
     raise UserFacingError(
-        f"You can't use {what} here: it needs the admin role, or being an administrator of this "
-        f"Telegram chat. Nothing was changed."
+        _(
+            "You can't use {what} here: it needs the admin role, or being an administrator of this "
+            "Telegram chat. Nothing was changed.",
+            what=what,
+        )
     )
 
 
 def _in_group(req: Request, what: str) -> None:
     if req.is_private:
         raise UserFacingError(
-            f"Run {what} in the team's group: it decides which agent groups are that team's."
+            _(
+                "Run {what} in the team's group: it decides which agent groups are that team's.",
+                what=what,
+            )
         )
 
 
@@ -102,9 +115,12 @@ async def route(req: Request) -> None:
             # Routing makes a group the chat's team's: a chat administrator may take a group no
             # team has yet, never another team's.
             raise UserFacingError(
-                f"The agent group “{group.group_name}” ({group.voice_group_id}) is another "
-                f"team's already, so nothing was changed. Only a ccbot admin can route it to "
-                f"this chat as well."
+                _(
+                    "The agent group “{group_name}” ({voice_group_id}) is another team's already, so "
+                    "nothing was changed. Only a ccbot admin can route it to this chat as well.",
+                    group_name=group.group_name,
+                    voice_group_id=group.voice_group_id,
+                )
             )
         group_service.route_group(session, group, req.chat_id, req.app_id, req.user_id)
         return already, others
@@ -116,9 +132,7 @@ async def route(req: Request) -> None:
         return
     assert req.chat is not None
     await req.reply(
-        views.routed(
-            group.group_name, group.voice_group_id, others, notify_summary(req, req.chat)
-        )
+        views.routed(group.group_name, group.voice_group_id, others, notify_summary(req, req.chat))
     )
 
 
@@ -164,21 +178,42 @@ async def notify(req: Request) -> None:
     if not req.args:
         await req.reply(views.what_this_chat_gets(notify_summary(req, chat)))
         return
-    choices = {"ringing": "on or off", "calls": "each, answered, digest or off"}
+    choices = {"ringing": _("on or off"), "calls": _("each, answered, digest or off")}
     first = req.args[0].lower()
     if first not in choices:
         raise UsageError(
-            f"“{req.args[0][:20]}” is not something /notify changes: say ringing or calls.",
+            _(
+                "“{value}” is not something /notify changes: say ringing or calls.",
+                value=req.args[0][:20],
+            ),
             command="notify",
         )
     if len(req.args) != 2:
-        raise UsageError(f"Say what /notify {first} should be: {choices[first]}.", command="notify")
+        raise UsageError(
+            _(
+                "Say what /notify {first} should be: {choices}.",
+                first=first,
+                choices=choices[first],
+            ),
+            command="notify",
+        )
     if req.role < Role.OPERATOR:
-        await req.reply(esc(refusal(req, Role.OPERATOR, f"/notify {req.args[0].lower()}")))
+        await req.reply(
+            esc(
+                refusal(
+                    req,
+                    Role.OPERATOR,
+                    _(
+                        "/notify {lower}",
+                        lower=req.args[0].lower(),
+                    ),
+                )
+            )
+        )
         return
     what, value = req.args[0].lower(), req.args[1]
     if what == "ringing":
-        on = chat_settings.parse_on_off(value, "/notify ringing")
+        on = chat_settings.parse_on_off(value, _("/notify ringing"))
         saved, withdrawn = await req.runtime.database.run(
             lambda s: chat_settings.set_notify_ringing(s, req.chat_id, on)
         )
@@ -223,20 +258,24 @@ async def unmute(req: Request) -> None:
 async def settings_mask(req: Request, value: str | None) -> None:
     """`/settings mask on|off`: callee numbers masked (+91 98•••••210) in this chat's messages."""
     if req.role < Role.OPERATOR:
-        await req.reply(esc(refusal(req, Role.OPERATOR, "/settings mask")))
+        await req.reply(esc(refusal(req, Role.OPERATOR, _("/settings mask"))))
         return
     if value is None:
-        raise UsageError("Say on or off, for example /settings mask on.", command="settings")
-    on = chat_settings.parse_on_off(value, "/settings mask")
+        raise UsageError(_("Say on or off, for example /settings mask on."), command="settings")
+    on = chat_settings.parse_on_off(value, _("/settings mask"))
     chat = await req.runtime.database.run(lambda s: chat_settings.set_mask(s, req.chat_id, on))
     req.chat = chat
     if on:
         await req.reply(
-            "Saved. Callee numbers are now masked in the messages posted here, for example "
-            "+91 98•••••210."
+            _(
+                "Saved. Callee numbers are now masked in the messages posted here, for example +91 "
+                "98•••••210.",
+            )
         )
     else:
-        await req.reply("Saved. Callee numbers are now shown in full in the messages posted here.")
+        await req.reply(
+            _("Saved. Callee numbers are now shown in full in the messages posted here.")
+        )
 
 
 def register(application: Application) -> None:

@@ -12,6 +12,7 @@ from telegram.ext import Application, CommandHandler
 from bot.config import chat_zone, zone_hint, zone_name
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, command
+from bot.i18n import N_, _
 from bot.laaffic.codes import hangup_reason, hung_up_by
 from bot.render import esc
 from bot.reports.lookups import (
@@ -35,14 +36,16 @@ from bot.views.summaries import day_label
 from bot.views.values import duration
 from storage.models import BoundChat
 
-SCHEDULE_USAGE = (
-    "Usage: /schedule shows when the daily summary comes; /schedule 18:00 sets the local time; "
-    "/schedule 18:00 Asia/Kolkata sets the time and the chat's time zone (the same as "
-    "/settings timezone); /schedule off stops it."
+SCHEDULE_USAGE = N_(
+    "Usage: /schedule shows when the daily summary comes; /schedule 18:00 sets the local "
+    "time; /schedule 18:00 Asia/Kolkata sets the time and the chat's time zone (the same "
+    "as /settings timezone); /schedule off stops it.",
 )
-SUMMARY_USAGE = "Usage: /summary [today | yesterday | YYYY-MM-DD], for example /summary 2026-11-30"
-EXPORT_USAGE = "Usage: /export [today | yesterday | YYYY-MM-DD], for example /export yesterday"
-CALLS_USAGE = "Usage: /calls <callee number>, for example /calls +91 98765 43210"
+SUMMARY_USAGE = N_(
+    "Usage: /summary [today | yesterday | YYYY-MM-DD], for example /summary 2026-11-30"
+)
+EXPORT_USAGE = N_("Usage: /export [today | yesterday | YYYY-MM-DD], for example /export yesterday")
+CALLS_USAGE = N_("Usage: /calls <callee number>, for example /calls +91 98765 43210")
 _DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
 
 
@@ -65,12 +68,19 @@ def checked_zone(text: str) -> str:
     hint = zone_hint(text)
     if hint is not None:
         raise UserFacingError(
-            f"{shown} is an abbreviation, not a place, and it does not follow summer time, so "
-            f"times would be off for part of the year. Use the zone of a place, such as {hint}."
+            _(
+                "{shown} is an abbreviation, not a place, and it does not follow summer time, so times "
+                "would be off for part of the year. Use the zone of a place, such as {hint}.",
+                shown=shown,
+                hint=hint,
+            )
         )
     raise UserFacingError(
-        f"{shown} is not a time zone I know. Use an IANA name such as Asia/Kolkata or "
-        f"Europe/Berlin (or UTC)."
+        _(
+            "{shown} is not a time zone I know. Use an IANA name such as Asia/Kolkata or "
+            "Europe/Berlin (or UTC).",
+            shown=shown,
+        )
     )
 
 
@@ -84,23 +94,43 @@ def parse_day(text: str | None, zone: ZoneInfo, now: datetime, usage: str) -> da
         return today - timedelta(days=1)
     match = _DATE.match(word)
     if not match:
-        raise UsageError(f"“{word[:20]}” is not a day I know.\n{usage}")
+        raise UsageError(
+            _(
+                "“{word}” is not a day I know.\n{usage}",
+                word=word[:20],
+                usage=usage,
+            )
+        )
     try:
         day = date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
-        raise UsageError(f"{word} is not a date in the calendar.\n{usage}") from None
+        raise UsageError(
+            _(
+                "{word} is not a date in the calendar.\n{usage}",
+                word=word,
+                usage=usage,
+            )
+        ) from None
     if day > today:
-        raise UserFacingError(f"{day.isoformat()} has not happened yet in {zone.key}.")
+        raise UserFacingError(
+            _(
+                "{isoformat} has not happened yet in {key}.",
+                isoformat=day.isoformat(),
+                key=zone.key,
+            )
+        )
     return day
 
 
 def _schedule_line(chat: BoundChat, zone: ZoneInfo) -> str:
     if not chat.summary_enabled:
-        return "The daily summary is off in this chat. Turn it on with /schedule 09:00."
+        return _("The daily summary is off in this chat. Turn it on with /schedule 09:00.")
     at = summary_time(chat)
-    return (
-        f"The daily summary of the previous day comes every day at {at:%H:%M} {esc(zone.key)} "
-        f"time, the chat's time zone (/settings timezone changes it for everything shown here)."
+    return _(
+        "The daily summary of the previous day comes every day at {at} {key} time, the chat's "
+        "time zone (/settings timezone changes it for everything shown here).",
+        at=f"{at:%H:%M}",
+        key=esc(zone.key),
     )
 
 
@@ -108,21 +138,32 @@ def _schedule_line(chat: BoundChat, zone: ZoneInfo) -> str:
 async def schedule(req: Request) -> None:
     chat = _chat(req)
     if not req.args:
-        await req.reply(_schedule_line(chat, _zone(req)) + "\n" + esc(SCHEDULE_USAGE))
+        await req.reply(_schedule_line(chat, _zone(req)) + "\n" + esc(_(SCHEDULE_USAGE)))
         return
     if req.role < Role.OPERATOR:
-        raise UserFacingError("Only operators can change the schedule; /schedule shows it.")
+        raise UserFacingError(_("Only operators can change the schedule; /schedule shows it."))
     zone_name_set: str | None = None
     if req.args[0].lower() == "off":
         if len(req.args) > 1:
-            raise UsageError(f"/schedule off takes nothing after it.\n{SCHEDULE_USAGE}")
+            raise UsageError(
+                _(
+                    "/schedule off takes nothing after it.\n{schedule_usage}",
+                    schedule_usage=_(SCHEDULE_USAGE),
+                )
+            )
         enabled, at = False, chat.summary_time
     else:
         if len(req.args) > 2:
-            raise UsageError(SCHEDULE_USAGE)
+            raise UsageError(_(SCHEDULE_USAGE))
         parsed = parse_time(req.args[0])
         if parsed is None:
-            raise UsageError(f"“{req.args[0][:20]}” is not a time like 18:00.\n{SCHEDULE_USAGE}")
+            raise UsageError(
+                _(
+                    "“{value}” is not a time like 18:00.\n{schedule_usage}",
+                    value=req.args[0][:20],
+                    schedule_usage=_(SCHEDULE_USAGE),
+                )
+            )
         if len(req.args) == 2:
             zone_name_set = checked_zone(req.args[1])
         enabled, at = True, f"{parsed:%H:%M}"
@@ -139,17 +180,19 @@ async def schedule(req: Request) -> None:
     saved = await req.runtime.database.run(save)
     req.chat = saved
     await req.reply(
-        "Saved. " + _schedule_line(saved, chat_zone(saved, req.runtime.settings.default_zone))
+        _("Saved.")
+        + " "
+        + _schedule_line(saved, chat_zone(saved, req.runtime.settings.default_zone))
     )
 
 
 @command("/summary", Role.VIEWER)
 async def summary(req: Request) -> None:
     if len(req.args) > 1:
-        raise UsageError(SUMMARY_USAGE)
+        raise UsageError(_(SUMMARY_USAGE))
     zone = _zone(req)
     now = datetime.now(UTC)
-    day = parse_day(req.args[0] if req.args else None, zone, now, SUMMARY_USAGE)
+    day = parse_day(req.args[0] if req.args else None, zone, now, _(SUMMARY_USAGE))
     content = await build_summary(
         req.runtime.database,
         req.runtime.client,
@@ -158,7 +201,7 @@ async def summary(req: Request) -> None:
         zone,
         now=now,
         retention_days=req.runtime.settings.retention_days,
-        title="Summary" if day == now.astimezone(zone).date() else "Daily summary",
+        title=_("Summary") if day == now.astimezone(zone).date() else _("Daily summary"),
     )
     if content.chart is None:
         await req.reply(content.text)
@@ -170,10 +213,10 @@ async def summary(req: Request) -> None:
 @command("/export", Role.OPERATOR)
 async def export(req: Request) -> None:
     if len(req.args) > 1:
-        raise UsageError(EXPORT_USAGE)
+        raise UsageError(_(EXPORT_USAGE))
     zone = _zone(req)
     now = datetime.now(UTC)
-    day = parse_day(req.args[0] if req.args else None, zone, now, EXPORT_USAGE)
+    day = parse_day(req.args[0] if req.args else None, zone, now, _(EXPORT_USAGE))
     retention_days = req.runtime.settings.retention_days
     if day < retention_start(now, retention_days, zone):
         await req.reply(esc(expired_day_text(day, retention_days)))
@@ -184,57 +227,101 @@ async def export(req: Request) -> None:
     )
     if not records:
         await req.reply(
-            f"No calls counted in this chat on {day_label(day)}: none of its agent groups' or "
-            f"tasks' calls started that day ({esc(zone.key)} time)."
+            _(
+                "No calls counted in this chat on {day_label}: none of its agent groups' or tasks' "
+                "calls started that day ({key} time).",
+                day_label=day_label(day),
+                key=esc(zone.key),
+            )
         )
         return
     cut = len(records) > EXPORT_MAX_ROWS
     records = records[:EXPORT_MAX_ROWS]
     content = await asyncio.to_thread(export_xlsx, records, zone)
-    note = f" (the first {EXPORT_MAX_ROWS:,} of more)" if cut else ""
+    note = (
+        _(
+            " (the first {export_max_rows} of more)",
+            export_max_rows=f"{EXPORT_MAX_ROWS:,}",
+        )
+        if cut
+        else ""
+    )
     rows = count_text(len(records), "{n} row", "{n} rows")
     await req.send_document(
         content,
         f"calls-{day.isoformat()}.xlsx",
-        f"Call records of {day_label(day)}: {rows}{note}, times in {esc(zone.key)}.",
+        _(
+            "Call records of {day_label}: {rows}{note}, times in {key}.",
+            day_label=day_label(day),
+            rows=rows,
+            note=note,
+            key=esc(zone.key),
+        ),
     )
 
 
 @command("/calls", Role.VIEWER)
 async def calls(req: Request) -> None:
     if not req.args:
-        raise UsageError(CALLS_USAGE)
+        raise UsageError(_(CALLS_USAGE))
     typed = " ".join(req.args)
     digits, reason = callee_digits(typed, req.ccode)
     if digits is None:
         raise UserFacingError(
-            f"“{typed[:40]}” is not a phone number I can look up: {reason}. Write it with its "
-            f"country code (+91 98765 43210), or set the chat's with /settings ccode 91."
+            _(
+                "“{typed}” is not a phone number I can look up: {reason}. Write it with its country "
+                "code (+91 98765 43210), or set the chat's with /settings ccode 91.",
+                typed=typed[:40],
+                reason=reason,
+            )
         )
     chat_id, zone = None if req.is_admin else req.chat_id, _zone(req)
     found = await req.runtime.database.run(lambda s: calls_to(s, digits, chat_id))
     if not found:
         await req.reply(
-            f"No stored calls to +{digits} counted in this chat (its agent groups' and tasks' "
-            f"calls of the last {req.runtime.settings.retention_days} days)."
+            _(
+                "No stored calls to +{digits} counted in this chat (its agent groups' and tasks' calls "
+                "of the last {retention_days} days).",
+                digits=digits,
+                retention_days=req.runtime.settings.retention_days,
+            )
         )
         return
-    lines = [f"<b>Calls to +{digits}</b> (newest first, times in {esc(zone.key)})"]
+    lines = [
+        _(
+            "<b>Calls to +{digits}</b> (newest first, times in {key})",
+            digits=digits,
+            key=esc(zone.key),
+        )
+    ]
     for r in found:
         start = r.call_start_at or r.received_at
         start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
-        outcome = f"answered, {duration(r.call_duration)}" if r.answered else "not answered"
+        outcome = (
+            _(
+                "answered, {call_duration}",
+                call_duration=duration(r.call_duration),
+            )
+            if r.answered
+            else _("not answered")
+        )
         reason = hangup_reason(r.hangup_reason)
         if r.hangup_reason is not None and not (r.hangup_reason == 0 and not r.answered):
             outcome += f" · {reason}"
         who = hung_up_by(r.hanging_direction)
+        group = r.agent_group_name or _("no agent group")
+        agent = agent_of(r) or _("no agent")
         lines.append(
-            f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(r.agent_group_name or 'no agent group')} · "
-            f"{esc(agent_of(r) or 'no agent')} · {esc(outcome)}"
-            + (f" · {esc(who)}" if who else "")
+            f"• {start.astimezone(zone):%Y-%m-%d %H:%M} · {esc(group)} · "
+            f"{esc(agent)} · {esc(outcome)}" + (f" · {esc(who)}" if who else "")
         )
     if len(found) == CALLS_SHOWN:
-        lines.append(f"Only the newest {CALLS_SHOWN} are shown.")
+        lines.append(
+            _(
+                "Only the newest {calls_shown} are shown.",
+                calls_shown=CALLS_SHOWN,
+            )
+        )
     await req.reply("\n".join(lines))
 
 

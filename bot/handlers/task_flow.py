@@ -27,6 +27,7 @@ from bot.handlers.base import (
     resolve,
     run_guarded,
 )
+from bot.i18n import N_, _
 from bot.laaffic.models import AgentGroup, TaskType
 from bot.services import groups as group_service
 from bot.services import task_input, teams
@@ -57,7 +58,7 @@ PROMPT_DRAFT = re.compile(r"for task draft #(\d+)\.")
 
 
 def _stale() -> UserFacingError:
-    return UserFacingError(STALE_BUTTON)
+    return UserFacingError(_(STALE_BUTTON))
 
 
 # ---- fetching what a card shows -----------------------------------------------------------------
@@ -89,7 +90,7 @@ async def _member_name(req: Request, user_id: int) -> str:
         return user.full_name
     if user is not None and user.username:
         return f"@{user.username}"
-    return f"member {user_id}"
+    return _("member {id}", id=user_id)
 
 
 async def _card(req: Request, draft: TaskDraft, part: UploadPart | None, *, page: int = 0) -> Card:
@@ -160,7 +161,7 @@ async def _ask_to_type(req: Request, draft: TaskDraft) -> None:
     await req.ask(
         typed_prompt(draft, draft.step, asked),
         reply_to=draft.message_id or None,
-        placeholder="Type your answer",
+        placeholder=_("Type your answer"),
     )
 
 
@@ -294,7 +295,7 @@ async def draft_button(req: Request) -> None:
     elif press.value == "typed":
         draft.step = _TYPED[press.action]
         await _ask_to_type(req, draft)
-        await req.toast("Reply to the prompt below")
+        await req.toast(_("Reply to the prompt below"))
         return
     else:
         _take_button_value(draft, press)
@@ -345,8 +346,10 @@ async def _choose_type(req: Request, draft: TaskDraft, part: UploadPart | None, 
     groups = GroupPage(await _team_groups(req), 0)  # a failing query is an alert; nothing changes
     if draft.task_type == TaskType.AGENT_GROUP_CALL and not groups.groups:
         raise UserFacingError(
-            "This chat has no agent groups yet, and a transfer to agents needs one: create one "
-            "with /newgroup first, or choose Automatic calling, which needs none."
+            _(
+                "This chat has no agent groups yet, and a transfer to agents needs one: create one "
+                "with /newgroup first, or choose Automatic calling, which needs none.",
+            )
         )
     await _show_on_pressed(req, draft, draft_card(draft, part, groups=groups))
 
@@ -383,8 +386,8 @@ async def _cancel_draft(req: Request, draft: TaskDraft) -> None:
         return
     message = req.query.message if req.query else None
     if message is not None:
-        await _edit_message(req, message.message_id, Card(CANCELLED_DRAFT))
-    await req.toast("Cancelled")
+        await _edit_message(req, message.message_id, Card(_(CANCELLED_DRAFT)))
+    await req.toast(_("Cancelled"))
 
 
 async def _submit(req: Request, draft: TaskDraft) -> None:
@@ -398,7 +401,7 @@ async def _submit(req: Request, draft: TaskDraft) -> None:
             await _edit_message(
                 req, message.message_id, submitting_card(claimed, part, display_num, group_name)
             )
-        await req.toast("Submitting…")
+        await req.toast(_("Submitting…"))
 
     assert draft.id is not None
     outcome = await submit_draft(
@@ -438,9 +441,9 @@ def _prompted_user(prompt: Message) -> int | None:
     return None
 
 
-NOT_OPEN_ANY_MORE = (
+NOT_OPEN_ANY_MORE = N_(
     "This question is no longer open: the draft was answered with a button, submitted or "
-    "cancelled meanwhile, so your answer was not used. Use the buttons on the draft's card."
+    "cancelled meanwhile, so your answer was not used. Use the buttons on the draft's card.",
 )
 
 
@@ -465,7 +468,7 @@ async def typed_answer(update: Update, context: Context) -> None:
             req, draft_id, message, _prompted_user(prompt), prompted_step(prompt.text or "")
         )
 
-    await run_guarded(req, "typed answer", take)
+    await run_guarded(req, N_("typed answer"), take)
 
 
 async def _take_typed(
@@ -479,27 +482,35 @@ async def _take_typed(
     draft = await db.run(lambda s: drafts.get_draft(s, draft_id, req.chat_id))
     if draft is None or draft.status != DraftStatus.DRAFT or not draft.step.is_typed:
         state = draft_state(draft) if draft and draft.status != DraftStatus.DRAFT else ""
-        raise UserFacingError(f"{NOT_OPEN_ANY_MORE} {state}".strip())
+        raise UserFacingError(f"{_(NOT_OPEN_ANY_MORE)} {state}".strip())
     if asked_for is not None and asked_for != draft.step:
         # A reply to an older prompt: the draft now waits for another value.
         raise UserFacingError(
-            "That prompt asked an earlier question of this draft, which has moved on since, so "
-            "your answer was not used. Reply to the newest prompt, or use the buttons on the "
-            "draft's card."
+            _(
+                "That prompt asked an earlier question of this draft, which has moved on since, so "
+                "your answer was not used. Reply to the newest prompt, or use the buttons on the "
+                "draft's card.",
+            )
         )
     asked_name = await _member_name(req, draft.user_id)
     if prompted is not None and prompted != draft.user_id:
         raise UserFacingError(
-            f"This prompt was replaced: {asked_name} pressed Type… after it, so only their "
-            f"answer to the newest prompt is taken. Press Type… on the card to be asked yourself."
+            _(
+                "This prompt was replaced: {asked_name} pressed Type… after it, so only their answer "
+                "to the newest prompt is taken. Press Type… on the card to be asked yourself.",
+                asked_name=asked_name,
+            )
         )
     if req.user_id != draft.user_id:
         raise UserFacingError(
-            f"This prompt is for {asked_name}: the answer is taken from whoever pressed Type…. "
-            f"To answer it yourself, press Type… on the draft's card."
+            _(
+                "This prompt is for {asked_name}: the answer is taken from whoever pressed Type…. To "
+                "answer it yourself, press Type… on the draft's card.",
+                asked_name=asked_name,
+            )
         )
     if req.role < Role.OPERATOR:
-        raise UserFacingError(refusal(req, Role.OPERATOR, "a task draft"))
+        raise UserFacingError(refusal(req, Role.OPERATOR, _("a task draft")))
     text = message.text or ""
     try:
         if draft.step == DraftStep.RATE_TEXT:
@@ -510,7 +521,10 @@ async def _take_typed(
             draft.remark = task_input.check_remark(text)
     except UserFacingError as exc:
         raise UserFacingError(
-            f"{exc} Reply to the prompt again, or press a button on the card."
+            _(
+                "{exc} Reply to the prompt again, or press a button on the card.",
+                exc=exc,
+            )
         ) from None
     draft.step = drafts.next_step(draft)
     part = await db.run(lambda s: drafts.part_of_draft(s, draft))

@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, button, command
 from bot.handlers.catalogue import usage
+from bot.i18n import _
 from bot.laaffic import limits
 from bot.laaffic.models import Task
 from bot.services import task_actions, teams
@@ -50,7 +51,7 @@ RERUN_USAGE = usage("rerun")
 
 
 def _stale() -> UserFacingError:
-    return UserFacingError(STALE_BUTTON)
+    return UserFacingError(_(STALE_BUTTON))
 
 
 def _pressed(req: Request) -> Message | None:
@@ -101,8 +102,10 @@ async def list_tasks(req: Request) -> None:
     show_all = bool(req.args)
     if show_all and not req.is_admin:
         raise UserFacingError(
-            "/tasks all lists every team's tasks, so it is for ccbot admins only. "
-            "/tasks lists this chat's tasks."
+            _(
+                "/tasks all lists every team's tasks, so it is for ccbot admins only. /tasks lists "
+                "this chat's tasks.",
+            )
         )
     client, db = req.runtime.client, req.runtime.database
     page = await client.query_tasks(page=1, size=limits.PAGE_SIZE_MAX)
@@ -132,9 +135,9 @@ async def list_tasks(req: Request) -> None:
         title = chat_tasks_title(len(tasks))
     if not tasks:
         await req.reply(
-            "The application has no tasks yet."
+            _("The application has no tasks yet.")
             if show_all
-            else "No tasks yet. Upload a number file, then press [Create task…] or use /newtask."
+            else _("No tasks yet. Upload a number file, then press [Create task…] or use /newtask.")
         )
         return
     await req.reply(task_list(title, tasks))
@@ -172,7 +175,10 @@ async def rerun_task(req: Request) -> None:
     choices = {c.value: c for c in RerunChoice}
     if len(req.args) == 2 and req.args[1].lower() not in choices:
         raise UsageError(
-            f"“{req.args[1][:20]}” is not a re-run choice: say failed, uncalled or all.",
+            _(
+                "“{value}” is not a re-run choice: say failed, uncalled or all.",
+                value=req.args[1][:20],
+            ),
             command="rerun",
         )
     if len(req.args) != 2:
@@ -217,7 +223,7 @@ async def task_button(req: Request) -> None:
             req.chat_id,
         )
         await req.toast(
-            "Only members with the operator role can change tasks; nothing was done.", alert=True
+            _("Only members with the operator role can change tasks; nothing was done."), alert=True
         )
         return
     task = await _load(req, press.task_id)
@@ -228,7 +234,7 @@ async def task_button(req: Request) -> None:
             await req.edit(message, card.text, card.rows)
         else:
             await req.reply(card.text, card.rows)
-        await req.toast("Refreshed")
+        await req.toast(_("Refreshed"))
         return
     if press.action == "cancel":
         await _ask(req, task, ActionKind.CANCEL)
@@ -240,7 +246,7 @@ async def task_button(req: Request) -> None:
         await req.reply(picker.text, picker.rows)
     else:
         await _ask(req, task, ActionKind.RATE, rate=press.rate)
-    await req.toast("Answer below")
+    await req.toast(_("Answer below"))
 
 
 # ---- the confirmation buttons ---------------------------------------------------------------------
@@ -283,7 +289,7 @@ async def confirm_button(req: Request) -> None:
     else:
         await req.reply(action_result(outcome))
     if outcome.result == task_actions.ActionResult.DECLINED:
-        await req.toast("Left as it is")
+        await req.toast(_("Left as it is"))
 
 
 def register(application: Application) -> None:

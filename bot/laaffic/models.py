@@ -33,6 +33,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from bot.i18n import N_, _
 from bot.laaffic import preflight
 from bot.laaffic.errors import InvalidRequest
 from bot.logs import register_secret
@@ -156,8 +157,14 @@ def _invalid(exc: ValidationError) -> InvalidRequest:
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, InvalidRequest):
         return cause
-    field = ".".join(str(part) for part in first["loc"]) or "the request"
-    return InvalidRequest(f"The value of {field} is not valid: {first['msg']}.")
+    field = ".".join(str(part) for part in first["loc"]) or _("the request")
+    return InvalidRequest(
+        _(
+            "The value of {field} is not valid: {first}.",
+            field=field,
+            first=first["msg"],
+        )
+    )
 
 
 # ---------------------------------------------------------------- enums
@@ -186,7 +193,7 @@ class TaskStatus(IntEnum):
 
     @property
     def label(self) -> str:
-        return _TASK_STATUS_LABELS[self]
+        return _(_TASK_STATUS_LABELS[self])
 
     @property
     def is_final(self) -> bool:
@@ -194,14 +201,14 @@ class TaskStatus(IntEnum):
 
 
 _TASK_STATUS_LABELS = {
-    TaskStatus.ENABLED: "enabled",
-    TaskStatus.DISABLED: "disabled",
-    TaskStatus.CALLING: "calling",
-    TaskStatus.COMPLETED: "completed",
-    TaskStatus.SUBMIT_FAILED: "submission failed",
-    TaskStatus.CANCELLED: "cancelled",
-    TaskStatus.SUSPENDED: "suspended",
-    TaskStatus.SUBMITTING: "submitting",
+    TaskStatus.ENABLED: N_("enabled"),
+    TaskStatus.DISABLED: N_("disabled"),
+    TaskStatus.CALLING: N_("calling"),
+    TaskStatus.COMPLETED: N_("completed"),
+    TaskStatus.SUBMIT_FAILED: N_("submission failed"),
+    TaskStatus.CANCELLED: N_("cancelled"),
+    TaskStatus.SUSPENDED: N_("suspended"),
+    TaskStatus.SUBMITTING: N_("submitting"),
 }
 
 
@@ -405,8 +412,10 @@ class TaskSettings(PlatformRequest):
     def _platform_rules(self) -> Self:
         preflight.require(
             self.type in tuple(TaskType),
-            "The task type must be 0 (automatic call) or 1 (group call to agents), "
-            f"not {self.type}.",
+            _(
+                "The task type must be 0 (automatic call) or 1 (group call to agents), not {type}.",
+                type=self.type,
+            ),
         )
         if not self.voice_group_id:
             self.voice_group_id = None  # left out of the body, as the docs' automatic sample
@@ -414,17 +423,22 @@ class TaskSettings(PlatformRequest):
             groups = len(self.voice_group_id or [])
             preflight.require(
                 groups == 1,
-                "A group call with transfer to agents needs exactly one agent group; "
-                f"{groups} were given.",
+                _(
+                    "A group call with transfer to agents needs exactly one agent group; {groups} were "
+                    "given.",
+                    groups=groups,
+                ),
             )
             preflight.require(
                 self.callout_rate is not None,
-                "A group call with transfer to agents needs a call-out rate (numbers dialled per "
-                "free agent), for example 1.",
+                _(
+                    "A group call with transfer to agents needs a call-out rate (numbers dialled per free "
+                    "agent), for example 1.",
+                ),
             )
             preflight.require(
                 bool(self.app_id),
-                "A group call with transfer to agents needs the voice application ID.",
+                _("A group call with transfer to agents needs the voice application ID."),
             )
         preflight.check_callout_rate(self.callout_rate)
         preflight.check_display_num(self.display_num)
@@ -453,9 +467,10 @@ class SubmitTaskRequest(TaskSettings):
     @model_validator(mode="after")
     def _file_given(self) -> Self:
         preflight.require(
-            bool(self.file_path), "The file path from the upload is missing; upload the file first."
+            bool(self.file_path),
+            _("The file path from the upload is missing; upload the file first."),
         )
-        preflight.require(bool(self.file_name), "The file name is missing.")
+        preflight.require(bool(self.file_name), _("The file name is missing."))
         return self
 
 
@@ -467,7 +482,7 @@ class ResendTaskRequest(TaskSettings):
     def _known_option(self) -> Self:
         preflight.require(
             self.resend_type in tuple(ResendType),
-            "The re-run option must be 1 (failed numbers), 2 (numbers not called) or 3 (all).",
+            _("The re-run option must be 1 (failed numbers), 2 (numbers not called) or 3 (all)."),
         )
         return self
 
@@ -518,7 +533,9 @@ class Task(PlatformModel):
     def status_label(self) -> str:
         if isinstance(self.task_status, TaskStatus):
             return self.task_status.label
-        return "unknown" if self.task_status is None else f"status {self.task_status}"
+        if self.task_status is None:
+            return _("unknown")
+        return _("status {code}", code=self.task_status)
 
     @property
     def is_finished(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.i18n import _
+
 MAX_FILE_BYTES = 20 * 1024 * 1024  # the most a Telegram bot can download
 MAX_ROWS = 1_000_000
 PLATFORM_MAX_ROWS = 100_000  # preview/upload answers -40 above this
@@ -14,9 +16,11 @@ SUPPORTED_EXTENSIONS = (".xlsx", ".xls", ".ods", ".csv", ".txt")
 
 
 class NumberFileError(Exception):
-    """A file the pipeline cannot use; `message` is one sentence: what is wrong and what to do."""
+    """A file the pipeline cannot use; `message` is one sentence: what is wrong and what to do,
+    in the current language (a module's constant, marked with N_, is translated here)."""
 
     def __init__(self, message: str) -> None:
+        message = _(message)
         super().__init__(message)
         self.message = message
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 from xml.etree import ElementTree
 
+from bot.i18n import N_, _
 from bot.numbers.errors import (
     MAX_CELLS,
     MAX_ROWS,
@@ -30,43 +31,48 @@ from bot.numbers.ole2 import CompoundFile, CompoundFileError
 
 XLSX, XLS, ODS, TEXT = "xlsx", "xls", "ods", "text"
 
-CORRUPT = (
-    "The workbook is damaged and cannot be read: open it in Excel or LibreOffice, "
-    "save it again as .xlsx, and send the new file."
+CORRUPT = N_(
+    "The workbook is damaged and cannot be read: open it in Excel or LibreOffice, save it "
+    "again as .xlsx, and send the new file.",
 )
-PASSWORD = (
-    "The workbook is protected with a password, so its contents are encrypted: open it in Excel, "
-    "remove the password (File → Info → Protect Workbook), save it, and send it again."
+PASSWORD = N_(
+    "The workbook is protected with a password, so its contents are encrypted: open it in "
+    "Excel, remove the password (File → Info → Protect Workbook), save it, and send it "
+    "again.",
 )
 
 # Magic numbers of files people attach by mistake, to say what the file really is. The short
 # ones could begin a text file ("MZ code,phone"), so they count only with a NUL byte nearby,
 # which no text file has.
 _OTHER_FORMATS = (
-    (b"%PDF", "a PDF document", False),
-    (b"\x89PNG", "a PNG image", False),
-    (b"\xff\xd8\xff", "a JPEG image", False),
-    (b"GIF8", "a GIF image", False),
-    (b"Rar!", "a RAR archive", False),
-    (b"7z\xbc\xaf", "a 7-Zip archive", False),
-    (b"\x1f\x8b", "a gzip archive", False),
-    (b"\x7fELF", "a program", False),
-    (b"SQLite format 3", "a database file", False),
-    (b"MZ", "a Windows program", True),
-    (b"RIFF", "a media file", True),
-    (b"OggS", "an audio file", True),
-    (b"ID3", "an audio file", True),
-    (b"\x00\x00\x00", "a media file", True),
+    (b"%PDF", N_("a PDF document"), False),
+    (b"\x89PNG", N_("a PNG image"), False),
+    (b"\xff\xd8\xff", N_("a JPEG image"), False),
+    (b"GIF8", N_("a GIF image"), False),
+    (b"Rar!", N_("a RAR archive"), False),
+    (b"7z\xbc\xaf", N_("a 7-Zip archive"), False),
+    (b"\x1f\x8b", N_("a gzip archive"), False),
+    (b"\x7fELF", N_("a program"), False),
+    (b"SQLite format 3", N_("a database file"), False),
+    (b"MZ", N_("a Windows program"), True),
+    (b"RIFF", N_("a media file"), True),
+    (b"OggS", N_("an audio file"), True),
+    (b"ID3", N_("an audio file"), True),
+    (b"\x00\x00\x00", N_("a media file"), True),
 )
 
 _BUFFER = 8 * 1024 * 1024
 
 
 def renamed_file(ext: str, what: str) -> NumberFileError:
-    shown = ext or "no extension"
+    shown = ext or _("no extension")
     return NumberFileError(
-        f"This file is named with {shown} but is really {what}, not a list of numbers: "
-        "export the list from your CRM or Excel as .xlsx or .csv and send that."
+        _(
+            "This file is named with {shown} but is really {what}, not a list of numbers: export "
+            "the list from your CRM or Excel as .xlsx or .csv and send that.",
+            shown=shown,
+            what=what,
+        )
     )
 
 
@@ -77,25 +83,30 @@ def detect_kind(data: bytes, ext: str) -> str:
     if data.startswith(OLE2_MAGIC):
         return _ole2_kind(data, ext)
     head = data[:4096]
-    for magic, what, needs_nul in _OTHER_FORMATS:
+    for magic, kind, needs_nul in _OTHER_FORMATS:
+        what = _(kind)
         if data.startswith(magic) and (not needs_nul or b"\x00" in head):
             raise renamed_file(ext, what)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return TEXT  # UTF-16 with a BOM: Excel's "Unicode text"
     if b"\x00" in head and utf16_without_bom(head) is None:
-        raise renamed_file(ext, "a binary file")
+        raise renamed_file(ext, _("a binary file"))
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or (
         lowered.startswith(b"<") and b"<table" in head.lower()
     ):
         raise NumberFileError(
-            "This file is a web page (HTML) saved with a spreadsheet name, as some CRMs export: "
-            "open it in Excel, save it as .xlsx, and send that."
+            _(
+                "This file is a web page (HTML) saved with a spreadsheet name, as some CRMs export: "
+                "open it in Excel, save it as .xlsx, and send that.",
+            )
         )
     if lowered.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
         raise NumberFileError(
-            "This file is an old Excel 2003 XML spreadsheet: open it in Excel, save it as .xlsx, "
-            "and send that."
+            _(
+                "This file is an old Excel 2003 XML spreadsheet: open it in Excel, save it as .xlsx, "
+                "and send that.",
+            )
         )
     return TEXT
 
@@ -128,16 +139,18 @@ def _zip_kind(data: bytes, ext: str) -> str:
             return ODS
         if "xl/workbook.bin" in names:
             raise NumberFileError(
-                "This is a binary Excel workbook (.xlsb), which the bot does not read: "
-                "open it in Excel, save it as .xlsx, and send that."
+                _(
+                    "This is a binary Excel workbook (.xlsb), which the bot does not read: open it in "
+                    "Excel, save it as .xlsx, and send that.",
+                )
             )
         if "word/document.xml" in names:
-            raise renamed_file(ext, "a Word document")
+            raise renamed_file(ext, _("a Word document"))
         if "ppt/presentation.xml" in names:
-            raise renamed_file(ext, "a PowerPoint presentation")
+            raise renamed_file(ext, _("a PowerPoint presentation"))
         if "[Content_Types].xml" in names or ext in (".xlsx", ".ods"):
             raise NumberFileError(CORRUPT)
-        raise renamed_file(ext, "a zip archive")
+        raise renamed_file(ext, _("a zip archive"))
 
 
 def _ole2_kind(data: bytes, ext: str) -> str:
@@ -153,8 +166,8 @@ def _ole2_kind(data: bytes, ext: str) -> str:
     if "Workbook" in streams or "Book" in streams:
         return XLS
     if "WordDocument" in streams:
-        raise renamed_file(ext, "a Word document")
-    raise renamed_file(ext, "an Office file that is not a workbook")
+        raise renamed_file(ext, _("a Word document"))
+    raise renamed_file(ext, _("an Office file that is not a workbook"))
 
 
 # --- grid extents ---------------------------------------------------------------------------
@@ -192,21 +205,38 @@ class Extent:
         return self.last_col - self.first_col + 1 if self.last_col else 0
 
     def check(self, sheet: str | None) -> None:
-        where = f"The sheet {sheet!r}" if sheet else "The sheet"
+        where = (
+            _(
+                "The sheet {sheet}",
+                sheet=f"{sheet!r}",
+            )
+            if sheet
+            else _("The sheet")
+        )
         if self.rows > MAX_ROWS + 1:
             raise too_many_rows()
         if self.rows * self.cols > MAX_CELLS:
             raise NumberFileError(
-                f"{where} spans {self.rows:,} rows × {self.cols:,} columns, more than the "
-                f"{MAX_CELLS:,} cells the bot reads at once: delete the unused columns and any "
-                "stray cells far from the list, or save just the numbers as .csv, and send it again."
+                _(
+                    "{where} spans {rows} rows × {cols} columns, more than the {max_cells} cells the bot "
+                    "reads at once: delete the unused columns and any stray cells far from the list, or "
+                    "save just the numbers as .csv, and send it again.",
+                    where=where,
+                    rows=f"{self.rows:,}",
+                    cols=f"{self.cols:,}",
+                    max_cells=f"{MAX_CELLS:,}",
+                )
             )
 
 
 def too_many_rows() -> NumberFileError:
     return NumberFileError(
-        f"The file has more than {MAX_ROWS:,} rows: split it into files of at most "
-        f"{MAX_ROWS:,} rows (the platform takes 100,000 numbers per file) and send them one by one."
+        _(
+            "The file has more than {max_rows} rows: split it into files of at most {max_rows2} "
+            "rows (the platform takes 100,000 numbers per file) and send them one by one.",
+            max_rows=f"{MAX_ROWS:,}",
+            max_rows2=f"{MAX_ROWS:,}",
+        )
     )
 
 
@@ -219,9 +249,13 @@ def _column_number(letters: bytes) -> int:
 
 def _zip_bomb(claimed: int) -> NumberFileError:
     return NumberFileError(
-        f"The workbook unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MB "
-        f"({claimed / 2**20:,.0f} MB), far more than a list of numbers needs, so it was not opened: "
-        "remove unused sheets, images and columns, or save the list as .csv, and send it again."
+        _(
+            "The workbook unpacks to more than {value} MB ({value2} MB), far more than a list of "
+            "numbers needs, so it was not opened: remove unused sheets, images and columns, or "
+            "save the list as .csv, and send it again.",
+            value=MAX_UNZIPPED_BYTES // 2**20,
+            value2=f"{claimed / 2**20:,.0f}",
+        )
     )
 
 
@@ -339,7 +373,7 @@ def _xlsx_extent_fast(pieces: Iterator[bytes]) -> Extent | None:
             return None
         if not refs:
             continue
-        rows = [int(row) for _, row in refs]
+        rows = [int(row) for _ref, row in refs]
         columns = [_column_number(letters) for letters in {letters for letters, _ in refs}]
         extent.add(min(rows), min(columns))
         extent.add(max(rows), max(columns))
@@ -422,8 +456,11 @@ def check_xlsx(data: bytes, sheet: str | None) -> None:
                 strings += len(_SHARED_STRING.findall(piece))
             if strings > MAX_CELLS:
                 raise NumberFileError(
-                    f"The workbook holds {strings:,} different texts, more than the bot reads at "
-                    "once: save just the list as .csv and send that."
+                    _(
+                        "The workbook holds {strings} different texts, more than the bot reads at once: save "
+                        "just the list as .csv and send that.",
+                        strings=f"{strings:,}",
+                    )
                 )
         parts = _xlsx_sheet_parts(unpacker)
         if sheet is not None and parts and sheet not in [name for name, _ in parts]:
@@ -447,7 +484,12 @@ def check_xlsx(data: bytes, sheet: str | None) -> None:
 def no_such_sheet(sheet: str, names: list[str]) -> NumberFileError:
     listed = ", ".join(repr(n) for n in names[:10])
     return NumberFileError(
-        f"There is no sheet named {sheet!r} in this file; its sheets are {listed}: give one of those names."
+        _(
+            "There is no sheet named {sheet} in this file; its sheets are {listed}: give one of "
+            "those names.",
+            sheet=f"{sheet!r}",
+            listed=listed,
+        )
     )
 
 
@@ -553,7 +595,9 @@ def check_xls(data: bytes) -> None:
             raise NumberFileError(PASSWORD)
         elif kind == _BIFF_SST and length >= 8 and unpack("<I", stream, body + 4)[0] > MAX_CELLS:
             raise NumberFileError(
-                "The workbook holds more different texts than the bot reads at once: "
-                "save just the list as .csv and send that."
+                _(
+                    "The workbook holds more different texts than the bot reads at once: save just the "
+                    "list as .csv and send that.",
+                )
             )
     extent.check(None)

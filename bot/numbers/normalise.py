@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 
+from bot.i18n import N_, _
 from bot.numbers.marks import split_extension, strip_invisible, unwrap_excel_text
 from bot.numbers.numbering import (
     MAX_NSN_LENGTH,
@@ -27,20 +28,20 @@ from bot.numbers.numbering import (
 
 # Said in the chat, in `ccbot numbers check` and in the rejected-rows file alike: each adds how to
 # set a country code its own way (/settings ccode, --ccode).
-NO_COUNTRY_CODE = "no country code"
-SCIENTIFIC = (
-    "Excel shortened it to scientific notation and digits were lost: "
-    "format the column as Text and export it again"
+NO_COUNTRY_CODE = N_("no country code")
+SCIENTIFIC = N_(
+    "Excel shortened it to scientific notation and digits were lost: format the column as "
+    "Text and export it again",
 )
-TOO_MANY_DIGITS_AS_NUMBER = (
-    "stored as a number with more than 15 digits, so digits were lost: "
-    "format the column as Text and export it again"
+TOO_MANY_DIGITS_AS_NUMBER = N_(
+    "stored as a number with more than 15 digits, so digits were lost: format the column "
+    "as Text and export it again",
 )
-NOT_A_NUMBER = "not a phone number (letters or symbols)"
-NOT_WHOLE = "not a whole number"
-A_DATE = "a date or time, not a phone number"
-NOT_POSITIVE = "zero or a negative number, not a phone number"
-A_BOOLEAN = "TRUE or FALSE, not a phone number"
+NOT_A_NUMBER = N_("not a phone number (letters or symbols)")
+NOT_WHOLE = N_("not a whole number")
+A_DATE = N_("a date or time, not a phone number")
+NOT_POSITIVE = N_("zero or a negative number, not a phone number")
+A_BOOLEAN = N_("TRUE or FALSE, not a phone number")
 
 # What was taken off a cell to read its number (NumberNormaliser.fixes counts valid numbers).
 INVISIBLE = "invisible"
@@ -83,10 +84,19 @@ def cell_text(cell: object) -> str:
 
 def _length_reason(plan: NumberingPlan, nsn: str) -> str:
     if len(nsn) < plan.min_length:
-        return f"too short for +{plan.calling_code}"
+        return _(
+            "too short for +{calling_code}",
+            calling_code=plan.calling_code,
+        )
     if len(nsn) > plan.max_length:
-        return f"too long for +{plan.calling_code}"
-    return f"not a valid +{plan.calling_code} number"
+        return _(
+            "too long for +{calling_code}",
+            calling_code=plan.calling_code,
+        )
+    return _(
+        "not a valid +{calling_code} number",
+        calling_code=plan.calling_code,
+    )
 
 
 class NumberNormaliser:
@@ -186,7 +196,10 @@ class NumberNormaliser:
             if split is None:
                 if len(digits) <= MIN_NSN_LENGTH:
                     return None, NOT_A_NUMBER
-                return None, f"unknown country code (+{digits[:3]}…)"
+                return None, _(
+                    "unknown country code (+{digits}…)",
+                    digits=digits[:3],
+                )
             plan = numbering_plan(split[0])
             assert plan is not None
             return _check(plan, split[1])
@@ -221,12 +234,18 @@ class NumberNormaliser:
 def _check(plan: NumberingPlan, nsn: str) -> tuple[str | None, str | None]:
     """parse's last steps (length floor, trunk prefix, length ceiling), then is_valid_number."""
     if len(nsn) < MIN_NSN_LENGTH:
-        return None, f"too short for +{plan.calling_code}"
+        return None, _(
+            "too short for +{calling_code}",
+            calling_code=plan.calling_code,
+        )
     prefix_match = plan.national_prefix_match
     if prefix_match is not None and prefix_match(nsn) is not None:
         nsn = plan.strip_for_parsing(nsn)
     if len(nsn) > MAX_NSN_LENGTH:
-        return None, f"too long for +{plan.calling_code}"
+        return None, _(
+            "too long for +{calling_code}",
+            calling_code=plan.calling_code,
+        )
     if plan.valid_fullmatch(nsn):
         return plan.prefix + nsn, None
     return None, _length_reason(plan, nsn)

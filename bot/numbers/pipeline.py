@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.i18n import N_, _
 from bot.numbers import guards
 from bot.numbers.columns import (
     SAMPLE_ROWS,
@@ -44,23 +45,27 @@ from bot.numbers.read import Table, read_tables
 from bot.numbers.report import SAMPLE_SIZE, CleanFile, Cleanups, NumberReport, RejectedRow
 from bot.numbers.write import write_delimited, write_ods, write_xls, write_xlsx
 
-EMPTY_FILE = (
-    "The file is empty: export the list again and check that it has a column of phone numbers."
+EMPTY_FILE = N_(
+    "The file is empty: export the list again and check that it has a column of phone numbers.",
 )
-HEADER_ONLY = (
-    "The file has a header row but no rows under it: put the numbers below the header "
-    "and send it again."
+HEADER_ONLY = N_(
+    "The file has a header row but no rows under it: put the numbers below the header and "
+    "send it again.",
 )
 _REJECTED_EXTENSIONS = {"xlsx": ".xlsx", "xls": ".xls", "ods": ".ods", "csv": ".csv", "txt": ".txt"}
-NO_PHONE = "no phone number"  # a row with other cells filled in but an empty phone cell
+NO_PHONE = N_("no phone number")  # a row with other cells filled in but an empty phone cell
 EXTENSION_COLUMN = "extension"
 SWALLOWED_SHOWN = 5  # cells named in the report that seem to hold rows of the list  # the callee information column for extensions (`ext 12`)
 
 
 def _too_big(size: int) -> NumberFileError:
     return NumberFileError(
-        f"The file is {size / 2**20:.1f} MB, more than the 20 MB a Telegram bot can download: "
-        "split the list into smaller files (or save it as .csv, which is smaller) and send them one by one."
+        _(
+            "The file is {value} MB, more than the 20 MB a Telegram bot can download: split the "
+            "list into smaller files (or save it as .csv, which is smaller) and send them one by "
+            "one.",
+            value=f"{size / 2**20:.1f}",
+        )
     )
 
 
@@ -134,8 +139,11 @@ class CheckedNumbers:
         extension = out_path.suffix.lower()
         if extension not in (".xls", ".xlsx"):
             raise NumberFileError(
-                f"The clean file must end in .xls or .xlsx, not {out_path.suffix or 'nothing'}: "
-                "give --out a name like numbers.xlsx."
+                _(
+                    "The clean file must end in .xls or .xlsx, not {value}: give --out a name like "
+                    "numbers.xlsx.",
+                    value=out_path.suffix or "nothing",
+                )
             )
         if not self._phones:
             return []
@@ -143,13 +151,21 @@ class CheckedNumbers:
         header = [self.report.phone_column, *self.report.info_columns]
         if extension == ".xls" and max(end - start for start, end in bounds) > XLS_MAX_ROWS:
             raise NumberFileError(
-                f"An .xls file holds at most {XLS_MAX_ROWS:,} rows and this list has "
-                f"{self.report.valid:,} valid numbers: give --out a .xlsx name instead."
+                _(
+                    "An .xls file holds at most {xls_max_rows} rows and this list has {valid} valid "
+                    "numbers: give --out a .xlsx name instead.",
+                    xls_max_rows=f"{XLS_MAX_ROWS:,}",
+                    valid=f"{self.report.valid:,}",
+                )
             )
         if extension == ".xls" and len(header) > XLS_MAX_COLUMNS:
             raise NumberFileError(
-                f"An .xls file holds at most {XLS_MAX_COLUMNS} columns and this list has "
-                f"{len(header):,}: give --out a .xlsx name instead."
+                _(
+                    "An .xls file holds at most {xls_max_columns} columns and this list has {count}: give "
+                    "--out a .xlsx name instead.",
+                    xls_max_columns=XLS_MAX_COLUMNS,
+                    count=f"{len(header):,}",
+                )
             )
         out_path.parent.mkdir(parents=True, exist_ok=True)
         columns = self._clean_columns()
@@ -184,13 +200,13 @@ class CheckedNumbers:
             kind = "xlsx"
         path = out_dir / f"{safe_stem(self.report.file_name)}-rejected{_REJECTED_EXTENSIONS[kind]}"
         width = len(self._source_header)
-        header = unique_headers([*self._source_header, "row", "reason"])
+        header = unique_headers([*self._source_header, _("row"), _("reason")])
         columns: list[list[object]] = [
-            [row[col] if col < len(row) else "" for _, row, _ in self._rejected]
+            [row[col] if col < len(row) else "" for _number, row, _reason in self._rejected]
             for col in range(width)
         ]
         columns.append([str(number) for number, _, _ in self._rejected])
-        columns.append([reason for _, _, reason in self._rejected])
+        columns.append([_(reason) for _number, _row, reason in self._rejected])
         if kind == "xlsx":
             write_xlsx(path, header, columns)
         elif kind == "xls":
@@ -223,10 +239,18 @@ def _load(source: Path | str | bytes, file_name: str | None) -> tuple[bytes, str
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        raise NumberFileError(f"There is no file at {str(path)!r}: check the path.") from None
+        raise NumberFileError(
+            _(
+                "There is no file at {path}: check the path.",
+                path=f"{str(path)!r}",
+            )
+        ) from None
     except PermissionError:
         raise NumberFileError(
-            f"The file {str(path)!r} cannot be read (permission denied)."
+            _(
+                "The file {path} cannot be read (permission denied).",
+                path=f"{str(path)!r}",
+            )
         ) from None
     if len(data) > MAX_FILE_BYTES:  # it grew while we looked
         raise _too_big(len(data))
@@ -250,14 +274,20 @@ def check_number_file(
         calling_code = parse_calling_code(default_ccode)
     except ValueError:
         raise NumberFileError(
-            f"{default_ccode} is not a country calling code: give one like 91 (India) or 86 (China)."
+            _(
+                "{default_ccode} is not a country calling code: give one like 91 (India) or 86 (China).",
+                default_ccode=default_ccode,
+            )
         ) from None
     data, name = _load(path, file_name)
     extension = Path(name).suffix.lower()
     if extension and extension not in SUPPORTED_EXTENSIONS:
         raise NumberFileError(
-            f"Files ending in {extension} are not read: send the numbers as "
-            ".xlsx, .xls, .ods, .csv or .txt."
+            _(
+                "Files ending in {extension} are not read: send the numbers as .xlsx, .xls, .ods, .csv "
+                "or .txt.",
+                extension=extension,
+            )
         )
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise NumberFileError(EMPTY_FILE)
@@ -377,7 +407,16 @@ def _check_rows(
                 kept.append(row)
             else:
                 duplicates += 1
-                rejected.append((row_number, row, f"duplicate of row {first}"))
+                rejected.append(
+                    (
+                        row_number,
+                        row,
+                        _(
+                            "duplicate of row {first}",
+                            first=first,
+                        ),
+                    )
+                )
         elif reason is not None:
             invalid += 1
             rejected.append((row_number, row, reason))
@@ -407,7 +446,11 @@ def _check_rows(
         ]
         phone_name = names[phone_col]
     else:
-        names = [f"Column {column_letter(table.first_col + col)}" for col in range(width)]
+        names = [
+            # English whatever the chat's language: these name the platform file's columns.
+            f"Column {column_letter(table.first_col + col)}"
+            for col in range(width)
+        ]
         phone_name = "phone"
     info_cols = [
         col
@@ -419,7 +462,7 @@ def _check_rows(
     unique = unique_headers([phone_name, *(names[col] for col in info_cols), *extra])
     # Numbers pasted side by side ("9876543210,9876543211,…") or a second number column: only
     # the phone column is called, and the report says so.
-    sampled = [row for _, row in start.rows[first_data:]]
+    sampled = [row for _index, row in start.rows[first_data:]]
     other_phones = [
         unique[1 + i] for i, col in enumerate(info_cols) if phone_share(sampled, col) >= 0.8
     ]

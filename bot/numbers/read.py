@@ -17,13 +17,14 @@ from typing import cast
 
 import python_calamine
 
+from bot.i18n import N_, _
 from bot.numbers import guards
 from bot.numbers.errors import MAX_ROWS, NumberFileError
 
 DELIMITERS = (",", ";", "\t", "|")
-ENCODING_UNREADABLE = (
-    "The text file's characters could not be read: save it as UTF-8 "
-    "(in Excel: Save As → CSV UTF-8) and send it again."
+ENCODING_UNREADABLE = N_(
+    "The text file's characters could not be read: save it as UTF-8 (in Excel: Save As → "
+    "CSV UTF-8) and send it again.",
 )
 
 
@@ -51,8 +52,11 @@ def read_tables(data: bytes, kind: str, extension: str, sheet: str | None) -> It
     if kind == guards.TEXT:
         if sheet is not None:  # not read as if no sheet had been asked for
             raise NumberFileError(
-                f"This is a text file, which has no sheets, so there is no sheet {sheet!r} in it: "
-                "leave out the sheet name (--sheet), or give the workbook that has that sheet."
+                _(
+                    "This is a text file, which has no sheets, so there is no sheet {sheet} in it: leave "
+                    "out the sheet name (--sheet), or give the workbook that has that sheet.",
+                    sheet=f"{sheet!r}",
+                )
             )
         yield _read_text(data, "txt" if extension == ".txt" else "csv")
         return
@@ -185,7 +189,7 @@ def sniff_delimiter(text: str) -> str:
 def _read_text(data: bytes, kind: str) -> Table:
     text = decode_text(data)
     if "\x00" in text:
-        raise guards.renamed_file("." + kind, "a binary file")
+        raise guards.renamed_file("." + kind, _("a binary file"))
     delimiter = sniff_delimiter(text)
     if text.count("\n") > MAX_ROWS + 1 and _count_records(text, delimiter) > MAX_ROWS + 1:
         # Refuse before checking a single number (lines can hold quoted newlines: count records).
@@ -227,13 +231,21 @@ def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:
     except csv.Error as exc:
         if "field limit" in str(exc):
             raise NumberFileError(
-                f"Line {start:,} of the text file starts a cell of more than "
-                f'{csv.field_size_limit():,} characters, most likely a quote (") that is never '
-                "closed: remove that quote, or save the list again as CSV from Excel, and send it."
+                _(
+                    "Line {start} of the text file starts a cell of more than {field_size_limit} "
+                    'characters, most likely a quote (") that is never closed: remove that quote, or save '
+                    "the list again as CSV from Excel, and send it.",
+                    start=f"{start:,}",
+                    field_size_limit=f"{csv.field_size_limit():,}",
+                )
             ) from None
         raise NumberFileError(
-            f"Line {reader.line_num} of the text file cannot be read ({exc}): "
-            "save the list again as CSV from Excel and send it."
+            _(
+                "Line {line_num} of the text file cannot be read ({exc}): save the list again as CSV "
+                "from Excel and send it.",
+                line_num=reader.line_num,
+                exc=exc,
+            )
         ) from None
     # Outside strict mode csv reads a quote that is never closed as a cell that runs to the end of
     # the file: every line after it, numbers included, would silently become that one cell.
@@ -241,19 +253,22 @@ def _text_rows(text: str, delimiter: str) -> Iterator[list[object]]:
         text, last_start, delimiter
     ):
         raise NumberFileError(
-            f'Line {last_start:,} of the text file opens a quote (") that is never closed, so '
-            "every line after it would be read as one cell and its numbers lost: remove that quote "
-            "(or close it) and send the file again."
+            _(
+                'Line {last_start} of the text file opens a quote (") that is never closed, so every '
+                "line after it would be read as one cell and its numbers lost: remove that quote (or "
+                "close it) and send the file again.",
+                last_start=f"{last_start:,}",
+            )
         )
 
 
 def _unclosed_quote(text: str, line: int, delimiter: str) -> bool:
     """Whether the record starting on `line` (1-based) ends inside a quoted cell."""
     lines = io.StringIO(text, newline="")
-    for _ in range(line - 1):
+    for _line in range(line - 1):
         lines.readline()
     try:
-        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+        for _record in csv.reader(lines, delimiter=delimiter, strict=True):
             pass
     except csv.Error as exc:
         return "unexpected end of data" in str(exc)

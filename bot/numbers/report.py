@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.i18n import _, n_
 from bot.numbers.errors import PLATFORM_MAX_ROWS
 
 SAMPLE_SIZE = 20
@@ -26,7 +27,9 @@ class RejectedRow:
         value = self.value
         if len(value) > _SHOWN_VALUE:
             value = value[: _SHOWN_VALUE - 1] + "…"
-        return f"  row {self.row}: {value!r}: {self.reason}"
+        return _(
+            "  row {row}: {value}: {reason}", row=self.row, value=repr(value), reason=_(self.reason)
+        )
 
 
 @dataclass
@@ -42,22 +45,33 @@ class Cleanups:
         lines = []
         if self.invisible:
             lines.append(
-                f"Invisible characters (zero-width or non-breaking spaces, direction marks, "
-                f"byte-order marks) removed from {_numbers(self.invisible)}."
+                _(
+                    "Invisible characters (zero-width or non-breaking spaces, direction marks, byte-order "
+                    "marks) removed from {numbers}.",
+                    numbers=_numbers(self.invisible),
+                )
             )
         if self.excel_text:
-            lines.append(f'Excel\'s ="…" text wrapping removed from {_numbers(self.excel_text)}.')
+            lines.append(
+                _(
+                    'Excel\'s ="…" text wrapping removed from {numbers}.',
+                    numbers=_numbers(self.excel_text),
+                )
+            )
         if self.extensions:
             lines.append(
-                f"Extensions (like ext 12 or x305) taken off {_numbers(self.extensions)}: the "
-                f"number is called, the extension is in the callee information column "
-                f"{self.extension_column!r}."
+                _(
+                    "Extensions (like ext 12 or x305) taken off {numbers}: the number is called, the "
+                    "extension is in the callee information column {extension_column}.",
+                    numbers=_numbers(self.extensions),
+                    extension_column=f"{self.extension_column!r}",
+                )
             )
         return lines
 
 
 def _numbers(count: int) -> str:
-    return f"{count:,} number" + ("" if count == 1 else "s")
+    return n_("{count} number", "{count} numbers", count)
 
 
 @dataclass
@@ -100,9 +114,18 @@ class NumberReport:
 
     def file_line(self) -> str:
         where = (
-            f"{self.file_name}, sheet {self.sheet_name!r}" if self.sheet_name else self.file_name
+            _(
+                "{file_name}, sheet {sheet_name}",
+                file_name=self.file_name,
+                sheet_name=f"{self.sheet_name!r}",
+            )
+            if self.sheet_name
+            else self.file_name
         )
-        return f"File: {where}"
+        return _(
+            "File: {where}",
+            where=where,
+        )
 
     @property
     def rejected(self) -> int:
@@ -111,14 +134,23 @@ class NumberReport:
 
     def counts_line(self) -> str:
         without = (
-            f" ({self.no_phone:,} of them without a phone number but with other cells filled "
-            f"in: they are in the rejected-rows file)"
+            _(
+                " ({no_phone} of them without a phone number but with other cells filled in: they are "
+                "in the rejected-rows file)",
+                no_phone=f"{self.no_phone:,}",
+            )
             if self.no_phone
             else ""
         )
-        return (
-            f"Rows: {self.total_rows:,}. Valid: {self.valid:,}. Invalid: {self.invalid:,}. "
-            f"Duplicates removed: {self.duplicates:,}. Empty: {self.empty:,}{without}."
+        return _(
+            "Rows: {total_rows}. Valid: {valid}. Invalid: {invalid}. Duplicates removed: "
+            "{duplicates}. Empty: {empty}{without}.",
+            total_rows=f"{self.total_rows:,}",
+            valid=f"{self.valid:,}",
+            invalid=f"{self.invalid:,}",
+            duplicates=f"{self.duplicates:,}",
+            empty=f"{self.empty:,}",
+            without=without,
         )
 
     def layout_lines(self) -> list[str]:
@@ -127,37 +159,61 @@ class NumberReport:
         if self.skipped_sheets:
             listed = ", ".join(repr(name) for name in self.skipped_sheets[:10])
             lines.append(
-                f"The numbers are on sheet {self.sheet_name!r}: the sheet(s) before it "
-                f"({listed}) have no column of phone numbers."
+                _(
+                    "The numbers are on sheet {sheet_name}: the sheet(s) before it ({listed}) have no "
+                    "column of phone numbers.",
+                    sheet_name=f"{self.sheet_name!r}",
+                    listed=listed,
+                )
             )
         if self.sheet_hidden:
             lines.append(
-                f"Sheet {self.sheet_name!r} is hidden in the workbook, so you may not have seen "
-                f"these rows: unhide it in Excel (right-click a sheet tab → Unhide) to check them."
+                _(
+                    "Sheet {sheet_name} is hidden in the workbook, so you may not have seen these rows: "
+                    "unhide it in Excel (right-click a sheet tab → Unhide) to check them.",
+                    sheet_name=f"{self.sheet_name!r}",
+                )
             )
         if self.unread_sheets:
             listed = ", ".join(repr(name) for name in self.unread_sheets[:10])
             more = len(self.unread_sheets) - 10
-            listed += f" and {more:,} more" if more > 0 else ""
+            listed += _(" and {count} more", count=f"{more:,}") if more > 0 else ""
             lines.append(
-                f"Only sheet {self.sheet_name!r} was read; the sheet(s) after it ({listed}) were "
-                f"not. If they hold numbers too, send each sheet as its own file."
+                _(
+                    "Only sheet {sheet_name} was read; the sheet(s) after it ({listed}) were not. If they "
+                    "hold numbers too, send each sheet as its own file.",
+                    sheet_name=f"{self.sheet_name!r}",
+                    listed=listed,
+                )
             )
         if self.title_rows and self.header_row is not None:
             titles = (
-                "the title row above it is"
+                _("the title row above it is")
                 if self.title_rows == 1
-                else f"the {self.title_rows} title rows above it are"
+                else _(
+                    "the {title_rows} title rows above it are",
+                    title_rows=self.title_rows,
+                )
             )
-            lines.append(f"Header in row {self.header_row}: {titles} not part of the list.")
+            lines.append(
+                _(
+                    "Header in row {header_row}: {titles} not part of the list.",
+                    header_row=self.header_row,
+                    titles=titles,
+                )
+            )
         return lines
 
     def swallowed_lines(self) -> list[str]:
         """Cells that seem to hold rows of the list: a quote misplaced in a text file."""
         return [
-            f"Row {row:,} has a cell that runs over several lines, {count:,} of which look like "
-            f'rows of the list, so their numbers are not counted: a quote (") there is probably '
-            f"misplaced. Check that row, fix the quote and send the file again."
+            _(
+                "Row {row} has a cell that runs over several lines, {count} of which look like rows of "
+                'the list, so their numbers are not counted: a quote (") there is probably misplaced. '
+                "Check that row, fix the quote and send the file again.",
+                row=f"{row:,}",
+                count=f"{count:,}",
+            )
             for row, count in self.swallowed_rows
         ]
 
@@ -166,44 +222,67 @@ class NumberReport:
             return None
         listed = ", ".join(repr(name) for name in self.other_phone_columns[:10])
         more = len(self.other_phone_columns) - 10
-        listed += f" and {more:,} more" if more > 0 else ""
-        several = len(self.other_phone_columns) > 1
-        return (
-            f"{'Columns' if several else 'Column'} {listed} also "
-            f"{'hold' if several else 'holds'} phone numbers: only {self.phone_column!r} is "
-            f"called, {'they are' if several else 'it is'} kept as callee information. To call "
-            f"{'them' if several else 'it'} too, put every number in one column, one per row, and "
-            f"send the file again."
+        listed += _(" and {count} more", count=f"{more:,}") if more > 0 else ""
+        return n_(
+            "Column {listed} also holds phone numbers: only {phone} is called, it is kept as "
+            "callee information. To call it too, put every number in one column, one per row, "
+            "and send the file again.",
+            "Columns {listed} also hold phone numbers: only {phone} is called, they are kept as "
+            "callee information. To call them too, put every number in one column, one per row, "
+            "and send the file again.",
+            len(self.other_phone_columns),
+            listed=listed,
+            phone=repr(self.phone_column),
         )
 
     def country_line(self) -> str:
         if self.country_code:
-            return f"Country code for national numbers: +{self.country_code}"
-        return (
-            "Country code: none set, so only numbers written with + or 00 "
-            "(or clearly international) are accepted"
+            return _(
+                "Country code for national numbers: +{country_code}",
+                country_code=self.country_code,
+            )
+        return _(
+            "Country code: none set, so only numbers written with + or 00 (or clearly "
+            "international) are accepted",
         )
 
     def split_line(self) -> str | None:
         if self.parts <= 1:
             return None
-        return (
-            f"{self.valid:,} valid numbers are more than the platform takes in one file "
-            f"({PLATFORM_MAX_ROWS:,}): they are split into {self.parts} files."
+        return _(
+            "{valid} valid numbers are more than the platform takes in one file "
+            "({platform_max_rows}): they are split into {parts} files.",
+            valid=f"{self.valid:,}",
+            platform_max_rows=f"{PLATFORM_MAX_ROWS:,}",
+            parts=self.parts,
         )
 
     def sample_heading(self) -> str:
         shown = len(self.rejected_samples)
         if shown == self.invalid:
-            return "Invalid numbers:"
-        return f"First {shown} of {self.invalid:,} invalid numbers:"
+            return _("Invalid numbers:")
+        return _(
+            "First {shown} of {invalid} invalid numbers:",
+            shown=shown,
+            invalid=f"{self.invalid:,}",
+        )
 
     def lines(self) -> list[str]:
         lines = [self.file_line(), self.counts_line(), *self.swallowed_lines()]
         lines += self.layout_lines()
-        lines.append(f"Phone column: {self.phone_column}")
+        lines.append(
+            _(
+                "Phone column: {phone_column}",
+                phone_column=self.phone_column,
+            )
+        )
         info = ", ".join(self.info_columns) if self.info_columns else "none"
-        lines.append(f"Callee information columns: {info}")
+        lines.append(
+            _(
+                "Callee information columns: {info}",
+                info=info,
+            )
+        )
         other = self.other_phones_line()
         if other:
             lines.append(other)
@@ -213,13 +292,16 @@ class NumberReport:
             lines.append(self.sample_heading())
             lines += [rejected.line() for rejected in self.rejected_samples]
         if self.rejected:
-            lines.append("Every rejected row, with its reason, is in the rejected-rows file.")
+            lines.append(_("Every rejected row, with its reason, is in the rejected-rows file."))
         split = self.split_line()
         if split:
             lines.append(split)
         if self.valid == 0:
             lines.append(
-                "No valid numbers, so there is nothing to upload: fix the rows above and send the file again."
+                _(
+                    "No valid numbers, so there is nothing to upload: fix the rows above and send the file "
+                    "again.",
+                )
             )
         return lines
 

@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.i18n import _, current, speaking
 from bot.numbers.errors import NumberFileError
 from bot.numbers.pipeline import check_number_file
 from bot.numbers.report import NumberReport
@@ -33,8 +34,16 @@ class CheckOutcome:
     rejected: tuple[str, bytes] | None  # (file name, content)
 
 
-def check_and_write(path: str, file_name: str, ccode: str | None, fmt: str) -> CheckOutcome:
-    """Check the file and return the clean parts and the rejected rows as bytes (picklable)."""
+def check_and_write(
+    path: str, file_name: str, ccode: str | None, fmt: str, language: str = "en"
+) -> CheckOutcome:
+    """Check the file and return the clean parts and the rejected rows as bytes (picklable),
+    written in the chat's `language` (the checker process has no context of its own)."""
+    with speaking(language):
+        return _check_and_write(path, file_name, ccode, fmt)
+
+
+def _check_and_write(path: str, file_name: str, ccode: str | None, fmt: str) -> CheckOutcome:
     checked = check_number_file(Path(path), file_name=file_name, default_ccode=ccode)
     with tempfile.TemporaryDirectory(prefix="ccbot-clean-") as tmp:
         work = Path(tmp)
@@ -82,23 +91,28 @@ class NumberChecker:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._executor(), check_and_write, str(path), file_name, ccode, fmt
+                self._executor(), check_and_write, str(path), file_name, ccode, fmt, current()
             )
         except NumberFileError:
             raise
         except MemoryError:
             self.close()
             raise NumberFileError(
-                f"Checking {file_name} needed more memory than a number file may use, so I "
-                f"stopped. Save it as .csv with only the phone and callee columns, or split it, "
-                f"and send it again."
+                _(
+                    "Checking {file_name} needed more memory than a number file may use, so I stopped. "
+                    "Save it as .csv with only the phone and callee columns, or split it, and send it "
+                    "again.",
+                    file_name=file_name,
+                )
             ) from None
         except BrokenProcessPool:
             self.close()
             raise NumberFileError(
-                f"The file checker stopped unexpectedly while reading {file_name}: the file is "
-                f"damaged or needs more memory than allowed. Open it, save it again as .csv, and "
-                f"send it again."
+                _(
+                    "The file checker stopped unexpectedly while reading {file_name}: the file is damaged "
+                    "or needs more memory than allowed. Open it, save it again as .csv, and send it again.",
+                    file_name=file_name,
+                )
             ) from None
 
     def close(self) -> None:

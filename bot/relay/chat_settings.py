@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.errors import UserFacingError
+from bot.i18n import _
 from bot.relay.agent_links import group_unrouted
 from bot.relay.routing import NotifyCalls
 from bot.views.relayed import mask_shown_numbers
@@ -28,17 +29,20 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(value) if value else None
     if match is None or not any(match.groups()):
         raise UserFacingError(
-            f"“{text[:20]}” is not a duration I understand. Use a number of minutes, hours or "
-            f"days, such as 30m, 2h or 1d (at most 7 days)."
+            _(
+                "“{text}” is not a duration I understand. Use a number of minutes, hours or days, such "
+                "as 30m, 2h or 1d (at most 7 days).",
+                text=text[:20],
+            )
         )
     days, hours, minutes = (int(g or 0) for g in match.groups())
     if days > 7 or hours > 7 * 24 or minutes > 7 * 24 * 60:
-        raise UserFacingError("A chat can be muted for at most 7 days, for example /mute 7d.")
+        raise UserFacingError(_("A chat can be muted for at most 7 days, for example /mute 7d."))
     duration = timedelta(days=days, hours=hours, minutes=minutes)
     if duration < timedelta(minutes=1):
-        raise UserFacingError("Mute for at least a minute, for example /mute 30m.")
+        raise UserFacingError(_("Mute for at least a minute, for example /mute 30m."))
     if duration > MAX_MUTE:
-        raise UserFacingError("A chat can be muted for at most 7 days, for example /mute 7d.")
+        raise UserFacingError(_("A chat can be muted for at most 7 days, for example /mute 7d."))
     return duration
 
 
@@ -46,7 +50,12 @@ def parse_on_off(text: str, what: str) -> bool:
     try:
         return ON_OFF[text.strip().lower()]
     except KeyError:
-        raise UserFacingError(f"Say on or off, for example {what} on.") from None
+        raise UserFacingError(
+            _(
+                "Say on or off, for example {what} on.",
+                what=what,
+            )
+        ) from None
 
 
 def parse_notify_calls(text: str) -> NotifyCalls:
@@ -54,16 +63,19 @@ def parse_notify_calls(text: str) -> NotifyCalls:
         return NotifyCalls(text.strip().lower())
     except ValueError:
         raise UserFacingError(
-            f"“{text[:20]}” is not a choice for call records. Use each (a message per call), "
-            f"answered (a message per answered call), digest (a summary every 15 minutes) or "
-            f"off, for example /notify calls answered."
+            _(
+                "“{text}” is not a choice for call records. Use each (a message per call), answered (a "
+                "message per answered call), digest (a summary every 15 minutes) or off, for example "
+                "/notify calls answered.",
+                text=text[:20],
+            )
         ) from None
 
 
 def _chat(session: Session, chat_id: int) -> BoundChat:
     chat = session.get(BoundChat, chat_id)
     if chat is None or not chat.active:
-        raise UserFacingError("This chat is not bound any more, so nothing was changed.")
+        raise UserFacingError(_("This chat is not bound any more, so nothing was changed."))
     return chat
 
 
@@ -187,8 +199,11 @@ def remove_route(session: Session, chat_id: int, name_or_id: str) -> GroupRoute:
     found = found or [r for r in routes if r.group_name.casefold() == key.casefold()]
     if len(found) != 1:
         raise UserFacingError(
-            f"No agent group “{key[:40]}” is routed to this chat, so nothing was changed. "
-            f"/routes lists the groups whose events come here."
+            _(
+                "No agent group “{key}” is routed to this chat, so nothing was changed. /routes lists "
+                "the groups whose events come here.",
+                key=key[:40],
+            )
         )
     route = found[0]
     session.delete(route)

@@ -28,6 +28,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
+from bot.i18n import language_of
 from bot.relay.routing import NotifyCalls, Router
 from bot.reports.rollups import is_failure, is_lost, is_transfer
 from bot.views.digests import digest_message
@@ -178,7 +179,12 @@ def run_digests(
             if s.calls == 0:
                 continue
             zone = chat_zone(chat, default_zone)
-            text = digest_message(s, ChatDisplay(mask_numbers=chat.mask_numbers, zone=zone))
+            text = digest_message(
+                s,
+                ChatDisplay(
+                    mask_numbers=chat.mask_numbers, zone=zone, language=language_of(chat.language)
+                ),
+            )
             enqueue(
                 session,
                 chat_id=chat.chat_id,

@@ -31,6 +31,7 @@ from telegram.ext import Application, ContextTypes
 from bot.audit import Actor, current_actor
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
+from bot.i18n import language_of
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import NumberStatus, Task, TaskStatus
@@ -128,7 +129,11 @@ def store_card(
     )
     if locked.rowcount != 1:
         return CardResult.GONE
-    display = ChatDisplay(mask_numbers=chat.mask_numbers, zone=chat_zone(chat, default_zone))
+    display = ChatDisplay(
+        mask_numbers=chat.mask_numbers,
+        zone=chat_zone(chat, default_zone),
+        language=language_of(chat.language),
+    )
     text = live_card_message(progress, display)
     last = session.exec(
         select(OutboxMessage)

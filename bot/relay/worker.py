@@ -41,6 +41,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
+from bot.i18n import language_of
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
 from bot.relay.parse import ParsedPush, ParseError, PushKind, parse_push
 from bot.relay.routing import Router, relays_call, relays_ringing
@@ -439,7 +440,11 @@ class RelayWorker:
                 outcome.messages += 1
 
     def _display(self, chat: BoundChat) -> ChatDisplay:
-        return ChatDisplay(mask_numbers=chat.mask_numbers, zone=chat_zone(chat, self.default_zone))
+        return ChatDisplay(
+            mask_numbers=chat.mask_numbers,
+            zone=chat_zone(chat, self.default_zone),
+            language=language_of(chat.language),
+        )
 
     def _after_failure(
         self, token: str, push: ClaimedPush, exc: Exception, now: datetime

@@ -12,14 +12,51 @@ threads share that one chart under a lock (drawing is mostly Python holding the 
 from __future__ import annotations
 
 import io
+import logging
 import threading
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING
+
+from bot.i18n import DEFAULT, _, current, speaking
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 HOURS = list(range(24))
+log = logging.getLogger(__name__)
+
+# Fonts with Chinese glyphs, the first one installed is used (Debian: fonts-noto-cjk or
+# fonts-wqy-zenhei). Without any, a Chinese chat's chart keeps English labels: boxes instead of
+# characters would say nothing.
+CJK_FONTS = (
+    "Noto Sans CJK SC",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "SimHei",
+)
+
+
+@cache
+def cjk_font() -> str | None:
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    found = next((name for name in CJK_FONTS if name in installed), None)
+    if found is None:
+        log.warning("no font with Chinese glyphs installed: Chinese charts keep English labels")
+    return found
+
+
+def chart_language() -> str:
+    """The language the chart's labels can be drawn in now."""
+    language = current()
+    if language == "zh" and cjk_font() is None:
+        return DEFAULT
+    return language
 
 
 class HourChart:
@@ -34,21 +71,30 @@ class HourChart:
         from matplotlib.layout_engine import TightLayoutEngine
         from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
+        self.language = chart_language()
         self.figure = Figure(figsize=(8, 3.6), dpi=100)
         FigureCanvasAgg(self.figure)
         axes = self.axes = self.figure.add_subplot()
         zeros = [0] * 24
-        self.answered = axes.bar(HOURS, zeros, color="#2e7d32", label="answered", width=0.8)
+        with speaking(self.language):
+            answered, not_answered = _("answered"), _("not answered")
+            x_label, y_label = _("hour (local time)"), _("calls")
+        if self.language == "zh":
+            from matplotlib import rcParams
+
+            font = cjk_font()
+            rcParams["font.sans-serif"] = [font, *rcParams["font.sans-serif"]]
+        self.answered = axes.bar(HOURS, zeros, color="#2e7d32", label=answered, width=0.8)
         self.missed = axes.bar(
-            HOURS, zeros, bottom=zeros, color="#c62828", label="not answered", width=0.8
+            HOURS, zeros, bottom=zeros, color="#c62828", label=not_answered, width=0.8
         )
         axes.set_xticks(HOURS[::2], [f"{h:02d}" for h in HOURS[::2]])
         axes.set_xlim(-0.6, 23.6)
         # Calls are counted in ones, and read better as 120,000 than as 1.2 under a "1e5".
         axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        axes.set_xlabel("hour (local time)")
-        axes.set_ylabel("calls")
+        axes.set_xlabel(x_label)
+        axes.set_ylabel(y_label)
         self.title = axes.set_title("", fontsize=11, loc="left")
         # Above the plot, right of the title: inside it, the legend covered the bars of the night
         # hours whenever they were the day's highest.
@@ -95,14 +141,15 @@ def calls_per_hour_figure(day: date, hours: list[list[int]], title: str) -> Figu
     return HourChart().show(day, hours, title)
 
 
-_shared: HourChart | None = None
+_shared: dict[str, HourChart] = {}  # one reused chart per language
 _shared_lock = threading.Lock()
 
 
 def calls_per_hour_png(day: date, hours: list[list[int]], title: str) -> bytes:
-    """The day's chart as PNG bytes, drawn on the process's one reused `HourChart`."""
-    global _shared
+    """The day's chart as PNG bytes, drawn on the process's reused `HourChart` of the current
+    language (`title` already in it)."""
     with _shared_lock:
-        if _shared is None:
-            _shared = HourChart()
-        return _shared.png(day, hours, title)
+        language = chart_language()
+        if language not in _shared:
+            _shared[language] = HourChart()
+        return _shared[language].png(day, hours, title)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from bot.i18n import N_, _
 from bot.laaffic.codes import hangup_reason, hung_up_by
 from bot.numbers.normalise import NumberNormaliser, parse_calling_code
 from bot.render import without_direction_controls
@@ -27,7 +28,7 @@ def callee_digits(text: str, ccode: str | None) -> tuple[str | None, str | None]
     normaliser = NumberNormaliser(parse_calling_code(ccode) if ccode else None)
     digits, reason = normaliser.normalise(text)
     if digits is None and reason is None:
-        reason = "it is empty"
+        reason = _("it is empty")
     return digits, reason
 
 
@@ -72,26 +73,26 @@ def day_records(
 
 
 EXPORT_COLUMNS = (
-    "start (local)",
-    "answered at",
-    "ended at",
-    "callee",
-    "callee info",
-    "caller",
-    "agent group",
-    "agent",
-    "answered",
-    "transferred to an agent",
-    "lost waiting for an agent",
-    "talk seconds",
-    "how it ended",
-    "who ended it",
-    "SIP code",
-    "cost (USD)",
-    "labels",
-    "remark",
-    "recording",
-    "session id",
+    N_("start (local)"),
+    N_("answered at"),
+    N_("ended at"),
+    N_("callee"),
+    N_("callee info"),
+    N_("caller"),
+    N_("agent group"),
+    N_("agent"),
+    N_("answered"),
+    N_("transferred to an agent"),
+    N_("lost waiting for an agent"),
+    N_("talk seconds"),
+    N_("how it ended"),
+    N_("who ended it"),
+    N_("SIP code"),
+    N_("cost (USD)"),
+    N_("labels"),
+    N_("remark"),
+    N_("recording"),
+    N_("session id"),
 )
 
 
@@ -120,7 +121,7 @@ def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:
     sheet = book.add_worksheet("calls")
     bold = book.add_format({"bold": True})
     for column, name in enumerate(EXPORT_COLUMNS):
-        sheet.write_string(0, column, name, bold)
+        sheet.write_string(0, column, _(name), bold)
     for row, r in enumerate(records, start=1):
         labels = ", ".join(str(x) for x in json.loads(r.labels or "[]"))
         values = [

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
+from bot.i18n import _, language_of, speaking
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import TaskStatus
 from bot.render import esc
@@ -50,9 +51,11 @@ def retention_start(now: datetime, retention_days: int, zone: ZoneInfo) -> date:
 
 def expired_day_text(day: date, retention_days: int) -> str:
     """What /summary and /export say of a day whose records were deleted (plain text)."""
-    return (
-        f"The call records of {day_label(day)} are no longer kept (they are deleted after "
-        f"{retention_days} days), so there is nothing to show for that day."
+    return _(
+        "The call records of {day_label} are no longer kept (they are deleted after "
+        "{retention_days} days), so there is nothing to show for that day.",
+        day_label=day_label(day),
+        retention_days=retention_days,
     )
 
 
@@ -106,7 +109,7 @@ def _is_final(status: int | None) -> bool:
 
 def _status_label(status: int | None) -> str:
     known = _known_status(status)
-    return known.label if known is not None else "state unknown"
+    return known.label if known is not None else _("state unknown")
 
 
 async def build_summary(
@@ -119,10 +122,37 @@ async def build_summary(
     now: datetime,
     retention_days: int,
     late: bool = False,
-    title: str = "Daily summary",
+    title: str | None = None,
 ) -> SummaryContent:
     """The summary of `day` (local in `zone`) of the calls counted in this chat: the records the
-    relay attributed to it that day (its groups' then, its tasks'), whatever its routes are now."""
+    relay attributed to it that day (its groups' then, its tasks'), whatever its routes are now.
+    Written in the chat's language; `title` (in it) defaults to "Daily summary"."""
+    with speaking(language_of(chat.language)):
+        return await _build_summary(
+            database,
+            client,
+            chat,
+            day,
+            zone,
+            now=now,
+            retention_days=retention_days,
+            late=late,
+            title=title,
+        )
+
+
+async def _build_summary(
+    database: Database,
+    client: LaafficClient | None,
+    chat: BoundChat,
+    day: date,
+    zone: ZoneInfo,
+    *,
+    now: datetime,
+    retention_days: int,
+    late: bool,
+    title: str | None,
+) -> SummaryContent:
     if day < retention_start(now, retention_days, zone):
         return SummaryContent(esc(expired_day_text(day, retention_days)), None)
 
@@ -142,5 +172,5 @@ async def build_summary(
     )
     chart = None
     if figures.calls:
-        chart = await asyncio.to_thread(calls_per_hour_png, day, figures.hours, "Calls per hour")
+        chart = await asyncio.to_thread(calls_per_hour_png, day, figures.hours, _("Calls per hour"))
     return SummaryContent(text, chart)

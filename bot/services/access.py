@@ -73,8 +73,10 @@ def bind_chat(
     chat_type: str,
     thread_id: int | None,
     by_user: int,
+    language: str | None = None,
 ) -> tuple[BoundChat, bool]:
-    """Bind (or re-bind) a chat; returns the chat and whether it was bound before."""
+    """Bind (or re-bind) a chat; returns the chat and whether it was bound before. A chat
+    without a language of its own takes `language` (the binding admin's)."""
     chat = session.get(BoundChat, chat_id)
     was_bound = chat is not None and chat.active
     if chat is None:
@@ -85,6 +87,8 @@ def bind_chat(
     chat.active = True
     chat.bound_by = by_user
     chat.bound_at = utcnow()
+    if chat.language is None and language is not None:
+        chat.language = language
     session.add(chat)
     # Routes of this chat were switched off when it was unbound or the bot removed.
     for route in session.exec(select(GroupRoute).where(GroupRoute.chat_id == chat_id)):

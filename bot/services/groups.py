@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
+from bot.i18n import _
 from bot.laaffic import limits
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.models import AgentGroup
@@ -74,21 +75,35 @@ def check_group_name(name: str) -> str:
     if not limits.GROUP_NAME_MIN <= len(name) <= limits.GROUP_NAME_MAX:
         shown = name if len(name) <= 40 else name[:40] + "…"
         raise UserFacingError(
-            f"A group name must be {limits.GROUP_NAME_MIN}–{limits.GROUP_NAME_MAX} characters "
-            f"long; “{shown}” has {len(name)}. Choose another name and try again."
+            _(
+                "A group name must be {group_name_min}–{group_name_max} characters long; “{shown}” has "
+                "{count}. Choose another name and try again.",
+                group_name_min=limits.GROUP_NAME_MIN,
+                group_name_max=limits.GROUP_NAME_MAX,
+                shown=shown,
+                count=len(name),
+            )
         )
     if any(not c.isprintable() for c in name):
         raise UserFacingError(
-            "A group name can't contain line breaks or other invisible characters. Type it on "
-            "one line and try again."
+            _(
+                "A group name can't contain line breaks or other invisible characters. Type it on one "
+                "line and try again.",
+            )
         )
     mixed = _look_alike_scripts(name)
     if mixed:
         scripts, letter, script = mixed
         raise UserFacingError(
-            f"“{name}” mixes {scripts} letters (“{letter}” is {script}), which look the same "
-            "in lists, so two groups could seem to have one name. Type the name in one alphabet "
-            "and try again."
+            _(
+                "“{name}” mixes {scripts} letters (“{letter}” is {script}), which look the same in "
+                "lists, so two groups could seem to have one name. Type the name in one alphabet and "
+                "try again.",
+                name=name,
+                scripts=scripts,
+                letter=letter,
+                script=script,
+            )
         )
     return name
 
@@ -136,7 +151,7 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
     key = name_or_id.strip()
     shown = key if len(key) <= 40 else key[:40] + "…"
     if not key:
-        raise UserFacingError("Give the group's name or id. /groups lists them.")
+        raise UserFacingError(_("Give the group's name or id. /groups lists them."))
     group_id = _as_id(_visible(key))
     # The platform's name filter is not documented as exact or case-blind: ask it first (cheap),
     # then look through every group for the case-blind match.
@@ -154,15 +169,35 @@ async def find_group(client: LaafficClient, name_or_id: str) -> AgentGroup:
     similar = matches
     if similar:
         listed = ", ".join(
-            f"{typed_name(g.group_name or '')} (id {g.voice_group_id})"
+            _(
+                "{typed_name} (id {voice_group_id})",
+                typed_name=typed_name(g.group_name or ""),
+                voice_group_id=g.voice_group_id,
+            )
             for g in sorted(similar, key=lambda g: g.voice_group_id)
         )
         raise UserFacingError(
-            f"Several agent groups are called “{shown}” apart from upper and lower case: "
-            f"{listed}. Give the exact name or the id."
+            _(
+                "Several agent groups are called “{shown}” apart from upper and lower case: {listed}. "
+                "Give the exact name or the id.",
+                shown=shown,
+                listed=listed,
+            )
         )
-    what = f"with the id {key}" if group_id is not None else f"“{shown}”"
-    raise UserFacingError(f"There is no agent group {what}. /groups lists the groups and their ids.")
+    what = (
+        _(
+            "with the id {key}",
+            key=key,
+        )
+        if group_id is not None
+        else f"“{shown}”"
+    )
+    raise UserFacingError(
+        _(
+            "There is no agent group {what}. /groups lists the groups and their ids.",
+            what=what,
+        )
+    )
 
 
 def _visible(name: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.errors import UserFacingError
+from bot.i18n import _
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.laaffic.models import ResendType, Task, TaskType
@@ -44,18 +45,18 @@ class RerunChoice(StrEnum):
     def asking(self) -> str:
         """For the question: "Re-run task 5: {asking}?"."""
         return {
-            RerunChoice.FAILED: "call its failed numbers again",
-            RerunChoice.UNCALLED: "call the numbers it has not called yet",
-            RerunChoice.ALL: "call all its numbers again",
+            RerunChoice.FAILED: _("call its failed numbers again"),
+            RerunChoice.UNCALLED: _("call the numbers it has not called yet"),
+            RerunChoice.ALL: _("call all its numbers again"),
         }[self]
 
     @property
     def queued(self) -> str:
         """For the result: "Task 5: {queued}."."""
         return {
-            RerunChoice.FAILED: "its failed numbers are queued to be called again",
-            RerunChoice.UNCALLED: "the numbers it had not called yet are queued to be called",
-            RerunChoice.ALL: "all its numbers are queued to be called again",
+            RerunChoice.FAILED: _("its failed numbers are queued to be called again"),
+            RerunChoice.UNCALLED: _("the numbers it had not called yet are queued to be called"),
+            RerunChoice.ALL: _("all its numbers are queued to be called again"),
         }[self]
 
 
@@ -80,22 +81,37 @@ def check_allowed(task: Task, kind: ActionKind) -> None:
     status = task.status_label
     if kind == ActionKind.CANCEL and not can_cancel(task):
         raise UserFacingError(
-            f"Task {task.task_id} has already ended ({status}), so there is nothing to cancel. "
-            f"/rerun {task.task_id} failed calls its failed numbers again."
+            _(
+                "Task {task_id} has already ended ({status}), so there is nothing to cancel. /rerun "
+                "{task_id} failed calls its failed numbers again.",
+                task_id=task.task_id,
+                status=status,
+            )
         )
     if kind == ActionKind.RATE and not is_agent_call(task):
         raise UserFacingError(
-            f"Task {task.task_id} is automatic calling, which has no call-out rate: the rate "
-            f"belongs to group calls with transfer to agents."
+            _(
+                "Task {task_id} is automatic calling, which has no call-out rate: the rate belongs to "
+                "group calls with transfer to agents.",
+                task_id=task.task_id,
+            )
         )
     if kind == ActionKind.RATE and not can_change_rate(task):
         raise UserFacingError(
-            f"Task {task.task_id} has already ended ({status}), so its call-out rate can't change."
+            _(
+                "Task {task_id} has already ended ({status}), so its call-out rate can't change.",
+                task_id=task.task_id,
+                status=status,
+            )
         )
     if kind == ActionKind.RERUN and not can_rerun(task):
         raise UserFacingError(
-            f"Task {task.task_id} is still running ({status}). A task is re-run once it has "
-            f"ended: wait for it to finish, or cancel it first with /cancel {task.task_id}."
+            _(
+                "Task {task_id} is still running ({status}). A task is re-run once it has ended: wait "
+                "for it to finish, or cancel it first with /cancel {task_id}.",
+                task_id=task.task_id,
+                status=status,
+            )
         )
 
 
@@ -106,7 +122,10 @@ async def load_task(
     task = await client.get_task(task_id)
     if task is None:
         raise UserFacingError(
-            f"The platform has no task {task_id}. /tasks lists this chat's tasks."
+            _(
+                "The platform has no task {task_id}. /tasks lists this chat's tasks.",
+                task_id=task_id,
+            )
         )
     groups = list(task.voice_group_ids or [])
     await db.run(
@@ -245,7 +264,11 @@ async def _why_failed(
     try:
         check_allowed(task, kind)
     except UserFacingError as now:
-        return f"{now} It changed after you were asked; nothing was done. ({exc.detail})"
+        return _(
+            "{now} It changed after you were asked; nothing was done. ({detail})",
+            now=now,
+            detail=exc.detail,
+        )
     return str(exc)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.args import split_args_marked
 from bot.errors import UsageError, UserFacingError
+from bot.i18n import _
 from bot.laaffic import limits
 from bot.laaffic.models import TaskType
 
@@ -44,8 +45,11 @@ def parse_task_id(text: str, usage: str = "") -> int:
     task_id = whole_number(text, 1, limits.PLATFORM_ID_MAX)
     if task_id is None:
         raise UsageError(
-            f"“{shown(text)}” is not a task id: a task id is a whole number written with the "
-            f"digits 0–9, like 5000123. /tasks lists this chat's tasks."
+            _(
+                "“{shown}” is not a task id: a task id is a whole number written with the digits 0–9, "
+                "like 5000123. /tasks lists this chat's tasks.",
+                shown=shown(text),
+            )
             + (f"\n{usage}" if usage else "")
         )
     return task_id
@@ -55,9 +59,13 @@ def parse_rate(text: str) -> int:
     rate = whole_number(text, limits.CALLOUT_RATE_MIN, limits.CALLOUT_RATE_MAX)
     if rate is None:
         raise UserFacingError(
-            f"The call-out rate is a whole number from {limits.CALLOUT_RATE_MIN} to "
-            f"{limits.CALLOUT_RATE_MAX} (numbers dialled at once per available agent); "
-            f"“{shown(text)}” is not."
+            _(
+                "The call-out rate is a whole number from {callout_rate_min} to {callout_rate_max} "
+                "(numbers dialled at once per available agent); “{shown}” is not.",
+                callout_rate_min=limits.CALLOUT_RATE_MIN,
+                callout_rate_max=limits.CALLOUT_RATE_MAX,
+                shown=shown(text),
+            )
         )
     return rate
 
@@ -66,8 +74,13 @@ def parse_ring(text: str) -> int:
     seconds = whole_number(text, limits.RINGING_TIME_MIN, limits.RINGING_TIME_MAX)
     if seconds is None:
         raise UserFacingError(
-            f"The maximum ringing time is a whole number of seconds from "
-            f"{limits.RINGING_TIME_MIN} to {limits.RINGING_TIME_MAX}; “{shown(text)}” is not."
+            _(
+                "The maximum ringing time is a whole number of seconds from {ringing_time_min} to "
+                "{ringing_time_max}; “{shown}” is not.",
+                ringing_time_min=limits.RINGING_TIME_MIN,
+                ringing_time_max=limits.RINGING_TIME_MAX,
+                shown=shown(text),
+            )
         )
     return seconds
 
@@ -76,8 +89,12 @@ def check_remark(text: str) -> str:
     remark = " ".join(text.split())  # one line: the platform shows it in a table cell
     if len(remark) > limits.REMARK_MAX:
         raise UserFacingError(
-            f"A remark is at most {limits.REMARK_MAX} characters; yours has {len(remark)}. "
-            f"Shorten it and send it again."
+            _(
+                "A remark is at most {remark_max} characters; yours has {count}. Shorten it and send "
+                "it again.",
+                remark_max=limits.REMARK_MAX,
+                count=len(remark),
+            )
         )
     return remark
 
@@ -95,8 +112,11 @@ def parse_upload_ref(text: str) -> UploadRef:
     part = whole_number(tail, 1, UPLOAD_PART_MAX) if dot else None
     if upload_id is None or (dot and part is None):
         raise UserFacingError(
-            f"“{shown(text)}” is not an upload number. Use the number from the file's report, "
-            f"like 12 (or 12.2 for the second file of a split list)."
+            _(
+                "“{shown}” is not an upload number. Use the number from the file's report, like 12 (or "
+                "12.2 for the second file of a split list).",
+                shown=shown(text),
+            )
         )
     return UploadRef(upload_id, part)
 
@@ -135,7 +155,11 @@ def parse_one_line(text: str) -> OneLineTask:
         task_type = TaskType.AUTOMATIC
     else:
         raise UsageError(
-            f"The task type is “agents” or “auto”, not “{shown(kind)}”.", command="newtask"
+            _(
+                "The task type is “agents” or “auto”, not “{shown}”.",
+                shown=shown(kind),
+            ),
+            command="newtask",
         )
     group: str | None = None
     rate = ring = None
@@ -162,11 +186,15 @@ def parse_one_line(text: str) -> OneLineTask:
     if not group:
         group = None
     if task_type == TaskType.AGENT_GROUP_CALL and group is None:
-        raise UsageError("A task with transfer to agents needs an agent group.", command="newtask")
+        raise UsageError(
+            _("A task with transfer to agents needs an agent group."), command="newtask"
+        )
     if task_type == TaskType.AUTOMATIC and rate is not None:
         raise UserFacingError(
-            "Automatic calling has no call-out rate (that is for transfer to agents): leave out "
-            "rate=, or use “agents” with a group."
+            _(
+                "Automatic calling has no call-out rate (that is for transfer to agents): leave out "
+                "rate=, or use “agents” with a group.",
+            )
         )
     remark = check_remark(" ".join(remark_words)) if remark_words else None
     return OneLineTask(ref, task_type, group, rate, ring, remark)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.errors import UserFacingError
+from bot.i18n import _
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
 from bot.laaffic.models import TaskSettings, TaskType
@@ -90,7 +91,7 @@ async def submit_draft(
     progress); its failure is logged and does not stop the submit."""
     draft = await db.run(lambda s: drafts.get_draft(s, draft_id, chat_id))
     if draft is None:
-        raise UserFacingError("This task draft no longer exists. Start again with /newtask.")
+        raise UserFacingError(_("This task draft no longer exists. Start again with /newtask."))
     if draft.status != DraftStatus.DRAFT:
         return SubmitOutcome(SubmitStatus.NOT_OPEN, draft)
     if draft.step != DraftStep.CONFIRM:
@@ -144,7 +145,9 @@ async def submit_draft(
                 s,
                 draft_id,
                 DraftStatus.UNKNOWN,
-                error="The bot stopped while submitting, so it can't tell whether the task was created.",
+                error=_(
+                    "The bot stopped while submitting, so it can't tell whether the task was created."
+                ),
             )
         )
         raise
@@ -168,9 +171,7 @@ async def submit_draft(
         # Apart from recording the task: the task exists whatever becomes of its index.
         submitted_at = utcnow()
         try:
-            await db.run(
-                lambda s: index_task_callees(s, task_id, chat_id, part, submitted_at)
-            )
+            await db.run(lambda s: index_task_callees(s, task_id, chat_id, part, submitted_at))
         except Exception:
             log.exception("task %s: its callees could not be indexed", task_id)
     log.info("user %s submitted task %s in chat %s", user_id, task_id, chat_id)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
+from bot.i18n import _, n_
 from bot.laaffic.models import TaskType
 from bot.services.task_input import UploadRef, parse_upload_ref
 from storage.models import (
@@ -47,12 +48,14 @@ def new_draft(session: Session, *, chat_id: int, user_id: int, part_id: int) -> 
     upload = session.get(NumberUpload, part.upload_id) if part else None
     if part is None or upload is None or upload.chat_id != chat_id:
         raise UserFacingError(
-            "That upload doesn't belong to this chat. Send the number file here first."
+            _("That upload doesn't belong to this chat. Send the number file here first.")
         )
     if part.platform_file_path is None:
         raise UserFacingError(
-            f"Upload #{upload.id} isn't on the platform yet: press its [Upload to platform] "
-            f"button first."
+            _(
+                "Upload #{id} isn't on the platform yet: press its [Upload to platform] button first.",
+                id=upload.id,
+            )
         )
     draft = TaskDraft(chat_id=chat_id, user_id=user_id, upload_part_id=part_id)
     session.add(draft)
@@ -66,7 +69,10 @@ def resolve_part(session: Session, chat_id: int, text: str) -> UploadPart:
     upload = session.get(NumberUpload, ref.upload_id)
     if upload is None or upload.chat_id != chat_id:
         raise UserFacingError(
-            f"There is no upload #{ref.upload_id} in this chat. Send the number file here first."
+            _(
+                "There is no upload #{upload_id} in this chat. Send the number file here first.",
+                upload_id=ref.upload_id,
+            )
         )
     parts = list(
         session.exec(
@@ -77,25 +83,40 @@ def resolve_part(session: Session, chat_id: int, text: str) -> UploadPart:
     )
     if upload.status == UploadStatus.EMPTY or not parts:
         raise UserFacingError(
-            f"Upload #{ref.upload_id} had no valid numbers, so there is nothing to call. Fix "
-            f"the file and send it again."
+            _(
+                "Upload #{upload_id} had no valid numbers, so there is nothing to call. Fix the file "
+                "and send it again.",
+                upload_id=ref.upload_id,
+            )
         )
     if upload.status == UploadStatus.DISCARDED:
         raise UserFacingError(
-            f"Upload #{ref.upload_id} was discarded, so it is not on the platform. Send the "
-            f"file again to call its numbers."
+            _(
+                "Upload #{upload_id} was discarded, so it is not on the platform. Send the file again "
+                "to call its numbers.",
+                upload_id=ref.upload_id,
+            )
         )
     index = ref.part or 1
     if index > len(parts):
-        files = "one file" if len(parts) == 1 else f"{len(parts)} files"
+        files = n_("one file", "{count} files", len(parts))
         raise UserFacingError(
-            f"Upload #{ref.upload_id} has {files}, so there is no file {index}: give a part "
-            f"from {ref.upload_id}.1 to {ref.upload_id}.{len(parts)}."
+            _(
+                "Upload #{upload_id} has {files}, so there is no file {index}: give a part from "
+                "{upload_id}.1 to {upload_id}.{count}.",
+                upload_id=ref.upload_id,
+                files=files,
+                index=index,
+                count=len(parts),
+            )
         )
     if len(parts) > 1 and ref.part is None:
         raise UserFacingError(
-            f"Upload #{ref.upload_id} was split into {len(parts)} files: say which one, "
-            f"e.g. {ref.upload_id}.1."
+            _(
+                "Upload #{upload_id} was split into {count} files: say which one, e.g. {upload_id}.1.",
+                upload_id=ref.upload_id,
+                count=len(parts),
+            )
         )
     return parts[index - 1]
 
@@ -123,10 +144,10 @@ def save_draft(session: Session, draft: TaskDraft) -> TaskDraft:
     """Store the answers of a draft that is still a draft; its status moves only by a claim."""
     row = session.get(TaskDraft, draft.id)
     if row is None:
-        raise UserFacingError("This task draft no longer exists. Start again with /newtask.")
+        raise UserFacingError(_("This task draft no longer exists. Start again with /newtask."))
     if row.status != DraftStatus.DRAFT:
         raise UserFacingError(
-            "Someone submitted or cancelled this draft a moment ago, so nothing was changed."
+            _("Someone submitted or cancelled this draft a moment ago, so nothing was changed.")
         )
     for name in _DRAFT_FIELDS:
         setattr(row, name, getattr(draft, name))

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
+from bot.i18n import _
 from storage.models import CallTask, GroupRoute
 
 
@@ -59,9 +60,13 @@ def require_group(
         return
     name = group_name or str(voice_group_id)
     raise UserFacingError(
-        f"The agent group “{name}” ({voice_group_id}) is not this team's, so nothing was "
-        f"done. A chat acts only on the groups routed to it: a ccbot admin can make this one "
-        f"this team's by running /route {voice_group_id} here."
+        _(
+            "The agent group “{name}” ({voice_group_id}) is not this team's, so nothing was done. "
+            "A chat acts only on the groups routed to it: a ccbot admin can make this one this "
+            "team's by running /route {voice_group_id} here.",
+            name=name,
+            voice_group_id=voice_group_id,
+        )
     )
 
 
@@ -77,6 +82,9 @@ def require_task(
     if is_admin or chat_owns_task(session, chat_id, task_id, group_ids):
         return
     raise UserFacingError(
-        f"Task {task_id} was not submitted from this chat or for one of its agent groups, so "
-        f"nothing was done. /tasks lists this chat's tasks."
+        _(
+            "Task {task_id} was not submitted from this chat or for one of its agent groups, so "
+            "nothing was done. /tasks lists this chat's tasks.",
+            task_id=task_id,
+        )
     )

@@ -18,6 +18,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.errors import UserFacingError
+from bot.i18n import N_, _
 from bot.laaffic.client import LaafficClient
 from bot.laaffic.errors import PlatformError
 from bot.numbers import MAX_FILE_BYTES, NumberFileError, NumberReport
@@ -41,10 +42,21 @@ class FileTooBig(UserFacingError):
 
     def __init__(self, file_name: str, size: int | None) -> None:
         self.size = size
-        how_big = f"is {size / 2**20:.1f} MB" if size else "is larger than 20 MB"
+        how_big = (
+            _(
+                "is {value} MB",
+                value=f"{size / 2**20:.1f}",
+            )
+            if size
+            else _("is larger than 20 MB")
+        )
         super().__init__(
-            f"{file_name} {how_big}; Telegram lets bots download at most 20 MB. Split the list "
-            f"into smaller files (or save it as .csv, which is smaller) and send them one by one."
+            _(
+                "{file_name} {how_big}; Telegram lets bots download at most 20 MB. Split the list into "
+                "smaller files (or save it as .csv, which is smaller) and send them one by one.",
+                file_name=file_name,
+                how_big=how_big,
+            )
         )
 
 
@@ -69,8 +81,12 @@ async def download_capped(
         ):
             if response.status_code != 200:
                 raise UserFacingError(
-                    f"Telegram's file server did not hand over {file_name} (HTTP "
-                    f"{response.status_code}): send the file again."
+                    _(
+                        "Telegram's file server did not hand over {file_name} (HTTP {status_code}): send the "
+                        "file again.",
+                        file_name=file_name,
+                        status_code=response.status_code,
+                    )
                 )
             declared = response.headers.get("content-length", "")
             if declared.isascii() and declared.isdigit() and int(declared) > limit:
@@ -83,8 +99,12 @@ async def download_capped(
                     out.write(chunk)
     except httpx.HTTPError as exc:
         raise UserFacingError(
-            f"Downloading {file_name} from Telegram failed ({type(exc).__name__}): send the "
-            f"file again in a minute."
+            _(
+                "Downloading {file_name} from Telegram failed ({name}): send the file again in a "
+                "minute.",
+                file_name=file_name,
+                name=type(exc).__name__,
+            )
         ) from None
     return received
 
@@ -95,7 +115,10 @@ def _copy_capped(source: Path, dest: Path, *, file_name: str, limit: int) -> int
             data = handle.read(limit + 1)
     except OSError:
         raise UserFacingError(
-            f"The local Bot API server's copy of {file_name} cannot be read: send the file again."
+            _(
+                "The local Bot API server's copy of {file_name} cannot be read: send the file again.",
+                file_name=file_name,
+            )
         ) from None
     if len(data) > limit:
         raise FileTooBig(file_name, None)
@@ -224,11 +247,11 @@ class UploadResult(StrEnum):
 
     UPLOADED = "uploaded"  # this press put every part on the platform
     DISCARDED = "discarded"  # this press discarded it
-    ALREADY_UPLOADED = "already uploaded"  # an earlier press did
-    ALREADY_DISCARDED = "already discarded"
-    IN_PROGRESS = "in progress"  # another press is uploading it right now
-    NOTHING_TO_UPLOAD = "nothing to upload"  # no valid numbers
-    NOT_FOUND = "not found"  # no such upload in this chat
+    ALREADY_UPLOADED = N_("already uploaded")  # an earlier press did
+    ALREADY_DISCARDED = N_("already discarded")
+    IN_PROGRESS = N_("in progress")  # another press is uploading it right now
+    NOTHING_TO_UPLOAD = N_("nothing to upload")  # no valid numbers
+    NOT_FOUND = N_("not found")  # no such upload in this chat
     FAILED = "failed"  # the platform refused or did not answer: `reason`
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.i18n import LANGUAGE_NAMES, _, language_of
 from bot.laaffic.models import Balance
 from bot.render import code, esc
 from storage.models import BoundChat
@@ -10,9 +11,9 @@ from storage.models import BoundChat
 def balance_message(balance: Balance) -> str:
     return "\n".join(
         [
-            f"<b>Account balance</b>: {esc(balance.balance)} USD",
-            f"Gift balance: {esc(balance.gift)} USD",
-            f"Credit line: {esc(balance.credit)} USD",
+            _("<b>Account balance</b>: {amount} USD", amount=esc(balance.balance)),
+            _("Gift balance: {amount} USD", amount=esc(balance.gift)),
+            _("Credit line: {amount} USD", amount=esc(balance.credit)),
         ]
     )
 
@@ -20,38 +21,42 @@ def balance_message(balance: Balance) -> str:
 def chat_settings(chat: BoundChat, *, default_timezone: str, default_app_id: str) -> str:
     """A chat's settings, each saying whether it is the chat's own or the default."""
     ccode = (
-        f"Country code: {code(chat.ccode)}"
+        _("Country code: {code}", code=code(chat.ccode))
         if chat.ccode
-        else "Country code: not set (number files need +country codes)"
+        else _("Country code: not set (number files need +country codes)")
     )
     display = (
-        f"Display number: {code(chat.display_num)}"
+        _("Display number: {number}", number=code(chat.display_num))
         if chat.display_num
-        else "Display number: not set"
+        else _("Display number: not set")
     )
     zone = (
-        f"Time zone: {code(chat.timezone)}"
+        _("Time zone: {zone}", zone=code(chat.timezone))
         if chat.timezone
-        else f"Time zone: {code(default_timezone)} (the default)"
+        else _("Time zone: {zone} (the default)", zone=code(default_timezone))
     )
     app = (
-        f"Voice application: {code(chat.app_id)}"
+        _("Voice application: {app}", app=code(chat.app_id))
         if chat.app_id
-        else f"Voice application: {code(default_app_id)} (the default)"
+        else _("Voice application: {app} (the default)", app=code(default_app_id))
     )
     where = (
-        f"Notifications go to: topic {code(chat.thread_id)}"
+        _("Notifications go to: topic {topic}", topic=code(chat.thread_id))
         if chat.thread_id
-        else "Notifications go to: this chat"
+        else _("Notifications go to: this chat")
     )
     mask = (
-        "Callee numbers in relayed messages: masked"
+        _("Callee numbers in relayed messages: masked")
         if chat.mask_numbers
-        else "Callee numbers in relayed messages: shown in full"
+        else _("Callee numbers in relayed messages: shown in full")
     )
-    return "\n".join(["<b>This chat's settings</b>", ccode, display, zone, app, where, mask])
+    language = _("Language: {language}", language=_(LANGUAGE_NAMES[language_of(chat.language)]))
+    lines = [_("<b>This chat's settings</b>"), ccode, display, zone, app, where, mask]
+    if chat.language:  # a chat that never chose keeps its settings as they always read
+        lines.append(language)
+    return "\n".join(lines)
 
 
 def settings_saved(settings_text: str) -> str:
     """After a change: the chat's settings as they are now (`chat_settings`)."""
-    return f"Saved.\n{settings_text}"
+    return _("Saved.") + "\n" + settings_text

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from bot.i18n import current as current_language
+from bot.i18n import number, translations
+
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """English plural choice, shaped like gettext's `ngettext` so a catalogue can replace it:
-    the sentence is chosen whole, then filled in with its named placeholders."""
-    return singular if n == 1 else plural
+    the sentence is chosen whole, then filled in with its named placeholders. The texts are in
+    the catalog (`make i18n` extracts `count_text`'s second and third arguments)."""
+    return translations(current_language()).ngettext(singular, plural, n)
 
 
 def count_text(n: int, singular: str, plural: str) -> str:
     """`1 call`, `2,048 calls`: `singular`/`plural` hold `{n}`."""
-    return ngettext(singular, plural, n).format(n=f"{n:,}")
+    return ngettext(singular, plural, n).format(n=number(n))
 
 
 def percent(part: float, whole: float) -> str:

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.i18n import _, short_day
 from bot.render import esc
 from bot.views.summaries import cost_line, counters_line, failure_reasons_line, talk_time_line
-from bot.views.values import ChatDisplay
+from bot.views.values import ChatDisplay, in_chat_language
 
 
 class DigestFigures(Protocol):
@@ -56,11 +57,19 @@ def _local(moment: datetime, display: ChatDisplay) -> datetime:
     return moment.astimezone(display.zone) if display.zone else moment
 
 
+@in_chat_language
 def digest_message(stats: DigestFigures, display: ChatDisplay) -> str:
     """The calls counted in a chat since its last digest, with the summary's counters."""
     since, until = _local(stats.since, display), _local(stats.until, display)
-    day = "" if since.date() == until.date() else f"{since:%d %b} "
-    lines = [f"📊 <b>Calls since {day}{since:%H:%M}</b> (until {until:%H:%M})"]
+    day = "" if since.date() == until.date() else f"{short_day(since)} "
+    lines = [
+        _(
+            "📊 <b>Calls since {day}{since}</b> (until {until})",
+            day=day,
+            since=f"{since:%H:%M}",
+            until=f"{until:%H:%M}",
+        )
+    ]
     if stats.groups:
         shown = ", ".join(esc(g) for g in stats.groups[:5]) + (
             " …" if len(stats.groups) > 5 else ""
@@ -78,5 +87,10 @@ def digest_message(stats: DigestFigures, display: ChatDisplay) -> str:
         lines.append(cost_line(stats.cost, stats.costed))
     if stats.missed_by:
         missed = ", ".join(f"{esc(agent)} ({n})" for agent, n in stats.missed_by)
-        lines.append(f"Agents who missed most rings: {missed}")
+        lines.append(
+            _(
+                "Agents who missed most rings: {missed}",
+                missed=missed,
+            )
+        )
     return "\n".join(lines)

@@ -13,23 +13,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.i18n import N_, _, n_
 from bot.render import esc
 
 # Why a message failed for good, in words (the reason labels of ccbot_messages_failed; "forbidden"
 # has its own notice).
 REASON_WORDS = {
-    "network": "Telegram could not be reached",
-    "timeout": "Telegram did not answer in time",
-    "server_error": "Telegram answered with a server error",
-    "telegram": "Telegram answered with an error",
-    "abandoned": "the sender stopped while sending it",
-    "bad_request": "Telegram refused it",
+    "network": N_("Telegram could not be reached"),
+    "timeout": N_("Telegram did not answer in time"),
+    "server_error": N_("Telegram answered with a server error"),
+    "telegram": N_("Telegram answered with an error"),
+    "abandoned": N_("the sender stopped while sending it"),
+    "bad_request": N_("Telegram refused it"),
 }
 
-TOPIC_GONE_NOTICE = (
-    "ℹ️ The forum topic where I posted ringing events, call records and digests is gone (it was "
-    "deleted), so I post them here in the main chat from now on. To use another topic, run "
-    "/bind inside it."
+TOPIC_GONE_NOTICE = N_(
+    "ℹ️ The forum topic where I posted ringing events, call records and digests is gone "
+    "(it was deleted), so I post them here in the main chat from now on. To use another "
+    "topic, run /bind inside it.",
 )
 
 
@@ -46,10 +47,6 @@ class FailedMessage(Protocol):
     def error(self) -> str | None: ...
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
-
-
 def chat_words(chat_id: int, title: str | None) -> str:
     """A chat as admins recognise it: its id, and its title when known."""
     return f"<code>{chat_id}</code>" + (f" ({esc(title)})" if title else "")
@@ -58,14 +55,24 @@ def chat_words(chat_id: int, title: str | None) -> str:
 def forbidden_notice(
     chat_id: int, title: str | None, description: str, routes: int, messages: int
 ) -> str:
-    routes_words = f"switched off its {_plural(routes, 'route')}"
-    return (
-        f"🚫 I can no longer post in chat {chat_words(chat_id, title)}: Telegram answered "
-        f"“{esc(description)}”.\n"
-        f"I {routes_words if routes else 'had no routes to switch off there'}, and "
-        f"{_plural(messages, 'waiting message')} for it "
-        f"{'were' if messages != 1 else 'was'} not sent (kept in the outbox, marked failed).\n"
-        f"To resume: add me to the chat again and run /bind there."
+    routes_words = (
+        n_("switched off its {count} route", "switched off its {count} routes", routes)
+        if routes
+        else _("had no routes to switch off there")
+    )
+    waiting = n_(
+        "{count} waiting message for it was not sent",
+        "{count} waiting messages for it were not sent",
+        messages,
+    )
+    return _(
+        "🚫 I can no longer post in chat {chat}: Telegram answered “{description}”.\n"
+        "I {routes}, and {waiting} (kept in the outbox, marked failed).\n"
+        "To resume: add me to the chat again and run /bind there.",
+        chat=chat_words(chat_id, title),
+        description=esc(description),
+        routes=routes_words,
+        waiting=waiting,
     )
 
 
@@ -80,19 +87,29 @@ def failure_notice(
         reasons[row.chat_id] = row.error or "unknown"
     total = len(failed)
     lines = [
-        f"⚠️ <b>{_plural(total, 'message')} could not be delivered</b> since "
-        f"{since:%H:%M} UTC. {'They are' if total != 1 else 'It is'} kept in the outbox, "
-        f"marked failed (ccbot_messages_failed in /metrics)."
+        n_(
+            "⚠️ <b>{count} message could not be delivered</b> since {since} UTC. It is kept in "
+            "the outbox, marked failed (ccbot_messages_failed in /metrics).",
+            "⚠️ <b>{count} messages could not be delivered</b> since {since} UTC. They are kept "
+            "in the outbox, marked failed (ccbot_messages_failed in /metrics).",
+            total,
+            since=f"{since:%H:%M}",
+        )
     ]
     for shown, (chat_id, kinds) in enumerate(by_chat.items()):
         if shown == 20:
-            lines.append(f"… and {len(by_chat) - 20} more chats.")
+            lines.append(_("… and {count} more chats.", count=len(by_chat) - 20))
             break
-        reason, _, description = reasons[chat_id].partition(": ")
+        reason, _sep, description = reasons[chat_id].partition(": ")
         what = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
-        words = REASON_WORDS.get(reason, reason)
+        words = _(REASON_WORDS[reason]) if reason in REASON_WORDS else reason
         lines.append(
-            f"• chat {chat_words(chat_id, titles.get(chat_id))}: {what} — {esc(words)}"
+            _(
+                "• chat {chat}: {what} — {reason}",
+                chat=chat_words(chat_id, titles.get(chat_id)),
+                what=what,
+                reason=esc(words),
+            )
             + (f": {esc(description)}" if description else "")
         )
     return "\n".join(lines)

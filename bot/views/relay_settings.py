@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Protocol
 
+from bot.i18n import _, weekday_day
 from bot.render import code, esc
 from bot.services.groups import typed_name
 
@@ -26,7 +27,7 @@ def when(moment: datetime, zone: tzinfo, now: datetime) -> str:
     """A time in the chat's zone, with its day when not today: "18:30 on Sat 01 Mar (UTC)"."""
     local = moment.astimezone(zone)
     today = now.astimezone(zone).date()
-    day = "" if local.date() == today else f" on {local:%a %d %b}"
+    day = "" if local.date() == today else _(" on {day}", day=weekday_day(local))
     return f"{local:%H:%M}{day} ({getattr(zone, 'key', str(zone))})"
 
 
@@ -35,14 +36,26 @@ def notify_summary(
 ) -> str:
     """What a chat gets relayed, as lines; `calls_words` and `muted_until` are plain text."""
     lines = [
-        f"Ringing events: <b>{'on' if ringing else 'off'}</b>",
-        f"Call records: <b>{esc(calls_words)}</b>",
-        f"Callee numbers: <b>{'masked' if masked else 'shown in full'}</b>",
+        _(
+            "Ringing events: <b>{value}</b>",
+            value="on" if ringing else "off",
+        ),
+        _(
+            "Call records: <b>{calls_words}</b>",
+            calls_words=esc(calls_words),
+        ),
+        _(
+            "Callee numbers: <b>{value}</b>",
+            value="masked" if masked else "shown in full",
+        ),
     ]
     if muted_until is not None:
         lines.append(
-            f"🔕 <b>Muted</b> until {esc(muted_until)}: nothing is "
-            f"posted here until then (/unmute ends it now)."
+            _(
+                "🔕 <b>Muted</b> until {muted_until}: nothing is posted here until then (/unmute ends "
+                "it now).",
+                muted_until=esc(muted_until),
+            )
         )
     return "\n".join(lines)
 
@@ -51,10 +64,12 @@ def withdrawn_words(withdrawn: int) -> str:
     """What became of the messages that were waiting to be posted, when some were taken back."""
     if not withdrawn:
         return ""
-    were = "message that was" if withdrawn == 1 else "messages that were"
-    return (
-        f" The {withdrawn} {were} still waiting to be posted here will not be posted (their "
-        f"events stay stored too)."
+    were = _("message that was") if withdrawn == 1 else _("messages that were")
+    return _(
+        " The {withdrawn} {were} still waiting to be posted here will not be posted (their "
+        "events stay stored too).",
+        withdrawn=withdrawn,
+        were=were,
     )
 
 
@@ -63,28 +78,43 @@ def _group(name: str | None, group_id: int) -> str:
 
 
 def _also(others: Sequence[int]) -> str:
-    return f" It stays routed to {', '.join(code(c) for c in others)} as well." if others else ""
+    return (
+        _(
+            " It stays routed to {join} as well.",
+            join=", ".join(code(c) for c in others),
+        )
+        if others
+        else ""
+    )
 
 
 def routed_already(name: str | None, group_id: int, others: Sequence[int]) -> str:
-    return f"The agent group {_group(name, group_id)} is this team's already.{_also(others)}"
+    return _(
+        "The agent group {group} is this team's already.{also}",
+        group=_group(name, group_id),
+        also=_also(others),
+    )
 
 
 def routed(name: str, group_id: int, others: Sequence[int], summary: str) -> str:
     """/route: the group is the team's now; `summary` is `notify_summary`'s."""
-    return (
-        f"The agent group {_group(name, group_id)} is this team's now: its ringing events and "
-        f"call records come to this chat, and this chat acts on it.{_also(others)}\n{summary}\n"
-        f"Change what is posted with /notify; stop it with <code>/unroute "
-        f"{esc(typed_name(name))}</code>."
+    return _(
+        "The agent group {group} is this team's now: its ringing events and call records come "
+        "to this chat, and this chat acts on it.{also}\n{summary}\nChange what is posted with "
+        "/notify; stop it with <code>/unroute {typed_name}</code>.",
+        group=_group(name, group_id),
+        also=_also(others),
+        summary=summary,
+        typed_name=esc(typed_name(name)),
     )
 
 
 def unrouted(name: str, group_id: int) -> str:
-    return (
-        f"The agent group {_group(name, group_id)} no "
-        f"longer comes to this chat. Its events are still stored; <code>/route "
-        f"{esc(typed_name(name))}</code> brings them back."
+    return _(
+        "The agent group {group} no longer comes to this chat. Its events are still stored; "
+        "<code>/route {typed_name}</code> brings them back.",
+        group=_group(name, group_id),
+        typed_name=esc(typed_name(name)),
     )
 
 
@@ -97,15 +127,36 @@ def routes_list(
     """/routes: this chat's groups (name, id, how many other chats get it), what the chat gets
     (`summary`), and for admins (`unrouted_groups` not None) the groups no chat routes."""
     if mine:
-        lines = [f"<b>Agent groups whose events come to this chat</b> ({len(mine)})"]
+        lines = [
+            _(
+                "<b>Agent groups whose events come to this chat</b> ({count})",
+                count=len(mine),
+            )
+        ]
         for name, group_id, others in mine:
-            also = f" · also in {others} other chat(s)" if others else ""
-            lines.append(f"• {esc(name)} — id {code(group_id)}{also}")
+            also = (
+                _(
+                    " · also in {others} other chat(s)",
+                    others=others,
+                )
+                if others
+                else ""
+            )
+            lines.append(
+                _(
+                    "• {name} — id {group_id}{also}",
+                    name=esc(name),
+                    group_id=code(group_id),
+                    also=also,
+                )
+            )
     else:
         lines = [
-            "No agent group's events come to this chat yet. Create a group here with "
-            "<code>/newgroup Sales-Team-1</code>, or route one made elsewhere with "
-            "<code>/route Sales-Team-1</code>."
+            _(
+                "No agent group's events come to this chat yet. Create a group here with "
+                "<code>/newgroup Sales-Team-1</code>, or route one made elsewhere with <code>/route "
+                "Sales-Team-1</code>.",
+            )
         ]
     if summary is not None:
         lines += ["", summary]
@@ -113,55 +164,84 @@ def routes_list(
         lines.append("")
         if unrouted_groups:
             lines.append(
-                "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted and counted "
-                "nowhere)"
+                _(
+                    "<b>Unrouted groups seen in the last 24 hours</b> (stored, posted and counted nowhere)"
+                )
             )
             for g in unrouted_groups:
                 counts = []
                 if g.ringing_events:
-                    counts.append(f"{g.ringing_events} ringing event(s)")
+                    counts.append(
+                        _(
+                            "{ringing_events} ringing event(s)",
+                            ringing_events=g.ringing_events,
+                        )
+                    )
                 if g.call_records:
-                    counts.append(f"{g.call_records} call record(s)")
+                    counts.append(
+                        _(
+                            "{call_records} call record(s)",
+                            call_records=g.call_records,
+                        )
+                    )
                 if g.group_name is None:
                     lines.append(
-                        f"• without an agent group, counted in no chat (no task of a bound "
-                        f"chat dialled them): {', '.join(counts)}"
+                        _(
+                            "• without an agent group, counted in no chat (no task of a bound chat dialled them): "
+                            "{join}",
+                            join=", ".join(counts),
+                        )
                     )
                 else:
                     lines.append(
-                        f"• {esc(g.group_name)}: {', '.join(counts)} — "
-                        f"<code>/route {esc(typed_name(g.group_name))}</code>"
+                        _(
+                            "• {group_name}: {join} — <code>/route {typed_name}</code>",
+                            group_name=esc(g.group_name),
+                            join=", ".join(counts),
+                            typed_name=esc(typed_name(g.group_name)),
+                        )
                     )
         else:
-            lines.append("Every agent group seen in the last 24 hours is routed to some chat.")
+            lines.append(_("Every agent group seen in the last 24 hours is routed to some chat."))
     return "\n".join(lines)
 
 
 def what_this_chat_gets(summary: str) -> str:
-    return f"<b>What this chat gets</b>\n{summary}"
+    return _(
+        "<b>What this chat gets</b>\n{summary}",
+        summary=summary,
+    )
 
 
 def notify_saved(withdrawn: int, summary: str) -> str:
-    return f"Saved.{withdrawn_words(withdrawn)}\n{summary}"
+    return _("Saved.") + f"{withdrawn_words(withdrawn)}\n{summary}"
 
 
 def muted(until: str, *, digest_follows: bool, withdrawn: int) -> str:
     """/mute; `until` is plain text. Only a chat on digests gets one after the mute."""
     later = (
-        "the first digest after it shows them"
+        _("the first digest after it shows them")
         if digest_follows
-        else "the daily summary counts them"
+        else _("the daily summary counts them")
     )
-    return (
-        f"🔕 Muted until {esc(until)}: no ringing events, "
-        f"call records or digests are posted here until then. They are still stored, and "
-        f"{later}.{withdrawn_words(withdrawn)} /unmute ends it now."
+    return _(
+        "🔕 Muted until {until}: no ringing events, call records or digests are posted here "
+        "until then. They are still stored, and {later}.{withdrawn_words} /unmute ends it now.",
+        until=esc(until),
+        later=later,
+        withdrawn_words=withdrawn_words(withdrawn),
     )
 
 
 def unmuted(summary: str) -> str:
-    return f"🔔 Unmuted: events are posted here again.\n{summary}"
+    return _(
+        "🔔 Unmuted: events are posted here again.\n{summary}",
+        summary=summary,
+    )
 
 
 def not_muted(summary: str) -> str:
-    return f"This chat was not muted.\n{summary}"
+    return _(
+        "This chat was not muted.\n{summary}",
+        summary=summary,
+    )

@@ -12,9 +12,19 @@ import json
 import re
 import urllib.parse
 
-from bot.laaffic.codes import CALL_TYPES, HANGING_DIRECTIONS, HANGUP_REASONS
+from bot.i18n import _
+from bot.laaffic.codes import call_type, hangup_words, hung_up_by
 from bot.render import code, esc
-from bot.views.values import ChatDisplay, clock, cut, duration, mask_digits, names, show_number
+from bot.views.values import (
+    ChatDisplay,
+    clock,
+    cut,
+    duration,
+    in_chat_language,
+    mask_digits,
+    names,
+    show_number,
+)
 from storage.models import CallRecord, RingingEvent
 
 # One event is one message: values the platform may send at any length are cut when shown (the
@@ -29,7 +39,10 @@ RECORDING_URL_MAX = 2048
 
 # A callee number as the ringing and call renderers below show it: after "Callee: " or
 # "<kind> call · ", in a <code> span, "+<country> <national>" or the national digits alone.
-_SHOWN_CALLEE = re.compile(r"(Callee: |call · )<code>(\+\d+ )?(\d+)</code>")
+# The Chinese labels too (bot/locales/zh): a Chinese chat's waiting messages are masked the same way.
+_SHOWN_CALLEE = re.compile(
+    r"(Callee: |call · |被叫号码：|(?:呼叫|外呼|呼入|坐席) · )<code>(\+\d+ )?(\d+)</code>"
+)
 
 
 def mask_shown_numbers(html: str) -> str:
@@ -40,16 +53,8 @@ def mask_shown_numbers(html: str) -> str:
     )
 
 
-def hangup_words(reason: int | None) -> str | None:
-    if reason is None:
-        return None
-    return HANGUP_REASONS.get(reason, f"hang-up reason {reason}")
-
-
 def direction_words(direction: int | None) -> str | None:
-    if direction is None:
-        return None
-    return HANGING_DIRECTIONS.get(direction, f"hang-up side {direction}")
+    return hung_up_by(direction)
 
 
 def recording_link(url: str | None) -> str | None:
@@ -69,7 +74,8 @@ def recording_link(url: str | None) -> str | None:
         return None
     # Percent-encode what may not stand in an attribute (quotes, angle brackets), then escape &.
     safe_url = urllib.parse.quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
-    return f'<a href="{esc(safe_url)}">Recording</a>'
+    label = _("Recording")
+    return f'<a href="{esc(safe_url)}">{esc(label)}</a>'
 
 
 def _json_list(raw: str | None) -> list[str]:
@@ -83,53 +89,58 @@ def _json_list(raw: str | None) -> list[str]:
 def _missed_names(missed: list[str]) -> str:
     shown = names(missed[:MISSED_SHOWN])
     more = len(missed) - MISSED_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
+    return _("{shown} and {more} more", shown=shown, more=more) if more > 0 else shown
 
 
 # ---- messages ------------------------------------------------------------------------------------
 
 
+@in_chat_language
 def ringing_message(event: RingingEvent, display: ChatDisplay) -> str:
     """An agent's phone is ringing now: who, which group, which callee, which task, who missed."""
     group = f" · {esc(event.group_name)}" if event.group_name else ""
-    lines = [f"🔔 <b>Ringing</b>: agent <b>{esc(event.sip_account)}</b>{group}"]
-    callee = f"Callee: {code(show_number(event.called, mask=display.mask_numbers))}"
+    lines = [_("🔔 <b>Ringing</b>: agent <b>{agent}</b>", agent=esc(event.sip_account)) + group]
+    callee = _(
+        "Callee: {number}", number=code(show_number(event.called, mask=display.mask_numbers))
+    )
     if event.called_info:
         callee += f" — {cut(event.called_info, CALLED_INFO_SHOWN)}"
     lines.append(callee)
     details = []
     if event.task_id is not None:
-        details.append(f"Task {code(event.task_id)}")
+        details.append(_("Task {task}", task=code(event.task_id)))
     when = clock(event.event_at, display.zone, today=event.received_at)
     if when:
-        details.append(f"at {when}" if details else f"Rang at {when}")  # not a bare "at …" line
+        # not a bare "at …" line
+        details.append(_("at {time}", time=when) if details else _("Rang at {time}", time=when))
     if details:
         lines.append(" · ".join(details))
     missed = _json_list(event.no_answer_sip_list)
     if missed:
-        lines.append(f"Already missed by: {_missed_names(missed)}")
+        lines.append(_("Already missed by: {agents}", agents=_missed_names(missed)))
     return "\n".join(lines)
 
 
+@in_chat_language
 def call_message(record: CallRecord, display: ChatDisplay) -> str:
     """One call record: callee, agent, answered or not, talk time, how it ended, cost, recording."""
-    kind = CALL_TYPES.get(record.call_type or 0, "call")
-    head = "✅ <b>Answered</b>" if record.answered else "❌ <b>Not answered</b>"
+    kind = call_type(record.call_type)
+    head = _("✅ <b>Answered</b>") if record.answered else _("❌ <b>Not answered</b>")
     number = show_number(record.called, ccode=record.ccode, mask=display.mask_numbers)
     lines = [f"{head} {esc(kind)} · {code(number)}"]
     if record.called_info:
         lines[0] += f" — {cut(record.called_info, CALLED_INFO_SHOWN)}"
     if record.agent_name or record.agent_account:
-        agent = f"Agent: <b>{esc(record.agent_name or record.agent_account)}</b>"
+        agent = _("Agent: <b>{agent}</b>", agent=esc(record.agent_name or record.agent_account))
         if record.agent_group_name:
             agent += f" · {esc(record.agent_group_name)}"
         lines.append(agent)
     else:
-        lines.append("Agent: none (the call reached no agent)")
-    timing = f"Talk time: {duration(record.call_duration)}"
+        lines.append(_("Agent: none (the call reached no agent)"))
+    timing = _("Talk time: {duration}", duration=duration(record.call_duration))
     started = clock(record.call_start_at, display.zone, today=record.received_at)
     if started:
-        timing += f" · started {started}"
+        timing += " · " + _("started {time}", time=started)
     lines.append(timing)
     ended = [
         w
@@ -137,9 +148,10 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
         if w
     ]
     if ended:
-        lines.append(f"Ended: {esc('; '.join(ended))}")
+        separator = _("; ")
+        lines.append(_("Ended: {how}", how=esc(separator.join(ended))))
     if record.cost is not None:
-        lines.append(f"Cost: {record.cost:.4f} USD")
+        lines.append(_("Cost: {amount} USD", amount=f"{record.cost:.4f}"))
     link = recording_link(record.voice_url)
     if link:
         lines.append(link)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.i18n import _
 from bot.laaffic.transport import PlatformFailure
 from bot.render import code, esc
 from bot.status import QueueState
@@ -30,32 +31,59 @@ def status_message(
 ) -> str:
     """`writes_refused`: why the database takes no writes (a sentence), or None."""
     lines = [
-        f"<b>ccbot {esc(version)}</b> · replica {code(replica)}"
-        + (" (scheduler leader)" if leader else ""),
-        f"Up for {duration((now - started).total_seconds()) if started else '—'} · "
-        f"Telegram {esc(telegram_mode)} mode",
-        f"Replicas alive: {len(state.replicas)}"
+        _(
+            "<b>ccbot {version}</b> · replica {replica}",
+            version=esc(version),
+            replica=code(replica),
+        )
+        + (_(" (scheduler leader)") if leader else ""),
+        _(
+            "Up for {value} · Telegram {telegram_mode} mode",
+            value=duration((now - started).total_seconds()) if started else "—",
+            telegram_mode=esc(telegram_mode),
+        ),
+        _(
+            "Replicas alive: {count}",
+            count=len(state.replicas),
+        )
         + (
             " (" + ", ".join(esc(r.replica_id) for r in state.replicas[:5]) + ")"
             if state.replicas
             else ""
         ),
-        f"Pushes waiting to be relayed: {state.inbox_pending:,} · failed: "
-        f"{state.inbox_failed:,} · last push {_ago(state.last_push, now)}",
-        f"Messages waiting to be sent: {state.outbox_pending:,} · relay lag "
-        f"{duration(state.relay_lag_s(now))} · failed: {state.outbox_failed:,}",
+        _(
+            "Pushes waiting to be relayed: {inbox_pending} · failed: {inbox_failed} · last push "
+            "{ago}",
+            inbox_pending=f"{state.inbox_pending:,}",
+            inbox_failed=f"{state.inbox_failed:,}",
+            ago=_ago(state.last_push, now),
+        ),
+        _(
+            "Messages waiting to be sent: {outbox_pending} · relay lag {relay_lag_s} · failed: "
+            "{outbox_failed}",
+            outbox_pending=f"{state.outbox_pending:,}",
+            relay_lag_s=duration(state.relay_lag_s(now)),
+            outbox_failed=f"{state.outbox_failed:,}",
+        ),
     ]
     if writes_refused is not None:  # first: it is why little else works
         lines.insert(
             0,
-            f"⚠️ {esc(writes_refused[0].upper() + writes_refused[1:])}. Pushes are refused (503) "
-            "until it takes writes again.",
+            _(
+                "⚠️ {value}. Pushes are refused (503) until it takes writes again.",
+                value=esc(writes_refused[0].upper() + writes_refused[1:]),
+            ),
         )
     if last_error is not None:
         lines.append(
-            f"Last platform error: {esc(last_error.endpoint)}, code {esc(last_error.code)}, "
-            f"{_ago(last_error.at, now)}: {esc(last_error.sentence)}"
+            _(
+                "Last platform error: {endpoint}, code {code}, {ago}: {sentence}",
+                endpoint=esc(last_error.endpoint),
+                code=esc(last_error.code),
+                ago=_ago(last_error.at, now),
+                sentence=esc(last_error.sentence),
+            )
         )
     else:
-        lines.append("Last platform error: none since start")
+        lines.append(_("Last platform error: none since start"))
     return "\n".join(lines)

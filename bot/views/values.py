@@ -7,13 +7,16 @@ escaped HTML (`names`, `cut`), as each docstring says.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import Any, TypeVar
 
 import phonenumbers
 
+from bot.i18n import _, day_month, is_english, speaking, spoken_duration
 from bot.render import esc
 
 MASK = "•"
@@ -26,6 +29,22 @@ class ChatDisplay:
 
     mask_numbers: bool = False
     zone: tzinfo | None = None  # the chat's time zone (None: UTC)
+    language: str = "en"  # what the chat reads (bot/i18n.py)
+
+
+Render = TypeVar("Render", bound=Callable[..., str])
+
+
+def in_chat_language(render: Render) -> Render:
+    """A view taking `(value, display, ...)` renders in `display.language`: everything it calls
+    (the values below, the shared lines) then speaks it too."""
+
+    @functools.wraps(render)
+    def rendered(value: Any, display: ChatDisplay, *args: Any, **kwargs: Any) -> str:
+        with speaking(display.language):
+            return render(value, display, *args, **kwargs)
+
+    return rendered  # type: ignore[return-value]
 
 
 def mask_digits(digits: str) -> str:
@@ -54,7 +73,7 @@ def _split_country(digits: str, ccode: str | None) -> tuple[str | None, str]:
 def show_number(number: str | None, *, ccode: str | None = None, mask: bool = False) -> str:
     """A callee number as plain text: "+91 9812345210", or masked "+91 98•••••210"."""
     if not number:
-        return "unknown number"
+        return _("unknown number")
     digits = _NON_DIGITS.sub("", number)
     if not digits:
         return MASK * len(number) if mask else number
@@ -70,6 +89,8 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     total = max(int(round(seconds)), 0)
+    if not is_english():
+        return spoken_duration(total)
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
@@ -90,9 +111,7 @@ def clock(
     reference = _in_zone(today, zone)
     if local.date() == reference.date():
         return shown
-    day = (
-        f"{local.day} {local:%b}" if local.year == reference.year else f"{local.day} {local:%b %Y}"
-    )
+    day = day_month(local, with_year=local.year != reference.year)
     return f"{day} {shown}"
 
 

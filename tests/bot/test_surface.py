@@ -99,8 +99,8 @@ async def test_usage_answers_come_from_the_catalogue_with_the_example(bot: BotHa
         reply = await bot.say(GROUP, ADMIN, f"/{name}")
         shown, _ = _rendered(reply)
         entry = info(name)
-        assert entry.usage.split("\n")[0] in shown and f"Example: {entry.example}" in shown
-        assert entry.note in shown
+        assert entry.forms[0] in shown and f"Example: {entry.example}" in shown
+        assert entry.hint in shown
     # A one-line /newtask mistake: the sentence, then the catalogue's usage.
     reply = await bot.say(GROUP, ADMIN, "/newtask 12 robot")
     shown, _ = _rendered(reply)
@@ -288,7 +288,7 @@ async def test_help_lists_usages_quoting_the_team_rule_and_the_platform_limits(
 ) -> None:
     await bot.bind()
     shown = await bot.say_all(GROUP, OPERATOR, "/help")
-    assert info("addagents").usage in shown and info("newtask").example in shown
+    assert "\n".join(info("addagents").forms) in shown and info("newtask").example in shown
     assert "double quotes" in shown and "Teams: each bound chat is a team" in shown
     assert f"call-out rate {limits.CALLOUT_RATE_MIN}–{limits.CALLOUT_RATE_MAX}" in shown
     assert f"{limits.GROUP_NAME_MIN}–{limits.GROUP_NAME_MAX} characters" in shown

@@ -23,7 +23,7 @@ def test_help_lists_each_command_with_its_forms_and_example_then_the_notes() -> 
     blocks = text.split("\n\n")
     assert blocks[0] == "ccbot — you are viewer here."
     first = commands[0]
-    assert blocks[1].startswith(f"/{first.name} — {first.summary}\n    ")
+    assert blocks[1].startswith(f"/{first.name} — {first.description}\n    ")
     assert blocks[1].endswith(f"    e.g. {first.example}")
     assert blocks[-1] == "Names <with> spaces: quote them."
 

@@ -274,7 +274,11 @@ class BotApiMethods:
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise bad_request("command description must be non-empty")
-        key = scope_key(checked_scope(params.get("scope")), params.get("language_code") or "")
+        language = params.get("language_code") or ""
+        if language and not re.fullmatch(r"[a-z]{2}", language):
+            # Telegram takes a two-letter ISO 639-1 code or nothing (all languages).
+            raise bad_request("LANGUAGE_CODE_INVALID")
+        key = scope_key(checked_scope(params.get("scope")), language)
         self.state.commands[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]

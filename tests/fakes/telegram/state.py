@@ -133,6 +133,8 @@ class BotState:
     def user(
         self, user_id: int, username: str | None = None, first_name: str | None = None
     ) -> dict[str, Any]:
+        """The user as updates carry it; `set_language(user_id, "zh-hans")` changes the
+        `language_code` their app sends."""
         known = self.users.setdefault(user_id, {"first_name": f"User {user_id}"})
         if first_name:
             known["first_name"] = first_name
@@ -142,11 +144,16 @@ class BotState:
             "id": user_id,
             "is_bot": False,
             "first_name": known["first_name"],
-            "language_code": "en",
+            "language_code": known.get("language_code", "en"),
         }
         if known.get("username"):
             user["username"] = known["username"]
         return user
+
+    def set_language(self, user_id: int, language_code: str) -> None:
+        self.users.setdefault(user_id, {"first_name": f"User {user_id}"})["language_code"] = (
+            language_code
+        )
 
     def status_of(self, chat_id: int, user_id: int) -> str:
         return self.member_status.get(
