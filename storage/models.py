@@ -18,8 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy import text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import AutoString, Field, SQLModel
 
@@ -776,3 +776,5 @@ Index(
     table_of(RingingEvent).c.sip_account,
     table_of(RingingEvent).c.event_at,
 )
+# A call's record by its callId (the missed-rings rule asks who answered the calls an agent rang for).
+Index("ix_call_record_call", table_of(CallRecord).c.call_id)

@@ -39,6 +39,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlmodel import Session, col, select
 
+from bot.alerts.relay import RelayedRows
+from bot.alerts.relay import evaluate as evaluate_alerts
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.metrics import PUSHES_DUPLICATE, PUSHES_UNROUTED
@@ -299,6 +301,7 @@ class RelayWorker:
                 calls.append({**result.call.values, **stamp})
         router = Router(session)
         rollups = RollupBatch()
+        fresh = RelayedRows()  # what the alert rules look at
         messages: list[Outgoing] = []
         new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
         router.load_tasks([row["task_id"] for row in ringing])
@@ -310,6 +313,7 @@ class RelayWorker:
             event = RingingEvent(id=event_id, **row)
             targets = router.ringing_targets(event.group_name, event.task_id)
             rollups.add_ringing(event, [chat.chat_id for chat in targets])
+            fresh.events.append(event)
             self._relay_ringing(targets, event, now, outcome, messages)
         new_calls = insert_new(session, CallRecord, calls, "call_session_id")
         # After the ringing events: a call record finds its task in the events stored before it,
@@ -325,8 +329,10 @@ class RelayWorker:
             # The chats it goes to are the chats it counts in, decided once, now.
             targets = router.call_targets(record)
             rollups.add_call(record, [chat.chat_id for chat in targets], now)
+            fresh.records.append(record)
             self._relay_call(targets, record, now, outcome, messages)
         rollups.write(session)
+        evaluate_alerts(session, fresh, messages, now, self.default_zone)
         enqueue_many(session, messages)
         return outcome
 

@@ -75,6 +75,7 @@ def upgrade() -> None:
     op.create_index(
         'ix_ringing_event_sip_event_at', 'ringing_event', ['sip_account', 'event_at']
     )
+    op.create_index('ix_call_record_call', 'call_record', ['call_id'])
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reply_markup', sa.Text(), nullable=True))
 
@@ -82,6 +83,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_column('reply_markup')
+    op.drop_index('ix_call_record_call', table_name='call_record')
     op.drop_index('ix_ringing_event_sip_event_at', table_name='ringing_event')
     op.drop_table('chat_kind_setting')
     op.drop_table('alert_snooze')
