@@ -189,7 +189,7 @@ def clear_alert(
         .values(cleared_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     assert episode.id is not None
     figures = json.loads(episode.figures or "{}")

@@ -21,7 +21,14 @@ from bot.alerts.episodes import Changes, Target
 from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, chat_rules
 from bot.config import chat_zone
 from bot.delivery.outbox import Outgoing
-from storage.models import BoundChat, CallRecord, GroupRoute, RingingEvent, RingMiss
+from storage.models import (
+    AlertEpisode,
+    BoundChat,
+    CallRecord,
+    GroupRoute,
+    RingingEvent,
+    RingMiss,
+)
 
 RELAY_RULES = (Rule.UNANSWERED, Rule.ANSWER_RATE, Rule.MISSED_RINGS)
 # An agent's rings older than this do not count towards a streak (a shift ended, a day passed).
@@ -44,7 +51,7 @@ class _Context:
     chats_of_group: dict[str, list[int]]
     targets: dict[int, Target]
     rules: dict[int, dict[Rule, RuleSetting]]
-    open_: dict[tuple[int, str, str], object]
+    open_: dict[tuple[int, str, str], AlertEpisode]
     snoozed: set[tuple[int, str, str]]
     changes: Changes = field(default_factory=Changes)
 
@@ -87,7 +94,7 @@ class _Context:
                 target,
                 self.now,
                 self.messages,
-                self.changes,  # type: ignore[arg-type]
+                self.changes,
             )
 
 
@@ -130,7 +137,7 @@ def evaluate(
         chats_of_group=chats_of_group,
         targets=targets,
         rules=rules,
-        open_=episodes.open_episodes(session, targets, [r.value for r in RELAY_RULES]),  # type: ignore[arg-type]
+        open_=episodes.open_episodes(session, targets, [r.value for r in RELAY_RULES]),
         snoozed=episodes.snoozed(session, targets, now),
     )
     call_groups = sorted({r.agent_group_name for r in rows.records if r.agent_group_name})
@@ -242,13 +249,13 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
                 group_of.setdefault(sip, event.group_name)
     recorded_calls = [r.call_id for r in rows.records if r.call_id]
     if recorded_calls:
-        for sip, group in ctx.session.exec(
+        for ringing_sip, group in ctx.session.exec(
             select(RingingEvent.sip_account, RingingEvent.group_name).where(
                 col(RingingEvent.call_id).in_(recorded_calls)
             )
         ):
-            if sip and group:
-                group_of.setdefault(sip, group)
+            if ringing_sip and group:
+                group_of.setdefault(ringing_sip, group)
     agents = {sip: g for sip, g in group_of.items() if ctx.chats(g, Rule.MISSED_RINGS)}
     if not agents:
         return
@@ -257,8 +264,8 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
         for g in set(agents.values())
         for c in ctx.chats(g, Rule.MISSED_RINGS)
     )
-    rings: dict[str, list[tuple[str, datetime]]] = defaultdict(list)
-    for sip, call_id, at in ctx.session.exec(
+    rings: dict[str, list[tuple[str, datetime | None]]] = defaultdict(list)
+    for agent, call_id, at in ctx.session.exec(
         select(RingingEvent.sip_account, RingingEvent.call_id, RingingEvent.event_at)
         .where(
             col(RingingEvent.sip_account).in_(list(agents)),
@@ -266,7 +273,7 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
         )
         .order_by(col(RingingEvent.event_at).desc())
     ):
-        calls = rings[sip]
+        calls = rings[agent or ""]
         if call_id and len(calls) < deepest * 2 and all(c != call_id for c, _ in calls):
             calls.append((call_id, at))
     call_ids = list({c for calls in rings.values() for c, _ in calls})

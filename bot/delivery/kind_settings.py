@@ -64,7 +64,7 @@ def forget_topic(session: Session, chat_id: int, thread_id: int) -> int:
         .values(thread_id=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]
 
 
 def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> None:
