@@ -12,6 +12,24 @@ from sqlmodel import Session, col, select
 from bot.delivery.outbox import OutboxKind, is_loud
 from storage.models import ChatKindSetting
 
+# The words members use for kinds of messages, and the outbox kinds each stands for.
+SOUND_WORDS: dict[str, tuple[OutboxKind, ...]] = {
+    "alerts": (OutboxKind.ALERT,),
+    "ringing": (OutboxKind.RINGING,),
+    "calls": (OutboxKind.CALL,),
+    "digests": (OutboxKind.DIGEST,),
+    "summaries": (OutboxKind.SUMMARY,),
+    "tasks": (OutboxKind.TASK_CARD,),
+    "notices": (OutboxKind.NOTICE,),
+}
+TOPIC_WORDS: dict[str, tuple[OutboxKind, ...]] = {
+    "alerts": (OutboxKind.ALERT, OutboxKind.ALERT_CLEARED),
+    "ringing": (OutboxKind.RINGING,),
+    "calls": (OutboxKind.CALL, OutboxKind.DIGEST),
+    "summaries": (OutboxKind.SUMMARY,),
+    "tasks": (OutboxKind.TASK_CARD,),
+}
+
 
 @dataclass(frozen=True)
 class KindPlace:
@@ -77,3 +95,23 @@ def move_chat(session: Session, old_chat_id: int, new_chat_id: int) -> None:
         .values(chat_id=new_chat_id)
         .execution_options(synchronize_session=False)
     )
+
+
+def sounds_by_word(session: Session, chat_id: int) -> dict[str, bool]:
+    """Whether each kind (as members name it) makes a sound in the chat."""
+    rows = chat_settings(session, chat_id)
+    result = {}
+    for word, kinds in SOUND_WORDS.items():
+        row = rows.get(kinds[0].value)
+        result[word] = is_loud(kinds[0].value, row.loud if row is not None else None)
+    return result
+
+
+def topics_by_word(session: Session, chat_id: int) -> dict[str, int | None]:
+    """The topic each kind (as members name it) goes to in the chat; None: the main place."""
+    rows = chat_settings(session, chat_id)
+    result = {}
+    for word, kinds in TOPIC_WORDS.items():
+        row = rows.get(kinds[0].value)
+        result[word] = row.thread_id if row is not None else None
+    return result

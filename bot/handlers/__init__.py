@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.handlers import (
     account,
     admin,
+    alerts,
     base,
     edits,
     groups,
@@ -37,6 +38,7 @@ def register_handlers(application: Application) -> None:
     task_flow.register(application)
     task_life.register(application)
     relay.register(application)
+    alerts.register(application)
     reports.register(application)
     ops.register(application)
     # last: only presses that no button handler above took

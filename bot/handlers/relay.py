@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler
 from bot.args import joined_name
 from bot.config import chat_zone
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import alerts as alert_handlers
 from bot.handlers.base import Request, command, refusal
 from bot.relay import chat_settings
 from bot.relay.digest import DIGEST_INTERVAL
@@ -166,9 +167,12 @@ async def notify(req: Request) -> None:
         return
     choices = {"ringing": "on or off", "calls": "each, answered, digest or off"}
     first = req.args[0].lower()
+    if first == "sound":
+        await alert_handlers.notify_sound(req)
+        return
     if first not in choices:
         raise UsageError(
-            f"“{req.args[0][:20]}” is not something /notify changes: say ringing or calls.",
+            f"“{req.args[0][:20]}” is not something /notify changes: say ringing, calls or sound.",
             command="notify",
         )
     if len(req.args) != 2:

@@ -310,9 +310,6 @@ THRESHOLD_NAMES = {
 
 # ---- /notify sound, /topic, /topics --------------------------------------------------------------
 
-KIND_WORDS = ("alerts", "ringing", "calls", "digests", "summaries", "tasks", "notices")
-TOPIC_WORDS = ("alerts", "ringing", "calls", "summaries", "tasks")
-
 
 def sounds_list(loud: Mapping[str, bool]) -> str:
     lines = ["<b>Sound in this chat</b>"]
@@ -349,9 +346,9 @@ TOPIC_NOT_IN_TOPIC = (
 )
 
 
-def topic_usage() -> str:
+def topic_usage(words: Sequence[str]) -> str:
     return (
-        f"Say which messages go to this topic: one of {', '.join(TOPIC_WORDS)}, for example "
+        f"Say which messages go to this topic: one of {', '.join(words)}, for example "
         f"/topic alerts. /topic alerts off sends them back to the chat's main place."
     )
 
