@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.metrics import REGISTRY
 from storage.models import AlertEpisode, utcnow
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
 from tests.relay.conftest import platform_time, recent_call
@@ -58,10 +59,16 @@ def buttons(bot: BotHarness, message_id: int) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for b in message.buttons]
 
 
+def counted(name: str, rule: str) -> float:
+    return REGISTRY.get_sample_value(f"ccbot_alerts_{name}_total", {"rule": rule}) or 0.0
+
+
 async def test_five_unanswered_calls_raise_one_loud_alert_with_three_buttons(
     team: BotHarness,
 ) -> None:
+    started = counted("started", "unanswered")
     sent = await unanswered_alert(team)
+    assert counted("started", "unanswered") == started + 1
     assert sent.method == "sendMessage" and not sent.params.get("disable_notification")
     message_id = sent.result["message_id"]
     assert "5 calls in a row of the group Sales-Team-1 were not answered" in sent.result["text"]
@@ -122,6 +129,7 @@ async def test_an_answered_call_edits_the_alert_and_says_so_silently(team: BotHa
     assert note.method == "sendMessage" and note.params.get("disable_notification") is True
     (episode,) = episodes(team)
     assert episode.cleared_at is not None
+    assert counted("cleared", "unanswered") >= 1
 
 
 async def test_routine_call_records_go_silently_unless_the_chat_turns_their_sound_on(

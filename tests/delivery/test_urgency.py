@@ -28,6 +28,8 @@ def test_the_kinds_go_in_the_order_the_issue_sets() -> None:
     order = sorted(OutboxKind, key=lambda kind: URGENCY[kind])
     assert order == [
         OutboxKind.NOTICE,
+        OutboxKind.ALERT,
+        OutboxKind.ALERT_CLEARED,
         OutboxKind.RINGING,
         OutboxKind.CALL,
         OutboxKind.TASK_CARD,
