@@ -14,7 +14,7 @@ from sqlmodel import select
 from bot.metrics import REGISTRY
 from storage.models import AlertEpisode, utcnow
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
-from tests.relay.conftest import platform_time, recent_call
+from tests.relay.conftest import recent_call
 from tests.relay.test_commands import relay
 
 TEAM_GROUP = "Sales-Team-1"
