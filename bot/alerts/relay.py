@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
@@ -140,91 +140,151 @@ def evaluate(
         open_=episodes.open_episodes(session, targets, [r.value for r in RELAY_RULES]),
         snoozed=episodes.snoozed(session, targets, now),
     )
-    call_groups = sorted({r.agent_group_name for r in rows.records if r.agent_group_name})
-    for group in call_groups:
-        _unanswered(ctx, group)
-        _answer_rate(ctx, group, rows.records)
+    _unanswered(ctx, rows.records)
+    _answer_rate(ctx, rows.records)
     _missed_rings(ctx, rows)
     ctx.changes.count_on_commit(session)
+
+
+def _worth_reading(ctx: _Context, rule: Rule, group: str, new: list[CallRecord]) -> bool:
+    """Whether the group's new records can change this rule in one of its chats: an unanswered
+    call can raise it where it is not open yet, an answered call can clear it where it is open.
+    (An answered call never lengthens a streak nor lowers a rate; an unanswered call never
+    clears.) Most batches of a healthy team read nothing."""
+    chats = ctx.chats(group, rule)
+    opened = [c for c in chats if (c, rule.value, group[:160]) in ctx.open_]
+    unanswered = any(not r.answered for r in new)
+    answered = any(r.answered for r in new)
+    return (unanswered and len(opened) < len(chats)) or (answered and bool(opened))
+
+
+def _new_by_group(records: list[CallRecord]) -> dict[str, list[CallRecord]]:
+    by_group: dict[str, list[CallRecord]] = defaultdict(list)
+    for record in records:
+        if record.agent_group_name:
+            by_group[record.agent_group_name].append(record)
+    return by_group
 
 
 # ---- unanswered ----------------------------------------------------------------------------------
 
 
-def _unanswered(ctx: _Context, group: str) -> None:
-    chats = ctx.chats(group, Rule.UNANSWERED)
-    if not chats:
+def _unanswered(ctx: _Context, records: list[CallRecord]) -> None:
+    groups = [
+        g
+        for g, new in _new_by_group(records).items()
+        if _worth_reading(ctx, Rule.UNANSWERED, g, new)
+    ]
+    if not groups:
         return
-    deepest = max(ctx.rules[c][Rule.UNANSWERED].whole("calls") for c in chats)
-    latest = ctx.session.exec(
-        select(CallRecord.answered, CallRecord.call_start_at, CallRecord.received_at)
-        .where(col(CallRecord.agent_group_name) == group)
-        .order_by(col(CallRecord.call_start_at).desc(), col(CallRecord.id).desc())
-        .limit(deepest)
-    ).all()
-    streak = 0
-    for answered, _, _ in latest:
-        if answered:
-            break
-        streak += 1
-    if streak:
-        first = latest[streak - 1]
-        started_at = first[1] or first[2]
-    else:
-        started_at = ctx.now
-    for chat_id in chats:
-        threshold = ctx.rules[chat_id][Rule.UNANSWERED].whole("calls")
-        ctx.decide(
-            chat_id,
-            Rule.UNANSWERED,
-            group,
-            crossed=streak >= threshold,
-            recovered=streak == 0,
-            started_at=started_at,
-            figures={"streak": streak, "threshold": threshold},
+    deepest = max(
+        ctx.rules[c][Rule.UNANSWERED].whole("calls")
+        for g in groups
+        for c in ctx.chats(g, Rule.UNANSWERED)
+    )
+    # Each group's latest `deepest` records, newest first, in one query.
+    ranked = (
+        select(
+            col(CallRecord.agent_group_name).label("group_name"),
+            col(CallRecord.answered).label("answered"),
+            func.coalesce(col(CallRecord.call_start_at), col(CallRecord.received_at)).label("at"),
+            func.row_number()
+            .over(
+                partition_by=col(CallRecord.agent_group_name),
+                order_by=(col(CallRecord.call_start_at).desc(), col(CallRecord.id).desc()),
+            )
+            .label("n"),
         )
+        .where(col(CallRecord.agent_group_name).in_(groups))
+        .subquery()
+    )
+    latest: dict[str, list[tuple[bool, datetime]]] = defaultdict(list)
+    for group_name, answered, at, _ in ctx.session.execute(
+        select(ranked.c.group_name, ranked.c.answered, ranked.c.at, ranked.c.n)
+        .where(ranked.c.n <= deepest)
+        .order_by(ranked.c.group_name, ranked.c.n)
+    ):
+        latest[group_name].append((bool(answered), _aware(at)))
+    for group in groups:
+        streak, started_at = 0, ctx.now
+        for answered, at in latest.get(group, []):
+            if answered:
+                break
+            streak, started_at = streak + 1, at
+        for chat_id in ctx.chats(group, Rule.UNANSWERED):
+            threshold = ctx.rules[chat_id][Rule.UNANSWERED].whole("calls")
+            ctx.decide(
+                chat_id,
+                Rule.UNANSWERED,
+                group,
+                crossed=streak >= threshold,
+                recovered=streak == 0,
+                started_at=started_at,
+                figures={"streak": streak, "threshold": threshold},
+            )
+
+
+def _aware(moment: datetime | str) -> datetime:
+    """A time read back from a raw column (SQLite's are naive, or text through coalesce)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 # ---- answer-rate ---------------------------------------------------------------------------------
 
 
-def _answer_rate(ctx: _Context, group: str, records: list[CallRecord]) -> None:
-    chats = ctx.chats(group, Rule.ANSWER_RATE)
-    if not chats:
+def _answer_rate(ctx: _Context, records: list[CallRecord]) -> None:
+    """A group's answer rate over the last `minutes` before the batch's newest call (one query
+    per window length the chats use, usually one)."""
+    by_group = _new_by_group(records)
+    groups = [g for g, new in by_group.items() if _worth_reading(ctx, Rule.ANSWER_RATE, g, new)]
+    if not groups:
         return
-    starts = [r.call_start_at or r.received_at for r in records if r.agent_group_name == group]
-    end = max(starts)
-    figures_by_window: dict[int, tuple[int, int]] = {}
-    for chat_id in chats:
-        minutes = ctx.rules[chat_id][Rule.ANSWER_RATE].whole("minutes")
-        if minutes not in figures_by_window:
-            calls, answered = ctx.session.exec(
-                select(func.count(), func.sum(case((col(CallRecord.answered), 1), else_=0))).where(
-                    col(CallRecord.agent_group_name) == group,
-                    col(CallRecord.call_start_at) > end - timedelta(minutes=minutes),
-                    col(CallRecord.call_start_at) <= end,
-                )
-            ).one()
-            figures_by_window[minutes] = (int(calls), int(answered or 0))
-        calls, answered = figures_by_window[minutes]
-        setting = ctx.rules[chat_id][Rule.ANSWER_RATE]
-        threshold = setting["percent"]
-        rate = round(100 * answered / calls) if calls else 100
-        ctx.decide(
-            chat_id,
-            Rule.ANSWER_RATE,
-            group,
-            crossed=calls >= setting["min_calls"] and rate < threshold,
-            recovered=rate >= threshold + ANSWER_RATE_MARGIN,
-            started_at=end,
-            figures={
-                "rate": rate,
-                "calls": calls,
-                "answered": answered,
-                "minutes": minutes,
-                "threshold": threshold,
-            },
-        )
+    end = max(_aware(r.call_start_at or r.received_at) for g in groups for r in by_group[g])
+    windows = {
+        ctx.rules[c][Rule.ANSWER_RATE].whole("minutes")
+        for g in groups
+        for c in ctx.chats(g, Rule.ANSWER_RATE)
+    }
+    figures: dict[tuple[str, int], tuple[int, int]] = {}
+    for minutes in sorted(windows):
+        for group_name, calls, answered in ctx.session.execute(
+            select(
+                col(CallRecord.agent_group_name),
+                func.count(),
+                func.sum(case((col(CallRecord.answered), 1), else_=0)),
+            )
+            .where(
+                col(CallRecord.agent_group_name).in_(groups),
+                col(CallRecord.call_start_at) > end - timedelta(minutes=minutes),
+                col(CallRecord.call_start_at) <= end,
+            )
+            .group_by(col(CallRecord.agent_group_name))
+        ):
+            figures[(group_name, minutes)] = (int(calls), int(answered or 0))
+    for group in groups:
+        for chat_id in ctx.chats(group, Rule.ANSWER_RATE):
+            setting = ctx.rules[chat_id][Rule.ANSWER_RATE]
+            minutes = setting.whole("minutes")
+            calls, answered = figures.get((group, minutes), (0, 0))
+            threshold = setting["percent"]
+            rate = round(100 * answered / calls) if calls else 100
+            ctx.decide(
+                chat_id,
+                Rule.ANSWER_RATE,
+                group,
+                crossed=calls >= setting["min_calls"] and rate < threshold,
+                recovered=rate >= threshold + ANSWER_RATE_MARGIN,
+                started_at=end,
+                figures={
+                    "rate": rate,
+                    "calls": calls,
+                    "answered": answered,
+                    "minutes": minutes,
+                    "threshold": threshold,
+                },
+            )
 
 
 # ---- missed-rings --------------------------------------------------------------------------------
@@ -240,49 +300,96 @@ def _sips(raw: str | None) -> list[str]:
 
 def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
     """An agent missed a ring when a later event of the call lists them in noAnswerSipList, or the
-    call's record says it was answered by another agent or not at all. The agents whose streak
-    may have changed: those listed as missing now, and those whose rung call just got its record."""
-    group_of: dict[str, str] = {}
+    call's record says it was answered by another agent or not at all. Only a new miss can raise
+    the alert (for an agent not alerting yet), and only the agent answering can clear it; the
+    agent's latest rings are read only for the agents a new miss may have carried over the
+    threshold."""
+    missing: dict[str, str] = {}  # agent → group, for agents with a miss in this batch
     for event in rows.events:
-        for sip in _sips(event.no_answer_sip_list):
-            if event.group_name:
-                group_of.setdefault(sip, event.group_name)
-    recorded_calls = [r.call_id for r in rows.records if r.call_id]
-    if recorded_calls:
-        for ringing_sip, group in ctx.session.exec(
-            select(RingingEvent.sip_account, RingingEvent.group_name).where(
-                col(RingingEvent.call_id).in_(recorded_calls)
+        if event.group_name:
+            for sip in _sips(event.no_answer_sip_list):
+                missing.setdefault(sip, event.group_name)
+    answered_by = {r.call_id: r.agent_account for r in rows.records if r.call_id and r.answered}
+    recorded = [r.call_id for r in rows.records if r.call_id]
+    if recorded and _any_chat_watches(ctx, {r.agent_group_name for r in rows.records}):
+        for rung, group, call_id in ctx.session.exec(
+            select(RingingEvent.sip_account, RingingEvent.group_name, RingingEvent.call_id).where(
+                col(RingingEvent.call_id).in_(recorded)
             )
         ):
-            if ringing_sip and group:
-                group_of.setdefault(ringing_sip, group)
-    agents = {sip: g for sip, g in group_of.items() if ctx.chats(g, Rule.MISSED_RINGS)}
-    if not agents:
-        return
+            if rung and group and answered_by.get(call_id or "") != rung:
+                missing.setdefault(rung, group)
+    # Clearing: an agent alerting now answered a call of this batch.
+    for record in rows.records:
+        agent = record.agent_account
+        if not (record.answered and agent and record.agent_group_name):
+            continue
+        for chat_id in ctx.chats(record.agent_group_name, Rule.MISSED_RINGS):
+            if (chat_id, Rule.MISSED_RINGS.value, agent[:160]) in ctx.open_:
+                ctx.decide(chat_id, Rule.MISSED_RINGS, agent, False, True, ctx.now, {})
+    candidates = {
+        sip: group
+        for sip, group in missing.items()
+        if any(
+            (c, Rule.MISSED_RINGS.value, sip[:160]) not in ctx.open_
+            and (c, Rule.MISSED_RINGS.value, sip[:160]) not in ctx.snoozed
+            for c in ctx.chats(group, Rule.MISSED_RINGS)
+        )
+    }
+    if candidates:
+        _count_streaks(ctx, candidates, rows)
+
+
+def _any_chat_watches(ctx: _Context, groups: set[str | None]) -> bool:
+    return any(ctx.chats(g, Rule.MISSED_RINGS) for g in groups)
+
+
+def _count_streaks(ctx: _Context, agents: dict[str, str], rows: RelayedRows) -> None:
     deepest = max(
         ctx.rules[c][Rule.MISSED_RINGS].whole("rings")
         for g in set(agents.values())
         for c in ctx.chats(g, Rule.MISSED_RINGS)
     )
-    rings: dict[str, list[tuple[str, datetime | None]]] = defaultdict(list)
-    for agent, call_id, at in ctx.session.exec(
-        select(RingingEvent.sip_account, RingingEvent.call_id, RingingEvent.event_at)
+    # The horizon is counted back from the newest ring of the batch, not from the clock: the
+    # platform's times decide, so a replayed backlog is judged as it happened.
+    moments = [e.event_at for e in rows.events if e.event_at is not None]
+    moments += [r.call_start_at for r in rows.records if r.call_start_at is not None]
+    newest = max(moments, default=ctx.now)
+    # Each agent's latest rings (a call may ring an agent twice: read a few more), one query.
+    ranked = (
+        select(
+            col(RingingEvent.sip_account).label("sip"),
+            col(RingingEvent.call_id).label("call_id"),
+            col(RingingEvent.event_at).label("at"),
+            func.row_number()
+            .over(
+                partition_by=col(RingingEvent.sip_account),
+                order_by=(col(RingingEvent.event_at).desc(), col(RingingEvent.id).desc()),
+            )
+            .label("n"),
+        )
         .where(
             col(RingingEvent.sip_account).in_(list(agents)),
-            col(RingingEvent.event_at) >= ctx.now - RING_HORIZON,
+            col(RingingEvent.event_at) >= newest - RING_HORIZON,
         )
-        .order_by(col(RingingEvent.event_at).desc())
+        .subquery()
+    )
+    rings: dict[str, list[tuple[str, datetime | None]]] = defaultdict(list)
+    for agent, call_id, at in ctx.session.execute(
+        select(ranked.c.sip, ranked.c.call_id, ranked.c.at)
+        .where(ranked.c.n <= deepest * 2)
+        .order_by(ranked.c.sip, ranked.c.n)
     ):
         calls = rings[agent or ""]
-        if call_id and len(calls) < deepest * 2 and all(c != call_id for c, _ in calls):
-            calls.append((call_id, at))
+        if call_id and all(c != call_id for c, _ in calls):
+            calls.append((call_id, None if at is None else _aware(at)))
     call_ids = list({c for calls in rings.values() for c, _ in calls})
     if not call_ids:
         return
     misses = set(
         ctx.session.exec(
             select(RingMiss.call_id, RingMiss.sip_account).where(
-                col(RingMiss.call_id).in_(call_ids)
+                col(RingMiss.call_id).in_(call_ids), col(RingMiss.sip_account).in_(list(agents))
             )
         ).all()
     )
@@ -295,7 +402,7 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
         )
     }
     for sip, group in agents.items():
-        streak, answered_last, first_missed = 0, False, ctx.now
+        streak, first_missed = 0, ctx.now
         for call_id, at in rings.get(sip, []):
             outcome = outcomes.get(call_id)
             missed = (call_id, sip) in misses or (
@@ -307,8 +414,7 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
                 continue
             if outcome is None:
                 continue  # not known yet: neither breaks nor extends the streak
-            answered_last = True
-            break
+            break  # answered by the agent: the streak ends here
         for chat_id in ctx.chats(group, Rule.MISSED_RINGS):
             threshold = ctx.rules[chat_id][Rule.MISSED_RINGS].whole("rings")
             ctx.decide(
@@ -316,7 +422,7 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
                 Rule.MISSED_RINGS,
                 sip,
                 crossed=streak >= threshold,
-                recovered=answered_last and streak == 0,
+                recovered=False,
                 started_at=first_missed,
                 figures={"missed": streak, "threshold": threshold, "group": group},
             )
