@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.delivery.outbox import OutboxKind, Outgoing
 from bot.metrics import ALERTS_CLEARED, ALERTS_STARTED
@@ -82,18 +82,38 @@ class Changes:
         self.cleared.clear()
 
 
+class OpenEpisode(Protocol):
+    """An episode's columns as `clear_alert` reads them (an ORM row, or a plain row)."""
+
+    id: int | None
+    rule: str
+    subject: str
+    started_at: datetime
+    figures: str
+    taken_by_name: str | None
+    taken_at: datetime | None
+
+
 def open_episodes(
     session: Session, chat_ids: Iterable[int], rules: Iterable[str]
-) -> dict[tuple[int, str, str], AlertEpisode]:
+) -> dict[tuple[int, str, str], OpenEpisode]:
+    """The open episodes of these chats and rules, as plain rows (one query, no ORM objects:
+    the relay reads them every batch)."""
     ids, names = list(set(chat_ids)), list(set(rules))
     if not ids or not names:
         return {}
-    rows = session.exec(
-        select(AlertEpisode).where(
-            col(AlertEpisode.chat_id).in_(ids),
-            col(AlertEpisode.rule).in_(names),
-            col(AlertEpisode.cleared_at).is_(None),
-        )
+    table = table_of(AlertEpisode).c
+    rows = session.execute(
+        select(
+            table.id,
+            table.chat_id,
+            table.rule,
+            table.subject,
+            table.started_at,
+            table.figures,
+            table.taken_by_name,
+            table.taken_at,
+        ).where(table.chat_id.in_(ids), table.rule.in_(names), table.cleared_at.is_(None))
     )
     return {(r.chat_id, r.rule, r.subject): r for r in rows}
 
@@ -102,8 +122,11 @@ def snoozed(session: Session, chat_ids: Iterable[int], now: datetime) -> set[tup
     ids = list(set(chat_ids))
     if not ids:
         return set()
-    rows = session.exec(
-        select(AlertSnooze).where(col(AlertSnooze.chat_id).in_(ids), col(AlertSnooze.until) > now)
+    table = table_of(AlertSnooze).c
+    rows = session.execute(
+        select(table.chat_id, table.rule, table.subject).where(
+            table.chat_id.in_(ids), table.until > now
+        )
     )
     return {(r.chat_id, r.rule, r.subject) for r in rows}
 
@@ -173,7 +196,7 @@ def state_of(
 
 def clear_alert(
     session: Session,
-    episode: AlertEpisode,
+    episode: OpenEpisode,
     target: Target,
     now: datetime,
     messages: list[Outgoing],

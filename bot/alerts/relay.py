@@ -13,21 +13,21 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlalchemy import case, func, select
+from sqlmodel import Session, col
 
 from bot.alerts import episodes
-from bot.alerts.episodes import Changes, Target
+from bot.alerts.episodes import Changes, OpenEpisode, Target
 from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, chat_rules
 from bot.config import chat_zone
 from bot.delivery.outbox import Outgoing
 from storage.models import (
-    AlertEpisode,
     BoundChat,
     CallRecord,
     GroupRoute,
     RingingEvent,
     RingMiss,
+    table_of,
 )
 
 RELAY_RULES = (Rule.UNANSWERED, Rule.ANSWER_RATE, Rule.MISSED_RINGS)
@@ -51,7 +51,7 @@ class _Context:
     chats_of_group: dict[str, list[int]]
     targets: dict[int, Target]
     rules: dict[int, dict[Rule, RuleSetting]]
-    open_: dict[tuple[int, str, str], AlertEpisode]
+    open_: dict[tuple[int, str, str], OpenEpisode]
     snoozed: set[tuple[int, str, str]]
     changes: Changes = field(default_factory=Changes)
 
@@ -111,22 +111,31 @@ def evaluate(
     groups |= {e.group_name for e in rows.events if e.group_name}
     if not groups:
         return
-    routes = session.exec(
-        select(GroupRoute.group_name, BoundChat)
-        .join(BoundChat, col(BoundChat.chat_id) == col(GroupRoute.chat_id))
+    chat = table_of(BoundChat).c
+    routes = session.execute(
+        select(
+            col(GroupRoute.group_name),
+            chat.chat_id,
+            chat.thread_id,
+            chat.timezone,
+            chat.summary_timezone,
+        )
+        .join(BoundChat, chat.chat_id == col(GroupRoute.chat_id))
         .where(
             col(GroupRoute.group_name).in_(groups),
             col(GroupRoute.active).is_(True),
-            col(BoundChat.active).is_(True),
+            chat.active.is_(True),
         )
     ).all()
     if not routes:
         return
     chats_of_group: dict[str, list[int]] = defaultdict(list)
     targets: dict[int, Target] = {}
-    for group_name, chat in routes:
-        chats_of_group[group_name].append(chat.chat_id)
-        targets[chat.chat_id] = Target(chat.chat_id, chat.thread_id, chat_zone(chat, default_zone))
+    for route in routes:
+        chats_of_group[route.group_name].append(route.chat_id)
+        targets[route.chat_id] = Target(
+            route.chat_id, route.thread_id, chat_zone(route, default_zone)
+        )
     rules = chat_rules(session, targets)
     if not any(rules[c][rule].enabled for c in targets for rule in RELAY_RULES):
         return
@@ -312,10 +321,12 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
     answered_by = {r.call_id: r.agent_account for r in rows.records if r.call_id and r.answered}
     recorded = [r.call_id for r in rows.records if r.call_id]
     if recorded and _any_chat_watches(ctx, {r.agent_group_name for r in rows.records}):
-        for rung, group, call_id in ctx.session.exec(
-            select(RingingEvent.sip_account, RingingEvent.group_name, RingingEvent.call_id).where(
-                col(RingingEvent.call_id).in_(recorded)
-            )
+        for rung, group, call_id in ctx.session.execute(
+            select(
+                col(RingingEvent.sip_account),
+                col(RingingEvent.group_name),
+                col(RingingEvent.call_id),
+            ).where(col(RingingEvent.call_id).in_(recorded))
         ):
             if rung and group and answered_by.get(call_id or "") != rung:
                 missing.setdefault(rung, group)
@@ -386,19 +397,20 @@ def _count_streaks(ctx: _Context, agents: dict[str, str], rows: RelayedRows) -> 
     call_ids = list({c for calls in rings.values() for c, _ in calls})
     if not call_ids:
         return
-    misses = set(
-        ctx.session.exec(
-            select(RingMiss.call_id, RingMiss.sip_account).where(
+    misses = {
+        (call_id, sip)
+        for call_id, sip in ctx.session.execute(
+            select(col(RingMiss.call_id), col(RingMiss.sip_account)).where(
                 col(RingMiss.call_id).in_(call_ids), col(RingMiss.sip_account).in_(list(agents))
             )
-        ).all()
-    )
+        )
+    }
     outcomes = {
         call_id: (answered, account)
-        for call_id, answered, account in ctx.session.exec(
-            select(CallRecord.call_id, CallRecord.answered, CallRecord.agent_account).where(
-                col(CallRecord.call_id).in_(call_ids)
-            )
+        for call_id, answered, account in ctx.session.execute(
+            select(
+                col(CallRecord.call_id), col(CallRecord.answered), col(CallRecord.agent_account)
+            ).where(col(CallRecord.call_id).in_(call_ids))
         )
     }
     for sip, group in agents.items():

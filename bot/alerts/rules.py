@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import select
+from sqlmodel import Session
 
-from storage.models import AlertRule, utcnow
+from storage.models import AlertRule, table_of, utcnow
 
 
 class Rule(StrEnum):
@@ -104,10 +105,15 @@ def chat_rules(session: Session, chat_ids: Iterable[int]) -> dict[int, dict[Rule
     result = {chat_id: {rule: defaults(rule) for rule in Rule} for chat_id in ids}
     if not ids:
         return result
-    rows = session.exec(select(AlertRule).where(col(AlertRule.chat_id).in_(ids)))
+    table = table_of(AlertRule).c
+    rows = session.execute(
+        select(table.chat_id, table.rule, table.enabled, table.thresholds).where(
+            table.chat_id.in_(ids)
+        )
+    )
     for row in rows:
         try:
-            result[row.chat_id][Rule(row.rule)] = _from_row(row)
+            result[row.chat_id][Rule(row.rule)] = _from_row(row)  # type: ignore[arg-type]
         except ValueError:
             continue  # a rule a newer version knows
     return result
