@@ -18,10 +18,11 @@ from sqlmodel import Session, col
 
 from bot.alerts import episodes
 from bot.alerts.episodes import Changes, OpenEpisode, Target
-from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, chat_rules
+from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, settings_of
 from bot.config import chat_zone
 from bot.delivery.outbox import Outgoing
 from storage.models import (
+    AlertRule,
     BoundChat,
     CallRecord,
     GroupRoute,
@@ -52,15 +53,27 @@ class _Context:
     targets: dict[int, Target]
     rules: dict[int, dict[Rule, RuleSetting]]
     open_: dict[tuple[int, str, str], OpenEpisode]
-    snoozed: set[tuple[int, str, str]]
     changes: Changes = field(default_factory=Changes)
+    _snoozed: set[tuple[int, str, str]] | None = None
+    _chats: dict[tuple[str, Rule], list[int]] = field(default_factory=dict)
+
+    @property
+    def snoozed(self) -> set[tuple[int, str, str]]:
+        """Read when first needed: most batches raise nothing and never ask."""
+        if self._snoozed is None:
+            self._snoozed = episodes.snoozed(self.session, self.targets, self.now)
+        return self._snoozed
 
     def chats(self, group: str | None, rule: Rule) -> list[int]:
-        return [
-            chat_id
-            for chat_id in self.chats_of_group.get(group or "", [])
-            if self.rules[chat_id][rule].enabled
-        ]
+        """The chats of a group with the rule on."""
+        key = (group or "", rule)
+        if key not in self._chats:
+            self._chats[key] = [
+                chat_id
+                for chat_id in self.chats_of_group.get(group or "", [])
+                if self.rules[chat_id][rule].enabled
+            ]
+        return self._chats[key]
 
     def decide(
         self,
@@ -75,7 +88,7 @@ class _Context:
         key = (chat_id, rule.value, subject[:160])
         episode = self.open_.get(key)
         target = self.targets[chat_id]
-        if episode is None and crossed and key not in self.snoozed:
+        if episode is None and crossed and key not in self.snoozed:  # (read only when crossed)
             episodes.raise_alert(
                 self.session,
                 target,
@@ -111,7 +124,8 @@ def evaluate(
     groups |= {e.group_name for e in rows.events if e.group_name}
     if not groups:
         return
-    chat = table_of(BoundChat).c
+    # The chats of these groups, with their alert settings (an outer join: one query).
+    chat, rule = table_of(BoundChat).c, table_of(AlertRule).c
     routes = session.execute(
         select(
             col(GroupRoute.group_name),
@@ -119,8 +133,12 @@ def evaluate(
             chat.thread_id,
             chat.timezone,
             chat.summary_timezone,
+            rule.rule,
+            rule.enabled,
+            rule.thresholds,
         )
         .join(BoundChat, chat.chat_id == col(GroupRoute.chat_id))
+        .outerjoin(AlertRule, rule.chat_id == chat.chat_id)
         .where(
             col(GroupRoute.group_name).in_(groups),
             col(GroupRoute.active).is_(True),
@@ -129,25 +147,25 @@ def evaluate(
     ).all()
     if not routes:
         return
-    chats_of_group: dict[str, list[int]] = defaultdict(list)
+    chats_of_group: dict[str, set[int]] = defaultdict(set)
     targets: dict[int, Target] = {}
     for route in routes:
-        chats_of_group[route.group_name].append(route.chat_id)
-        targets[route.chat_id] = Target(
-            route.chat_id, route.thread_id, chat_zone(route, default_zone)
-        )
-    rules = chat_rules(session, targets)
-    if not any(rules[c][rule].enabled for c in targets for rule in RELAY_RULES):
+        chats_of_group[route.group_name].add(route.chat_id)
+        if route.chat_id not in targets:
+            targets[route.chat_id] = Target(
+                route.chat_id, route.thread_id, chat_zone(route, default_zone)
+            )
+    rules = settings_of(targets, routes)
+    if not any(rules[c][r].enabled for c in targets for r in RELAY_RULES):
         return
     ctx = _Context(
         session=session,
         now=now,
         messages=messages,
-        chats_of_group=chats_of_group,
+        chats_of_group={g: sorted(c) for g, c in chats_of_group.items()},
         targets=targets,
         rules=rules,
         open_=episodes.open_episodes(session, targets, [r.value for r in RELAY_RULES]),
-        snoozed=episodes.snoozed(session, targets, now),
     )
     _unanswered(ctx, rows.records)
     _answer_rate(ctx, rows.records)

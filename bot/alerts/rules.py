@@ -89,7 +89,10 @@ def defaults(rule: Rule) -> RuleSetting:
     return RuleSetting(rule, spec.on_by_default, {t.name: t.default for t in spec.thresholds})
 
 
-def _from_row(row: AlertRule) -> RuleSetting:
+_DEFAULTS: dict[Rule, RuleSetting] = {}  # filled below, once
+
+
+def _from_row(row: Any) -> RuleSetting:
     setting = defaults(Rule(row.rule))
     try:
         stored = json.loads(row.thresholds or "{}")
@@ -102,21 +105,32 @@ def _from_row(row: AlertRule) -> RuleSetting:
 def chat_rules(session: Session, chat_ids: Iterable[int]) -> dict[int, dict[Rule, RuleSetting]]:
     """Every rule of each chat, the defaults where the chat set nothing (one query)."""
     ids = list(set(chat_ids))
-    result = {chat_id: {rule: defaults(rule) for rule in Rule} for chat_id in ids}
     if not ids:
-        return result
+        return {}
     table = table_of(AlertRule).c
     rows = session.execute(
         select(table.chat_id, table.rule, table.enabled, table.thresholds).where(
             table.chat_id.in_(ids)
         )
     )
+    return settings_of(ids, rows)
+
+
+def settings_of(chat_ids: Iterable[int], rows: Iterable[Any]) -> dict[int, dict[Rule, RuleSetting]]:
+    """The chats' rules from their `alert_rule` rows (chat_id, rule, enabled, thresholds; rows
+    whose rule is None are skipped, as an outer join gives them)."""
+    result = {chat_id: dict(_DEFAULTS) for chat_id in chat_ids}
     for row in rows:
+        if row.rule is None:
+            continue
         try:
-            result[row.chat_id][Rule(row.rule)] = _from_row(row)  # type: ignore[arg-type]
-        except ValueError:
+            result[row.chat_id][Rule(row.rule)] = _from_row(row)
+        except (ValueError, KeyError):
             continue  # a rule a newer version knows
     return result
+
+
+_DEFAULTS.update({rule: defaults(rule) for rule in Rule})
 
 
 def rule_of(session: Session, chat_id: int, rule: Rule) -> RuleSetting:
