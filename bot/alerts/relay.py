@@ -9,6 +9,7 @@ episodes and snoozes, a group's latest calls, an agent's latest rings), never pe
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -18,7 +19,7 @@ from sqlmodel import Session, col
 
 from bot.alerts import episodes
 from bot.alerts.episodes import Changes, OpenEpisode, Target
-from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, settings_of
+from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, saved, settings_of
 from bot.config import chat_zone
 from bot.delivery.outbox import Outgoing
 from storage.models import (
@@ -111,20 +112,34 @@ class _Context:
             )
 
 
-def evaluate(
-    session: Session,
-    rows: RelayedRows,
-    messages: list[Outgoing],
-    now: datetime,
-    default_zone: tzinfo,
-) -> None:
-    """Raise and clear the relay-side alerts for the rows just stored; the alerts' messages are
-    appended to `messages` (stored by the relay with its own)."""
-    groups = {r.agent_group_name for r in rows.records if r.agent_group_name}
-    groups |= {e.group_name for e in rows.events if e.group_name}
-    if not groups:
-        return
-    # The chats of these groups, with their alert settings (an outer join: one query).
+# The routes and the chats' rules change rarely and are read by every batch: kept for a second
+# (a change reaches the relay within that; /alerts in this process forgets them at once).
+TEAMS_FOR_S = 1.0
+
+
+@dataclass(frozen=True)
+class _Teams:
+    chats_of_group: dict[str, list[int]]
+    targets: dict[int, Target]
+    rules: dict[int, dict[Rule, RuleSetting]]
+
+
+_teams_cache: dict[tuple[str, str, int], tuple[float, _Teams]] = {}
+
+
+def _teams(session: Session, default_zone: tzinfo) -> _Teams:
+    key = (str(session.get_bind().engine.url), str(default_zone), saved["generation"])
+    cached = _teams_cache.get(key)
+    if cached is not None and time.monotonic() - cached[0] < TEAMS_FOR_S:
+        return cached[1]
+    teams = _load_teams(session, default_zone)
+    _teams_cache.clear()  # one entry: older generations and databases are not asked again
+    _teams_cache[key] = (time.monotonic(), teams)
+    return teams
+
+
+def _load_teams(session: Session, default_zone: tzinfo) -> _Teams:
+    """Every routed group's chats, with their alert settings (an outer join: one query)."""
     chat, rule = table_of(BoundChat).c, table_of(AlertRule).c
     routes = session.execute(
         select(
@@ -139,14 +154,8 @@ def evaluate(
         )
         .join(BoundChat, chat.chat_id == col(GroupRoute.chat_id))
         .outerjoin(AlertRule, rule.chat_id == chat.chat_id)
-        .where(
-            col(GroupRoute.group_name).in_(groups),
-            col(GroupRoute.active).is_(True),
-            chat.active.is_(True),
-        )
+        .where(col(GroupRoute.active).is_(True), chat.active.is_(True))
     ).all()
-    if not routes:
-        return
     chats_of_group: dict[str, set[int]] = defaultdict(set)
     targets: dict[int, Target] = {}
     for route in routes:
@@ -155,14 +164,37 @@ def evaluate(
             targets[route.chat_id] = Target(
                 route.chat_id, route.thread_id, chat_zone(route, default_zone)
             )
-    rules = settings_of(targets, routes)
+    return _Teams(
+        {g: sorted(c) for g, c in chats_of_group.items()}, targets, settings_of(targets, routes)
+    )
+
+
+def evaluate(
+    session: Session,
+    rows: RelayedRows,
+    messages: list[Outgoing],
+    now: datetime,
+    default_zone: tzinfo,
+) -> None:
+    """Raise and clear the relay-side alerts for the rows just stored; the alerts' messages are
+    appended to `messages` (stored by the relay with its own)."""
+    groups = {r.agent_group_name for r in rows.records if r.agent_group_name}
+    groups |= {e.group_name for e in rows.events if e.group_name}
+    if not groups:
+        return
+    teams = _teams(session, default_zone)
+    chats_of_group = {g: teams.chats_of_group[g] for g in groups if g in teams.chats_of_group}
+    if not chats_of_group:
+        return
+    targets = {c: teams.targets[c] for chats in chats_of_group.values() for c in chats}
+    rules = teams.rules
     if not any(rules[c][r].enabled for c in targets for r in RELAY_RULES):
         return
     ctx = _Context(
         session=session,
         now=now,
         messages=messages,
-        chats_of_group={g: sorted(c) for g, c in chats_of_group.items()},
+        chats_of_group=chats_of_group,
         targets=targets,
         rules=rules,
         open_=episodes.open_episodes(session, targets, [r.value for r in RELAY_RULES]),
@@ -337,7 +369,17 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
             for sip in _sips(event.no_answer_sip_list):
                 missing.setdefault(sip, event.group_name)
     answered_by = {r.call_id: r.agent_account for r in rows.records if r.call_id and r.answered}
-    recorded = [r.call_id for r in rows.records if r.call_id]
+    # The agents the recorded calls rang: from this batch's events when they are here (a call's
+    # rings usually come just before its record), else read.
+    rung_here: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for event in rows.events:
+        if event.call_id and event.sip_account and event.group_name:
+            rung_here[event.call_id].append((event.sip_account, event.group_name))
+    recorded = [r.call_id for r in rows.records if r.call_id and r.call_id not in rung_here]
+    for record in rows.records:
+        for rung, group in rung_here.get(record.call_id or "", []):
+            if answered_by.get(record.call_id or "") != rung:
+                missing.setdefault(rung, group)
     if recorded and _any_chat_watches(ctx, {r.agent_group_name for r in rows.records}):
         for rung, group, call_id in ctx.session.execute(
             select(

@@ -137,6 +137,11 @@ def rule_of(session: Session, chat_id: int, rule: Rule) -> RuleSetting:
     return chat_rules(session, [chat_id])[chat_id][rule]
 
 
+# Bumped by every save in this process, so the relay's short-lived copy of the chats' rules
+# (bot/alerts/relay.py) is read again at once; other processes see a change within a second.
+saved = {"generation": 0}
+
+
 def save_rule(
     session: Session,
     chat_id: int,
@@ -153,6 +158,7 @@ def save_rule(
         row.thresholds = json.dumps(values)
     row.updated_by = user_id
     row.updated_at = utcnow()
+    saved["generation"] += 1
     session.add(row)
     session.flush()
     return _from_row(row)
