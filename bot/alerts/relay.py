@@ -122,17 +122,24 @@ class _Teams:
     chats_of_group: dict[str, list[int]]
     targets: dict[int, Target]
     rules: dict[int, dict[Rule, RuleSetting]]
+    # Groups a batch named that no chat routed when this copy was read (not read again for them).
+    unrouted: set[str] = field(default_factory=set)
 
 
 _teams_cache: dict[tuple[str, str, int], tuple[float, _Teams]] = {}
 
 
-def _teams(session: Session, default_zone: tzinfo) -> _Teams:
+def _teams(session: Session, default_zone: tzinfo, groups: set[str]) -> _Teams:
+    """The routes and rules, from the copy when it is fresh and knows every group of the batch
+    (a group routed a moment ago is read at once)."""
     key = (str(session.get_bind().engine.url), str(default_zone), saved["generation"])
     cached = _teams_cache.get(key)
     if cached is not None and time.monotonic() - cached[0] < TEAMS_FOR_S:
-        return cached[1]
+        known = cached[1]
+        if all(g in known.chats_of_group or g in known.unrouted for g in groups):
+            return known
     teams = _load_teams(session, default_zone)
+    teams.unrouted.update(g for g in groups if g not in teams.chats_of_group)
     _teams_cache.clear()  # one entry: older generations and databases are not asked again
     _teams_cache[key] = (time.monotonic(), teams)
     return teams
@@ -182,7 +189,7 @@ def evaluate(
     groups |= {e.group_name for e in rows.events if e.group_name}
     if not groups:
         return
-    teams = _teams(session, default_zone)
+    teams = _teams(session, default_zone, groups)
     chats_of_group = {g: teams.chats_of_group[g] for g in groups if g in teams.chats_of_group}
     if not chats_of_group:
         return
