@@ -53,6 +53,9 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "notify": ("/notify calls <b>", "<b>"),
     "mute": ("/mute <i>x", "<i>x"),
     "unmute": ("/unmute <b>", None),
+    "alerts": ("/alerts <b>&x", "<b>&x"),
+    "topic": ("/topic <i>x", "<i>x"),
+    "topics": ("/topics <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
 
