@@ -92,10 +92,15 @@ def alert_message(
     lines = [alert_headline(rule, subject, figures), f"Since {_time(state.started_at, zone)}."]
     if state.taken_by and state.taken_at:
         lines.append(f"👤 Taken by {esc(state.taken_by)} at {_time(state.taken_at, zone)}.")
-    if state.snoozed_until and state.cleared_at is None:
+    if state.snoozed_until and state.cleared_at is None and state.snoozed_by:
         lines.append(
-            f"💤 Snoozed until {_time(state.snoozed_until, zone)} by {esc(state.snoozed_by or '?')}"
-            f": no new {esc(rule)} alert about {esc(subject)} in this chat until then."
+            f"💤 Snoozed until {_time(state.snoozed_until, zone)} by {esc(state.snoozed_by)}: "
+            f"no new {esc(rule)} alert about {esc(subject)} in this chat until then."
+        )
+    elif state.snoozed_until and state.cleared_at is None:
+        lines.append(
+            f"💤 Snoozed until {_time(state.snoozed_until, zone)}: no new {esc(rule)} alert "
+            f"about {esc(subject)} in this chat until then."
         )
     if state.cleared_at is not None:
         if state.turned_off:

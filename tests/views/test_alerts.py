@@ -49,6 +49,9 @@ def test_the_alert_shows_who_took_it_the_snooze_and_the_recovery() -> None:
     text = views.alert_message("unanswered", "G", {"streak": 5, "threshold": 5}, state, UTC)
     assert "👤 Taken by @alice at 02:33." in text
     assert "💤 Snoozed until 03:32 by @bob: no new unanswered alert about G" in text
+    unnamed = views.AlertState(AT, snoozed_until=AT + timedelta(hours=1))
+    text = views.alert_message("unanswered", "G", {"streak": 5, "threshold": 5}, unnamed, UTC)
+    assert "💤 Snoozed until 03:32: no new unanswered alert about G" in text
     cleared = views.AlertState(AT, cleared_at=AT + timedelta(minutes=13))
     text = views.alert_message("unanswered", "G", {"streak": 5, "threshold": 5}, cleared, UTC)
     assert text.endswith("✅ Recovered at 02:45.")
