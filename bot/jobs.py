@@ -10,7 +10,9 @@ from datetime import UTC, datetime, time
 
 from telegram.ext import Application, ContextTypes
 
+from bot.alerts.checks import BALANCE_EVERY_S, CHECK_EVERY_S, check_balance, check_tasks
 from bot.housekeeping import clean_up
+from bot.laaffic.errors import PlatformError
 from bot.reports.retention import purge_old_calls
 from bot.reports.schedule import TICK_SECONDS, run_summary_tick
 from bot.runtime import Runtime
@@ -46,6 +48,37 @@ async def _retention(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("the daily clean-up failed; tomorrow's run retries")
 
 
+async def _alert_checks(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """no-pushes and task-stalled: the leader's minute."""
+    runtime: Runtime = context.application.bot_data["runtime"]
+    if not runtime.leads_jobs:
+        return
+    settings = runtime.settings
+    try:
+        await runtime.database.run(
+            lambda s: check_tasks(
+                s, datetime.now(UTC), settings.default_zone, settings.admin_user_ids
+            )
+        )
+    except Exception:
+        log.exception("the alert checks failed; the next minute retries")
+
+
+async def _balance_check(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The balance rule: the account's balance read once for every chat, by the leader."""
+    runtime: Runtime = context.application.bot_data["runtime"]
+    if not runtime.leads_jobs:
+        return
+    try:
+        balance = (await runtime.client.balance()).balance
+        zone = runtime.settings.default_zone
+        await runtime.database.run(lambda s: check_balance(s, balance, datetime.now(UTC), zone))
+    except PlatformError as exc:
+        log.warning("the balance alert could not read the balance: %s", exc)
+    except Exception:
+        log.exception("the balance check failed; the next one retries")
+
+
 def schedule_jobs(application: Application) -> None:
     """Start the jobs; the summary tick reads every chat's schedule from the database each time,
     so nothing needs rebuilding when a chat changes it or the bot restarts."""
@@ -53,4 +86,6 @@ def schedule_jobs(application: Application) -> None:
     assert queue is not None, "python-telegram-bot[job-queue] is a dependency"
     queue.run_repeating(_summary_tick, interval=TICK_SECONDS, first=5, name="summary-tick")
     queue.run_daily(_retention, time=RETENTION_AT, name="daily-clean-up")
+    queue.run_repeating(_alert_checks, interval=CHECK_EVERY_S, first=30, name="alert-checks")
+    queue.run_repeating(_balance_check, interval=BALANCE_EVERY_S, first=45, name="alert-balance")
     queue.run_once(_retention, when=60, name="clean-up-at-start")

@@ -84,6 +84,18 @@ MESSAGES_RETRIED = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+ALERTS_STARTED = Counter(
+    "ccbot_alerts_started",
+    "Call-centre alerts raised in a chat, by rule (unanswered, answer-rate, missed-rings, ...)",
+    ["rule"],
+    registry=REGISTRY,
+)
+ALERTS_CLEARED = Counter(
+    "ccbot_alerts_cleared",
+    "Call-centre alerts whose condition cleared (or whose rule was turned off), by rule",
+    ["rule"],
+    registry=REGISTRY,
+)
 MESSAGES_FAILED = Counter(
     "ccbot_messages_failed",
     "Messages given up on after their attempts, by reason",

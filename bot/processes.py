@@ -569,6 +569,8 @@ _COUNTERS = (
     "PUSHES_REJECTED",
     "PUSHES_RATE_LIMITED",
     "PUSHES_FAILED",
+    "ALERTS_STARTED",
+    "ALERTS_CLEARED",
 )
 _HISTOGRAMS = ("PUSH_COMMIT_SECONDS",)  # without labels
 _GAUGES = ("INBOX_DEPTH",)  # without labels; set, not added

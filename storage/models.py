@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import AutoString, Field, SQLModel
@@ -544,6 +545,9 @@ class OutboxMessage(SQLModel, table=True):
     # so a retry or a restart continues with the next one instead of repeating them.
     parts_sent: int = 0
     failed_at: datetime | None = None  # when the sender gave up (status failed)
+    # An inline keyboard sent with the message (Bot API InlineKeyboardMarkup as JSON), e.g. an
+    # alert's buttons; an edit without one removes the message's keyboard, as on Telegram.
+    reply_markup: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class ChatPacing(SQLModel, table=True):
@@ -782,3 +786,90 @@ class PopRing(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow)
     facts: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+# ---- alerts --------------------------------------------------------------------------------------
+
+
+class AlertRule(SQLModel, table=True):
+    """A chat's setting of one alert rule (bot/alerts/rules.py); no row: the rule's defaults."""
+
+    __tablename__ = "alert_rule"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    rule: str = Field(max_length=32, primary_key=True)
+    enabled: bool = True
+    # The rule's thresholds, JSON {"name": number}; missing names take the defaults.
+    thresholds: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    updated_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertEpisode(SQLModel, table=True):
+    """One alert: a rule's condition for a subject (a group, an agent, a task, the account) in a
+    chat, from when it started until it cleared.
+
+    Unique by (chat, rule, subject, start), and at most one open episode per (chat, rule, subject)
+    (a partial unique index): the relay's transactions and the scheduler's leader insert it with
+    ON CONFLICT DO NOTHING, so a restart, a retried push or a second replica never raises it twice.
+    """
+
+    __tablename__ = "alert_episode"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "rule", "subject", "started_at", name="uq_alert_episode"),
+        Index(
+            "uq_alert_episode_open",
+            "chat_id",
+            "rule",
+            "subject",
+            unique=True,
+            sqlite_where=text("cleared_at IS NULL"),
+            postgresql_where=text("cleared_at IS NULL"),
+        ),
+        Index("ix_alert_episode_rule_open", "rule", "cleared_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    rule: str = Field(max_length=32)
+    subject: str = Field(max_length=160)  # the group's, agent's or task's name; "" for the account
+    started_at: datetime  # when the condition started, from the data (the streak's first call)
+    raised_at: datetime = Field(default_factory=utcnow)
+    cleared_at: datetime | None = None
+    # What crossed the threshold, JSON {"figure": value, "threshold": value, ...}.
+    figures: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    taken_by: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    taken_by_name: str | None = Field(default=None, max_length=160)
+    taken_at: datetime | None = None
+
+
+class AlertSnooze(SQLModel, table=True):
+    """[Snooze 1 h]: a rule for a subject says nothing in a chat until `until`."""
+
+    __tablename__ = "alert_snooze"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    rule: str = Field(max_length=32, primary_key=True)
+    subject: str = Field(max_length=160, primary_key=True)
+    until: datetime
+    by_user: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+
+
+class ChatKindSetting(SQLModel, table=True):
+    """Per chat and outbox kind: the forum topic it goes to (/topic) and whether it makes a sound
+    (/notify sound). NULL: the chat's main place, the kind's default sound."""
+
+    __tablename__ = "chat_kind_setting"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    kind: str = Field(max_length=16, primary_key=True)
+    thread_id: int | None = None
+    loud: bool | None = None
+
+
+# An agent's rings, newest first (the missed-rings rule reads an agent's last few).
+Index(
+    "ix_ringing_event_sip_event_at",
+    table_of(RingingEvent).c.sip_account,
+    table_of(RingingEvent).c.event_at,
+)
+# A call's record by its callId (the missed-rings rule asks who answered the calls an agent rang for).
+Index("ix_call_record_call", table_of(CallRecord).c.call_id)

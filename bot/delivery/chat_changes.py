@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.delivery import kind_settings
 from bot.delivery import outbox_claims as claims
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.i18n import language_of, speaking
@@ -41,6 +42,7 @@ def admin_language(session: Session, admin_id: int) -> str:
 def _move(session: Session, old_chat_id: int, new_chat_id: int) -> bool:
     moved = access.migrate_chat(session, old_chat_id, new_chat_id)
     claims.move_chat(session, old_chat_id, new_chat_id)
+    kind_settings.move_chat(session, old_chat_id, new_chat_id)
     return moved
 
 
@@ -63,6 +65,8 @@ def forget_topic(session: Session, chat_id: int, thread_id: int) -> bool:
     moved elsewhere (nothing to tell)."""
     moved = access.forget_topic(session, chat_id, thread_id)
     claims.move_thread(session, chat_id, thread_id)
+    # Kinds sent to that topic with /topic go to the chat's main place again.
+    moved = kind_settings.forget_topic(session, chat_id, thread_id) > 0 or moved
     if moved:
         log.warning(
             "chat %s: forum topic %s is gone; notifications go to the main thread",

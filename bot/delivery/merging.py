@@ -57,6 +57,7 @@ class QueuedMessage:
     parts_sent: int
     created_at: datetime
     event_at: datetime | None = None  # when what it tells of happened, when known
+    reply_markup: str | None = None  # an inline keyboard, Bot API JSON
 
     @property
     def happened_at(self) -> datetime:
@@ -75,6 +76,7 @@ class Part:
     edit_message_id: int | None = None
     # Ringing batches split over several parts: the rows each part shows (empty: every row).
     row_ids: tuple[int, ...] = field(default=())
+    reply_markup: str | None = None  # an inline keyboard (Bot API JSON), on this part
 
 
 # The tags Telegram's HTML knows; anything else that looks like a tag is text that was not
@@ -186,13 +188,21 @@ def plan_single(row: QueuedMessage, live_message_id: int | None) -> list[Part]:
         return [Part(PartMethod.PHOTO, photo=row.photo)] + [
             Part(PartMethod.TEXT, text=chunk) for chunk in split_message(row.text)
         ]
+    markup = row.reply_markup
     if row.edit_key is not None:
         # A live message is one message: it keeps the first 4,096 characters.
         text = split_message(row.text)[0]
         if live_message_id is not None:
-            return [Part(PartMethod.EDIT, text=text, edit_message_id=live_message_id)]
-        return [Part(PartMethod.TEXT, text=text)]
-    return [Part(PartMethod.TEXT, text=chunk) for chunk in split_message(row.text)]
+            return [
+                Part(PartMethod.EDIT, text=text, edit_message_id=live_message_id, reply_markup=markup)
+            ]
+        return [Part(PartMethod.TEXT, text=text, reply_markup=markup)]
+    chunks = split_message(row.text)
+    # The keyboard goes on the last part, under the whole text.
+    return [
+        Part(PartMethod.TEXT, text=chunk, reply_markup=markup if i == len(chunks) - 1 else None)
+        for i, chunk in enumerate(chunks)
+    ]
 
 
 def is_mergeable_ringing(row: QueuedMessage | Any) -> bool:

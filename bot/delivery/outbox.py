@@ -29,6 +29,8 @@ class OutboxKind(StrEnum):
     # The same pop edited with what became of the ring (missed, answered, the recording): after
     # any new pop waiting for the same agent, so a new ring never waits behind an old outcome.
     SCREEN_POP_OUTCOME = "pop_outcome"  # (the kind column holds 16 characters)
+    ALERT = "alert"  # a call-centre alert someone must act on (bot/alerts), with buttons
+    ALERT_CLEARED = "alert_cleared"  # an alert's condition cleared: the edit and a short note
 
 
 class Urgency(IntEnum):
@@ -52,12 +54,48 @@ URGENCY = {
     OutboxKind.NOTICE: Urgency.ALERT,
     OutboxKind.SCREEN_POP: Urgency.ALERT,
     OutboxKind.SCREEN_POP_OUTCOME: Urgency.CALL,
+    OutboxKind.ALERT: Urgency.ALERT,
+    OutboxKind.ALERT_CLEARED: Urgency.ALERT,
     OutboxKind.RINGING: Urgency.RINGING,
     OutboxKind.CALL: Urgency.CALL,
     OutboxKind.TASK_CARD: Urgency.TASK_CARD,
     OutboxKind.DIGEST: Urgency.DIGEST,
     OutboxKind.SUMMARY: Urgency.SUMMARY,
 }
+
+
+class Sound(StrEnum):
+    LOUD = "loud"  # the members' phones ring or buzz
+    SILENT = "silent"  # sent with disable_notification: it shows, quietly
+
+
+# Whether a kind makes a sound when nothing else is said (`/notify sound <kind> on|off` changes it
+# per chat: ChatKindSetting.loud). Only what someone must act on is loud; the routine stream is
+# silent, so the sound of an alert means something. Every kind is listed: a new kind must say.
+DEFAULT_SOUND = {
+    OutboxKind.ALERT: Sound.LOUD,
+    OutboxKind.NOTICE: Sound.LOUD,
+    OutboxKind.SCREEN_POP: Sound.LOUD,  # the agent's own phone is ringing
+    OutboxKind.SCREEN_POP_OUTCOME: Sound.SILENT,  # an edit (edits never ring anyway)
+    OutboxKind.ALERT_CLEARED: Sound.SILENT,
+    OutboxKind.RINGING: Sound.SILENT,
+    OutboxKind.CALL: Sound.SILENT,
+    OutboxKind.TASK_CARD: Sound.SILENT,
+    OutboxKind.DIGEST: Sound.SILENT,
+    OutboxKind.SUMMARY: Sound.SILENT,
+}
+
+
+def is_loud(kind: str, chat_choice: bool | None) -> bool:
+    """Whether a message of `kind` makes a sound in a chat that chose `chat_choice` (None: the
+    kind's default). A kind this version does not know (a newer replica's) is loud: better heard
+    than missed."""
+    if chat_choice is not None:
+        return chat_choice
+    try:
+        return DEFAULT_SOUND[OutboxKind(kind)] is Sound.LOUD
+    except (ValueError, KeyError):
+        return True
 
 
 def enqueue(
@@ -70,6 +108,7 @@ def enqueue(
     photo: bytes | None = None,
     edit_key: str | None = None,
     event_at: datetime | None = None,
+    reply_markup: str | None = None,
 ) -> OutboxMessage:
     """Store one message to send; `text` is HTML already escaped by the renderer, `event_at`
     when what it tells of happened (merged messages are listed in that order)."""
@@ -82,6 +121,7 @@ def enqueue(
         photo=photo,
         edit_key=edit_key,
         event_at=event_at,
+        reply_markup=reply_markup,
         status=OutboxStatus.PENDING,
         not_before=utcnow(),
     )
@@ -99,7 +139,8 @@ class Outgoing:
     kind: OutboxKind
     thread_id: int | None = None
     event_at: datetime | None = None  # when what it tells of happened
-    edit_key: str | None = None  # the live message it edits (sent new the first time)
+    edit_key: str | None = None  # messages with one edit_key edit one Telegram message
+    reply_markup: str | None = None  # an inline keyboard, Bot API JSON
 
 
 def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
@@ -117,6 +158,7 @@ def enqueue_many(session: Session, messages: list[Outgoing]) -> None:
             "text": m.text,
             "event_at": m.event_at,
             "edit_key": m.edit_key,
+            "reply_markup": m.reply_markup,
             "status": OutboxStatus.PENDING.value,
             "attempts": 0,
             "parts_sent": 0,

@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
+from bot.delivery import kind_settings
 from bot.delivery.merging import QueuedMessage, is_mergeable_ringing
 from storage.models import ChatPacing, LiveMessage, OutboxMessage, OutboxStatus, table_of
 
@@ -64,6 +65,7 @@ class ClaimedBatch:
     rows: list[QueuedMessage]  # in sending order; every row is leased to the claimer
     live_message_id: int | None  # the message an edit_key batch edits, when it has one
     pacing_next: datetime  # the chat's relay schedule as the database had it
+    loud: bool = True  # False: sent with disable_notification (kind_settings)
 
     @property
     def representative(self) -> QueuedMessage:
@@ -110,6 +112,7 @@ def _snapshot(row: Any, attempts: int) -> QueuedMessage:
         parts_sent=row.parts_sent,
         created_at=row.created_at,
         event_at=row.event_at,
+        reply_markup=row.reply_markup,
     )
 
 
@@ -334,9 +337,11 @@ def claim_batch(
         live = session.get(LiveMessage, representative.edit_key)
         if live is not None and live.chat_id == chat_id:
             live_message_id = live.message_id
+    place = kind_settings.place_of(session, chat_id, representative.kind)
     return ClaimedBatch(
         chat_id=chat_id,
-        thread_id=head.thread_id,
+        thread_id=head.thread_id if place.thread_id is None else place.thread_id,
+        loud=place.loud,
         kind=representative.kind,
         merge=merge,
         rows=snapshots,

@@ -401,7 +401,13 @@ class Sender:
                 raise _Hold(wait)
             try:
                 message_id = await call_part(
-                    self.bot, part, chat_id, thread_id, plain=plain, timeouts=self.timeouts
+                    self.bot,
+                    part,
+                    chat_id,
+                    thread_id,
+                    plain=plain,
+                    timeouts=self.timeouts,
+                    silent=not batch.loud,
                 )
                 return message_id, chat_id, thread_id
             except TelegramError as error:

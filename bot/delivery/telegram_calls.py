@@ -7,10 +7,11 @@ the caller to `classify`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TypedDict
 
-from telegram import LinkPreviewOptions, Message
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.ext import ExtBot
 
@@ -46,8 +47,10 @@ async def call_part(
     *,
     plain: bool,
     timeouts: SenderTimeouts,
+    silent: bool = False,
 ) -> int | None:
-    """Make the call; return the message id it produced (an edit: the message edited)."""
+    """Make the call; return the message id it produced (an edit: the message edited).
+    `silent`: sent with disable_notification (an edit makes no sound anyway)."""
     common: _CallOptions = {
         "rate_limit_args": Priority.RELAY,
         "connect_timeout": timeouts.connect,
@@ -55,6 +58,11 @@ async def call_part(
         "write_timeout": timeouts.write,
         "pool_timeout": timeouts.pool,
     }
+    markup = (
+        InlineKeyboardMarkup.de_json(json.loads(part.reply_markup), bot)
+        if part.reply_markup
+        else None
+    )
     text = part.text
     parse_mode: str | None = ParseMode.HTML
     if plain and text is not None:
@@ -66,6 +74,7 @@ async def call_part(
             message_id=part.edit_message_id,
             parse_mode=parse_mode,
             link_preview_options=NO_PREVIEW,
+            reply_markup=markup,
             **common,
         )
         return result.message_id if isinstance(result, Message) else part.edit_message_id
@@ -77,6 +86,7 @@ async def call_part(
             caption=text,
             parse_mode=parse_mode if text else None,
             message_thread_id=thread_id,
+            disable_notification=silent,
             **common,
         )
     elif part.method is PartMethod.DOCUMENT:
@@ -88,6 +98,7 @@ async def call_part(
             caption=text,
             parse_mode=parse_mode if text else None,
             message_thread_id=thread_id,
+            disable_notification=silent,
             **common,
         )
     else:
@@ -97,6 +108,8 @@ async def call_part(
             parse_mode=parse_mode,
             message_thread_id=thread_id,
             link_preview_options=NO_PREVIEW,
+            disable_notification=silent,
+            reply_markup=markup,
             **common,
         )
     return message.message_id

@@ -15,6 +15,7 @@ from bot.handlers import (
     account,
     admin,
     agents_link,
+    alerts,
     base,
     edits,
     groups,
@@ -39,6 +40,7 @@ def register_handlers(application: Application) -> None:
     task_flow.register(application)
     task_life.register(application)
     relay.register(application)
+    alerts.register(application)
     reports.register(application)
     ops.register(application)
     agents_link.register(application)

@@ -189,9 +189,47 @@ COMMANDS: tuple[CommandInfo, ...] = (
         N_(
             "/notify (shows it)\n"
             "/notify ringing on|off\n"
-            "/notify calls each|answered|digest|off (digest: every 15 minutes, the default)"
+            "/notify calls each|answered|digest|off (digest: every 15 minutes, the default)\n"
+            "/notify sound (shows which kinds make a sound here)\n"
+            "/notify sound alerts|ringing|calls|digests|summaries|tasks|notices on|off"
         ),
         "/notify calls answered",
+        note=N_("Alerts and notices make a sound by default; the routine stream arrives silently."),
+    ),
+    CommandInfo(
+        "alerts",
+        Role.VIEWER,
+        N_("the call-centre alerts of this chat and their thresholds; operators change them"),
+        N_(
+            "/alerts (lists them)\n"
+            "/alerts unanswered <calls in a row, default 5>\n"
+            "/alerts answer-rate <percent, default 30> [<minutes, default 15>] [<at least calls, "
+            "default 20>]\n"
+            "/alerts missed-rings <rings in a row, default 3>\n"
+            "/alerts no-pushes <minutes, default 10>\n"
+            "/alerts balance <amount> (off by default)\n"
+            "/alerts task-stalled <minutes, default 15>\n"
+            "/alerts <rule> off|on"
+        ),
+        "/alerts unanswered 8",
+    ),
+    CommandInfo(
+        "topic",
+        Role.OPERATOR,
+        N_("typed inside a forum topic: send one kind of message there"),
+        N_(
+            "/topic alerts|ringing|calls|summaries|tasks (inside the topic)\n"
+            "/topic <kind> off (back to the chat's main place)"
+        ),
+        "/topic alerts",
+        group_only=True,
+    ),
+    CommandInfo(
+        "topics",
+        Role.VIEWER,
+        N_("which forum topic each kind of message goes to"),
+        N_("/topics"),
+        "/topics",
     ),
     CommandInfo(
         "mute",

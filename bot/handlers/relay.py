@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler
 from bot.args import joined_name
 from bot.config import chat_zone
 from bot.errors import UsageError, UserFacingError
+from bot.handlers import alerts as alert_handlers
 from bot.handlers.base import Request, command, refusal
 from bot.i18n import N_, _
 from bot.relay import chat_settings
@@ -180,10 +181,13 @@ async def notify(req: Request) -> None:
         return
     choices = {"ringing": _("on or off"), "calls": _("each, answered, digest or off")}
     first = req.args[0].lower()
+    if first == "sound":
+        await alert_handlers.notify_sound(req)
+        return
     if first not in choices:
         raise UsageError(
             _(
-                "“{value}” is not something /notify changes: say ringing or calls.",
+                "“{value}” is not something /notify changes: say ringing, calls or sound.",
                 value=req.args[0][:20],
             ),
             command="notify",

@@ -39,6 +39,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
 from sqlmodel import Session, col, select
 
+from bot.alerts.relay import RelayedRows
+from bot.alerts.relay import evaluate as evaluate_alerts
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
 from bot.i18n import language_of
@@ -301,10 +303,9 @@ class RelayWorker:
                 calls.append({**result.call.values, **stamp})
         router = Router(session)
         rollups = RollupBatch()
+        fresh = RelayedRows()  # what the alert rules look at
         messages: list[Outgoing] = []
         new_events = insert_new(session, RingingEvent, ringing, "dedupe_key")
-        fresh_events: list[RingingEvent] = []
-        fresh_calls: list[CallRecord] = []
         router.load_tasks([row["task_id"] for row in ringing])
         for row in ringing:  # in the order they came (the rollups count misses in that order)
             event_id = new_events.pop(row["dedupe_key"], None)  # twice in a batch: once
@@ -312,9 +313,9 @@ class RelayWorker:
                 outcome.duplicates[PushKind.RINGING] += 1
                 continue
             event = RingingEvent(id=event_id, **row)
-            fresh_events.append(event)
             targets = router.ringing_targets(event.group_name, event.task_id)
             rollups.add_ringing(event, [chat.chat_id for chat in targets])
+            fresh.events.append(event)
             self._relay_ringing(targets, event, now, outcome, messages)
         new_calls = insert_new(session, CallRecord, calls, "call_session_id")
         # After the ringing events: a call record finds its task in the events stored before it,
@@ -327,15 +328,16 @@ class RelayWorker:
                 outcome.duplicates[PushKind.CALL] += 1
                 continue
             record = CallRecord(id=record_id, **row)
-            fresh_calls.append(record)
             # The chats it goes to are the chats it counts in, decided once, now.
             targets = router.call_targets(record)
             group = router.group_of_call(record)
             rollups.add_call(record, [chat.chat_id for chat in targets], now, group)
+            fresh.records.append(record)
             self._relay_call(targets, record, now, outcome, messages)
         rollups.write(session)
-        # The agents' private screen pops, ahead of the team chats' messages.
-        relay_screen_pops(session, fresh_events, fresh_calls, now, messages, self.default_zone)
+        # The agents' private screen pops, ahead of the team chats' messages; then the alerts.
+        relay_screen_pops(session, fresh.events, fresh.records, now, messages, self.default_zone)
+        evaluate_alerts(session, fresh, messages, now, self.default_zone)
         enqueue_many(session, messages)
         return outcome
 

@@ -206,7 +206,7 @@ async def test_wrong_arguments_are_answered_with_what_is_wrong_not_only_the_usag
     cases = {
         "/notify ringing": "Say what /notify ringing should be: on or off.",
         "/notify calls": "Say what /notify calls should be: each, answered, digest or off.",
-        "/notify sound on": "“sound” is not something /notify changes",
+        "/notify sound on": "“on” is not a kind of message I know. Say one of: alerts,",
         "/settings displaynum +1 (555)": "/settings displaynum takes one value without spaces",
         "/settings ccode": "Give /settings ccode a value, or - to clear it.",
         "/rerun 5000001 bogus": "“bogus” is not a re-run choice: say failed, uncalled or all.",

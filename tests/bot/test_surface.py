@@ -57,6 +57,9 @@ HOSTILE: dict[str, tuple[str, str | None]] = {
     "unlink": ("/unlink <i>x", "<i>x"),
     "iam": ("/iam <b>", None),
     "pop": ("/pop <b>", None),
+    "alerts": ("/alerts <b>&x", "<b>&x"),
+    "topic": ("/topic <i>x", "<i>x"),
+    "topics": ("/topics <b>", None),
     "unbind": ("/unbind <b>", None),  # last: it unbinds the chat
 }
 

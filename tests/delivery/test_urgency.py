@@ -29,6 +29,8 @@ def test_the_kinds_go_in_the_order_the_issue_sets() -> None:
     assert order == [
         OutboxKind.NOTICE,
         OutboxKind.SCREEN_POP,
+        OutboxKind.ALERT,
+        OutboxKind.ALERT_CLEARED,
         OutboxKind.RINGING,
         OutboxKind.CALL,
         OutboxKind.SCREEN_POP_OUTCOME,

@@ -2,7 +2,7 @@
 in a private chat the user's own Telegram language)
 
 Revision ID: 0005r
-Revises: 0005p
+Revises: 0005q
 Create Date: 2026-12-05 04:30:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005r'
-down_revision = '0005p'
+down_revision = '0005q'
 branch_labels = None
 depends_on = None
 
