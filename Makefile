@@ -36,9 +36,11 @@ lint: $(STAMP)
 	$(BIN)/mypy bot storage
 
 # Four processes on two cores: many tests wait on real servers and processes. `--dist load` hands
-# out tests in collection order, and tests/conftest.py collects the longest first.
+# out tests in collection order, and tests/conftest.py collects the longest first. Bytecode is
+# written even where PYTHONDONTWRITEBYTECODE is set: otherwise each of the four workers rewrites
+# every test module again, and each `ccbot` process a test starts compiles the bot again.
 test: lint
-	$(BIN)/pytest -n 4 --dist load --durations=10
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n 4 --dist load --durations=10
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.numbers_pipeline
