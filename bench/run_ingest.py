@@ -15,7 +15,9 @@ callSessionId, from `-t1 -c16` keep-alive connections:
 Each round measures both in turn. For ccbot it then waits until the relay has written one outbox
 row for every acknowledged push (the inbox drained) and reports the end-to-end rate: pushes answered
 200 per second of (wrk's start → the last of their outbox rows written). Every push answered 200
-must have become a call record ("every acknowledged push relayed"). Exit 1 when the goal (>= 0.5x
+must have become a call record ("every acknowledged push relayed"). It also reports the CPU time
+(user + system, from /proc) each of ccbot's processes spent per acknowledged push, from the warm-up
+to the drain: where the time goes, whatever else the machine was running. Exit 1 when the goal (>= 0.5x
 bare, p99 <= 15 ms, nothing lost) is missed in the median of the rounds.
 """
 
