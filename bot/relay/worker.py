@@ -35,13 +35,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, SQLAlchemyError, StatementError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
@@ -113,6 +113,30 @@ class _Prepared:
     model: RingingEvent | CallRecord
     targets: list[BoundChat]
     messages: list[Outgoing]
+
+
+_OPTIONAL: dict[type[Any], dict[str, Any]] = {}  # per model: its fields that have a default
+M = TypeVar("M", bound=SQLModel)
+
+
+def new_row(model: type[M], values: dict[str, Any]) -> M:
+    """What `model(**values)` builds, a transient row (SQLModel table models do not validate),
+    about 15x cheaper: the values go into the instance's dict at once, as SQLAlchemy does for a row
+    it loads, instead of one instrumented setattr per field (a quarter of the relay's time, py-spy).
+    The fields not given get their defaults; the row can still be added to a session."""
+    optional = _OPTIONAL.get(model)
+    if optional is None:
+        optional = _OPTIONAL[model] = {
+            name: info for name, info in model.model_fields.items() if not info.is_required()
+        }
+    row = model._sa_class_manager.new_instance()  # type: ignore[attr-defined]
+    fields = row.__dict__
+    for name, info in optional.items():
+        if name not in values:
+            fields[name] = info.get_default(call_default_factory=True)
+    fields.update(values)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return cast(M, row)
 
 
 def _default_name() -> str:
@@ -390,7 +414,7 @@ class RelayWorker:
         router.load_tasks([row["task_id"] for _, row in ringing])
         events = []
         for push_id, row in ringing:
-            event = RingingEvent(**row)
+            event = new_row(RingingEvent, row)
             targets = router.ringing_targets(event.group_name, event.task_id)
             texts = self._ringing_messages(targets, event, now)
             events.append(_Prepared(push_id, row["dedupe_key"], row, event, targets, texts))
@@ -400,7 +424,7 @@ class RelayWorker:
             router.add_batch_events([row for _, row in ringing])
             router.load_callees([row for _, row in call_rows])
             for push_id, row in call_rows:
-                record = CallRecord(**row)
+                record = new_row(CallRecord, row)
                 targets = router.call_targets(record)
                 texts = self._call_messages(targets, record, now)
                 calls.append(
