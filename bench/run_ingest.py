@@ -15,7 +15,9 @@ callSessionId, from `-t1 -c16` keep-alive connections:
 Each round measures both in turn. For ccbot it then waits until the relay has written one outbox
 row for every acknowledged push (the inbox drained) and reports the end-to-end rate: pushes answered
 200 per second of (wrk's start → the last of their outbox rows written). Every push answered 200
-must have become a call record ("every acknowledged push relayed"). Exit 1 when the goal (>= 0.5x
+must have become a call record ("every acknowledged push relayed"). It also reports the CPU time
+(user + system, from /proc) each of ccbot's processes spent per acknowledged push, from the warm-up
+to the drain: where the time goes, whatever else the machine was running. Exit 1 when the goal (>= 0.5x
 bare, p99 <= 15 ms, nothing lost) is missed in the median of the rounds.
 """
 
@@ -49,6 +51,7 @@ class Round:
     end_to_end_per_s: float
     drain_s: float  # after wrk ended, until the last outbox row
     lost: int
+    cpu_us: dict[str, float]  # CPU time per acknowledged push, by process (see tree_cpu)
 
 
 # ---- the bare endpoint (a child process) -------------------------------------------------------
@@ -127,6 +130,37 @@ def fsync_p50_ms(directory: Path, writes: int = 30) -> float:
 
 # ---- the real ccbot run --------------------------------------------------------------------------
 
+ROLES = {"ccbot-push": "listener", "ccbot-relay": "relay"}
+
+
+def tree_cpu(root: int) -> dict[str, float]:
+    """CPU seconds (user + system, all threads) of `root` ("main") and its descendants: the push
+    listener, the relay, and the rest (the fork server), read from /proc. Per push, this says
+    where the time goes whatever else the machine was running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, tuple[str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        parent[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (comm, (int(fields[11]) + int(fields[12])) / tick)
+    totals: dict[str, float] = {"listener": 0.0, "relay": 0.0, "main": 0.0, "other": 0.0}
+    for pid, (comm, seconds) in cpu.items():
+        ancestor = pid
+        while ancestor not in (root, 0, 1) and ancestor in parent:
+            ancestor = parent[ancestor]
+        if ancestor == root:
+            role = "main" if pid == root else ROLES.get(comm, "other")
+            totals[role] += seconds
+    return totals
+
 
 def _seed(url: str) -> None:
     from storage.db import Database
@@ -176,7 +210,7 @@ async def run_ccbot(
     url: str,
     telegram,  # noqa: ANN001
     tree: str | None = None,
-) -> tuple[Result, int, int, float, float, int]:
+) -> tuple[Result, int, int, float, float, int, dict[str, float]]:
     from tests.fakes.processes import free_port, run_env, start_ccbot, wait_until_healthy
 
     _seed(url)
@@ -193,6 +227,7 @@ async def run_ccbot(
         lua = tmp / f"ccbot-{round_no}.lua"
         _write_lua(lua, f"cw{round_no}")
         started = time.perf_counter()
+        cpu_before = tree_cpu(proc.pid)
         warm = await asyncio.to_thread(_wrk, push_url, lua, args.warmup, args.connections, 1)
         _write_lua(lua, f"c{round_no}")
         spy = None
@@ -218,9 +253,14 @@ async def run_ccbot(
                 raise RuntimeError(f"ccbot exited with {proc.returncode}; see {log.name}")
             await asyncio.sleep(0.05)
         drained = time.perf_counter()
+        cpu_after = tree_cpu(proc.pid)
+        cpu_us = {
+            role: (cpu_after[role] - cpu_before[role]) * 1e6 / max(result.acknowledged, 1)
+            for role in cpu_after
+        }
         lost = max(0, result.acknowledged - calls) + failed
         end_to_end = result.acknowledged / (drained - started)
-        return result, calls, outbox, end_to_end, drained - ended, lost
+        return result, calls, outbox, end_to_end, drained - ended, lost, cpu_us
     finally:
         if proc.returncode is None:
             proc.terminate()
@@ -254,13 +294,15 @@ async def main_async(args: argparse.Namespace, backends: list[tuple[str, str | N
                         else:
                             url, name = fresh_database(admin)
                         try:
-                            ccbot, calls, outbox, e2e, drain, lost = await run_ccbot(
+                            ccbot, calls, outbox, e2e, drain, lost, cpu = await run_ccbot(
                                 args, tmp, round_no, url, telegram, tree
                             )
                         finally:
                             if name is not None and admin is not None:
                                 drop_database(admin, name)
-                        rounds[target].append(Round(bare, ccbot, calls, outbox, e2e, drain, lost))
+                        rounds[target].append(
+                            Round(bare, ccbot, calls, outbox, e2e, drain, lost, cpu)
+                        )
                         print(
                             f"{backend} round {round_no}: bare {bare.requests_per_s:,.0f}/s "
                             f"p99 {bare.p99_ms:.2f} ms | {target} {ccbot.requests_per_s:,.0f}/s "
@@ -268,7 +310,10 @@ async def main_async(args: argparse.Namespace, backends: list[tuple[str, str | N
                             f"{ccbot.p50_ms:.2f} ms p99 {ccbot.p99_ms:.2f} ms non-2xx "
                             f"{ccbot.non_2xx} | acknowledged {ccbot.acknowledged:,}, relayed "
                             f"{calls:,}, outbox {outbox:,}, drained {drain:.1f} s after wrk, "
-                            f"end to end {e2e:,.0f} pushes/s" + (f"  LOST {lost}" if lost else ""),
+                            f"end to end {e2e:,.0f} pushes/s"
+                            + (f"  LOST {lost}" if lost else "")
+                            + " | CPU per push: "
+                            + ", ".join(f"{role} {us:,.0f} µs" for role, us in cpu.items()),
                             flush=True,
                         )
                 for target, runs in rounds.items():
@@ -278,13 +323,19 @@ async def main_async(args: argparse.Namespace, backends: list[tuple[str, str | N
                     p99 = statistics.median(r.ccbot.p99_ms for r in runs)
                     e2e = statistics.median(r.end_to_end_per_s for r in runs)
                     lost = sum(r.lost for r in runs)
+                    cpu = {
+                        role: statistics.median(r.cpu_us[role] for r in runs)
+                        for role in runs[0].cpu_us
+                    }
                     ok = ratio >= 0.5 and p99 <= 15 and lost == 0
                     if target == "ccbot":
                         met = met and ok
                     print(
                         f"{backend} {target}: median of {len(runs)} rounds: {ratio:.2f}x bare, "
                         f"p99 {p99:.2f} ms, end to end {e2e:,.0f} pushes/s, lost {lost} -> "
-                        f"{'met' if ok else 'MISSED'} (goal >= 0.50x, p99 <= 15 ms, none lost)",
+                        f"{'met' if ok else 'MISSED'} (goal >= 0.50x, p99 <= 15 ms, none lost); "
+                        "CPU per push "
+                        + ", ".join(f"{role} {us:,.0f} µs" for role, us in cpu.items()),
                         flush=True,
                     )
     finally:

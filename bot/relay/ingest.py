@@ -49,6 +49,11 @@ MAX_PENDING_ROWS = 5_000
 # How often INBOX_DEPTH is recounted from the table. This writer is the gauge's only writer: it adds
 # the pushes it commits, and the recount takes off what the relay workers (of every replica) took.
 DEPTH_REFRESH_S = 5.0
+# SQLite: how often this writer tries again for the write lock, and for how long at most (the
+# rest of the bot's busy_timeout).
+LOCK_RETRY_S = 0.0005
+LOCK_WAIT_S = 30.0
+_SQLITE_BUSY = 5
 
 
 class InboxUnavailable(Exception):
@@ -92,6 +97,8 @@ class InboxWriter:
         self._errors: type[Exception] | tuple[type[Exception], ...] = Exception
         self._connection_errors: tuple[type[Exception], ...] = ()
         self._mark = "?"  # the DB-API parameter marker
+        self._sqlite = False
+        self._busy: type[Exception] = Exception  # the driver's OperationalError
         self._thread: ThreadPoolExecutor | None = None
         self._task: asyncio.Task[None] | None = None
         self._pending: list[_Row] = []
@@ -195,6 +202,7 @@ class InboxWriter:
             # Everything that arrived while the previous commit ran goes into this one.
             batch = self._pending[: self.max_batch_rows]
             del self._pending[: self.max_batch_rows]
+
             self._committing = len(batch)
             try:
                 failures = await loop.run_in_executor(self._thread, self._write, batch)
@@ -261,13 +269,17 @@ class InboxWriter:
                 sa_exc.OperationalError,
                 sa_exc.InterfaceError,
             )
+            self._busy = dbapi.OperationalError
             self._mark = "?" if dialect.paramstyle == "qmark" else "%s"  # sqlite3 | psycopg
             self._at = table_of(PushInbox).c.received_at.type.bind_processor(dialect) or _same
             self._blob = table_of(DeadLetter).c.body.type.bind_processor(dialect) or _same
         conn = self._engine.raw_connection()
-        if self._engine.dialect.name == "sqlite":
+        self._sqlite = self._engine.dialect.name == "sqlite"
+        if self._sqlite:
             cursor = conn.cursor()
             cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
+            # This writer waits for the write lock itself (see _take_write_lock).
+            cursor.execute("PRAGMA busy_timeout=0")
             cursor.close()
             conn.commit()
         self._conn = conn
@@ -324,6 +336,8 @@ class InboxWriter:
         )
         cursor = conn.cursor()
         try:
+            if self._sqlite:
+                self._take_write_lock(cursor)
             if pushes:
                 cursor.execute(self._insert_sql("push_inbox", _PUSH_COLUMNS, len(pushes)), pushes)
             if dead:
@@ -352,6 +366,26 @@ class InboxWriter:
         self.largest_batch = max(self.largest_batch, len(batch))
         self._depth_added += len(pushes) // len(_PUSH_COLUMNS)
         INBOX_DEPTH.set(self._depth_base + self._depth_added)
+
+    def _take_write_lock(self, cursor: Any) -> None:
+        """BEGIN IMMEDIATE, trying again every LOCK_RETRY_S while another connection (the relay,
+        a handler) holds SQLite's one write lock, for up to LOCK_WAIT_S.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100, … ms
+        between its tries, so a commit that met the lock once also waited well past its release
+        (p99 of 300-600 ms under the relay's load, bench/RESULTS.md); trying again every half
+        millisecond takes the lock within that of its release."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                return
+            except self._busy as exc:
+                if getattr(exc, "sqlite_errorcode", _SQLITE_BUSY) & 0xFF != _SQLITE_BUSY:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(LOCK_RETRY_S)
 
     def _insert_sql(self, table: str, columns: tuple[str, ...], values: int) -> str:
         """INSERT … VALUES (…), (…), … for `values` flattened values (SQLite takes 32,766)."""

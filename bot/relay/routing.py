@@ -176,6 +176,17 @@ class Router:
             self._call_task[call_id] = found.get(call_id)
         self.load_tasks(list(found.values()))
 
+    def add_batch_events(self, rows: list[dict[str, object]]) -> None:
+        """Count the ringing events the caller's transaction is about to store as stored, for
+        `task_for_call` (call it after `load_call_tasks`). They will have higher ids than the
+        stored ones, given in key order, so a call's task stays the stored one's if any, else
+        the batch's event with the lowest key that carries one (for the calls looked up)."""
+        for row in sorted(rows, key=lambda r: str(r["dedupe_key"])):
+            call_id, task_id = str(row.get("call_id") or ""), row.get("task_id")
+            if isinstance(task_id, int) and self._call_task.get(call_id, 0) is None:
+                self._call_task[call_id] = task_id  # looked up, and no stored event had one
+        self.load_tasks(list(self._call_task.values()))
+
     def _targets(self, chat_ids: list[int]) -> list[BoundChat]:
         seen: set[int] = set()
         chats = []

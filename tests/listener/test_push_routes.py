@@ -316,6 +316,29 @@ async def test_while_the_database_stalls_pushes_past_the_bound_get_503_at_once_a
     assert len(listener.inbox_rows()) == 4
 
 
+async def test_a_push_that_cannot_get_sqlites_write_lock_in_time_is_answered_503_and_nothing_is_half_stored(
+    start_listener, migrated_url, monkeypatch
+) -> None:
+    listener = await start_listener()
+    engine = listener.runtime.database.engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock: the inbox writer waits for it itself")
+    monkeypatch.setattr("bot.relay.ingest.LOCK_WAIT_S", 0.2)
+    blocker = engine.raw_connection()  # holds the write lock until the push is answered
+    blocker.cursor().execute("BEGIN IMMEDIATE")
+    try:
+        refused = await listener.post("", call_body())
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert refused.status_code == 503
+    assert "send it again" in refused.json()["error"]
+    assert listener.inbox_rows() == []
+    # The lock free again, the platform's retry is stored.
+    assert (await listener.post("", call_body())).status_code == 200
+    assert len(listener.inbox_rows()) == 1
+
+
 async def test_a_trailing_slash_reaches_the_same_address_and_other_paths_or_methods_are_refused(
     listener: Listener,
 ) -> None:
