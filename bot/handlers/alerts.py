@@ -159,7 +159,8 @@ async def alert_button(req: Request) -> None:
         await req.toast(_refusal_text(req, result), alert=True)
         return
     await _redraw(req, result, name if action == "snooze" else None)
-    await req.toast(_(views.TAKEN_TOAST if action == "take" else views.SNOOZED_TOAST))
+    done = views.TAKEN_TOAST if action == "take" else views.SNOOZED_TOAST
+    await req.toast(_(done))
 
 
 def _refusal_text(req: Request, result: Pressed) -> str:
