@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from bot.i18n import N_, _, n_
+from bot.i18n import N_, _, is_english, n_
 from bot.render import code, esc
 
 TAKE_LABEL = N_("I'm on it")
@@ -32,6 +32,17 @@ def _amount(value: float) -> str:
 
 def _n(value: float) -> str:
     return f"{value:g}"
+
+
+def _listed(words: Sequence[str]) -> str:
+    """Words in a row, the language's way ("a, b" / "a、b")."""
+    return _(", ").join(words)
+
+
+def _kind(word: str) -> str:
+    """A kind of message as a sentence names it: English starts the sentence with it
+    ("Calls messages…"); other languages keep the word as it is typed."""
+    return word.capitalize() if is_english() else word
 
 
 # ---- the alert message ---------------------------------------------------------------------------
@@ -199,7 +210,9 @@ SOMEONE = N_("someone")
 
 
 def already_taken(name: str, at: str) -> str:
-    return _("{name} already has this alert (since {time}); nothing was changed.", name=name, time=at)
+    return _(
+        "{name} already has this alert (since {time}); nothing was changed.", name=name, time=at
+    )
 
 
 def rule_is_off(rule: str) -> str:
@@ -310,7 +323,7 @@ def rules_list(rules: Sequence[RuleLine]) -> str:
             state = _("off")
         lines.append(f"• {code(r.rule)}: {esc(state)}")
         if r.open_alerts:
-            subjects = _(", ").join(_subject(s) for s in r.open_alerts)
+            subjects = _listed([_subject(s) for s in r.open_alerts])
             lines.append(_("   alerting now: {subjects}", subjects=esc(subjects)))
     lines.append("")
     lines.append(
@@ -352,7 +365,7 @@ def unknown_rule(word: str) -> str:
     return _(
         "There is no alert rule called “{word}”. The rules are: {rules}. See them with /alerts.",
         word=word,
-        rules=", ".join(RULE_NAMES),
+        rules=_listed(RULE_NAMES),
     )
 
 
@@ -460,19 +473,15 @@ def sounds_list(loud: Mapping[str, bool]) -> str:
 
 def sound_saved(word: str, on: bool) -> str:
     if on:
-        return _(
-            "Saved. {kind} messages now make a sound in this chat.", kind=esc(word.capitalize())
-        )
-    return _(
-        "Saved. {kind} messages now arrive silently in this chat.", kind=esc(word.capitalize())
-    )
+        return _("Saved. {kind} messages now make a sound in this chat.", kind=esc(_kind(word)))
+    return _("Saved. {kind} messages now arrive silently in this chat.", kind=esc(_kind(word)))
 
 
 def unknown_kind(word: str, words: Sequence[str]) -> str:
     return _(
         "“{word}” is not a kind of message I know. Say one of: {kinds}.",
         word=word,
-        kinds=", ".join(words),
+        kinds=_listed(words),
     )
 
 
@@ -494,19 +503,19 @@ def topic_usage(words: Sequence[str]) -> str:
     return _(
         "Say which messages go to this topic: one of {kinds}, for example /topic alerts. "
         "/topic alerts off sends them back to the chat's main place.",
-        kinds=", ".join(words),
+        kinds=_listed(words),
     )
 
 
 def topic_saved(word: str) -> str:
     return _(
         "Saved. {kind} now go to this topic. The rest keeps going where /bind put it.",
-        kind=esc(word.capitalize()),
+        kind=esc(_kind(word)),
     )
 
 
 def topic_cleared(word: str) -> str:
-    return _("Saved. {kind} go to the chat's main place again.", kind=esc(word.capitalize()))
+    return _("Saved. {kind} go to the chat's main place again.", kind=esc(_kind(word)))
 
 
 def topics_list(topics: Mapping[str, int | None]) -> str:
