@@ -18,6 +18,8 @@ from bot.alerts.episodes import SNOOZE, Changes, Target
 from bot.alerts.rules import Rule, RuleSetting, chat_rules, save_rule
 from bot.config import chat_zone
 from bot.delivery.outbox import Outgoing, enqueue_many
+from bot.i18n import language_of
+from bot.views.alerts import THE_ACCOUNT
 from storage.models import (
     AlertEpisode,
     AlertSnooze,
@@ -216,7 +218,7 @@ def list_rules(session: Session, chat_id: int) -> list[RuleState]:
     return [
         RuleState(
             settings[rule],
-            sorted(subject or "the account" for (_, r, subject) in open_ if r == rule.value),
+            sorted(subject or THE_ACCOUNT for (_, r, subject) in open_ if r == rule.value),
         )
         for rule in Rule
     ]
@@ -242,7 +244,9 @@ def set_rule(
     open_ = episodes.open_episodes(session, [chat_id], [rule.value])
     if chat is None or not open_:
         return setting, 0
-    target = Target(chat_id, chat.thread_id, chat_zone(chat, default_zone))
+    target = Target(
+        chat_id, chat.thread_id, chat_zone(chat, default_zone), language_of(chat.language)
+    )
     messages: list[Outgoing] = []
     changes = Changes()
     closed = sum(

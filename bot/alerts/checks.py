@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import and_, func
 from sqlmodel import Session, col, select
@@ -16,7 +17,9 @@ from bot.alerts import episodes
 from bot.alerts.episodes import Changes, Target
 from bot.alerts.rules import Rule, chat_rules
 from bot.config import chat_zone
+from bot.delivery.chat_changes import admin_language
 from bot.delivery.outbox import OutboxKind, Outgoing, enqueue_many
+from bot.i18n import language_of, speaking
 from bot.views import alerts as views
 from storage.models import (
     AlertEpisode,
@@ -38,7 +41,9 @@ LONGEST_CALL = timedelta(hours=1)  # a record arrives after its call ends
 
 
 def _target(chat: BoundChat, default_zone: tzinfo) -> Target:
-    return Target(chat.chat_id, chat.thread_id, chat_zone(chat, default_zone))
+    return Target(
+        chat.chat_id, chat.thread_id, chat_zone(chat, default_zone), language_of(chat.language)
+    )
 
 
 def _running_tasks(session: Session, now: datetime) -> list[tuple[CallTask, BoundChat]]:
@@ -136,13 +141,7 @@ def check_tasks(
                     session, target, rule.value, subject, last, figures, now, messages, changes
                 )
                 if raised is not None and rule is Rule.NO_PUSHES:
-                    headline = views.alert_headline(rule.value, subject, figures)
-                    text = views.admin_copy(chat.title or str(chat.chat_id), headline)
-                    messages += [
-                        Outgoing(admin, text, OutboxKind.ALERT)
-                        for admin in sorted(set(admin_user_ids))
-                        if admin != chat.chat_id
-                    ]
+                    messages += _admin_copies(session, chat, subject, figures, admin_user_ids)
             elif episode is not None and quiet < threshold:
                 episodes.clear_alert(session, episode, target, now, messages, changes)
     # A task that stopped running (completed, cancelled) clears its alerts.
@@ -157,6 +156,25 @@ def check_tasks(
     enqueue_many(session, messages)
     changes.count_on_commit(session)
     return changes
+
+
+def _admin_copies(
+    session: Session,
+    chat: BoundChat,
+    subject: str,
+    figures: dict[str, Any],
+    admin_user_ids: Iterable[int],
+) -> list[Outgoing]:
+    """The no-pushes alert for each admin in private, in the language of their private chat."""
+    copies = []
+    for admin in sorted(set(admin_user_ids)):
+        if admin == chat.chat_id:
+            continue
+        with speaking(admin_language(session, admin)):
+            headline = views.alert_headline(Rule.NO_PUSHES.value, subject, figures)
+            text = views.admin_copy(chat.title or str(chat.chat_id), headline)
+        copies.append(Outgoing(admin, text, OutboxKind.ALERT))
+    return copies
 
 
 def check_balance(

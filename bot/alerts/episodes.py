@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from bot.delivery.outbox import OutboxKind, Outgoing
+from bot.i18n import _, speaking
 from bot.metrics import ALERTS_CLEARED, ALERTS_STARTED
 from bot.views import alerts as views
 from storage.models import AlertEpisode, AlertSnooze, table_of
@@ -33,16 +34,17 @@ def edit_key(episode_id: int) -> str:
 
 
 def keyboard(episode_id: int, *, open_: bool) -> str:
-    """The alert's buttons (Bot API JSON): all three while it is open, [Show calls] after."""
-    calls = {"text": views.CALLS_LABEL, "callback_data": f"al:calls:{episode_id}"}
+    """The alert's buttons (Bot API JSON): all three while it is open, [Show calls] after; their
+    labels in the current language (the caller speaks the chat's)."""
+    calls = {"text": _(views.CALLS_LABEL), "callback_data": f"al:calls:{episode_id}"}
     if not open_:
         return json.dumps({"inline_keyboard": [[calls]]})
     return json.dumps(
         {
             "inline_keyboard": [
                 [
-                    {"text": views.TAKE_LABEL, "callback_data": f"al:take:{episode_id}"},
-                    {"text": views.SNOOZE_LABEL, "callback_data": f"al:snooze:{episode_id}"},
+                    {"text": _(views.TAKE_LABEL), "callback_data": f"al:take:{episode_id}"},
+                    {"text": _(views.SNOOZE_LABEL), "callback_data": f"al:snooze:{episode_id}"},
                 ],
                 [calls],
             ]
@@ -52,11 +54,13 @@ def keyboard(episode_id: int, *, open_: bool) -> str:
 
 @dataclass
 class Target:
-    """A chat an alert goes to: where (its main place), in which zone its times are shown."""
+    """A chat an alert goes to: where (its main place), in which zone its times are shown, in
+    which language (bot/i18n.py) its texts and buttons are written."""
 
     chat_id: int
     thread_id: int | None
     zone: tzinfo
+    language: str = "en"
 
 
 @dataclass
@@ -163,9 +167,11 @@ def raise_alert(
     episode_id = session.execute(stmt).scalar()
     if episode_id is None:
         return None
-    text = views.alert_message(
-        rule, subject, figures, views.AlertState(started_at=started_at), target.zone
-    )
+    with speaking(target.language):
+        text = views.alert_message(
+            rule, subject, figures, views.AlertState(started_at=started_at), target.zone
+        )
+        buttons = keyboard(episode_id, open_=True)
     messages.append(
         Outgoing(
             target.chat_id,
@@ -174,7 +180,7 @@ def raise_alert(
             target.thread_id,
             event_at=now,
             edit_key=edit_key(episode_id),
-            reply_markup=keyboard(episode_id, open_=True),
+            reply_markup=buttons,
         )
     )
     changes.started[rule] += 1
@@ -223,7 +229,10 @@ def clear_alert(
         cleared_at=now,
         turned_off=turned_off,
     )
-    text = views.alert_message(episode.rule, episode.subject, figures, state, target.zone)
+    with speaking(target.language):
+        text = views.alert_message(episode.rule, episode.subject, figures, state, target.zone)
+        buttons = keyboard(episode.id, open_=False)
+        note = views.recovered_note(episode.rule, episode.subject)
     messages.append(
         Outgoing(
             target.chat_id,
@@ -232,14 +241,14 @@ def clear_alert(
             target.thread_id,
             event_at=now,
             edit_key=edit_key(episode.id),
-            reply_markup=keyboard(episode.id, open_=False),
+            reply_markup=buttons,
         )
     )
     if not turned_off:
         messages.append(
             Outgoing(
                 target.chat_id,
-                views.recovered_note(episode.rule, episode.subject),
+                note,
                 OutboxKind.ALERT_CLEARED,
                 target.thread_id,
                 event_at=now,

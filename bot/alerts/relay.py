@@ -22,6 +22,7 @@ from bot.alerts.episodes import Changes, OpenEpisode, Target
 from bot.alerts.rules import ANSWER_RATE_MARGIN, Rule, RuleSetting, saved, settings_of
 from bot.config import chat_zone
 from bot.delivery.outbox import Outgoing
+from bot.i18n import language_of
 from storage.models import (
     AlertRule,
     BoundChat,
@@ -155,6 +156,7 @@ def _load_teams(session: Session, default_zone: tzinfo) -> _Teams:
             chat.thread_id,
             chat.timezone,
             chat.summary_timezone,
+            chat.language,
             rule.rule,
             rule.enabled,
             rule.thresholds,
@@ -169,7 +171,10 @@ def _load_teams(session: Session, default_zone: tzinfo) -> _Teams:
         chats_of_group[route.group_name].add(route.chat_id)
         if route.chat_id not in targets:
             targets[route.chat_id] = Target(
-                route.chat_id, route.thread_id, chat_zone(route, default_zone)
+                route.chat_id,
+                route.thread_id,
+                chat_zone(route, default_zone),
+                language_of(route.language),
             )
     return _Teams(
         {g: sorted(c) for g, c in chats_of_group.items()}, targets, settings_of(targets, routes)

@@ -15,6 +15,7 @@ from bot.config import chat_zone
 from bot.delivery import kind_settings
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, button, command, refusal
+from bot.i18n import _
 from bot.render import esc
 from bot.services.access import Role
 from bot.views import alerts as views
@@ -54,7 +55,7 @@ async def alerts(req: Request) -> None:
         return
     words = req.args[1:]
     if not words:
-        raise UsageError(f"Say the {rule.value} alert's values, on, or off.", command="alerts")
+        raise UsageError(views.needs_values(rule.value), command="alerts")
     now = utcnow()
     zone = req.runtime.settings.default_zone
     if len(words) == 1 and words[0].lower() in ("off", "on"):
@@ -84,7 +85,7 @@ def _parse(rule: Rule, words: list[str]) -> dict[str, float]:
         return parse_values(rule, words)
     except BadValue as bad:
         threshold = bad.details.get("threshold")
-        name = views.THRESHOLD_NAMES.get(threshold.name, threshold.name) if threshold else ""
+        name = views.threshold_name(threshold.name) if threshold else ""
         word = str(bad.details.get("word", ""))[:20]
         if bad.problem == "not_a_number":
             raise UserFacingError(views.not_a_number(rule.value, word, name)) from None
@@ -108,13 +109,13 @@ def _who(req: Request) -> str:
 
 
 def _rows(episode_id: int, open_: bool) -> Keyboard:
-    calls = [(views.CALLS_LABEL, f"al:calls:{episode_id}")]
+    calls = [(_(views.CALLS_LABEL), f"al:calls:{episode_id}")]
     if not open_:
         return [calls]
     return [
         [
-            (views.TAKE_LABEL, f"al:take:{episode_id}"),
-            (views.SNOOZE_LABEL, f"al:snooze:{episode_id}"),
+            (_(views.TAKE_LABEL), f"al:take:{episode_id}"),
+            (_(views.SNOOZE_LABEL), f"al:snooze:{episode_id}"),
         ],
         calls,
     ]
@@ -129,19 +130,17 @@ _REFUSALS = {
 @button("al", Role.VIEWER)
 async def alert_button(req: Request) -> None:
     if len(req.args) != 2 or not req.args[1].isdigit():
-        await req.toast("This button is no longer valid; nothing was done.", alert=True)
+        await req.toast(_(views.BUTTON_INVALID), alert=True)
         return
     action, episode_id = req.args[0], int(req.args[1])
     if action == "calls":
         await _show_calls(req, episode_id)
         return
     if action not in ("take", "snooze"):
-        await req.toast("This button is no longer valid; nothing was done.", alert=True)
+        await req.toast(_(views.BUTTON_INVALID), alert=True)
         return
     if req.role < Role.OPERATOR:
-        await req.toast(
-            "Only members with the operator role can do this; nothing was done.", alert=True
-        )
+        await req.toast(_(views.OPERATORS_ONLY), alert=True)
         return
     now = utcnow()
     name = _who(req)
@@ -154,13 +153,14 @@ async def alert_button(req: Request) -> None:
             lambda s: actions.snooze(s, episode_id, req.chat_id, req.user_id, now)
         )
     if isinstance(result, Refusal):
-        await req.toast(_REFUSALS[result], alert=True)
+        await req.toast(_(_REFUSALS[result]), alert=True)
         return
     if result.refusal is not None:
         await req.toast(_refusal_text(req, result), alert=True)
         return
     await _redraw(req, result, name if action == "snooze" else None)
-    await req.toast(views.TAKEN_TOAST if action == "take" else views.SNOOZED_TOAST)
+    done = views.TAKEN_TOAST if action == "take" else views.SNOOZED_TOAST
+    await req.toast(_(done))
 
 
 def _refusal_text(req: Request, result: Pressed) -> str:
@@ -171,7 +171,7 @@ def _refusal_text(req: Request, result: Pressed) -> str:
         return views.already_cleared(episode.rule)
     zone = chat_zone(req.chat, req.runtime.settings.default_zone)
     at = clock(episode.taken_at, zone) or "?"
-    return views.already_taken(episode.taken_by_name or "someone", at[:5])
+    return views.already_taken(episode.taken_by_name or _(views.SOMEONE), at[:5])
 
 
 async def _redraw(req: Request, result: Pressed, snoozed_by: str | None) -> None:
@@ -203,10 +203,10 @@ async def _show_calls(req: Request, episode_id: int) -> None:
 
     found, calls = await req.runtime.database.run(load)
     if isinstance(found, Refusal):
-        await req.toast(_REFUSALS[found], alert=True)
+        await req.toast(_(_REFUSALS[found]), alert=True)
         return
     if not calls:
-        await req.toast(views.NO_CALLS, alert=True)
+        await req.toast(_(views.NO_CALLS), alert=True)
         return
     chat = req.chat
     zone = chat_zone(chat, req.runtime.settings.default_zone)
@@ -274,10 +274,10 @@ async def topic(req: Request) -> None:
         return
     chat = req.update.effective_chat
     if chat is None or not chat.is_forum:
-        raise UserFacingError(views.TOPIC_NOT_FORUM)
+        raise UserFacingError(_(views.TOPIC_NOT_FORUM))
     thread_id = req.thread_id
     if thread_id is None:
-        raise UserFacingError(views.TOPIC_NOT_IN_TOPIC)
+        raise UserFacingError(_(views.TOPIC_NOT_IN_TOPIC))
     await req.runtime.database.run(
         lambda s: kind_settings.set_topic(s, req.chat_id, kinds, thread_id)
     )

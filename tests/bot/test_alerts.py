@@ -161,7 +161,7 @@ async def test_a_button_pressed_after_the_rule_was_turned_off_says_so(team: BotH
     (episode,) = episodes(team)
     reply = await team.say(GROUP, OPERATOR, "/alerts unanswered off")
     assert "The unanswered alert is off in this chat" in reply.result["text"]
-    assert "1 open alert(s) were marked as turned off" in reply.result["text"]
+    assert "1 open alert was marked as turned off" in reply.result["text"]
     answer = await team.press(GROUP, OPERATOR, message_id, f"al:take:{episode.id}")
     assert "The unanswered alert is turned off in this chat" in answer.params["text"]
     assert "/alerts unanswered on" in answer.params["text"]

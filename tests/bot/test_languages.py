@@ -187,7 +187,40 @@ REPORTS_FLOW = [
     (ADMIN, "/status"),
 ]
 
+ALERTS_FLOW = [
+    (VIEWER, "/alerts"),
+    (VIEWER, "/alerts unanswered 8"),
+    (OPERATOR, "/alerts unanswered 8"),
+    (OPERATOR, "/alerts answer-rate 130"),
+    (OPERATOR, "/alerts answer-rate 25 10 30"),
+    (OPERATOR, "/alerts unanswered 0"),
+    (OPERATOR, "/alerts unanswered five"),
+    (OPERATOR, "/alerts unanswered 2.5"),
+    (OPERATOR, "/alerts unanswered 5 6"),
+    (OPERATOR, "/alerts nosuchrule"),
+    (OPERATOR, "/alerts unanswered"),
+    (OPERATOR, "/alerts balance on"),
+    (OPERATOR, "/alerts balance 100"),
+    (OPERATOR, "/alerts missed-rings off"),
+    (OPERATOR, "/alerts no-pushes 20"),
+    (OPERATOR, "/alerts task-stalled 30"),
+    (VIEWER, "/alerts"),
+    (OPERATOR, "/notify sound"),
+    (OPERATOR, "/notify sound calls on"),
+    (OPERATOR, "/notify sound calls off"),
+    (OPERATOR, "/notify sound calls"),
+    (OPERATOR, "/notify sound thunder on"),
+    (VIEWER, "/notify sound alerts off"),
+    (OPERATOR, "/topic"),
+    (OPERATOR, "/topic thunder"),
+    (OPERATOR, "/topic alerts"),
+    (OPERATOR, "/topic alerts sideways"),
+    (OPERATOR, "/topic alerts off"),
+    (OPERATOR, "/topics"),
+]
+
 FLOWS: dict[str, Any] = {
+    "alerts": ALERTS_FLOW,
     "admin": ADMIN_FLOW,
     "account": ACCOUNT_FLOW,
     "groups": GROUPS_FLOW,
@@ -385,4 +418,74 @@ async def test_edits_plain_documents_and_typed_answers_answer_in_the_chats_langu
     bot.telegram.send_document(VIEWER, VIEWER, "名单.csv", b"phone\n9876543210\n")
     await bot.settled()
     for text in shown_texts(bot, mark):
+        assert _HAN.search(text) or not english_left(text), text
+
+
+async def _alert_and_its_buttons(bot: BotHarness) -> list[str]:
+    """Five unanswered calls raise an alert; every button is pressed (a viewer's refused take
+    too), then an answered call clears it: the texts the chat was shown on the way."""
+    from tests.bot.test_alerts import TEAM_GROUP, _clock, call
+    from tests.relay.test_commands import relay
+
+    _clock.clear()
+    reply = await bot.say(GROUP, OPERATOR, f"/newgroup {TEAM_GROUP}")
+    assert reply.ok, reply.summary()
+    mark = bot.telegram.mark()
+    for _ in range(5):
+        await relay(bot, "call", call(False))
+    sent = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and "al:take:" in str(c.params.get("reply_markup")),
+        20,
+        since=mark,
+    )
+    message_id = sent.result["message_id"]
+    data = [
+        b["callback_data"] for row in sent.params["reply_markup"]["inline_keyboard"] for b in row
+    ]
+    take, snooze, calls = (
+        next(d for d in data if f":{a}:" in d) for a in ("take", "snooze", "calls")
+    )
+    await bot.press(GROUP, VIEWER, message_id, take)
+    await bot.press(GROUP, OPERATOR, message_id, take)
+    await bot.press(GROUP, ADMIN, message_id, take)
+    await bot.press(GROUP, OPERATOR, message_id, snooze)
+    await bot.press(GROUP, VIEWER, message_id, calls)
+    before = bot.telegram.mark()
+    await relay(bot, "call", call(True))
+    await bot.telegram.wait_for(
+        lambda c: c.method == "editMessageText" and c.params.get("message_id") == message_id,
+        20,
+        since=before,
+    )
+    await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == GROUP, 20, since=before
+    )
+    await bot.say(GROUP, OPERATOR, "/alerts unanswered off")
+    await bot.settled()
+    return shown_texts(bot, mark, (GROUP,))
+
+
+async def test_an_alert_its_buttons_and_its_recovery_come_from_the_catalog(
+    chatty_bot: BotHarness,
+) -> None:
+    await chatty_bot.bind()
+    await chatty_bot.say(GROUP, ADMIN, f"/role viewer {VIEWER}")
+    set_language(chatty_bot, GROUP, PSEUDO)
+    texts = await _alert_and_its_buttons(chatty_bot)
+    assert len(texts) >= 10
+    assert any(f"{OPEN}I'm on it{CLOSE}" == t for t in texts), texts
+    assert_all_from_catalog(texts)
+
+
+async def test_a_chinese_chat_reads_its_alerts_and_their_buttons_in_chinese(
+    chatty_bot: BotHarness,
+) -> None:
+    await chatty_bot.bind()
+    await chatty_bot.say(GROUP, ADMIN, f"/role viewer {VIEWER}")
+    await chatty_bot.say(GROUP, ADMIN, "/settings language zh")
+    texts = await _alert_and_its_buttons(chatty_bot)
+    joined = "\n".join(texts)
+    assert "未接通告警" in joined and "已于" in joined and "又接通了电话" in joined, joined
+    assert "我来处理" in texts and "暂停提醒 1 小时" in texts and "查看通话" in texts
+    for text in texts:
         assert _HAN.search(text) or not english_left(text), text

@@ -94,3 +94,29 @@ def test_the_balance_rule_is_off_until_a_chat_sets_an_amount(database) -> None:
     assert "the account balance is 80.50, below the alert's 100.00" in alert.text
     database.call(lambda s: check_balance(s, Decimal("150"), utcnow(), UTC))
     assert len(alerts(database)) == 3 and episodes(database)[0].cleared_at is not None
+
+
+def test_a_chinese_team_reads_its_alert_in_chinese_and_each_admin_in_their_own_language(
+    database,
+) -> None:
+    bind(database, TEAM, language="zh")
+    add_task(
+        database, 561235, TEAM, last_status=CALLING, created_at=utcnow() - timedelta(minutes=12)
+    )
+    bind(database, ADMIN + 1, language="zh")  # the second admin's private chat is in Chinese
+    database.call(lambda s: save_rule(s, TEAM, Rule.TASK_STALLED, False, None, None))
+    database.call(lambda s: check_tasks(s, utcnow(), UTC, [ADMIN, ADMIN + 1]))
+    (alert,) = alerts(database)
+    assert "无推送告警" in alert.text and "外呼任务 <b>561235</b>" in alert.text
+    labels = [b["text"] for row in json.loads(alert.reply_markup)["inline_keyboard"] for b in row]
+    assert labels == ["我来处理", "暂停提醒 1 小时", "查看通话"]
+    (english,) = outbox(database, ADMIN)
+    assert "No pushes" in english.text and "Told to the team chat" in english.text
+    (chinese,) = outbox(database, ADMIN + 1)
+    assert "无推送告警" in chinese.text and "已通知团队群" in chinese.text
+    event = RingingEvent(dedupe_key="k", task_id=561235, received_at=utcnow(), event_at=utcnow())
+    database.call(lambda s: s.add(event))
+    database.call(lambda s: check_tasks(s, utcnow(), UTC, [ADMIN]))
+    edited, note = alerts(database)[1:]
+    assert "已于" in edited.text and "恢复" in edited.text
+    assert "✅ 已恢复：外呼任务 <b>561235</b> 的推送重新到达" in note.text

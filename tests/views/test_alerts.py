@@ -97,3 +97,30 @@ def test_alerts_notices_and_screen_pops_are_loud_and_the_routine_stream_silent()
     assert not is_loud("alert", False)
     assert is_loud("screen_pop", None)
     assert is_loud("kind_of_2030", None)  # a kind this version does not know: heard, not missed
+
+
+@pytest.mark.parametrize("rule", list(FIGURES))
+def test_each_rules_alert_and_recovery_read_in_chinese_with_their_figures(rule: str) -> None:
+    from bot.i18n import speaking
+
+    figures, _ = FIGURES[rule]
+    state = views.AlertState(
+        AT,
+        taken_by="@alice",
+        taken_at=AT,
+        snoozed_until=AT + timedelta(hours=1),
+        snoozed_by="@bob",
+    )
+    with speaking("zh"):
+        text = views.alert_message(rule, "销售一组", figures, state, KOLKATA)
+        cleared = views.alert_message(
+            rule, "销售一组", figures, views.AlertState(AT, cleared_at=AT), KOLKATA
+        )
+        note = views.recovered_note(rule, "销售一组")
+    assert "告警" in text and "开始于 08:02。" in text and "@alice 已于 08:02 接手处理" in text
+    assert "@bob 已暂停提醒至 09:02" in text
+    for figure in figures.values():
+        shown = f"{figure:,.2f}" if rule == "balance" else str(figure)
+        assert shown in text, (rule, shown, text)
+    assert "✅ 已于 08:02 恢复。" in cleared and note.startswith("✅ 已恢复：")
+    assert "{" not in text + cleared + note
