@@ -541,3 +541,48 @@ async def test_a_screen_pop_and_its_commands_come_from_the_catalog(
             assert _HAN.search(text) or not english_left(text), text
         assert any("你的电话正在振铃" in t and "姓名：王伟" in t for t in pops), pops
         assert any("你未接" in t for t in pops) and any("通话 1分23秒" in t for t in pops), pops
+
+
+async def test_an_agent_reads_pops_in_their_language_and_the_team_reads_its_card_in_its_own(
+    bot: BotHarness,
+) -> None:
+    """A Chinese-speaking agent of an English team: the /iam card and its buttons are in English
+    for the team, what the agent gets privately (the answer, the pop) is in Chinese."""
+    from tests.bot.test_screen_pops import (
+        AGENT,
+        TEAM_GROUP,
+        plain,
+        push,
+        ring,
+        sip_accounts,
+        task_with_callee,
+    )
+
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, f"/newgroup {TEAM_GROUP}")
+    await bot.say(GROUP, OPERATOR, f"/addagents {TEAM_GROUP} 1")
+    sip = sip_accounts(bot)[0]
+    task_with_callee(bot)
+    bot.telegram.state.set_language(AGENT, "zh-hans")
+    mark = bot.telegram.mark()
+    asked = await bot.say(AGENT, AGENT, f"/iam {sip}")
+    assert "我已请群" in asked.text, asked.text
+    card = await _card(bot, mark)
+    assert "says SIP account" in card.text
+    markup = card.params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert [b["text"] for b in markup["inline_keyboard"][0]] == ["Confirm", "Refuse"]
+    answer = await bot.press(GROUP, OPERATOR, card.result["message_id"], _button(card, ":y"))
+    assert answer.params["text"] == "Confirmed."
+    told = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == AGENT and "✅" in (c.text or ""),
+        10,
+        since=mark,
+    )
+    assert "团队已确认" in plain(told)
+    mark = bot.telegram.mark()
+    await push(bot, [ring("c-zh", sip)])
+    pop = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == AGENT, 10, since=mark
+    )
+    assert "你的电话正在振铃" in plain(pop) and "Name：Ravi Kumar" in plain(pop), plain(pop)
