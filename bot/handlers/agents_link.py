@@ -69,7 +69,7 @@ async def _target_user(req: Request) -> int:
     if len(req.args) == 2:
         who = req.args[1]
         if who.lstrip("-+").isdigit():
-            return parse_int(who, "A user id", 1, TELEGRAM_USER_ID_MAX)
+            return parse_int(who, _("A user id"), 1, TELEGRAM_USER_ID_MAX)
         if not USERNAME_RE.fullmatch(who):
             raise UsageError(
                 _("“{who}” is neither a @username nor a user id.", who=who[:40]), command="link"

@@ -196,6 +196,7 @@ SCREEN_POPS_FLOW = [
     (OPERATOR, "/newgroup 销售一组"),
     (OPERATOR, "/link 坏名字 4004"),
     (OPERATOR, "/link nosuch_001 @@@"),
+    (OPERATOR, "/link nosuch_001 99999999999999999999"),
     (OPERATOR, "/link nosuch_001 @nobody_seen_yet"),
     (OPERATOR, "/link nosuch_001 4004"),
     (VIEWER, "/link nosuch_001 4004"),
