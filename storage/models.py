@@ -123,7 +123,8 @@ class ChatRole(SQLModel, table=True):
 
 
 class KnownUser(SQLModel, table=True):
-    """Users the bot has seen, so /role can take an @username."""
+    """Users the bot has seen, so /role can take an @username (and their private chat's
+    language is known when the bot writes there unasked)."""
 
     __tablename__ = "known_user"
 
@@ -131,6 +132,9 @@ class KnownUser(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=64, index=True)
     full_name: str | None = Field(default=None, max_length=256)
     last_seen: datetime = Field(default_factory=utcnow)
+    # Telegram's language_code as the user's app last sent it ("zh-hans"): the language of the
+    # messages the bot sends into their private chat on its own (screen pops), bot/i18n.py.
+    language_code: str | None = Field(default=None, max_length=16)
 
 
 class GroupRoute(SQLModel, table=True):

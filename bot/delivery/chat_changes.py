@@ -132,10 +132,12 @@ def agent_refuses(session: Session, user_id: int, now: datetime) -> bool:
         if chat is None or not chat.active:
             continue
         accounts = [link.sip_account for link in links if link.chat_id == chat_id]
+        with speaking(language_of(chat.language)):  # the team chat's language
+            notice = agent_blocked_notice(user_id, accounts)
         enqueue(
             session,
             chat_id=chat_id,
-            text=agent_blocked_notice(user_id, accounts),
+            text=notice,
             kind=OutboxKind.NOTICE,
             thread_id=chat.thread_id,
         )

@@ -21,6 +21,7 @@ from bot.args import TELEGRAM_USER_ID_MAX, parse_int
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers.base import Request, button, command, keyboard
+from bot.i18n import N_, _, language_of, speaking
 from bot.laaffic.models import Agent
 from bot.relay import agent_links as links
 from bot.relay.agent_links import DecisionResult, LinkResult
@@ -34,12 +35,16 @@ log = logging.getLogger(__name__)
 # A SIP account as the platform names agents: letters, digits and a few separators.
 SIP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
 USERNAME_RE = re.compile(r"@?[A-Za-z0-9_]{4,32}")
+NOT_A_BOT = N_("A SIP account can be linked to a person, not to a bot.")
 
 
 def _sip(req: Request, word: str, command_name: str) -> str:
     if not SIP_RE.fullmatch(word):
         raise UsageError(
-            f"“{word[:40]}” is not a SIP account name (letters, digits, _ . - only).",
+            _(
+                "“{word}” is not a SIP account name (letters, digits, _ . - only).",
+                word=word[:40],
+            ),
             command=command_name,
         )
     return word
@@ -64,22 +69,27 @@ async def _target_user(req: Request) -> int:
     if len(req.args) == 2:
         who = req.args[1]
         if who.lstrip("-+").isdigit():
-            return parse_int(who, "A user id", 1, TELEGRAM_USER_ID_MAX)
+            return parse_int(who, _("A user id"), 1, TELEGRAM_USER_ID_MAX)
         if not USERNAME_RE.fullmatch(who):
-            raise UsageError(f"“{who[:40]}” is neither a @username nor a user id.", command="link")
+            raise UsageError(
+                _("“{who}” is neither a @username nor a user id.", who=who[:40]), command="link"
+            )
         user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
         if user is None:
             shown = who if who.startswith("@") else f"@{who}"
             raise UserFacingError(
-                f"I haven't seen {shown} yet, so I don't know their user id. Ask them to send "
-                "any command here (for example /whoami), or run /link as a reply to one of "
-                "their messages."
+                _(
+                    "I haven't seen {user} yet, so I don't know their user id. Ask them to send "
+                    "any command here (for example /whoami), or run /link as a reply to one of "
+                    "their messages.",
+                    user=shown,
+                )
             )
         return user.user_id
     reply = message.reply_to_message if message is not None else None
     if len(req.args) == 1 and reply is not None and reply.from_user is not None:
         if reply.from_user.is_bot:
-            raise UserFacingError("A SIP account can be linked to a person, not to a bot.")
+            raise UserFacingError(_(NOT_A_BOT))
         return reply.from_user.id
     raise UsageError(command="link")
 
@@ -97,7 +107,7 @@ async def link(req: Request) -> None:
     sip = _sip(req, req.args[0], "link")
     user_id = await _target_user(req)
     if user_id == req.context.bot.id:
-        raise UserFacingError("A SIP account can be linked to a person, not to a bot.")
+        raise UserFacingError(_(NOT_A_BOT))
     routes = await req.runtime.database.run(lambda s: _routes_of(s, req.chat_id))
     if not routes:
         await req.reply(views.no_groups())
@@ -222,8 +232,9 @@ async def iam(req: Request) -> None:
             group_name=group_name,
         )
     )
-    card = views.request_card(await _label(req, req.user_id), sip, group_name)
-    rows = [[("Confirm", f"iam:{request.id}:y"), ("Refuse", f"iam:{request.id}:n")]]
+    with speaking(language_of(team.language)):  # the card is the team chat's to read
+        card = views.request_card(await _label(req, req.user_id), sip, group_name)
+        rows = [[(_("Confirm"), f"iam:{request.id}:y"), (_("Refuse"), f"iam:{request.id}:n")]]
     await send_text(
         req.context.bot,
         req.runtime.database,
@@ -246,11 +257,19 @@ async def _find_on_platform(req: Request, sip: str) -> Agent | None:
     return None
 
 
+# What a press on a card decided before says (toast), by the request's status.
+ALREADY_DECIDED = {
+    "confirmed": N_("This request was already confirmed; nothing more was done."),
+    "refused": N_("This request was already refused; nothing more was done."),
+    "pending": N_("This request was already decided; nothing more was done."),
+}
+
+
 @button("iam", Role.OPERATOR)
 async def iam_button(req: Request) -> None:
     args = req.args
     if len(args) != 2 or not args[0].isdigit() or args[1] not in ("y", "n"):
-        await req.toast("This button is no longer valid; nothing was done.", alert=True)
+        await req.toast(_("This button is no longer valid; nothing was done."), alert=True)
         return
     confirm = args[1] == "y"
     decision = await req.runtime.database.run(
@@ -259,23 +278,25 @@ async def iam_button(req: Request) -> None:
         )
     )
     if decision.result is DecisionResult.GONE or decision.request is None:
-        await req.toast("This request no longer exists; nothing was done.", alert=True)
+        await req.toast(_("This request no longer exists; nothing was done."), alert=True)
         return
     if decision.result is DecisionResult.WRONG_CHAT:
         log.warning("user %s pressed request %s in chat %s", req.user_id, args[0], req.chat_id)
         await req.toast(
-            "Only the operators of the team whose group holds this SIP account can decide "
-            "this request; nothing was done.",
+            _(
+                "Only the operators of the team whose group holds this SIP account can decide "
+                "this request; nothing was done."
+            ),
             alert=True,
         )
         return
     request = decision.request
     if decision.result is DecisionResult.DECIDED:
-        await req.toast(f"This request was already {request.status}; nothing more was done.")
+        await req.toast(_(ALREADY_DECIDED.get(request.status, ALREADY_DECIDED["pending"])))
         return
     outcome = decision.link
     applied = confirm and outcome is not None and outcome.result is LinkResult.LINKED
-    await req.toast("Confirmed." if applied else ("Refused." if not confirm else "Not linked."))
+    await req.toast(_("Confirmed.") if applied else (_("Refused.") if not confirm else _("Not linked.")))
     card = views.request_card(
         await _label(req, request.user_id), request.sip_account, request.group_name
     )
@@ -289,9 +310,13 @@ async def iam_button(req: Request) -> None:
         await req.edit(message, text)
     else:
         await req.reply(text)
-    tell = views.told_confirmed(request.sip_account) if applied else None
-    if not confirm:
-        tell = views.told_refused(request.sip_account)
+    agent_language = await req.runtime.database.run(
+        lambda s: links.private_language(s, request.user_id)
+    )
+    with speaking(agent_language):  # the agent reads it in their private chat
+        tell = views.told_confirmed(request.sip_account) if applied else None
+        if not confirm:
+            tell = views.told_refused(request.sip_account)
     if tell is not None:
         try:
             await send_text(
@@ -318,7 +343,7 @@ async def pop(req: Request) -> None:
     if req.args:
         word = req.args[0].lower()
         if word not in ("on", "off"):
-            raise UsageError(f"“{req.args[0][:20]}” is not on or off.", command="pop")
+            raise UsageError(_("“{word}” is not on or off.", word=req.args[0][:20]), command="pop")
         on = word == "on"
         withdrawn = await req.runtime.database.run(lambda s: links.set_pops(s, req.user_id, on))
         links_now = await req.runtime.database.run(lambda s: links.links_of(s, req.user_id))

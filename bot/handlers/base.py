@@ -297,7 +297,9 @@ async def resolve(update: Update, context: Context) -> Request | None:
 
     def load(session: Session, writes: bool = True) -> tuple[BoundChat | None, Role]:
         if writes:
-            access.remember_user(session, user.id, user.username, user.full_name)
+            access.remember_user(
+                session, user.id, user.username, user.full_name, user.language_code
+            )
         bound = access.get_bound_chat(session, chat.id)
         if runtime.is_admin(user.id):
             if bound is None and is_private and writes:

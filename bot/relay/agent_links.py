@@ -22,12 +22,14 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import OutboxKind
+from bot.i18n import language_of
 from storage.models import (
     AgentLink,
     AuditEntry,
     BoundChat,
     ChatRole,
     GroupRoute,
+    KnownUser,
     LinkRequest,
     LinkRequestStatus,
     OutboxMessage,
@@ -199,6 +201,34 @@ def group_unrouted(session: Session, chat_id: int, voice_group_id: int) -> int:
 
 
 # ---- the recipient's own state --------------------------------------------------------------
+
+
+def private_languages(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """The language each user's private chat reads, as a command there would answer: the chat's
+    own choice (an admin's private chat, /settings language), else the Telegram language their
+    app last sent (known_user), else English. Two indexed reads for any number of users."""
+    users = sorted(set(user_ids))
+    if not users:
+        return {}
+    codes = dict(
+        session.exec(
+            select(KnownUser.user_id, KnownUser.language_code).where(
+                col(KnownUser.user_id).in_(users)
+            )
+        ).all()
+    )
+    chosen = dict(
+        session.exec(
+            select(BoundChat.chat_id, BoundChat.language).where(
+                col(BoundChat.chat_id).in_(users), col(BoundChat.active)
+            )
+        ).all()
+    )
+    return {u: language_of(chosen.get(u), codes.get(u), private=True) for u in users}
+
+
+def private_language(session: Session, user_id: int) -> str:
+    return private_languages(session, [user_id])[user_id]
 
 
 def _recipient(session: Session, user_id: int) -> PopRecipient:

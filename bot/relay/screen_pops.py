@@ -5,7 +5,8 @@ the agents whose SIP accounts they name, written in the relay's transaction (exa
   in the linked group, every condition still holding) becomes a `PopRing` with what the agent
   needs before answering: the callee's row of the task's number file (`task_callee`, by task and
   number: its primary key) or the push's calledInfo, the task's remark, and the callee's last
-  three calls counted in the linking team's chat.
+  three calls counted in the linking team's chat. It is written in the agent's private chat's
+  language (`agent_links.private_languages`), its times in the linking team chat's zone.
 - One agent's rings that come faster than a private chat takes messages merge: while the
   agent's newest pop still waits unsent, its outbox row is taken back (compare-and-set on
   `pending`, so a pop the sender has claimed is never changed under it) and one row showing
@@ -34,7 +35,8 @@ from sqlmodel import Session, col, select
 
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, Outgoing
-from bot.relay.agent_links import POP_KINDS, PopTarget, pop_key, pop_targets
+from bot.i18n import speaking
+from bot.relay.agent_links import POP_KINDS, PopTarget, pop_key, pop_targets, private_languages
 from bot.views.screen_pops import EarlierCall, PopRingView, RingOutcome, pop_text
 from storage.models import (
     CallChat,
@@ -448,13 +450,15 @@ def _render(
     }
     # Still this agent's to see (not unlinked, shut out, unrouted): its waiting versions go.
     withdrawn = _take_back(session, {p for p, shown in visible.items() if shown}, new_only=False)
+    languages = private_languages(session, {s[0].user_id for s in visible.values() if s})
     out = []
     for pop_id, shown in visible.items():
         if not shown:
             continue
         new_message = pop_id in fresh or OutboxKind.SCREEN_POP.value in withdrawn.get(pop_id, ())
         zone = chat_zone(targets[shown[0].sip_account].chat, default_zone)
-        text = pop_text([_view(ring) for ring in shown], zone, now)
+        with speaking(languages.get(shown[0].user_id)):  # the agent's private chat's language
+            text = pop_text([_view(ring) for ring in shown], zone, now)
         kind = OutboxKind.SCREEN_POP if new_message else OutboxKind.SCREEN_POP_OUTCOME
         out.append(
             Outgoing(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -35,24 +37,28 @@ ROLE_NAMES = {"operator": Role.OPERATOR, "viewer": Role.VIEWER, "none": Role.NON
 
 
 def remember_user(
-    session: Session, user_id: int, username: str | None, full_name: str | None
+    session: Session,
+    user_id: int,
+    username: str | None,
+    full_name: str | None,
+    language_code: str | None = None,
 ) -> None:
     """Insert or refresh the user in one statement: a member's updates run at the same time
-    (a file and a command), and two first sightings must not collide on the primary key."""
+    (a file and a command), and two first sightings must not collide on the primary key.
+    An update without a language_code keeps the one seen before."""
     values = {
         "user_id": user_id,
         "username": username.lower() if username else None,
         "full_name": (full_name or "")[:256] or None,
         "last_seen": utcnow(),
+        "language_code": (language_code or "")[:16] or None,
     }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table_of(KnownUser)).values(**values)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["user_id"],
-            set_={k: stmt.excluded[k] for k in ("username", "full_name", "last_seen")},
-        )
-    )
+    table = table_of(KnownUser)
+    stmt = insert(table).values(**values)
+    refreshed: dict[str, Any] = {k: stmt.excluded[k] for k in ("username", "full_name", "last_seen")}
+    refreshed["language_code"] = func.coalesce(stmt.excluded.language_code, table.c.language_code)
+    session.execute(stmt.on_conflict_do_update(index_elements=["user_id"], set_=refreshed))
 
 
 def find_user_by_username(session: Session, username: str) -> KnownUser | None:

@@ -62,14 +62,16 @@ def alert_headline(rule: str, subject: str, figures: Mapping[str, Any]) -> str:
         )
     if rule == "answer-rate":
         return _(
-            "🔴 <b>Answer rate</b>: the group <b>{group}</b> answered {rate}% of its calls over "
-            "the last {minutes} minutes ({answered} of {calls}), below the alert's {threshold}%.",
+            # The per cent signs come with the values: "{rate}% of" reads as a %-format to the
+            # catalog's checker.
+            "🔴 <b>Answer rate</b>: the group <b>{group}</b> answered {rate} of its calls over "
+            "the last {minutes} minutes ({answered} of {calls}), below the alert's {threshold}.",
             group=s,
-            rate=f["rate"],
+            rate=f"{f['rate']}%",
             minutes=_n(f["minutes"]),
             answered=f["answered"],
             calls=f["calls"],
-            threshold=_n(f["threshold"]),
+            threshold=f"{_n(f['threshold'])}%",
         )
     if rule == "missed-rings":
         return _(
@@ -279,8 +281,8 @@ def _threshold_words(rule: str, values: Mapping[str, float]) -> str:
         return _("{calls} calls in a row not answered", calls=_n(v["calls"]))
     if rule == "answer-rate":
         return _(
-            "answer rate below {percent}% over {minutes} minutes, with at least {min_calls} calls",
-            percent=_n(v["percent"]),
+            "answer rate below {percent} over {minutes} minutes, with at least {min_calls} calls",
+            percent=f"{_n(v['percent'])}%",
             minutes=_n(v["minutes"]),
             min_calls=_n(v["min_calls"]),
         )

@@ -6,6 +6,9 @@ agent is the one on the call: a team chat's number masking does not apply here),
 callee's information under its column names, the task, and the callee's earlier calls. Every value
 from the platform or a number file is escaped here, and cut: one pop is one message, whatever a
 push carried (a 60 KB calledInfo is shown as its first characters).
+
+The texts are in the current language (bot/i18n.py): the relay renders a pop inside
+`speaking(<the agent's private chat's language>)`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
+from bot.i18n import _, n_, number
 from bot.laaffic.codes import hangup_reason
 from bot.render import MESSAGE_LIMIT, code, esc, split_message
 from bot.views.relayed import recording_link
@@ -71,30 +75,48 @@ class PopRingView:
 def _callee_info(ring: PopRingView) -> list[str]:
     if ring.info:
         shown = [
-            f"{cut(name, INFO_NAME_SHOWN)}: <b>{cut(value, INFO_VALUE_SHOWN)}</b>"
+            _(
+                "{column}: <b>{value}</b>",
+                column=cut(name, INFO_NAME_SHOWN),
+                value=cut(value, INFO_VALUE_SHOWN),
+            )
             for name, value in ring.info[:INFO_COLUMNS_SHOWN]
         ]
         more = len(ring.info) - INFO_COLUMNS_SHOWN
-        line = " · ".join(shown)
-        return [line + (f" · and {more} more columns" if more > 0 else "")]
+        if more > 0:
+            shown.append(n_("and {count} more column", "and {count} more columns", more))
+        return [" · ".join(shown)]
     if ring.called_info and ring.called_info.strip():
-        return [f"Callee information: {cut(ring.called_info.strip(), CALLED_INFO_SHOWN)}"]
-    return ["No callee information was sent for this number."]
+        return [
+            _(
+                "Callee information: {info}",
+                info=cut(ring.called_info.strip(), CALLED_INFO_SHOWN),
+            )
+        ]
+    return [_("No callee information was sent for this number.")]
 
 
 def _history(ring: PopRingView, zone: tzinfo | None, now: datetime) -> list[str]:
     if not ring.history:
         if not ring.history_complete:
-            return ["Earlier calls: could not be read just now."]
-        return ["First call to this number."]
-    lines = ["Earlier calls:"]
+            return [_("Earlier calls: could not be read just now.")]
+        return [_("First call to this number.")]
+    lines = [_("Earlier calls:")]
     for call in ring.history:
-        when = clock(call.at, zone, today=now) or "time unknown"
-        if call.answered:
-            agent = f" by {esc(call.agent)}" if call.agent else ""
-            lines.append(f"• {esc(when)}: answered{agent}, talk {duration(call.talk_seconds)}")
+        when = esc(clock(call.at, zone, today=now) or _("time unknown"))
+        talk = duration(call.talk_seconds)
+        if call.answered and call.agent:
+            line = _(
+                "{time}: answered by {agent}, talk {duration}",
+                time=when,
+                agent=esc(call.agent),
+                duration=talk,
+            )
+        elif call.answered:
+            line = _("{time}: answered, talk {duration}", time=when, duration=talk)
         else:
-            lines.append(f"• {esc(when)}: not answered")
+            line = _("{time}: not answered", time=when)
+        lines.append("• " + line)
     return lines
 
 
@@ -105,44 +127,59 @@ def _outcome(ring: PopRingView) -> list[str]:
     lines: list[str] = []
     mine = outcome.agent is not None and outcome.agent == ring.sip_account
     if outcome.ended:
+        talk = duration(outcome.talk_seconds)
+        reason = esc(hangup_reason(outcome.hangup_reason))
         if outcome.answered and mine:
-            lines.append(f"✅ <b>You took this call</b> · talk {duration(outcome.talk_seconds)}")
+            lines.append(_("✅ <b>You took this call</b> · talk {duration}", duration=talk))
         elif outcome.answered and outcome.agent:
             lines.append(
-                f"↪️ <b>Missed by you</b>: {esc(outcome.agent)} took the call · talk "
-                f"{duration(outcome.talk_seconds)}"
+                _(
+                    "↪️ <b>Missed by you</b>: {agent} took the call · talk {duration}",
+                    agent=esc(outcome.agent),
+                    duration=talk,
+                )
             )
         elif outcome.answered:
-            lines.append(
-                f"❌ <b>No agent took the call</b>: {esc(hangup_reason(outcome.hangup_reason))}"
-            )
+            lines.append(_("❌ <b>No agent took the call</b>: {reason}", reason=reason))
         else:
-            lines.append(f"❌ <b>Not answered</b>: {esc(hangup_reason(outcome.hangup_reason))}")
+            lines.append(_("❌ <b>Not answered</b>: {reason}", reason=reason))
         link = recording_link(outcome.voice_url)
         if link:
             lines.append(link)
     elif outcome.missed:
-        after = f"; it rang {esc(outcome.rang_next)} next" if outcome.rang_next else ""
-        lines.append(f"↪️ <b>Missed by you</b>{after}. Nobody has taken the call yet.")
+        if outcome.rang_next:
+            lines.append(
+                _(
+                    "↪️ <b>Missed by you</b>; it rang {agent} next. Nobody has taken the call yet.",
+                    agent=esc(outcome.rang_next),
+                )
+            )
+        else:
+            lines.append(_("↪️ <b>Missed by you</b>. Nobody has taken the call yet."))
     return lines
 
 
 def ring_text(ring: PopRingView, zone: tzinfo | None, now: datetime) -> str:
     """One ring in full."""
-    number = show_number(ring.called)
-    head = "📞 <b>Your phone is ringing</b>" if ring.outcome is None else "📞 <b>Call</b>"
-    lines = [f"{head}: {code(number)}"]
+    callee = code(show_number(ring.called))
+    if ring.outcome is None:
+        lines = [_("📞 <b>Your phone is ringing</b>: {number}", number=callee)]
+    else:
+        lines = [_("📞 <b>Call</b>: {number}", number=callee)]
     lines += _callee_info(ring)
     task = []
     if ring.task_id is not None:
-        task.append(f"Task {code(ring.task_id)}")
+        task.append(_("Task {task}", task=code(ring.task_id)))
     if ring.remark:
         task.append(f"“{cut(ring.remark, REMARK_SHOWN)}”")
-    group = f"group {esc(ring.group_name)}" if ring.group_name else "group unknown"
-    task.append(f"{group}, as {esc(ring.sip_account)}")
+    sip = esc(ring.sip_account)
+    if ring.group_name:
+        task.append(_("group {group}, as {sip}", group=esc(ring.group_name), sip=sip))
+    else:
+        task.append(_("group unknown, as {sip}", sip=sip))
     when = clock(ring.event_at, zone, today=now)
     if when:
-        task.append(f"at {esc(when)}")
+        task.append(_("at {time}", time=esc(when)))
     lines.append(" · ".join(task))
     lines += _history(ring, zone, now)
     lines += _outcome(ring)
@@ -158,13 +195,13 @@ def _ring_line(ring: PopRingView, zone: tzinfo | None, now: datetime) -> str:
     outcome = ring.outcome
     if outcome is not None and outcome.ended:
         if outcome.answered and outcome.agent == ring.sip_account:
-            state = " · you took it"
+            state = " · " + _("you took it")
         elif outcome.answered and outcome.agent:
-            state = f" · taken by {esc(outcome.agent)}"
+            state = " · " + _("taken by {agent}", agent=esc(outcome.agent))
         else:
-            state = " · not answered"
+            state = " · " + _("not answered")
     elif outcome is not None and outcome.missed:
-        state = " · missed"
+        state = " · " + _("missed")
     return f"• {at}{code(show_number(ring.called))}{name}{state}"
 
 
@@ -172,14 +209,14 @@ def pop_text(rings: list[PopRingView], zone: tzinfo | None, now: datetime) -> st
     """A pop: the newest ring in full; rings merged into the same message (they came faster than
     the chat takes messages) one line each under it, newest first. Always one message."""
     if not rings:
-        return "📞 A call rang on your SIP account."
+        return _("📞 A call rang on your SIP account.")
     newest, *older = rings
     text = ring_text(newest, zone, now)
     if older:
-        lines = [f"\nAlso rang just before ({len(older)}):"]
+        lines = ["\n" + _("Also rang just before ({count}):", count=number(len(older)))]
         lines += [_ring_line(ring, zone, now) for ring in older[:OLDER_RINGS_SHOWN]]
         more = len(older) - OLDER_RINGS_SHOWN
         if more > 0:
-            lines.append(f"… and {more} more")
+            lines.append(_("… and {count} more", count=number(more)))
         text += "\n".join(lines)
     return split_message(text, MESSAGE_LIMIT)[0]

@@ -8,6 +8,7 @@ Chinese)."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -219,6 +220,25 @@ ALERTS_FLOW = [
     (OPERATOR, "/topics"),
 ]
 
+# The team chat's side of screen pops (the agent's private side and the pops themselves:
+# test_a_screen_pop_and_its_commands_come_from_the_catalog below).
+SCREEN_POPS_FLOW = [
+    (OPERATOR, "/link"),
+    (OPERATOR, "/link nosuch_001 4004"),
+    (OPERATOR, "/newgroup 销售一组"),
+    (OPERATOR, "/link 坏名字 4004"),
+    (OPERATOR, "/link nosuch_001 @@@"),
+    (OPERATOR, "/link nosuch_001 99999999999999999999"),
+    (OPERATOR, "/link nosuch_001 @nobody_seen_yet"),
+    (OPERATOR, "/link nosuch_001 4004"),
+    (VIEWER, "/link nosuch_001 4004"),
+    (OPERATOR, "/unlink"),
+    (OPERATOR, "/unlink nosuch_001"),
+    (OPERATOR, "/iam nosuch_001"),
+    (OPERATOR, "/pop"),
+    (OPERATOR, "/agents 销售一组"),
+]
+
 FLOWS: dict[str, Any] = {
     "alerts": ALERTS_FLOW,
     "admin": ADMIN_FLOW,
@@ -227,6 +247,7 @@ FLOWS: dict[str, Any] = {
     "relay settings": RELAY_FLOW,
     "tasks": TASKS_FLOW,
     "reports": REPORTS_FLOW,
+    "screen pops": SCREEN_POPS_FLOW,
 }
 
 
@@ -489,3 +510,183 @@ async def test_a_chinese_chat_reads_its_alerts_and_their_buttons_in_chinese(
     assert "我来处理" in texts and "暂停提醒 1 小时" in texts and "查看通话" in texts
     for text in texts:
         assert _HAN.search(text) or not english_left(text), text
+
+
+async def _card(bot: BotHarness, since: int) -> Any:
+    """The /iam request card posted into the team chat."""
+    return await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage"
+        and c.chat_id == GROUP
+        and "iam:" in str(c.params.get("reply_markup")),
+        10,
+        since=since,
+    )
+
+
+def _button(card: Any, suffix: str) -> str:
+    markup = card.params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    return next(
+        b["callback_data"]
+        for row in markup["inline_keyboard"]
+        for b in row
+        if b["callback_data"].endswith(suffix)
+    )
+
+
+@pytest.mark.parametrize("language", [PSEUDO, "zh"])
+async def test_a_screen_pop_and_its_commands_come_from_the_catalog(
+    bot: BotHarness, language: str
+) -> None:
+    """Both sides of screen pops in the chats' languages: the team chat's (/link, /unlink, the
+    /iam card and its buttons, the blocked-agent notice) and the agents' private chats, which
+    follow each agent's own Telegram language (/start, /iam, /pop, the pop and its edits)."""
+    from datetime import UTC, datetime
+
+    from storage.models import CallTask, TaskCallee
+    from tests.bot.test_screen_pops import (
+        AGENT,
+        CALLEE,
+        OTHER_AGENT,
+        TASK_ID,
+        TEAM_GROUP,
+        push,
+        record,
+        relayed,
+        ring,
+        sip_accounts,
+    )
+
+    await bot.bind()
+    await bot.say(GROUP, ADMIN, f"/role viewer {VIEWER}")
+    await bot.say(GROUP, OPERATOR, f"/newgroup {TEAM_GROUP}")
+    await bot.say(GROUP, OPERATOR, f"/addagents {TEAM_GROUP} 2")
+    sips = sip_accounts(bot)
+    # The team chat's own relayed ringing events are another test's (a burst of them merges:
+    # bot/delivery/merging.py); here the chat gets only what screen pops post there.
+    await bot.say(GROUP, OPERATOR, "/notify ringing off")
+    set_language(bot, GROUP, language)
+    for agent in (AGENT, OTHER_AGENT):
+        bot.telegram.state.set_language(agent, language)
+    now = datetime.now(UTC)
+    with bot.service.runtime.database.session() as s:
+        s.add(CallTask(task_id=TASK_ID, chat_id=GROUP, remark="三月名单", created_at=now))
+        info = {"姓名": "王伟", "欠款": "12,000", "城市": "上海"}
+        s.add(
+            TaskCallee(
+                task_id=TASK_ID,
+                callee_digits=CALLEE,
+                chat_id=GROUP,
+                row=1,
+                info=json.dumps(info, ensure_ascii=False),
+                created_at=now,
+            )
+        )
+        s.commit()
+    mark = bot.telegram.mark()
+    # The team links an agent who has not started a private chat yet; the agent starts it.
+    await bot.say(GROUP, AGENT, "/whoami")
+    await bot.say(GROUP, OPERATOR, f"/link {sips[0]} {AGENT}")
+    await bot.say(GROUP, OPERATOR, f"/link {sips[0]} {AGENT}")
+    await bot.say(GROUP, OPERATOR, f"/link {sips[0]} {OPERATOR}")
+    await bot.say(AGENT, AGENT, "/start")
+    for text in ("/pop", "/pop off", "/pop sometimes", "/pop on", "/link x 1", f"/iam {sips[0]}"):
+        await bot.say(AGENT, AGENT, text)
+    await bot.say(GROUP, VIEWER, f"/agents {TEAM_GROUP}")
+    # Another agent asks for their account: refused once, then confirmed.
+    await bot.say(OTHER_AGENT, OTHER_AGENT, "/pop")
+    await bot.say(OTHER_AGENT, OTHER_AGENT, "/iam nosuch_001")
+    card_mark = bot.telegram.mark()
+    await bot.say(OTHER_AGENT, OTHER_AGENT, f"/iam {sips[1]}")
+    await bot.say(OTHER_AGENT, OTHER_AGENT, f"/iam {sips[1]}")
+    card = await _card(bot, card_mark)
+    await bot.press(GROUP, VIEWER, card.result["message_id"], _button(card, ":y"))
+    await bot.press(GROUP, OPERATOR, card.result["message_id"], _button(card, ":n"))
+    card_mark = bot.telegram.mark()
+    await bot.say(OTHER_AGENT, OTHER_AGENT, f"/iam {sips[1]}")
+    refused, card = card, await _card(bot, card_mark)
+    # (the refused card's Confirm pressed late, as an old client may still show it)
+    late = bot.telegram.build_button_press(
+        GROUP, OPERATOR, card.result["message_id"], _button(card, ":y")
+    )
+    late["callback_query"]["data"] = _button(refused, ":y")
+    press_mark = bot.telegram.mark()
+    bot.telegram.enqueue(late)
+    await bot.telegram.wait_for(lambda c: c.method == "answerCallbackQuery", 10, since=press_mark)
+    await bot.press(GROUP, OPERATOR, card.result["message_id"], _button(card, ":y"))
+    # Rings, a miss, the records: the pops and their edits.
+    await push(bot, record("c-old", "s-old", "坐席甲", duration=42, start="2026-12-04 10:00:00"))
+    await push(bot, [ring("c-1", sips[0]), ring("c-9", sips[1], called="919000000009")])
+    await relayed(bot)
+    await push(bot, [ring("c-1", sips[1], missed=(sips[0],), at="2026-12-05 12:00:20")])
+    await relayed(bot)
+    await push(bot, record("c-1", "s-1", sips[1], duration=83))
+    await push(bot, record("c-9", "s-9", None, answered=False, reason=7))
+    await relayed(bot)
+    await push(bot, [ring("c-2", sips[0], called="919000000002", called_info="客户资料", task_id=None)])
+    await relayed(bot)
+    # Stopping: unlink (the team), the agent blocks the bot (the team is told).
+    await bot.say(GROUP, OPERATOR, f"/unlink {sips[1]}")
+    blocked_mark = bot.telegram.mark()
+    bot.telegram.my_chat_member(AGENT, "member", "kicked", AGENT)
+    await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == GROUP and "⚠️" in (c.text or ""),
+        15,
+        since=blocked_mark,
+    )
+    await bot.settled()
+    texts = shown_texts(bot, mark, (GROUP, AGENT, OTHER_AGENT))
+    pops = [t for t in texts if "📞" in t]
+    assert len(pops) >= 4, texts  # two pops, the miss and the outcomes (edits)
+    if language == PSEUDO:
+        assert_all_from_catalog(texts)
+    else:
+        for text in texts:
+            assert _HAN.search(text) or not english_left(text), text
+        assert any("你的电话正在振铃" in t and "姓名：王伟" in t for t in pops), pops
+        assert any("你未接" in t for t in pops) and any("通话 1分23秒" in t for t in pops), pops
+
+
+async def test_an_agent_reads_pops_in_their_language_and_the_team_reads_its_card_in_its_own(
+    bot: BotHarness,
+) -> None:
+    """A Chinese-speaking agent of an English team: the /iam card and its buttons are in English
+    for the team, what the agent gets privately (the answer, the pop) is in Chinese."""
+    from tests.bot.test_screen_pops import (
+        AGENT,
+        TEAM_GROUP,
+        plain,
+        push,
+        ring,
+        sip_accounts,
+        task_with_callee,
+    )
+
+    await bot.bind()
+    await bot.say(GROUP, OPERATOR, f"/newgroup {TEAM_GROUP}")
+    await bot.say(GROUP, OPERATOR, f"/addagents {TEAM_GROUP} 1")
+    sip = sip_accounts(bot)[0]
+    task_with_callee(bot)
+    bot.telegram.state.set_language(AGENT, "zh-hans")
+    mark = bot.telegram.mark()
+    asked = await bot.say(AGENT, AGENT, f"/iam {sip}")
+    assert "我已请群" in asked.text, asked.text
+    card = await _card(bot, mark)
+    assert "says SIP account" in card.text
+    markup = card.params["reply_markup"]
+    markup = json.loads(markup) if isinstance(markup, str) else markup
+    assert [b["text"] for b in markup["inline_keyboard"][0]] == ["Confirm", "Refuse"]
+    answer = await bot.press(GROUP, OPERATOR, card.result["message_id"], _button(card, ":y"))
+    assert answer.params["text"] == "Confirmed."
+    told = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == AGENT and "✅" in (c.text or ""),
+        10,
+        since=mark,
+    )
+    assert "团队已确认" in plain(told)
+    mark = bot.telegram.mark()
+    await push(bot, [ring("c-zh", sip)])
+    pop = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == AGENT, 10, since=mark
+    )
+    assert "你的电话正在振铃" in plain(pop) and "Name：Ravi Kumar" in plain(pop), plain(pop)

@@ -142,3 +142,69 @@ def test_masking_a_waiting_message_works_in_each_language(language: str) -> None
     assert mask_shown_numbers(call_message(call, display)) == call_message(
         call, replace(display, mask_numbers=True)
     )
+
+
+# ---- the screen pop: every case the agent may read, in each language ---------------------------
+
+
+def _pops() -> list[str]:
+    from bot.views.screen_pops import EarlierCall, PopRingView, RingOutcome, pop_text
+
+    history = [
+        EarlierCall(datetime(2026, 12, 3, 9, 0, tzinfo=UTC), True, 3900, "坐席甲"),
+        EarlierCall(None, True, 12, None),
+        EarlierCall(NOW, False, 0, None),
+    ]
+    outcomes = [
+        None,
+        RingOutcome(missed=True),
+        RingOutcome(missed=True, rang_next="坐席乙"),
+        RingOutcome(ended=True, answered=True, agent="s_001", talk_seconds=83),
+        RingOutcome(ended=True, answered=True, agent="坐席乙", talk_seconds=5),
+        RingOutcome(ended=True, answered=True, hangup_reason=7),
+        RingOutcome(ended=True, hangup_reason=None, voice_url="https://rec.example.com/a.mp3"),
+    ]
+    wide = [(f"列{i}", f"值{i}") for i in range(15)]
+    rings = [
+        PopRingView(
+            "s_001",
+            "919876543210",
+            group_name=group,
+            task_id=task,
+            info=info,
+            called_info=called_info,
+            history=earlier,
+            history_complete=complete,
+            event_at=NOW,
+            outcome=outcome,
+        )
+        for outcome in outcomes
+        for group, task, info, called_info, earlier, complete in (
+            ("销售一组", 5000123, [("姓名", "王伟")], None, history, True),
+            (None, None, wide, None, [], False),
+            (None, None, [], "客户资料", history, True),
+            (None, None, [], None, [], True),  # the first call to the number
+        )
+    ]
+    texts = [pop_text([ring], ZONE, NOW) for ring in rings]
+    texts.append(pop_text((rings * 2)[:45], ZONE, NOW))  # merged: the newest in full, 40 lines, the rest
+    texts.append(pop_text([], ZONE, NOW))
+    return texts
+
+
+def test_every_screen_pop_text_comes_from_the_catalog() -> None:
+    with speaking(PSEUDO):
+        texts = _pops()
+    for html in texts:
+        assert not english_left(parse_html(html)[0]), html
+
+
+def test_an_agent_whose_telegram_is_chinese_reads_the_pop_in_chinese() -> None:
+    with speaking("zh"):
+        texts = _pops()
+    joined = "\n".join(parse_html(html)[0] for html in texts)
+    assert "你的电话正在振铃" in joined and "姓名：王伟" in joined and "另有 3 列" in joined
+    assert "1小时5分" in joined and "此前刚振铃的来电（44）" in joined and "… 另有 4 个" in joined
+    for html in texts:
+        text = parse_html(html)[0]
+        assert not english_left(text), text
