@@ -28,6 +28,7 @@ from enum import Enum
 from typing import Any
 
 from bot.delivery.outbox import OutboxKind
+from bot.i18n import _, n_
 from bot.render import MESSAGE_LIMIT, esc, split_message
 
 CAPTION_LIMIT = 1024
@@ -120,15 +121,20 @@ def event_line(text: str) -> str:
 def span_words(seconds: float) -> str:
     seconds = max(1, math.ceil(seconds))
     if seconds < 120:
-        return f"{seconds} s"
+        return _("{seconds} s", seconds=seconds)
     if seconds < 7200:
-        return f"{round(seconds / 60)} min"
-    return f"{round(seconds / 3600)} h"
+        return _("{minutes} min", minutes=round(seconds / 60))
+    return _("{hours} h", hours=round(seconds / 3600))
 
 
 def ringing_header(count: int, oldest: datetime, now: datetime) -> str:
-    calls = "call" if count == 1 else "calls"
-    return f"📞 <b>{count} {calls} ringing</b> in the last {span_words((now - oldest).total_seconds())}:"
+    """In the chat's language (the sender speaks it: `ClaimedBatch.language`)."""
+    return n_(
+        "📞 <b>{count} call ringing</b> in the last {span}:",
+        "📞 <b>{count} calls ringing</b> in the last {span}:",
+        count,
+        span=span_words((now - oldest).total_seconds()),
+    )
 
 
 def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
@@ -145,7 +151,7 @@ def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
     for row, line in zip(rows, lines, strict=True):
         current_lines, current_ids = chunks[-1]
         if len("\n".join([*current_lines, line])) > MESSAGE_LIMIT:
-            chunks.append(([f"📞 <b>ringing, continued</b> ({len(chunks) + 1}):"], []))
+            chunks.append(([_("📞 <b>ringing, continued</b> ({part}):", part=len(chunks) + 1)], []))
             current_lines, current_ids = chunks[-1]
         current_lines.append(line)
         current_ids.append(row.id)
@@ -160,8 +166,8 @@ def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
 def ringing_document(
     rows: list[QueuedMessage], lines: list[str], header: str, now: datetime
 ) -> Part:
-    footer = "\nEvery one of them is in the attached list."
-    caption = header.removesuffix(":") + ". The newest:"
+    footer = "\n" + _("Every one of them is in the attached list.")
+    caption = _("{header}. The newest:", header=header.removesuffix(":").removesuffix("："))
     newest: list[str] = []
     for line in reversed(lines):
         candidate = "\n".join([caption, line, *newest]) + footer

@@ -39,7 +39,15 @@ from sqlmodel import Session, col
 
 from bot.delivery import kind_settings
 from bot.delivery.merging import QueuedMessage, is_mergeable_ringing
-from storage.models import ChatPacing, LiveMessage, OutboxMessage, OutboxStatus, table_of
+from bot.i18n import language_of
+from storage.models import (
+    BoundChat,
+    ChatPacing,
+    LiveMessage,
+    OutboxMessage,
+    OutboxStatus,
+    table_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +74,7 @@ class ClaimedBatch:
     live_message_id: int | None  # the message an edit_key batch edits, when it has one
     pacing_next: datetime  # the chat's relay schedule as the database had it
     loud: bool = True  # False: sent with disable_notification (kind_settings)
+    language: str = "en"  # the chat's, for what the sender writes itself (merged ringing)
 
     @property
     def representative(self) -> QueuedMessage:
@@ -346,7 +355,12 @@ def claim_batch(
         if live is not None and live.chat_id == chat_id:
             live_message_id = live.message_id
     place = kind_settings.place_of(session, chat_id, representative.kind)
+    language = "en"
+    if merge is Merge.RINGING:
+        chat = session.get(BoundChat, chat_id)
+        language = language_of(chat.language if chat is not None else None)
     return ClaimedBatch(
+        language=language,
         chat_id=chat_id,
         thread_id=head.thread_id if place.thread_id is None else place.thread_id,
         loud=place.loud,

@@ -62,6 +62,7 @@ from bot.delivery.outbox_claims import ClaimedBatch, ClaimLost, Merge, NotYet
 from bot.delivery.outcomes import FAILURE_REASONS, Backoff, Outcomes
 from bot.delivery.pacing import TelegramRateLimiter
 from bot.delivery.telegram_calls import SenderTimeouts, call_part
+from bot.i18n import speaking
 from bot.metrics import (
     MESSAGES_RETRIED,
     MESSAGES_SENT,
@@ -275,7 +276,8 @@ class Sender:
             )
             return
         if batch.merge is Merge.RINGING:
-            parts = plan_ringing(batch.rows, utcnow())
+            with speaking(batch.language):  # its header is the sender's own words
+                parts = plan_ringing(batch.rows, utcnow())
             start = 0
         else:
             parts = plan_single(representative, batch.live_message_id)

@@ -68,3 +68,18 @@ async def test_rows_queued_with_their_event_time_are_merged_in_that_order(
     [message] = harness.delivered(GROUP)
     text = plain_text(message.text or "")
     assert text.index("98765 00001") < text.index("98765 00002") < text.index("98765 00003")
+
+
+def test_a_merged_listing_speaks_the_chats_language() -> None:
+    from bot.i18n import speaking
+
+    rows = [_row(i, i, START + timedelta(seconds=i)) for i in range(3)]
+    with speaking("zh"):
+        [message] = plan_ringing(rows, START + timedelta(seconds=40))
+    assert plain_text(message.text or "").startswith("📞 最近 40 秒内有 3 通电话在振铃：")
+    many = [_row(i, i, START + timedelta(seconds=i)) for i in range(500)]
+    with speaking("zh"):
+        [document] = plan_ringing(many, START + timedelta(minutes=10))
+    assert "最新的几条" in (document.text or "") and "全部振铃见附件列表。" in (document.text or "")
+    [english] = plan_ringing(rows, START + timedelta(seconds=40))
+    assert plain_text(english.text or "").startswith("📞 3 calls ringing in the last 40 s:")
