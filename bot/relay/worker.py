@@ -442,8 +442,14 @@ class RelayWorker:
             for push_id, row in call_rows:
                 record = new_row(CallRecord, row)
                 targets = router.call_targets(record)
-                texts = self._call_messages(targets, record, now)
                 group = router.group_of_call(record)
+                if group and not row.get("agent_group_name"):
+                    # A group call no agent answered: the platform names no group. It is stored
+                    # under its task's group, so the figures, /calls, /export and the alert rules
+                    # (which read a group's history) all see it as that group's call. (The push's
+                    # own body stays in the inbox.)
+                    row["agent_group_name"] = record.agent_group_name = group
+                texts = self._call_messages(targets, record, now)
                 calls.append(
                     _Prepared(push_id, row["call_session_id"], row, record, targets, texts, group)
                 )

@@ -190,3 +190,29 @@ def test_an_agent_missing_three_rings_in_a_row_raises_missed_rings(database, wor
     drain(worker)
     notes = [m for m in alerts(database) if "answered a ring again" in m.text]
     assert len(notes) == 1
+
+
+def test_group_calls_no_agent_answered_count_in_their_tasks_group_streak(database, worker) -> None:
+    """The platform names no agent group in the record of a group call that no agent answered:
+    exactly the calls of a group where nobody picks up. They are its task's group's calls."""
+    from storage.models import GroupRoute
+    from tests.relay.conftest import add_task
+
+    team(database)
+    group_id = database.call(
+        lambda s: s.exec(select(GroupRoute.voice_group_id).where(GroupRoute.group_name == GROUP))
+        .one()
+    )
+    add_task(database, 880001, TEAM, task_type=1, voice_group_id=group_id)
+    for _ in range(5):
+        _clock["at"] += timedelta(seconds=1)
+        call_id = f"g{next(_ids)}"
+        add_push(database, "ringing", [ringing_event(callId=call_id, taskId=880001)])
+        add_push(
+            database,
+            "call",
+            call(_clock["at"], False, callId=call_id, agentGroupName=None, agentName=None),
+        )
+        drain(worker)
+    (alert,) = alerts(database)
+    assert "5 calls in a row of the group <b>Sales-Team-1</b> were not answered" in alert.text
