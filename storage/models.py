@@ -28,6 +28,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A time read back from the database, timezone-aware: SQLite gives naive values, in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a table model, for statements on plain rows (bulk inserts, upserts)."""
     # SQLAlchemy's declarative mapping sets __table__ on the class; SQLModel does not declare it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -27,6 +27,7 @@ from storage.models import (
     CallRecord,
     RingingEvent,
     RingMiss,
+    as_utc,
 )
 
 
@@ -91,11 +92,7 @@ def take(
 
 def _snooze_of(session: Session, episode: AlertEpisode, now: datetime) -> AlertSnooze | None:
     snooze = session.get(AlertSnooze, (episode.chat_id, episode.rule, episode.subject))
-    return snooze if snooze is not None and _aware(snooze.until) > now else None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return snooze if snooze is not None and as_utc(snooze.until) > now else None
 
 
 def snooze(

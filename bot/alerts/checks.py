@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +29,7 @@ from storage.models import (
     OutboxMessage,
     RingingEvent,
     TaskCallee,
+    as_utc,
 )
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def last_push_at(session: Session, task: CallTask, now: datetime, window: timede
         .where(col(CallRecord.call_start_at) >= now - window - LONGEST_CALL)
     ).one()
     moments = [m for m in (ringing, called, task.created_at) if m is not None]
-    return max(_aware(m) for m in moments)
+    return max(as_utc(m) for m in moments)
 
 
 def last_progress_at(session: Session, task: CallTask) -> datetime:
@@ -90,11 +91,7 @@ def last_progress_at(session: Session, task: CallTask) -> datetime:
             col(OutboxMessage.edit_key) == f"task:{task.task_id}"
         )
     ).one()
-    return _aware(card or task.created_at)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return as_utc(card or task.created_at)
 
 
 def check_tasks(

@@ -12,7 +12,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import case, func, select
 from sqlmodel import Session, col
@@ -30,6 +30,7 @@ from storage.models import (
     GroupRoute,
     RingingEvent,
     RingMiss,
+    as_utc,
     table_of,
 )
 
@@ -297,9 +298,7 @@ def _unanswered(ctx: _Context, records: list[CallRecord]) -> None:
 
 def _aware(moment: datetime | str) -> datetime:
     """A time read back from a raw column (SQLite's are naive, or text through coalesce)."""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return as_utc(datetime.fromisoformat(moment) if isinstance(moment, str) else moment)
 
 
 # ---- answer-rate ---------------------------------------------------------------------------------

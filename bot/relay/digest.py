@@ -20,7 +20,7 @@ import json
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
@@ -34,7 +34,7 @@ from bot.reports.rollups import is_failure, is_lost, is_transfer
 from bot.views.digests import digest_message
 from bot.views.values import ChatDisplay
 from storage.db import Database
-from storage.models import BoundChat, CallChat, CallRecord, GroupRoute, RingingEvent, utcnow
+from storage.models import BoundChat, CallChat, CallRecord, GroupRoute, RingingEvent, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ def collect(
     )  # ix_call_chat_chat_relayed
     for chat_id, relayed_at, record in records:
         window = stats[chat_id]
-        if window.since < _aware(relayed_at) <= window.until:
+        if window.since < as_utc(relayed_at) <= window.until:
             window.add_record(record)
     router = Router(session)
     events = session.exec(
@@ -144,16 +144,12 @@ def collect(
             continue
         for chat in router.ringing_targets(event.group_name, event.task_id):
             s = stats.get(chat.chat_id)
-            if s is not None and s.since < _aware(event.received_at) <= s.until:
+            if s is not None and s.since < as_utc(event.received_at) <= s.until:
                 for agent in missed:
                     s.missed[agent].add(event.call_id or event.dedupe_key)
     for chat_id, s in stats.items():
         s.groups = _group_names(session, chat_id)
     return stats
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def run_digests(
