@@ -117,7 +117,6 @@ class _Prepared:
     model: RingingEvent | CallRecord
     targets: list[BoundChat]
     messages: list[Outgoing]
-    group: str | None = None  # the agent group a call record counts under (Router.group_of_call)
 
 
 _OPTIONAL: dict[type[Any], dict[str, Any]] = {}  # per model: its fields that have a default
@@ -349,9 +348,7 @@ class RelayWorker:
             record.id = record_id
             new_calls.append(record)
             # The chats it goes to are the chats it counts in, decided once, in this batch.
-            rollups.add_call(
-                record, [chat.chat_id for chat in prepared.targets], now, prepared.group
-            )
+            rollups.add_call(record, [chat.chat_id for chat in prepared.targets], now)
             self._take(prepared, PushKind.CALL, outcome, messages)
         rollups.write(session)
         # 4. What else reacts to the rows just stored, in the transaction: it sees `new_events`
@@ -451,7 +448,7 @@ class RelayWorker:
                     row["agent_group_name"] = record.agent_group_name = group
                 texts = self._call_messages(targets, record, now)
                 calls.append(
-                    _Prepared(push_id, row["call_session_id"], row, record, targets, texts, group)
+                    _Prepared(push_id, row["call_session_id"], row, record, targets, texts)
                 )
         return events, calls
 

@@ -111,15 +111,14 @@ class RollupBatch:
         self._ringing: list[tuple[RingingEvent, list[int]]] = []
         self._links: list[dict[str, Any]] = []
 
-    def add_call(
-        self, record: CallRecord, chat_ids: list[int], now: datetime, group_name: str | None = None
-    ) -> None:
-        """Count one newly stored call record (its id set) in each of these chats, under
-        `group_name` (`Router.group_of_call`: a group call no agent answered names no group)."""
+    def add_call(self, record: CallRecord, chat_ids: list[int], now: datetime) -> None:
+        """Count one newly stored call record (its id set) in each of these chats, under its
+        agent group (the relay stores a group call no agent answered under its task's group:
+        `Router.group_of_call`)."""
         if not chat_ids:
             return
         bucket = bucket_of(record.call_start_at or record.received_at)
-        group = group_name or record.agent_group_name or ""
+        group = record.agent_group_name or ""
         talk = max(record.call_duration or 0, 0)
         cost = record.cost
         answered = int(record.answered)
