@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from bot.i18n import N_, _, is_english, n_
@@ -31,7 +32,9 @@ def _amount(value: float) -> str:
 
 
 def _n(value: float) -> str:
-    return f"{value:g}"
+    """5, 0.01, 1000000000: never an exponent ("1e+09") in a sentence a team lead reads."""
+    text = format(Decimal(repr(float(value))).normalize(), "f")
+    return text
 
 
 def _listed(words: Sequence[str]) -> str:

@@ -124,3 +124,8 @@ def test_each_rules_alert_and_recovery_read_in_chinese_with_their_figures(rule: 
         assert shown in text, (rule, shown, text)
     assert "✅ 已于 08:02 恢复。" in cleared and note.startswith("✅ 已恢复：")
     assert "{" not in text + cleared + note
+
+
+def test_a_bound_is_written_in_digits_never_with_an_exponent() -> None:
+    text = views.out_of_range("balance", "-5", "amount", 0.01, 10**9)
+    assert "between 0.01 and 1000000000, and -5 is not" in text and "e+" not in text
