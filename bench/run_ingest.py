@@ -9,10 +9,15 @@ callSessionId, from `-t1 -c16` keep-alive connections:
 
 - **bare**: a plain ASGI endpoint that reads the body and answers 200, served by uvicorn on
   uvloop + httptools as the listener is (the most a Python endpoint on this stack can do);
+- **floor** (`--floor`): the least any endpoint that stores a push before answering can do on this
+  stack: the same plain ASGI endpoint, on the same server, that only appends the raw body to a
+  SQLite file (WAL, `synchronous=FULL`, group commits in one writer thread, as the listener commits)
+  and answers 200 once it is committed. No token check, no JSON, no relay: what it misses of the bare
+  endpoint's rate is the price of a durable store alone, before ccbot does anything;
 - **ccbot**: the real `ccbot run` on SQLite (and, with `--postgres URL`, on a fresh PostgreSQL
   database).
 
-Each round measures both in turn. For ccbot it then waits until the relay has written one outbox
+Each round measures them in turn. For ccbot it then waits until the relay has written one outbox
 row for every acknowledged push (the inbox drained) and reports the end-to-end rate: pushes answered
 200 per second of (wrk's start → the last of their outbox rows written). Every push answered 200
 must have become a call record ("every acknowledged push relayed"). It also reports the CPU time
@@ -27,6 +32,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -52,6 +58,7 @@ class Round:
     drain_s: float  # after wrk ended, until the last outbox row
     lost: int
     cpu_us: dict[str, float]  # CPU time per acknowledged push, by process (see tree_cpu)
+    floor: Result | None = None
 
 
 # ---- the bare endpoint (a child process) -------------------------------------------------------
@@ -89,21 +96,116 @@ async def _serve_bare(port: int) -> None:
     await server.stop()
 
 
-def run_bare(args: argparse.Namespace, tmp: Path, round_no: int) -> Result:
+class _FloorApp:
+    """Plain ASGI: append each body to SQLite, answer 200 once it is committed. One writer thread
+    and connection, every body that arrived during a commit in the next one (group commit)."""
+
+    def __init__(self, path: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._path = path
+        self._thread = ThreadPoolExecutor(max_workers=1)
+        self._pending: list[tuple[str, asyncio.Future[None]]] = []
+        self._idle: asyncio.Future[None] | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def _open(self) -> None:
+        self._conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("CREATE TABLE inbox (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+
+    def _commit(self, bodies: list[str]) -> None:
+        assert self._conn is not None
+        self._conn.execute("BEGIN IMMEDIATE")
+        rows = ", ".join(["(?)"] * len(bodies))
+        self._conn.execute(f"INSERT INTO inbox (body) VALUES {rows}", bodies)
+        self._conn.execute("COMMIT")
+
+    async def writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._thread, self._open)
+        while True:
+            if not self._pending:
+                self._idle = loop.create_future()
+                await self._idle
+                continue
+            batch, self._pending = self._pending[:500], self._pending[500:]
+            await loop.run_in_executor(self._thread, self._commit, [body for body, _ in batch])
+            for _, done in batch:
+                done.set_result(None)
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001 (plain ASGI)
+        if scope["type"] == "lifespan":
+            await _bare_app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((b"".join(chunks).decode(), done))
+        if self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        await done
+        body = b'{"status":"stored"}'
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"19")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def _serve_floor(port: int, path: Path) -> None:
+    import signal
+
+    from bot.http_server import start_asgi_server
+
+    app = _FloorApp(path)
+    writer = asyncio.create_task(app.writer())
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    server = await start_asgi_server(app, port=port)
+    print("ready", flush=True)
+    await stop.wait()
+    await server.stop()
+    writer.cancel()
+
+
+def run_floor(args: argparse.Namespace, tmp: Path, round_no: int) -> Result:
+    """The floor endpoint, as run_bare runs the bare one, on a fresh SQLite file in the same
+    folder as ccbot's."""
+    db_dir = Path(args.db_dir) if args.db_dir else tmp
+    path = db_dir / f"floor-{round_no}-{os.getpid()}.db"
+    try:
+        return run_bare(args, tmp, round_no, serve=["--serve-floor", str(path)], name="floor")
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def run_bare(
+    args: argparse.Namespace,
+    tmp: Path,
+    round_no: int,
+    *,
+    serve: list[str] | None = None,
+    name: str = "bare",
+) -> Result:
     from tests.fakes.processes import free_port
 
     port = free_port()
-    command = [sys.executable, "-m", "bench.run_ingest", "--serve-bare", str(port)]
+    command = [sys.executable, "-m", "bench.run_ingest", "--serve-bare", str(port), *(serve or [])]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         if server.stdout.readline().strip() != "ready":
-            raise RuntimeError("the bare endpoint did not start")
+            raise RuntimeError(f"the {name} endpoint did not start")
         url = f"http://127.0.0.1:{port}/push/{TOKEN}"
-        lua = tmp / f"bare-{round_no}.lua"
-        _write_lua(lua, f"bw{round_no}")
+        lua = tmp / f"{name}-{round_no}.lua"
+        _write_lua(lua, f"{name[0]}w{round_no}")
         _wrk(url, lua, args.warmup, args.connections, 1)
-        _write_lua(lua, f"b{round_no}")
+        _write_lua(lua, f"{name[0]}{round_no}")
         return _wrk(url, lua, args.duration, args.connections, 1)
     finally:
         server.terminate()
@@ -286,6 +388,17 @@ async def main_async(args: argparse.Namespace, backends: list[tuple[str, str | N
                     fsync_ms = fsync_p50_ms(Path(args.db_dir) if args.db_dir else tmp)
                     print(f"{backend} round {round_no}: fsync p50 {fsync_ms:.2f} ms", flush=True)
                     bare = await asyncio.to_thread(run_bare, args, tmp, round_no)
+                    floor = None
+                    if args.floor:
+                        floor = await asyncio.to_thread(run_floor, args, tmp, round_no)
+                        print(
+                            f"{backend} round {round_no}: bare {bare.requests_per_s:,.0f}/s | "
+                            f"floor (a durable SQLite store, nothing else) "
+                            f"{floor.requests_per_s:,.0f}/s "
+                            f"({floor.requests_per_s / bare.requests_per_s:.2f}x) p50 "
+                            f"{floor.p50_ms:.2f} ms p99 {floor.p99_ms:.2f} ms",
+                            flush=True,
+                        )
                     for target, tree in targets:
                         if admin is None:
                             db_dir = Path(args.db_dir) if args.db_dir else tmp
@@ -301,7 +414,7 @@ async def main_async(args: argparse.Namespace, backends: list[tuple[str, str | N
                             if name is not None and admin is not None:
                                 drop_database(admin, name)
                         rounds[target].append(
-                            Round(bare, ccbot, calls, outbox, e2e, drain, lost, cpu)
+                            Round(bare, ccbot, calls, outbox, e2e, drain, lost, cpu, floor)
                         )
                         print(
                             f"{backend} round {round_no}: bare {bare.requests_per_s:,.0f}/s "
@@ -328,6 +441,16 @@ async def main_async(args: argparse.Namespace, backends: list[tuple[str, str | N
                         for role in runs[0].cpu_us
                     }
                     ok = ratio >= 0.5 and p99 <= 15 and lost == 0
+                    floors = [
+                        r.floor.requests_per_s / r.bare.requests_per_s for r in runs if r.floor
+                    ]
+                    if floors and target == "ccbot":
+                        print(
+                            f"{backend} floor: median of {len(floors)} rounds: "
+                            f"{statistics.median(floors):.2f}x bare (a durable store and nothing "
+                            "else)",
+                            flush=True,
+                        )
                     if target == "ccbot":
                         met = met and ok
                     print(
@@ -372,12 +495,21 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also run the ccbot of this source tree (e.g. a checkout of main) in each round",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the floor: an endpoint that only stores each body durably in SQLite",
+    )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-floor", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_bare:
         import uvloop
 
-        uvloop.run(_serve_bare(args.serve_bare))
+        if args.serve_floor:
+            uvloop.run(_serve_floor(args.serve_bare, Path(args.serve_floor)))
+        else:
+            uvloop.run(_serve_bare(args.serve_bare))
         return 0
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
