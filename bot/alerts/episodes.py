@@ -24,7 +24,7 @@ from bot.delivery.outbox import OutboxKind, Outgoing
 from bot.i18n import _, speaking
 from bot.metrics import ALERTS_CLEARED, ALERTS_STARTED
 from bot.views import alerts as views
-from storage.models import AlertEpisode, AlertSnooze, table_of
+from storage.models import AlertEpisode, AlertSnooze, LiveMessage, table_of
 
 SNOOZE = timedelta(hours=1)
 
@@ -211,7 +211,12 @@ def clear_alert(
     turned_off: bool = False,
 ) -> bool:
     """Mark the episode cleared (compare-and-set) and enqueue the edit of its message and, unless
-    the rule was turned off, one short silent note. False when another transaction cleared it."""
+    the rule was turned off, one short silent note. False when another transaction cleared it.
+
+    The note tells the team, at the bottom of the chat, that an alert further up has recovered.
+    When the alert has not been posted yet (it started and cleared within the chat's pacing
+    slot), the edit replaces its text before it goes out: it arrives once, already saying "✅
+    Recovered at …", and a note would only repeat it."""
     result = session.execute(
         update(AlertEpisode)
         .where(col(AlertEpisode.id) == episode.id, col(AlertEpisode.cleared_at).is_(None))
@@ -244,7 +249,8 @@ def clear_alert(
             reply_markup=buttons,
         )
     )
-    if not turned_off:
+    posted = session.get(LiveMessage, edit_key(episode.id)) is not None
+    if posted and not turned_off:
         messages.append(
             Outgoing(
                 target.chat_id,

@@ -13,7 +13,14 @@ from sqlmodel import select
 
 from bot.relay.worker import BatchOutcome, RelayWorker
 from storage.db import Database
-from storage.models import BoundChat, CallTask, GroupRoute, OutboxMessage, PushInbox
+from storage.models import (
+    BoundChat,
+    CallTask,
+    GroupRoute,
+    LiveMessage,
+    OutboxMessage,
+    PushInbox,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEAM, MANAGERS, TASK_CHAT = -100111, -100222, -100333
@@ -122,6 +129,21 @@ def outbox(db: Database, chat_id: int | None = None) -> list[OutboxMessage]:
         return list(session.exec(stmt))
 
     return db.call(load)
+
+
+def post_live_messages(db: Database) -> None:
+    """What the sender records once a message with an edit_key is in the chat (its Telegram
+    message, which later rows with that key edit): here for every such row, as if all were sent."""
+
+    def post(session):  # noqa: ANN001, ANN202
+        for row in session.exec(select(OutboxMessage).where(OutboxMessage.edit_key.is_not(None))):
+            if session.get(LiveMessage, row.edit_key) is None:
+                session.add(
+                    LiveMessage(edit_key=row.edit_key, chat_id=row.chat_id, message_id=row.id)
+                )
+                session.flush()
+
+    db.call(post)
 
 
 def inbox(db: Database) -> list[PushInbox]:

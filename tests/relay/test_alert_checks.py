@@ -15,7 +15,7 @@ from bot.alerts.checks import CALLING, check_balance, check_tasks
 from bot.alerts.rules import Rule, save_rule
 from storage.db import Database
 from storage.models import AlertEpisode, OutboxMessage, RingingEvent, utcnow
-from tests.relay.conftest import TEAM, add_task, bind, outbox
+from tests.relay.conftest import TEAM, add_task, bind, outbox, post_live_messages
 
 UTC = ZoneInfo("UTC")
 ADMIN = 1001
@@ -50,6 +50,7 @@ def test_a_running_task_without_pushes_is_told_to_its_chat_and_the_admins_once(d
     assert "for 12 minutes" in alert.text and json.loads(alert.reply_markup)
     (copy,) = outbox(database, ADMIN)
     assert copy.kind == "alert" and "Told to the team chat" in copy.text
+    post_live_messages(database)
     # A push comes: recovered.
     event = RingingEvent(dedupe_key="k", task_id=561235, received_at=utcnow(), event_at=utcnow())
     database.call(lambda s: s.add(event))
@@ -92,6 +93,7 @@ def test_the_balance_rule_is_off_until_a_chat_sets_an_amount(database) -> None:
         database.call(lambda s: check_balance(s, Decimal("80.5"), utcnow(), UTC))
     (alert,) = alerts(database)
     assert "the account balance is 80.50, below the alert's 100.00" in alert.text
+    post_live_messages(database)
     database.call(lambda s: check_balance(s, Decimal("150"), utcnow(), UTC))
     assert len(alerts(database)) == 3 and episodes(database)[0].cleared_at is not None
 
@@ -114,6 +116,7 @@ def test_a_chinese_team_reads_its_alert_in_chinese_and_each_admin_in_their_own_l
     assert "No pushes" in english.text and "Told to the team chat" in english.text
     (chinese,) = outbox(database, ADMIN + 1)
     assert "无推送告警" in chinese.text and "已通知团队群" in chinese.text
+    post_live_messages(database)
     event = RingingEvent(dedupe_key="k", task_id=561235, received_at=utcnow(), event_at=utcnow())
     database.call(lambda s: s.add(event))
     database.call(lambda s: check_tasks(s, utcnow(), UTC, [ADMIN]))

@@ -21,6 +21,7 @@ from tests.relay.conftest import (
     drain,
     outbox,
     platform_time,
+    post_live_messages,
     recent_call,
     ringing_event,
     route,
@@ -64,6 +65,22 @@ def relay_calls(database: Database, worker: RelayWorker, answers: list[bool]) ->
     drain(worker)
 
 
+def test_an_alert_that_recovers_before_it_is_posted_goes_out_once_already_recovered(
+    database, worker
+) -> None:
+    """Five unanswered calls, then an answered one, relayed before the chat's next pacing slot:
+    the alert's waiting message is edited to say it recovered, and no note repeats it."""
+    team(database)
+    relay_calls(database, worker, [False] * 5)
+    relay_calls(database, worker, [True])
+    kinds = [(m.kind, m.edit_key) for m in alerts(database)]
+    (episode,) = episodes(database)
+    key = f"alert:{episode.id}"
+    assert kinds == [("alert", key), ("alert_cleared", key)]  # one message, its newest text
+    assert "✅ Recovered at" in alerts(database)[1].text
+    assert not [m for m in outbox(database, TEAM) if "answered a call again" in m.text]
+
+
 def test_five_unanswered_calls_in_a_row_raise_one_alert_with_buttons(database, worker) -> None:
     team(database)
     relay_calls(database, worker, [True, False, False, False, False])
@@ -86,6 +103,7 @@ def test_a_growing_streak_is_the_same_alert_and_an_answered_call_clears_it(
     relay_calls(database, worker, [False] * 5)
     relay_calls(database, worker, [False] * 4)  # 9 in a row: still one alert
     assert [m.kind for m in alerts(database)] == ["alert"]
+    post_live_messages(database)  # the alert is in the chat
     relay_calls(database, worker, [True])
     kinds = [(m.kind, m.edit_key is not None) for m in alerts(database)]
     assert kinds == [("alert", True), ("alert_cleared", True), ("alert_cleared", False)]
@@ -143,6 +161,7 @@ def test_an_answer_rate_below_the_threshold_raises_and_recovers_above_it_plus_ma
     (alert,) = alerts(database)
     assert "answered 20% of its calls over the last 15 minutes (4 of 20)" in alert.text
     assert "below the alert's 30%" in alert.text
+    post_live_messages(database)
     relay_calls(database, worker, [True] * 6)  # 10 of 26: 38 % ≥ 30 + 5
     assert [m.kind for m in alerts(database)] == ["alert", "alert_cleared", "alert_cleared"]
 
@@ -179,6 +198,7 @@ def test_an_agent_missing_three_rings_in_a_row_raises_missed_rings(database, wor
     missed = [m for m in alerts(database) if "Missed rings" in m.text]
     assert len(missed) == 1
     assert "the agent <b>agent_7</b> missed 3 rings in a row" in missed[0].text
+    post_live_messages(database)
     # agent_7 answers the next ring: recovered.
     at = start + timedelta(minutes=5)
     add_push(database, "ringing", ring("m9", "agent_7", [], at))
