@@ -136,7 +136,7 @@ def call_message(record: CallRecord, display: ChatDisplay) -> str:
             agent += f" · {esc(record.agent_group_name)}"
         lines.append(agent)
     else:
-        lines.append(_("Agent: none (the call reached no agent)"))
+        lines.append(_("Agent: none (no agent answered)"))
     timing = _("Talk time: {duration}", duration=duration(record.call_duration))
     started = clock(record.call_start_at, display.zone, today=record.received_at)
     if started:

@@ -80,7 +80,7 @@ def test_an_unanswered_call_that_reached_no_agent() -> None:
     )
     text, entities = parse_html(call_message(record, PLAIN))
     assert text.startswith("❌ Not answered outbound call")
-    assert "Agent: none (the call reached no agent)" in text
+    assert "Agent: none (no agent answered)" in text
     assert "Talk time: 0:00" in text
     assert "Ended: the callee was busy; the system ended the call" in text
     assert "Cost" not in text and not [e for e in entities if e["type"] == "text_link"]
