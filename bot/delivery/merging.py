@@ -1,16 +1,18 @@
 """What the sender puts into Telegram for one claimed batch of outbox rows.
 
-A batch is usually one row. When a chat's queue backs up, the waiting ringing events of that chat
-come as one batch and become one message, so the newest event is late by seconds, not minutes,
-and every event is still shown:
+A batch is usually one row. When a chat's queue backs up, its waiting ringing events come as one
+batch and become one message, so the newest event is late by seconds, not minutes, and every
+event is still shown; so do its waiting call records (a chat on `/notify calls each` behind a task
+dialling fast), each kind in its own listing:
 
-1. all of them in full, under a header ("14 calls ringing in the last 20 s:"), when that fits one
-   message;
-2. else one line each (the first two lines of each event's text, which the ringing renderer
-   keeps short: agent and callee), in one message or split over `MERGED_TEXT_PARTS` messages;
+1. all of them in full, under a header ("14 calls ringing in the last 20 s:", "9 call records in
+   the last 40 s:"), when that fits one message;
+2. else one line each (the first two lines of each one's text, which the renderers keep short:
+   agent and callee of a ringing event, outcome and agent of a call record), in one message or
+   split over `MERGED_TEXT_PARTS` messages;
 3. else (a storm: a group takes only 16 relay messages a minute, 4,096 characters each, which
    cannot carry hundreds of events' lines) one document message: the caption has the count and
-   the newest events, the attached text file every event in full.
+   the newest, the attached text file every one in full.
 
 Other rows: text over 4,096 characters is split at line boundaries (`bot.render.split_message`); a
 photo takes its text as caption when it fits 1,024 characters, else the photo goes first and the
@@ -32,8 +34,10 @@ from bot.i18n import _, n_
 from bot.render import MESSAGE_LIMIT, esc, split_message
 
 CAPTION_LIMIT = 1024
-# A merged ringing listing may take this many text messages; more becomes one document.
+# A merged listing may take this many text messages; more becomes one document.
 MERGED_TEXT_PARTS = 2
+# The kinds whose waiting messages are merged into one listing (each kind on its own).
+MERGEABLE_KINDS = frozenset({OutboxKind.RINGING.value, OutboxKind.CALL.value})
 
 
 class PartMethod(Enum):
@@ -75,7 +79,7 @@ class Part:
     document: bytes | None = None
     file_name: str | None = None
     edit_message_id: int | None = None
-    # Ringing batches split over several parts: the rows each part shows (empty: every row).
+    # Merged batches split over several parts: the rows each part shows (empty: every row).
     row_ids: tuple[int, ...] = field(default=())
     reply_markup: str | None = None  # an inline keyboard (Bot API JSON), on this part
 
@@ -108,9 +112,10 @@ EVENT_LINE_LIMIT = 300
 
 
 def event_line(text: str) -> str:
-    """The one-line form of a ringing event: its first two non-empty lines, which the ringing
-    renderer makes who rings (agent, group) and whom (callee), joined with " — " (cut, as plain
-    text, when a renderer made it longer than a line should be)."""
+    """The one-line form of a ringing event or a call record: its first two non-empty lines,
+    which the renderers make who rings (agent, group) and whom (callee), or how the call went
+    (outcome, callee) and who took it, joined with " — " (cut, as plain text, when a renderer
+    made it longer than a line should be)."""
     lines = [line.strip() for line in text.split("\n") if line.strip()]
     line = " — ".join(lines[:2]) if lines else text.strip()
     if len(line) <= EVENT_LINE_LIMIT:
@@ -127,22 +132,37 @@ def span_words(seconds: float) -> str:
     return _("{hours} h", hours=round(seconds / 3600))
 
 
-def ringing_header(count: int, oldest: datetime, now: datetime) -> str:
+def merged_header(kind: str, count: int, oldest: datetime, now: datetime) -> str:
     """In the chat's language (the sender speaks it: `ClaimedBatch.language`)."""
+    span = span_words((now - oldest).total_seconds())
+    if kind == OutboxKind.CALL.value:
+        return n_(
+            "📋 <b>{count} call record</b> in the last {span}:",
+            "📋 <b>{count} call records</b> in the last {span}:",
+            count,
+            span=span,
+        )
     return n_(
         "📞 <b>{count} call ringing</b> in the last {span}:",
         "📞 <b>{count} calls ringing</b> in the last {span}:",
         count,
-        span=span_words((now - oldest).total_seconds()),
+        span=span,
     )
 
 
-def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
-    """Parts for several waiting ringing events, by the rules in the docstring: listed in the
-    order they rang (the platform's event time; pushes can arrive out of that order, and two
-    replicas can store them so), so "the newest" are the last to ring."""
+def _continued(kind: str, part: int) -> str:
+    if kind == OutboxKind.CALL.value:
+        return _("📋 <b>call records, continued</b> ({part}):", part=part)
+    return _("📞 <b>ringing, continued</b> ({part}):", part=part)
+
+
+def plan_merged(rows: list[QueuedMessage], now: datetime) -> list[Part]:
+    """Parts for several waiting messages of one mergeable kind, by the rules in the docstring:
+    listed in the order they happened (the platform's event time; pushes can arrive out of that
+    order, and two replicas can store them so), so "the newest" are the last to happen."""
+    kind = rows[0].kind
     rows = sorted(rows, key=lambda row: (row.happened_at, row.id))
-    header = ringing_header(len(rows), min(row.created_at for row in rows), now)
+    header = merged_header(kind, len(rows), min(row.created_at for row in rows), now)
     full = header + "\n\n" + "\n\n".join(row.text.strip() for row in rows)
     if len(full) <= MESSAGE_LIMIT:
         return [Part(PartMethod.TEXT, text=full)]
@@ -151,7 +171,7 @@ def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
     for row, line in zip(rows, lines, strict=True):
         current_lines, current_ids = chunks[-1]
         if len("\n".join([*current_lines, line])) > MESSAGE_LIMIT:
-            chunks.append(([_("📞 <b>ringing, continued</b> ({part}):", part=len(chunks) + 1)], []))
+            chunks.append(([_continued(kind, len(chunks) + 1)], []))
             current_lines, current_ids = chunks[-1]
         current_lines.append(line)
         current_ids.append(row.id)
@@ -160,10 +180,10 @@ def plan_ringing(rows: list[QueuedMessage], now: datetime) -> list[Part]:
             Part(PartMethod.TEXT, text="\n".join(chunk_lines), row_ids=tuple(ids))
             for chunk_lines, ids in chunks
         ]
-    return [ringing_document(rows, lines, header, now)]
+    return [merged_document(rows, lines, header, now)]
 
 
-def ringing_document(
+def merged_document(
     rows: list[QueuedMessage], lines: list[str], header: str, now: datetime
 ) -> Part:
     footer = "\n" + _("Every one of them is in the attached list.")
@@ -178,11 +198,12 @@ def ringing_document(
         newest.insert(0, "…")
     listing = "\n\n".join(plain_text(row.text) for row in rows)
     content = f"{plain_text(header)}\n\n{listing}\n"
+    name = "calls" if rows[0].kind == OutboxKind.CALL.value else "ringing"
     return Part(
         PartMethod.DOCUMENT,
         text="\n".join([caption, *newest]) + footer,
         document=content.encode("utf-8"),
-        file_name=f"ringing-{now:%Y%m%d-%H%M%S}.txt",
+        file_name=f"{name}-{now:%Y%m%d-%H%M%S}.txt",
     )
 
 
@@ -211,6 +232,7 @@ def plan_single(row: QueuedMessage, live_message_id: int | None) -> list[Part]:
     ]
 
 
-def is_mergeable_ringing(row: QueuedMessage | Any) -> bool:
-    """A plain ringing message (an outbox row or its copy): these merge when they wait."""
-    return row.kind == OutboxKind.RINGING.value and row.photo is None and row.edit_key is None
+def is_mergeable(row: QueuedMessage | Any) -> bool:
+    """A plain ringing event or call record (an outbox row or its copy): these merge, each kind
+    with its own, when they wait."""
+    return row.kind in MERGEABLE_KINDS and row.photo is None and row.edit_key is None

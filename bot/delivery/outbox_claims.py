@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from bot.delivery import kind_settings
-from bot.delivery.merging import QueuedMessage, is_mergeable_ringing
+from bot.delivery.merging import QueuedMessage, is_mergeable
 from bot.i18n import language_of
 from storage.models import (
     BoundChat,
@@ -53,14 +53,14 @@ log = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNFINISHED = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
-# One claim takes at most this many rows (a merged ringing batch); the rest waits for the next.
+# One claim takes at most this many rows (a merged listing); the rest waits for the next.
 MAX_BATCH_ROWS = 10_000
 _CHUNK = 500  # ids per IN (…) list
 
 
 class Merge(Enum):
     NONE = "none"  # one row
-    RINGING = "ringing"  # waiting ringing events shown together
+    LISTING = "listing"  # waiting ringing events (or call records) shown together
     EDIT_KEY = "edit_key"  # rows editing one live message: only the newest is sent
 
 
@@ -74,7 +74,7 @@ class ClaimedBatch:
     live_message_id: int | None  # the message an edit_key batch edits, when it has one
     pacing_next: datetime  # the chat's relay schedule as the database had it
     loud: bool = True  # False: sent with disable_notification (kind_settings)
-    language: str = "en"  # the chat's, for what the sender writes itself (merged ringing)
+    language: str = "en"  # the chat's, for what the sender writes itself (a listing's header)
 
     @property
     def representative(self) -> QueuedMessage:
@@ -250,10 +250,10 @@ def _plan(rows: list[Any], now: datetime) -> tuple[list[Any], Merge]:
     if head.edit_key is not None:
         same = [row for row in due if row.edit_key == head.edit_key]
         return same, (Merge.EDIT_KEY if len(same) > 1 else Merge.NONE)
-    if is_mergeable_ringing(head):
-        ringing = [row for row in due if is_mergeable_ringing(row)]
-        if len(ringing) > 1:
-            return ringing, Merge.RINGING
+    if is_mergeable(head):
+        alike = [row for row in due if is_mergeable(row) and row.kind == head.kind]
+        if len(alike) > 1:
+            return alike, Merge.LISTING
     return [head], Merge.NONE
 
 
@@ -356,7 +356,7 @@ def claim_batch(
             live_message_id = live.message_id
     place = kind_settings.place_of(session, chat_id, representative.kind)
     language = "en"
-    if merge is Merge.RINGING:
+    if merge is Merge.LISTING:
         chat = session.get(BoundChat, chat_id)
         language = language_of(chat.language if chat is not None else None)
     return ClaimedBatch(

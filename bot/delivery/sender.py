@@ -57,7 +57,7 @@ from telegram.ext import ExtBot
 from bot.delivery import outbox_claims as claims
 from bot.delivery import telegram_errors as errors
 from bot.delivery.chat_changes import FORBIDDEN, forget_topic, move_chat
-from bot.delivery.merging import Part, PartMethod, plan_ringing, plan_single
+from bot.delivery.merging import Part, PartMethod, plan_merged, plan_single
 from bot.delivery.outbox_claims import ClaimedBatch, ClaimLost, Merge, NotYet
 from bot.delivery.outcomes import FAILURE_REASONS, Backoff, Outcomes
 from bot.delivery.pacing import TelegramRateLimiter
@@ -275,9 +275,9 @@ class Sender:
                 batch, batch.ids, "abandoned", f"{representative.attempts} times"
             )
             return
-        if batch.merge is Merge.RINGING:
+        if batch.merge is Merge.LISTING:
             with speaking(batch.language):  # its header is the sender's own words
-                parts = plan_ringing(batch.rows, utcnow())
+                parts = plan_merged(batch.rows, utcnow())
             start = 0
         else:
             parts = plan_single(representative, batch.live_message_id)
@@ -332,7 +332,7 @@ class Sender:
         owner = self.owner
         representative = batch.representative
         schedule = _from_epoch(self.limiter.relay_next(chat_id))
-        if batch.merge is Merge.RINGING:
+        if batch.merge is Merge.LISTING:
             shown = list(part.row_ids) or list(remaining)
             rest = [row_id for row_id in remaining if row_id not in set(shown)]
 

@@ -90,7 +90,7 @@ async def call_part(
             **common,
         )
     elif part.method is PartMethod.DOCUMENT:
-        assert part.document is not None  # ringing_document always attaches the listing
+        assert part.document is not None  # merged_document always attaches the listing
         message = await bot.send_document(
             chat_id,
             part.document,

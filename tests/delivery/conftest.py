@@ -78,7 +78,7 @@ class SenderHarness:
         return sender
 
     def enqueue(
-        self, chat_id: int, text: str, kind: OutboxKind = OutboxKind.CALL, **options: Any
+        self, chat_id: int, text: str, kind: OutboxKind = OutboxKind.TASK_CARD, **options: Any
     ) -> int:
         row = self.database.call(
             lambda s: enqueue(s, chat_id=chat_id, text=text, kind=kind, **options)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.delivery.merging import PartMethod, QueuedMessage, event_line, plain_text, plan_ringing
+from bot.delivery.merging import PartMethod, QueuedMessage, event_line, plain_text, plan_merged
 from bot.delivery.outbox import OutboxKind
 from tests.delivery.conftest import GROUP, SenderHarness, ringing_text
 
@@ -32,7 +32,7 @@ def test_a_storms_newest_in_the_caption_are_the_last_to_ring_even_when_they_came
     # first: by row id, the caption's "newest" would be events that rang 250 s earlier.
     rows = [_row(i, 250 + i, START + timedelta(seconds=250 + i)) for i in range(250)]
     rows += [_row(250 + i, i, START + timedelta(seconds=i)) for i in range(250)]
-    [document] = plan_ringing(rows, START + timedelta(minutes=10))
+    [document] = plan_merged(rows, START + timedelta(minutes=10))
     assert document.method is PartMethod.DOCUMENT and document.text is not None
     caption_lines = document.text.splitlines()
     assert caption_lines[-2] == event_line(ringing_text(499))  # the last to ring, last shown
@@ -48,7 +48,7 @@ def test_a_listing_that_fits_a_message_is_in_ringing_order_and_events_without_a_
         _row(2, 1, START + timedelta(seconds=10)),
         _row(3, 2, None),  # no time from the platform: when it was queued (START + 3 s)
     ]
-    [message] = plan_ringing(rows, START + timedelta(minutes=1))
+    [message] = plan_merged(rows, START + timedelta(minutes=1))
     text = plain_text(message.text or "")
     assert text.index("98765 00002") < text.index("98765 00001") < text.index("98765 00003")
 
@@ -75,11 +75,11 @@ def test_a_merged_listing_speaks_the_chats_language() -> None:
 
     rows = [_row(i, i, START + timedelta(seconds=i)) for i in range(3)]
     with speaking("zh"):
-        [message] = plan_ringing(rows, START + timedelta(seconds=40))
+        [message] = plan_merged(rows, START + timedelta(seconds=40))
     assert plain_text(message.text or "").startswith("📞 最近 40 秒内有 3 通电话在振铃：")
     many = [_row(i, i, START + timedelta(seconds=i)) for i in range(500)]
     with speaking("zh"):
-        [document] = plan_ringing(many, START + timedelta(minutes=10))
-    assert "最新的几条" in (document.text or "") and "全部振铃见附件列表。" in (document.text or "")
-    [english] = plan_ringing(rows, START + timedelta(seconds=40))
+        [document] = plan_merged(many, START + timedelta(minutes=10))
+    assert "最新的几条" in (document.text or "") and "全部条目见附件列表。" in (document.text or "")
+    [english] = plan_merged(rows, START + timedelta(seconds=40))
     assert plain_text(english.text or "").startswith("📞 3 calls ringing in the last 40 s:")

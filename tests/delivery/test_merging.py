@@ -138,7 +138,7 @@ def test_a_one_line_event_keeps_who_rings_and_whom_as_the_relay_renders_them() -
     """The listing of a backed-up chat names the callee of every event, not only the agent."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.delivery.merging import PartMethod, QueuedMessage, plan_ringing
+    from bot.delivery.merging import PartMethod, QueuedMessage, plan_merged
     from bot.views.relayed import ringing_message
     from bot.views.values import ChatDisplay
     from storage.models import RingingEvent
@@ -160,10 +160,52 @@ def test_a_one_line_event_keeps_who_rings_and_whom_as_the_relay_renders_them() -
         rows.append(
             QueuedMessage(n, GROUP, None, OutboxKind.RINGING.value, text, None, None, 0, 0, start)
         )
-    parts = plan_ringing(rows, start + timedelta(seconds=90))
+    parts = plan_merged(rows, start + timedelta(seconds=90))
     assert parts and all(part.method is PartMethod.TEXT for part in parts)
     listing = plain_text("\n".join(part.text or "" for part in parts))
     assert "Sales-Team-1" in listing
     for n in range(60):
         line = next(line for line in listing.splitlines() if f"1344C025cb_{n:03d}" in line)
         assert f"{n:05d}" in line and "Priya, gold plan" in line, line
+
+
+def call_text(n: int) -> str:
+    return (
+        f"❌ <b>Not answered</b> group call · <code>+91 98100 {n:05d}</code>\n"
+        "Agent: none (no agent answered)\nTalk time: 0:00"
+    )
+
+
+async def test_waiting_call_records_become_one_listing_of_their_own_after_the_ringing(
+    harness: SenderHarness,
+) -> None:
+    """A chat on `/notify calls each` behind a task dialling fast: its waiting call records come
+    as one message too, never mixed with the ringing events (which still go first)."""
+    calls = [harness.enqueue(GROUP, call_text(n), kind=OutboxKind.CALL) for n in range(9)]
+    rings = [harness.enqueue(GROUP, ringing_text(n), kind=OutboxKind.RINGING) for n in range(3)]
+    await harness.start_sender()
+    await harness.settled()
+    ringing, records = harness.delivered(GROUP)
+    assert ringing.text.startswith("📞 <b>3 calls ringing</b> in the last ")
+    assert records.text.startswith("📋 <b>9 call records</b> in the last ")
+    for n in range(9):
+        assert call_text(n) in records.text and call_text(n) not in ringing.text
+    assert_every_event_shown_once_merged(harness, rings)
+    assert_every_event_shown_once_merged(harness, calls)
+
+
+async def test_a_storm_of_call_records_comes_as_a_file_with_every_record(
+    harness: SenderHarness,
+) -> None:
+    ids = [harness.enqueue(GROUP, call_text(n), kind=OutboxKind.CALL) for n in range(400)]
+    await harness.start_sender()
+    await harness.settled()
+    [message] = harness.delivered(GROUP)
+    assert message.method == "sendDocument"
+    assert (message.text or "").startswith("📋 <b>400 call records</b> in the last ")
+    [upload] = message.files.values()
+    assert upload.file_name.startswith("calls-")
+    listing = upload.content.decode("utf-8")
+    for n in range(400):
+        assert f"+91 98100 {n:05d}" in listing
+    assert_every_event_shown_once_merged(harness, ids)

@@ -16,7 +16,9 @@ async def test_a_queued_message_is_sent_once_and_marked_sent_with_its_telegram_i
     harness: SenderHarness,
 ) -> None:
     before = REGISTRY.get_sample_value("ccbot_messages_sent_total", {"kind": "call"}) or 0
-    row_id = harness.enqueue(GROUP, "☎️ Call with <b>+91 98765 00001</b> answered, 1 min 5 s")
+    row_id = harness.enqueue(
+        GROUP, "☎️ Call with <b>+91 98765 00001</b> answered, 1 min 5 s", kind=OutboxKind.CALL
+    )
     await harness.start_sender()
     rows = await harness.settled()
     [call] = harness.delivered(GROUP)
@@ -162,14 +164,14 @@ async def test_muting_takes_back_the_chats_waiting_relays_but_not_one_being_sent
     harness: SenderHarness,
 ) -> None:
     harness.bind(GROUP, "Team One")
-    held = harness.enqueue(GROUP, "call being sent")
-    waiting = [harness.enqueue(GROUP, "call waiting")]
+    held = harness.enqueue(GROUP, "call being sent", kind=OutboxKind.CALL)
     digest = harness.enqueue(GROUP, "digest waiting", kind=OutboxKind.DIGEST)
-    elsewhere = harness.enqueue(OTHER_GROUP, "another chat's call")
+    elsewhere = harness.enqueue(OTHER_GROUP, "another chat's call", kind=OutboxKind.CALL)
     batch = harness.database.call(
         lambda s: claims.claim_batch(s, GROUP, "other-replica", utcnow(), timedelta(seconds=1))
     )
     assert batch.ids == [held]
+    waiting = [harness.enqueue(GROUP, "call waiting", kind=OutboxKind.CALL)]
     waiting.append(harness.enqueue(GROUP, "ringing waiting", kind=OutboxKind.RINGING))
     _, withdrawn = harness.database.call(lambda s: chat_settings.mute(s, GROUP, timedelta(hours=1)))
     assert withdrawn == 2

@@ -114,7 +114,7 @@ async def test_a_notice_to_an_admin_who_blocked_the_bot_fails_without_more_notic
 ) -> None:
     harness.telegram.set_member_status(ADMIN, harness.telegram.bot_id, "kicked")
     harness.telegram.set_member_status(GROUP, harness.telegram.bot_id, "kicked")
-    harness.enqueue(GROUP, "to a chat that removed the bot")
+    harness.enqueue(GROUP, "to a chat that removed the bot", kind=OutboxKind.CALL)
     await harness.start_sender()
     rows = await harness.settled()
     assert [(r.chat_id, r.kind, r.status) for r in rows] == [
@@ -219,7 +219,7 @@ async def test_a_message_that_keeps_failing_is_marked_failed_counted_and_shown_t
     assert "server error" in notice.text
 
     # A second failure in the same hour updates that notice instead of sending another.
-    harness.enqueue(GROUP, "neither does this one")
+    harness.enqueue(GROUP, "neither does this one", kind=OutboxKind.CALL)
     await harness.settled()
     admin_calls = harness.delivered(ADMIN)
     assert [c.method for c in admin_calls] == ["sendMessage", "editMessageText"]

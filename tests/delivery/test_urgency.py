@@ -16,10 +16,17 @@ from tests.delivery.conftest import GROUP, OTHER_GROUP, SenderHarness, ringing_t
 ROUTINE = 300
 
 
-def _flood(harness: SenderHarness, chat_id: int = GROUP, count: int = ROUTINE) -> None:
+def _flood(
+    harness: SenderHarness,
+    chat_id: int = GROUP,
+    count: int = ROUTINE,
+    kind: OutboxKind = OutboxKind.DIGEST,
+) -> None:
+    """Routine messages that go one by one (digests; waiting call records would be merged into
+    a listing, see test_merging, and no longer make a backlog of single messages)."""
     harness.database.call(
         lambda s: enqueue_many(
-            s, [Outgoing(chat_id, f"call record {i}", OutboxKind.CALL) for i in range(count)]
+            s, [Outgoing(chat_id, f"routine {kind} {i}", kind) for i in range(count)]
         )
     )
 
@@ -62,7 +69,7 @@ def test_waiting_rings_still_merge_into_one_message_ahead_of_the_call_records(
         lambda s: claims.claim_batch(s, GROUP, "replica-a", utcnow(), timedelta(seconds=30))
     )
     assert isinstance(batch, ClaimedBatch)
-    assert batch.merge is Merge.RINGING and batch.ids == rings
+    assert batch.merge is Merge.LISTING and batch.ids == rings
 
 
 def test_a_ring_does_not_overtake_a_message_another_replica_is_sending_in_that_chat(
@@ -111,10 +118,10 @@ async def test_a_new_ring_in_a_flooded_group_is_the_next_message_sent_there(
     )
     texts = [c.text for c in harness.delivered(GROUP)]
     position = next(i for i, text in enumerate(texts) if "98765 00007" in text)
-    # At most the one call record that was already being sent when the ring came goes first:
+    # At most the one routine message that was already being sent when the ring came goes first:
     # the ring takes the chat's next free slot, not a place behind the 300 records.
     assert position - before <= 1
-    assert all(text.startswith("call record") for text in texts[:position])
+    assert all(text.startswith("routine") for text in texts[:position])
 
 
 async def test_a_command_reply_in_a_flooded_group_goes_before_the_waiting_relay_messages(
