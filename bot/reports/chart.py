@@ -167,9 +167,8 @@ class HourChart:
 
     def png(self, day: date, hours: list[list[int]], title: str) -> bytes:
         out = io.BytesIO()
-        figure = self.show(day, hours, title)
         with self.fonts():
-            figure.savefig(out, format="png")
+            self._show(day, hours, title).savefig(out, format="png")
         return out.getvalue()
 
 
