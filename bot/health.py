@@ -16,7 +16,9 @@ from collections.abc import Iterable
 from sqlmodel import Session
 from telegram import Bot
 
+from bot.delivery.chat_changes import admin_language
 from bot.delivery.replies import send_text
+from bot.i18n import DEFAULT, _, speaking
 from bot.metrics import DATABASE_WRITES_REFUSED, PUSHES_REJECTED
 from bot.render import esc
 from bot.views.values import duration
@@ -89,7 +91,9 @@ class WriteWatch:
 
 
 def problem(health: WriteHealth) -> str | None:
-    """One line for /readyz and /status while the database refuses writes; None otherwise."""
+    """One line for /healthz and /readyz while the database refuses writes; None otherwise.
+    English, for operators and their tools; /status says it in the chat's language
+    (bot.status.refused_writes)."""
     if not health.refused:
         return None
     what = (
@@ -101,39 +105,54 @@ def problem(health: WriteHealth) -> str | None:
 
 
 def writes_notice(change: WriteChange) -> str:
-    """The admins' private message (HTML) when writes stop or start again."""
-    if change.refused:
-        if change.reason == WriteRefusal.DATABASE_FULL:
-            cause = "its disk is full"
-            fix = "Free space on the database's disk or volume"
-        else:
-            cause = "it does not answer, or answers read-only"
-            fix = (
-                "Check that the database runs and that ccbot reaches it (<code>ccbot check</code>)"
-            )
-        return (
-            f"⚠️ <b>The database refuses writes</b>: {cause} ({esc(change.detail)}).\n"
-            "Pushes from the platform are answered 503 and not stored (the platform sends each "
-            "again a few times), so nothing new reaches the chats, and commands that change "
-            "something fail. /healthz and /readyz answer 503.\n"
-            f"{fix}. ccbot notices by itself when writes go through again and tells you here."
+    """The admins' private message (HTML) when writes stop or start again, in the current
+    language."""
+    if not change.refused:
+        return _(
+            "✅ <b>The database takes writes again</b> (it refused them for {lasted}). Pushes are "
+            "stored and relayed again. The platform sends a refused push again only a few times "
+            "(a call record every 30 minutes, ringing events at once), so some of those refused "
+            "meanwhile may be lost: <code>ccbot_pushes_rejected_total</code> counts them by "
+            "reason.",
+            lasted=duration(change.lasted_s),
         )
-    return (
-        f"✅ <b>The database takes writes again</b> (it refused them for "
-        f"{duration(change.lasted_s)}). Pushes are stored and relayed again. The platform sends "
-        "a refused push again only a few times (a call record every 30 minutes, ringing events "
-        "at once), so some of those refused meanwhile may be lost: "
-        "<code>ccbot_pushes_rejected_total</code> counts them by reason."
+    if change.reason == WriteRefusal.DATABASE_FULL:
+        cause = _("its disk is full")
+        fix = _("Free space on the database's disk or volume")
+    else:
+        cause = _("it does not answer, or answers read-only")
+        fix = _("Check that the database runs and that ccbot reaches it (<code>ccbot check</code>)")
+    return _(
+        "⚠️ <b>The database refuses writes</b>: {cause} ({detail}).\n"
+        "Pushes from the platform are answered 503 and not stored (the platform sends each again "
+        "a few times), so nothing new reaches the chats, and commands that change something "
+        "fail. /healthz and /readyz answer 503.\n"
+        "{fix}. ccbot notices by itself when writes go through again and tells you here.",
+        cause=cause,
+        detail=esc(change.detail),
+        fix=fix,
     )
+
+
+def _languages(session: Session, admins: list[int]) -> dict[int, str]:
+    return {admin: admin_language(session, admin) for admin in admins}
 
 
 async def tell_admins_about_writes(
     bot: Bot, database: Database, admin_user_ids: Iterable[int], change: WriteChange
 ) -> None:
     """Straight through the reply path, not the outbox: the outbox is a table, and the database
-    is what refuses writes."""
-    text = writes_notice(change)
-    for admin in sorted(admin_user_ids):
+    is what refuses writes. Each admin reads it in their private chat's language when the
+    database still answers reads (a full disk); in English when it does not."""
+    admins = sorted(admin_user_ids)
+    try:
+        languages = await database.run(lambda s: _languages(s, admins))
+    except Exception as exc:
+        log.info("the admins' languages could not be read (%s); telling them in English", exc)
+        languages = {}
+    for admin in admins:
+        with speaking(languages.get(admin, DEFAULT)):
+            text = writes_notice(change)
         try:
             await send_text(bot, database, admin, text)
         except Exception as exc:

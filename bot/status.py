@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot import __version__
 from bot.replicas import live_replicas
+from storage.db import WriteHealth, WriteRefusal
 from storage.models import InboxStatus, OutboxMessage, OutboxStatus, PushInbox, Replica
 
 
@@ -33,6 +34,24 @@ class QueueState:
         """Age of the oldest message still waiting to be sent (0 when none waits)."""
         oldest = _aware(self.oldest_unsent)
         return max((now - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+
+@dataclass(frozen=True)
+class RefusedWrites:
+    """The database refuses writes: why, the driver's own words, and for how long. Kept as a
+    code rather than a sentence so that /status says it in the chat's language, while /healthz,
+    /readyz and the logs say it in English (bot.health.problem)."""
+
+    reason: WriteRefusal | None
+    detail: str
+    for_s: float
+
+
+def refused_writes(health: WriteHealth | None) -> RefusedWrites | None:
+    """What /status shows about the database's writes: None while they go through."""
+    if health is None or not health.refused:
+        return None
+    return RefusedWrites(health.reason, health.detail, health.refused_for_s())
 
 
 _WAITING = (OutboxStatus.PENDING, OutboxStatus.SENDING)

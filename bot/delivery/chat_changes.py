@@ -25,7 +25,7 @@ from bot.services import access
 from bot.views.agent_links import agent_blocked_notice
 from bot.views.notices import TOPIC_GONE_NOTICE, forbidden_notice
 from storage.db import Database
-from storage.models import AgentLink, AuditEntry, BoundChat, PopRecipient
+from storage.models import AgentLink, AuditEntry, BoundChat, KnownUser, PopRecipient
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,16 @@ FORBIDDEN = "forbidden"  # the reason recorded on messages that failed because o
 
 
 def admin_language(session: Session, admin_id: int) -> str:
-    """The language an admin reads notices in: the one of their private chat with the bot
-    (/settings language there), else English."""
+    """The language an admin reads notices in, as a command in their private chat with the bot
+    would answer: that chat's own (/settings language there), else the Telegram language their
+    app last sent (known_user), else English."""
     private = session.get(BoundChat, admin_id)
-    return language_of(private.language if private else None)
+    known = session.get(KnownUser, admin_id)
+    return language_of(
+        private.language if private else None,
+        known.language_code if known else None,
+        private=True,
+    )
 
 
 def _move(session: Session, old_chat_id: int, new_chat_id: int) -> bool:

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from telegram.ext import Application, CommandHandler
 
 from bot.handlers.base import Request, command
-from bot.health import problem as write_problem
 from bot.i18n import _
 from bot.services.access import Role
-from bot.status import queue_state, version
+from bot.status import queue_state, refused_writes, version
 from bot.views import status as views
 
 
@@ -22,8 +21,6 @@ async def status(req: Request) -> None:
     presence = runtime.presence
     me = presence.replica_id if presence else _("this process")
     started = presence.started_at if presence else None
-    writes = runtime.write_health
-    refused = write_problem(writes) if writes is not None else None
     await req.reply(
         views.status_message(
             version=version(),
@@ -34,7 +31,7 @@ async def status(req: Request) -> None:
             state=state,
             last_error=getattr(runtime.client, "last_error", None),
             now=now,
-            writes_refused=refused,
+            writes_refused=refused_writes(runtime.write_health),
         )
     )
 

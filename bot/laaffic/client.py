@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.i18n import _
 from bot.laaffic import preflight
 from bot.laaffic.errors import PlatformError, PlatformOutcomeUnknown
 from bot.laaffic.limits import (
@@ -198,7 +199,7 @@ class LaafficClient:
                 ADD_GROUP,
                 body,
                 took_effect=new_group,
-                where=f"the agent group list for {group_name!r}",
+                where=_("the agent group list for {name}", name=repr(group_name)),
             )
         except PlatformError as exc:
             # -20 on the second send: the first one did arrive after all.
@@ -222,8 +223,11 @@ class LaafficClient:
             "",
             reason,
             ADD_GROUP,
-            f"The agent group {group_name!r} was created, but the bot could not read its ID from "
-            "the platform. Do not create it again; list the groups in a minute to find it.",
+            _(
+                "The agent group {name} was created, but the bot could not read its ID from the "
+                "platform. Do not create it again; list the groups in a minute to find it.",
+                name=repr(group_name),
+            ),
         )
 
     async def _group_ids_named(self, group_name: str) -> set[int]:
@@ -276,7 +280,7 @@ class LaafficClient:
         ).wire()
         agents = await self._transport.snapshot(ADD_AGENTS, self.list_agents(voice_group_id))
         before = {a.key_id for a in agents}
-        where = f"the agents of group {voice_group_id}"
+        where = _("the agents of group {group_id}", group_id=voice_group_id)
 
         async def created() -> list[CreatedAgent] | None:
             new = [a for a in await self.list_agents(voice_group_id) if a.key_id not in before]
@@ -305,8 +309,12 @@ class LaafficClient:
             "bad-answer",
             problem,
             ADD_AGENTS,
-            f"The agents were created, but the bot could not read which ones from the platform's "
-            f"answer. Do not create them again; list the agents of group {voice_group_id}.",
+            _(
+                "The agents were created, but the bot could not read which ones from the "
+                "platform's answer. Do not create them again; list the agents of group "
+                "{group_id}.",
+                group_id=voice_group_id,
+            ),
         )
 
     async def query_agents(
@@ -373,14 +381,14 @@ class LaafficClient:
         only used once a task is submitted with its filePath, so an orphan copy is harmless.
         """
         preflight.check_upload_file_name(file_name)
-        preflight.require(bool(content), "The number file is empty.")
+        preflight.require(bool(content), _("The number file is empty."))
         body = UploadRequest(file_name=file_name, file=base64.b64encode(content).decode()).wire()
         envelope = await self._transport.write_repeatable(
             UPLOAD,
             body,
             arguments=sanitise(body, file_size=len(content)),
             http_timeout=self._transport.upload_timeout,
-            gave_up=(
+            gave_up=_(
                 "Could not reach the Laaffic platform to upload the number file. A file that "
                 "arrived without an answer is never used, so it is safe to send the file again "
                 "in a few minutes."
@@ -436,7 +444,7 @@ class LaafficClient:
         before = await self._transport.snapshot(
             SUBMIT_TASK, self._recent_tasks(request.task_type, request.group_ids)
         )
-        where = f"the task list (file {file_name!r})"
+        where = _("the task list (file {name})", name=repr(file_name))
 
         async def submitted() -> int | None:
             return await self._find_new_task(request, before, where)

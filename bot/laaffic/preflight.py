@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot.i18n import _
 from bot.laaffic.errors import InvalidRequest
 from bot.laaffic.limits import (
     AGENT_BATCH_MAX,
@@ -49,8 +50,13 @@ def check_page(page: int, size: int) -> None:
 def check_group_name(group_name: str) -> None:
     require(
         GROUP_NAME_MIN <= len(group_name) <= GROUP_NAME_MAX,
-        f"The group name {group_name!r} has {len(group_name)} characters; it must have "
-        f"{GROUP_NAME_MIN} to {GROUP_NAME_MAX}.",
+        _(
+            "The group name {name} has {length} characters; it must have {low} to {high}.",
+            name=repr(group_name),
+            length=len(group_name),
+            low=GROUP_NAME_MIN,
+            high=GROUP_NAME_MAX,
+        ),
     )
 
 
@@ -58,8 +64,11 @@ def check_display_num(display_num: str | None) -> None:
     if display_num is not None:
         require(
             bool(DISPLAY_NUM_RE.match(display_num)),
-            f"The caller ID {display_num!r} must be 1 to {DISPLAY_NUM_MAX} letters or digits "
-            "(A-Z, a-z, 0-9).",
+            _(
+                "The caller ID {value} must be 1 to {high} letters or digits (A-Z, a-z, 0-9).",
+                value=repr(display_num),
+                high=DISPLAY_NUM_MAX,
+            ),
         )
 
 
@@ -67,7 +76,10 @@ def check_ccode(ccode: str | None) -> None:
     if ccode is not None:
         require(
             bool(CCODE_RE.match(ccode)),
-            f"The country code {ccode!r} must be the calling code in digits, such as 91.",
+            _(
+                "The country code {value} must be the calling code in digits, such as 91.",
+                value=repr(ccode),
+            ),
         )
 
 
@@ -75,7 +87,11 @@ def check_remark(remark: str | None) -> None:
     if remark is not None:
         require(
             len(remark) <= REMARK_MAX,
-            f"The remark has {len(remark)} characters; at most {REMARK_MAX} fit.",
+            _(
+                "The remark has {length} characters; at most {high} fit.",
+                length=len(remark),
+                high=REMARK_MAX,
+            ),
         )
 
 
@@ -83,8 +99,13 @@ def check_callout_rate(rate: int | None) -> None:
     if rate is not None:
         require(
             _whole(rate) and CALLOUT_RATE_MIN <= rate <= CALLOUT_RATE_MAX,
-            f"The call-out rate (numbers dialled per free agent) must be {CALLOUT_RATE_MIN} or "
-            f"more and at most {CALLOUT_RATE_MAX}, not {rate!r}.",
+            _(
+                "The call-out rate (numbers dialled per free agent) must be {low} or more and at "
+                "most {high}, not {value}.",
+                low=CALLOUT_RATE_MIN,
+                high=CALLOUT_RATE_MAX,
+                value=repr(rate),
+            ),
         )
 
 
@@ -92,24 +113,37 @@ def check_ringing_time(seconds: int | None) -> None:
     if seconds is not None:
         require(
             _whole(seconds) and RINGING_TIME_MIN <= seconds <= RINGING_TIME_MAX,
-            f"The maximum ringing time must be {RINGING_TIME_MIN} to {RINGING_TIME_MAX} seconds, "
-            f"not {seconds!r}.",
+            _(
+                "The maximum ringing time must be {low} to {high} seconds, not {value}.",
+                low=RINGING_TIME_MIN,
+                high=RINGING_TIME_MAX,
+                value=repr(seconds),
+            ),
         )
 
 
 def check_agent_count(count: int) -> None:
     require(
         _whole(count) and 1 <= count <= AGENT_BATCH_MAX,
-        f"The number of agents must be 1 or more and at most {AGENT_BATCH_MAX} at a time, "
-        f"not {count!r}.",
+        _(
+            "The number of agents must be 1 or more and at most {high} at a time, not {value}.",
+            high=AGENT_BATCH_MAX,
+            value=repr(count),
+        ),
     )
 
 
 def check_upload_file_name(file_name: str) -> None:
     require(
         UPLOAD_FILE_NAME_MIN <= len(file_name) <= UPLOAD_FILE_NAME_MAX,
-        f"The file name {file_name!r} has {len(file_name)} characters; the platform needs "
-        f"{UPLOAD_FILE_NAME_MIN} to {UPLOAD_FILE_NAME_MAX}. Rename the file.",
+        _(
+            "The file name {name} has {length} characters; the platform needs {low} to {high}. "
+            "Rename the file.",
+            name=repr(file_name),
+            length=len(file_name),
+            low=UPLOAD_FILE_NAME_MIN,
+            high=UPLOAD_FILE_NAME_MAX,
+        ),
     )
 
 

@@ -27,11 +27,12 @@ for a success whose data is not in the documented shape.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict, TypeVar
@@ -39,6 +40,7 @@ from typing import Any, TypedDict, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from bot.i18n import _
 from bot.laaffic.errors import (
     CLOCK_CODE,
     PlatformError,
@@ -48,6 +50,7 @@ from bot.laaffic.errors import (
     bad_answer_error,
     endpoint_key,
     error_for,
+    explain,
     http_status_error,
 )
 from bot.laaffic.models import Envelope, read_answer
@@ -87,7 +90,13 @@ class PlatformFailure:
     at: datetime  # aware UTC
     endpoint: str  # "seatGroup/addGroup"
     code: str  # a platform code, or "http", "network", "timeout", "bad-answer"
-    sentence: str  # plain text
+    said: Callable[[], str] = field(repr=False, compare=False)  # builds `sentence`
+
+    @property
+    def sentence(self) -> str:
+        """The plain sentence in the current language: /status reads it in its chat's language,
+        whichever language (a team's, or a job's English) the failed call was made in."""
+        return self.said()
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,15 @@ class _NoAnswer(Exception):
         self.reason = reason
         self.code = code
         self.sent = sent
+
+
+def _unreached(path: str, error: str) -> str:
+    """/status's sentence for a request that got no usable answer (`error`: what happened)."""
+    return _(
+        "Could not reach the Laaffic platform to {action}: {error}.",
+        action=action(path),
+        error=error,
+    )
 
 
 def _no_answer(exc: httpx.HTTPError) -> _NoAnswer:
@@ -283,9 +301,10 @@ class Transport:
             path,
             lost.reason,
             may_have_taken_effect=False,
-            message=(
-                f"Could not {action(path)}: the platform did not answer, twice. The bot checked "
-                "and nothing was created, so it is safe to try again in a few minutes."
+            message=_(
+                "Could not {action}: the platform did not answer, twice. The bot checked and "
+                "nothing was created, so it is safe to try again in a few minutes.",
+                action=action(path),
             ),
         )
 
@@ -331,8 +350,9 @@ class Transport:
         try:
             return read_answer(model, data if data is not None else {}, platform_tz)
         except ValidationError as exc:
-            error = bad_answer_error(path, f"{exc.error_count()} field problem(s)")
-            self._failed(path, "bad-answer", str(error))
+            problems = f"{exc.error_count()} field problem(s)"
+            error = bad_answer_error(path, problems)
+            self._failed(path, "bad-answer", lambda: str(bad_answer_error(path, problems)))
             raise error from None
 
     # ------------------------------------------------------------------ one request
@@ -384,22 +404,20 @@ class Transport:
         started = time.monotonic()
 
         async def finish(
-            code: str, error: str | None, *, answered: bool = True, sentence: str | None = None
+            code: str,
+            error: str | None,
+            *,
+            answered: bool = True,
+            sentence: Callable[[], str] | None = None,
         ) -> None:
-            """Count the request once. `error` is the audit log's text; `sentence` the one for
-            `last_error` (by default `error` for a platform answer, else "could not reach")."""
+            """Count the request once. `error` is the audit log's text; `sentence` builds the
+            one for `last_error` (by default "could not reach" and `error`)."""
             seconds = time.monotonic() - started
             endpoint = endpoint_key(path)
             PLATFORM_CALLS.labels(endpoint, code).inc()
             PLATFORM_CALL_SECONDS.labels(endpoint).observe(seconds)
             if error is not None:
-                if sentence is None:
-                    sentence = (
-                        error
-                        if answered
-                        else f"Could not reach the Laaffic platform to {action(path)}: {error}."
-                    )
-                self._failed(path, code, sentence)
+                self._failed(path, code, sentence or functools.partial(_unreached, path, error))
             await self._notify(
                 CallOutcome(
                     endpoint=path,
@@ -447,10 +465,14 @@ class Transport:
                 )
                 await finish(failure.code, failure.reason, answered=False)
                 raise failure from None
-            error = http_status_error(
-                response.status_code, response.reason_phrase, path, self.base_url
+            status, phrase, base_url = response.status_code, response.reason_phrase, self.base_url
+            error = http_status_error(status, phrase, path, base_url)
+            await finish(
+                "http",
+                str(error),
+                answered=False,
+                sentence=lambda: str(http_status_error(status, phrase, path, base_url)),
             )
-            await finish("http", str(error), answered=False, sentence=str(error))
             raise error from None
 
         if envelope.ok:
@@ -459,10 +481,14 @@ class Transport:
         else:
             log.info("%s %s: platform code %s (%s)", method, path, envelope.status, envelope.reason)
             refused = error_for(envelope.status, envelope.reason, path)
-            await finish(refused.code, refused.message)
+            await finish(
+                refused.code,
+                refused.message,
+                sentence=functools.partial(explain, refused.code, path, refused.reason),
+            )
         return envelope, response
 
-    def _failed(self, path: str, code: str, sentence: str) -> None:
+    def _failed(self, path: str, code: str, sentence: Callable[[], str]) -> None:
         endpoint = endpoint_key(path)
         PLATFORM_ERRORS.labels(endpoint, code).inc()
         self.last_error = PlatformFailure(datetime.now(UTC), endpoint, code, sentence)

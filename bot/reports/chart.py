@@ -14,14 +14,16 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.i18n import DEFAULT, _, current, speaking
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 HOURS = list(range(24))
 log = logging.getLogger(__name__)
@@ -41,14 +43,34 @@ CJK_FONTS = (
 
 
 @cache
-def cjk_font() -> str | None:
+def cjk_font() -> tuple[str, int | str] | None:
+    """The first installed font of CJK_FONTS: its name and its weight as matplotlib lists it."""
     from matplotlib import font_manager
 
-    installed = {font.name for font in font_manager.fontManager.ttflist}
+    installed = {font.name: font.weight for font in font_manager.fontManager.ttflist}
     found = next((name for name in CJK_FONTS if name in installed), None)
     if found is None:
         log.warning("no font with Chinese glyphs installed: Chinese charts keep English labels")
-    return found
+        return None
+    return found, installed[found]
+
+
+def chinese_text() -> dict[RcKeyType, Any]:
+    """matplotlib settings that draw every text of a chart in the Chinese font, at the weight
+    the font has. WenQuanYi Zen Hei has one weight, listed as 500 (medium); asked for the
+    default 400 (normal), matplotlib draws it anyway but logs a warning for every text."""
+    font = cjk_font()
+    if font is None:
+        return {}
+    from matplotlib import rcParams
+
+    name, weight = font
+    return {
+        "font.sans-serif": [name, *rcParams["font.sans-serif"]],
+        "font.weight": weight,
+        "axes.titleweight": weight,
+        "axes.labelweight": weight,
+    }
 
 
 def chart_language() -> str:
@@ -66,12 +88,26 @@ class HourChart:
     """
 
     def __init__(self) -> None:
+        self.language = chart_language()
+        self._settings: dict[RcKeyType, Any] = chinese_text() if self.language == "zh" else {}
+        with self.fonts():
+            self._build()
+
+    def fonts(self) -> AbstractContextManager[Any]:
+        """The chart's font settings, around building and drawing it (tick labels are made
+        while drawing). Not set for good: an English chart keeps matplotlib's own font."""
+        if not self._settings:
+            return nullcontext()
+        from matplotlib import rc_context
+
+        return rc_context(self._settings)
+
+    def _build(self) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.layout_engine import TightLayoutEngine
         from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
-        self.language = chart_language()
         self.figure = Figure(figsize=(8, 3.6), dpi=100)
         FigureCanvasAgg(self.figure)
         axes = self.axes = self.figure.add_subplot()
@@ -79,11 +115,6 @@ class HourChart:
         with speaking(self.language):
             answered, not_answered = _("answered"), _("not answered")
             x_label, y_label = _("hour (local time)"), _("calls")
-        if self.language == "zh":
-            from matplotlib import rcParams
-
-            font = cjk_font()
-            rcParams["font.sans-serif"] = [font, *rcParams["font.sans-serif"]]
         self.answered = axes.bar(HOURS, zeros, color="#2e7d32", label=answered, width=0.8)
         self.missed = axes.bar(
             HOURS, zeros, bottom=zeros, color="#c62828", label=not_answered, width=0.8
@@ -109,6 +140,10 @@ class HourChart:
 
     def show(self, day: date, hours: list[list[int]], title: str) -> Figure:
         """The chart of one day (24 [answered, not answered] pairs); returns the figure."""
+        with self.fonts():
+            return self._show(day, hours, title)
+
+    def _show(self, day: date, hours: list[list[int]], title: str) -> Figure:
         for bar, top, (answered, missed) in zip(self.answered, self.missed, hours, strict=True):
             bar.set_height(answered)
             top.set_y(answered)
@@ -132,7 +167,8 @@ class HourChart:
 
     def png(self, day: date, hours: list[list[int]], title: str) -> bytes:
         out = io.BytesIO()
-        self.show(day, hours, title).savefig(out, format="png")
+        with self.fonts():
+            self._show(day, hours, title).savefig(out, format="png")
         return out.getvalue()
 
 

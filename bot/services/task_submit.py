@@ -118,7 +118,7 @@ async def submit_draft(
             log.exception("could not show the progress of submitting draft %s", draft_id)
     try:
         if part is None or part.platform_file_path is None:
-            raise ValueError("The number file of this draft is gone; upload it again.")
+            raise ValueError(_("The number file of this draft is gone; upload it again."))
         task_id = await client.submit_task(
             file_path=part.platform_file_path,
             file_name=part.file_name,

@@ -7,14 +7,32 @@ from datetime import datetime
 from bot.i18n import _
 from bot.laaffic.transport import PlatformFailure
 from bot.render import code, esc
-from bot.status import QueueState
+from bot.status import QueueState, RefusedWrites
 from bot.views.values import duration
+from storage.db import WriteRefusal
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
-        return "never"
-    return f"{duration((now - moment).total_seconds())} ago"
+        return _("never")
+    return _("{duration} ago", duration=duration((now - moment).total_seconds()))
+
+
+def _refused_writes(refused: RefusedWrites) -> str:
+    """The first line while the database refuses writes (the driver's words stay as it said them:
+    they are for whoever fixes the database)."""
+    values = {"detail": esc(refused.detail), "lasted": duration(refused.for_s)}
+    if refused.reason == WriteRefusal.DATABASE_FULL:
+        return _(
+            "⚠️ The database refuses writes: its disk is full ({detail}) for {lasted}. Pushes are "
+            "refused (503) until it takes writes again.",
+            **values,
+        )
+    return _(
+        "⚠️ The database takes no writes ({detail}) for {lasted}. Pushes are refused (503) until "
+        "it takes writes again.",
+        **values,
+    )
 
 
 def status_message(
@@ -27,9 +45,9 @@ def status_message(
     state: QueueState,
     last_error: PlatformFailure | None,
     now: datetime,
-    writes_refused: str | None = None,
+    writes_refused: RefusedWrites | None = None,
 ) -> str:
-    """`writes_refused`: why the database takes no writes (a sentence), or None."""
+    """`writes_refused`: why the database takes no writes, or None while it takes them."""
     lines = [
         _(
             "<b>ccbot {version}</b> · replica {replica}",
@@ -67,13 +85,7 @@ def status_message(
         ),
     ]
     if writes_refused is not None:  # first: it is why little else works
-        lines.insert(
-            0,
-            _(
-                "⚠️ {value}. Pushes are refused (503) until it takes writes again.",
-                value=esc(writes_refused[0].upper() + writes_refused[1:]),
-            ),
-        )
+        lines.insert(0, _refused_writes(writes_refused))
     if last_error is not None:
         lines.append(
             _(

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session
 
 from bot.i18n import CLOSE, OPEN, PSEUDO
+from bot.laaffic.errors import PlatformError
 from storage.models import BoundChat
 from tests.bot.conftest import ADMIN, GROUP, OPERATOR, VIEWER, BotHarness
 
@@ -517,9 +518,11 @@ async def test_a_chinese_chat_reads_its_alerts_and_their_buttons_in_chinese(
 async def _card(bot: BotHarness, since: int) -> Any:
     """The /iam request card posted into the team chat."""
     return await bot.telegram.wait_for(
-        lambda c: c.method == "sendMessage"
-        and c.chat_id == GROUP
-        and "iam:" in str(c.params.get("reply_markup")),
+        lambda c: (
+            c.method == "sendMessage"
+            and c.chat_id == GROUP
+            and "iam:" in str(c.params.get("reply_markup"))
+        ),
         10,
         since=since,
     )
@@ -625,7 +628,9 @@ async def test_a_screen_pop_and_its_commands_come_from_the_catalog(
     await push(bot, record("c-1", "s-1", sips[1], duration=83))
     await push(bot, record("c-9", "s-9", None, answered=False, reason=7))
     await relayed(bot)
-    await push(bot, [ring("c-2", sips[0], called="919000000002", called_info="客户资料", task_id=None)])
+    await push(
+        bot, [ring("c-2", sips[0], called="919000000002", called_info="客户资料", task_id=None)]
+    )
     await relayed(bot)
     # Stopping: unlink (the team), the agent blocks the bot (the team is told).
     await bot.say(GROUP, OPERATOR, f"/unlink {sips[1]}")
@@ -692,3 +697,31 @@ async def test_an_agent_reads_pops_in_their_language_and_the_team_reads_its_card
         lambda c: c.method == "sendMessage" and c.chat_id == AGENT, 10, since=mark
     )
     assert "你的电话正在振铃" in plain(pop) and "Name：Ravi Kumar" in plain(pop), plain(pop)
+
+
+async def test_an_admins_chinese_status_reads_a_platform_error_made_elsewhere_in_chinese(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    with pytest.raises(PlatformError):  # a job's call: no chat, no language
+        await bot.service.runtime.client.edit_task(5_999_999, 1)
+    reply = await bot.say(ADMIN, ADMIN, "/settings language zh")
+    assert reply.text.startswith("已保存。")
+    status = await bot.say(ADMIN, ADMIN, "/status")
+    (line,) = [x for x in status.text.splitlines() if x.startswith("最近的平台错误：")]
+    assert "preview/agent/editTask" in line and "无法修改任务的外呼倍率：" in line, line
+    assert not english_left(line.replace("preview/agent/editTask", "")), line
+
+
+async def test_an_admin_who_never_chose_a_language_reads_notices_in_their_telegram_language(
+    bot: BotHarness,
+) -> None:
+    await bot.bind()
+    bot.telegram.state.set_language(ADMIN, "zh-hans")
+    await bot.say(ADMIN, ADMIN, "/start")  # the bot sees the admin's Telegram language
+    mark = bot.telegram.mark()
+    bot.telegram.my_chat_member(GROUP, "member", "left", by_user_id=OPERATOR)
+    notice = await bot.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == ADMIN, 10, since=mark
+    )
+    assert "我被移出了群" in notice.text and "/bind" in notice.text

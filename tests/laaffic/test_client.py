@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.i18n import speaking
 from bot.laaffic import client as endpoints
 from bot.laaffic.client import CallOutcome, LaafficClient
 from bot.laaffic.errors import (
+    InvalidRequest,
     PlatformAuthError,
     PlatformError,
     PlatformOutcomeUnknown,
@@ -423,6 +425,41 @@ async def test_add_group_failing_twice_says_nothing_was_created(
     assert count(simulator, endpoints.ADD_GROUP) == 2
     assert not caught.value.may_have_taken_effect
     assert "nothing was created" in caught.value.message
+
+
+async def test_a_chinese_team_reads_the_clients_own_sentences_in_chinese(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    fault(simulator, endpoints.ADD_GROUP, "drop", times=2)
+    with speaking("zh"), pytest.raises(PlatformUnavailable) as caught:
+        await client.add_group("Never Group")
+    assert caught.value.message == (
+        "无法创建坐席组：平台两次都没有回复。机器人已核对过，没有创建任何东西，几分钟后可以放心重试。"
+    )
+    with speaking("zh"), pytest.raises(InvalidRequest) as refused:
+        await client.add_agents(1, 0)
+    assert refused.value.message.startswith("坐席数量每次至少 1 个"), refused.value.message
+
+
+async def test_the_last_error_is_read_in_the_language_of_whoever_reads_it(
+    client: LaafficClient, simulator: RunningSimulator
+) -> None:
+    # Made in English (a job's call), read by a Chinese chat's /status, and the other way round.
+    with pytest.raises(PlatformError):
+        await client.edit_task(5_999_999, 1)
+    failure = client.last_error
+    assert failure is not None
+    with speaking("zh"):
+        assert failure.sentence == explain("-24", endpoints.EDIT_TASK)
+        assert failure.sentence.startswith("无法修改任务的外呼倍率："), failure.sentence
+    fault(simulator, endpoints.QUERY_GROUPS, "http_500")
+    with speaking("zh"):
+        await client.query_groups()
+    assert client.last_error is not None and client.last_error.sentence == (
+        "Could not reach the Laaffic platform to list the agent groups: HTTP 500."
+    )
+    with speaking("zh"):
+        assert client.last_error.sentence == "无法连接 Laaffic 平台来列出坐席组：HTTP 500。"
 
 
 @impatient

@@ -292,3 +292,41 @@ async def test_a_refusal_shorter_than_the_notice_wait_is_told_to_nobody(
         health.committed()
         await told.flush()
     assert fake_telegram.calls_of("sendMessage", ADMIN) == []
+
+
+async def test_an_admin_whose_telegram_reads_chinese_is_told_and_shown_the_refusal_in_chinese(
+    full_disk: tuple[BotHarness, Disk, httpx.AsyncClient],
+) -> None:
+    harness, disk, http = full_disk
+    harness.telegram.state.set_language(ADMIN, "zh-hans")
+    await harness.say(ADMIN, ADMIN, "/status")  # the bot learns the admin's Telegram language
+    mark = harness.telegram.mark()
+
+    disk.fill()
+    answers = [(await push(http)).status_code for _ in range(40)]
+    assert 503 in answers, answers
+    notice = await harness.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == ADMIN and "数据库拒绝写入" in c.text,
+        10,
+        since=mark,
+    )
+    words = re.sub(r"<[^>]+>", "", notice.text)
+    assert words.startswith("⚠️ 数据库拒绝写入：磁盘已满（"), words
+    assert "请清理数据库所在磁盘或卷的空间" in words
+    status = await harness.say(ADMIN, ADMIN, "/status")
+    assert status.text.startswith("⚠️ 数据库拒绝写入：磁盘已满（"), status.text
+    assert "等待转发的推送" in status.text
+    # What operators' tools read stays English.
+    health = (await http.get("/healthz")).json()
+    assert health["database"].startswith("the database refuses writes: its disk is full (")
+    problems = (await http.get("/readyz")).json()["problems"]
+    assert [p for p in problems if p.startswith("the database refuses writes")], problems
+
+    disk.free()
+    assert (await http.get("/healthz")).status_code == 200
+    recovered = await harness.telegram.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == ADMIN and "数据库恢复写入了" in c.text,
+        10,
+        since=mark,
+    )
+    assert "ccbot_pushes_rejected_total" in recovered.text

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from matplotlib.font_manager import findfont, fontManager
 from matplotlib.image import imread
 from sqlmodel import func, select
 
-from bot.reports.chart import HourChart, calls_per_hour_figure, calls_per_hour_png
+from bot.i18n import speaking
+from bot.reports.chart import HourChart, calls_per_hour_figure, calls_per_hour_png, cjk_font
 from bot.reports.retention import purge_old_calls
 from storage.db import Database
 from storage.models import CallChat, CallRecord, CallRollup, RingingEvent, RingMiss
@@ -54,6 +58,29 @@ def test_the_y_axis_labels_fit_in_the_chart_however_many_calls() -> None:
         assert labels and all(t.get_window_extent().x0 >= 0 for t in labels), top
         assert axes.yaxis.label.get_window_extent().x0 >= 0, top
         assert all(t.get_text().replace(",", "").isdigit() for t in labels), top  # 1,200,000
+
+
+def test_a_chinese_chart_is_drawn_in_the_chinese_font_without_a_font_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    font = cjk_font()
+    if font is None:
+        pytest.skip("no font with Chinese glyphs on this machine")
+    caplog.set_level(logging.DEBUG, logger="matplotlib.font_manager")
+    with speaking("zh"):
+        chart = HourChart()
+        png = chart.png(date(2026, 11, 30), HOURS, "每小时来电")
+    assert png.startswith(b"\x89PNG")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    files = {entry.fname for entry in fontManager.ttflist if entry.name == font[0]}
+    with chart.fonts():
+        texts = [chart.title, chart.axes.xaxis.label, *chart.axes.get_yticklabels()]
+        used = {str(findfont(t.get_fontproperties())) for t in (*texts, *chart.legend.get_texts())}
+    assert used <= files
+    # The Chinese font is the Chinese chart's only: an English chart keeps matplotlib's own.
+    english = HourChart()
+    english.png(date(2026, 11, 30), HOURS, "Calls per hour")
+    assert "DejaVu" in findfont(english.title.get_fontproperties())
 
 
 CHAT = -1001000000001
@@ -122,8 +149,11 @@ def test_retention_keeps_a_tasks_callees_while_it_rings_and_drops_old_pops(
         s.add(ScreenPop(user_id=7, created_at=old))
         s.add(ScreenPop(user_id=7, created_at=now))
         for pop_id, at in ((1, old), (2, now)):
-            s.add(PopRing(pop_id=pop_id, user_id=7, call_id=f"c{pop_id}", sip_account="a1",
-                          received_at=at))
+            s.add(
+                PopRing(
+                    pop_id=pop_id, user_id=7, call_id=f"c{pop_id}", sip_account="a1", received_at=at
+                )
+            )
     counts = purge_old_calls(database, now, 90)
     assert counts["task_callee"] == 1 and counts["pop_ring"] == 1 and counts["screen_pop"] == 1
     with database.session() as s:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.i18n import speaking
+from bot.laaffic.errors import explain
 from bot.laaffic.transport import PlatformFailure
-from bot.status import QueueState
+from bot.status import QueueState, RefusedWrites
 from bot.views.status import status_message
+from storage.db import WriteRefusal
 from storage.models import Replica
 from tests.fakes.telegram import parse_html
 
@@ -26,7 +29,7 @@ def test_status_says_how_the_bot_is_doing_and_the_last_platform_error() -> None:
         at=NOW - timedelta(minutes=2),
         endpoint="seatGroup/addGroup",
         code="-20",
-        sentence="The group <exists>.",
+        said=lambda: "The group <exists>.",
     )
     html = status_message(
         version="1.2",
@@ -81,10 +84,42 @@ def test_status_says_first_that_the_database_refuses_writes() -> None:
         state=QueueState(),
         last_error=None,
         now=NOW,
-        writes_refused="the database refuses writes: its disk is <full>",
+        writes_refused=RefusedWrites(WriteRefusal.DATABASE_FULL, "disk <full>", 65),
     )
     text, _ = parse_html(html)
     assert text.splitlines()[0] == (
-        "⚠️ The database refuses writes: its disk is <full>. Pushes are refused (503) until it "
-        "takes writes again."
+        "⚠️ The database refuses writes: its disk is full (disk <full>) for 1:05. Pushes are "
+        "refused (503) until it takes writes again."
     )
+
+
+def test_a_chinese_chat_reads_status_with_the_refused_writes_and_platform_error_in_chinese() -> (
+    None
+):
+    # The failed call was made in English (a job); the chat reading /status reads Chinese.
+    failure = PlatformFailure(
+        at=NOW - timedelta(minutes=2),
+        endpoint="seatGroup/addGroup",
+        code="-10",
+        said=lambda: explain("-10", "seatGroup/addGroup"),
+    )
+    refused = RefusedWrites(WriteRefusal.DATABASE_UNAVAILABLE, "connection refused", 754)
+    with speaking("zh"):
+        html = status_message(
+            version="1.2",
+            replica="a",
+            leader=False,
+            started=None,
+            telegram_mode="polling",
+            state=QueueState(),
+            last_error=failure,
+            now=NOW,
+            writes_refused=refused,
+        )
+    lines = parse_html(html)[0].splitlines()
+    assert lines[0].startswith("⚠️ 数据库无法写入（connection refused），已持续12分34秒。")
+    assert lines[4].endswith("最近推送 从未")  # no push yet
+    assert lines[-1].startswith("最近的平台错误：seatGroup/addGroup，代码 -10，2分前：")
+    assert "余额不足" in lines[-1], lines[-1]
+    with speaking("en"):
+        assert failure.sentence.startswith("Could not create the agent group: the account balance")
