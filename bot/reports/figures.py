@@ -32,6 +32,7 @@ from storage.models import (
     GroupRoute,
     RingingEvent,
     RingRollup,
+    as_utc,
 )
 
 
@@ -87,8 +88,7 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _local_hour(moment: datetime, zone: ZoneInfo) -> int:
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(zone).hour
+    return as_utc(moment).astimezone(zone).hour
 
 
 def day_figures(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> DayFigures:

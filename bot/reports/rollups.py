@@ -28,6 +28,7 @@ from storage.models import (
     RingingEvent,
     RingMiss,
     RingRollup,
+    as_utc,
     table_of,
 )
 
@@ -224,8 +225,7 @@ def _new_misses(session: Session, events: list[RingingEvent]) -> list[list[str]]
         sips = list(dict.fromkeys(_sip_list(event.no_answer_sip_list)))
         listed.append(sips)
         if event.call_id:
-            moment = event.event_at or event.received_at
-            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+            moment = as_utc(event.event_at or event.received_at)
             for sip in sips:
                 pairs.setdefault((event.call_id, sip), moment)
     claimed: set[tuple[str, str]] = set()
