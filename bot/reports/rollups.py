@@ -13,6 +13,8 @@ the same call at once cannot count it twice. `count_call` and `count_ringing` co
 from __future__ import annotations
 
 import json
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,6 +70,36 @@ def is_failure(record: CallRecord) -> bool:
     """The call failed: the callee did not answer (the hang-up reason says why), as the task
     card's "failed" counts the numbers whose call did not go through."""
     return not record.answered
+
+
+@dataclass(kw_only=True)
+class CallCounts:
+    """The counters every figure of calls shares (the daily summary, the digest), each record
+    counted the way the rollups count it, so that the two always agree."""
+
+    calls: int = 0
+    answered: int = 0
+    talk_seconds: int = 0
+    transfers: int = 0
+    lost: int = 0
+    failures: int = 0
+    cost: float = 0.0
+    costed: int = 0
+    failure_reasons: Counter[int] = field(default_factory=Counter)  # -1: no reason given
+
+    def add_record(self, record: CallRecord) -> None:
+        """Count one call record."""
+        self.calls += 1
+        self.answered += int(record.answered)
+        self.talk_seconds += max(record.call_duration or 0, 0)
+        self.transfers += int(is_transfer(record))
+        self.lost += int(is_lost(record))
+        if is_failure(record):
+            self.failures += 1
+            self.failure_reasons[-1 if record.hangup_reason is None else record.hangup_reason] += 1
+        if record.cost is not None:
+            self.cost += record.cost
+            self.costed += 1
 
 
 _CALL_KEYS = ("chat_id", "bucket_start", "group_name", "hangup_reason")
