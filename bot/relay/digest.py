@@ -16,7 +16,6 @@ call records that came in since the chat's last digest, summed up in one message
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -34,7 +33,16 @@ from bot.reports.rollups import CallCounts
 from bot.views.digests import digest_message
 from bot.views.values import ChatDisplay
 from storage.db import Database
-from storage.models import BoundChat, CallChat, CallRecord, GroupRoute, RingingEvent, as_utc, utcnow
+from storage.models import (
+    BoundChat,
+    CallChat,
+    CallRecord,
+    GroupRoute,
+    RingingEvent,
+    as_utc,
+    json_strings,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +124,7 @@ def collect(
         )
     )
     for event in events:
-        missed = _json_list(event.no_answer_sip_list)
+        missed = json_strings(event.no_answer_sip_list)
         if not missed:
             continue
         for chat in router.ringing_targets(event.group_name, event.task_id):
@@ -191,14 +199,6 @@ def _group_names(session: Session, chat_id: int) -> list[str]:
         .order_by(col(GroupRoute.group_name))
     )
     return list(dict.fromkeys(rows))
-
-
-def _json_list(raw: str | None) -> list[str]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def leads_jobs(context: ContextTypes.DEFAULT_TYPE) -> bool:

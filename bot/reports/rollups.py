@@ -12,7 +12,6 @@ the same call at once cannot count it twice. `count_call` and `count_ringing` co
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ from storage.models import (
     RingMiss,
     RingRollup,
     as_utc,
+    json_strings,
     table_of,
 )
 
@@ -254,7 +254,7 @@ def _new_misses(session: Session, events: list[RingingEvent]) -> list[list[str]]
     listed: list[list[str]] = []
     pairs: dict[tuple[str, str], datetime] = {}
     for event in events:
-        sips = list(dict.fromkeys(_sip_list(event.no_answer_sip_list)))
+        sips = list(dict.fromkeys(json_strings(event.no_answer_sip_list, skip_empty=True)))
         listed.append(sips)
         if event.call_id:
             moment = as_utc(event.event_at or event.received_at)
@@ -287,14 +287,6 @@ def _new_misses(session: Session, events: list[RingingEvent]) -> list[list[str]]
         claimed.difference_update((event.call_id, sip) for sip in mine)
         misses.append(mine)
     return misses
-
-
-def _sip_list(raw: str | None) -> list[str]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return [str(x) for x in value if x] if isinstance(value, list) else []
 
 
 def insert_links(session: Session) -> Any:
