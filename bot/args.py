@@ -22,6 +22,8 @@ _QUOTE_START = re.compile(r'^(?:group=|remark=)?["“„«]', re.IGNORECASE)
 _CLOSING_QUOTE = re.compile(r"[“”«»](?!\S)")
 # Telegram user ids have at most 52 significant bits (Bot API, User.id).
 TELEGRAM_USER_ID_MAX = 2**52 - 1
+# Telegram usernames: 5–32 letters, digits and underscores (4 for some old accounts).
+USERNAME_RE = re.compile(r"@?[A-Za-z0-9_]{4,32}")
 
 
 def split_args(text: str) -> list[str]:

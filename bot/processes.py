@@ -375,7 +375,34 @@ def _status(process: Any) -> str:
     return f"killed by signal {-code}" if code is not None and code < 0 else f"status {code}"
 
 
-class RelayProcess:
+class _PartInChild:
+    """A part of the bot run in a supervised child process (`child`): starting and stopping it
+    is starting and stopping the child."""
+
+    child: Child
+
+    @property
+    def running(self) -> bool:
+        return self.child.running
+
+    async def start(self) -> None:
+        await self.spawn()
+        await self.wait_started()
+
+    async def spawn(self) -> None:
+        await self.child.spawn()
+
+    async def wait_started(self) -> None:
+        await self.child.wait_started()
+
+    def kill(self) -> None:
+        self.child.kill()
+
+    async def stop(self) -> None:
+        await self.child.stop()
+
+
+class RelayProcess(_PartInChild):
     """The relay worker in a supervised child process; the same surface as RelayWorker."""
 
     def __init__(
@@ -403,10 +430,6 @@ class RelayProcess:
         self._sender_call: asyncio.TimerHandle | None = None
 
     @property
-    def running(self) -> bool:
-        return self.child.running
-
-    @property
     def last_cycle_at(self) -> float | None:
         return self.child.last_heard_at
 
@@ -421,24 +444,14 @@ class RelayProcess:
         self._wake_pending = False
         self.child.send(b"p\n")
 
-    async def start(self) -> None:
-        await self.spawn()
-        await self.wait_started()
-
     async def spawn(self) -> None:
         self._loop = asyncio.get_running_loop()
-        await self.child.spawn()
-
-    async def wait_started(self) -> None:
-        await self.child.wait_started()
-
-    def kill(self) -> None:
-        self.child.kill()
+        await super().spawn()
 
     async def stop(self) -> None:
         if self._sender_call is not None:
             self._sender_call.cancel()
-        await self.child.stop()
+        await super().stop()
 
     def _on_line(self, line: bytes) -> None:
         if line != b"r" or self._loop is None or self._sender_call is not None:
@@ -482,7 +495,7 @@ class RelayProcess:
         return released
 
 
-class PushListenerProcess:
+class PushListenerProcess(_PartInChild):
     """The push listener child: serves the listening socket, forwards what is not a push."""
 
     def __init__(
@@ -509,25 +522,6 @@ class PushListenerProcess:
             forward_path=forward_path,
             listen_sock=listen_sock,
         )
-
-    @property
-    def running(self) -> bool:
-        return self.child.running
-
-    async def start(self) -> None:
-        await self.child.start()
-
-    async def spawn(self) -> None:
-        await self.child.spawn()
-
-    async def wait_started(self) -> None:
-        await self.child.wait_started()
-
-    def kill(self) -> None:
-        self.child.kill()
-
-    async def stop(self) -> None:
-        await self.child.stop()
 
     def _on_line(self, line: bytes) -> None:
         if line == b"p":

@@ -111,17 +111,7 @@ class ReplicaPresence:
             ]
             if self.telegram_mode == "polling" and others:
                 return others
-            session.merge(
-                Replica(
-                    replica_id=self.replica_id,
-                    hostname=socket.gethostname()[:128],
-                    pid=os.getpid(),
-                    version=__version__,
-                    telegram_mode=self.telegram_mode,
-                    started_at=self.started_at,
-                    last_seen=now,
-                )
-            )
+            session.merge(self._own_row(now))
             return []
 
         pollers = await self.database.run(register)
@@ -133,6 +123,18 @@ class ReplicaPresence:
             )
         await self.beat()
         self._task = asyncio.create_task(self._loop(), name="replica-heartbeat")
+
+    def _own_row(self, now: datetime) -> Replica:
+        """This process's row in the replica table, as it registers (and comes back if pruned)."""
+        return Replica(
+            replica_id=self.replica_id,
+            hostname=socket.gethostname()[:128],
+            pid=os.getpid(),
+            version=__version__,
+            telegram_mode=self.telegram_mode,
+            started_at=self.started_at,
+            last_seen=now,
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -166,14 +168,7 @@ class ReplicaPresence:
         def touch(session: Session) -> bool:
             row = session.get(Replica, self.replica_id)
             if row is None:  # pruned while we were stalled: come back
-                row = Replica(
-                    replica_id=self.replica_id,
-                    hostname=socket.gethostname()[:128],
-                    pid=os.getpid(),
-                    version=__version__,
-                    telegram_mode=self.telegram_mode,
-                    started_at=self.started_at,
-                )
+                row = self._own_row(now)
             row.last_seen = now
             session.add(row)
             session.flush()

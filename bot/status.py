@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -11,13 +11,11 @@ from sqlmodel import Session, select
 from bot import __version__
 from bot.replicas import live_replicas
 from storage.db import WriteHealth, WriteRefusal
-from storage.models import InboxStatus, OutboxMessage, OutboxStatus, PushInbox, Replica
+from storage.models import InboxStatus, OutboxMessage, OutboxStatus, PushInbox, Replica, as_utc
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return None if moment is None else as_utc(moment)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
@@ -31,6 +32,17 @@ def utcnow() -> datetime:
 def as_utc(moment: datetime) -> datetime:
     """A time read back from the database, timezone-aware: SQLite gives naive values, in UTC."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def json_strings(raw: str | None, *, skip_empty: bool = False) -> list[str]:
+    """A list kept as JSON text (a ringing event's `no_answer_sip_list`) read back as strings,
+    without the empty entries with `skip_empty`. A value that is not a JSON list reads as no
+    entries: one odd row must not stop the relay or a summary."""
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return []
+    return [str(v) for v in value if v or not skip_empty] if isinstance(value, list) else []
 
 
 def table_of(model: type[SQLModel]) -> Table:

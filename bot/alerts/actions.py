@@ -69,16 +69,23 @@ def _usable(session: Session, episode: AlertEpisode) -> Refusal | None:
     return None
 
 
-def take(
-    session: Session, episode_id: int, chat_id: int, user_id: int, name: str, now: datetime
-) -> Pressed | Refusal:
-    """[I'm on it]: the first press wins (compare-and-set on taken_by)."""
+def _pressable(session: Session, episode_id: int, chat_id: int) -> AlertEpisode | Pressed | Refusal:
+    """The episode an alert button acts on, or what to answer instead: a refusal before the
+    episode is found, or the press refused with the episode (to show it as it stands)."""
     found = _episode(session, episode_id, chat_id)
     if isinstance(found, Refusal):
         return found
     refusal = _usable(session, found)
-    if refusal is not None:
-        return Pressed(found, refusal)
+    return found if refusal is None else Pressed(found, refusal)
+
+
+def take(
+    session: Session, episode_id: int, chat_id: int, user_id: int, name: str, now: datetime
+) -> Pressed | Refusal:
+    """[I'm on it]: the first press wins (compare-and-set on taken_by)."""
+    found = _pressable(session, episode_id, chat_id)
+    if not isinstance(found, AlertEpisode):
+        return found
     result = session.execute(
         update(AlertEpisode)
         .where(col(AlertEpisode.id) == episode_id, col(AlertEpisode.taken_by).is_(None))
@@ -99,12 +106,9 @@ def snooze(
     session: Session, episode_id: int, chat_id: int, user_id: int, now: datetime
 ) -> Pressed | Refusal:
     """[Snooze 1 h]: no new alert of this rule about this subject in this chat for an hour."""
-    found = _episode(session, episode_id, chat_id)
-    if isinstance(found, Refusal):
+    found = _pressable(session, episode_id, chat_id)
+    if not isinstance(found, AlertEpisode):
         return found
-    refusal = _usable(session, found)
-    if refusal is not None:
-        return Pressed(found, refusal)
     row = session.get(AlertSnooze, (found.chat_id, found.rule, found.subject))
     if row is None:
         row = AlertSnooze(chat_id=found.chat_id, rule=found.rule, subject=found.subject, until=now)

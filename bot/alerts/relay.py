@@ -8,7 +8,6 @@ episodes and snoozes, a group's latest calls, an agent's latest rings), never pe
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from storage.models import (
     RingingEvent,
     RingMiss,
     as_utc,
+    json_strings,
     table_of,
 )
 
@@ -360,14 +360,6 @@ def _answer_rate(ctx: _Context, records: list[CallRecord]) -> None:
 # ---- missed-rings --------------------------------------------------------------------------------
 
 
-def _sips(raw: str | None) -> list[str]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return [str(v) for v in value if v] if isinstance(value, list) else []
-
-
 def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
     """An agent missed a ring when a later event of the call lists them in noAnswerSipList, or the
     call's record says it was answered by another agent or not at all. Only a new miss can raise
@@ -377,7 +369,7 @@ def _missed_rings(ctx: _Context, rows: RelayedRows) -> None:
     missing: dict[str, str] = {}  # agent → group, for agents with a miss in this batch
     for event in rows.events:
         if event.group_name:
-            for sip in _sips(event.no_answer_sip_list):
+            for sip in json_strings(event.no_answer_sip_list, skip_empty=True):
                 missing.setdefault(sip, event.group_name)
     answered_by = {r.call_id: r.agent_account for r in rows.records if r.call_id and r.answered}
     # The agents the recorded calls rang: from this batch's events when they are here (a call's

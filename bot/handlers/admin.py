@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 
 from sqlmodel import Session
 from telegram import Update
@@ -13,13 +12,13 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from bot.args import TELEGRAM_USER_ID_MAX, parse_int
+from bot.args import TELEGRAM_USER_ID_MAX, USERNAME_RE, parse_int
 from bot.delivery.chat_changes import admin_language, agent_refuses, move_chat
 from bot.delivery.outbox import OutboxKind, withdraw_waiting
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
 from bot.handlers import agents_link
-from bot.handlers.base import Context, Request, command, runtime_of
+from bot.handlers.base import Context, Request, command, runtime_of, user_by_username
 from bot.handlers.catalogue import LIMITS, commands_for
 from bot.i18n import N_, _, language_of, n_, normalise, number, speaking, switch
 from bot.laaffic import limits
@@ -210,8 +209,11 @@ async def unbind(req: Request) -> None:
     )
 
 
-# Telegram usernames: 5–32 letters, digits and underscores (4 for some old accounts).
-USERNAME_RE = re.compile(r"@?[A-Za-z0-9_]{4,32}")
+UNSEEN_FOR_ROLE = N_(
+    "I haven't seen {user} yet, so I don't know their user id. Ask them "
+    "to send any command here (for example /whoami), or run /role as a "
+    "reply to one of their messages."
+)
 
 
 @command("/role", Role.ADMIN)
@@ -243,17 +245,7 @@ async def role(req: Request) -> None:
                 command="role",
             )
         else:
-            user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
-            if user is None:
-                shown = who if who.startswith("@") else f"@{who}"
-                raise UserFacingError(
-                    _(
-                        "I haven't seen {user} yet, so I don't know their user id. Ask them "
-                        "to send any command here (for example /whoami), or run /role as a "
-                        "reply to one of their messages.",
-                        user=shown,
-                    )
-                )
+            user = await user_by_username(req, who, UNSEEN_FOR_ROLE)
             target_id, target_label = user.user_id, f"@{user.username}"
     elif message.reply_to_message is not None and message.reply_to_message.from_user is not None:
         target = message.reply_to_message.from_user

@@ -17,15 +17,14 @@ from telegram import Message
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.args import TELEGRAM_USER_ID_MAX, parse_int
+from bot.args import TELEGRAM_USER_ID_MAX, USERNAME_RE, parse_int
 from bot.delivery.replies import send_text
 from bot.errors import UsageError, UserFacingError
-from bot.handlers.base import Request, button, command, keyboard
+from bot.handlers.base import Request, button, command, keyboard, user_by_username
 from bot.i18n import N_, _, language_of, speaking
 from bot.laaffic.models import Agent
 from bot.relay import agent_links as links
 from bot.relay.agent_links import DecisionResult, LinkResult
-from bot.services import access
 from bot.services.access import Role
 from bot.views import agent_links as views
 from storage.models import BoundChat, GroupRoute, KnownUser
@@ -34,8 +33,12 @@ log = logging.getLogger(__name__)
 
 # A SIP account as the platform names agents: letters, digits and a few separators.
 SIP_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}")
-USERNAME_RE = re.compile(r"@?[A-Za-z0-9_]{4,32}")
 NOT_A_BOT = N_("A SIP account can be linked to a person, not to a bot.")
+UNSEEN_FOR_LINK = N_(
+    "I haven't seen {user} yet, so I don't know their user id. Ask them to send "
+    "any command here (for example /whoami), or run /link as a reply to one of "
+    "their messages."
+)
 
 
 def _sip(req: Request, word: str, command_name: str) -> str:
@@ -74,17 +77,7 @@ async def _target_user(req: Request) -> int:
             raise UsageError(
                 _("“{who}” is neither a @username nor a user id.", who=who[:40]), command="link"
             )
-        user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
-        if user is None:
-            shown = who if who.startswith("@") else f"@{who}"
-            raise UserFacingError(
-                _(
-                    "I haven't seen {user} yet, so I don't know their user id. Ask them to send "
-                    "any command here (for example /whoami), or run /link as a reply to one of "
-                    "their messages.",
-                    user=shown,
-                )
-            )
+        user = await user_by_username(req, who, UNSEEN_FOR_LINK)
         return user.user_id
     reply = message.reply_to_message if message is not None else None
     if len(req.args) == 1 and reply is not None and reply.from_user is not None:

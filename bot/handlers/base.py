@@ -45,7 +45,7 @@ from bot.services import access, teams
 from bot.services.access import Role
 from bot.views.keyboards import Keyboard
 from storage.db import write_refusal
-from storage.models import BoundChat
+from storage.models import BoundChat, KnownUser
 
 log = logging.getLogger(__name__)
 
@@ -485,6 +485,15 @@ def refusal(req: Request, required: Role, what: str) -> str:
         role=required.label,
         current=_with_article(req.role),
     )
+
+
+async def user_by_username(req: Request, who: str, unseen: str) -> KnownUser:
+    """The user with this @username, as the bot has seen them; else a refusal, `unseen` (a text
+    with {user}, saying how to name them otherwise): only a user seen writes down their id."""
+    user = await req.runtime.database.run(lambda s: access.find_user_by_username(s, who))
+    if user is None:
+        raise UserFacingError(_(unseen, user=who if who.startswith("@") else f"@{who}"))
+    return user
 
 
 def button(prefix: str, required: Role) -> Callable[[Handler], ButtonHandler]:

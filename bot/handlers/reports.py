@@ -34,7 +34,7 @@ from bot.services.access import Role
 from bot.views.counts import count_text
 from bot.views.summaries import day_label
 from bot.views.values import duration
-from storage.models import BoundChat
+from storage.models import BoundChat, as_utc
 
 SCHEDULE_USAGE = N_(
     "Usage: /schedule shows when the daily summary comes; /schedule 18:00 sets the local "
@@ -295,8 +295,7 @@ async def calls(req: Request) -> None:
         )
     ]
     for r in found:
-        start = r.call_start_at or r.received_at
-        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+        start = as_utc(r.call_start_at or r.received_at)
         outcome = (
             _(
                 "answered, {call_duration}",

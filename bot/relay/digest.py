@@ -16,9 +16,8 @@ call records that came in since the chat's last digest, summed up in one message
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -30,11 +29,20 @@ from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.i18n import language_of
 from bot.relay.routing import NotifyCalls, Router
-from bot.reports.rollups import is_failure, is_lost, is_transfer
+from bot.reports.rollups import CallCounts
 from bot.views.digests import digest_message
 from bot.views.values import ChatDisplay
 from storage.db import Database
-from storage.models import BoundChat, CallChat, CallRecord, GroupRoute, RingingEvent, as_utc, utcnow
+from storage.models import (
+    BoundChat,
+    CallChat,
+    CallRecord,
+    GroupRoute,
+    RingingEvent,
+    as_utc,
+    json_strings,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,19 +58,10 @@ TOP = 3
 
 
 @dataclass
-class DigestStats:
+class DigestStats(CallCounts):
     since: datetime
     until: datetime
     groups: list[str] = field(default_factory=list)
-    calls: int = 0
-    answered: int = 0
-    talk_seconds: int = 0
-    transfers: int = 0
-    lost: int = 0
-    failures: int = 0
-    cost: float = 0.0
-    costed: int = 0
-    failure_reasons: Counter[int] = field(default_factory=Counter)
     missed: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # agent → calls
 
     @property
@@ -73,20 +72,6 @@ class DigestStats:
     def missed_by(self) -> list[tuple[str, int]]:
         ranked = sorted(self.missed.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         return [(agent, len(calls)) for agent, calls in ranked[:TOP]]
-
-    def add_record(self, record: CallRecord) -> None:
-        """Count one record the way the daily summary's rollups count it."""
-        self.calls += 1
-        self.answered += int(record.answered)
-        self.talk_seconds += max(record.call_duration or 0, 0)
-        self.transfers += int(is_transfer(record))
-        self.lost += int(is_lost(record))
-        if is_failure(record):
-            self.failures += 1
-            self.failure_reasons[-1 if record.hangup_reason is None else record.hangup_reason] += 1
-        if record.cost is not None:
-            self.cost += record.cost
-            self.costed += 1
 
 
 def due_chats(
@@ -139,7 +124,7 @@ def collect(
         )
     )
     for event in events:
-        missed = _json_list(event.no_answer_sip_list)
+        missed = json_strings(event.no_answer_sip_list)
         if not missed:
             continue
         for chat in router.ringing_targets(event.group_name, event.task_id):
@@ -214,14 +199,6 @@ def _group_names(session: Session, chat_id: int) -> list[str]:
         .order_by(col(GroupRoute.group_name))
     )
     return list(dict.fromkeys(rows))
-
-
-def _json_list(raw: str | None) -> list[str]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
 
 
 def leads_jobs(context: ContextTypes.DEFAULT_TYPE) -> bool:

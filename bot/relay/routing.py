@@ -18,7 +18,7 @@ depends on its settings (`/notify`, `/mute`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -35,6 +35,7 @@ from storage.models import (
     GroupRoute,
     RingingEvent,
     TaskCallee,
+    as_utc,
 )
 
 # A number is matched to a task submitted in TASK_WINDOW before the call started (the clock of
@@ -232,8 +233,7 @@ class Router:
         )  # ix_task_callee_digits
         found: dict[str, list[tuple[int, int, datetime, str | None]]] = {d: [] for d in wanted}
         for digits, task_id, chat_id, created, display in self.session.execute(stmt):
-            created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
-            found[digits].append((task_id, chat_id, created, display))
+            found[digits].append((task_id, chat_id, as_utc(created), display))
         self._callee_tasks.update(found)
 
     def task_by_number(self, record: CallRecord) -> tuple[int, int] | None:
@@ -244,8 +244,7 @@ class Router:
             return None
         if digits not in self._callee_tasks:
             self.load_callees([{"called_digits": digits, "call_id": None}])
-        start = record.call_start_at or record.received_at
-        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
+        start = as_utc(record.call_start_at or record.received_at)
         caller = _digits_of(record.caller)
         best: tuple[datetime, int, int] | None = None
         for task_id, chat_id, created, display in self._callee_tasks.get(digits, []):

@@ -48,6 +48,7 @@ from storage.models import (
     RingingEvent,
     ScreenPop,
     TaskCallee,
+    json_strings,
     table_of,
 )
 
@@ -109,13 +110,8 @@ def _relay(
 
 
 def _missed(event: RingingEvent) -> list[str]:
-    try:
-        value = json.loads(event.no_answer_sip_list or "[]")
-    except ValueError:
-        return []
-    if not isinstance(value, list):
-        return []
-    return [str(v) for v in value if v and str(v) != event.sip_account][:200]
+    listed = json_strings(event.no_answer_sip_list, skip_empty=True)
+    return [sip for sip in listed if sip != event.sip_account][:200]
 
 
 def _rings_of_calls(session: Session, call_ids: list[str]) -> dict[str, list[PopRing]]:

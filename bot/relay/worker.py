@@ -119,6 +119,12 @@ class _Prepared:
     messages: list[Outgoing]
 
 
+# The table of each kind of typed row, and its UNIQUE key (`_Prepared.key`).
+_TABLES: dict[PushKind, tuple[type[SQLModel], str]] = {
+    PushKind.RINGING: (RingingEvent, "dedupe_key"),
+    PushKind.CALL: (CallRecord, "call_session_id"),
+}
+
 _OPTIONAL: dict[type[Any], dict[str, Any]] = {}  # per model: its fields that have a default
 M = TypeVar("M", bound=SQLModel)
 
@@ -318,38 +324,17 @@ class RelayWorker:
         rollups = RollupBatch()
         messages: list[Outgoing] = []
         new_events: list[RingingEvent] = []
-        ids = insert_new(
-            session, RingingEvent, [e.row for e in events if e.push_id in done], "dedupe_key"
-        )
-        for prepared in events:  # in the order they came (the rollups count misses in that order)
-            if prepared.push_id not in done:
-                continue
-            event_id = ids.pop(prepared.key, None)  # twice in a batch: once
-            if event_id is None:
-                outcome.duplicates[PushKind.RINGING] += 1
-                continue
+        stored = self._store_new(session, PushKind.RINGING, events, done, outcome, messages)
+        for prepared in stored:  # in the order they came (the rollups count misses in that order)
             event = cast(RingingEvent, prepared.model)
-            event.id = event_id
             new_events.append(event)
             rollups.add_ringing(event, [chat.chat_id for chat in prepared.targets])
-            self._take(prepared, PushKind.RINGING, outcome, messages)
         new_calls: list[CallRecord] = []
-        ids = insert_new(
-            session, CallRecord, [c.row for c in calls if c.push_id in done], "call_session_id"
-        )
-        for prepared in calls:
-            if prepared.push_id not in done:
-                continue
-            record_id = ids.pop(prepared.key, None)  # twice in a batch: once
-            if record_id is None:
-                outcome.duplicates[PushKind.CALL] += 1
-                continue
+        for prepared in self._store_new(session, PushKind.CALL, calls, done, outcome, messages):
             record = cast(CallRecord, prepared.model)
-            record.id = record_id
             new_calls.append(record)
             # The chats it goes to are the chats it counts in, decided once, in this batch.
             rollups.add_call(record, [chat.chat_id for chat in prepared.targets], now)
-            self._take(prepared, PushKind.CALL, outcome, messages)
         rollups.write(session)
         # 4. What else reacts to the rows just stored, in the transaction: it sees `new_events`
         #    and `new_calls` (stored, ids set, routed), may append to `messages` and write rows
@@ -451,6 +436,34 @@ class RelayWorker:
                     _Prepared(push_id, row["call_session_id"], row, record, targets, texts)
                 )
         return events, calls
+
+    @classmethod
+    def _store_new(
+        cls,
+        session: Session,
+        kind: PushKind,
+        prepared: list[_Prepared],
+        done: set[int],
+        outcome: BatchOutcome,
+        messages: list[Outgoing],
+    ) -> list[_Prepared]:
+        """Store the rows of the pushes this transaction relays (`done`) in one statement; those
+        that were new, in the order they came, their ids set and their messages taken. A row
+        stored before, or twice in the batch, is stored once and counted as a duplicate."""
+        model, key = _TABLES[kind]
+        ids = insert_new(session, model, [p.row for p in prepared if p.push_id in done], key)
+        new = []
+        for row in prepared:
+            if row.push_id not in done:
+                continue
+            row_id = ids.pop(row.key, None)  # twice in a batch: once
+            if row_id is None:
+                outcome.duplicates[kind] += 1
+                continue
+            row.model.id = row_id
+            new.append(row)
+            cls._take(row, kind, outcome, messages)
+        return new
 
     @staticmethod
     def _take(

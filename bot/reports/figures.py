@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
-from bot.reports.rollups import agent_of, bucket_of, is_failure, is_lost, is_transfer
+from bot.reports.rollups import CallCounts, agent_of, bucket_of
 from bot.services.groups import GroupNames
 from storage.models import (
     AgentRollup,
@@ -32,6 +32,7 @@ from storage.models import (
     GroupRoute,
     RingingEvent,
     RingRollup,
+    as_utc,
 )
 
 
@@ -48,24 +49,15 @@ class Tally:
 
 
 @dataclass
-class DayFigures:
+class DayFigures(CallCounts):
     """The task card's counters, for the calls of a day: dialled (`calls`), answered by the
     callee, transferred to an agent (an agent answered), lost waiting for an agent, failed (not
     answered by the callee, with the reasons), talk time and cost."""
 
     day: date
-    calls: int = 0
-    answered: int = 0
-    talk_seconds: int = 0
-    transfers: int = 0
-    lost: int = 0
-    failures: int = 0
-    cost: float = 0.0
-    costed: int = 0
     by_group: dict[str, Tally] = field(default_factory=dict)
     by_agent: dict[str, Tally] = field(default_factory=dict)
     hangup_reasons: Counter[int] = field(default_factory=Counter)
-    failure_reasons: Counter[int] = field(default_factory=Counter)  # -1: no reason given
     missed_rings: Counter[str] = field(default_factory=Counter)
     # Local hour 0–23 → (answered, not answered); a 25-hour DST day folds its repeated hour.
     hours: list[list[int]] = field(default_factory=lambda: [[0, 0] for _ in range(24)])
@@ -78,6 +70,18 @@ class DayFigures:
     def average_talk(self) -> float | None:
         return self.talk_seconds / self.answered if self.answered else None
 
+    def add_record(self, record: CallRecord) -> None:
+        """Count one call record, by group, agent and hang-up reason too, as the rollups do."""
+        super().add_record(record)
+        talk = max(record.call_duration or 0, 0)
+        answered = int(record.answered)
+        self.by_group.setdefault(record.agent_group_name or "", Tally()).add(1, answered, talk)
+        agent = agent_of(record)
+        if agent:
+            self.by_agent.setdefault(agent, Tally()).add(1, answered, talk)
+        if record.hangup_reason is not None:
+            self.hangup_reasons[record.hangup_reason] += 1
+
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
     """The UTC instants where the local day starts and the next one starts (23–25 h apart)."""
@@ -87,8 +91,7 @@ def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def _local_hour(moment: datetime, zone: ZoneInfo) -> int:
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(zone).hour
+    return as_utc(moment).astimezone(zone).hour
 
 
 def day_figures(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> DayFigures:
@@ -170,30 +173,6 @@ def day_figures(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> Da
     return figures
 
 
-def add_record(figures: DayFigures, rec: CallRecord) -> None:
-    """Count one call record in `figures` the way the rollups count it."""
-    group = rec.agent_group_name or ""
-    talk = max(rec.call_duration or 0, 0)
-    answered = int(rec.answered)
-    figures.calls += 1
-    figures.answered += answered
-    figures.talk_seconds += talk
-    figures.transfers += int(is_transfer(rec))
-    figures.lost += int(is_lost(rec))
-    figures.failures += int(is_failure(rec))
-    if is_failure(rec):
-        figures.failure_reasons[-1 if rec.hangup_reason is None else rec.hangup_reason] += 1
-    if rec.cost is not None:
-        figures.cost += rec.cost
-        figures.costed += 1
-    figures.by_group.setdefault(group, Tally()).add(1, answered, talk)
-    agent = agent_of(rec)
-    if agent:
-        figures.by_agent.setdefault(agent, Tally()).add(1, answered, talk)
-    if rec.hangup_reason is not None:
-        figures.hangup_reasons[rec.hangup_reason] += 1
-
-
 def figures_from_records(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> DayFigures:
     """The same figures counted from every raw record and event of the day (slow; for checks)."""
     figures = DayFigures(day=day)
@@ -207,7 +186,7 @@ def figures_from_records(session: Session, chat_id: int, day: date, zone: ZoneIn
         moment = bucket_of(rec.call_start_at or rec.received_at)
         if not start <= moment < end:
             continue
-        add_record(figures, rec)
+        figures.add_record(rec)
         hour = figures.hours[_local_hour(moment, zone)]
         hour[0] += int(rec.answered)
         hour[1] += 1 - int(rec.answered)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -17,7 +17,7 @@ from bot.numbers.normalise import NumberNormaliser, parse_calling_code
 from bot.render import without_direction_controls
 from bot.reports.figures import day_bounds
 from bot.reports.rollups import agent_of, is_lost, is_transfer
-from storage.models import CallChat, CallRecord
+from storage.models import CallChat, CallRecord, as_utc
 
 CALLS_SHOWN = 20
 EXPORT_MAX_ROWS = 200_000  # ~10 MB of xlsx; Telegram bots may send files up to 50 MB
@@ -99,8 +99,7 @@ EXPORT_COLUMNS = (
 def _local(moment: datetime | None, zone: ZoneInfo) -> str:
     if moment is None:
         return ""
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return as_utc(moment).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def export_xlsx(records: list[CallRecord], zone: ZoneInfo) -> bytes:

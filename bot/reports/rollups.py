@@ -12,7 +12,8 @@ the same call at once cannot count it twice. `count_call` and `count_ringing` co
 
 from __future__ import annotations
 
-import json
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,8 @@ from storage.models import (
     RingingEvent,
     RingMiss,
     RingRollup,
+    as_utc,
+    json_strings,
     table_of,
 )
 
@@ -67,6 +70,36 @@ def is_failure(record: CallRecord) -> bool:
     """The call failed: the callee did not answer (the hang-up reason says why), as the task
     card's "failed" counts the numbers whose call did not go through."""
     return not record.answered
+
+
+@dataclass(kw_only=True)
+class CallCounts:
+    """The counters every figure of calls shares (the daily summary, the digest), each record
+    counted the way the rollups count it, so that the two always agree."""
+
+    calls: int = 0
+    answered: int = 0
+    talk_seconds: int = 0
+    transfers: int = 0
+    lost: int = 0
+    failures: int = 0
+    cost: float = 0.0
+    costed: int = 0
+    failure_reasons: Counter[int] = field(default_factory=Counter)  # -1: no reason given
+
+    def add_record(self, record: CallRecord) -> None:
+        """Count one call record."""
+        self.calls += 1
+        self.answered += int(record.answered)
+        self.talk_seconds += max(record.call_duration or 0, 0)
+        self.transfers += int(is_transfer(record))
+        self.lost += int(is_lost(record))
+        if is_failure(record):
+            self.failures += 1
+            self.failure_reasons[-1 if record.hangup_reason is None else record.hangup_reason] += 1
+        if record.cost is not None:
+            self.cost += record.cost
+            self.costed += 1
 
 
 _CALL_KEYS = ("chat_id", "bucket_start", "group_name", "hangup_reason")
@@ -221,11 +254,10 @@ def _new_misses(session: Session, events: list[RingingEvent]) -> list[list[str]]
     listed: list[list[str]] = []
     pairs: dict[tuple[str, str], datetime] = {}
     for event in events:
-        sips = list(dict.fromkeys(_sip_list(event.no_answer_sip_list)))
+        sips = list(dict.fromkeys(json_strings(event.no_answer_sip_list, skip_empty=True)))
         listed.append(sips)
         if event.call_id:
-            moment = event.event_at or event.received_at
-            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+            moment = as_utc(event.event_at or event.received_at)
             for sip in sips:
                 pairs.setdefault((event.call_id, sip), moment)
     claimed: set[tuple[str, str]] = set()
@@ -255,14 +287,6 @@ def _new_misses(session: Session, events: list[RingingEvent]) -> list[list[str]]
         claimed.difference_update((event.call_id, sip) for sip in mine)
         misses.append(mine)
     return misses
-
-
-def _sip_list(raw: str | None) -> list[str]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return [str(x) for x in value if x] if isinstance(value, list) else []
 
 
 def insert_links(session: Session) -> Any:

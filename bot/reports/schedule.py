@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from bot.config import chat_zone
 from bot.delivery.outbox import OutboxKind, enqueue
 from bot.reports.service import SummaryContent, build_summary
-from storage.models import BoundChat, DailySummary, OutboxMessage, table_of
+from storage.models import BoundChat, DailySummary, OutboxMessage, as_utc, table_of
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def due_summaries(chat: BoundChat, now: datetime, default_zone: ZoneInfo) -> lis
         return []
     zone = chat_zone(chat, default_zone)
     at = summary_time(chat)
-    bound_at = chat.bound_at.replace(tzinfo=UTC) if chat.bound_at.tzinfo is None else chat.bound_at
+    bound_at = as_utc(chat.bound_at)
     today = now.astimezone(zone).date()
     owed = []
     for day in (today - timedelta(days=2), today - timedelta(days=1)):

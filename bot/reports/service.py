@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
@@ -20,7 +20,7 @@ from bot.reports.figures import DayFigures, day_bounds, day_figures
 from bot.services.teams import routed_group_ids
 from bot.views.summaries import TaskLine, day_label, summary_text
 from storage.db import Database
-from storage.models import BoundChat, CallTask, GroupRoute
+from storage.models import BoundChat, CallTask, GroupRoute, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,7 @@ def _tasks_of_day(session: Session, chat_id: int, day: date, zone: ZoneInfo) -> 
     )
     tasks = []
     for task in session.exec(stmt):
-        created = task.created_at
-        created = created.replace(tzinfo=UTC) if created.tzinfo is None else created
-        if created >= start or not _is_final(task.last_status):
+        if as_utc(task.created_at) >= start or not _is_final(task.last_status):
             tasks.append(task)
     return tasks[:MAX_TASKS]
 

@@ -8,7 +8,6 @@ script link. A time on another day than the push's arrival (in the chat's zone) 
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 
@@ -25,7 +24,7 @@ from bot.views.values import (
     names,
     show_number,
 )
-from storage.models import CallRecord, RingingEvent
+from storage.models import CallRecord, RingingEvent, json_strings
 
 # One event is one message: values the platform may send at any length are cut when shown (the
 # stored row keeps them whole). Without this a 60 KB calledInfo became 15 messages in the chat,
@@ -78,14 +77,6 @@ def recording_link(url: str | None) -> str | None:
     return f'<a href="{esc(safe_url)}">{esc(label)}</a>'
 
 
-def _json_list(raw: str | None) -> list[str]:
-    try:
-        value = json.loads(raw or "[]")
-    except ValueError:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else []
-
-
 def _missed_names(missed: list[str]) -> str:
     shown = names(missed[:MISSED_SHOWN])
     more = len(missed) - MISSED_SHOWN
@@ -115,7 +106,7 @@ def ringing_message(event: RingingEvent, display: ChatDisplay) -> str:
         details.append(_("at {time}", time=when) if details else _("Rang at {time}", time=when))
     if details:
         lines.append(" · ".join(details))
-    missed = _json_list(event.no_answer_sip_list)
+    missed = json_strings(event.no_answer_sip_list)
     if missed:
         lines.append(_("Already missed by: {agents}", agents=_missed_names(missed)))
     return "\n".join(lines)

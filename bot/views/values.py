@@ -18,6 +18,7 @@ import phonenumbers
 
 from bot.i18n import _, day_month, is_english, speaking, spoken_duration
 from bot.render import esc
+from storage.models import as_utc
 
 MASK = "•"
 _NON_DIGITS = re.compile(r"\D+")
@@ -116,8 +117,7 @@ def clock(
 
 
 def _in_zone(moment: datetime, zone: tzinfo | None) -> datetime:
-    # Stored times are UTC; SQLite gives them back without their zone.
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone or UTC)
+    return as_utc(moment).astimezone(zone or UTC)
 
 
 def names(values: Iterable[str]) -> str:

@@ -298,6 +298,15 @@ async def test_rings_faster_than_the_chat_takes_merge_and_the_newest_comes_first
 # ---- linking: wrong chat, wrong user ----------------------------------------------------------
 
 
+async def test_link_takes_a_username_once_the_bot_has_seen_that_user(bot: BotHarness) -> None:
+    sips = await team_with_agents(bot)
+    unseen = await bot.say(GROUP, OPERATOR, f"/link {sips[0]} @agent_anna")
+    assert "haven't seen @agent_anna" in unseen.text and "run /link as a reply" in unseen.text
+    await bot.say(GROUP, AGENT, "/whoami", username="agent_anna")
+    linked = await bot.say(GROUP, OPERATOR, f"/link {sips[0]} agent_anna")
+    assert "now linked" in linked.text
+
+
 async def test_link_is_refused_to_viewers_other_teams_and_unknown_accounts(bot: BotHarness) -> None:
     sips = await team_with_agents(bot)
     await bot.say(GROUP, AGENT, "/whoami")
