@@ -5,12 +5,9 @@ about one message per second in a chat (short bursts are tolerated), at most 20 
 in a group, about 30 messages a second overall. Two kinds of traffic share them:
 
 - handler replies (`Priority.REPLY`): a user is waiting, so they go first. They are not spaced
-  on a schedule, but they keep to the chat's burst (at most 3 messages, edits included, in any
-  3 s: a reply and the two edits of a number file's progress, then the next command's answer,
-  come that fast) and count in the group and overall windows like every other message. Waiting
-  for the burst window is never longer than the 429 it avoids, and Telegram lengthens the wait of
-  a bot that keeps meeting 429s. A 429 on a reply all the same (another replica's messages) is
-  waited out and the reply retried (up to `reply_retries` times).
+  within a chat (users set that pace and Telegram tolerates their bursts), but they count in the
+  group and overall windows like every other message, and a 429 on a reply is waited out and the
+  reply retried (up to `reply_retries` times).
 - relayed messages (`Priority.RELAY`, only the sender uses it): they take only the budget left.
   A relay message waits until the chat has been quiet enough (at most one other message in the
   last 3 s, so a reply still fits in Telegram's burst), keeps its own schedule per chat (one
@@ -268,12 +265,7 @@ class FloodBudget:
                 cap = limits.group_messages - (limits.group_reply_reserve if relay else 0)
                 recent = self._recent(state, limits.group_window, now, new_only=True)
                 waits.append(_time_until_below(recent, cap, limits.group_window, now))
-            if not relay:
-                recent = self._recent(state, limits.chat_window, now, new_only=False)
-                waits.append(
-                    _time_until_below(recent, limits.chat_messages, limits.chat_window, now)
-                )
-            else:
+            if relay:
                 waits.append(state.relay_next - now)
                 if state.replies_waiting:
                     waits.append(_RECHECK)
