@@ -341,7 +341,14 @@ async def test_two_replicas_relay_once_summarise_once_and_keep_pacing_when_the_l
                         .select_from(OutboxMessage)
                         .where(OutboxMessage.status.in_(("pending", "sending")))  # type: ignore[attr-defined]
                     ).one()
-                    summaries = s.exec(select(func.count()).select_from(DailySummary)).one()
+                    # Each chat's summary, claimed and its message sent (not only claimed: the
+                    # wait must end on the messages themselves, not on a moment between them).
+                    summaries = s.exec(
+                        select(func.count(func.distinct(DailySummary.chat_id)))
+                        .select_from(DailySummary)
+                        .join(OutboxMessage, OutboxMessage.id == DailySummary.outbox_id)  # type: ignore[arg-type]
+                        .where(OutboxMessage.status == "sent")
+                    ).one()
                 if not unrelayed and not unsent and summaries == len(TEAMS):
                     break
                 assert time.monotonic() < deadline, (unrelayed, unsent, summaries, logged())
