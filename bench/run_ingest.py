@@ -83,14 +83,15 @@ async def _bare_app(scope, receive, send) -> None:  # noqa: ANN001 (plain ASGI)
     await send({"type": "http.response.body", "body": body})
 
 
-async def _serve_bare(port: int) -> None:
+async def _serve(app, port: int) -> None:  # noqa: ANN001 (plain ASGI)
+    """Serve `app` as the listener is served, say "ready", stop on SIGTERM."""
     import signal
 
     from bot.http_server import start_asgi_server
 
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    server = await start_asgi_server(_bare_app, port=port)
+    server = await start_asgi_server(app, port=port)
     print("ready", flush=True)
     await stop.wait()
     await server.stop()
@@ -157,19 +158,12 @@ class _FloorApp:
 
 
 async def _serve_floor(port: int, path: Path) -> None:
-    import signal
-
-    from bot.http_server import start_asgi_server
-
     app = _FloorApp(path)
     writer = asyncio.create_task(app.writer())
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    server = await start_asgi_server(app, port=port)
-    print("ready", flush=True)
-    await stop.wait()
-    await server.stop()
-    writer.cancel()
+    try:
+        await _serve(app, port)
+    finally:
+        writer.cancel()
 
 
 def run_floor(args: argparse.Namespace, tmp: Path, round_no: int) -> Result:
@@ -509,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.serve_floor:
             uvloop.run(_serve_floor(args.serve_bare, Path(args.serve_floor)))
         else:
-            uvloop.run(_serve_bare(args.serve_bare))
+            uvloop.run(_serve(_bare_app, args.serve_bare))
         return 0
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get update && apt-get install -y wrk", file=sys.stderr)
